@@ -1,0 +1,1 @@
+//! Personal information: vCard, vCalendar, iCalendar and vNote.

@@ -1,0 +1,2 @@
+//! The typed SyncML model (SyncHdr, SyncBody, commands, MetInf, DevInf) and its XML and WBXML
+//! mappings.
