@@ -4,7 +4,11 @@ use clap::Parser;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "handsync", version, about = "Sync legacy phones with this PC over SyncML DS")]
+#[command(
+    name = "handsync",
+    version,
+    about = "Sync legacy phones with this PC over SyncML DS"
+)]
 pub struct Cli {}
 
 pub fn main() -> ExitCode {

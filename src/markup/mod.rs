@@ -10,7 +10,7 @@
 
 mod tree;
 
-pub use tree::{Element, Node};
+pub use tree::{Element, Node, TreeBuilder, TreeReader};
 
 use std::borrow::Cow;
 use std::fmt;
@@ -181,10 +181,7 @@ pub enum Position {
     },
     /// Inside a nested document (DevInf in `<Data>`): where the nested document starts in the
     /// outer input, and the position inside it.
-    Nested {
-        outer: usize,
-        inner: usize,
-    },
+    Nested { outer: usize, inner: usize },
 }
 
 impl fmt::Display for Position {

@@ -300,24 +300,140 @@ impl<'t> EventReader<'t> for TreeReader<'t> {
     }
 }
 
+/// A [`Sink`] that builds an [`Element`] tree: the model's writer can be tested, and its output
+/// compared, without either encoding.
+#[derive(Default)]
+pub struct TreeBuilder {
+    open: Vec<Element>,
+    embedded: Vec<(DocumentType, usize)>,
+    root: Option<Element>,
+}
+
+impl TreeBuilder {
+    pub fn new() -> TreeBuilder {
+        TreeBuilder::default()
+    }
+
+    /// The finished tree; an error if elements are still open or nothing was written.
+    pub fn finish(self) -> Result<Element, MarkupError> {
+        if !self.open.is_empty() {
+            return Err(MarkupError::new(
+                Position::Byte(0),
+                format!("{} element(s) left open", self.open.len()),
+            ));
+        }
+        self.root
+            .ok_or_else(|| MarkupError::new(Position::Byte(0), "no root element was written"))
+    }
+
+    fn current(&mut self, what: &str) -> Result<&mut Element, MarkupError> {
+        self.open.last_mut().ok_or_else(|| {
+            MarkupError::new(Position::Byte(0), format!("{what} outside any element"))
+        })
+    }
+}
+
+impl Sink for TreeBuilder {
+    fn start(
+        &mut self,
+        namespace: Namespace,
+        name: &str,
+        attributes: &[Attribute<'_>],
+    ) -> Result<(), MarkupError> {
+        if self.open.is_empty() && self.root.is_some() {
+            return Err(MarkupError::new(Position::Byte(0), "a second root element"));
+        }
+        let mut e = Element::new(namespace, name);
+        e.attributes = attributes
+            .iter()
+            .map(|a| (a.name.to_string(), a.value.to_string()))
+            .collect();
+        self.open.push(e);
+        Ok(())
+    }
+
+    fn text(&mut self, text: &str) -> Result<(), MarkupError> {
+        let e = self.current("text")?;
+        match e.children.last_mut() {
+            Some(Node::Text(previous)) => previous.push_str(text),
+            _ => e.children.push(Node::Text(text.to_string())),
+        }
+        Ok(())
+    }
+
+    fn opaque(&mut self, bytes: &[u8]) -> Result<(), MarkupError> {
+        self.current("opaque data")?
+            .children
+            .push(Node::Opaque(bytes.to_vec()));
+        Ok(())
+    }
+
+    fn end(&mut self) -> Result<(), MarkupError> {
+        let done = self
+            .open
+            .pop()
+            .ok_or_else(|| MarkupError::new(Position::Byte(0), "end without a start"))?;
+        let depth = self.open.len();
+        match self.embedded.last() {
+            Some(&(doc, at)) if at == depth => {
+                // The root of an embedded document: attach it as such to the element holding it.
+                let parent = self.current("embedded document")?;
+                parent.children.push(Node::Embedded(doc, done));
+            }
+            _ => match self.open.last_mut() {
+                Some(parent) => parent.children.push(Node::Element(done)),
+                None => self.root = Some(done),
+            },
+        }
+        Ok(())
+    }
+
+    fn begin_embedded(&mut self, doc: DocumentType) -> Result<(), MarkupError> {
+        self.current("embedded document")?;
+        self.embedded.push((doc, self.open.len()));
+        Ok(())
+    }
+
+    fn end_embedded(&mut self) -> Result<(), MarkupError> {
+        self.embedded
+            .pop()
+            .map(|_| ())
+            .ok_or_else(|| MarkupError::new(Position::Byte(0), "end_embedded without begin"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn replay_and_reread_give_the_same_tree() {
-        let tree = Element::new(Namespace::SyncMl, "SyncML").with_child(
-            Element::new(Namespace::SyncMl, "SyncHdr")
-                .with_child(Element::new(Namespace::SyncMl, "VerDTD").with_text("1.2"))
-                .with_child(
-                    Element::new(Namespace::SyncMl, "Meta").with_child(
+        let tree =
+            Element::new(Namespace::SyncMl, "SyncML").with_child(
+                Element::new(Namespace::SyncMl, "SyncHdr")
+                    .with_child(Element::new(Namespace::SyncMl, "VerDTD").with_text("1.2"))
+                    .with_child(Element::new(Namespace::SyncMl, "Meta").with_child(
                         Element::new(Namespace::MetInf, "MaxMsgSize").with_text("10000"),
-                    ),
-                ),
-        );
+                    )),
+            );
         let mut reader = tree.events();
         let again = Element::read_document(&mut reader).unwrap();
         assert_eq!(tree, again);
+    }
+
+    #[test]
+    fn tree_builder_rebuilds_what_it_is_given() {
+        let devinf = Element::new(Namespace::DevInf, "DevInf")
+            .with_child(Element::new(Namespace::DevInf, "Man").with_text("Nokia"));
+        let mut data = Element::new(Namespace::SyncMl, "Data");
+        data.children.push(Node::Embedded(
+            DocumentType::DevInf(crate::markup::Version::V1_1),
+            devinf,
+        ));
+        let tree = Element::new(Namespace::SyncMl, "Item").with_child(data);
+        let mut builder = TreeBuilder::new();
+        tree.write(&mut builder).unwrap();
+        assert_eq!(builder.finish().unwrap(), tree);
     }
 
     #[test]
