@@ -1,0 +1,80 @@
+//! Shared helpers for integration tests: where the corpus is, and external oracles.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The shared test corpus: `$HANDSYNC_CORPUS`, else `../shared/corpus` beside the checkout.
+pub fn corpus_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("HANDSYNC_CORPUS") {
+        return PathBuf::from(dir);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
+}
+
+/// Files of a corpus folder whose names end with `suffix`, sorted; fails loudly when the
+/// corpus is missing, so a misplaced corpus never passes as "no files".
+pub fn corpus_files(folder: &str, suffix: &str) -> Vec<PathBuf> {
+    let dir = corpus_dir().join(folder);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("corpus folder {} unreadable: {e}", dir.display()))
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(suffix))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no *{suffix} in {}", dir.display());
+    files
+}
+
+/// Whether an external oracle program is installed. When `HANDSYNC_REQUIRE_ORACLES` is set
+/// (the README's test command sets it) a missing oracle fails the test instead of skipping it.
+pub fn oracle_available(program: &str) -> bool {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {program}"))
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !found {
+        if std::env::var_os("HANDSYNC_REQUIRE_ORACLES").is_some() {
+            panic!("oracle {program} is not installed (scripts/test-all installs it as root)");
+        }
+        eprintln!("skipping: oracle {program} is not installed");
+    }
+    found
+}
+
+/// A scratch directory unique to this test process and name, emptied first.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("handsync-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+/// Runs a program and returns its status, panicking with its output if it could not run.
+pub fn run(program: &str, args: &[&str]) -> std::process::Output {
+    Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
+}
+
+/// A small deterministic pseudo-random generator (xorshift64*), so robustness tests are
+/// repeatable without a dependency.
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+}
