@@ -1,1 +1,148 @@
 //! WBXML (WAP Binary XML 1.1/1.2/1.3) codec with the SyncML, MetInf and DevInf code pages.
+//!
+//! - [`Reader`] is a pull reader ([`EventReader`]) over one document; [`Writer`] is a [`Sink`]
+//!   that encodes one.
+//! - [`decode_tree`] / [`encode_tree`] work on whole [`Element`] trees and expand / build the
+//!   DevInf documents phones nest in `<Data>` as OPAQUE.
+//! - [`tokens`] holds the code pages, version by version.
+//!
+//! Choices where the specifications leave room:
+//! - WBXML 1.0 (version byte 0x00) has no charset field; such documents are read as UTF-8.
+//! - A LITERAL tag takes the namespace named by its `xmlns` attribute; without one, the
+//!   namespace of the current code page when that page knows the name (an encoder whose table
+//!   lacked the tag), else [`Namespace::Other`]. A LITERAL tag with a foreign `xmlns` is
+//!   `Other` and keeps the attribute.
+//! - EXT_I / EXT_T tokens are read as the text they carry; EXT_0..2 are skipped; processing
+//!   instructions are skipped. None has a meaning in SyncML.
+//! - Text that contains U+0000, which an inline string cannot carry, is written as OPAQUE
+//!   (its UTF-8 bytes); readers of the tree see it again as text after `normalized()`.
+
+mod header;
+mod reader;
+pub mod tokens;
+
+pub use header::{Charset, Header, PublicId};
+pub use reader::{Reader, MAX_DEPTH};
+
+use crate::markup::{DocumentType, Element, Event, EventReader, MarkupError, Node, Position};
+
+/// How deep WBXML documents may nest inside each other's OPAQUE (DevInf in SyncML is 1).
+pub const MAX_EMBEDDING_DEPTH: usize = 4;
+
+/// Whether `bytes` start with a WBXML header naming a SyncML, DevInf or MetInf document, and
+/// which. Reads the header only; used to spot DevInf nested in OPAQUE.
+pub fn sniff_document(bytes: &[u8]) -> Option<DocumentType> {
+    let header = Header::parse(bytes).ok()?;
+    // A header with no body after it is not a document, whatever it names.
+    if header.body_start >= bytes.len() {
+        return None;
+    }
+    header.document_type()
+}
+
+/// Decodes a whole document. OPAQUE content that is itself a WBXML SyncML/DevInf/MetInf
+/// document becomes [`Node::Embedded`]; errors inside it are reported as [`Position::Nested`].
+pub fn decode_tree(bytes: &[u8]) -> Result<Element, MarkupError> {
+    decode_tree_at_depth(bytes, 0)
+}
+
+fn decode_tree_at_depth(bytes: &[u8], depth: usize) -> Result<Element, MarkupError> {
+    let mut reader = Reader::new(bytes)?;
+    let root_tag = match reader.next_event()? {
+        Some(Event::Start(tag)) => tag,
+        _ => {
+            return Err(MarkupError::new(
+                reader.position(),
+                "expected the root element's start tag",
+            ))
+        }
+    };
+    // An explicit stack, not recursion: hostile input must not overflow ours.
+    let mut stack = vec![element_from_tag(root_tag)];
+    loop {
+        let Some(event) = reader.next_event()? else {
+            return Err(MarkupError::new(
+                reader.position(),
+                "input ended before the root element's END",
+            ));
+        };
+        let Some(top) = stack.last_mut() else {
+            return Err(MarkupError::new(reader.position(), "event after the root"));
+        };
+        match event {
+            Event::Start(tag) => stack.push(element_from_tag(tag)),
+            Event::Text(text) => match top.children.last_mut() {
+                Some(Node::Text(previous)) => previous.push_str(&text),
+                _ => top.children.push(Node::Text(text.into_owned())),
+            },
+            Event::Opaque(data) => {
+                let nested = if depth < MAX_EMBEDDING_DEPTH {
+                    sniff_document(&data)
+                } else {
+                    None
+                };
+                match nested {
+                    Some(doc) => {
+                        let outer = reader.opaque_start();
+                        let root = decode_tree_at_depth(&data, depth + 1)
+                            .map_err(|e| nested_error(e, outer))?;
+                        top.children.push(Node::Embedded(doc, root));
+                    }
+                    None => top.children.push(Node::Opaque(data.into_owned())),
+                }
+            }
+            Event::End => {
+                let Some(done) = stack.pop() else {
+                    return Err(MarkupError::new(
+                        reader.position(),
+                        "END without an element",
+                    ));
+                };
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(Node::Element(done)),
+                    None => {
+                        return match reader.next_event()? {
+                            None => Ok(done),
+                            Some(_) => Err(MarkupError::new(
+                                reader.position(),
+                                "content after the end of the root element",
+                            )),
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn element_from_tag(tag: crate::markup::StartTag<'_>) -> Element {
+    Element {
+        namespace: tag.namespace,
+        name: tag.name.into_owned(),
+        attributes: tag
+            .attributes
+            .into_iter()
+            .map(|a| (a.name.into_owned(), a.value.into_owned()))
+            .collect(),
+        children: Vec::new(),
+    }
+}
+
+/// Re-anchors an error from a document nested at `outer` in the enclosing input.
+fn nested_error(error: MarkupError, outer: usize) -> MarkupError {
+    let position = match error.position {
+        Position::Byte(inner) => Position::Nested { outer, inner },
+        Position::Nested {
+            outer: deeper,
+            inner,
+        } => Position::Nested {
+            outer: outer + deeper,
+            inner,
+        },
+        text @ Position::Text { .. } => text,
+    };
+    MarkupError {
+        position,
+        message: format!("in the nested WBXML document: {}", error.message),
+    }
+}
