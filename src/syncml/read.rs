@@ -37,12 +37,7 @@ impl Message {
     pub fn read<'a>(
         reader: &mut impl EventReader<'a>,
     ) -> std::result::Result<Message, SyncMlError> {
-        let mut ctx = Ctx::new(reader);
-        ctx.version = match ctx.reader.document_type() {
-            Some(DocumentType::SyncMl(v)) => Some(v),
-            _ => None,
-        };
-        ctx.read_message()
+        Ctx::new(reader).read_message()
     }
 }
 
@@ -51,9 +46,7 @@ impl DevInf {
     ///
     /// Without a `VerDTD`, the version comes from the reader's document type.
     pub fn read<'a>(reader: &mut impl EventReader<'a>) -> std::result::Result<DevInf, SyncMlError> {
-        let mut ctx = Ctx::new(reader);
-        ctx.version = ctx.reader.document_type().map(DocumentType::version);
-        ctx.read_devinf_document()
+        Ctx::new(reader).read_devinf_document()
     }
 }
 
@@ -76,8 +69,8 @@ enum CapSlot<'c> {
 struct Ctx<'r, 'a, R: EventReader<'a>> {
     reader: &'r mut R,
     path: Vec<String>,
-    /// The version of the enclosing message (or document type): what a DevInf without
-    /// `VerDTD` is taken to be.
+    /// The `VerDTD` of the enclosing message (or the nested document's type): what a DevInf
+    /// without `VerDTD` is taken to be. See [`Ctx::context_version`].
     version: Option<Version>,
     /// For a document nested in OPAQUE: where it starts in the outer input.
     nested_at: Option<usize>,
@@ -115,6 +108,15 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     fn markup_error(&self, mut error: MarkupError) -> SyncMlError {
         error.position = self.outer_position(error.position);
         SyncMlError::from_markup(self.path.join("/"), error)
+    }
+
+    /// The version of what is being read: the message's `VerDTD`, else the document type the
+    /// reader found (asked late, as readers may learn it from the root element).
+    fn context_version(&self) -> Option<Version> {
+        self.version.or_else(|| match self.reader.document_type() {
+            Some(DocumentType::SyncMl(v)) | Some(DocumentType::DevInf(v)) => Some(v),
+            _ => None,
+        })
     }
 
     fn current(&self) -> &str {
@@ -294,7 +296,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
             Ok(true)
         })?;
         let body = self.required(body, "SyncBody")?;
-        let version = self.version.ok_or_else(|| {
+        let version = self.context_version().ok_or_else(|| {
             self.error("cannot tell the SyncML version: no <VerDTD> and no document type")
         })?;
         self.path.pop();
@@ -652,7 +654,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     }
 
     fn data_as_markup(&self, parts: Vec<DataPart>) -> Result<Data> {
-        let version = self.version.unwrap_or(Version::V1_2);
+        let version = self.context_version().unwrap_or(Version::V1_2);
         markup_of_data_parts(parts, version)
             .map(Data::Markup)
             .map_err(|e| SyncMlError::new(self.path.join("/"), Some(self.position()), e.message))
@@ -1121,7 +1123,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
             }
             Ok(true)
         })?;
-        d.ver_dtd = match ver_dtd.or(self.version) {
+        d.ver_dtd = match ver_dtd.or_else(|| self.context_version()) {
             Some(version) => version,
             None => return Err(self.error("cannot tell the DevInf version: no <VerDTD>")),
         };
