@@ -19,5 +19,5 @@ pub use devinf::*;
 pub use error::SyncMlError;
 pub use metinf::{Anchor, Mem, MetInf, Meta};
 pub use model::*;
-pub use read::MAX_DEPTH;
+pub use read::{MAX_COMMAND_NESTING, MAX_DEPTH};
 pub use status::{AlertCode, StatusCode};

@@ -26,6 +26,12 @@ use std::marker::PhantomData;
 /// `Sync`, filters in targets in items...). Real messages stay below 12.
 pub const MAX_DEPTH: usize = 48;
 
+/// How deep commands may nest (`Atomic`, `Sequence` and `Sync` inside each other). Real
+/// messages nest three deep at most; each level costs the reader a few kilobytes of stack
+/// (tens in debug builds), so the bound keeps a hostile message far from overflowing a
+/// thread's stack.
+pub const MAX_COMMAND_NESTING: usize = 8;
+
 type Result<T> = std::result::Result<T, SyncMlError>;
 
 impl Message {
@@ -74,6 +80,8 @@ struct Ctx<'r, 'a, R: EventReader<'a>> {
     version: Option<Version>,
     /// For a document nested in OPAQUE: where it starts in the outer input.
     nested_at: Option<usize>,
+    /// Commands open around the element being read.
+    command_depth: usize,
     _input: PhantomData<&'a ()>,
 }
 
@@ -84,6 +92,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
             path: Vec::new(),
             version: None,
             nested_at: None,
+            command_depth: 0,
             _input: PhantomData,
         }
     }
@@ -146,13 +155,25 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     fn children(
         &mut self,
         extensions: &mut Vec<Element>,
+        handle: impl FnMut(&mut Self, &StartTag<'a>) -> Result<bool>,
+    ) -> Result<()> {
+        self.children_of_any_namespace(extensions, false, handle)
+    }
+
+    /// [`Ctx::children`], where `foreign_too` also hands elements of a foreign namespace to
+    /// `handle` (for a place that must decide itself where they are kept).
+    fn children_of_any_namespace(
+        &mut self,
+        extensions: &mut Vec<Element>,
+        foreign_too: bool,
         mut handle: impl FnMut(&mut Self, &StartTag<'a>) -> Result<bool>,
     ) -> Result<()> {
         loop {
             match self.next()? {
                 Event::Start(tag) => {
                     self.enter(&tag.name)?;
-                    let handled = tag.namespace != Namespace::Other && handle(self, &tag)?;
+                    let offer = foreign_too || tag.namespace != Namespace::Other;
+                    let handled = offer && handle(self, &tag)?;
                     if !handled {
                         let element = self.keep_raw(tag)?;
                         extensions.push(element);
@@ -757,6 +778,18 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     /// Reads a command if `tag` names one; `None` leaves the element to the caller.
     fn read_command(&mut self, tag: &StartTag<'_>) -> Result<Option<Command>> {
+        if self.command_depth >= MAX_COMMAND_NESTING && is_command(&tag.name) {
+            return Err(self.error(format!(
+                "commands nested more than {MAX_COMMAND_NESTING} deep"
+            )));
+        }
+        self.command_depth += 1;
+        let command = self.read_command_body(tag);
+        self.command_depth -= 1;
+        command
+    }
+
+    fn read_command_body(&mut self, tag: &StartTag<'_>) -> Result<Option<Command>> {
         Ok(Some(match tag.name.as_ref() {
             "Add" => Command::Add(self.read_item_command()?),
             "Copy" => Command::Copy(self.read_item_command()?),
@@ -1257,8 +1290,12 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         let mut in_param = false;
         // Stray elements before any CTType: kept with the first capability.
         let mut leading = Vec::new();
-        self.children(&mut leading, |ctx, tag| {
-            let name = tag.name.as_ref();
+        self.children_of_any_namespace(&mut leading, true, |ctx, tag| {
+            let name = if tag.namespace == Namespace::Other {
+                ""
+            } else {
+                tag.name.as_ref()
+            };
             if name == "CTType" {
                 let ct_type = ctx.scalar()?;
                 in_param = false;
@@ -1274,9 +1311,11 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
                 }
                 return Ok(true);
             }
-            if caps.is_empty() {
+            // A capability element before any CTType opens a capability without a type.
+            if caps.is_empty() && !name.is_empty() {
                 caps.push(CtCap::default());
             }
+            // Vendor elements stay with the capability they follow.
             let Some(cap) = caps.last_mut() else {
                 return Ok(false);
             };
@@ -1411,6 +1450,28 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         p.extensions = extensions;
         Ok(p)
     }
+}
+
+fn is_command(name: &str) -> bool {
+    matches!(
+        name,
+        "Add"
+            | "Copy"
+            | "Move"
+            | "Replace"
+            | "Delete"
+            | "Get"
+            | "Put"
+            | "Alert"
+            | "Atomic"
+            | "Sequence"
+            | "Exec"
+            | "Map"
+            | "Results"
+            | "Search"
+            | "Status"
+            | "Sync"
+    )
 }
 
 /// Merges the fields of `more` into `into`; returns what did not fit (a field set in both).
