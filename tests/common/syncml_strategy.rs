@@ -278,10 +278,12 @@ pub fn arb_data() -> impl Strategy<Value = Data> {
     prop_oneof![
         6 => payload().prop_map(Data::Text),
         // Not UTF-8: Latin-1 text or binary.
-        1 => vec(any::<u8>(), 0..20).prop_map(|mut bytes| {
-            bytes.insert(0, 0xE9);
-            Data::Binary(bytes)
-        }),
+        1 => (prop_oneof![Just(b"N:M\xfcller".to_vec()), vec(any::<u8>(), 0..20)])
+            .prop_map(|mut bytes| {
+                // 0xFF never occurs in UTF-8, nor starts a WBXML document.
+                bytes.insert(0, 0xFF);
+                Data::Binary(bytes)
+            }),
         1 => devinf_version.prop_flat_map(arb_devinf).prop_map(|d| Data::DevInf(Box::new(d))),
         // MetInf elements in Data: at least an anchor, and no unknown element.
         1 => (arb_anchor(), of(arb_mem())).prop_map(|(anchor, mem)| {
