@@ -986,6 +986,8 @@ fn model_to_tree_to_events_to_model_is_identity() {
         .spawn(|| {
             let mut runner = TestRunner::new(ProptestConfig {
                 cases: 256,
+                // The failing case is printed; nothing to persist beside the source.
+                failure_persistence: None,
                 ..ProptestConfig::default()
             });
             runner

@@ -21,3 +21,6 @@ pub use metinf::{Anchor, Mem, MetInf, Meta};
 pub use model::*;
 pub use read::{MAX_COMMAND_NESTING, MAX_DEPTH};
 pub use status::{AlertCode, StatusCode};
+
+#[cfg(test)]
+mod tests;
