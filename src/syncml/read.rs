@@ -18,7 +18,8 @@ use super::model::{
 use super::status::{AlertCode, StatusCode};
 use super::write::markup_of_data_parts;
 use crate::markup::{
-    DocumentType, Element, Event, EventReader, MarkupError, Namespace, Position, StartTag, Version,
+    DocumentType, Element, Event, EventReader, MarkupError, Namespace, Node, Position, StartTag,
+    Version,
 };
 use std::marker::PhantomData;
 
@@ -203,11 +204,15 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         }
     }
 
-    /// Reads an element the model has no place for, to keep it as it is.
+    /// Reads an element the model has no place for, to keep it as it is (but for the
+    /// indentation between its child elements, which depends on how it was written).
     fn keep_raw(&mut self, tag: StartTag<'_>) -> Result<Element> {
         tracing::debug!(path = %self.path.join("/"), "element not in the model, kept as it is");
         match Element::read_after_start(tag, &mut *self.reader) {
-            Ok(element) => Ok(element),
+            Ok(mut element) => {
+                drop_indentation(&mut element);
+                Ok(element)
+            }
             Err(e) => Err(self.markup_error(e)),
         }
     }
@@ -1449,6 +1454,28 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         p.name = self.required(name, "ParamName")?;
         p.extensions = extensions;
         Ok(p)
+    }
+}
+
+/// Drops whitespace-only text from elements that also hold elements: pretty-printing adds it,
+/// and it means nothing there. Iterative, as kept subtrees may be deep.
+fn drop_indentation(root: &mut Element) {
+    let mut pending: Vec<&mut Element> = vec![root];
+    while let Some(element) = pending.pop() {
+        let has_elements = element
+            .children
+            .iter()
+            .any(|n| matches!(n, Node::Element(_)));
+        if has_elements {
+            element
+                .children
+                .retain(|n| !matches!(n, Node::Text(t) if t.trim().is_empty()));
+        }
+        for child in &mut element.children {
+            if let Node::Element(e) = child {
+                pending.push(e);
+            }
+        }
     }
 }
 
