@@ -20,9 +20,11 @@
 mod header;
 mod reader;
 pub mod tokens;
+mod writer;
 
 pub use header::{Charset, Header, PublicId};
 pub use reader::{Reader, MAX_DEPTH};
+pub use writer::{Writer, WriterOptions};
 
 use crate::markup::{DocumentType, Element, Event, EventReader, MarkupError, Node, Position};
 
@@ -145,4 +147,16 @@ fn nested_error(error: MarkupError, outer: usize) -> MarkupError {
         position,
         message: format!("in the nested WBXML document: {}", error.message),
     }
+}
+
+/// Encodes a whole tree as a document of type `doc`; [`Node::Embedded`] children become nested
+/// WBXML documents carried as OPAQUE.
+pub fn encode_tree(
+    doc: DocumentType,
+    root: &Element,
+    options: &WriterOptions,
+) -> Result<Vec<u8>, MarkupError> {
+    let mut writer = Writer::new(doc, options.clone());
+    root.write(&mut writer)?;
+    writer.finish()
 }
