@@ -160,3 +160,93 @@ pub fn encode_tree(
     root.write(&mut writer)?;
     writer.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::markup::{Namespace, Version};
+
+    /// `<Data>` holding `nested` as OPAQUE, in a SyncML 1.1 document.
+    fn data_holding(nested: &[u8]) -> Vec<u8> {
+        let mut out = vec![0x02, 0x9F, 0x53, 0x6A, 0x00, 0x4F, 0xC3, nested.len() as u8];
+        out.extend_from_slice(nested);
+        out.push(0x01);
+        out
+    }
+
+    const DEVINF: [u8; 11] = [
+        0x02, 0x9F, 0x54, 0x6A, 0x00, 0x4A, 0x51, 0x03, b'N', 0x00, 0x01,
+    ];
+
+    #[test]
+    fn sniffing_reads_only_the_header() {
+        assert_eq!(
+            sniff_document(&DEVINF),
+            Some(DocumentType::DevInf(Version::V1_1))
+        );
+        assert_eq!(sniff_document(&DEVINF[..5]), None); // header alone
+        assert_eq!(sniff_document(b"BEGIN:VCARD"), None);
+        assert_eq!(sniff_document(&[0x02, 0x04, 0x6A, 0x00, 0x45]), None); // WML 1.1
+        assert_eq!(sniff_document(&[]), None);
+    }
+
+    #[test]
+    fn nested_devinf_becomes_embedded() {
+        let mut devinf = DEVINF.to_vec();
+        devinf.push(0x01);
+        let tree = decode_tree(&data_holding(&devinf)).unwrap();
+        match &tree.children[..] {
+            [Node::Embedded(DocumentType::DevInf(Version::V1_1), root)] => {
+                assert_eq!(root.namespace, Namespace::DevInf);
+                assert_eq!(root.child("Man").map(Element::text), Some("N".into()));
+            }
+            other => panic!("expected an embedded DevInf, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn errors_inside_a_nested_document_say_so() {
+        // The nested DevInf lacks its last END: it ends inside <DevInf>.
+        let bytes = data_holding(&DEVINF);
+        let e = decode_tree(&bytes).unwrap_err();
+        assert_eq!(
+            e.position,
+            Position::Nested {
+                outer: 8,
+                inner: 11
+            }
+        );
+        assert!(e.message.contains("input ended inside <DevInf>"), "{e}");
+    }
+
+    #[test]
+    fn opaque_that_is_no_document_stays_opaque() {
+        let tree = decode_tree(&data_holding(&[0xFF, 0x00, 0x01])).unwrap();
+        assert_eq!(tree.children, vec![Node::Opaque(vec![0xFF, 0x00, 0x01])]);
+    }
+
+    #[test]
+    fn embedding_depth_is_bounded() {
+        // SyncML documents nested in each other's <Data> deeper than the bound stay OPAQUE.
+        let mut document = {
+            let mut d = DEVINF.to_vec();
+            d.push(0x01);
+            d
+        };
+        for _ in 0..MAX_EMBEDDING_DEPTH + 2 {
+            let mut outer = vec![0x02, 0x9F, 0x53, 0x6A, 0x00, 0x4F, 0xC3];
+            writer::push_mb_u_int32(&mut outer, document.len() as u32);
+            outer.extend_from_slice(&document);
+            outer.push(0x01);
+            document = outer;
+        }
+        let mut element = decode_tree(&document).unwrap();
+        let mut depth = 0;
+        while let Some(Node::Embedded(_, inner)) = element.children.first() {
+            element = inner.clone();
+            depth += 1;
+        }
+        assert_eq!(depth, MAX_EMBEDDING_DEPTH);
+        assert!(matches!(element.children.first(), Some(Node::Opaque(_))));
+    }
+}

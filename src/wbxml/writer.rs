@@ -391,3 +391,198 @@ pub(crate) fn push_mb_u_int32(out: &mut Vec<u8>, value: u32) {
         out.push(groups[i] | continuation);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::markup::{Element, Node, Version};
+    use crate::wbxml::{decode_tree, encode_tree};
+
+    fn syncml(version: Version, root: &Element, options: &WriterOptions) -> Vec<u8> {
+        encode_tree(DocumentType::SyncMl(version), root, options).unwrap()
+    }
+
+    #[test]
+    fn tokens_pages_and_empty_elements() {
+        let root = Element::new(Namespace::SyncMl, "SyncML")
+            .with_child(Element::new(Namespace::SyncMl, "VerDTD").with_text("1.2"))
+            .with_child(
+                Element::new(Namespace::SyncMl, "Meta")
+                    .with_child(Element::new(Namespace::MetInf, "Type").with_text("t")),
+            )
+            .with_child(Element::new(Namespace::SyncMl, "Final"));
+        let bytes = syncml(Version::V1_2, &root, &WriterOptions::default());
+        assert_eq!(
+            bytes,
+            vec![
+                0x02, 0xA4, 0x01, 0x6A, 0x00, // header: 1.2, 0x1201, UTF-8, no strings
+                0x6D, // <SyncML>
+                0x71, 0x03, b'1', b'.', b'2', 0x00, 0x01, // <VerDTD>1.2</VerDTD>
+                0x5A, 0x00, 0x01, 0x53, 0x03, b't', 0x00, 0x01,
+                0x01, // <Meta><Type>t</Type></Meta>
+                0x00, 0x00, 0x12, // SWITCH_PAGE 0, <Final/>
+                0x01, // </SyncML>
+            ]
+        );
+    }
+
+    #[test]
+    fn elements_missing_from_the_version_table_are_literals() {
+        let root = Element::new(Namespace::SyncMl, "SyncML")
+            .with_child(Element::new(Namespace::SyncMl, "SourceParent").with_text("p"))
+            .with_child(Element::new(Namespace::Other, "X-Vendor"))
+            .with_child(Element::new(Namespace::DevInf, "Man").with_text("Nokia"));
+        let bytes = syncml(Version::V1_1, &root, &WriterOptions::default());
+        // The string table holds the literal names (and the xmlns attribute of the DevInf one).
+        let table = b"SourceParent\0X-Vendor\0Man\0xmlns\0";
+        assert_eq!(bytes[4] as usize, table.len());
+        assert_eq!(&bytes[5..5 + table.len()], table);
+        let back = decode_tree(&bytes).unwrap();
+        assert_eq!(back, root);
+        // In SyncML 1.2 the same element has a token.
+        let bytes = syncml(Version::V1_2, &root, &WriterOptions::default());
+        assert!(bytes.windows(2).any(|w| w == [0x79, 0x03]));
+    }
+
+    #[test]
+    fn attributes_are_literal_and_known_xmlns_is_implied() {
+        let mut meta = Element::new(Namespace::MetInf, "Type");
+        meta.attributes = vec![
+            ("xmlns".into(), "syncml:metinf".into()),
+            ("x-id".into(), "7".into()),
+        ];
+        let root = Element::new(Namespace::SyncMl, "SyncML").with_child(meta);
+        let bytes = syncml(Version::V1_2, &root, &WriterOptions::default());
+        let back = decode_tree(&bytes).unwrap();
+        let child = back.child("Type").unwrap();
+        assert_eq!(child.namespace, Namespace::MetInf);
+        assert_eq!(child.attributes, vec![("x-id".into(), "7".into())]);
+        assert!(!bytes.windows(5).any(|w| w == b"xmlns"));
+    }
+
+    #[test]
+    fn latin1_text_and_its_limits() {
+        let options = WriterOptions {
+            charset: Charset::Latin1,
+            ..WriterOptions::default()
+        };
+        let root = Element::new(Namespace::SyncMl, "Data").with_text("Müller");
+        let bytes = syncml(Version::V1_1, &root, &options);
+        assert_eq!(bytes[3], 0x04);
+        assert!(bytes.windows(3).any(|w| w == [b'M', 0xFC, b'l']));
+        assert_eq!(decode_tree(&bytes).unwrap(), root);
+
+        let euro = Element::new(Namespace::SyncMl, "Data").with_text("5 €");
+        let e = encode_tree(DocumentType::SyncMl(Version::V1_1), &euro, &options).unwrap_err();
+        assert!(e.message.contains("U+20AC '€'"), "{e}");
+    }
+
+    #[test]
+    fn text_with_nul_is_written_as_opaque() {
+        let root = Element::new(Namespace::SyncMl, "Data").with_text("a\0b");
+        let bytes = syncml(Version::V1_2, &root, &WriterOptions::default());
+        assert!(bytes.ends_with(&[0x4F, 0xC3, 0x03, b'a', 0x00, b'b', 0x01]));
+        let back = decode_tree(&bytes).unwrap();
+        assert_eq!(back.children, vec![Node::Opaque(b"a\0b".to_vec())]);
+        assert_eq!(back.normalized(), root.normalized());
+    }
+
+    #[test]
+    fn text_public_id_and_wbxml_versions() {
+        let root = Element::new(Namespace::SyncMl, "SyncML");
+        let options = WriterOptions {
+            wbxml_version: 0x01,
+            public_id_as_text: true,
+            charset: Charset::Utf8,
+        };
+        let bytes = syncml(Version::V1_1, &root, &options);
+        let id = b"-//SYNCML//DTD SyncML 1.1//EN\0";
+        assert_eq!(&bytes[..5], &[0x01, 0x00, 0x00, 0x6A, id.len() as u8]);
+        assert_eq!(&bytes[5..5 + id.len()], id);
+        assert_eq!(bytes[5 + id.len()..], [0x2D]);
+
+        let options = WriterOptions {
+            wbxml_version: 0x00,
+            ..WriterOptions::default()
+        };
+        let bytes = encode_tree(DocumentType::DevInf(Version::V1_0), &root, &options);
+        assert!(bytes.is_ok());
+        let options = WriterOptions {
+            wbxml_version: 0x00,
+            charset: Charset::Latin1,
+            ..WriterOptions::default()
+        };
+        assert!(encode_tree(DocumentType::SyncMl(Version::V1_0), &root, &options).is_err());
+    }
+
+    #[test]
+    fn embedded_devinf_is_a_nested_document() {
+        let devinf = Element::new(Namespace::DevInf, "DevInf")
+            .with_child(Element::new(Namespace::DevInf, "Man").with_text("Nokia"));
+        let mut data = Element::new(Namespace::SyncMl, "Data");
+        data.children
+            .push(Node::Embedded(DocumentType::DevInf(Version::V1_1), devinf));
+        let root = Element::new(Namespace::SyncMl, "Item").with_child(data);
+        let options = WriterOptions {
+            public_id_as_text: true,
+            ..WriterOptions::default()
+        };
+        let bytes = syncml(Version::V1_1, &root, &options);
+        // <Data> OPAQUE [02 9F 54 6A 00 4A 51 03 Nokia 00 01 01] </Data>
+        let nested = [
+            0x02, 0x9F, 0x54, 0x6A, 0x00, 0x4A, 0x51, 0x03, b'N', b'o', b'k', b'i', b'a', 0x00,
+            0x01, 0x01,
+        ];
+        let mut expected_tail = vec![0x4F, 0xC3, nested.len() as u8];
+        expected_tail.extend_from_slice(&nested);
+        expected_tail.extend_from_slice(&[0x01, 0x01]);
+        assert!(bytes.ends_with(&expected_tail), "{bytes:02x?}");
+        assert_eq!(decode_tree(&bytes).unwrap(), root);
+    }
+
+    #[test]
+    fn misuse_is_an_error() {
+        let mut w = Writer::new(
+            DocumentType::SyncMl(Version::V1_2),
+            WriterOptions::default(),
+        );
+        assert!(w.text("x").is_err());
+        assert!(w
+            .begin_embedded(DocumentType::DevInf(Version::V1_2))
+            .is_err());
+        w.start(Namespace::SyncMl, "SyncML", &[]).unwrap();
+        assert!(w.end_embedded().is_err());
+        w.end().unwrap();
+        assert!(w.start(Namespace::SyncMl, "SyncML", &[]).is_err());
+        assert!(w.end().is_err());
+
+        let mut w = Writer::new(
+            DocumentType::SyncMl(Version::V1_2),
+            WriterOptions::default(),
+        );
+        w.start(Namespace::SyncMl, "SyncML", &[]).unwrap();
+        let e = w.finish().unwrap_err();
+        assert!(e.message.contains("left open"), "{e}");
+
+        let w = Writer::new(
+            DocumentType::SyncMl(Version::V1_2),
+            WriterOptions::default(),
+        );
+        assert!(w.finish().is_err());
+    }
+
+    #[test]
+    fn multi_byte_integers() {
+        for (value, bytes) in [
+            (0u32, vec![0x00]),
+            (0x7F, vec![0x7F]),
+            (0x80, vec![0x81, 0x00]),
+            (0x1201, vec![0xA4, 0x01]),
+            (u32::MAX, vec![0x8F, 0xFF, 0xFF, 0xFF, 0x7F]),
+        ] {
+            let mut out = Vec::new();
+            push_mb_u_int32(&mut out, value);
+            assert_eq!(out, bytes, "{value:#x}");
+        }
+    }
+}
