@@ -55,7 +55,7 @@ impl<'a> Reader<'a> {
             pending_end: false,
             root_started: false,
             root_done: false,
-            event_start: pos,
+            event_start: 0,
             opaque_start: pos,
             header,
         })
@@ -374,9 +374,6 @@ impl<'a> Reader<'a> {
         name: Cow<'a, str>,
         literal: bool,
     ) -> Result<Event<'a>, MarkupError> {
-        if self.root_started && self.open.is_empty() {
-            return Err(Self::error(at, "a second root element"));
-        }
         let mut attributes = if token & TAG_HAS_ATTRIBUTES != 0 {
             self.attributes()?
         } else {

@@ -169,7 +169,9 @@ impl CodePage {
     /// document of this version, falling back to the earliest later version that defines it.
     pub fn tag_name(&self, token: u8, version: Version) -> Option<Found> {
         let mut later: Option<&TagToken> = None;
-        for tag in self.tags.iter().filter(|t| t.token == token) {
+        // The tables are sorted by token: start at the first entry for this one.
+        let first = self.tags.partition_point(|t| t.token < token);
+        for tag in self.tags[first..].iter().take_while(|t| t.token == token) {
             if tag.in_version(version) {
                 return Some(Found::InVersion(tag.name));
             }
@@ -426,6 +428,13 @@ mod tests {
                     assert!((FIRST_TAG_ID..=TAG_ID_MASK).contains(&t.token));
                 }
             }
+        }
+    }
+
+    #[test]
+    fn tables_are_sorted_by_token() {
+        for page in [&SYNCML, &METINF, &DEVINF] {
+            assert!(page.tags.windows(2).all(|w| w[0].token <= w[1].token));
         }
     }
 
