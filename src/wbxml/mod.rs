@@ -1,6 +1,6 @@
 //! WBXML (WAP Binary XML 1.1/1.2/1.3) codec with the SyncML, MetInf and DevInf code pages.
 //!
-//! - [`Reader`] is a pull reader ([`EventReader`]) over one document; [`Writer`] is a [`Sink`]
+//! - [`Reader`] is a pull reader ([`EventReader`]) over one document; [`Writer`] is a [`Sink`](crate::markup::Sink)
 //!   that encodes one.
 //! - [`decode_tree`] / [`encode_tree`] work on whole [`Element`] trees and expand / build the
 //!   DevInf documents phones nest in `<Data>` as OPAQUE.
@@ -10,12 +10,24 @@
 //! - WBXML 1.0 (version byte 0x00) has no charset field; such documents are read as UTF-8.
 //! - A LITERAL tag takes the namespace named by its `xmlns` attribute; without one, the
 //!   namespace of the current code page when that page knows the name (an encoder whose table
-//!   lacked the tag), else [`Namespace::Other`]. A LITERAL tag with a foreign `xmlns` is
+//!   lacked the tag), else [`Namespace::Other`](crate::markup::Namespace::Other). A LITERAL tag with a foreign `xmlns` is
 //!   `Other` and keeps the attribute.
 //! - EXT_I / EXT_T tokens are read as the text they carry; EXT_0..2 are skipped; processing
 //!   instructions are skipped. None has a meaning in SyncML.
+//! - A tag token that the document version's table lacks but a later version of the same page
+//!   defines is read with the later name (logged at debug): Nokia sends SourceParent in 1.1.
+//! - A public id that names no SyncML DTD is tolerated: the root tag (SyncML 0x2D or DevInf
+//!   0x0A on page 0) decides, with the 1.2 tables.
+//! - A string-table string without its NUL ends at the table's end (Horde writes them so).
 //! - Text that contains U+0000, which an inline string cannot carry, is written as OPAQUE
-//!   (its UTF-8 bytes); readers of the tree see it again as text after `normalized()`.
+//!   (its UTF-8 bytes); readers of the tree see it again as text after `normalized()`. The
+//!   reader rejects ENTITY U+0000 for the same reason.
+//! - The writer never writes an `xmlns` naming a SyncML namespace when the code page implies
+//!   it. It does write one on a LITERAL element of a known namespace that the document has no
+//!   page for, or whose page does not know the name (a DevInf element inline in a SyncML
+//!   document), so that the namespace survives the round trip.
+//! - OPAQUE is never reinterpreted by [`Reader`]; only [`decode_tree`] looks inside it for
+//!   nested documents (header sniffing, at most [`MAX_EMBEDDING_DEPTH`] levels).
 
 mod header;
 mod reader;

@@ -24,7 +24,7 @@ pub struct Reader<'a> {
     doc: Option<DocumentType>,
     pos: usize,
     tag_page: u8,
-    /// Names of the open elements with content, for "input ended inside <X>".
+    /// Names of the open elements with content, for "input ended inside `<X>`".
     open: Vec<Cow<'a, str>>,
     /// An element without the content bit was just started: its End comes next.
     pending_end: bool,
@@ -719,6 +719,29 @@ mod tests {
             })
         );
         assert_eq!(got[6], start(Namespace::Other, "X-Nokia"));
+    }
+
+    #[test]
+    fn literal_with_attributes_and_no_content() {
+        // LITERAL_A "X-Flag" with a="b" + ENTITY 'c' (values concatenate), then END of the list.
+        let table = b"X-Flag\0a\0";
+        let body = [0x84, 0x00, 0x04, 0x07, 0x03, b'b', 0x00, 0x02, 0x63, 0x01];
+        let bytes = with_table(&[0xA4, 0x01], 0x6A, table, &body);
+        let got = events(&bytes).unwrap();
+        assert_eq!(
+            got,
+            vec![
+                Event::Start(StartTag {
+                    namespace: Namespace::Other,
+                    name: Cow::Borrowed("X-Flag"),
+                    attributes: vec![Attribute {
+                        name: Cow::Borrowed("a"),
+                        value: Cow::Owned("bc".into()),
+                    }],
+                }),
+                Event::End,
+            ]
+        );
     }
 
     #[test]
