@@ -47,8 +47,9 @@ pub mod public_id {
     pub const SYNCML_1_1: u32 = 0x0FD3;
     pub const DEVINF_1_1: u32 = 0x0FD4;
     pub const SYNCML_1_2: u32 = 0x1201;
-    pub const DEVINF_1_2: u32 = 0x1202;
-    pub const METINF_1_2: u32 = 0x1203;
+    // OMNA's registry (and libwbxml, Wireshark): MetInf before DevInf in 1.2.
+    pub const METINF_1_2: u32 = 0x1202;
+    pub const DEVINF_1_2: u32 = 0x1203;
 }
 
 /// The registered numeric public id of a document type.
@@ -94,7 +95,7 @@ pub fn text_public_id(doc: DocumentType) -> &'static str {
 
 /// The document type a formal public identifier names. Case-insensitive and tolerant of the
 /// variants seen in the wild: owner `SYNCML` or `OMA`, `SyncML v1.0` for `SyncML 1.0`,
-/// surrounding whitespace.
+/// `MetaInf` (OMNA's registry spelling) for `MetInf`, surrounding whitespace.
 pub fn document_type_of_text(id: &str) -> Option<DocumentType> {
     let id = id.trim();
     let rest = strip_prefix_ignore_case(id, "-//SYNCML//DTD ")
@@ -109,7 +110,7 @@ pub fn document_type_of_text(id: &str) -> Option<DocumentType> {
         Some(DocumentType::SyncMl(version))
     } else if kind.eq_ignore_ascii_case("DevInf") {
         Some(DocumentType::DevInf(version))
-    } else if kind.eq_ignore_ascii_case("MetInf") {
+    } else if kind.eq_ignore_ascii_case("MetInf") || kind.eq_ignore_ascii_case("MetaInf") {
         Some(DocumentType::MetInf)
     } else {
         None
@@ -517,7 +518,15 @@ mod tests {
                 assert_eq!(document_type_of_text(text_public_id(doc)), Some(doc));
             }
         }
-        assert_eq!(document_type_of_numeric(0x1203), Some(DocumentType::MetInf));
+        assert_eq!(document_type_of_numeric(0x1202), Some(DocumentType::MetInf));
+        assert_eq!(
+            document_type_of_numeric(0x1203),
+            Some(DocumentType::DevInf(V1_2))
+        );
+        assert_eq!(
+            document_type_of_text("-//SYNCML//DTD MetaInf 1.2//EN"),
+            Some(DocumentType::MetInf)
+        );
     }
 
     #[test]
