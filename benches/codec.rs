@@ -99,20 +99,27 @@ fn build_message(target: usize) -> Vec<u8> {
     let mut n = 0;
     while size < target {
         let vcard = &vcards[n % vcards.len()];
-        let add = Element::new(Namespace::SyncMl, "Add")
-            .with_child(text_element(Namespace::SyncMl, "CmdID", &(n + 3).to_string()))
-            .with_child(Element::new(Namespace::SyncMl, "Meta").with_child(text_element(
-                Namespace::MetInf,
-                "Type",
-                "text/x-vcard",
-            )))
-            .with_child(
-                Element::new(Namespace::SyncMl, "Item")
-                    .with_child(Element::new(Namespace::SyncMl, "Source").with_child(
-                        text_element(Namespace::SyncMl, "LocURI", &(1000 + n).to_string()),
-                    ))
-                    .with_child(text_element(Namespace::SyncMl, "Data", vcard)),
-            );
+        let add =
+            Element::new(Namespace::SyncMl, "Add")
+                .with_child(text_element(
+                    Namespace::SyncMl,
+                    "CmdID",
+                    &(n + 3).to_string(),
+                ))
+                .with_child(
+                    Element::new(Namespace::SyncMl, "Meta").with_child(text_element(
+                        Namespace::MetInf,
+                        "Type",
+                        "text/x-vcard",
+                    )),
+                )
+                .with_child(
+                    Element::new(Namespace::SyncMl, "Item")
+                        .with_child(Element::new(Namespace::SyncMl, "Source").with_child(
+                            text_element(Namespace::SyncMl, "LocURI", &(1000 + n).to_string()),
+                        ))
+                        .with_child(text_element(Namespace::SyncMl, "Data", vcard)),
+                );
         size += vcard.len() + 40;
         sync.children.push(Node::Element(add));
         n += 1;
@@ -194,10 +201,7 @@ fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");
     let message = build_message(if quick { 64 * 1024 } else { 1024 * 1024 });
     let budget = Duration::from_millis(if quick { 50 } else { 2000 });
-    println!(
-        "message: {} bytes of SyncML 1.1 WBXML",
-        message.len()
-    );
+    println!("message: {} bytes of SyncML 1.1 WBXML", message.len());
 
     let decoded = handsync::syncml::decode(&message).expect("the benchmark message decodes");
     let t_tree = best_of(budget, || {
@@ -253,7 +257,9 @@ fn main() {
         .output()
         .is_ok_and(|o| o.status.success());
     if !have_oracle {
-        println!("wbxml2xml not installed: process comparison skipped (apt-get install libwbxml2-utils)");
+        println!(
+            "wbxml2xml not installed: process comparison skipped (apt-get install libwbxml2-utils)"
+        );
         return;
     }
     let rounds = if quick { 1 } else { 15 };

@@ -90,7 +90,14 @@ fn libwbxml_encodings_of_corpus_xml_decode_to_the_same_tree() {
         let theirs = scratch.join(format!("{name}.theirs.wbxml"));
         let result = run(
             "xml2wbxml",
-            &["-v", "1.2", "-n", "-o", theirs.to_str().unwrap(), file.to_str().unwrap()],
+            &[
+                "-v",
+                "1.2",
+                "-n",
+                "-o",
+                theirs.to_str().unwrap(),
+                file.to_str().unwrap(),
+            ],
         );
         assert!(result.status.success(), "xml2wbxml failed on {name}");
         let decoded = wbxml::decode_tree(&std::fs::read(&theirs).unwrap())

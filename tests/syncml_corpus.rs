@@ -14,7 +14,10 @@ fn reencode_both_ways(name: &str, document: &Document) {
     let (from_wbxml, encoding) = syncml::decode_document(&wbxml_bytes)
         .unwrap_or_else(|e| panic!("{name}: our WBXML does not decode: {e}"));
     assert_eq!(encoding, Encoding::Wbxml);
-    assert_eq!(&from_wbxml, document, "{name}: model -> WBXML -> model differs");
+    assert_eq!(
+        &from_wbxml, document,
+        "{name}: model -> WBXML -> model differs"
+    );
 
     let xml = syncml::document_to_xml(document, syncml::xml::XmlOptions::default())
         .unwrap_or_else(|e| panic!("{name}: model -> XML: {e}"));
@@ -62,10 +65,7 @@ fn real_phone_messages_carry_what_the_phone_sent() {
         .next()
         .expect("the Z600 puts its DevInf in its first message");
     assert_eq!(devinf.man.as_deref(), Some("SonyEricsson"));
-    assert!(devinf
-        .datastores
-        .iter()
-        .any(|d| d.source_ref == "EriPBDB"));
+    assert!(devinf.datastores.iter().any(|d| d.source_ref == "EriPBDB"));
 
     let bytes = std::fs::read(corpus.join("wbxml/horde-devinf.wbxml")).unwrap();
     let (document, _) = syncml::decode_document(&bytes).unwrap();
@@ -116,6 +116,9 @@ fn buteo_session_messages_decode_and_invalid_ones_are_refused_precisely() {
             .err()
             .unwrap_or_else(|| panic!("{name} is invalid but decoded"));
         let text = error.to_string();
-        assert!(text.contains(words), "{name}: error '{text}' should mention {words}");
+        assert!(
+            text.contains(words),
+            "{name}: error '{text}' should mention {words}"
+        );
     }
 }

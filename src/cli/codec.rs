@@ -122,8 +122,8 @@ pub fn encode(args: &EncodeArgs) -> Result<(), Failure> {
              `handsync decode` reads it)"
         )));
     }
-    let (document, _) = syncml::decode_document(&bytes)
-        .map_err(|e| Failure::bad_input(format!("{name}: {e}")))?;
+    let (document, _) =
+        syncml::decode_document(&bytes).map_err(|e| Failure::bad_input(format!("{name}: {e}")))?;
     let declared = document.version();
     let version = args.syncml.map(Version::from).unwrap_or(declared);
     if version != declared {
