@@ -1,17 +1,102 @@
 //! The `handsync` command line.
 
-use clap::Parser;
+mod codec;
+
+use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
 #[command(
     name = "handsync",
     version,
-    about = "Sync legacy phones with this PC over SyncML DS"
+    about = "Sync legacy phones (SyncML DS over OBEX) with this PC, the way Nokia PC Suite did"
 )]
-pub struct Cli {}
+pub struct Cli {
+    /// More log output on stderr (-v: debug, -vv: trace). HANDSYNC_LOG overrides, e.g.
+    /// HANDSYNC_LOG=handsync::wbxml=trace.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print a SyncML or DevInf message (WBXML or XML) as indented XML.
+    Decode(codec::DecodeArgs),
+    /// Turn an XML SyncML or DevInf message into WBXML, shaped as phones send it.
+    Encode(codec::EncodeArgs),
+    /// Run the handsync daemon (SyncML server and its listeners).
+    Serve,
+}
+
+/// Exit status for bad input or usage: what the user gave us cannot be used.
+pub const EXIT_BAD_INPUT: u8 = 2;
 
 pub fn main() -> ExitCode {
-    let _cli = Cli::parse();
-    ExitCode::SUCCESS
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        Command::Decode(args) => codec::decode(&args),
+        Command::Encode(args) => codec::encode(&args),
+        Command::Serve => serve(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("handsync: {}", failure.message);
+            ExitCode::from(failure.status)
+        }
+    }
+}
+
+/// Why a command failed, and the exit status that says so.
+#[derive(Debug)]
+pub struct Failure {
+    pub status: u8,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn bad_input(message: impl Into<String>) -> Failure {
+        Failure {
+            status: EXIT_BAD_INPUT,
+            message: message.into(),
+        }
+    }
+
+    pub fn io(message: impl Into<String>) -> Failure {
+        Failure {
+            status: 1,
+            message: message.into(),
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter =
+        EnvFilter::try_from_env("HANDSYNC_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn serve() -> Result<(), Failure> {
+    // The SyncML server engine, its store and every transport arrive with their own issues;
+    // until then, say plainly what this build can do instead of pretending to listen.
+    Err(Failure {
+        status: 1,
+        message: "serve: the SyncML server engine and its transports (HTTP, OBEX over TCP, \
+                  serial, Bluetooth, USB, IrDA) are not built yet in this version. \
+                  What works today: `handsync decode` and `handsync encode`."
+            .into(),
+    })
 }

@@ -106,7 +106,7 @@ impl fmt::Display for Version {
 pub enum DocumentType {
     SyncMl(Version),
     DevInf(Version),
-    /// A standalone MetInf document (public id 0x1203, SyncML 1.2 only).
+    /// A standalone MetInf document (public id 0x1202, SyncML 1.2 only).
     MetInf,
 }
 

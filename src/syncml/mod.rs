@@ -4,9 +4,11 @@
 //! [`Message::read`] reads a message from any [`EventReader`](crate::markup::EventReader)
 //! (XML or WBXML), [`Message::write`] writes one to any [`Sink`](crate::markup::Sink): one
 //! mapping serves both encodings. [`DevInf::read`] and [`DevInf::write`] do the same for a
-//! standalone device information document.
+//! standalone device information document. [`decode_document`], [`document_to_xml`] and
+//! [`document_to_wbxml`] do the same from and to bytes.
 pub mod xml;
 
+mod codec;
 mod devinf;
 mod error;
 mod metinf;
@@ -15,6 +17,10 @@ mod read;
 mod status;
 mod write;
 
+pub use codec::{
+    decode, decode_document, document_to_wbxml, document_to_xml, sniff_encoding, to_wbxml, to_xml,
+    Document, Encoding,
+};
 pub use devinf::*;
 pub use error::SyncMlError;
 pub use metinf::{Anchor, Mem, MetInf, Meta};

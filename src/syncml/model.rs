@@ -199,7 +199,53 @@ pub enum Command {
     Sync(Sync),
 }
 
+impl Message {
+    /// Every DevInf the message carries (in `Put` and `Results` items, or anywhere else),
+    /// nested commands included.
+    pub fn devinfs(&self) -> impl Iterator<Item = &DevInf> + '_ {
+        let mut found = Vec::new();
+        let mut pending: Vec<&Command> = self.body.commands.iter().rev().collect();
+        while let Some(command) = pending.pop() {
+            for item in command.items() {
+                if let Some(Data::DevInf(devinf)) = &item.data {
+                    found.push(&**devinf);
+                }
+            }
+            pending.extend(command.commands().iter().rev());
+        }
+        found.into_iter()
+    }
+}
+
 impl Command {
+    /// The items the command carries directly (an `Exec`'s one item; none for `Map`, whose
+    /// map items are not items, and for containers).
+    pub fn items(&self) -> &[Item] {
+        match self {
+            Command::Add(c) | Command::Copy(c) | Command::Move(c) | Command::Replace(c) => &c.items,
+            Command::Alert(c) => &c.items,
+            Command::Delete(c) => &c.items,
+            Command::Exec(c) => std::slice::from_ref(&c.item),
+            Command::Get(c) | Command::Put(c) => &c.items,
+            Command::Results(c) => &c.items,
+            Command::Status(c) => &c.items,
+            Command::Atomic(_)
+            | Command::Sequence(_)
+            | Command::Sync(_)
+            | Command::Map(_)
+            | Command::Search(_) => &[],
+        }
+    }
+
+    /// The commands nested in an `Atomic`, `Sequence` or `Sync`.
+    pub fn commands(&self) -> &[Command] {
+        match self {
+            Command::Atomic(c) | Command::Sequence(c) => &c.commands,
+            Command::Sync(c) => &c.commands,
+            _ => &[],
+        }
+    }
+
     /// The element name (`"Add"`, `"Status"`...), as a `Status`' `Cmd` names it.
     pub fn name(&self) -> &'static str {
         match self {
@@ -349,7 +395,8 @@ pub struct Map {
 pub struct Results {
     pub cmd_id: Option<String>,
     pub msg_ref: Option<u32>,
-    pub cmd_ref: String,
+    /// Required by the specification; optional here as some stacks leave it out (buteo).
+    pub cmd_ref: Option<String>,
     pub meta: Option<MetInf>,
     pub target_refs: Vec<String>,
     pub source_refs: Vec<String>,

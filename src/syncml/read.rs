@@ -6,6 +6,7 @@
 //! bounded by [`MAX_DEPTH`]; subtrees kept verbatim are read by the iterative
 //! [`Element::read_after_start`].
 
+use super::codec::Document;
 use super::devinf::{
     ContentType, CtCap, DataStore, DevInf, DsMem, Ext, FilterCap, PropParam, Property, SyncCap,
 };
@@ -54,6 +55,24 @@ impl DevInf {
     /// Without a `VerDTD`, the version comes from the reader's document type.
     pub fn read<'a>(reader: &mut impl EventReader<'a>) -> std::result::Result<DevInf, SyncMlError> {
         Ctx::new(reader).read_devinf_document()
+    }
+}
+
+impl Document {
+    /// Reads a whole document: a SyncML message, or a standalone DevInf, as its root element
+    /// says.
+    pub fn read<'a>(
+        reader: &mut impl EventReader<'a>,
+    ) -> std::result::Result<Document, SyncMlError> {
+        let mut ctx = Ctx::new(reader);
+        let root = ctx.root_tag()?;
+        match root.name.as_ref() {
+            "SyncML" => ctx.read_message_after_root().map(Document::Message),
+            "DevInf" => ctx.read_devinf_after_root().map(Document::DevInf),
+            other => Err(ctx.error(format!(
+                "expected <SyncML> or <DevInf> as the root element, found <{other}>"
+            ))),
+        }
     }
 }
 
@@ -293,21 +312,32 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     // ----- message -----
 
+    /// The start tag of the root element.
+    fn root_tag(&mut self) -> Result<StartTag<'a>> {
+        match self.reader.next_event() {
+            Ok(Some(Event::Start(tag))) => Ok(tag),
+            Ok(Some(_)) => Err(self.error("expected the root element's start tag")),
+            Ok(None) => Err(self.error("empty document: expected a root element")),
+            Err(e) => Err(self.markup_error(e)),
+        }
+    }
+
     fn read_message(&mut self) -> Result<Message> {
-        let root = match self.reader.next_event() {
-            Ok(Some(Event::Start(tag))) => tag,
-            Ok(Some(_)) => return Err(self.error("expected the <SyncML> start tag")),
-            Ok(None) => return Err(self.error("empty document: expected <SyncML>")),
-            Err(e) => return Err(self.markup_error(e)),
-        };
+        let root = self.root_tag()?;
         if root.name != "SyncML" {
             return Err(self.error(format!(
                 "expected <SyncML> as the root element, found <{}>",
                 root.name
             )));
         }
+        self.read_message_after_root()
+    }
+
+    fn read_message_after_root(&mut self) -> Result<Message> {
         self.enter("SyncML")?;
-        let mut header = None;
+        // A header that lacks required elements is reported after the structure of the
+        // whole message is known: a missing or second SyncBody says more.
+        let mut header: Option<Result<SyncHdr>> = None;
         let mut body = None;
         let mut extensions = Vec::new();
         self.children(&mut extensions, |ctx, tag| {
@@ -321,9 +351,18 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
             }
             Ok(true)
         })?;
-        let body = self.required(body, "SyncBody")?;
+        let Some(body) = body else {
+            return Err(self.error(if header.is_none() {
+                "expected <SyncHdr> and <SyncBody> in <SyncML>"
+            } else {
+                "expected <SyncBody> in <SyncML>"
+            }));
+        };
+        let header = header.transpose()?;
         let version = self.context_version().ok_or_else(|| {
-            self.error("cannot tell the SyncML version: no <VerDTD> and no document type")
+            self.error(
+                "cannot tell the SyncML version: no <SyncHdr> with a <VerDTD>, and no document type",
+            )
         })?;
         self.path.pop();
         self.expect_document_end("SyncML")?;
@@ -343,7 +382,9 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         }
     }
 
-    fn read_header(&mut self) -> Result<SyncHdr> {
+    /// Reads a header. The outer error is the input's (the reader cannot go on); the inner
+    /// one, a required element that is missing, which the caller may report later.
+    fn read_header(&mut self) -> Result<Result<SyncHdr>> {
         let (mut ver_dtd, mut ver_proto, mut session_id, mut msg_id) = (None, None, None, None);
         let (mut target, mut source, mut resp_uri) = (None, None, None);
         let (mut no_resp, mut cred, mut meta) = (false, None, None);
@@ -376,18 +417,21 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         if ver_dtd.is_some() {
             self.version = ver_dtd;
         }
-        Ok(SyncHdr {
-            ver_proto: self.required(ver_proto, "VerProto")?,
-            session_id: self.required(session_id, "SessionID")?,
-            msg_id: self.required(msg_id, "MsgID")?,
-            target: self.required(target, "Target")?,
-            source: self.required(source, "Source")?,
-            resp_uri,
-            no_resp,
-            cred,
-            meta,
-            extensions,
-        })
+        let header = || {
+            Ok(SyncHdr {
+                ver_proto: self.required(ver_proto, "VerProto")?,
+                session_id: self.required(session_id, "SessionID")?,
+                msg_id: self.required(msg_id, "MsgID")?,
+                target: self.required(target, "Target")?,
+                source: self.required(source, "Source")?,
+                resp_uri,
+                no_resp,
+                cred,
+                meta,
+                extensions,
+            })
+        };
+        Ok(header())
     }
 
     fn read_body(&mut self) -> Result<SyncBody> {
@@ -1001,7 +1045,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
             }
             Ok(true)
         })?;
-        c.cmd_ref = self.required(cmd_ref, "CmdRef")?;
+        c.cmd_ref = cmd_ref;
         c.extensions = extensions;
         Ok(c)
     }
@@ -1104,18 +1148,17 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     // ----- DevInf -----
 
     fn read_devinf_document(&mut self) -> Result<DevInf> {
-        let root = match self.reader.next_event() {
-            Ok(Some(Event::Start(tag))) => tag,
-            Ok(Some(_)) => return Err(self.error("expected the <DevInf> start tag")),
-            Ok(None) => return Err(self.error("empty document: expected <DevInf>")),
-            Err(e) => return Err(self.markup_error(e)),
-        };
+        let root = self.root_tag()?;
         if root.name != "DevInf" {
             return Err(self.error(format!(
                 "expected <DevInf> as the root element, found <{}>",
                 root.name
             )));
         }
+        self.read_devinf_after_root()
+    }
+
+    fn read_devinf_after_root(&mut self) -> Result<DevInf> {
         self.enter("DevInf")?;
         let devinf = self.read_devinf_body()?;
         self.path.pop();
@@ -1151,7 +1194,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
                 "SupportNumberOfChanges" if !d.support_number_of_changes => {
                     d.support_number_of_changes = ctx.flag()?
                 }
-                "DataStore" => d.data_stores.push(ctx.read_data_store()?),
+                "DataStore" => d.datastores.push(ctx.read_datastore()?),
                 "CTCap" => {
                     let caps = ctx.read_ct_cap()?;
                     d.ct_caps.extend(caps);
@@ -1169,7 +1212,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         Ok(d)
     }
 
-    fn read_data_store(&mut self) -> Result<DataStore> {
+    fn read_datastore(&mut self) -> Result<DataStore> {
         let mut s = DataStore::default();
         let mut source_ref = None;
         let mut extensions = Vec::new();

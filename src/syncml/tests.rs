@@ -308,7 +308,10 @@ fn results_and_status_keep_references() {
     let Command::Results(results) = command else {
         panic!("expected Results")
     };
-    assert_eq!((results.msg_ref, results.cmd_ref.as_str()), (Some(1), "2"));
+    assert_eq!(
+        (results.msg_ref, results.cmd_ref.as_deref()),
+        (Some(1), Some("2"))
+    );
     assert_eq!(results.target_refs, ["./devinf12"]);
 
     let command = command_of(
@@ -530,7 +533,7 @@ fn devinf_reads_every_field_of_a_datastore() {
         (Some("1"), Some("2"), Some("3"))
     );
     assert!(devinf.utc && devinf.support_large_objs && devinf.support_number_of_changes);
-    let store = devinf.data_store("calendar").expect("calendar");
+    let store = devinf.datastore("calendar").expect("calendar");
     assert_eq!(store.display_name.as_deref(), Some("Calendar"));
     assert_eq!(store.max_guid_size, Some(32));
     assert_eq!(store.rx[0].ver_ct.as_deref(), Some("2.0"));
@@ -574,7 +577,7 @@ fn devinf_1_0_leaves_out_what_1_0_lacks() {
     let mut devinf = DevInf::new(Version::V1_0);
     devinf.utc = true;
     devinf.support_large_objs = true;
-    devinf.data_stores.push(DataStore {
+    devinf.datastores.push(DataStore {
         source_ref: "./contacts".into(),
         support_hierarchical_sync: true,
         ct_caps: vec![CtCap {

@@ -495,7 +495,7 @@ impl<'s, K: Sink> Writer<'s, K> {
         self.start(S, "Results")?;
         self.cmd_id(c.cmd_id.as_deref())?;
         self.number(S, "MsgRef", c.msg_ref)?;
-        self.text_element(S, "CmdRef", &c.cmd_ref)?;
+        self.opt_text(S, "CmdRef", c.cmd_ref.as_deref())?;
         self.opt_meta(c.meta.as_ref())?;
         for target_ref in &c.target_refs {
             self.text_element(S, "TargetRef", target_ref)?;
@@ -599,7 +599,7 @@ impl<'s, K: Sink> Writer<'s, K> {
             self.flag(D, "SupportNumberOfChanges", d.support_number_of_changes)?;
         }
         let layout_1_2 = self.version >= Version::V1_2;
-        for (index, store) in d.data_stores.iter().enumerate() {
+        for (index, store) in d.datastores.iter().enumerate() {
             let moved: Vec<&CtCap> = if layout_1_2 {
                 d.ct_caps
                     .iter()
@@ -607,7 +607,7 @@ impl<'s, K: Sink> Writer<'s, K> {
                         store.handles_content_type(&cap.ct_type)
                             || (index == 0
                                 && !d
-                                    .data_stores
+                                    .datastores
                                     .iter()
                                     .any(|s| s.handles_content_type(&cap.ct_type)))
                     })
@@ -615,14 +615,14 @@ impl<'s, K: Sink> Writer<'s, K> {
             } else {
                 Vec::new()
             };
-            self.data_store(store, &moved)?;
+            self.datastore(store, &moved)?;
         }
         if layout_1_2 {
-            if d.data_stores.is_empty() && !d.ct_caps.is_empty() {
+            if d.datastores.is_empty() && !d.ct_caps.is_empty() {
                 tracing::warn!("DevInf 1.2 without a datastore: its CTCap cannot be written");
             }
         } else {
-            let from_stores = d.data_stores.iter().flat_map(|s| s.ct_caps.iter());
+            let from_stores = d.datastores.iter().flat_map(|s| s.ct_caps.iter());
             let all: Vec<&CtCap> = d.ct_caps.iter().chain(from_stores).collect();
             if !all.is_empty() {
                 self.flat_ct_cap(&all)?;
@@ -641,7 +641,7 @@ impl<'s, K: Sink> Writer<'s, K> {
         self.end()
     }
 
-    fn data_store(&mut self, s: &DataStore, caps_from_devinf: &[&CtCap]) -> Result<()> {
+    fn datastore(&mut self, s: &DataStore, caps_from_devinf: &[&CtCap]) -> Result<()> {
         self.start(D, "DataStore")?;
         self.text_element(D, "SourceRef", &s.source_ref)?;
         self.opt_text(D, "DisplayName", s.display_name.as_deref())?;

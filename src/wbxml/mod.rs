@@ -1,6 +1,6 @@
 //! WBXML (WAP Binary XML 1.1/1.2/1.3) codec with the SyncML, MetInf and DevInf code pages.
 //!
-//! - [`Reader`] is a pull reader ([`EventReader`]) over one document; [`Writer`] is a [`Sink`]
+//! - [`Reader`] is a pull reader ([`EventReader`]) over one document; [`Writer`] is a [`Sink`](crate::markup::Sink)
 //!   that encodes one.
 //! - [`decode_tree`] / [`encode_tree`] work on whole [`Element`] trees and expand / build the
 //!   DevInf documents phones nest in `<Data>` as OPAQUE.
@@ -10,19 +10,33 @@
 //! - WBXML 1.0 (version byte 0x00) has no charset field; such documents are read as UTF-8.
 //! - A LITERAL tag takes the namespace named by its `xmlns` attribute; without one, the
 //!   namespace of the current code page when that page knows the name (an encoder whose table
-//!   lacked the tag), else [`Namespace::Other`]. A LITERAL tag with a foreign `xmlns` is
+//!   lacked the tag), else [`Namespace::Other`](crate::markup::Namespace::Other). A LITERAL tag with a foreign `xmlns` is
 //!   `Other` and keeps the attribute.
 //! - EXT_I / EXT_T tokens are read as the text they carry; EXT_0..2 are skipped; processing
 //!   instructions are skipped. None has a meaning in SyncML.
+//! - A tag token that the document version's table lacks but a later version of the same page
+//!   defines is read with the later name (logged at debug): Nokia sends SourceParent in 1.1.
+//! - A public id that names no SyncML DTD is tolerated: the root tag (SyncML 0x2D or DevInf
+//!   0x0A on page 0) decides, with the 1.2 tables.
+//! - A string-table string without its NUL ends at the table's end (Horde writes them so).
 //! - Text that contains U+0000, which an inline string cannot carry, is written as OPAQUE
-//!   (its UTF-8 bytes); readers of the tree see it again as text after `normalized()`.
+//!   (its UTF-8 bytes); readers of the tree see it again as text after `normalized()`. The
+//!   reader rejects ENTITY U+0000 for the same reason.
+//! - The writer never writes an `xmlns` naming a SyncML namespace when the code page implies
+//!   it. It does write one on a LITERAL element of a known namespace that the document has no
+//!   page for, or whose page does not know the name (a DevInf element inline in a SyncML
+//!   document), so that the namespace survives the round trip.
+//! - OPAQUE is never reinterpreted by [`Reader`]; only [`decode_tree`] looks inside it for
+//!   nested documents (header sniffing, at most [`MAX_EMBEDDING_DEPTH`] levels).
 
 mod header;
 mod reader;
 pub mod tokens;
+mod writer;
 
 pub use header::{Charset, Header, PublicId};
 pub use reader::{Reader, MAX_DEPTH};
+pub use writer::{Writer, WriterOptions};
 
 use crate::markup::{DocumentType, Element, Event, EventReader, MarkupError, Node, Position};
 
@@ -144,5 +158,107 @@ fn nested_error(error: MarkupError, outer: usize) -> MarkupError {
     MarkupError {
         position,
         message: format!("in the nested WBXML document: {}", error.message),
+    }
+}
+
+/// Encodes a whole tree as a document of type `doc`; [`Node::Embedded`] children become nested
+/// WBXML documents carried as OPAQUE.
+pub fn encode_tree(
+    doc: DocumentType,
+    root: &Element,
+    options: &WriterOptions,
+) -> Result<Vec<u8>, MarkupError> {
+    let mut writer = Writer::new(doc, options.clone());
+    root.write(&mut writer)?;
+    writer.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::markup::{Namespace, Version};
+
+    /// `<Data>` holding `nested` as OPAQUE, in a SyncML 1.1 document.
+    fn data_holding(nested: &[u8]) -> Vec<u8> {
+        let mut out = vec![0x02, 0x9F, 0x53, 0x6A, 0x00, 0x4F, 0xC3, nested.len() as u8];
+        out.extend_from_slice(nested);
+        out.push(0x01);
+        out
+    }
+
+    const DEVINF: [u8; 11] = [
+        0x02, 0x9F, 0x54, 0x6A, 0x00, 0x4A, 0x51, 0x03, b'N', 0x00, 0x01,
+    ];
+
+    #[test]
+    fn sniffing_reads_only_the_header() {
+        assert_eq!(
+            sniff_document(&DEVINF),
+            Some(DocumentType::DevInf(Version::V1_1))
+        );
+        assert_eq!(sniff_document(&DEVINF[..5]), None); // header alone
+        assert_eq!(sniff_document(b"BEGIN:VCARD"), None);
+        assert_eq!(sniff_document(&[0x02, 0x04, 0x6A, 0x00, 0x45]), None); // WML 1.1
+        assert_eq!(sniff_document(&[]), None);
+    }
+
+    #[test]
+    fn nested_devinf_becomes_embedded() {
+        let mut devinf = DEVINF.to_vec();
+        devinf.push(0x01);
+        let tree = decode_tree(&data_holding(&devinf)).unwrap();
+        match &tree.children[..] {
+            [Node::Embedded(DocumentType::DevInf(Version::V1_1), root)] => {
+                assert_eq!(root.namespace, Namespace::DevInf);
+                assert_eq!(root.child("Man").map(Element::text), Some("N".into()));
+            }
+            other => panic!("expected an embedded DevInf, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn errors_inside_a_nested_document_say_so() {
+        // The nested DevInf lacks its last END: it ends inside <DevInf>.
+        let bytes = data_holding(&DEVINF);
+        let e = decode_tree(&bytes).unwrap_err();
+        assert_eq!(
+            e.position,
+            Position::Nested {
+                outer: 8,
+                inner: 11
+            }
+        );
+        assert!(e.message.contains("input ended inside <DevInf>"), "{e}");
+    }
+
+    #[test]
+    fn opaque_that_is_no_document_stays_opaque() {
+        let tree = decode_tree(&data_holding(&[0xFF, 0x00, 0x01])).unwrap();
+        assert_eq!(tree.children, vec![Node::Opaque(vec![0xFF, 0x00, 0x01])]);
+    }
+
+    #[test]
+    fn embedding_depth_is_bounded() {
+        // SyncML documents nested in each other's <Data> deeper than the bound stay OPAQUE.
+        let mut document = {
+            let mut d = DEVINF.to_vec();
+            d.push(0x01);
+            d
+        };
+        for _ in 0..MAX_EMBEDDING_DEPTH + 2 {
+            let mut outer = vec![0x02, 0x9F, 0x53, 0x6A, 0x00, 0x4F, 0xC3];
+            writer::push_mb_u_int32(&mut outer, document.len() as u32);
+            outer.extend_from_slice(&document);
+            outer.push(0x01);
+            document = outer;
+        }
+        let mut element = decode_tree(&document).unwrap();
+        let mut depth = 0;
+        while let Some(Node::Embedded(_, inner)) = element.children.first() {
+            element = inner.clone();
+            depth += 1;
+        }
+        assert_eq!(depth, MAX_EMBEDDING_DEPTH);
+        assert!(matches!(element.children.first(), Some(Node::Opaque(_))));
     }
 }

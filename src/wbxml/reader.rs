@@ -24,7 +24,7 @@ pub struct Reader<'a> {
     doc: Option<DocumentType>,
     pos: usize,
     tag_page: u8,
-    /// Names of the open elements with content, for "input ended inside <X>".
+    /// Names of the open elements with content, for "input ended inside `<X>`".
     open: Vec<Cow<'a, str>>,
     /// An element without the content bit was just started: its End comes next.
     pending_end: bool,
@@ -55,7 +55,7 @@ impl<'a> Reader<'a> {
             pending_end: false,
             root_started: false,
             root_done: false,
-            event_start: pos,
+            event_start: 0,
             opaque_start: pos,
             header,
         })
@@ -374,9 +374,6 @@ impl<'a> Reader<'a> {
         name: Cow<'a, str>,
         literal: bool,
     ) -> Result<Event<'a>, MarkupError> {
-        if self.root_started && self.open.is_empty() {
-            return Err(Self::error(at, "a second root element"));
-        }
         let mut attributes = if token & TAG_HAS_ATTRIBUTES != 0 {
             self.attributes()?
         } else {
@@ -536,5 +533,335 @@ impl<'a> EventReader<'a> for Reader<'a> {
 
     fn document_type(&self) -> Option<DocumentType> {
         self.doc
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Header of a SyncML 1.1 document (public id 0x0FD3, UTF-8, empty string table).
+    const SYNCML_1_1: [u8; 5] = [0x02, 0x9F, 0x53, 0x6A, 0x00];
+    /// Header of a SyncML 1.2 document (public id 0x1201, UTF-8, empty string table).
+    const SYNCML_1_2: [u8; 5] = [0x03, 0xA4, 0x01, 0x6A, 0x00];
+
+    fn document(header: &[u8], body: &[u8]) -> Vec<u8> {
+        let mut out = header.to_vec();
+        out.extend_from_slice(body);
+        out
+    }
+
+    /// A document with a string table: version 1.3, the given public id and charset.
+    fn with_table(public_id: &[u8], charset: u8, table: &[u8], body: &[u8]) -> Vec<u8> {
+        let mut out = vec![0x03];
+        out.extend_from_slice(public_id);
+        out.push(charset);
+        out.push(table.len() as u8);
+        out.extend_from_slice(table);
+        out.extend_from_slice(body);
+        out
+    }
+
+    fn events(bytes: &[u8]) -> Result<Vec<Event<'_>>, MarkupError> {
+        let mut reader = Reader::new(bytes)?;
+        let mut out = Vec::new();
+        while let Some(event) = reader.next_event()? {
+            out.push(event);
+        }
+        Ok(out)
+    }
+
+    fn start(namespace: Namespace, name: &str) -> Event<'_> {
+        Event::Start(StartTag {
+            namespace,
+            name: Cow::Borrowed(name),
+            attributes: Vec::new(),
+        })
+    }
+
+    fn text(t: &str) -> Event<'_> {
+        Event::Text(Cow::Borrowed(t))
+    }
+
+    fn error_of(bytes: &[u8]) -> MarkupError {
+        match events(bytes) {
+            Ok(events) => panic!("expected an error, got {events:?}"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn tags_text_and_pages() {
+        // <SyncML><SyncHdr><VerDTD>1.1</VerDTD><Meta><MaxMsgSize>2700</MaxMsgSize></Meta>
+        // </SyncHdr><Final/></SyncML>
+        let body = [
+            0x6D, 0x6C, 0x71, 0x03, b'1', b'.', b'1', 0x00, 0x01, 0x5A, 0x00, 0x01, 0x4C, 0x03,
+            b'2', b'7', b'0', b'0', 0x00, 0x01, 0x01, 0x01, 0x00, 0x00, 0x12, 0x01,
+        ];
+        let bytes = document(&SYNCML_1_1, &body);
+        let got = events(&bytes).unwrap();
+        use Namespace::{MetInf, SyncMl};
+        assert_eq!(
+            got,
+            vec![
+                start(SyncMl, "SyncML"),
+                start(SyncMl, "SyncHdr"),
+                start(SyncMl, "VerDTD"),
+                text("1.1"),
+                Event::End,
+                start(SyncMl, "Meta"),
+                start(MetInf, "MaxMsgSize"),
+                text("2700"),
+                Event::End,
+                Event::End,
+                Event::End,
+                start(SyncMl, "Final"),
+                Event::End,
+                Event::End,
+            ]
+        );
+        let reader = Reader::new(&bytes).unwrap();
+        assert_eq!(
+            reader.document_type(),
+            Some(DocumentType::SyncMl(Version::V1_1))
+        );
+    }
+
+    #[test]
+    fn text_tokens_borrow_the_input() {
+        // <Data>STR_T "ab" ENTITY U+00E9 EXT_I_0 "x" EXT_T_1 "cd" EXT_0 OPAQUE[1,2]</Data>
+        let table = b"ab\0cd\0";
+        let body = [
+            0x4F, 0x83, 0x00, 0x02, 0x81, 0x69, 0x40, b'x', 0x00, 0x81, 0x03, 0xC0, 0xC3, 0x02,
+            0x01, 0x02, 0x01,
+        ];
+        let bytes = with_table(&[0xA4, 0x01], 0x6A, table, &body);
+        let got = events(&bytes).unwrap();
+        assert_eq!(
+            got,
+            vec![
+                start(Namespace::SyncMl, "Data"),
+                text("ab"),
+                Event::Text(Cow::Owned("é".into())),
+                text("x"),
+                text("cd"),
+                Event::Opaque(Cow::Borrowed(&[1, 2])),
+                Event::End,
+            ]
+        );
+        assert!(matches!(got[1], Event::Text(Cow::Borrowed(_))));
+    }
+
+    #[test]
+    fn processing_instructions_are_skipped() {
+        // PI before the root, inside it and after it: LITERAL target, STR_I value, END.
+        let table = b"xml\0";
+        let body = [
+            0x43, 0x04, 0x00, 0x03, b'v', 0x00, 0x01, 0x6D, 0x43, 0x04, 0x00, 0x01, 0x12, 0x01,
+            0x43, 0x04, 0x00, 0x01,
+        ];
+        let bytes = with_table(&[0xA4, 0x01], 0x6A, table, &body);
+        let got = events(&bytes).unwrap();
+        assert_eq!(
+            got,
+            vec![
+                start(Namespace::SyncMl, "SyncML"),
+                start(Namespace::SyncMl, "Final"),
+                Event::End,
+                Event::End,
+            ]
+        );
+    }
+
+    #[test]
+    fn text_public_id_and_latin1() {
+        let table = b"-//SYNCML//DTD SyncML 1.1//EN\0";
+        // public id 0 + index 0, charset 4; <Data>M\xfcller</Data>
+        let body = [0x4F, 0x03, b'M', 0xFC, b'l', b'l', b'e', b'r', 0x00, 0x01];
+        let bytes = with_table(&[0x00, 0x00], 0x04, table, &body);
+        let reader = Reader::new(&bytes).unwrap();
+        assert_eq!(
+            reader.header().public_id,
+            crate::wbxml::PublicId::Text("-//SYNCML//DTD SyncML 1.1//EN".into())
+        );
+        assert_eq!(reader.header().charset, crate::wbxml::Charset::Latin1);
+        let got = events(&bytes).unwrap();
+        assert_eq!(got[1], text("Müller"));
+    }
+
+    #[test]
+    fn nokia_literal_tags_and_xmlns_attributes() {
+        // Nokia style: LITERAL_AC "Type" with a LITERAL attribute xmlns="syncml:metinf" on
+        // page 0; then a vendor element with a foreign xmlns, and one with none.
+        let table = b"Type\0xmlns\0X-Nokia\0";
+        let body = [
+            0x5A, // <Meta>
+            0xC4, 0x00, 0x04, 0x05, 0x03, b's', b'y', b'n', b'c', b'm', b'l', b':', b'm', b'e',
+            b't', b'i', b'n', b'f', 0x00, 0x01, // LITERAL_AC Type xmlns=syncml:metinf END
+            0x03, b't', 0x00, 0x01, // "t" </Type>
+            0xC4, 0x0B, 0x04, 0x05, 0x03, b'u', b'r', b'n', 0x00, 0x01,
+            0x01, // <X-Nokia xmlns=urn>
+            0x04, 0x0B, // <X-Nokia/> without xmlns, unknown to the page
+            0x01, // </Meta>
+        ];
+        let bytes = with_table(&[0xA4, 0x01], 0x6A, table, &body);
+        let got = events(&bytes).unwrap();
+        assert_eq!(got[1], start(Namespace::MetInf, "Type"));
+        assert_eq!(
+            got[4],
+            Event::Start(StartTag {
+                namespace: Namespace::Other,
+                name: Cow::Borrowed("X-Nokia"),
+                attributes: vec![Attribute {
+                    name: Cow::Borrowed("xmlns"),
+                    value: Cow::Borrowed("urn"),
+                }],
+            })
+        );
+        assert_eq!(got[6], start(Namespace::Other, "X-Nokia"));
+    }
+
+    #[test]
+    fn literal_with_attributes_and_no_content() {
+        // LITERAL_A "X-Flag" with a="b" + ENTITY 'c' (values concatenate), then END of the list.
+        let table = b"X-Flag\0a\0";
+        let body = [0x84, 0x00, 0x04, 0x07, 0x03, b'b', 0x00, 0x02, 0x63, 0x01];
+        let bytes = with_table(&[0xA4, 0x01], 0x6A, table, &body);
+        let got = events(&bytes).unwrap();
+        assert_eq!(
+            got,
+            vec![
+                Event::Start(StartTag {
+                    namespace: Namespace::Other,
+                    name: Cow::Borrowed("X-Flag"),
+                    attributes: vec![Attribute {
+                        name: Cow::Borrowed("a"),
+                        value: Cow::Owned("bc".into()),
+                    }],
+                }),
+                Event::End,
+            ]
+        );
+    }
+
+    #[test]
+    fn literal_tag_known_to_the_page_keeps_its_namespace() {
+        let table = b"SourceParent\0";
+        let body = [0x44, 0x00, 0x03, b'p', 0x00, 0x01];
+        let bytes = with_table(&[0x9F, 0x53], 0x6A, table, &body);
+        let got = events(&bytes).unwrap();
+        assert_eq!(got[0], start(Namespace::SyncMl, "SourceParent"));
+    }
+
+    #[test]
+    fn tokens_of_later_versions_are_tolerated() {
+        // SourceParent (0x39, SyncML 1.2) inside a SyncML 1.1 document, as Nokia sends it.
+        let bytes = document(&SYNCML_1_1, &[0x79, 0x03, b'x', 0x00, 0x01]);
+        let got = events(&bytes).unwrap();
+        assert_eq!(got[0], start(Namespace::SyncMl, "SourceParent"));
+    }
+
+    #[test]
+    fn wbxml_1_0_document() {
+        // Version 0, DevInf 1.0, no charset: <DevInf><Man>N</Man></DevInf>
+        let bytes = [
+            0x00, 0x9F, 0x52, 0x00, 0x4A, 0x51, 0x03, b'N', 0x00, 0x01, 0x01,
+        ];
+        let got = events(&bytes).unwrap();
+        assert_eq!(got[0], start(Namespace::DevInf, "DevInf"));
+        assert_eq!(got[2], text("N"));
+    }
+
+    #[test]
+    fn unidentified_public_id_is_inferred_from_the_root() {
+        // Public id 1 ("unknown"), root token 0x2D = SyncML.
+        let bytes = [0x03, 0x01, 0x6A, 0x00, 0x6D, 0x12, 0x01];
+        let mut reader = Reader::new(&bytes).unwrap();
+        assert_eq!(reader.document_type(), None);
+        reader.next_event().unwrap();
+        assert_eq!(
+            reader.document_type(),
+            Some(DocumentType::SyncMl(Version::V1_2))
+        );
+    }
+
+    #[test]
+    fn errors_name_the_offset_and_what_was_expected() {
+        // Token 0x3D is in no SyncML table.
+        let e = error_of(&document(&SYNCML_1_2, &[0x6D, 0x7D]));
+        assert_eq!(e.position, Position::Byte(6));
+        assert!(
+            e.message.contains("0x7d") && e.message.contains("code page 0"),
+            "{e}"
+        );
+
+        // Code page 5 does not exist.
+        let e = error_of(&document(&SYNCML_1_2, &[0x6D, 0x00, 0x05, 0x45]));
+        assert_eq!(e.position, Position::Byte(8));
+        assert!(e.message.contains("code page 5"), "{e}");
+
+        // A string table index past the table.
+        let e = error_of(&with_table(
+            &[0xA4, 0x01],
+            0x6A,
+            b"ab\0",
+            &[0x6D, 0x83, 0x4D],
+        ));
+        assert_eq!(e.position, Position::Byte(10));
+        assert!(
+            e.message
+                .contains("string table index 77 beyond its 3 bytes"),
+            "{e}"
+        );
+
+        // OPAQUE longer than the input.
+        let e = error_of(&document(&SYNCML_1_2, &[0x6D, 0xC3, 0x9F, 0x20, 1, 2]));
+        assert!(
+            e.message
+                .contains("OPAQUE length 4000 exceeds the 2 bytes left"),
+            "{e}"
+        );
+
+        // Truncated inside an element.
+        let e = error_of(&document(&SYNCML_1_2, &[0x6D, 0x6A, 0x03, b'x', 0x00]));
+        assert_eq!(e.position, Position::Byte(10));
+        assert!(e.message.contains("input ended inside <Sync>"), "{e}");
+
+        // Attribute tokens that no table defines.
+        let e = error_of(&document(&SYNCML_1_2, &[0xED, 0x05, 0x01]));
+        assert_eq!(e.position, Position::Byte(6));
+        assert!(e.message.contains("attribute start token 0x05"), "{e}");
+        let e = error_of(&with_table(
+            &[0xA4, 0x01],
+            0x6A,
+            b"a\0",
+            &[0xED, 0x04, 0x00, 0x90, 0x01],
+        ));
+        assert!(e.message.contains("attribute value token 0x90"), "{e}");
+
+        // Text before the root, END without an element, bytes after the root.
+        let e = error_of(&document(&SYNCML_1_2, &[0x03, b'x', 0x00]));
+        assert!(e.message.contains("root element's start tag"), "{e}");
+        let e = error_of(&document(&SYNCML_1_2, &[0x01]));
+        assert!(e.message.contains("END with no open element"), "{e}");
+        let e = error_of(&document(&SYNCML_1_2, &[0x2D, 0x2D]));
+        assert_eq!(e.position, Position::Byte(6));
+        assert!(
+            e.message.contains("after the end of the root element"),
+            "{e}"
+        );
+
+        // An ENTITY that is no character.
+        let e = error_of(&document(&SYNCML_1_2, &[0x6D, 0x02, 0x83, 0xB0, 0x00]));
+        assert!(e.message.contains("U+D800"), "{e}");
+    }
+
+    #[test]
+    fn nesting_depth_is_bounded() {
+        let mut body = vec![0x6D];
+        body.extend(std::iter::repeat(0x4F).take(MAX_DEPTH + 5));
+        let e = error_of(&document(&SYNCML_1_2, &body));
+        assert_eq!(e.position, Position::Byte(5 + MAX_DEPTH));
+        assert!(e.message.contains("deeper than 128"), "{e}");
     }
 }

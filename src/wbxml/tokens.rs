@@ -47,8 +47,9 @@ pub mod public_id {
     pub const SYNCML_1_1: u32 = 0x0FD3;
     pub const DEVINF_1_1: u32 = 0x0FD4;
     pub const SYNCML_1_2: u32 = 0x1201;
-    pub const DEVINF_1_2: u32 = 0x1202;
-    pub const METINF_1_2: u32 = 0x1203;
+    // OMNA's registry (and libwbxml, Wireshark): MetInf before DevInf in 1.2.
+    pub const METINF_1_2: u32 = 0x1202;
+    pub const DEVINF_1_2: u32 = 0x1203;
 }
 
 /// The registered numeric public id of a document type.
@@ -94,7 +95,7 @@ pub fn text_public_id(doc: DocumentType) -> &'static str {
 
 /// The document type a formal public identifier names. Case-insensitive and tolerant of the
 /// variants seen in the wild: owner `SYNCML` or `OMA`, `SyncML v1.0` for `SyncML 1.0`,
-/// surrounding whitespace.
+/// `MetaInf` (OMNA's registry spelling) for `MetInf`, surrounding whitespace.
 pub fn document_type_of_text(id: &str) -> Option<DocumentType> {
     let id = id.trim();
     let rest = strip_prefix_ignore_case(id, "-//SYNCML//DTD ")
@@ -109,7 +110,7 @@ pub fn document_type_of_text(id: &str) -> Option<DocumentType> {
         Some(DocumentType::SyncMl(version))
     } else if kind.eq_ignore_ascii_case("DevInf") {
         Some(DocumentType::DevInf(version))
-    } else if kind.eq_ignore_ascii_case("MetInf") {
+    } else if kind.eq_ignore_ascii_case("MetInf") || kind.eq_ignore_ascii_case("MetaInf") {
         Some(DocumentType::MetInf)
     } else {
         None
@@ -152,7 +153,10 @@ pub struct CodePage {
     pub namespace: Namespace,
     /// The page number inside the documents that use it.
     pub number: u8,
+    /// Sorted by token.
     pub tags: &'static [TagToken],
+    /// For each tag identity, 1 + the index of its first entry in `tags`; 0 if none.
+    first_entry: [u8; 64],
 }
 
 /// How a token was found by [`CodePage::tag_name`].
@@ -169,7 +173,11 @@ impl CodePage {
     /// document of this version, falling back to the earliest later version that defines it.
     pub fn tag_name(&self, token: u8, version: Version) -> Option<Found> {
         let mut later: Option<&TagToken> = None;
-        for tag in self.tags.iter().filter(|t| t.token == token) {
+        let first = match self.first_entry.get(usize::from(token)) {
+            Some(&entry) if entry > 0 => usize::from(entry - 1),
+            _ => return None,
+        };
+        for tag in self.tags[first..].iter().take_while(|t| t.token == token) {
             if tag.in_version(version) {
                 return Some(Found::InVersion(tag.name));
             }
@@ -194,6 +202,24 @@ impl CodePage {
     }
 }
 
+impl CodePage {
+    const fn new(namespace: Namespace, number: u8, tags: &'static [TagToken]) -> CodePage {
+        let mut first_entry = [0u8; 64];
+        let mut i = tags.len();
+        // Backwards, so the first entry of each token is the one kept.
+        while i > 0 {
+            i -= 1;
+            first_entry[(tags[i].token & TAG_ID_MASK) as usize] = (i + 1) as u8;
+        }
+        CodePage {
+            namespace,
+            number,
+            tags,
+            first_entry,
+        }
+    }
+}
+
 const fn tag(token: u8, name: &'static str, since: Version) -> TagToken {
     TagToken {
         token,
@@ -215,149 +241,143 @@ const fn tag_until(token: u8, name: &'static str, since: Version, until: Version
 use Version::{V1_0, V1_1, V1_2};
 
 /// SyncML representation protocol, code page 0 of a SyncML document. 0x30 is reserved.
-pub static SYNCML: CodePage = CodePage {
-    namespace: Namespace::SyncMl,
-    number: 0,
-    tags: &[
-        tag(0x05, "Add", V1_0),
-        tag(0x06, "Alert", V1_0),
-        tag(0x07, "Archive", V1_0),
-        tag(0x08, "Atomic", V1_0),
-        tag(0x09, "Chal", V1_0),
-        tag(0x0A, "Cmd", V1_0),
-        tag(0x0B, "CmdID", V1_0),
-        tag(0x0C, "CmdRef", V1_0),
-        tag(0x0D, "Copy", V1_0),
-        tag(0x0E, "Cred", V1_0),
-        tag(0x0F, "Data", V1_0),
-        tag(0x10, "Delete", V1_0),
-        tag(0x11, "Exec", V1_0),
-        tag(0x12, "Final", V1_0),
-        tag(0x13, "Get", V1_0),
-        tag(0x14, "Item", V1_0),
-        tag(0x15, "Lang", V1_0),
-        tag(0x16, "LocName", V1_0),
-        tag(0x17, "LocURI", V1_0),
-        tag(0x18, "Map", V1_0),
-        tag(0x19, "MapItem", V1_0),
-        tag(0x1A, "Meta", V1_0),
-        tag(0x1B, "MsgID", V1_0),
-        tag(0x1C, "MsgRef", V1_0),
-        tag(0x1D, "NoResp", V1_0),
-        tag(0x1E, "NoResults", V1_0),
-        tag(0x1F, "Put", V1_0),
-        tag(0x20, "Replace", V1_0),
-        tag(0x21, "RespURI", V1_0),
-        tag(0x22, "Results", V1_0),
-        tag(0x23, "Search", V1_0),
-        tag(0x24, "Sequence", V1_0),
-        tag(0x25, "SessionID", V1_0),
-        tag(0x26, "SftDel", V1_0),
-        tag(0x27, "Source", V1_0),
-        tag(0x28, "SourceRef", V1_0),
-        tag(0x29, "Status", V1_0),
-        tag(0x2A, "Sync", V1_0),
-        tag(0x2B, "SyncBody", V1_0),
-        tag(0x2C, "SyncHdr", V1_0),
-        tag(0x2D, "SyncML", V1_0),
-        tag(0x2E, "Target", V1_0),
-        tag(0x2F, "TargetRef", V1_0),
-        tag(0x31, "VerDTD", V1_0),
-        tag(0x32, "VerProto", V1_0),
-        tag(0x33, "NumberOfChanges", V1_1),
-        tag(0x34, "MoreData", V1_1),
-        tag(0x35, "Field", V1_2),
-        tag(0x36, "Filter", V1_2),
-        tag(0x37, "Record", V1_2),
-        tag(0x38, "FilterType", V1_2),
-        tag(0x39, "SourceParent", V1_2),
-        tag(0x3A, "TargetParent", V1_2),
-        tag(0x3B, "Move", V1_2),
-        tag(0x3C, "Correlator", V1_2),
-    ],
-};
+pub static SYNCML: CodePage = CodePage::new(Namespace::SyncMl, 0, SYNCML_TAGS);
+
+const SYNCML_TAGS: &[TagToken] = &[
+    tag(0x05, "Add", V1_0),
+    tag(0x06, "Alert", V1_0),
+    tag(0x07, "Archive", V1_0),
+    tag(0x08, "Atomic", V1_0),
+    tag(0x09, "Chal", V1_0),
+    tag(0x0A, "Cmd", V1_0),
+    tag(0x0B, "CmdID", V1_0),
+    tag(0x0C, "CmdRef", V1_0),
+    tag(0x0D, "Copy", V1_0),
+    tag(0x0E, "Cred", V1_0),
+    tag(0x0F, "Data", V1_0),
+    tag(0x10, "Delete", V1_0),
+    tag(0x11, "Exec", V1_0),
+    tag(0x12, "Final", V1_0),
+    tag(0x13, "Get", V1_0),
+    tag(0x14, "Item", V1_0),
+    tag(0x15, "Lang", V1_0),
+    tag(0x16, "LocName", V1_0),
+    tag(0x17, "LocURI", V1_0),
+    tag(0x18, "Map", V1_0),
+    tag(0x19, "MapItem", V1_0),
+    tag(0x1A, "Meta", V1_0),
+    tag(0x1B, "MsgID", V1_0),
+    tag(0x1C, "MsgRef", V1_0),
+    tag(0x1D, "NoResp", V1_0),
+    tag(0x1E, "NoResults", V1_0),
+    tag(0x1F, "Put", V1_0),
+    tag(0x20, "Replace", V1_0),
+    tag(0x21, "RespURI", V1_0),
+    tag(0x22, "Results", V1_0),
+    tag(0x23, "Search", V1_0),
+    tag(0x24, "Sequence", V1_0),
+    tag(0x25, "SessionID", V1_0),
+    tag(0x26, "SftDel", V1_0),
+    tag(0x27, "Source", V1_0),
+    tag(0x28, "SourceRef", V1_0),
+    tag(0x29, "Status", V1_0),
+    tag(0x2A, "Sync", V1_0),
+    tag(0x2B, "SyncBody", V1_0),
+    tag(0x2C, "SyncHdr", V1_0),
+    tag(0x2D, "SyncML", V1_0),
+    tag(0x2E, "Target", V1_0),
+    tag(0x2F, "TargetRef", V1_0),
+    tag(0x31, "VerDTD", V1_0),
+    tag(0x32, "VerProto", V1_0),
+    tag(0x33, "NumberOfChanges", V1_1),
+    tag(0x34, "MoreData", V1_1),
+    tag(0x35, "Field", V1_2),
+    tag(0x36, "Filter", V1_2),
+    tag(0x37, "Record", V1_2),
+    tag(0x38, "FilterType", V1_2),
+    tag(0x39, "SourceParent", V1_2),
+    tag(0x3A, "TargetParent", V1_2),
+    tag(0x3B, "Move", V1_2),
+    tag(0x3C, "Correlator", V1_2),
+];
 
 /// Meta information, code page 1 of a SyncML document (and of a standalone MetInf document).
-pub static METINF: CodePage = CodePage {
-    namespace: Namespace::MetInf,
-    number: 1,
-    tags: &[
-        tag(0x05, "Anchor", V1_0),
-        tag(0x06, "EMI", V1_0),
-        tag(0x07, "Format", V1_0),
-        tag(0x08, "FreeID", V1_0),
-        tag(0x09, "FreeMem", V1_0),
-        tag(0x0A, "Last", V1_0),
-        tag(0x0B, "Mark", V1_0),
-        tag(0x0C, "MaxMsgSize", V1_0),
-        tag(0x0D, "Mem", V1_0),
-        tag(0x0E, "MetInf", V1_0),
-        tag(0x0F, "Next", V1_0),
-        tag(0x10, "NextNonce", V1_0),
-        tag(0x11, "SharedMem", V1_0),
-        tag(0x12, "Size", V1_0),
-        tag(0x13, "Type", V1_0),
-        tag(0x14, "Version", V1_0),
-        tag(0x15, "MaxObjSize", V1_1),
-        tag(0x16, "FieldLevel", V1_2),
-    ],
-};
+pub static METINF: CodePage = CodePage::new(Namespace::MetInf, 1, METINF_TAGS);
+
+const METINF_TAGS: &[TagToken] = &[
+    tag(0x05, "Anchor", V1_0),
+    tag(0x06, "EMI", V1_0),
+    tag(0x07, "Format", V1_0),
+    tag(0x08, "FreeID", V1_0),
+    tag(0x09, "FreeMem", V1_0),
+    tag(0x0A, "Last", V1_0),
+    tag(0x0B, "Mark", V1_0),
+    tag(0x0C, "MaxMsgSize", V1_0),
+    tag(0x0D, "Mem", V1_0),
+    tag(0x0E, "MetInf", V1_0),
+    tag(0x0F, "Next", V1_0),
+    tag(0x10, "NextNonce", V1_0),
+    tag(0x11, "SharedMem", V1_0),
+    tag(0x12, "Size", V1_0),
+    tag(0x13, "Type", V1_0),
+    tag(0x14, "Version", V1_0),
+    tag(0x15, "MaxObjSize", V1_1),
+    tag(0x16, "FieldLevel", V1_2),
+];
 
 /// Device information, code page 0 of a DevInf document. 0x2F is unassigned.
-pub static DEVINF: CodePage = CodePage {
-    namespace: Namespace::DevInf,
-    number: 0,
-    tags: &[
-        tag(0x05, "CTCap", V1_0),
-        tag(0x06, "CTType", V1_0),
-        tag(0x07, "DataStore", V1_0),
-        tag(0x08, "DataType", V1_0),
-        tag(0x09, "DevID", V1_0),
-        tag(0x0A, "DevInf", V1_0),
-        tag(0x0B, "DevTyp", V1_0),
-        tag(0x0C, "DisplayName", V1_0),
-        tag(0x0D, "DSMem", V1_0),
-        tag(0x0E, "Ext", V1_0),
-        tag(0x0F, "FwV", V1_0),
-        tag(0x10, "HwV", V1_0),
-        tag(0x11, "Man", V1_0),
-        tag(0x12, "MaxGUIDSize", V1_0),
-        tag(0x13, "MaxID", V1_0),
-        tag(0x14, "MaxMem", V1_0),
-        tag(0x15, "Mod", V1_0),
-        tag(0x16, "OEM", V1_0),
-        tag(0x17, "ParamName", V1_0),
-        tag(0x18, "PropName", V1_0),
-        tag(0x19, "Rx", V1_0),
-        tag(0x1A, "Rx-Pref", V1_0),
-        tag(0x1B, "SharedMem", V1_0),
-        tag_until(0x1C, "Size", V1_0, V1_1),
-        tag(0x1C, "MaxSize", V1_2),
-        tag(0x1D, "SourceRef", V1_0),
-        tag(0x1E, "SwV", V1_0),
-        tag(0x1F, "SyncCap", V1_0),
-        tag(0x20, "SyncType", V1_0),
-        tag(0x21, "Tx", V1_0),
-        tag(0x22, "Tx-Pref", V1_0),
-        tag(0x23, "ValEnum", V1_0),
-        tag(0x24, "VerCT", V1_0),
-        tag(0x25, "VerDTD", V1_0),
-        tag(0x26, "XNam", V1_0),
-        tag(0x27, "XVal", V1_0),
-        tag(0x28, "UTC", V1_1),
-        tag(0x29, "SupportNumberOfChanges", V1_1),
-        tag(0x2A, "SupportLargeObjs", V1_1),
-        tag(0x2B, "Property", V1_2),
-        tag(0x2C, "PropParam", V1_2),
-        tag(0x2D, "MaxOccur", V1_2),
-        tag(0x2E, "NoTruncate", V1_2),
-        tag(0x30, "Filter-Rx", V1_2),
-        tag(0x31, "FilterCap", V1_2),
-        tag(0x32, "FilterKeyword", V1_2),
-        tag(0x33, "FieldLevel", V1_2),
-        tag(0x34, "SupportHierarchicalSync", V1_2),
-    ],
-};
+pub static DEVINF: CodePage = CodePage::new(Namespace::DevInf, 0, DEVINF_TAGS);
+
+const DEVINF_TAGS: &[TagToken] = &[
+    tag(0x05, "CTCap", V1_0),
+    tag(0x06, "CTType", V1_0),
+    tag(0x07, "DataStore", V1_0),
+    tag(0x08, "DataType", V1_0),
+    tag(0x09, "DevID", V1_0),
+    tag(0x0A, "DevInf", V1_0),
+    tag(0x0B, "DevTyp", V1_0),
+    tag(0x0C, "DisplayName", V1_0),
+    tag(0x0D, "DSMem", V1_0),
+    tag(0x0E, "Ext", V1_0),
+    tag(0x0F, "FwV", V1_0),
+    tag(0x10, "HwV", V1_0),
+    tag(0x11, "Man", V1_0),
+    tag(0x12, "MaxGUIDSize", V1_0),
+    tag(0x13, "MaxID", V1_0),
+    tag(0x14, "MaxMem", V1_0),
+    tag(0x15, "Mod", V1_0),
+    tag(0x16, "OEM", V1_0),
+    tag(0x17, "ParamName", V1_0),
+    tag(0x18, "PropName", V1_0),
+    tag(0x19, "Rx", V1_0),
+    tag(0x1A, "Rx-Pref", V1_0),
+    tag(0x1B, "SharedMem", V1_0),
+    tag_until(0x1C, "Size", V1_0, V1_1),
+    tag(0x1C, "MaxSize", V1_2),
+    tag(0x1D, "SourceRef", V1_0),
+    tag(0x1E, "SwV", V1_0),
+    tag(0x1F, "SyncCap", V1_0),
+    tag(0x20, "SyncType", V1_0),
+    tag(0x21, "Tx", V1_0),
+    tag(0x22, "Tx-Pref", V1_0),
+    tag(0x23, "ValEnum", V1_0),
+    tag(0x24, "VerCT", V1_0),
+    tag(0x25, "VerDTD", V1_0),
+    tag(0x26, "XNam", V1_0),
+    tag(0x27, "XVal", V1_0),
+    tag(0x28, "UTC", V1_1),
+    tag(0x29, "SupportNumberOfChanges", V1_1),
+    tag(0x2A, "SupportLargeObjs", V1_1),
+    tag(0x2B, "Property", V1_2),
+    tag(0x2C, "PropParam", V1_2),
+    tag(0x2D, "MaxOccur", V1_2),
+    tag(0x2E, "NoTruncate", V1_2),
+    tag(0x30, "Filter-Rx", V1_2),
+    tag(0x31, "FilterCap", V1_2),
+    tag(0x32, "FilterKeyword", V1_2),
+    tag(0x33, "FieldLevel", V1_2),
+    tag(0x34, "SupportHierarchicalSync", V1_2),
+];
 
 /// The code page with this number in a document of this type.
 pub fn code_page(doc: DocumentType, number: u8) -> Option<&'static CodePage> {
@@ -430,6 +450,26 @@ mod tests {
     }
 
     #[test]
+    fn tables_are_sorted_by_token() {
+        for page in [&SYNCML, &METINF, &DEVINF] {
+            assert!(page.tags.windows(2).all(|w| w[0].token <= w[1].token));
+        }
+    }
+
+    #[test]
+    fn every_entry_is_found_in_its_versions() {
+        for page in [&SYNCML, &METINF, &DEVINF] {
+            for t in page.tags {
+                assert_eq!(
+                    page.tag_name(t.token, t.since),
+                    Some(Found::InVersion(t.name))
+                );
+                assert_eq!(page.tag_token(t.name, t.since), Some(t.token));
+            }
+        }
+    }
+
+    #[test]
     fn versions_add_their_tags() {
         assert_eq!(SYNCML.tag_token("NumberOfChanges", V1_0), None);
         assert_eq!(SYNCML.tag_token("NumberOfChanges", V1_1), Some(0x33));
@@ -478,7 +518,15 @@ mod tests {
                 assert_eq!(document_type_of_text(text_public_id(doc)), Some(doc));
             }
         }
-        assert_eq!(document_type_of_numeric(0x1203), Some(DocumentType::MetInf));
+        assert_eq!(document_type_of_numeric(0x1202), Some(DocumentType::MetInf));
+        assert_eq!(
+            document_type_of_numeric(0x1203),
+            Some(DocumentType::DevInf(V1_2))
+        );
+        assert_eq!(
+            document_type_of_text("-//SYNCML//DTD MetaInf 1.2//EN"),
+            Some(DocumentType::MetInf)
+        );
     }
 
     #[test]

@@ -1,0 +1,292 @@
+//! Codec benchmark: `cargo bench --bench codec`.
+//!
+//! Builds a ~1 MB SyncML 1.1 WBXML message from the corpus (a real Sony Ericsson header and the
+//! SyncEvolution vCard 2.1 test items as Add commands) and reports:
+//! - WBXML -> model and model -> WBXML throughput in MB/s, and WBXML -> markup tree;
+//! - peak heap used while decoding, as a multiple of the message size;
+//! - whole-process time and peak RSS of `handsync decode FILE` against libwbxml's
+//!   `wbxml2xml FILE`, run alternately on the same file.
+//!
+//! Goals (issue 2): decode at least 5x faster than wbxml2xml, memory under 4x the message.
+
+use handsync::markup::{DocumentType, Element, Namespace, Node, Version};
+use handsync::wbxml;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Counts live heap bytes and their high-water mark.
+struct CountingAllocator;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(live, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            if new_size > layout.size() {
+                let grow = new_size - layout.size();
+                let live = LIVE.fetch_add(grow, Ordering::Relaxed) + grow;
+                PEAK.fetch_max(live, Ordering::Relaxed);
+            } else {
+                LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+            }
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+fn corpus_dir() -> PathBuf {
+    std::env::var_os("HANDSYNC_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"))
+}
+
+fn text_element(namespace: Namespace, name: &str, text: &str) -> Element {
+    Element::new(namespace, name).with_text(text)
+}
+
+/// A real phone's SyncHdr followed by a Sync full of vCard Adds, about `target` bytes as WBXML.
+fn build_message(target: usize) -> Vec<u8> {
+    let corpus = corpus_dir();
+    let phone = std::fs::read(corpus.join("wbxml/horde-k500i_client_0.wbxml"))
+        .expect("corpus: wbxml/horde-k500i_client_0.wbxml");
+    let phone = wbxml::decode_tree(&phone).expect("the K500i capture decodes");
+    let header = phone.child("SyncHdr").expect("SyncHdr").clone();
+    let vcards = std::fs::read_to_string(corpus.join("pim/syncevolution/vcard21.vcf"))
+        .expect("corpus: pim/syncevolution/vcard21.vcf");
+    let vcards: Vec<String> = vcards
+        .split("\n\n")
+        .map(|block| block.trim().replace('\n', "\r\n") + "\r\n")
+        .filter(|block| block.starts_with("BEGIN:VCARD"))
+        .collect();
+    assert!(!vcards.is_empty());
+
+    let mut sync = Element::new(Namespace::SyncMl, "Sync")
+        .with_child(text_element(Namespace::SyncMl, "CmdID", "2"))
+        .with_child(
+            Element::new(Namespace::SyncMl, "Target").with_child(text_element(
+                Namespace::SyncMl,
+                "LocURI",
+                "./contacts",
+            )),
+        )
+        .with_child(
+            Element::new(Namespace::SyncMl, "Source").with_child(text_element(
+                Namespace::SyncMl,
+                "LocURI",
+                "./EriPBDB",
+            )),
+        );
+    let mut size = 0;
+    let mut n = 0;
+    while size < target {
+        let vcard = &vcards[n % vcards.len()];
+        let add =
+            Element::new(Namespace::SyncMl, "Add")
+                .with_child(text_element(
+                    Namespace::SyncMl,
+                    "CmdID",
+                    &(n + 3).to_string(),
+                ))
+                .with_child(
+                    Element::new(Namespace::SyncMl, "Meta").with_child(text_element(
+                        Namespace::MetInf,
+                        "Type",
+                        "text/x-vcard",
+                    )),
+                )
+                .with_child(
+                    Element::new(Namespace::SyncMl, "Item")
+                        .with_child(Element::new(Namespace::SyncMl, "Source").with_child(
+                            text_element(Namespace::SyncMl, "LocURI", &(1000 + n).to_string()),
+                        ))
+                        .with_child(text_element(Namespace::SyncMl, "Data", vcard)),
+                );
+        size += vcard.len() + 40;
+        sync.children.push(Node::Element(add));
+        n += 1;
+    }
+    let body = Element::new(Namespace::SyncMl, "SyncBody")
+        .with_child(sync)
+        .with_child(Element::new(Namespace::SyncMl, "Final"));
+    let root = Element::new(Namespace::SyncMl, "SyncML")
+        .with_child(header)
+        .with_child(body);
+    wbxml::encode_tree(
+        DocumentType::SyncMl(Version::V1_1),
+        &root,
+        &wbxml::WriterOptions::default(),
+    )
+    .expect("the benchmark message encodes")
+}
+
+/// Runs `f` repeatedly for about `budget`, returns the best time of one run.
+fn best_of(budget: Duration, mut f: impl FnMut()) -> Duration {
+    let start = Instant::now();
+    let mut best = Duration::MAX;
+    let mut runs = 0;
+    while runs < 3 || (start.elapsed() < budget && runs < 1000) {
+        let t = Instant::now();
+        f();
+        best = best.min(t.elapsed());
+        runs += 1;
+    }
+    best
+}
+
+fn mb_per_s(bytes: usize, time: Duration) -> f64 {
+    bytes as f64 / 1e6 / time.as_secs_f64()
+}
+
+/// Wall time, CPU time (user + system) and peak RSS of one child process.
+struct ProcessRun {
+    wall: Duration,
+    cpu: Duration,
+    max_rss_kib: i64,
+}
+
+fn run_process(program: &str, args: &[&str]) -> ProcessRun {
+    use std::process::{Command, Stdio};
+    let start = Instant::now();
+    let child = Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // wait4 gives this child's own rusage; std's wait() would not.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = start.elapsed();
+    assert_eq!(waited, pid, "wait4 failed for {program}");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{program} {args:?} failed with status {status}"
+    );
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    ProcessRun {
+        wall,
+        cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
+        max_rss_kib: usage.ru_maxrss,
+    }
+}
+
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort();
+    values[values.len() / 2]
+}
+
+fn main() {
+    // `cargo test --all-targets` runs benches once as tests; a quick smoke run is enough there.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let message = build_message(if quick { 64 * 1024 } else { 1024 * 1024 });
+    let budget = Duration::from_millis(if quick { 50 } else { 2000 });
+    println!("message: {} bytes of SyncML 1.1 WBXML", message.len());
+
+    let decoded = handsync::syncml::decode(&message).expect("the benchmark message decodes");
+    let t_tree = best_of(budget, || {
+        std::hint::black_box(wbxml::decode_tree(&message).unwrap());
+    });
+    let t_decode = best_of(budget, || {
+        std::hint::black_box(handsync::syncml::decode(&message).unwrap());
+    });
+    let options = wbxml::WriterOptions::default();
+    let t_encode = best_of(budget, || {
+        std::hint::black_box(handsync::syncml::to_wbxml(&decoded, &options).unwrap());
+    });
+    println!(
+        "WBXML -> markup tree: {:8.1} MB/s",
+        mb_per_s(message.len(), t_tree)
+    );
+    println!(
+        "WBXML -> model:       {:8.1} MB/s",
+        mb_per_s(message.len(), t_decode)
+    );
+    println!(
+        "model -> WBXML:       {:8.1} MB/s",
+        mb_per_s(message.len(), t_encode)
+    );
+
+    drop(decoded);
+    let before = LIVE.load(Ordering::Relaxed);
+    PEAK.store(before, Ordering::Relaxed);
+    let kept = handsync::syncml::decode(&message).unwrap();
+    let peak = PEAK.load(Ordering::Relaxed) - before;
+    let retained = LIVE.load(Ordering::Relaxed) - before;
+    drop(kept);
+    println!(
+        "decode heap: peak {} bytes ({:.2}x the message), model kept {} bytes ({:.2}x)",
+        peak,
+        peak as f64 / message.len() as f64,
+        retained,
+        retained as f64 / message.len() as f64
+    );
+
+    let dir = std::env::temp_dir().join(format!("handsync-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("message.wbxml");
+    std::fs::write(&file, &message).unwrap();
+    let file = file.to_str().unwrap();
+    let out = dir.join("out.xml");
+    let out = out.to_str().unwrap();
+    let handsync = env!("CARGO_BIN_EXE_handsync");
+    let have_oracle = std::process::Command::new("wbxml2xml")
+        .arg("-o")
+        .arg(out)
+        .arg(file)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have_oracle {
+        println!(
+            "wbxml2xml not installed: process comparison skipped (apt-get install libwbxml2-utils)"
+        );
+        return;
+    }
+    let rounds = if quick { 1 } else { 15 };
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        ours.push(run_process(handsync, &["decode", file]));
+        theirs.push(run_process("wbxml2xml", &["-o", out, file]));
+    }
+    let report = |name: &str, runs: &[ProcessRun]| {
+        let wall = median(runs.iter().map(|r| r.wall).collect());
+        let cpu = median(runs.iter().map(|r| r.cpu).collect());
+        let rss = runs.iter().map(|r| r.max_rss_kib).max().unwrap_or(0);
+        println!(
+            "{name:<22} wall {:8.2} ms   cpu {:8.2} ms   peak RSS {:6} KiB",
+            wall.as_secs_f64() * 1e3,
+            cpu.as_secs_f64() * 1e3,
+            rss
+        );
+        (wall, cpu)
+    };
+    println!("whole process, median of {rounds} alternating runs on the same file:");
+    let (our_wall, our_cpu) = report("handsync decode", &ours);
+    let (their_wall, their_cpu) = report("wbxml2xml", &theirs);
+    println!(
+        "handsync decode is {:.1}x faster in wall time and {:.1}x in CPU time than wbxml2xml",
+        their_wall.as_secs_f64() / our_wall.as_secs_f64(),
+        their_cpu.as_secs_f64() / our_cpu.as_secs_f64().max(1e-6)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
