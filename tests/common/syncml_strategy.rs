@@ -533,7 +533,12 @@ fn arb_leaf_command(version: Version) -> BoxedStrategy<Command> {
             },
         );
     let results = (
-        (of(scalar()), of(any::<u32>()), of(scalar()), of(arb_metinf(v))),
+        (
+            of(scalar()),
+            of(any::<u32>()),
+            of(scalar()),
+            of(arb_metinf(v)),
+        ),
         (
             vec(scalar(), 0..2),
             vec(scalar(), 0..2),
