@@ -990,8 +990,10 @@ fn model_to_tree_to_events_to_model_is_identity() {
                 failure_persistence: None,
                 ..ProptestConfig::default()
             });
-            runner
+            let cases = std::sync::atomic::AtomicUsize::new(0);
+            let outcome = runner
                 .run(&arb_message(), |message| {
+                    cases.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let tree = write_tree(&message);
                     let mut events = tree
                         .events()
@@ -1000,10 +1002,12 @@ fn model_to_tree_to_events_to_model_is_identity() {
                     prop_assert_eq!(again, Ok(message));
                     Ok(())
                 })
-                .map_err(|failure| failure.to_string())
+                .map_err(|failure| failure.to_string());
+            outcome.map(|()| cases.into_inner())
         })
         .expect("spawn the property test");
-    if let Err(failure) = runner.join().expect("property test thread") {
-        panic!("{failure}");
+    match runner.join().expect("property test thread") {
+        Ok(cases) => assert!(cases >= 256, "only {cases} cases ran"),
+        Err(failure) => panic!("{failure}"),
     }
 }

@@ -22,6 +22,7 @@ use crate::markup::{
     DocumentType, Element, Event, EventReader, MarkupError, Namespace, Node, Position, StartTag,
     Version,
 };
+use std::borrow::Cow;
 use std::marker::PhantomData;
 
 /// How deep elements may nest before the reader gives up (commands in `Atomic`, `Sequence` and
@@ -94,7 +95,9 @@ enum CapSlot<'c> {
 
 struct Ctx<'r, 'a, R: EventReader<'a>> {
     reader: &'r mut R,
-    path: Vec<String>,
+    /// Names of the open elements. Borrowed from the input or the token tables, so keeping
+    /// the path costs no allocation per element.
+    path: Vec<Cow<'a, str>>,
     /// The `VerDTD` of the enclosing message (or the nested document's type): what a DevInf
     /// without `VerDTD` is taken to be. See [`Ctx::context_version`].
     version: Option<Version>,
@@ -149,7 +152,10 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     }
 
     fn current(&self) -> &str {
-        self.path.last().map(String::as_str).unwrap_or("document")
+        self.path
+            .last()
+            .map(|name| name.as_ref())
+            .unwrap_or("document")
     }
 
     /// The next event; the end of the input is an error, as the current element is open.
@@ -161,8 +167,8 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         }
     }
 
-    fn enter(&mut self, name: &str) -> Result<()> {
-        self.path.push(name.to_string());
+    fn enter(&mut self, name: impl Into<Cow<'a, str>>) -> Result<()> {
+        self.path.push(name.into());
         if self.path.len() > MAX_DEPTH {
             return Err(self.error(format!("elements nested more than {MAX_DEPTH} deep")));
         }
@@ -191,7 +197,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         loop {
             match self.next()? {
                 Event::Start(tag) => {
-                    self.enter(&tag.name)?;
+                    self.enter(tag.name.clone())?;
                     let offer = foreign_too || tag.namespace != Namespace::Other;
                     let handled = offer && handle(self, &tag)?;
                     if !handled {
@@ -624,7 +630,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
                     }
                 }
                 Event::Start(tag) => {
-                    self.enter(&tag.name)?;
+                    self.enter(tag.name.clone())?;
                     let known = tag.namespace != Namespace::Other;
                     let part = if known && tag.name == "DevInf" {
                         DataPart::DevInf(self.read_devinf_body()?)
@@ -752,7 +758,11 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
             }
         };
         let mut nested = Ctx::new(&mut nested_reader);
-        nested.path = self.path.clone();
+        nested.path = self
+            .path
+            .iter()
+            .map(|name| Cow::Owned(name.to_string()))
+            .collect();
         nested.version = Some(version);
         nested.nested_at = Some(outer);
         nested.read_devinf_document().map(Some)
