@@ -1,11 +1,13 @@
-//! The model through the XML codec: model -> XML text -> model is the identity, compact and
-//! indented, for random messages of all versions (binary data excepted: XML cannot carry it).
+//! The model through both codecs: model -> XML text -> model (compact and indented; binary
+//! data excepted, XML cannot carry it) and model -> WBXML -> model (UTF-8 and Latin-1
+//! strings) are the identity, for random messages of all versions.
 
 mod common;
 
 use common::syncml_strategy::arb_message;
 use handsync::syncml::xml::{XmlOptions, XmlReader, XmlWriter};
-use handsync::syncml::{Data, Message};
+use handsync::syncml::{to_wbxml, Data, Message};
+use handsync::wbxml::{Charset, Reader, WriterOptions};
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 
@@ -40,6 +42,46 @@ fn model_to_xml_to_model_is_identity() {
                             .map_err(|e| TestCaseError::fail(e.to_string()))?;
                         let again = Message::read(&mut XmlReader::new(&xml));
                         prop_assert_eq!(again, Ok(message.clone()), "{}", xml);
+                    }
+                    Ok(())
+                })
+                .map_err(|failure| failure.to_string())
+        })
+        .expect("spawn the property test");
+    if let Err(failure) = runner.join().expect("property test thread") {
+        panic!("{failure}");
+    }
+}
+
+#[test]
+fn model_to_wbxml_to_model_is_identity() {
+    // As above: the strategy needs a larger stack.
+    let runner = std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(|| {
+            let mut runner = TestRunner::new(ProptestConfig {
+                cases: 200,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            });
+            let utf8 = WriterOptions::default();
+            let latin1 = WriterOptions {
+                charset: Charset::Latin1,
+                ..WriterOptions::default()
+            };
+            runner
+                .run(&arb_message(), |message| {
+                    for options in [&utf8, &latin1] {
+                        let bytes = match to_wbxml(&message, options) {
+                            Ok(bytes) => bytes,
+                            // Latin-1 cannot carry every character; the encoder says so.
+                            Err(_) if options.charset == Charset::Latin1 => continue,
+                            Err(e) => return Err(TestCaseError::fail(e.to_string())),
+                        };
+                        let mut reader =
+                            Reader::new(&bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                        let again = Message::read(&mut reader);
+                        prop_assert_eq!(again, Ok(message.clone()));
                     }
                     Ok(())
                 })
