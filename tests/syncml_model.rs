@@ -458,7 +458,7 @@ fn results_with_devinf_1_1_structures_the_flat_ctcap() {
     assert_eq!(devinf.model.as_deref(), Some("6230i"));
     assert!(devinf.support_large_objs && !devinf.utc);
     assert_eq!(
-        devinf.datastores[0]
+        devinf.data_stores[0]
             .sync_cap
             .as_ref()
             .map(|c| c.sync_types.clone()),
@@ -482,7 +482,7 @@ fn results_with_devinf_1_1_structures_the_flat_ctcap() {
     // Written back in the 1.1 layout, element for element.
     assert_eq!(write_tree(&message).normalized(), tree.normalized());
     // The capabilities apply to the datastore that sends vCards.
-    let store = &devinf.datastores[0];
+    let store = &devinf.data_stores[0];
     assert_eq!(devinf.ct_caps_for(store).len(), 1);
 }
 
@@ -544,7 +544,7 @@ fn results_with_devinf_1_2_reads_ctcap_inside_the_datastore() {
     let devinf = devinf_of(&message);
     assert_eq!(devinf.ver_dtd, Version::V1_2);
     assert!(devinf.ct_caps.is_empty());
-    let store = &devinf.datastores[0];
+    let store = &devinf.data_stores[0];
     assert!(store.support_hierarchical_sync);
     assert_eq!(store.ds_mem.as_ref().and_then(|m| m.max_id), Some(500));
     let cap = &store.ct_caps[0];
@@ -577,9 +577,9 @@ fn a_devinf_1_1_written_as_1_2_moves_its_ctcap_into_the_datastore() {
     let again = DevInf::read(&mut tree.events()).expect("re-read");
     // The vCard capability went to the datastore that sends vCards; text/plain, handled by
     // no datastore, to the first one.
-    assert_eq!(again.datastores[0].ct_caps.len(), 2);
+    assert_eq!(again.data_stores[0].ct_caps.len(), 2);
     assert_eq!(
-        again.datastores[0].ct_caps[0].properties[2].params[0].val_enums,
+        again.data_stores[0].ct_caps[0].properties[2].params[0].val_enums,
         ["CELL", "HOME"]
     );
     // And back to 1.1: one flat CTCap at DevInf level again.
@@ -704,7 +704,7 @@ fn a_wbxml_devinf_nested_in_opaque_is_read_and_its_errors_are_nested() {
     };
     assert_eq!(devinf.ver_dtd, Version::V1_0);
     assert_eq!(devinf.man.as_deref(), Some("Synthesis AG"));
-    assert_eq!(devinf.datastores.len(), 3);
+    assert_eq!(devinf.data_stores.len(), 3);
 
     let cut = devinf_bytes[..devinf_bytes.len() / 2].to_vec();
     let error = read_tree(&with_data(cut)).expect_err("a cut nested document");

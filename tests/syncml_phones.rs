@@ -26,9 +26,9 @@ fn sony_ericsson_z600_devinf_nested_in_opaque_is_read_as_devinf_1_0() {
     assert_eq!(devinf.ver_dtd, Version::V1_0);
     assert_eq!(devinf.man.as_deref(), Some("SonyEricsson"));
     // MaxGUIDSize comes before SourceRef in this phone's DataStore: read all the same.
-    assert_eq!(devinf.datastores.len(), 3);
-    assert_eq!(devinf.datastores[0].source_ref, "EriPBDB");
-    assert_eq!(devinf.datastores[0].max_guid_size, Some(40));
+    assert_eq!(devinf.data_stores.len(), 3);
+    assert_eq!(devinf.data_stores[0].source_ref, "EriPBDB");
+    assert_eq!(devinf.data_stores[0].max_guid_size, Some(40));
     let types: Vec<&str> = devinf.ct_caps.iter().map(|c| c.ct_type.as_str()).collect();
     assert_eq!(types, ["text/x-vcard", "text/vcard", "text/x-vcalendar"]);
     let tel = &devinf.ct_caps[0].properties[6];
@@ -41,7 +41,7 @@ fn sony_ericsson_z600_devinf_nested_in_opaque_is_read_as_devinf_1_0() {
         .find(|p| p.name == "CLASS")
         .expect("CLASS");
     assert_eq!(class.val_enums, ["PUBLIC", "PRIVATE"]);
-    let phonebook = &devinf.datastores[0];
+    let phonebook = &devinf.data_stores[0];
     assert_eq!(devinf.ct_caps_for(phonebook).len(), 2);
 }
 

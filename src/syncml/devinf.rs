@@ -29,7 +29,7 @@ pub struct DevInf {
     pub support_large_objs: bool,
     /// DevInf 1.1 and later.
     pub support_number_of_changes: bool,
-    pub datastores: Vec<DataStore>,
+    pub data_stores: Vec<DataStore>,
     /// Capabilities sent at DevInf level (the 1.0/1.1 layout).
     pub ct_caps: Vec<CtCap>,
     pub exts: Vec<Ext>,
@@ -52,7 +52,7 @@ impl DevInf {
             utc: false,
             support_large_objs: false,
             support_number_of_changes: false,
-            datastores: Vec::new(),
+            data_stores: Vec::new(),
             ct_caps: Vec::new(),
             exts: Vec::new(),
             extensions: Vec::new(),
@@ -78,8 +78,8 @@ impl DevInf {
     }
 
     /// The datastore with this `SourceRef`.
-    pub fn datastore(&self, source_ref: &str) -> Option<&DataStore> {
-        self.datastores.iter().find(|d| d.source_ref == source_ref)
+    pub fn data_store(&self, source_ref: &str) -> Option<&DataStore> {
+        self.data_stores.iter().find(|d| d.source_ref == source_ref)
     }
 }
 

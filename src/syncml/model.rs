@@ -199,24 +199,6 @@ pub enum Command {
     Sync(Sync),
 }
 
-impl Message {
-    /// Every DevInf the message carries (in `Put` and `Results` items, or anywhere else),
-    /// nested commands included.
-    pub fn devinfs(&self) -> impl Iterator<Item = &DevInf> + '_ {
-        let mut found = Vec::new();
-        let mut pending: Vec<&Command> = self.body.commands.iter().rev().collect();
-        while let Some(command) = pending.pop() {
-            for item in command.items() {
-                if let Some(Data::DevInf(devinf)) = &item.data {
-                    found.push(&**devinf);
-                }
-            }
-            pending.extend(command.commands().iter().rev());
-        }
-        found.into_iter()
-    }
-}
-
 impl Command {
     /// The items the command carries directly (an `Exec`'s one item; none for `Map`, whose
     /// map items are not items, and for containers).

@@ -6,7 +6,6 @@
 //! bounded by [`MAX_DEPTH`]; subtrees kept verbatim are read by the iterative
 //! [`Element::read_after_start`].
 
-use super::codec::Document;
 use super::devinf::{
     ContentType, CtCap, DataStore, DevInf, DsMem, Ext, FilterCap, PropParam, Property, SyncCap,
 };
@@ -56,24 +55,6 @@ impl DevInf {
     /// Without a `VerDTD`, the version comes from the reader's document type.
     pub fn read<'a>(reader: &mut impl EventReader<'a>) -> std::result::Result<DevInf, SyncMlError> {
         Ctx::new(reader).read_devinf_document()
-    }
-}
-
-impl Document {
-    /// Reads a whole document: a SyncML message, or a standalone DevInf, as its root element
-    /// says.
-    pub fn read<'a>(
-        reader: &mut impl EventReader<'a>,
-    ) -> std::result::Result<Document, SyncMlError> {
-        let mut ctx = Ctx::new(reader);
-        let root = ctx.root_tag()?;
-        match root.name.as_ref() {
-            "SyncML" => ctx.read_message_after_root().map(Document::Message),
-            "DevInf" => ctx.read_devinf_after_root().map(Document::DevInf),
-            other => Err(ctx.error(format!(
-                "expected <SyncML> or <DevInf> as the root element, found <{other}>"
-            ))),
-        }
     }
 }
 
@@ -1204,7 +1185,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
                 "SupportNumberOfChanges" if !d.support_number_of_changes => {
                     d.support_number_of_changes = ctx.flag()?
                 }
-                "DataStore" => d.datastores.push(ctx.read_datastore()?),
+                "DataStore" => d.data_stores.push(ctx.read_data_store()?),
                 "CTCap" => {
                     let caps = ctx.read_ct_cap()?;
                     d.ct_caps.extend(caps);
@@ -1222,7 +1203,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         Ok(d)
     }
 
-    fn read_datastore(&mut self) -> Result<DataStore> {
+    fn read_data_store(&mut self) -> Result<DataStore> {
         let mut s = DataStore::default();
         let mut source_ref = None;
         let mut extensions = Vec::new();

@@ -533,7 +533,7 @@ fn devinf_reads_every_field_of_a_datastore() {
         (Some("1"), Some("2"), Some("3"))
     );
     assert!(devinf.utc && devinf.support_large_objs && devinf.support_number_of_changes);
-    let store = devinf.datastore("calendar").expect("calendar");
+    let store = devinf.data_store("calendar").expect("calendar");
     assert_eq!(store.display_name.as_deref(), Some("Calendar"));
     assert_eq!(store.max_guid_size, Some(32));
     assert_eq!(store.rx[0].ver_ct.as_deref(), Some("2.0"));
@@ -577,7 +577,7 @@ fn devinf_1_0_leaves_out_what_1_0_lacks() {
     let mut devinf = DevInf::new(Version::V1_0);
     devinf.utc = true;
     devinf.support_large_objs = true;
-    devinf.datastores.push(DataStore {
+    devinf.data_stores.push(DataStore {
         source_ref: "./contacts".into(),
         support_hierarchical_sync: true,
         ct_caps: vec![CtCap {

@@ -599,7 +599,7 @@ impl<'s, K: Sink> Writer<'s, K> {
             self.flag(D, "SupportNumberOfChanges", d.support_number_of_changes)?;
         }
         let layout_1_2 = self.version >= Version::V1_2;
-        for (index, store) in d.datastores.iter().enumerate() {
+        for (index, store) in d.data_stores.iter().enumerate() {
             let moved: Vec<&CtCap> = if layout_1_2 {
                 d.ct_caps
                     .iter()
@@ -607,7 +607,7 @@ impl<'s, K: Sink> Writer<'s, K> {
                         store.handles_content_type(&cap.ct_type)
                             || (index == 0
                                 && !d
-                                    .datastores
+                                    .data_stores
                                     .iter()
                                     .any(|s| s.handles_content_type(&cap.ct_type)))
                     })
@@ -615,14 +615,14 @@ impl<'s, K: Sink> Writer<'s, K> {
             } else {
                 Vec::new()
             };
-            self.datastore(store, &moved)?;
+            self.data_store(store, &moved)?;
         }
         if layout_1_2 {
-            if d.datastores.is_empty() && !d.ct_caps.is_empty() {
+            if d.data_stores.is_empty() && !d.ct_caps.is_empty() {
                 tracing::warn!("DevInf 1.2 without a datastore: its CTCap cannot be written");
             }
         } else {
-            let from_stores = d.datastores.iter().flat_map(|s| s.ct_caps.iter());
+            let from_stores = d.data_stores.iter().flat_map(|s| s.ct_caps.iter());
             let all: Vec<&CtCap> = d.ct_caps.iter().chain(from_stores).collect();
             if !all.is_empty() {
                 self.flat_ct_cap(&all)?;
@@ -641,7 +641,7 @@ impl<'s, K: Sink> Writer<'s, K> {
         self.end()
     }
 
-    fn datastore(&mut self, s: &DataStore, caps_from_devinf: &[&CtCap]) -> Result<()> {
+    fn data_store(&mut self, s: &DataStore, caps_from_devinf: &[&CtCap]) -> Result<()> {
         self.start(D, "DataStore")?;
         self.text_element(D, "SourceRef", &s.source_ref)?;
         self.opt_text(D, "DisplayName", s.display_name.as_deref())?;

@@ -725,7 +725,7 @@ pub fn arb_ct_cap(devinf: Version) -> impl Strategy<Value = CtCap> {
         )
 }
 
-pub fn arb_datastore(devinf: Version) -> impl Strategy<Value = DataStore> {
+pub fn arb_data_store(devinf: Version) -> impl Strategy<Value = DataStore> {
     let full = devinf >= Version::V1_2;
     let caps = if full {
         vec(arb_ct_cap(devinf), 0..3).boxed()
@@ -826,13 +826,13 @@ pub fn arb_devinf(devinf: Version) -> impl Strategy<Value = DevInf> {
     (
         vec(of(scalar()), 8),
         (any::<bool>(), any::<bool>(), any::<bool>()),
-        vec(arb_datastore(devinf), 0..3),
+        vec(arb_data_store(devinf), 0..3),
         caps,
         vec(ext, 0..2),
         extensions(),
     )
         .prop_map(
-            move |(texts, (utc, large, changes), datastores, ct_caps, exts, extensions)| {
+            move |(texts, (utc, large, changes), data_stores, ct_caps, exts, extensions)| {
                 let mut t = texts.into_iter();
                 let mut next = || t.next().flatten();
                 DevInf {
@@ -848,7 +848,7 @@ pub fn arb_devinf(devinf: Version) -> impl Strategy<Value = DevInf> {
                     utc: utc && flags_exist,
                     support_large_objs: large && flags_exist,
                     support_number_of_changes: changes && flags_exist,
-                    datastores,
+                    data_stores,
                     ct_caps,
                     exts,
                     extensions,
