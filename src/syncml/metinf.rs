@@ -1,0 +1,81 @@
+//! Meta information (`syncml:metinf`): the content of `<Meta>`, and of `<Data>` when a status
+//! carries an anchor.
+
+use crate::markup::Element;
+
+/// The MetInf elements of one `<Meta>` (or of a `<Data>` holding MetInf elements).
+///
+/// Every field is optional; numbers are parsed (an unparsable number is a read error), strings
+/// are trimmed. Elements the model does not know are kept in `extensions` and written back
+/// after the known ones.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MetInf {
+    pub format: Option<String>,
+    /// `Type`: a MIME type, or an authentication type such as `syncml:auth-md5`.
+    pub type_: Option<String>,
+    pub mark: Option<String>,
+    pub size: Option<u64>,
+    pub anchor: Option<Anchor>,
+    pub version: Option<String>,
+    pub next_nonce: Option<String>,
+    pub max_msg_size: Option<u64>,
+    /// SyncML 1.1 and later.
+    pub max_obj_size: Option<u64>,
+    pub emi: Vec<String>,
+    pub mem: Option<Mem>,
+    /// SyncML 1.2 only.
+    pub field_level: bool,
+    pub extensions: Vec<Element>,
+}
+
+/// The `Meta` of commands, items and headers is a [`MetInf`].
+pub type Meta = MetInf;
+
+impl MetInf {
+    /// Whether nothing at all is set (an empty `<Meta/>`).
+    pub fn is_empty(&self) -> bool {
+        *self == MetInf::default()
+    }
+
+    /// A `Meta` holding only a `Type`, the commonest kind.
+    pub fn with_type(type_: impl Into<String>) -> MetInf {
+        MetInf {
+            type_: Some(type_.into()),
+            ..MetInf::default()
+        }
+    }
+}
+
+/// Sync anchors: `Last` (optional) and `Next`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Anchor {
+    pub last: Option<String>,
+    pub next: String,
+    pub extensions: Vec<Element>,
+}
+
+/// Free memory of a datastore: `Mem (SharedMem?, FreeMem, FreeID)`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Mem {
+    pub shared_mem: bool,
+    pub free_mem: Option<u64>,
+    pub free_id: Option<u64>,
+    pub extensions: Vec<Element>,
+}
+
+/// The local names of the MetInf vocabulary, to recognise them where phones forget the
+/// `syncml:metinf` namespace.
+pub(crate) const METINF_NAMES: &[&str] = &[
+    "Format",
+    "Type",
+    "Mark",
+    "Size",
+    "Anchor",
+    "Version",
+    "NextNonce",
+    "MaxMsgSize",
+    "MaxObjSize",
+    "EMI",
+    "Mem",
+    "FieldLevel",
+];

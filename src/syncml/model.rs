@@ -1,0 +1,442 @@
+//! The SyncML message: header, body and every SyncML 1.2 command.
+//!
+//! Conventions, for all structs here:
+//! - `CmdID` and the references to it (`CmdRef`) are kept as the trimmed string the phone sent
+//!   (`"-1"`, `"0012"`, ...): the engine only ever echoes them back. `MsgID` and `MsgRef` are
+//!   numbers; a non-numeric one is a read error.
+//! - `cmd_id` is an `Option`: the specification requires it, but fragments such as the libwbxml
+//!   test messages omit it inside `Sync`, and the model must be able to say so.
+//! - Scalars are trimmed; item payloads ([`Data::Text`]) are kept exactly.
+//! - Elements the model does not know (vendor extensions, elements where the specification puts
+//!   none, a second copy of a single element) are kept verbatim in `extensions` and written
+//!   back after the known children of the same element.
+
+use super::devinf::DevInf;
+use super::metinf::MetInf;
+use super::status::{AlertCode, StatusCode};
+use crate::markup::{Element, Node, Version};
+
+/// One SyncML message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Message {
+    /// From `VerDTD` (else from the document type the reader found).
+    pub version: Version,
+    /// `None` only for fragments without a `SyncHdr`, which the reader accepts; a server
+    /// cannot answer such a message.
+    pub header: Option<SyncHdr>,
+    pub body: SyncBody,
+    /// Unknown elements directly under `<SyncML>`.
+    pub extensions: Vec<Element>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SyncHdr {
+    /// `VerProto`: `SyncML/1.1`, `SyncML/1.2`... (`DM/1.1` for device management).
+    pub ver_proto: String,
+    /// Possibly empty (`<SessionID/>`).
+    pub session_id: String,
+    pub msg_id: u32,
+    pub target: Target,
+    pub source: Source,
+    pub resp_uri: Option<String>,
+    pub no_resp: bool,
+    pub cred: Option<Cred>,
+    pub meta: Option<MetInf>,
+    pub extensions: Vec<Element>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SyncBody {
+    pub commands: Vec<Command>,
+    /// `<Final/>`: the last message of the package.
+    pub final_: bool,
+    pub extensions: Vec<Element>,
+}
+
+/// `Target (LocURI, LocName?, Filter?)`. The filter is SyncML 1.2.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Target {
+    pub loc_uri: String,
+    pub loc_name: Option<String>,
+    pub filter: Option<Box<Filter>>,
+    pub extensions: Vec<Element>,
+}
+
+/// `Source (LocURI, LocName?)`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Source {
+    pub loc_uri: String,
+    pub loc_name: Option<String>,
+    pub extensions: Vec<Element>,
+}
+
+impl Target {
+    pub fn new(loc_uri: impl Into<String>) -> Target {
+        Target {
+            loc_uri: loc_uri.into(),
+            ..Target::default()
+        }
+    }
+}
+
+impl Source {
+    pub fn new(loc_uri: impl Into<String>) -> Source {
+        Source {
+            loc_uri: loc_uri.into(),
+            ..Source::default()
+        }
+    }
+}
+
+/// `Cred (Meta?, Data)`: credentials; `data` is trimmed (base64 or plain).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Cred {
+    pub meta: Option<MetInf>,
+    pub data: String,
+    pub extensions: Vec<Element>,
+}
+
+/// `Chal (Meta)`: an authentication challenge.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Chal {
+    pub meta: MetInf,
+    pub extensions: Vec<Element>,
+}
+
+/// `Filter (Meta, Field?, Record?, FilterType?)`, SyncML 1.2, inside a `Target`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Filter {
+    pub meta: MetInf,
+    /// `Field (Item)`.
+    pub field: Option<Item>,
+    /// `Record (Item)`.
+    pub record: Option<Item>,
+    pub filter_type: Option<String>,
+    pub extensions: Vec<Element>,
+}
+
+/// `Item (Target?, Source?, SourceParent?, TargetParent?, Meta?, Data?, MoreData?)`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Item {
+    pub target: Option<Target>,
+    pub source: Option<Source>,
+    /// The `LocURI` of `SourceParent` (1.2; Nokia sends it under 1.1 too).
+    pub source_parent: Option<String>,
+    /// The `LocURI` of `TargetParent` (1.2; Nokia sends it under 1.1 too).
+    pub target_parent: Option<String>,
+    pub meta: Option<MetInf>,
+    pub data: Option<Data>,
+    /// `<MoreData/>`: a chunk of a large object follows (1.1 and later).
+    pub more_data: bool,
+    pub extensions: Vec<Element>,
+}
+
+/// What an item's `<Data>` holds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Data {
+    /// Text: vCard/vCalendar payloads, kept exactly as sent (never trimmed).
+    Text(String),
+    /// Bytes that are not UTF-8 (WBXML OPAQUE): binary data, or text in another charset
+    /// (Latin-1 vCards); the PIM layer decides.
+    Binary(Vec<u8>),
+    /// A device information document (`Put`/`Results` of `./devinf11`...).
+    DevInf(Box<DevInf>),
+    /// MetInf elements, such as the `Anchor` in the `Status` of an `Alert`.
+    MetInf(Box<MetInf>),
+    /// Anything else (unknown elements, or elements mixed with text), kept as it came.
+    Markup(Vec<Node>),
+}
+
+impl Data {
+    /// The text, if this is text.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Data::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The payload as bytes, for text and binary data.
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Data::Text(t) => Some(t.as_bytes()),
+            Data::Binary(b) => Some(b),
+            _ => None,
+        }
+    }
+}
+
+/// `MapItem (Target, Source)`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MapItem {
+    pub target: Target,
+    pub source: Source,
+    pub extensions: Vec<Element>,
+}
+
+/// A SyncML command.
+// Variants differ in size by a few hundred bytes (an `Exec` holds its item inline); commands
+// are built once per message, so they are not boxed for it.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    Add(ItemCommand),
+    Alert(Alert),
+    Atomic(Container),
+    Copy(ItemCommand),
+    Delete(Delete),
+    Exec(Exec),
+    Get(GetPut),
+    Map(Map),
+    /// SyncML 1.2 only.
+    Move(ItemCommand),
+    Put(GetPut),
+    Replace(ItemCommand),
+    Results(Results),
+    Search(Search),
+    Sequence(Container),
+    Status(Status),
+    Sync(Sync),
+}
+
+impl Command {
+    /// The element name (`"Add"`, `"Status"`...), as a `Status`' `Cmd` names it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Add(_) => "Add",
+            Command::Alert(_) => "Alert",
+            Command::Atomic(_) => "Atomic",
+            Command::Copy(_) => "Copy",
+            Command::Delete(_) => "Delete",
+            Command::Exec(_) => "Exec",
+            Command::Get(_) => "Get",
+            Command::Map(_) => "Map",
+            Command::Move(_) => "Move",
+            Command::Put(_) => "Put",
+            Command::Replace(_) => "Replace",
+            Command::Results(_) => "Results",
+            Command::Search(_) => "Search",
+            Command::Sequence(_) => "Sequence",
+            Command::Status(_) => "Status",
+            Command::Sync(_) => "Sync",
+        }
+    }
+
+    pub fn cmd_id(&self) -> Option<&str> {
+        match self {
+            Command::Add(c) | Command::Copy(c) | Command::Move(c) | Command::Replace(c) => {
+                c.cmd_id.as_deref()
+            }
+            Command::Alert(c) => c.cmd_id.as_deref(),
+            Command::Atomic(c) | Command::Sequence(c) => c.cmd_id.as_deref(),
+            Command::Delete(c) => c.cmd_id.as_deref(),
+            Command::Exec(c) => c.cmd_id.as_deref(),
+            Command::Get(c) | Command::Put(c) => c.cmd_id.as_deref(),
+            Command::Map(c) => c.cmd_id.as_deref(),
+            Command::Results(c) => c.cmd_id.as_deref(),
+            Command::Search(c) => c.cmd_id.as_deref(),
+            Command::Status(c) => c.cmd_id.as_deref(),
+            Command::Sync(c) => c.cmd_id.as_deref(),
+        }
+    }
+
+    /// Whether the command asked for no status (`<NoResp/>`).
+    pub fn no_resp(&self) -> bool {
+        match self {
+            Command::Add(c) | Command::Copy(c) | Command::Move(c) | Command::Replace(c) => {
+                c.no_resp
+            }
+            Command::Alert(c) => c.no_resp,
+            Command::Atomic(c) | Command::Sequence(c) => c.no_resp,
+            Command::Delete(c) => c.no_resp,
+            Command::Exec(c) => c.no_resp,
+            Command::Get(c) | Command::Put(c) => c.no_resp,
+            Command::Search(c) => c.no_resp,
+            Command::Sync(c) => c.no_resp,
+            Command::Map(_) | Command::Results(_) | Command::Status(_) => false,
+        }
+    }
+}
+
+/// `Add`, `Copy`, `Move`, `Replace`: `(CmdID, NoResp?, Cred?, Meta?, Item+)`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ItemCommand {
+    pub cmd_id: Option<String>,
+    pub no_resp: bool,
+    pub cred: Option<Cred>,
+    pub meta: Option<MetInf>,
+    pub items: Vec<Item>,
+    pub extensions: Vec<Element>,
+}
+
+/// `Delete (CmdID, NoResp?, Archive?, SftDel?, Cred?, Meta?, Item+)`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Delete {
+    pub cmd_id: Option<String>,
+    pub no_resp: bool,
+    pub archive: bool,
+    /// Soft delete.
+    pub sft_del: bool,
+    pub cred: Option<Cred>,
+    pub meta: Option<MetInf>,
+    pub items: Vec<Item>,
+    pub extensions: Vec<Element>,
+}
+
+/// `Get` and `Put`: `(CmdID, NoResp?, Lang?, Cred?, Meta?, Item+)`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GetPut {
+    pub cmd_id: Option<String>,
+    pub no_resp: bool,
+    pub lang: Option<String>,
+    pub cred: Option<Cred>,
+    pub meta: Option<MetInf>,
+    pub items: Vec<Item>,
+    pub extensions: Vec<Element>,
+}
+
+/// `Alert (CmdID, NoResp?, Cred?, Data?, Correlator?, Item*)`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Alert {
+    pub cmd_id: Option<String>,
+    pub no_resp: bool,
+    pub cred: Option<Cred>,
+    /// The alert code in `Data`.
+    pub data: Option<AlertCode>,
+    /// SyncML 1.2.
+    pub correlator: Option<String>,
+    pub items: Vec<Item>,
+    pub extensions: Vec<Element>,
+}
+
+/// `Atomic` and `Sequence`: `(CmdID, NoResp?, Meta?, commands+)`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Container {
+    pub cmd_id: Option<String>,
+    pub no_resp: bool,
+    pub meta: Option<MetInf>,
+    pub commands: Vec<Command>,
+    pub extensions: Vec<Element>,
+}
+
+/// `Exec (CmdID, NoResp?, Cred?, Meta?, Correlator?, Item)`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Exec {
+    pub cmd_id: Option<String>,
+    pub no_resp: bool,
+    pub cred: Option<Cred>,
+    pub meta: Option<MetInf>,
+    /// SyncML 1.2.
+    pub correlator: Option<String>,
+    pub item: Item,
+    pub extensions: Vec<Element>,
+}
+
+/// `Map (CmdID, Target, Source, Cred?, Meta?, MapItem+)`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Map {
+    pub cmd_id: Option<String>,
+    pub target: Target,
+    pub source: Source,
+    pub cred: Option<Cred>,
+    pub meta: Option<MetInf>,
+    pub map_items: Vec<MapItem>,
+    pub extensions: Vec<Element>,
+}
+
+/// `Results (CmdID, MsgRef?, CmdRef, Meta?, TargetRef?, SourceRef?, Item+)`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Results {
+    pub cmd_id: Option<String>,
+    pub msg_ref: Option<u32>,
+    pub cmd_ref: String,
+    pub meta: Option<MetInf>,
+    pub target_refs: Vec<String>,
+    pub source_refs: Vec<String>,
+    pub items: Vec<Item>,
+    pub extensions: Vec<Element>,
+}
+
+/// `Search (CmdID, NoResp?, NoResults?, Cred?, Target?, Source+, Lang?, Meta, Data)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Search {
+    pub cmd_id: Option<String>,
+    pub no_resp: bool,
+    pub no_results: bool,
+    pub cred: Option<Cred>,
+    pub target: Option<Target>,
+    pub sources: Vec<Source>,
+    pub lang: Option<String>,
+    pub meta: MetInf,
+    /// The query, kept exactly.
+    pub data: Data,
+    pub extensions: Vec<Element>,
+}
+
+/// `Status (CmdID, MsgRef, CmdRef, Cmd, TargetRef*, SourceRef*, Cred?, Chal?, Data, Item*)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Status {
+    pub cmd_id: Option<String>,
+    pub msg_ref: u32,
+    /// `"0"` for the header.
+    pub cmd_ref: String,
+    /// The element name of the command (`"SyncHdr"` for the header).
+    pub cmd: String,
+    pub target_refs: Vec<String>,
+    pub source_refs: Vec<String>,
+    pub cred: Option<Cred>,
+    pub chal: Option<Chal>,
+    pub data: StatusCode,
+    pub items: Vec<Item>,
+    pub extensions: Vec<Element>,
+}
+
+impl Status {
+    /// A status answering a command: `cmd_id` is this status' own id, `msg_ref`/`cmd_ref`/`cmd`
+    /// name the command answered.
+    pub fn for_command(
+        cmd_id: impl Into<String>,
+        msg_ref: u32,
+        cmd_ref: impl Into<String>,
+        cmd: impl Into<String>,
+        code: StatusCode,
+    ) -> Status {
+        Status {
+            cmd_id: Some(cmd_id.into()),
+            msg_ref,
+            cmd_ref: cmd_ref.into(),
+            cmd: cmd.into(),
+            target_refs: Vec::new(),
+            source_refs: Vec::new(),
+            cred: None,
+            chal: None,
+            data: code,
+            items: Vec::new(),
+            extensions: Vec::new(),
+        }
+    }
+
+    /// The status of a message's header (`CmdRef` 0, `Cmd` SyncHdr), with the header's target
+    /// and source as references.
+    pub fn for_header(cmd_id: impl Into<String>, header: &SyncHdr, code: StatusCode) -> Status {
+        let mut status = Status::for_command(cmd_id, header.msg_id, "0", "SyncHdr", code);
+        status.target_refs.push(header.target.loc_uri.clone());
+        status.source_refs.push(header.source.loc_uri.clone());
+        status
+    }
+}
+
+/// `Sync (CmdID, NoResp?, Cred?, Target?, Source?, Meta?, NumberOfChanges?, commands*)`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Sync {
+    pub cmd_id: Option<String>,
+    pub no_resp: bool,
+    pub cred: Option<Cred>,
+    pub target: Option<Target>,
+    pub source: Option<Source>,
+    pub meta: Option<MetInf>,
+    /// SyncML 1.1 and later.
+    pub number_of_changes: Option<u32>,
+    pub commands: Vec<Command>,
+    pub extensions: Vec<Element>,
+}
