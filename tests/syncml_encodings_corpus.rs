@@ -65,7 +65,7 @@ fn real_phone_messages_carry_what_the_phone_sent() {
         .next()
         .expect("the Z600 puts its DevInf in its first message");
     assert_eq!(devinf.man.as_deref(), Some("SonyEricsson"));
-    assert!(devinf.datastores.iter().any(|d| d.source_ref == "EriPBDB"));
+    assert!(devinf.data_stores.iter().any(|d| d.source_ref == "EriPBDB"));
 
     let bytes = std::fs::read(corpus.join("wbxml/horde-devinf.wbxml")).unwrap();
     let (document, _) = syncml::decode_document(&bytes).unwrap();

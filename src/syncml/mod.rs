@@ -7,6 +7,7 @@
 //! standalone device information document.
 pub mod xml;
 
+mod codec;
 mod devinf;
 mod error;
 mod metinf;
@@ -15,6 +16,10 @@ mod read;
 mod status;
 mod write;
 
+pub use codec::{
+    decode, decode_document, document_to_wbxml, document_to_xml, sniff_encoding, to_wbxml, to_xml,
+    Document, Encoding,
+};
 pub use devinf::*;
 pub use error::SyncMlError;
 pub use metinf::{Anchor, Mem, MetInf, Meta};
