@@ -1,0 +1,18 @@
+//! OBEX (IrDA Object Exchange 1.2/1.3), sans-IO: the packet codec, a server and a client
+//! session machine, and the SyncML OBEX binding on top.
+//!
+//! Every machine here takes received bytes (in chunks of any size, one byte at a time
+//! included), hands out bytes to send and events, and is told the time by its caller; none
+//! owns a socket, a thread or a clock. Transports (RFCOMM, serial, IrDA, USB, TCP) drive them.
+
+pub mod codes;
+pub mod error;
+pub mod header;
+pub mod packet;
+
+pub use codes::{Opcode, ResponseCode};
+pub use error::{DecodeError, DecodeErrorKind, EncodeError};
+pub use header::{Header, HeaderEncoding, RawHeader};
+pub use packet::{
+    ConnectFields, PacketReader, ReadOutcome, Request, Response, ResponseTo, SetPathFields,
+};
