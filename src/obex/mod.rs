@@ -16,3 +16,15 @@ pub use header::{Header, HeaderEncoding, RawHeader};
 pub use packet::{
     ConnectFields, PacketReader, ReadOutcome, Request, Response, ResponseTo, SetPathFields,
 };
+
+mod chunker;
+pub mod client;
+pub mod server;
+
+pub use client::{ClientConfig, ClientError, ClientEvent, ObexClient, OperationKind};
+pub use server::{
+    GetAnswer, ObexServer, ReceivedObject, Refusal, ServerConfig, ServerError, ServerEvent,
+};
+
+#[cfg(test)]
+mod session_tests;
