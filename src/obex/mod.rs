@@ -20,10 +20,15 @@ pub use packet::{
 mod chunker;
 pub mod client;
 pub mod server;
+pub mod syncml;
 
 pub use client::{ClientConfig, ClientError, ClientEvent, ObexClient, OperationKind};
 pub use server::{
     GetAnswer, ObexServer, ReceivedObject, Refusal, ServerConfig, ServerError, ServerEvent,
+};
+pub use syncml::{
+    SyncmlClient, SyncmlContentType, SyncmlError, SyncmlEvent, SyncmlMessage, SyncmlServer,
+    SYNCML_TARGET,
 };
 
 #[cfg(test)]
