@@ -1,2 +1,4 @@
 //! The typed SyncML model (SyncHdr, SyncBody, commands, MetInf, DevInf) and its XML and WBXML
 //! mappings.
+
+pub mod san;
