@@ -31,11 +31,18 @@ fn check(file: &str, server_uri: &str) {
     let sync = &decoded.syncs[0];
     assert_eq!(sync.sync_type, SyncType::TwoWay);
     assert_eq!(sync.sync_type.alert_code(), 206);
-    assert_eq!(sync.content_type, 0, "no content type: the data store decides");
+    assert_eq!(
+        sync.content_type, 0,
+        "no content type: the data store decides"
+    );
     assert_eq!(sync.server_uri, server_uri);
     assert!(decoded.vendor_specific.is_empty());
 
-    assert_eq!(decoded.encode().expect("re-encodes"), bytes, "byte for byte");
+    assert_eq!(
+        decoded.encode().expect("re-encodes"),
+        bytes,
+        "byte for byte"
+    );
     // The digest was made with an empty password and nonce.
     assert_eq!(San::verify_digest(&bytes, b"", b""), Ok(true));
     assert_eq!(San::verify_digest(&bytes, b"wrong", b""), Ok(false));
@@ -44,8 +51,14 @@ fn check(file: &str, server_uri: &str) {
 
     let text = san::describe(&bytes);
     assert!(text.contains("version: 1.2"), "{text}");
-    assert!(text.contains("server identifier: \"PC Suite Data Sync\""), "{text}");
-    assert!(text.contains(&format!("server URI \"{server_uri}\"")), "{text}");
+    assert!(
+        text.contains("server identifier: \"PC Suite Data Sync\""),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("server URI \"{server_uri}\"")),
+        "{text}"
+    );
     assert!(text.contains("206 (TwoWay)"), "{text}");
 }
 

@@ -6,11 +6,13 @@
 //! owns a socket, a thread or a clock. Transports (RFCOMM, serial, IrDA, USB, TCP) drive them.
 
 pub mod codes;
+pub mod describe;
 pub mod error;
 pub mod header;
 pub mod packet;
 
 pub use codes::{Opcode, ResponseCode};
+pub use describe::describe;
 pub use error::{DecodeError, DecodeErrorKind, EncodeError};
 pub use header::{Header, HeaderEncoding, RawHeader};
 pub use packet::{
