@@ -42,7 +42,10 @@ fn connect_success_with_who_and_connection_id() {
     assert_eq!(response.encode().expect("encodes"), bytes);
 
     let text = describe(&bytes);
-    assert!(text.contains("response 0xA0 OK, Success, 26 bytes (to CONNECT)"), "{text}");
+    assert!(
+        text.contains("response 0xA0 OK, Success, 26 bytes (to CONNECT)"),
+        "{text}"
+    );
     assert!(text.contains("max packet length 65535"), "{text}");
     assert!(text.contains("Who (0x4A): \"SYNCML-SYNC\""), "{text}");
 }
