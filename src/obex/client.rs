@@ -403,10 +403,11 @@ impl ObexClient {
         self.response_deadline = None;
         self.abort_requested = false;
         let pending = std::mem::replace(&mut self.pending, Pending::Idle);
-        let operation = pending.kind().unwrap_or(OperationKind::Connect);
-        if pending.kind().is_none() {
+        let Some(operation) = pending.kind() else {
+            // Bytes nobody asked for: nothing to fail, the next request starts afresh.
             warn!(%error, "OBEX client: error while no operation was running");
-        }
+            return;
+        };
         if operation == OperationKind::Disconnect {
             self.connected = false;
         }

@@ -561,3 +561,28 @@ fn client_refuses_a_second_operation_while_one_runs() {
         Err(ClientError::OperationInProgress)
     );
 }
+
+#[test]
+fn garbage_while_idle_is_ignored_by_the_client() {
+    let (mut client, _server, now) = connected_pair(255, 255);
+    client.handle_input(now, &[0xA0, 0x00, 0x01, 0xA0, 0x00, 0x03]);
+    assert!(client_events(&mut client).is_empty());
+    assert!(client.is_idle() && client.is_connected());
+}
+
+#[test]
+fn put_response_arriving_in_one_chunk_with_trailing_bytes_is_handled_in_order() {
+    // Two responses in one read: the client takes the first, and the second is unexpected.
+    let (mut client, _server, now) = connected_pair(255, 255);
+    client
+        .put(now, Vec::new(), Some(b"x".to_vec()))
+        .expect("puts");
+    client.poll_transmit().expect("PUT");
+    client.handle_input(now, &[0xA0, 0x00, 0x03, 0xA0, 0x00, 0x03]);
+    assert_eq!(
+        client_events(&mut client),
+        vec![ClientEvent::PutDone {
+            headers: Vec::new()
+        }]
+    );
+}
