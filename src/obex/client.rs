@@ -240,6 +240,7 @@ impl ObexClient {
         body: Option<Vec<u8>>,
     ) -> Result<(), ClientError> {
         self.check_connected_and_idle()?;
+        self.check_headers_fit(&headers)?;
         self.pending = Pending::Put(ObjectChunker::new(self.with_connection_id(headers), body));
         self.send_next_put(now);
         Ok(())
@@ -248,6 +249,7 @@ impl ObexClient {
     /// Asks for an object described by `headers` (Name, Type...).
     pub fn get(&mut self, now: Instant, headers: Vec<Header>) -> Result<(), ClientError> {
         self.check_connected_and_idle()?;
+        self.check_headers_fit(&headers)?;
         self.pending = Pending::Get {
             request: ObjectChunker::new(self.with_connection_id(headers), None),
             headers: Vec::new(),
@@ -327,6 +329,17 @@ impl ObexClient {
             Ok(())
         } else {
             Err(ClientError::NotConnected)
+        }
+    }
+
+    /// Refuses up front a header that no packet could carry, rather than failing halfway.
+    fn check_headers_fit(&self, headers: &[Header]) -> Result<(), ClientError> {
+        match headers
+            .iter()
+            .find(|header| header.encoded_len() > self.space())
+        {
+            Some(header) => Err(ClientError::HeaderTooLarge { id: header.id() }),
+            None => Ok(()),
         }
     }
 

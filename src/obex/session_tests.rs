@@ -586,3 +586,156 @@ fn put_response_arriving_in_one_chunk_with_trailing_bytes_is_handled_in_order() 
         }]
     );
 }
+
+#[test]
+fn get_request_headers_larger_than_a_packet_go_in_non_final_gets() {
+    let (mut client, mut server, now) = connected_pair(255, 255);
+    let long_name = "n".repeat(100);
+    let headers = vec![
+        Header::Name(Some(long_name.clone())),
+        Header::Description(Some("d".repeat(100))),
+    ];
+    client.get(now, headers.clone()).expect("gets");
+    let first = client.poll_transmit().expect("first GET packet");
+    assert_eq!(first[0], 0x03, "not final: more request headers follow");
+    server.handle_input(now, &first);
+    assert_eq!(server.poll_transmit(), Some(vec![0x90, 0x00, 0x03]));
+    client.handle_input(now, &[0x90, 0x00, 0x03]);
+    let second = client.poll_transmit().expect("second GET packet");
+    assert_eq!(second[0], 0x83);
+    server.handle_input(now, &second);
+    assert_eq!(
+        server_events(&mut server),
+        vec![ServerEvent::GetRequested { headers }]
+    );
+}
+
+#[test]
+fn put_headers_larger_than_a_packet_are_spread_over_packets() {
+    let (mut client, mut server, now) = connected_pair(255, 255);
+    let headers = vec![
+        Header::AppParameters(vec![1; 200]),
+        Header::Description(Some("x".repeat(100))),
+    ];
+    client
+        .put(now, headers.clone(), Some(b"body".to_vec()))
+        .expect("puts");
+    let (requests, _) = pump(&mut client, &mut server, now);
+    assert_eq!(requests, 2);
+    match server_events(&mut server).as_slice() {
+        [ServerEvent::PutReceived(object)] => {
+            assert_eq!(object.headers, headers);
+            assert_eq!(object.body.as_deref(), Some(&b"body"[..]));
+        }
+        other => panic!("expected one PutReceived, got {other:?}"),
+    }
+}
+
+#[test]
+fn connect_that_does_not_fit_255_bytes_is_refused_before_sending() {
+    let mut client = ObexClient::new(client_config(255));
+    let result = client.connect(Instant::now(), vec![Header::Target(vec![0; 250])]);
+    assert_eq!(result, Err(ClientError::HeaderTooLarge { id: 0x46 }));
+    assert!(client.poll_transmit().is_none());
+    assert!(client.is_idle());
+}
+
+#[test]
+fn get_answer_with_a_header_too_large_is_an_internal_error() {
+    let (mut client, mut server, now) = connected_pair(255, 255);
+    client.get(now, Vec::new()).expect("gets");
+    pump(&mut client, &mut server, now);
+    server_events(&mut server);
+    let result = server.answer_get(GetAnswer::Object {
+        headers: vec![Header::Http(vec![0; 300])],
+        body: Vec::new(),
+    });
+    assert_eq!(
+        result,
+        Err(super::server::ServerError::HeaderTooLarge { id: 0x47 })
+    );
+    pump(&mut client, &mut server, now);
+    assert_eq!(
+        client_events(&mut client),
+        vec![ClientEvent::Failed {
+            operation: OperationKind::Get,
+            error: ClientError::Refused(ResponseCode::InternalServerError)
+        }]
+    );
+}
+
+#[test]
+fn abort_during_a_get_stops_the_transfer() {
+    let (mut client, mut server, now) = connected_pair(255, 255);
+    client.get(now, Vec::new()).expect("gets");
+    pump(&mut client, &mut server, now);
+    server
+        .answer_get(GetAnswer::Object {
+            headers: Vec::new(),
+            body: pattern(5000),
+        })
+        .expect("pending");
+    let first = server.poll_transmit().expect("first part");
+    client.abort();
+    client.handle_input(now, &first);
+    let abort = client.poll_transmit().expect("ABORT");
+    assert_eq!(abort[0], 0xFF);
+    server.handle_input(now, &abort);
+    pump(&mut client, &mut server, now);
+    assert_eq!(client_events(&mut client), vec![ClientEvent::Aborted]);
+    assert!(server_events(&mut server).contains(&ServerEvent::Aborted));
+    assert!(client.is_idle());
+}
+
+#[test]
+fn a_second_connect_renegotiates() {
+    let (mut client, mut server, now) = connected_pair(255, 255);
+    client.disconnect(now).expect("disconnects");
+    pump(&mut client, &mut server, now);
+    client_events(&mut client);
+    server_events(&mut server);
+    let mut bigger = ObexClient::new(client_config(2048));
+    bigger
+        .connect(now, vec![Header::Target(TARGET.to_vec())])
+        .expect("connects");
+    pump(&mut bigger, &mut server, now);
+    assert_eq!(server.peer_max_packet_length(), 2048);
+    assert!(server.is_connected());
+}
+
+#[test]
+fn server_without_a_required_target_accepts_plain_connect_and_bare_puts() {
+    let now = Instant::now();
+    let mut server = ObexServer::new(ServerConfig {
+        required_target: None,
+        ..server_config(255)
+    });
+    let put = Request::new(
+        Opcode::Put { is_final: true },
+        vec![Header::EndOfBody(vec![7])],
+    )
+    .encode()
+    .expect("encodes");
+    server.handle_input(now, &put);
+    assert_eq!(server.poll_transmit(), Some(vec![0xA0, 0x00, 0x03]));
+    let connect = Request::connect(255, Vec::new()).encode().expect("encodes");
+    server.handle_input(now, &connect);
+    let response = server.poll_transmit().expect("a response");
+    assert_eq!(response, [0xA0, 0x00, 0x07, 0x10, 0x00, 0x00, 0xFF]);
+}
+
+#[test]
+fn a_header_no_packet_can_carry_is_refused_before_sending() {
+    let (mut client, _server, now) = connected_pair(255, 255);
+    let too_long = vec![Header::Name(Some("n".repeat(130)))];
+    assert_eq!(
+        client.put(now, too_long.clone(), Some(Vec::new())),
+        Err(ClientError::HeaderTooLarge { id: 0x01 })
+    );
+    assert_eq!(
+        client.get(now, too_long),
+        Err(ClientError::HeaderTooLarge { id: 0x01 })
+    );
+    assert!(client.poll_transmit().is_none());
+    assert!(client.is_idle());
+}
