@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use handsync::obex::{
-    describe, Header, ObexServer, Opcode, Request, Response, ResponseTo, ServerConfig,
-    SyncmlServer, SYNCML_TARGET,
+    describe, ClientConfig, Header, ObexClient, ObexServer, Opcode, Request, Response, ResponseTo,
+    ServerConfig, SyncmlServer, SYNCML_TARGET,
 };
 use handsync::syncml::san::{self, San};
 
@@ -215,4 +215,40 @@ fn flipped_sans_never_panic_and_re_encode_exactly() {
         decoded > FLIPS / 10,
         "only {decoded} corrupted SANs decoded"
     );
+}
+
+/// A client connected to a peer with a 65535-byte maximum, waiting for a GET response.
+fn client_awaiting_get(now: Instant) -> ObexClient {
+    let mut client = ObexClient::new(ClientConfig {
+        max_packet_length: SERVER_MAX,
+        ..ClientConfig::default()
+    });
+    client.connect(now, Vec::new()).expect("connects");
+    client.poll_transmit().expect("CONNECT");
+    client.handle_input(now, &[0xA0, 0x00, 0x07, 0x10, 0x00, 0x00, 0xFF]);
+    while client.poll_event().is_some() {}
+    client.get(now, Vec::new()).expect("gets");
+    client.poll_transmit().expect("GET");
+    client
+}
+
+#[test]
+fn flipped_responses_never_panic_nor_overfill_the_client() {
+    let mut rng = XorShift(0xD1B5_4A32_D192_ED03);
+    let now = Instant::now();
+    for (_, packet) in obex_samples() {
+        for _ in 0..FLIPS / 10 {
+            let corrupted = mutate(&mut rng, &packet);
+            let mut client = client_awaiting_get(now);
+            for byte in &corrupted {
+                client.handle_input(now, std::slice::from_ref(byte));
+                assert!(client.buffered_len() <= SERVER_MAX as usize);
+                while let Some(request) = client.poll_transmit() {
+                    assert!(request.len() <= client.peer_max_packet_length() as usize);
+                    assert!(Request::decode(&request).is_ok());
+                }
+                while client.poll_event().is_some() {}
+            }
+        }
+    }
 }
