@@ -3,7 +3,9 @@
 use std::fmt::Write as _;
 
 use super::codes::{Opcode, ResponseCode};
+use super::header::Header;
 use super::packet::{Request, Response, ResponseTo, PACKET_PREFIX_LEN};
+use super::syncml::SyncmlContentType;
 
 /// Describes a sequence of OBEX packets, one block per packet, stopping at the first
 /// packet that does not decode (with the error and its offset in the stream).
@@ -67,6 +69,7 @@ pub fn describe(bytes: &[u8]) -> String {
                     for header in &request.headers {
                         let _ = writeln!(out, "    {header}");
                     }
+                    describe_embedded_san(&mut out, &request.headers);
                     after_connect = Some(request.opcode == Opcode::Connect);
                 }
                 Err(error) => {
@@ -125,10 +128,26 @@ pub fn describe(bytes: &[u8]) -> String {
     out
 }
 
+/// A SAN fits one packet: when a packet carries a notification whole, show it decoded.
+fn describe_embedded_san(out: &mut String, headers: &[Header]) {
+    let is_notification = headers.iter().any(|header| {
+        matches!(header, Header::Type(media_type)
+            if SyncmlContentType::from_media_type(media_type) == SyncmlContentType::Notification)
+    });
+    let body = headers.iter().find_map(|header| match header {
+        Header::EndOfBody(bytes) => Some(bytes),
+        _ => None,
+    });
+    if let (true, Some(body)) = (is_notification, body) {
+        for line in crate::syncml::san::describe(body).lines() {
+            let _ = writeln!(out, "      | {line}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::obex::header::Header;
 
     #[test]
     fn a_connect_exchange_and_a_put_are_described() {
@@ -176,6 +195,27 @@ mod tests {
         );
         assert!(text.contains("End-of-Body (0x49): 2 bytes 02a4"), "{text}");
         assert!(text.contains("#4 @"), "{text}");
+    }
+
+    #[test]
+    fn a_san_carried_whole_is_decoded_inline() {
+        let mut san = crate::syncml::san::San::new("PC Suite", 3, Vec::new());
+        let san_bytes = san.encode_signed(b"", b"").expect("encodes");
+        let stream = Request::new(
+            Opcode::Put { is_final: true },
+            vec![
+                Header::Type(b"application/vnd.syncml.ds.notification".to_vec()),
+                Header::EndOfBody(san_bytes),
+            ],
+        )
+        .encode()
+        .expect("encodes");
+        let text = describe(&stream);
+        assert!(
+            text.contains("      |   server identifier: \"PC Suite\""),
+            "{text}"
+        );
+        assert!(text.contains("      |   session id: 3"), "{text}");
     }
 
     #[test]
