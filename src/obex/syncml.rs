@@ -318,7 +318,7 @@ impl SyncmlClient {
 
     /// Whether the client can send a message now.
     pub fn is_ready(&self) -> bool {
-        self.state == ClientState::Ready
+        self.state == ClientState::Ready && self.obex.is_idle()
     }
 
     /// CONNECTs with Target `SYNCML-SYNC`.
@@ -344,7 +344,7 @@ impl SyncmlClient {
         message: SyncmlMessage,
         expect_reply: bool,
     ) -> Result<(), SyncmlError> {
-        if self.state != ClientState::Ready {
+        if !self.is_ready() {
             return Err(SyncmlError::WrongState(
                 "send before connected or while busy",
             ));
@@ -373,7 +373,7 @@ impl SyncmlClient {
 
     /// Ends the session with DISCONNECT.
     pub fn disconnect(&mut self, now: Instant) -> Result<(), SyncmlError> {
-        if self.state != ClientState::Ready {
+        if !self.is_ready() {
             return Err(SyncmlError::WrongState(
                 "disconnect while not connected and idle",
             ));
@@ -516,6 +516,72 @@ mod tests {
         assert_eq!(
             server.send_reply(reply),
             Err(SyncmlError::ReplyAlreadyQueued)
+        );
+    }
+
+    fn connected_server(now: Instant) -> SyncmlServer {
+        let mut server = SyncmlServer::new(ServerConfig {
+            idle_timeout: Some(std::time::Duration::from_secs(5)),
+            ..ServerConfig::default()
+        });
+        let connect = super::super::packet::Request::connect(
+            255,
+            vec![Header::Target(SYNCML_TARGET.to_vec())],
+        )
+        .encode()
+        .expect("encodes");
+        server.handle_input(now, &connect);
+        assert_eq!(server.poll_event(), Some(SyncmlEvent::Connected));
+        server.poll_transmit().expect("CONNECT response");
+        server
+    }
+
+    #[test]
+    fn a_phone_silent_in_the_middle_of_a_put_times_out() {
+        let now = Instant::now();
+        let mut server = connected_server(now);
+        // A non-final PUT, then nothing.
+        server.handle_input(now, &[0x02, 0x00, 0x06, 0x48, 0x00, 0x03]);
+        assert_eq!(server.poll_transmit(), Some(vec![0x90, 0x00, 0x03]));
+        let deadline = server.poll_timeout().expect("a deadline");
+        assert_eq!(deadline, now + std::time::Duration::from_secs(5));
+        server.handle_timeout(deadline);
+        assert_eq!(
+            server.poll_event(),
+            Some(SyncmlEvent::Error(SyncmlError::TimedOut))
+        );
+    }
+
+    #[test]
+    fn a_put_without_body_or_type_is_reported() {
+        let now = Instant::now();
+        let mut server = connected_server(now);
+        server.handle_input(now, &[0x82, 0x00, 0x03]);
+        assert_eq!(
+            server.poll_event(),
+            Some(SyncmlEvent::Error(SyncmlError::PutWithoutBody))
+        );
+        server.handle_input(now, &[0x82, 0x00, 0x07, 0x49, 0x00, 0x04, 0x01]);
+        assert_eq!(
+            server.poll_event(),
+            Some(SyncmlEvent::MessageReceived(SyncmlMessage::new(
+                SyncmlContentType::Other(Vec::new()),
+                vec![1]
+            )))
+        );
+    }
+
+    #[test]
+    fn waiting_for_our_reply_sets_no_deadline() {
+        let now = Instant::now();
+        let mut server = connected_server(now);
+        server.handle_input(now, &[0x82, 0x00, 0x07, 0x49, 0x00, 0x04, 0x01]);
+        server.handle_input(now, &[0x83, 0x00, 0x03]);
+        assert!(server.obex().is_get_pending());
+        assert_eq!(
+            server.poll_timeout(),
+            None,
+            "the phone waits for us, not we for it"
         );
     }
 
