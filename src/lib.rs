@@ -9,6 +9,7 @@
 
 pub mod cli;
 pub mod markup;
+pub mod obex;
 pub mod pim;
 pub mod syncml;
 pub mod wbxml;

@@ -5,6 +5,7 @@
 //! (XML or WBXML), [`Message::write`] writes one to any [`Sink`](crate::markup::Sink): one
 //! mapping serves both encodings. [`DevInf::read`] and [`DevInf::write`] do the same for a
 //! standalone device information document.
+pub mod san;
 pub mod xml;
 
 mod codec;
