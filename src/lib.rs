@@ -10,5 +10,6 @@
 pub mod cli;
 pub mod markup;
 pub mod pim;
+pub mod store;
 pub mod syncml;
 pub mod wbxml;
