@@ -98,20 +98,20 @@ impl Tx<'_> {
 
     /// The stored `md5("name:password")` of an account, `None` if there is no such account.
     pub fn account_digest(&self, name: &str) -> Result<Option<[u8; 16]>> {
-        let digest: Option<Vec<u8>> = self
+        let digest: Option<(i64, Vec<u8>)> = self
             .conn()
             .query_row(
-                "SELECT md5_digest FROM accounts WHERE name = ?1",
+                "SELECT id, md5_digest FROM accounts WHERE name = ?1",
                 [name],
-                |row| row.get(0),
+                |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()
             .context(|| format!("reading account {name:?}"))?;
         digest
-            .map(|bytes| {
+            .map(|(row, bytes)| {
                 <[u8; 16]>::try_from(bytes.as_slice()).map_err(|_| StoreError::Corrupt {
                     table: "accounts",
-                    row: 0,
+                    row,
                     detail: format!(
                         "digest of account {name:?} is {} bytes, not 16",
                         bytes.len()
