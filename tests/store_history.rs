@@ -183,6 +183,15 @@ fn restore_brings_back_a_deleted_and_an_overwritten_item() {
     tx.restore_item_version(overwritten, history[1].revision, at(7))
         .unwrap();
     assert_eq!(tx.item(overwritten).unwrap().canonical, "overwritten: new");
+
+    // Each restore is listed, newest first, with the point that undoes it.
+    let restores = tx.restores().unwrap();
+    assert_eq!(restores.len(), 3);
+    assert_eq!(restores[0].guid, Some(overwritten));
+    assert_eq!(restores[2].guid, Some(deleted));
+    assert_eq!(restores[2].target, before);
+    assert_eq!(restores[2].changed, 1);
+    assert!(restores.iter().all(|r| r.datastore.is_none()));
 }
 
 #[test]

@@ -547,3 +547,138 @@ fn maps_check_datastores_and_drop_stale_luids() {
     assert_eq!(tx.items(CONTACTS, false).unwrap().len(), 2);
     assert_eq!(pending(&tx, device).len(), 2);
 }
+
+#[test]
+fn identical_content_makes_no_new_revision_and_no_conflict() {
+    let mut store = Store::open_in_memory().unwrap();
+    let tx = store.begin().unwrap();
+    let device = phone(&tx, "IMEI:9");
+    let guid = tx
+        .apply_from_device(
+            device,
+            CONTACTS,
+            None,
+            DeviceChange::Add {
+                luid: "1",
+                content: card("same"),
+            },
+            at(1),
+        )
+        .unwrap()
+        .guid
+        .unwrap();
+    let revision = tx.item(guid).unwrap().revision;
+    let unchanged = tx
+        .replace_item(guid, card("same"), &Cause::pc(Reason::ReplacedOnPc), at(2))
+        .unwrap();
+    assert_eq!(unchanged.revision, revision);
+
+    // The PC and the phone make the same edit: the phone's Replace is no conflict.
+    tx.replace_item(guid, card("both"), &Cause::pc(Reason::ReplacedOnPc), at(3))
+        .unwrap();
+    let applied = tx
+        .apply_from_device(
+            device,
+            CONTACTS,
+            None,
+            DeviceChange::Replace {
+                luid: "1",
+                content: card("both"),
+            },
+            at(4),
+        )
+        .unwrap();
+    assert!(!applied.conflict);
+    assert_eq!(tx.item_history(guid).unwrap().len(), 2);
+    assert!(pending(&tx, device).is_empty());
+}
+
+#[test]
+fn slow_sync_matches_by_identity_key_items_the_device_does_not_hold() {
+    let mut store = Store::open_in_memory().unwrap();
+    let tx = store.begin().unwrap();
+    let device = phone(&tx, "IMEI:10");
+    let keyed = |text: &'static str| ItemContent {
+        content_type: "text/x-vcard",
+        raw: text.as_bytes(),
+        canonical: text,
+        identity_key: Some("n:turing;alan"),
+    };
+    let pc = Cause::pc(Reason::AddedOnPc);
+    let first = tx.add_item(CONTACTS, keyed("a"), &pc, at(1)).unwrap();
+    let second = tx.add_item(CONTACTS, keyed("b"), &pc, at(1)).unwrap();
+    let candidates = |tx: &Tx<'_>| -> Vec<Guid> {
+        tx.unheld_items_by_identity_key(device, CONTACTS, "n:turing;alan")
+            .unwrap()
+            .into_iter()
+            .map(|item| item.guid)
+            .collect()
+    };
+    assert_eq!(candidates(&tx), vec![first.guid, second.guid]);
+    // The phone's copy matches the first: linked as seen, no longer a candidate or an Add.
+    tx.map_device_item(
+        device,
+        CONTACTS,
+        first.guid,
+        "77",
+        Some(first.revision),
+        at(2),
+    )
+    .unwrap();
+    assert_eq!(candidates(&tx), vec![second.guid]);
+    assert_eq!(
+        pending(&tx, device),
+        vec![(ChangeKind::Add, second.guid, None)]
+    );
+}
+
+#[test]
+fn a_completed_session_with_an_unfinished_datastore_sync_records_it_as_failed() {
+    let mut store = Store::open_in_memory().unwrap();
+    let tx = store.begin().unwrap();
+    let device = phone(&tx, "IMEI:11");
+    let id = session(&tx, device, 1);
+    tx.begin_datastore_sync(device, CONTACTS, id, "c1", "s1", at(1))
+        .unwrap();
+    tx.end_session(id, SessionResult::Completed, None, at(2))
+        .unwrap();
+    let state = tx.device_datastore(device, CONTACTS).unwrap().unwrap();
+    assert_eq!(state.last_result, Some(SessionResult::Failed));
+    assert_eq!(state.client_last_anchor, None);
+    assert!(!state.last_session_completed);
+}
+
+/// An engine's own error type works with `Store::transaction`.
+#[derive(Debug)]
+enum EngineError {
+    Store(StoreError),
+    Protocol(&'static str),
+}
+
+impl From<StoreError> for EngineError {
+    fn from(error: StoreError) -> Self {
+        EngineError::Store(error)
+    }
+}
+
+#[test]
+fn transactions_take_the_callers_error_type_and_roll_back_on_it() {
+    let mut store = Store::open_in_memory().unwrap();
+    let result: Result<(), EngineError> = store.transaction(|tx| {
+        tx.upsert_device("IMEI:12", at(1))?;
+        Err(EngineError::Protocol("bad Status"))
+    });
+    assert!(matches!(result, Err(EngineError::Protocol("bad Status"))));
+    let found = store.read(|tx| tx.device_by_uri("IMEI:12")).unwrap();
+    assert!(found.is_none());
+    let result: Result<(), EngineError> = store.transaction(|tx| {
+        tx.end_session(SessionId(5), SessionResult::Cut, None, at(1))
+            .map_err(Into::into)
+    });
+    assert!(matches!(
+        result,
+        Err(EngineError::Store(StoreError::SessionNotFound(SessionId(
+            5
+        ))))
+    ));
+}

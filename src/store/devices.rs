@@ -4,7 +4,7 @@
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::error::{Context, Result, StoreError};
-use super::items::item_from_row;
+use super::items::{content_of, item_from_row};
 use super::types::{
     Cause, ChangeKind, Datastore, DevInfEncoding, DeviceId, Direction, Guid, Item, ItemContent,
     Reason, Revision, SessionId, SessionResult, Timestamp,
@@ -532,6 +532,29 @@ impl Tx<'_> {
             .context(|| format!("finding item {guid} on device {device}"))
     }
 
+    /// Slow-sync matching: live items with this identity key that the device does not hold
+    /// yet, oldest first. The engine links the one it picks with [`Tx::map_device_item`].
+    pub fn unheld_items_by_identity_key(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+        key: &str,
+    ) -> Result<Vec<Item>> {
+        let id = self.device_datastore_id(device, datastore)?;
+        self.collect(
+            "SELECT id, datastore, content_type, raw, canonical, identity_key, revision, \
+             created_at, modified_at, deleted, deleted_at, deleted_by_device, \
+             deleted_by_session, deleted_reason FROM items i \
+             WHERE i.datastore = ?2 AND i.identity_key = ?3 AND i.deleted = 0 \
+             AND NOT EXISTS (SELECT 1 FROM device_items d \
+                 WHERE d.device_datastore_id = ?1 AND d.item_id = i.id) \
+             ORDER BY i.id",
+            params![id, datastore, key],
+            item_from_row,
+            || format!("matching {datastore} items by identity key for device {device}"),
+        )
+    }
+
     /// Records that the device holds `guid` as `luid` at `seen_revision`: a Map, or a
     /// slow-sync match. A LUID the device gave another item before now means this one.
     pub fn map_device_item(
@@ -807,7 +830,9 @@ impl Tx<'_> {
         now: Timestamp,
     ) -> Result<Applied> {
         let item = self.item(held.guid)?;
-        let conflict = held.item_revision > held.seen_revision;
+        let same_content = !item.is_deleted() && content == content_of(&item);
+        // Both sides holding the same content is no conflict, whatever happened in between.
+        let conflict = held.item_revision > held.seen_revision && !same_content;
         let mut cause = Cause::device(Reason::ReplacedByPhone, device, session);
         if conflict {
             cause = cause.with_note(format!(

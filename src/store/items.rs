@@ -95,6 +95,22 @@ pub struct RestoreReport {
     pub unchanged: usize,
 }
 
+/// A past restore, as listed by [`Tx::restores`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreRecord {
+    pub id: i64,
+    /// The datastore restored, for a datastore restore.
+    pub datastore: Option<Datastore>,
+    /// The item restored, for an item restore.
+    pub guid: Option<Guid>,
+    pub target: Revision,
+    /// Restoring to this revision undoes the restore.
+    pub undo_point: Revision,
+    pub at: Timestamp,
+    /// How many items it changed.
+    pub changed: u64,
+}
+
 /// What a version write makes of the item.
 struct NewVersion<'a> {
     content: ItemContent<'a>,
@@ -207,7 +223,8 @@ impl Tx<'_> {
         self.item(guid)
     }
 
-    /// Replaces a live item's content; the previous content stays in its history.
+    /// Replaces a live item's content; the previous content stays in its history. Replacing
+    /// with identical content changes nothing (no new revision).
     pub fn replace_item(
         &self,
         guid: Guid,
@@ -219,6 +236,10 @@ impl Tx<'_> {
         let item = self.item(guid)?;
         if item.is_deleted() {
             return Err(StoreError::ItemDeleted(guid));
+        }
+        if content == content_of(&item) {
+            // Same content: a new revision would only send every phone a needless Replace.
+            return Ok(item);
         }
         self.write_version(
             &item,
@@ -444,6 +465,27 @@ impl Tx<'_> {
             "datastore restored"
         );
         Ok(report)
+    }
+
+    /// Past restores, newest first.
+    pub fn restores(&self) -> Result<Vec<RestoreRecord>> {
+        self.collect(
+            "SELECT id, datastore, item_id, target_revision, revision_before, at, changed \
+             FROM restores ORDER BY id DESC",
+            [],
+            |row| {
+                Ok(RestoreRecord {
+                    id: row.get(0)?,
+                    datastore: row.get(1)?,
+                    guid: row.get(2)?,
+                    target: row.get(3)?,
+                    undo_point: row.get(4)?,
+                    at: row.get(5)?,
+                    changed: row.get::<_, i64>(6)?.max(0) as u64,
+                })
+            },
+            || "listing restores".into(),
+        )
     }
 
     fn begin_restore(

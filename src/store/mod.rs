@@ -50,7 +50,7 @@ pub use devices::{
     DeviceItem, DeviceRecord, DeviceSummary, PcChange,
 };
 pub use error::{Result, StoreError};
-pub use items::{PointInTime, RestoreReport};
+pub use items::{PointInTime, RestoreRecord, RestoreReport};
 pub use schema::SCHEMA_VERSION;
 pub use sessions::{NewSession, SessionCounts, SessionRecord};
 pub use types::{

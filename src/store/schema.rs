@@ -3,7 +3,7 @@
 //! `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`. Migrations are only ever
 //! appended: a released one is never edited, so every file can be brought forward.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 
 use super::error::{Context, Result, StoreError};
 
@@ -177,26 +177,72 @@ const MIGRATIONS: &[&str] = &[V1];
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-/// Brings the database forward to [`SCHEMA_VERSION`], one migration per transaction.
+/// Brings the database forward to [`SCHEMA_VERSION`], one migration per transaction. Each
+/// transaction takes the write lock first and reads the version under it, so two processes
+/// opening a new file at once do not both migrate it.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
-    let found: i64 = conn
-        .pragma_query_value(None, "user_version", |row| row.get(0))
-        .context(|| "reading the schema version".to_string())?;
-    if found > SCHEMA_VERSION {
-        return Err(StoreError::SchemaTooNew {
-            found,
-            supported: SCHEMA_VERSION,
-        });
-    }
-    for (from, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
-        let from = from as i64;
+    loop {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .context(|| "locking the store to check its schema".to_string())?;
+        let found: i64 = tx
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .context(|| "reading the schema version".to_string())?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew {
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        if found == SCHEMA_VERSION {
+            return Ok(());
+        }
+        let from = found.max(0);
         let to = from + 1;
         let fail = |source| StoreError::Migration { from, to, source };
-        let tx = conn.transaction().map_err(fail)?;
-        tx.execute_batch(sql).map_err(fail)?;
+        tx.execute_batch(MIGRATIONS[from as usize]).map_err(fail)?;
         tx.pragma_update(None, "user_version", to).map_err(fail)?;
         tx.commit().map_err(fail)?;
         tracing::info!(from, to, "store schema migrated");
     }
-    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(conn: &Connection) -> i64 {
+        conn.pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(version(&conn), SCHEMA_VERSION);
+        migrate(&mut conn).unwrap();
+        assert_eq!(version(&conn), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_failed_migration_leaves_the_version_unchanged() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        // A table in the way makes the first migration fail halfway through its script.
+        conn.execute_batch("CREATE TABLE items (x)").unwrap();
+        match migrate(&mut conn) {
+            Err(StoreError::Migration { from: 0, to: 1, .. }) => {}
+            other => panic!("expected a failed migration, got {other:?}"),
+        }
+        assert_eq!(version(&conn), 0);
+        // Nothing of the half-run script stayed.
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'change_counter'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 0);
+    }
 }

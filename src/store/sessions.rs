@@ -124,13 +124,23 @@ impl Tx<'_> {
                 params![session, now, result, error, revision],
             )
             .context(|| format!("ending session {session}"))?;
-        self.conn()
+        // A datastore whose sync the engine never completed did not complete, even if the
+        // session as a whole did: its anchors did not move, and its result must not say so.
+        let datastore_result = match result {
+            SessionResult::Completed => SessionResult::Failed,
+            other => other,
+        };
+        let unfinished = self
+            .conn()
             .execute(
                 "UPDATE device_datastores SET last_result = ?2 \
                  WHERE last_session_id = ?1 AND last_result = 'running'",
-                params![session, result],
+                params![session, datastore_result],
             )
             .context(|| format!("recording the result of session {session} per datastore"))?;
+        if unfinished > 0 && result == SessionResult::Completed {
+            tracing::warn!(%session, unfinished, "session completed with datastore syncs left unfinished");
+        }
         tracing::info!(%session, %result, "session ended");
         Ok(())
     }

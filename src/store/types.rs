@@ -363,3 +363,51 @@ pub struct ItemVersion {
     /// For a restore: the revision of the version it brought back.
     pub restored_from: Option<Revision>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::Connection;
+
+    #[test]
+    fn datastore_names_round_trip_and_unknown_ones_are_refused() {
+        for datastore in Datastore::ALL {
+            assert_eq!(datastore.as_str().parse::<Datastore>().unwrap(), datastore);
+            assert_eq!(datastore.to_string(), datastore.as_str());
+        }
+        assert_eq!(
+            "Contacts".parse::<Datastore>().unwrap(),
+            Datastore::Contacts
+        );
+        assert!("./EriPBDB".parse::<Datastore>().is_err());
+    }
+
+    #[test]
+    fn text_enums_round_trip_through_sqlite_and_bad_text_is_an_error() {
+        let conn = Connection::open_in_memory().unwrap();
+        for reason in [
+            Reason::AddedByPhone,
+            Reason::ConflictLoser,
+            Reason::Restored,
+        ] {
+            let back: Reason = conn
+                .query_row("SELECT ?1", [reason], |row| row.get(0))
+                .unwrap();
+            assert_eq!(back, reason);
+        }
+        let bad = conn.query_row("SELECT 'exploded'", [], |row| {
+            row.get::<_, SessionResult>(0)
+        });
+        let message = bad.unwrap_err().to_string();
+        assert!(message.contains("exploded"), "{message}");
+        let not_text = conn.query_row("SELECT 7", [], |row| row.get::<_, Datastore>(0));
+        assert!(not_text.is_err());
+    }
+
+    #[test]
+    fn timestamps_convert_seconds_to_millis() {
+        assert_eq!(Timestamp::from_unix_seconds(2).unix_millis(), 2000);
+        assert_eq!(Timestamp::from_unix_millis(5).0, 5);
+        assert_eq!(Timestamp::from_unix_seconds(i64::MAX).0, i64::MAX);
+    }
+}
