@@ -98,27 +98,54 @@ fn a_new_file_is_migrated_to_the_current_schema() {
     }
 }
 
+#[cfg(unix)]
 #[test]
-fn wal_mode_and_foreign_keys_are_on() {
+fn a_new_store_file_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("mode");
+    let mut store = Store::open(dir.db()).unwrap();
+    store
+        .transaction(|tx| tx.add_account("phone", "secret", NOW))
+        .unwrap();
+    let mode = std::fs::metadata(dir.db()).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let mut wal = dir.db().into_os_string();
+    wal.push("-wal");
+    let wal_mode = std::fs::metadata(PathBuf::from(wal))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(wal_mode & 0o777, 0o600);
+}
+
+#[test]
+fn opening_a_store_in_a_missing_directory_names_the_path() {
+    let dir = TempDir::new("missing");
+    let path = dir.0.join("no/such/dir/handsync.db");
+    let err = Store::open(&path).unwrap_err();
+    assert!(err.to_string().contains("no/such/dir/handsync.db"), "{err}");
+}
+
+#[test]
+fn wal_mode_is_on_and_a_fresh_store_is_sound() {
     let dir = TempDir::new("wal");
     let mut store = Store::open(dir.db()).unwrap();
     assert_eq!(store.journal_mode().unwrap(), "wal");
-    // Foreign keys: a map row for an item that does not exist is refused by SQLite itself.
-    let device = store
-        .transaction(|tx| {
-            let device = tx.upsert_device("IMEI:1", NOW)?;
-            tx.set_up_device_datastore(device, Datastore::Contacts, "Contacts")?;
-            Ok::<_, StoreError>(device)
-        })
+    store
+        .transaction(|tx| tx.upsert_device("IMEI:1", NOW))
         .unwrap();
+    // Written data sits in the WAL until a checkpoint.
+    let mut wal = dir.db().into_os_string();
+    wal.push("-wal");
+    assert!(std::fs::metadata(PathBuf::from(wal)).unwrap().len() > 0);
+    assert!(store.check_integrity().unwrap().is_empty());
+    // The mode is a property of the file: a plain reopen still finds it.
     drop(store);
     let raw = rusqlite::Connection::open(dir.db()).unwrap();
-    raw.pragma_update(None, "foreign_keys", true).unwrap();
-    let orphan = raw.execute(
-        "INSERT INTO device_items (device_datastore_id, item_id, seen_revision) VALUES (1, 999, 0)",
-        [],
-    );
-    assert!(orphan.is_err(), "device {device}: orphan map row accepted");
+    let mode: String = raw
+        .pragma_query_value(None, "journal_mode", |row| row.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
 }
 
 #[test]

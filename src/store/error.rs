@@ -14,6 +14,11 @@ pub enum StoreError {
         path: PathBuf,
         source: rusqlite::Error,
     },
+    /// The database file could not be created with owner-only permissions.
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// An SQLite call failed; `context` says what the store was doing.
     Sqlite {
         context: String,
@@ -71,6 +76,9 @@ impl fmt::Display for StoreError {
             StoreError::Open { path, source } => {
                 write!(f, "cannot open store {}: {source}", path.display())
             }
+            StoreError::Create { path, source } => {
+                write!(f, "cannot create store {}: {source}", path.display())
+            }
             StoreError::Sqlite { context, source } => write!(f, "{context}: {source}"),
             StoreError::SchemaTooNew { found, supported } => write!(
                 f,
@@ -115,6 +123,7 @@ impl std::error::Error for StoreError {
             StoreError::Open { source, .. }
             | StoreError::Sqlite { source, .. }
             | StoreError::Migration { source, .. } => Some(source),
+            StoreError::Create { source, .. } => Some(source),
             _ => None,
         }
     }

@@ -76,13 +76,15 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store at `path` and migrates it to the current schema.
+    /// Opens (creating if needed, owner-only) the store at `path` and migrates it to the
+    /// current schema.
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
         let open_err = |source| StoreError::Open {
             path: path.clone(),
             source,
         };
+        create_private_file(&path)?;
         let conn = Connection::open(&path).map_err(open_err)?;
         let mut store = Store {
             conn,
@@ -144,6 +146,41 @@ impl Store {
             .context(|| "reading the schema version".into())
     }
 
+    /// Runs SQLite's integrity and foreign key checks; returns the problems found (none when
+    /// the file is sound).
+    pub fn check_integrity(&self) -> Result<Vec<String>> {
+        let what = || "checking the store's integrity".to_string();
+        let mut problems = Vec::new();
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check").context(what)?;
+        let rows = stmt
+            .query_map([], |row| row.get::<_, String>(0))
+            .context(what)?;
+        for row in rows {
+            let line = row.context(what)?;
+            if line != "ok" {
+                problems.push(line);
+            }
+        }
+        let mut stmt = self
+            .conn
+            .prepare("PRAGMA foreign_key_check")
+            .context(what)?;
+        let rows = stmt
+            .query_map([], |row| {
+                Ok(format!(
+                    "row {} of {} refers to a missing row of {}",
+                    row.get::<_, Option<i64>>(1)?.unwrap_or_default(),
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(2)?
+                ))
+            })
+            .context(what)?;
+        for row in rows {
+            problems.push(row.context(what)?);
+        }
+        Ok(problems)
+    }
+
     /// Starts a write transaction. It takes the write lock at once (IMMEDIATE), so two
     /// processes never deadlock upgrading a read lock. Dropping the [`Tx`] rolls it back.
     pub fn begin(&mut self) -> Result<Tx<'_>> {
@@ -178,6 +215,23 @@ impl Store {
         let value = f(&tx);
         tx.rollback()?;
         value
+    }
+}
+
+/// Creates the database file readable by its owner only, before SQLite touches it: it holds
+/// the account digests, and SQLite gives the WAL and shm files the same permissions.
+fn create_private_file(path: &Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(StoreError::Create {
+            path: path.to_path_buf(),
+            source,
+        }),
     }
 }
 
@@ -217,5 +271,42 @@ impl Tx<'_> {
                 |row| row.get(0),
             )
             .context(|| "advancing the change counter".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn foreign_keys_are_enforced() {
+        let store = Store::open_in_memory().unwrap();
+        let enabled: bool = store
+            .conn
+            .pragma_query_value(None, "foreign_keys", |row| row.get(0))
+            .unwrap();
+        assert!(enabled);
+        let orphan = store.conn.execute(
+            "INSERT INTO item_versions (item_id, revision, content_type, raw, canonical, \
+             deleted, applied, at, reason) VALUES (99, 1, 't', x'', '', 0, 1, 0, 'added_on_pc')",
+            [],
+        );
+        assert!(orphan.is_err());
+        assert!(store.check_integrity().unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_integrity_check_reports_dangling_references() {
+        let store = Store::open_in_memory().unwrap();
+        store
+            .conn
+            .execute_batch(
+                "PRAGMA foreign_keys = OFF;
+                 INSERT INTO device_settings (device_id, key, value) VALUES (42, 'k', 'v');",
+            )
+            .unwrap();
+        let problems = store.check_integrity().unwrap();
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].contains("device_settings"), "{problems:?}");
     }
 }
