@@ -682,3 +682,85 @@ fn transactions_take_the_callers_error_type_and_roll_back_on_it() {
         ))))
     ));
 }
+
+#[test]
+fn a_session_cut_within_a_message_loses_nothing_and_the_next_session_converges() {
+    let mut store = Store::open_in_memory().unwrap();
+    let device = store
+        .transaction(|tx| Ok::<_, StoreError>(phone(tx, "IMEI:13")))
+        .unwrap();
+    let first = store
+        .transaction(|tx| {
+            let id = session(tx, device, 1);
+            tx.begin_datastore_sync(device, CONTACTS, id, "c1", "s1", at(1))?;
+            Ok::<_, StoreError>(id)
+        })
+        .unwrap();
+    let phone_changes = [
+        DeviceChange::Add {
+            luid: "1",
+            content: card("one"),
+        },
+        DeviceChange::Add {
+            luid: "2",
+            content: card("two"),
+        },
+        DeviceChange::Add {
+            luid: "3",
+            content: card("three"),
+        },
+    ];
+    // Message 1 (change 1) commits; message 2 (changes 2 and 3) is cut after change 2.
+    store
+        .transaction(|tx| {
+            tx.apply_from_device(device, CONTACTS, Some(first), phone_changes[0], at(2))
+        })
+        .unwrap();
+    let cut: Result<(), StoreError> = store.transaction(|tx| {
+        tx.apply_from_device(device, CONTACTS, Some(first), phone_changes[1], at(3))?;
+        Err(StoreError::InvalidInput("transport closed".into()))
+    });
+    assert!(cut.is_err());
+    store
+        .transaction(|tx| tx.end_session(first, SessionResult::Cut, None, at(4)))
+        .unwrap();
+
+    let live = |store: &mut Store| -> Vec<String> {
+        store
+            .read(|tx| tx.items(CONTACTS, true))
+            .unwrap()
+            .into_iter()
+            .map(|item| item.canonical)
+            .collect()
+    };
+    assert_eq!(live(&mut store), vec!["one"]);
+    let state = store
+        .read(|tx| tx.device_datastore(device, CONTACTS))
+        .unwrap()
+        .unwrap();
+    assert_eq!(state.client_last_anchor, None);
+    assert_eq!(state.last_result, Some(SessionResult::Cut));
+
+    // The phone did not get our final status either, so it sends everything again.
+    store
+        .transaction(|tx| {
+            let second = session(tx, device, 10);
+            tx.begin_datastore_sync(device, CONTACTS, second, "c1", "s2", at(10))?;
+            for change in phone_changes {
+                tx.apply_from_device(device, CONTACTS, Some(second), change, at(11))?;
+            }
+            tx.complete_datastore_sync(device, CONTACTS, second, at(12))?;
+            tx.end_session(second, SessionResult::Completed, None, at(12))
+        })
+        .unwrap();
+    assert_eq!(live(&mut store), vec!["one", "two", "three"]);
+    let (held, changes) = store
+        .read(|tx| {
+            Ok::<_, StoreError>((
+                tx.device_items(device, CONTACTS)?.len(),
+                tx.changes_for_device(device, CONTACTS)?.len(),
+            ))
+        })
+        .unwrap();
+    assert_eq!((held, changes), (3, 0));
+}

@@ -28,6 +28,35 @@
 //! content before any overwrite or delete can be restored ([`Tx::restore_item`],
 //! [`Tx::restore_datastore`]); a restore writes versions too and can itself be undone.
 //!
+//! What *is* deleted is bookkeeping that a sync can rebuild: a device's mapping once it
+//! confirmed a Delete or before a slow sync, a stale LUID the device reused, an account.
+//!
+//! # Tables
+//! - `items`: the current state of each item (GUID = rowid, never reused), tombstones included;
+//! - `item_versions`: every version of every item, the current one included, with its cause;
+//! - `change_counter`: the global revision counter;
+//! - `restores`: each restore, with the revision that undoes it;
+//! - `devices`, `device_settings`: phones, their DevInf, nonce and settings;
+//! - `device_datastores`: a device's copy of a datastore: its URI, anchors, last result;
+//! - `device_items`: what it holds: LUID <-> GUID and the revision it has (NULL LUID: the
+//!   Map is pending);
+//! - `sessions`, `session_counts`: sessions, their result, resume state and counts;
+//! - `accounts`: names and `md5("name:password")` digests.
+//!
+//! # A two-way sync, as the engine drives it
+//! 1. [`Tx::upsert_device`], [`Tx::set_device_info`], [`Tx::begin_session`];
+//!    [`Tx::set_up_device_datastore`] and [`Tx::begin_datastore_sync`] with the new anchors
+//!    (compare the phone's Last anchor with [`DeviceDatastore::client_last_anchor`] to choose
+//!    a fast or slow sync).
+//! 2. The phone's changes: [`Tx::apply_from_device`] for each (slow sync:
+//!    [`Tx::forget_device_items`] first, then [`Tx::unheld_items_by_identity_key`] and
+//!    [`Tx::map_device_item`] to match what both sides have).
+//! 3. Ours: [`Tx::changes_for_device`]; on each Status 2xx [`Tx::record_delivered`]; each
+//!    Map item [`Tx::apply_map`] (in this session or a later one).
+//! 4. [`Tx::complete_datastore_sync`] moves the anchors; [`Tx::end_session`] or
+//!    [`Tx::suspend_session`] closes the session. A session cut anywhere leaves the anchors as
+//!    they were and everything applied so far consistent: the next sync converges.
+//!
 //! # Time
 //! The store never reads the clock: every write takes a [`Timestamp`] from the caller.
 
