@@ -11,5 +11,6 @@ pub mod cli;
 pub mod markup;
 pub mod obex;
 pub mod pim;
+pub mod store;
 pub mod syncml;
 pub mod wbxml;
