@@ -1,1 +1,8 @@
 //! Personal information: vCard, vCalendar, iCalendar and vNote.
+
+pub mod codec;
+pub mod content;
+pub mod error;
+
+pub use content::{Component, Dialect, Family, Param, ParsedObject, Property, Value, WriteOptions};
+pub use error::{ParseError, ParseErrorKind};
