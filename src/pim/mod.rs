@@ -2,7 +2,9 @@
 
 pub mod codec;
 pub mod content;
+pub mod datetime;
 pub mod error;
+pub mod vcard;
 
 pub use content::{Component, Dialect, Family, Param, ParsedObject, Property, Value, WriteOptions};
 pub use error::{ParseError, ParseErrorKind};
