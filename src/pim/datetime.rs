@@ -53,7 +53,9 @@ impl Date {
             day: digits(&compact[6..8])?,
         };
         (1..=12).contains(&date.month).then_some(())?;
-        (1..=days_in_month(date.year, date.month)).contains(&date.day).then_some(())?;
+        (1..=days_in_month(date.year, date.month))
+            .contains(&date.day)
+            .then_some(())?;
         Some(date)
     }
 
@@ -68,9 +70,8 @@ impl Date {
         let era = year.div_euclid(400);
         let year_of_era = year - era * 400;
         let month = i64::from(self.month);
-        let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5
-            + i64::from(self.day)
-            - 1;
+        let day_of_year =
+            (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + i64::from(self.day) - 1;
         let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
         era * 146_097 + day_of_era - 719_468
     }
@@ -128,7 +129,11 @@ impl DateTime {
         }
         let hour = digits(&time[0..2])?;
         let minute = digits(&time[2..4])?;
-        let second = if time.len() == 6 { digits(&time[4..6])? } else { 0 };
+        let second = if time.len() == 6 {
+            digits(&time[4..6])?
+        } else {
+            0
+        };
         if hour > 24 || minute > 59 || second > 60 {
             return None;
         }
@@ -303,7 +308,11 @@ pub fn parse_utc_offset(text: &str) -> Option<i64> {
     let (hours, minutes, seconds) = match body.len() {
         1 | 2 => (digits(&body)?, 0, 0),
         4 => (digits(&body[0..2])?, digits(&body[2..4])?, 0),
-        6 => (digits(&body[0..2])?, digits(&body[2..4])?, digits(&body[4..6])?),
+        6 => (
+            digits(&body[0..2])?,
+            digits(&body[2..4])?,
+            digits(&body[4..6])?,
+        ),
         _ => return None,
     };
     Some(sign * i64::from(hours * 3600 + minutes * 60 + seconds))
@@ -342,7 +351,10 @@ mod tests {
         let time = DateTime::parse("20061005T080000Z").unwrap();
         assert!(time.utc);
         assert_eq!(time.basic(), "20061005T080000Z");
-        assert_eq!(DateTime::parse("2007-10-28T23:51:51Z").unwrap().basic(), "20071028T235151Z");
+        assert_eq!(
+            DateTime::parse("2007-10-28T23:51:51Z").unwrap().basic(),
+            "20071028T235151Z"
+        );
         assert_eq!(time.add_seconds(-86_400 * 6).basic(), "20060929T080000Z");
     }
 

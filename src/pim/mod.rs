@@ -1,9 +1,13 @@
 //! Personal information: vCard, vCalendar, iCalendar and vNote.
 
+pub mod calendar;
 pub mod codec;
 pub mod content;
 pub mod datetime;
 pub mod error;
+pub mod note;
+pub mod recurrence;
+pub mod timezone;
 pub mod vcard;
 
 pub use content::{Component, Dialect, Family, Param, ParsedObject, Property, Value, WriteOptions};

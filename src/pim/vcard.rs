@@ -233,12 +233,18 @@ impl VCard {
         // RFC 2426 requires FN and N; phones often send only N.
         if card.property("FN").is_none() {
             if let Some(name) = self.name() {
-                let formatted = [&name.prefixes, &name.given, &name.additional, &name.family, &name.suffixes]
-                    .iter()
-                    .filter(|s| !s.is_empty())
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ");
+                let formatted = [
+                    &name.prefixes,
+                    &name.given,
+                    &name.additional,
+                    &name.family,
+                    &name.suffixes,
+                ]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
                 if !formatted.is_empty() {
                     let position = card
                         .properties
@@ -323,7 +329,11 @@ fn upgrade_property(property: &mut Property) {
                 property.value = Value::Binary(data);
                 property.remove_param("VALUE");
                 property.remove_param("MEDIATYPE");
-                let subtype = media.rsplit('/').next().unwrap_or(&media).to_ascii_uppercase();
+                let subtype = media
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(&media)
+                    .to_ascii_uppercase();
                 property.params.push(Param::new("TYPE", &[&subtype]));
             }
         }
@@ -335,7 +345,10 @@ fn data_uri(uri: &str) -> Option<(String, Vec<u8>)> {
     let rest = uri.strip_prefix("data:")?;
     let (meta, payload) = rest.split_once(',')?;
     let media = meta.strip_suffix(";base64")?;
-    Some((media.to_string(), super::codec::decode_base64(payload.as_bytes())?))
+    Some((
+        media.to_string(),
+        super::codec::decode_base64(payload.as_bytes())?,
+    ))
 }
 
 #[cfg(test)]
@@ -349,7 +362,10 @@ mod tests {
         let card = VCard::parse(PHONE_CARD.as_bytes()).unwrap();
         assert_eq!(card.version(), VCardVersion::V21);
         let name = card.name().unwrap();
-        assert_eq!((name.family.as_str(), name.given.as_str()), ("Müller", "Jörg"));
+        assert_eq!(
+            (name.family.as_str(), name.given.as_str()),
+            ("Müller", "Jörg")
+        );
         let tels = card.telephones();
         assert_eq!(tels[0].value, "+491701234567");
         assert_eq!(tels[0].types, ["CELL", "PREF"]);
@@ -370,7 +386,10 @@ mod tests {
         assert_eq!(reparsed, stored);
         let back = VCard::parse(reparsed.to_v21().write().as_bytes()).unwrap();
         for property in &phone.component.properties {
-            assert!(back.component.properties.contains(property), "{property:?} lost");
+            assert!(
+                back.component.properties.contains(property),
+                "{property:?} lost"
+            );
         }
     }
 
@@ -392,6 +411,9 @@ mod tests {
         let tel = v3.component.property("TEL").unwrap();
         assert_eq!(tel.text_value(), "+1555");
         assert!(tel.has_type("PREF") && tel.has_type("CELL"));
-        assert_eq!(v3.component.property("PHOTO").unwrap().binary(), Some(&[0u8, 1, 2][..]));
+        assert_eq!(
+            v3.component.property("PHOTO").unwrap().binary(),
+            Some(&[0u8, 1, 2][..])
+        );
     }
 }

@@ -1,0 +1,955 @@
+//! vCalendar 1.0 and iCalendar 2.0: events, to-dos (journals pass through),
+//! typed access, and conversion both ways: RRULE grammars, AALARM/DALARM/
+//! PALARM/MALARM <-> VALARM, TZ/DAYLIGHT <-> VTIMEZONE or UTC, all-day
+//! events as phones write them, vCalendar's empty DUE/COMPLETED.
+
+use super::content::{self, Component, Param, Property, Value, WriteOptions};
+use super::datetime::{self, CalTime, Date, DateTime};
+use super::error::ParseError;
+use super::recurrence::Recurrence;
+use super::timezone::{TimeZone, VCAL_TZID_PREFIX};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CalendarVersion {
+    V10,
+    V20,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemKind {
+    Event,
+    Todo,
+    Journal,
+}
+
+/// A VCALENDAR object with every property and component as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Calendar {
+    pub component: Component,
+}
+
+/// One VEVENT/VTODO/VJOURNAL, with the zones its calendar defines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub component: Component,
+    pub version: CalendarVersion,
+    pub zones: Vec<TimeZone>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlarmKind {
+    /// AALARM / ACTION:AUDIO.
+    Audio,
+    /// DALARM / ACTION:DISPLAY.
+    Display,
+    /// PALARM / ACTION:PROCEDURE.
+    Procedure,
+    /// MALARM / ACTION:EMAIL.
+    Email,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlarmTrigger {
+    Absolute(DateTime),
+    /// Seconds relative to the start (or the end/due when `from_end`).
+    Relative {
+        offset: i64,
+        from_end: bool,
+    },
+}
+
+/// An alarm in a form both vCalendar and iCalendar can hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alarm {
+    pub kind: AlarmKind,
+    pub trigger: AlarmTrigger,
+    pub snooze: Option<i64>,
+    pub repeat: Option<u32>,
+    /// Sound, display text, procedure name or e-mail address.
+    pub payload: Option<String>,
+    /// Parameters of the payload (vCalendar `TYPE=X-EPOCSOUND`, FMTTYPE).
+    pub payload_params: Vec<Param>,
+    /// MALARM note / e-mail body.
+    pub note: Option<String>,
+}
+
+/// How to write all-day events for a phone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllDayStyle {
+    /// `DTSTART:20060405` `DTEND:20060406`.
+    DateOnly,
+    /// `DTSTART:20060405T000000` `DTEND:20060405T235900`.
+    MidnightTo2359,
+    /// `DTSTART:20060405T000000` `DTEND:20060406T000000`.
+    MidnightToMidnight,
+}
+
+/// Options for writing vCalendar 1.0 for a phone (from its quirk profile).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VcalOptions {
+    /// Convert times with a TZID to UTC (otherwise they stay local).
+    pub times_in_utc: bool,
+    /// Write alarms as UTC times (Nokia, Sony Ericsson).
+    pub alarms_in_utc: bool,
+    pub all_day: AllDayStyle,
+}
+
+impl Default for VcalOptions {
+    fn default() -> Self {
+        VcalOptions {
+            times_in_utc: true,
+            alarms_in_utc: true,
+            all_day: AllDayStyle::DateOnly,
+        }
+    }
+}
+
+const TIME_PROPERTIES: [&str; 8] = [
+    "DTSTART",
+    "DTEND",
+    "DUE",
+    "RECURRENCE-ID",
+    "EXDATE",
+    "RDATE",
+    "COMPLETED",
+    "LAST-MODIFIED",
+];
+const ALARM_PROPERTIES: [&str; 4] = ["AALARM", "DALARM", "PALARM", "MALARM"];
+const PRODID: &str = "-//handsync//handsync//EN";
+
+fn is_item(name: &str) -> bool {
+    matches!(name, "VEVENT" | "VTODO" | "VJOURNAL")
+}
+
+impl Calendar {
+    pub fn parse_all(input: &[u8]) -> Result<Vec<Calendar>, ParseError> {
+        Ok(content::parse_objects(input)?
+            .into_iter()
+            .map(|object| Calendar {
+                component: object.component,
+            })
+            .collect())
+    }
+
+    pub fn parse(input: &[u8]) -> Result<Calendar, ParseError> {
+        Ok(Calendar {
+            component: content::parse_object(input)?.component,
+        })
+    }
+
+    pub fn version(&self) -> CalendarVersion {
+        match self.component.version() {
+            Some(v) if v.starts_with('2') => CalendarVersion::V20,
+            _ => CalendarVersion::V10,
+        }
+    }
+
+    /// The zones the calendar defines: VTIMEZONEs, or TZ/DAYLIGHT.
+    pub fn time_zones(&self) -> Vec<TimeZone> {
+        let mut zones: Vec<TimeZone> = self
+            .component
+            .children_named("VTIMEZONE")
+            .filter_map(TimeZone::from_component)
+            .collect();
+        if let Some(tz) = self.component.text_of("TZ") {
+            let daylights: Vec<Property> = self
+                .component
+                .properties_named("DAYLIGHT")
+                .cloned()
+                .collect();
+            zones.extend(TimeZone::from_vcal(&tz, &daylights));
+        }
+        zones
+    }
+
+    pub fn items(&self) -> Vec<Item> {
+        let zones = self.time_zones();
+        self.component
+            .components
+            .iter()
+            .filter(|c| is_item(&c.name))
+            .map(|c| Item {
+                component: c.clone(),
+                version: self.version(),
+                zones: zones.clone(),
+            })
+            .collect()
+    }
+
+    pub fn write(&self) -> String {
+        let options = match self.version() {
+            CalendarVersion::V10 => WriteOptions::legacy(),
+            CalendarVersion::V20 => WriteOptions::modern(),
+        };
+        content::write_component(&self.component, &options)
+    }
+
+    /// The same calendar as iCalendar 2.0, the form stored on the PC.
+    pub fn to_ical20(&self) -> Calendar {
+        if self.version() == CalendarVersion::V20 {
+            return self.clone();
+        }
+        let zone = self.time_zones().into_iter().next();
+        let mut calendar = Component::new("VCALENDAR");
+        for property in &self.component.properties {
+            match property.name.as_str() {
+                "VERSION" => calendar.properties.push(Property::raw("VERSION", "2.0")),
+                "TZ" | "DAYLIGHT" => {}
+                _ => calendar.properties.push(property.clone()),
+            }
+        }
+        if calendar.property("VERSION").is_none() {
+            calendar
+                .properties
+                .insert(0, Property::raw("VERSION", "2.0"));
+        }
+        if calendar.property("PRODID").is_none() {
+            calendar
+                .properties
+                .insert(1, Property::text("PRODID", PRODID));
+        }
+        if let Some(zone) = &zone {
+            calendar.components.push(zone.to_component());
+        }
+        for child in &self.component.components {
+            if is_item(&child.name) {
+                calendar.components.push(item_to_ical(child, zone.as_ref()));
+            } else {
+                calendar.components.push(child.clone());
+            }
+        }
+        Calendar {
+            component: calendar,
+        }
+    }
+
+    /// The same calendar as vCalendar 1.0, the form phones take.
+    pub fn to_vcal10(&self, options: &VcalOptions) -> Calendar {
+        if self.version() == CalendarVersion::V10 {
+            return self.clone();
+        }
+        let zones = self.time_zones();
+        let mut calendar = Component::new("VCALENDAR");
+        for property in &self.component.properties {
+            match property.name.as_str() {
+                "VERSION" => calendar.properties.push(Property::raw("VERSION", "1.0")),
+                _ => calendar.properties.push(property.clone()),
+            }
+        }
+        // A zone that came from TZ/DAYLIGHT goes back there, and its times
+        // stay local; any other zone's times are converted (to UTC).
+        let vcal_zone = zones.iter().find(|z| z.id.starts_with(VCAL_TZID_PREFIX));
+        if let Some(zone) = vcal_zone {
+            let years = item_years(&self.component);
+            let (tz, daylights) = zone.to_vcal(years);
+            calendar.properties.push(Property::raw("TZ", &tz));
+            for daylight in daylights {
+                calendar
+                    .properties
+                    .push(Property::raw("DAYLIGHT", &daylight));
+            }
+        }
+        for child in &self.component.components {
+            if is_item(&child.name) {
+                calendar
+                    .components
+                    .push(item_to_vcal(child, &zones, options));
+            } else if child.name != "VTIMEZONE" {
+                calendar.components.push(child.clone());
+            }
+        }
+        Calendar {
+            component: calendar,
+        }
+    }
+}
+
+/// The years an item's start times fall in, for expanding DAYLIGHT rules.
+fn item_years(calendar: &Component) -> std::ops::RangeInclusive<i32> {
+    let years: Vec<i32> = calendar
+        .components
+        .iter()
+        .filter(|c| is_item(&c.name))
+        .filter_map(|c| c.text_of("DTSTART").and_then(|t| CalTime::parse(&t)))
+        .map(|t| t.date().year)
+        .collect();
+    match (years.iter().min(), years.iter().max()) {
+        (Some(min), Some(max)) => *min..=*max,
+        _ => 0..=-1,
+    }
+}
+
+impl Item {
+    pub fn kind(&self) -> ItemKind {
+        match self.component.name.as_str() {
+            "VTODO" => ItemKind::Todo,
+            "VJOURNAL" => ItemKind::Journal,
+            _ => ItemKind::Event,
+        }
+    }
+
+    fn text(&self, name: &str) -> Option<String> {
+        self.component.text_of(name).filter(|t| !t.is_empty())
+    }
+
+    pub fn summary(&self) -> Option<String> {
+        self.text("SUMMARY")
+    }
+
+    pub fn description(&self) -> Option<String> {
+        self.text("DESCRIPTION")
+    }
+
+    pub fn location(&self) -> Option<String> {
+        self.text("LOCATION")
+    }
+
+    pub fn uid(&self) -> Option<String> {
+        self.text("UID")
+    }
+
+    pub fn categories(&self) -> Vec<String> {
+        self.component
+            .properties_named("CATEGORIES")
+            .flat_map(Property::list_items)
+            .collect()
+    }
+
+    fn time(&self, name: &str) -> Option<CalTime> {
+        CalTime::parse(&self.text(name)?)
+    }
+
+    pub fn start(&self) -> Option<CalTime> {
+        self.time("DTSTART")
+    }
+
+    pub fn end(&self) -> Option<CalTime> {
+        self.time("DTEND")
+    }
+
+    /// DUE of a to-do; vCalendar's empty `DUE:` reads as none.
+    pub fn due(&self) -> Option<CalTime> {
+        self.time("DUE")
+    }
+
+    pub fn completed(&self) -> Option<CalTime> {
+        self.time("COMPLETED")
+    }
+
+    /// A time property as UTC, resolving TZID or the vCalendar TZ; floating
+    /// times without a zone stay floating.
+    pub fn time_in_utc(&self, name: &str) -> Option<CalTime> {
+        let property = self.component.property(name)?;
+        let time = CalTime::parse(&property.text_value())?;
+        Some(match time {
+            CalTime::DateTime(local) if !local.utc => match self.zone_for(property) {
+                Some(zone) => CalTime::DateTime(zone.to_utc(&local)),
+                None => time,
+            },
+            _ => time,
+        })
+    }
+
+    fn zone_for(&self, property: &Property) -> Option<&TimeZone> {
+        match property.param_value("TZID") {
+            Some(id) => self.zones.iter().find(|z| z.id == id),
+            None if self.version == CalendarVersion::V10 => self.zones.first(),
+            None => None,
+        }
+    }
+
+    /// True for date-only starts and the 00:00-23:59 form phones use.
+    pub fn is_all_day(&self) -> bool {
+        all_day_dates(&self.component).is_some()
+    }
+
+    /// The recurrence rule, in either grammar.
+    pub fn recurrence(&self) -> Option<Recurrence> {
+        let text = self.text("RRULE")?;
+        match self.version {
+            CalendarVersion::V10 => {
+                Recurrence::parse_vcal(&text, self.start().map(|s| s.date())).ok()
+            }
+            CalendarVersion::V20 => Recurrence::parse_ical(&text).ok(),
+        }
+    }
+
+    pub fn exception_dates(&self) -> Vec<CalTime> {
+        self.component
+            .properties_named("EXDATE")
+            .flat_map(Property::list_items)
+            .filter_map(|d| CalTime::parse(&d))
+            .collect()
+    }
+
+    pub fn alarms(&self) -> Vec<Alarm> {
+        match self.version {
+            CalendarVersion::V10 => self
+                .component
+                .properties
+                .iter()
+                .filter_map(Alarm::from_vcal)
+                .collect(),
+            CalendarVersion::V20 => self
+                .component
+                .children_named("VALARM")
+                .filter_map(Alarm::from_valarm)
+                .collect(),
+        }
+    }
+
+    /// Symbian's entry type (APPOINTMENT, EVENT, ANNIVERSARY, TODO, REMINDER).
+    pub fn symbian_entry_type(&self) -> Option<String> {
+        self.text("X-EPOCAGENDAENTRYTYPE")
+    }
+}
+
+impl Alarm {
+    /// Reads AALARM/DALARM/PALARM/MALARM: `runtime;snooze;repeat;payload`.
+    pub fn from_vcal(property: &Property) -> Option<Alarm> {
+        let kind = match property.name.as_str() {
+            "AALARM" => AlarmKind::Audio,
+            "DALARM" => AlarmKind::Display,
+            "PALARM" => AlarmKind::Procedure,
+            "MALARM" => AlarmKind::Email,
+            _ => return None,
+        };
+        let parts = property.components();
+        let part = |i: usize| parts.get(i).map(|s| s.trim()).filter(|s| !s.is_empty());
+        let time = DateTime::parse(part(0)?)?;
+        Some(Alarm {
+            kind,
+            trigger: AlarmTrigger::Absolute(time),
+            snooze: part(1).and_then(datetime::parse_duration),
+            repeat: part(2).and_then(|r| r.parse().ok()).filter(|r| *r > 0),
+            payload: part(3).map(str::to_string),
+            payload_params: property.params.clone(),
+            note: part(4).map(str::to_string),
+        })
+    }
+
+    /// Reads a VALARM component.
+    pub fn from_valarm(component: &Component) -> Option<Alarm> {
+        let kind = match component.text_of("ACTION")?.to_ascii_uppercase().as_str() {
+            "AUDIO" => AlarmKind::Audio,
+            "DISPLAY" => AlarmKind::Display,
+            "PROCEDURE" => AlarmKind::Procedure,
+            "EMAIL" => AlarmKind::Email,
+            _ => return None,
+        };
+        let trigger_property = component.property("TRIGGER")?;
+        let trigger_text = trigger_property.text_value();
+        let trigger = match DateTime::parse(&trigger_text) {
+            Some(time) => AlarmTrigger::Absolute(time),
+            None => AlarmTrigger::Relative {
+                offset: datetime::parse_duration(&trigger_text)?,
+                from_end: trigger_property
+                    .param_value("RELATED")
+                    .is_some_and(|r| r.eq_ignore_ascii_case("END")),
+            },
+        };
+        let (payload, payload_params, note) = match kind {
+            AlarmKind::Display => (component.text_of("DESCRIPTION"), Vec::new(), None),
+            AlarmKind::Email => (
+                component
+                    .text_of("ATTENDEE")
+                    .map(|a| a.trim_start_matches("mailto:").to_string()),
+                Vec::new(),
+                component.text_of("DESCRIPTION"),
+            ),
+            _ => match component.property("ATTACH") {
+                Some(attach) => (Some(attach.text_value()), attach.params.clone(), None),
+                None => (None, Vec::new(), None),
+            },
+        };
+        Some(Alarm {
+            kind,
+            trigger,
+            snooze: component
+                .text_of("DURATION")
+                .and_then(|d| datetime::parse_duration(&d)),
+            repeat: component.text_of("REPEAT").and_then(|r| r.parse().ok()),
+            payload,
+            payload_params,
+            note,
+        })
+    }
+
+    /// When the alarm rings, given the item's start (or end for alarms
+    /// relative to the end).
+    pub fn absolute_time(&self, base: Option<DateTime>) -> Option<DateTime> {
+        match &self.trigger {
+            AlarmTrigger::Absolute(time) => Some(*time),
+            AlarmTrigger::Relative { offset, .. } => base.map(|b| b.add_seconds(*offset)),
+        }
+    }
+
+    pub fn to_valarm(&self) -> Component {
+        let mut alarm = Component::new("VALARM");
+        let action = match self.kind {
+            AlarmKind::Audio => "AUDIO",
+            AlarmKind::Display => "DISPLAY",
+            AlarmKind::Procedure => "PROCEDURE",
+            AlarmKind::Email => "EMAIL",
+        };
+        alarm.properties.push(Property::raw("ACTION", action));
+        alarm.properties.push(match &self.trigger {
+            AlarmTrigger::Absolute(time) => {
+                Property::raw("TRIGGER", &time.basic()).with_param("VALUE", &["DATE-TIME"])
+            }
+            AlarmTrigger::Relative { offset, from_end } => {
+                let trigger = Property::raw("TRIGGER", &datetime::format_duration(*offset));
+                if *from_end {
+                    trigger.with_param("RELATED", &["END"])
+                } else {
+                    trigger
+                }
+            }
+        });
+        if let Some(snooze) = self.snooze {
+            alarm.properties.push(Property::raw(
+                "DURATION",
+                &datetime::format_duration(snooze),
+            ));
+        }
+        if let Some(repeat) = self.repeat {
+            alarm
+                .properties
+                .push(Property::raw("REPEAT", &repeat.to_string()));
+        }
+        match (self.kind, &self.payload) {
+            (AlarmKind::Display, Some(text)) => {
+                alarm.properties.push(Property::text("DESCRIPTION", text))
+            }
+            (AlarmKind::Email, Some(address)) => alarm
+                .properties
+                .push(Property::text("ATTENDEE", &format!("mailto:{address}"))),
+            (_, Some(payload)) => {
+                let mut attach = Property::text("ATTACH", payload);
+                attach.params = self.payload_params.clone();
+                alarm.properties.push(attach);
+            }
+            (_, None) => {}
+        }
+        if let Some(note) = &self.note {
+            alarm.properties.push(Property::text("DESCRIPTION", note));
+        }
+        alarm
+    }
+
+    /// Writes the vCalendar property, the run time made absolute against
+    /// `base` (start, or end/due for `from_end`). `None` when a relative
+    /// alarm has no base time.
+    pub fn to_vcal(&self, start: Option<DateTime>, end: Option<DateTime>) -> Option<Property> {
+        let time = match &self.trigger {
+            AlarmTrigger::Absolute(time) => *time,
+            AlarmTrigger::Relative { offset, from_end } => {
+                let base = if *from_end {
+                    end.or(start)
+                } else {
+                    start.or(end)
+                }?;
+                base.add_seconds(*offset)
+            }
+        };
+        let name = match self.kind {
+            AlarmKind::Audio => "AALARM",
+            AlarmKind::Display => "DALARM",
+            AlarmKind::Procedure => "PALARM",
+            AlarmKind::Email => "MALARM",
+        };
+        let mut parts = vec![
+            time.basic(),
+            self.snooze
+                .map(datetime::format_duration)
+                .unwrap_or_default(),
+            self.repeat.map(|r| r.to_string()).unwrap_or_default(),
+            self.payload
+                .as_deref()
+                .map(content_escape)
+                .unwrap_or_default(),
+        ];
+        if let Some(note) = &self.note {
+            parts.push(content_escape(note));
+        }
+        while parts.len() > 1 && parts.last().is_some_and(String::is_empty) {
+            parts.pop();
+        }
+        let mut property = Property::raw(name, &parts.join(";"));
+        property.params = self.payload_params.clone();
+        Some(property)
+    }
+}
+
+fn content_escape(text: &str) -> String {
+    super::codec::escape_text(text)
+}
+
+/// The all-day span of an item, if it is one: (first day, day after last).
+fn all_day_dates(item: &Component) -> Option<(Date, Option<Date>)> {
+    let start = CalTime::parse(&item.text_of("DTSTART")?)?;
+    let end = item.text_of("DTEND").and_then(|e| CalTime::parse(&e));
+    match start {
+        CalTime::Date(date) => Some((date, end.map(|e| e.date()).or(Some(date.add_days(1))))),
+        CalTime::DateTime(s) if !s.utc && (s.hour, s.minute, s.second) == (0, 0, 0) => match end? {
+            CalTime::DateTime(e)
+                if !e.utc && e.hour == 23 && e.minute == 59 && e.date >= s.date =>
+            {
+                Some((s.date, Some(e.date.add_days(1))))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn set_value(property: &mut Property, text: &str) {
+    property.value = Value::Text(text.to_string());
+}
+
+/// vCalendar 1.0 item -> iCalendar 2.0 item.
+fn item_to_ical(item: &Component, zone: Option<&TimeZone>) -> Component {
+    let start = item.text_of("DTSTART").and_then(|s| CalTime::parse(&s));
+    let all_day = all_day_dates(item);
+    let mut out = Component::new(&item.name);
+    let mut alarms = Vec::new();
+    for property in &item.properties {
+        let mut property = property.clone();
+        let name = property.name.clone();
+        if ALARM_PROPERTIES.contains(&name.as_str()) {
+            match Alarm::from_vcal(&property) {
+                Some(alarm) => alarms.push(alarm),
+                None => out.properties.push(property),
+            }
+            continue;
+        }
+        match name.as_str() {
+            "RRULE" | "EXRULE" => {
+                let text = property.text_value();
+                match Recurrence::parse_vcal(&text, start.map(|s| s.date())) {
+                    Ok(rule) => set_value(&mut property, &rule.to_ical()),
+                    // Keep what we cannot read, under a name iCalendar ignores.
+                    Err(_) => property.name = format!("X-VCAL-{name}"),
+                }
+            }
+            "X-ICAL-RRULE" => property.name = "RRULE".into(),
+            "X-ICAL-EXRULE" => property.name = "EXRULE".into(),
+            "STATUS" => {
+                let status = property.text_value().trim().to_ascii_uppercase();
+                set_value(&mut property, &status.replace(' ', "-"));
+            }
+            "DCREATED" => property.name = "CREATED".into(),
+            _ => {}
+        }
+        if TIME_PROPERTIES.contains(&name.as_str()) {
+            if property.is_empty() {
+                // vCalendar's `DUE:`/`COMPLETED:` mean "none".
+                continue;
+            }
+            match (&all_day, name.as_str()) {
+                (Some((first, _)), "DTSTART") => {
+                    set_value(&mut property, &first.basic());
+                    property.add_param("VALUE", &["DATE"]);
+                }
+                (Some((_, Some(after))), "DTEND") => {
+                    set_value(&mut property, &after.basic());
+                    property.add_param("VALUE", &["DATE"]);
+                }
+                _ => tag_times(&mut property, zone),
+            }
+        }
+        out.properties.push(property);
+    }
+    // Alarms become relative to the start when both are in the same time
+    // basis, which keeps them right for every occurrence.
+    let start_utc = start.map(|s| to_utc_with(s.to_date_time(), zone));
+    for alarm in alarms {
+        let mut alarm = alarm;
+        if let AlarmTrigger::Absolute(time) = alarm.trigger {
+            let time = to_utc_with(time, zone);
+            alarm.trigger = match start_utc {
+                Some(base) if base.utc == time.utc => AlarmTrigger::Relative {
+                    offset: time.timestamp() - base.timestamp(),
+                    from_end: false,
+                },
+                _ => AlarmTrigger::Absolute(time),
+            };
+        }
+        out.components.push(alarm.to_valarm());
+    }
+    out.components.extend(
+        item.components
+            .iter()
+            .filter(|c| c.name != "VALARM")
+            .cloned(),
+    );
+    out
+}
+
+fn to_utc_with(time: DateTime, zone: Option<&TimeZone>) -> DateTime {
+    match zone {
+        Some(zone) if !time.utc => zone.to_utc(&time),
+        _ => time,
+    }
+}
+
+/// Marks floating times with the zone's TZID, and dates as VALUE=DATE.
+fn tag_times(property: &mut Property, zone: Option<&TimeZone>) {
+    let items = property.list_items();
+    let times: Vec<Option<CalTime>> = items.iter().map(|t| CalTime::parse(t)).collect();
+    if times.iter().all(|t| matches!(t, Some(CalTime::Date(_)))) && !times.is_empty() {
+        property.add_param("VALUE", &["DATE"]);
+    } else if let Some(zone) = zone {
+        if times
+            .iter()
+            .any(|t| matches!(t, Some(CalTime::DateTime(d)) if !d.utc))
+        {
+            property.add_param("TZID", &[zone.id.as_str()]);
+        }
+    }
+}
+
+/// iCalendar 2.0 item -> vCalendar 1.0 item.
+fn item_to_vcal(item: &Component, zones: &[TimeZone], options: &VcalOptions) -> Component {
+    let mut out = Component::new(&item.name);
+    let all_day = item
+        .property("DTSTART")
+        .is_some_and(|p| {
+            p.param_value("VALUE")
+                .is_some_and(|v| v.eq_ignore_ascii_case("DATE"))
+        })
+        .then(|| all_day_dates(item))
+        .flatten();
+    for property in &item.properties {
+        let mut property = property.clone();
+        let name = property.name.clone();
+        match name.as_str() {
+            "RRULE" | "EXRULE" => match Recurrence::parse_ical(&property.text_value())
+                .and_then(|rule| rule.to_vcal())
+            {
+                Ok(text) => set_value(&mut property, &text),
+                Err(_) => property.name = format!("X-ICAL-{name}"),
+            },
+            "X-VCAL-RRULE" => property.name = "RRULE".into(),
+            "X-VCAL-EXRULE" => property.name = "EXRULE".into(),
+            "STATUS" => {
+                let status = property.text_value().trim().to_ascii_uppercase();
+                if status == "NEEDS-ACTION" {
+                    set_value(&mut property, "NEEDS ACTION");
+                }
+            }
+            "CREATED" => property.name = "DCREATED".into(),
+            _ => {}
+        }
+        if TIME_PROPERTIES.contains(&name.as_str()) {
+            match (&all_day, name.as_str()) {
+                (Some((first, after)), "DTSTART" | "DTEND") => {
+                    let after = after.unwrap_or(first.add_days(1));
+                    let text = match (options.all_day, name.as_str()) {
+                        (AllDayStyle::DateOnly, "DTSTART") => first.basic(),
+                        (AllDayStyle::DateOnly, _) => after.basic(),
+                        (_, "DTSTART") => format!("{}T000000", first.basic()),
+                        (AllDayStyle::MidnightTo2359, _) => {
+                            format!("{}T235900", after.add_days(-1).basic())
+                        }
+                        (AllDayStyle::MidnightToMidnight, _) => {
+                            format!("{}T000000", after.basic())
+                        }
+                    };
+                    set_value(&mut property, &text);
+                    property.remove_param("VALUE");
+                }
+                _ => resolve_times(&mut property, zones, options.times_in_utc),
+            }
+        }
+        out.properties.push(property);
+    }
+    let time_of = |name: &str| {
+        let property = item.property(name)?;
+        let mut copy = property.clone();
+        resolve_times(
+            &mut copy,
+            zones,
+            options.times_in_utc || options.alarms_in_utc,
+        );
+        CalTime::parse(&copy.text_value()).map(|t| t.to_date_time())
+    };
+    let start = time_of("DTSTART");
+    let end = time_of("DTEND").or_else(|| time_of("DUE"));
+    for child in &item.components {
+        match Alarm::from_valarm(child).and_then(|alarm| alarm.to_vcal(start, end)) {
+            Some(property) => out.properties.push(property),
+            None if child.name == "VALARM" => {}
+            None => out.components.push(child.clone()),
+        }
+    }
+    out
+}
+
+/// Removes TZID: times of a zone made from TZ/DAYLIGHT stay local (TZ says
+/// which); others become UTC when asked (and stay local otherwise).
+fn resolve_times(property: &mut Property, zones: &[TimeZone], to_utc: bool) {
+    property.remove_param("VALUE");
+    let Some(id) = property.param_value("TZID").map(str::to_string) else {
+        return;
+    };
+    property.remove_param("TZID");
+    let Some(zone) = zones.iter().find(|z| z.id == id) else {
+        return;
+    };
+    if id.starts_with(VCAL_TZID_PREFIX) || !to_utc {
+        return;
+    }
+    let converted: Vec<String> = property
+        .list_items()
+        .iter()
+        .map(|item| match CalTime::parse(item) {
+            Some(CalTime::DateTime(local)) if !local.utc => zone.to_utc(&local).basic(),
+            _ => item.clone(),
+        })
+        .collect();
+    set_value(property, &converted.join(","));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn calendar(text: &str) -> Calendar {
+        Calendar::parse(text.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn vcal_alarms_become_relative_valarms_and_back() {
+        let phone = calendar("BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VEVENT\r\nDTSTART:19811227T230000Z\r\nDTEND:19811228T225900Z\r\nSUMMARY:John\r\nDALARM:19811227T090000Z\r\nAALARM;TYPE=X-EPOCSOUND:19811227T090000Z;PT5M;2;beep\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
+        let stored = phone.to_ical20();
+        let event = &stored.items()[0];
+        let alarms = event.alarms();
+        assert_eq!(alarms.len(), 2);
+        assert_eq!(
+            alarms[1].trigger,
+            AlarmTrigger::Relative {
+                offset: -14 * 3600,
+                from_end: false
+            }
+        );
+        assert_eq!(alarms[1].snooze, Some(300));
+        assert_eq!(alarms[1].repeat, Some(2));
+        let written = stored.write();
+        assert!(written.contains("TRIGGER:-PT14H"), "{written}");
+        let back = Calendar::parse(written.as_bytes())
+            .unwrap()
+            .to_vcal10(&VcalOptions::default());
+        let event = &back.component.components[0];
+        assert_eq!(event.text_of("DALARM").unwrap(), "19811227T090000Z");
+        let audio = event.property("AALARM").unwrap();
+        assert_eq!(audio.escaped(), "19811227T090000Z;PT5M;2;beep");
+        assert_eq!(audio.param_value("TYPE"), Some("X-EPOCSOUND"));
+    }
+
+    #[test]
+    fn ical_zones_become_utc_for_phones() {
+        let stored = calendar("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VTIMEZONE\r\nTZID:Berlin\r\nBEGIN:STANDARD\r\nDTSTART:19701025T030000\r\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\nBEGIN:DAYLIGHT\r\nDTSTART:19700329T020000\r\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\nBEGIN:VEVENT\r\nDTSTART;TZID=Berlin:20060406T160000\r\nDTEND;TZID=Berlin:20060406T163000\r\nEXDATE;TZID=Berlin:20060413T160000,20060420T160000\r\nRRULE:FREQ=WEEKLY;COUNT=4\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT15M\r\nDESCRIPTION:go\r\nEND:VALARM\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
+        let phone = stored.to_vcal10(&VcalOptions::default());
+        let written = phone.write();
+        assert!(written.contains("DTSTART:20060406T140000Z"), "{written}");
+        assert!(
+            written.contains("EXDATE:20060413T140000Z;20060420T140000Z"),
+            "{written}"
+        );
+        assert!(written.contains("RRULE:W1 #4"), "{written}");
+        assert!(
+            written.contains("DALARM:20060406T134500Z;;;go"),
+            "{written}"
+        );
+        assert!(!written.contains("VTIMEZONE"));
+    }
+
+    #[test]
+    fn vcal_tz_and_daylight_round_trip_through_vtimezone() {
+        let phone = calendar("BEGIN:VCALENDAR\r\nVERSION:1.0\r\nTZ:+01\r\nDAYLIGHT:TRUE;+02;20060326T010000Z;20061029T010000Z;;\r\nBEGIN:VEVENT\r\nDTSTART:20060406T100000\r\nDTEND:20060406T110000\r\nSUMMARY:local\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
+        let stored = phone.to_ical20();
+        let event = &stored.items()[0];
+        assert_eq!(
+            event.time_in_utc("DTSTART"),
+            CalTime::parse("20060406T080000Z")
+        );
+        let back = Calendar::parse(stored.write().as_bytes())
+            .unwrap()
+            .to_vcal10(&VcalOptions::default());
+        assert_eq!(back.component.text_of("TZ").unwrap(), "+01");
+        assert_eq!(
+            back.component
+                .property("DAYLIGHT")
+                .map(|p| p.escaped().to_string()),
+            Some("TRUE;+02;20060326T010000Z;20061029T010000Z;;".into())
+        );
+        assert_eq!(
+            back.component.components[0].text_of("DTSTART").unwrap(),
+            "20060406T100000"
+        );
+    }
+
+    #[test]
+    fn all_day_events_in_each_phone_style() {
+        let phone = calendar("BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VEVENT\r\nDTSTART:20060405T000000\r\nDTEND:20060406T235900\r\nSUMMARY:two days\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
+        assert!(phone.items()[0].is_all_day());
+        let stored = phone.to_ical20();
+        let written = stored.write();
+        assert!(written.contains("DTSTART;VALUE=DATE:20060405"), "{written}");
+        assert!(written.contains("DTEND;VALUE=DATE:20060407"), "{written}");
+        for (style, start, end) in [
+            (AllDayStyle::DateOnly, "20060405", "20060407"),
+            (
+                AllDayStyle::MidnightTo2359,
+                "20060405T000000",
+                "20060406T235900",
+            ),
+            (
+                AllDayStyle::MidnightToMidnight,
+                "20060405T000000",
+                "20060407T000000",
+            ),
+        ] {
+            let options = VcalOptions {
+                all_day: style,
+                ..VcalOptions::default()
+            };
+            let back = stored.to_vcal10(&options);
+            let event = &back.component.components[0];
+            assert_eq!(event.text_of("DTSTART").unwrap(), start);
+            assert_eq!(event.text_of("DTEND").unwrap(), end);
+        }
+    }
+
+    #[test]
+    fn empty_due_and_completed_and_status() {
+        let phone = calendar("BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VTODO\r\nSUMMARY:task\r\nDUE:\r\nCOMPLETED:\r\nSTATUS:NEEDS ACTION\r\nDCREATED:20080312T115041Z\r\nEND:VTODO\r\nEND:VCALENDAR\r\n");
+        let todo = &phone.items()[0];
+        assert_eq!(todo.kind(), ItemKind::Todo);
+        assert_eq!(todo.due(), None);
+        let stored = phone.to_ical20();
+        let item = &stored.component.components[0];
+        assert!(item.property("DUE").is_none() && item.property("COMPLETED").is_none());
+        assert_eq!(item.text_of("STATUS").unwrap(), "NEEDS-ACTION");
+        assert_eq!(item.text_of("CREATED").unwrap(), "20080312T115041Z");
+        let back = stored.to_vcal10(&VcalOptions::default());
+        assert_eq!(
+            back.component.components[0].text_of("STATUS").unwrap(),
+            "NEEDS ACTION"
+        );
+    }
+
+    #[test]
+    fn unrepresentable_rules_survive_both_ways() {
+        let stored = calendar("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nDTSTART:20060406T140000Z\r\nRRULE:FREQ=MONTHLY;BYDAY=MO;BYSETPOS=-1\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
+        let phone = stored.to_vcal10(&VcalOptions::default());
+        let event = &phone.component.components[0];
+        assert!(event.property("RRULE").is_none());
+        let again = phone.to_ical20();
+        assert_eq!(
+            again.component.components[0].text_of("RRULE").unwrap(),
+            "FREQ=MONTHLY;BYDAY=MO;BYSETPOS=-1"
+        );
+    }
+}

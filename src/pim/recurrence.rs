@@ -1,0 +1,540 @@
+//! Recurrence rules: the vCalendar 1.0 grammar (`D1 #0`, `W2 MO TU
+//! 20101231T000000Z`, `MD1 1 10 #5`, `MP1 1+ TH`, `YM1 6`, `YD1 100`) and
+//! RFC 5545 RRULE, through one model.
+
+use std::fmt;
+
+use super::datetime::{CalTime, Date};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frequency {
+    Secondly,
+    Minutely,
+    Hourly,
+    Daily,
+    Weekly,
+    Monthly,
+    Yearly,
+}
+
+/// A BYDAY item: `MO`, `1TH`, `-1SU`. Weekday 0 = Monday ... 6 = Sunday.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WeekdayNum {
+    pub ordinal: Option<i32>,
+    pub weekday: u8,
+}
+
+/// How a rule ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recurrence {
+    pub frequency: Frequency,
+    pub interval: u32,
+    /// Number of occurrences; `None` with `until: None` means forever.
+    pub count: Option<u32>,
+    pub until: Option<CalTime>,
+    pub by_day: Vec<WeekdayNum>,
+    pub by_month_day: Vec<i32>,
+    pub by_month: Vec<u32>,
+    pub by_year_day: Vec<i32>,
+    /// RFC 5545 parts with no vCalendar 1.0 equivalent (BYSETPOS, BYHOUR,
+    /// WKST...), kept verbatim in order.
+    pub other: Vec<(String, String)>,
+}
+
+/// Why a rule could not be read or written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleError(pub String);
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+const WEEKDAYS: [&str; 7] = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
+
+fn weekday_index(text: &str) -> Option<u8> {
+    WEEKDAYS
+        .iter()
+        .position(|w| w.eq_ignore_ascii_case(text))
+        .map(|i| i as u8)
+}
+
+fn error(text: impl Into<String>) -> RuleError {
+    RuleError(text.into())
+}
+
+impl Recurrence {
+    pub fn new(frequency: Frequency) -> Self {
+        Recurrence {
+            frequency,
+            interval: 1,
+            count: None,
+            until: None,
+            by_day: Vec::new(),
+            by_month_day: Vec::new(),
+            by_month: Vec::new(),
+            by_year_day: Vec::new(),
+            other: Vec::new(),
+        }
+    }
+
+    /// Parses an RFC 5545 RRULE value (`FREQ=WEEKLY;COUNT=10;BYDAY=MO,TU`).
+    pub fn parse_ical(text: &str) -> Result<Recurrence, RuleError> {
+        let mut frequency = None;
+        let mut rule = Recurrence::new(Frequency::Daily);
+        for part in text.trim().split(';').filter(|p| !p.is_empty()) {
+            let (key, value) = part
+                .split_once('=')
+                .ok_or_else(|| error(format!("rule part {part:?} has no '='")))?;
+            let key = key.trim().to_ascii_uppercase();
+            let value = value.trim();
+            let numbers = |v: &str| -> Result<Vec<i32>, RuleError> {
+                v.split(',')
+                    .map(|n| {
+                        n.trim()
+                            .trim_start_matches('+')
+                            .parse::<i32>()
+                            .map_err(|_| error(format!("{key}: {n:?} is not a number")))
+                    })
+                    .collect()
+            };
+            match key.as_str() {
+                "FREQ" => {
+                    frequency = Some(match value.to_ascii_uppercase().as_str() {
+                        "SECONDLY" => Frequency::Secondly,
+                        "MINUTELY" => Frequency::Minutely,
+                        "HOURLY" => Frequency::Hourly,
+                        "DAILY" => Frequency::Daily,
+                        "WEEKLY" => Frequency::Weekly,
+                        "MONTHLY" => Frequency::Monthly,
+                        "YEARLY" => Frequency::Yearly,
+                        other => return Err(error(format!("unknown FREQ {other}"))),
+                    })
+                }
+                "INTERVAL" => {
+                    rule.interval = value
+                        .parse()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| error(format!("bad INTERVAL {value}")))?
+                }
+                "COUNT" => {
+                    rule.count = Some(
+                        value
+                            .parse()
+                            .map_err(|_| error(format!("bad COUNT {value}")))?,
+                    )
+                }
+                "UNTIL" => {
+                    rule.until = Some(
+                        CalTime::parse(value).ok_or_else(|| error(format!("bad UNTIL {value}")))?,
+                    )
+                }
+                "BYDAY" => {
+                    for item in value.split(',') {
+                        rule.by_day.push(parse_ical_weekday(item)?);
+                    }
+                }
+                "BYMONTHDAY" => rule.by_month_day = numbers(value)?,
+                "BYYEARDAY" => rule.by_year_day = numbers(value)?,
+                "BYMONTH" => {
+                    rule.by_month = numbers(value)?
+                        .into_iter()
+                        .map(|m| u32::try_from(m).map_err(|_| error("negative BYMONTH")))
+                        .collect::<Result<_, _>>()?
+                }
+                _ => rule.other.push((key, value.to_string())),
+            }
+        }
+        rule.frequency = frequency.ok_or_else(|| error("RRULE without FREQ"))?;
+        Ok(rule)
+    }
+
+    /// Writes the RFC 5545 form; INTERVAL only when it is not 1.
+    pub fn to_ical(&self) -> String {
+        let mut parts = vec![format!(
+            "FREQ={}",
+            match self.frequency {
+                Frequency::Secondly => "SECONDLY",
+                Frequency::Minutely => "MINUTELY",
+                Frequency::Hourly => "HOURLY",
+                Frequency::Daily => "DAILY",
+                Frequency::Weekly => "WEEKLY",
+                Frequency::Monthly => "MONTHLY",
+                Frequency::Yearly => "YEARLY",
+            }
+        )];
+        if self.interval != 1 {
+            parts.push(format!("INTERVAL={}", self.interval));
+        }
+        if let Some(count) = self.count {
+            parts.push(format!("COUNT={count}"));
+        }
+        if let Some(until) = &self.until {
+            parts.push(format!("UNTIL={}", until.basic()));
+        }
+        let join = |items: Vec<String>| items.join(",");
+        if !self.by_day.is_empty() {
+            parts.push(format!(
+                "BYDAY={}",
+                join(
+                    self.by_day
+                        .iter()
+                        .map(|d| format!(
+                            "{}{}",
+                            d.ordinal.map(|o| o.to_string()).unwrap_or_default(),
+                            WEEKDAYS[d.weekday as usize]
+                        ))
+                        .collect()
+                )
+            ));
+        }
+        if !self.by_month_day.is_empty() {
+            parts.push(format!(
+                "BYMONTHDAY={}",
+                join(self.by_month_day.iter().map(i32::to_string).collect())
+            ));
+        }
+        if !self.by_year_day.is_empty() {
+            parts.push(format!(
+                "BYYEARDAY={}",
+                join(self.by_year_day.iter().map(i32::to_string).collect())
+            ));
+        }
+        if !self.by_month.is_empty() {
+            parts.push(format!(
+                "BYMONTH={}",
+                join(self.by_month.iter().map(u32::to_string).collect())
+            ));
+        }
+        for (key, value) in &self.other {
+            parts.push(format!("{key}={value}"));
+        }
+        parts.join(";")
+    }
+
+    /// Parses a vCalendar 1.0 rule. `start` (the item's DTSTART) fills in
+    /// what the 1.0 grammar leaves implicit and RFC 5545 does not: `MP1`
+    /// without a position means "same weekday position as the start".
+    /// Without a duration the 1.0 specification's default of `#2` applies.
+    pub fn parse_vcal(text: &str, start: Option<Date>) -> Result<Recurrence, RuleError> {
+        let mut tokens: Vec<&str> = text.split_whitespace().collect();
+        if tokens.is_empty() {
+            return Err(error("empty rule"));
+        }
+        let head = tokens.remove(0).to_ascii_uppercase();
+        let (frequency, kind, interval_text) = if let Some(rest) = head.strip_prefix("MP") {
+            (Frequency::Monthly, "MP", rest)
+        } else if let Some(rest) = head.strip_prefix("MD") {
+            (Frequency::Monthly, "MD", rest)
+        } else if let Some(rest) = head.strip_prefix("YM") {
+            (Frequency::Yearly, "YM", rest)
+        } else if let Some(rest) = head.strip_prefix("YD") {
+            (Frequency::Yearly, "YD", rest)
+        } else if let Some(rest) = head.strip_prefix('W') {
+            (Frequency::Weekly, "W", rest)
+        } else if let Some(rest) = head.strip_prefix('D') {
+            (Frequency::Daily, "D", rest)
+        } else if let Some(rest) = head.strip_prefix('M') {
+            (Frequency::Minutely, "M", rest)
+        } else {
+            return Err(error(format!("unknown rule type {head:?}")));
+        };
+        let mut rule = Recurrence::new(frequency);
+        rule.interval = interval_text
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| error(format!("bad interval in {head:?}")))?;
+        // The duration is the last token when it is `#n` or a date-time.
+        rule.count = Some(2);
+        if let Some(last) = tokens.last().copied() {
+            if let Some(count) = last.strip_prefix('#') {
+                let count: u32 = count
+                    .parse()
+                    .map_err(|_| error(format!("bad duration {last:?}")))?;
+                rule.count = (count != 0).then_some(count);
+                tokens.pop();
+            } else if last.len() >= 8 && last.as_bytes()[0].is_ascii_digit() && last.contains('T') {
+                rule.until = Some(
+                    CalTime::parse(last).ok_or_else(|| error(format!("bad end date {last:?}")))?,
+                );
+                rule.count = None;
+                tokens.pop();
+            }
+        }
+        let mut pending_ordinals: Vec<i32> = Vec::new();
+        let mut ordinal_used = false;
+        for token in tokens {
+            // `$` marks an occurrence modified elsewhere; it does not change
+            // the rule itself.
+            let token = token.trim_end_matches('$').to_ascii_uppercase();
+            match kind {
+                "W" | "D" => {
+                    let weekday = weekday_index(&token)
+                        .ok_or_else(|| error(format!("{token:?} is not a weekday")))?;
+                    rule.by_day.push(WeekdayNum {
+                        ordinal: None,
+                        weekday,
+                    });
+                }
+                "MP" => {
+                    if let Some(weekday) = weekday_index(&token) {
+                        if pending_ordinals.is_empty() {
+                            return Err(error(format!("weekday {token} without position")));
+                        }
+                        for ordinal in &pending_ordinals {
+                            rule.by_day.push(WeekdayNum {
+                                ordinal: Some(*ordinal),
+                                weekday,
+                            });
+                        }
+                        ordinal_used = true;
+                    } else {
+                        if ordinal_used {
+                            pending_ordinals.clear();
+                            ordinal_used = false;
+                        }
+                        pending_ordinals.push(parse_vcal_number(&token)?);
+                    }
+                }
+                "MD" => rule.by_month_day.push(if token == "LD" {
+                    -1
+                } else {
+                    parse_vcal_number(&token)?
+                }),
+                "YM" => rule.by_month.push(
+                    u32::try_from(parse_vcal_number(&token)?)
+                        .map_err(|_| error("negative month"))?,
+                ),
+                "YD" => rule.by_year_day.push(parse_vcal_number(&token)?),
+                _ => return Err(error(format!("unexpected {token:?}"))),
+            }
+        }
+        if kind == "MP" && !ordinal_used {
+            // `MP1` alone, or positions without a weekday: the start's weekday.
+            let start = start.ok_or_else(|| error("MP rule without weekday or start date"))?;
+            let ordinals = if pending_ordinals.is_empty() {
+                vec![(start.day as i32 - 1) / 7 + 1]
+            } else {
+                pending_ordinals
+            };
+            for ordinal in ordinals {
+                rule.by_day.push(WeekdayNum {
+                    ordinal: Some(ordinal),
+                    weekday: start.weekday() as u8,
+                });
+            }
+        }
+        Ok(rule)
+    }
+
+    /// Writes the vCalendar 1.0 form, or says why the rule has none.
+    pub fn to_vcal(&self) -> Result<String, RuleError> {
+        if let Some((key, _)) = self.other.iter().find(|(key, _)| key != "WKST") {
+            return Err(error(format!("{key} has no vCalendar 1.0 form")));
+        }
+        let mut text = match self.frequency {
+            Frequency::Daily if self.by_day.is_empty() => format!("D{}", self.interval),
+            Frequency::Daily if self.interval == 1 => "W1".to_string(),
+            Frequency::Weekly => format!("W{}", self.interval),
+            Frequency::Monthly if !self.by_day.is_empty() => format!("MP{}", self.interval),
+            Frequency::Monthly => format!("MD{}", self.interval),
+            Frequency::Yearly if !self.by_year_day.is_empty() => format!("YD{}", self.interval),
+            Frequency::Yearly => format!("YM{}", self.interval),
+            Frequency::Minutely => format!("M{}", self.interval),
+            other => return Err(error(format!("{other:?} rules have no vCalendar 1.0 form"))),
+        };
+        let mut push = |item: String| {
+            text.push(' ');
+            text.push_str(&item);
+        };
+        match self.frequency {
+            Frequency::Daily | Frequency::Weekly => {
+                if !self.by_month_day.is_empty() || !self.by_month.is_empty() {
+                    return Err(error("weekly rule with month filters"));
+                }
+                for day in &self.by_day {
+                    if day.ordinal.is_some() {
+                        return Err(error("weekly rule with positioned weekdays"));
+                    }
+                    push(WEEKDAYS[day.weekday as usize].to_string());
+                }
+            }
+            Frequency::Monthly if !self.by_day.is_empty() => {
+                if !self.by_month_day.is_empty() {
+                    return Err(error("monthly rule with both BYDAY and BYMONTHDAY"));
+                }
+                let mut previous: Option<i32> = None;
+                for day in &self.by_day {
+                    let ordinal = day
+                        .ordinal
+                        .ok_or_else(|| error("monthly BYDAY without position"))?;
+                    if previous != Some(ordinal) {
+                        push(format_vcal_number(ordinal, true));
+                        previous = Some(ordinal);
+                    }
+                    push(WEEKDAYS[day.weekday as usize].to_string());
+                }
+            }
+            Frequency::Monthly => {
+                for day in &self.by_month_day {
+                    push(format_vcal_number(*day, false));
+                }
+            }
+            Frequency::Yearly => {
+                if !self.by_day.is_empty() || !self.by_month_day.is_empty() {
+                    return Err(error("yearly rule with day filters"));
+                }
+                if !self.by_year_day.is_empty() && !self.by_month.is_empty() {
+                    return Err(error("yearly rule with both BYMONTH and BYYEARDAY"));
+                }
+                for month in &self.by_month {
+                    push(month.to_string());
+                }
+                for day in &self.by_year_day {
+                    push(format_vcal_number(*day, false));
+                }
+            }
+            _ => {}
+        }
+        if self.frequency == Frequency::Daily && !self.by_day.is_empty() && self.interval != 1 {
+            return Err(error("daily rule with interval and weekdays"));
+        }
+        match (&self.until, self.count) {
+            (Some(until), _) => push(match until {
+                CalTime::Date(date) => format!("{}T000000", date.basic()),
+                CalTime::DateTime(_) => until.basic(),
+            }),
+            (None, Some(count)) => push(format!("#{count}")),
+            (None, None) => push("#0".to_string()),
+        }
+        Ok(text)
+    }
+}
+
+fn parse_ical_weekday(item: &str) -> Result<WeekdayNum, RuleError> {
+    let item = item.trim();
+    if item.len() < 2 {
+        return Err(error(format!("bad BYDAY item {item:?}")));
+    }
+    let (number, day) = item.split_at(item.len() - 2);
+    let weekday = weekday_index(day).ok_or_else(|| error(format!("bad weekday in {item:?}")))?;
+    let ordinal = if number.is_empty() {
+        None
+    } else {
+        Some(
+            number
+                .trim_start_matches('+')
+                .parse()
+                .map_err(|_| error(format!("bad BYDAY position in {item:?}")))?,
+        )
+    };
+    Ok(WeekdayNum { ordinal, weekday })
+}
+
+/// `1`, `1+`, `2-` (vCalendar counts from the end with a trailing minus).
+fn parse_vcal_number(token: &str) -> Result<i32, RuleError> {
+    let (digits, negative) = match token.strip_suffix('-') {
+        Some(d) => (d, true),
+        None => (token.strip_suffix('+').unwrap_or(token), false),
+    };
+    let value: i32 = digits
+        .parse()
+        .map_err(|_| error(format!("{token:?} is not a number")))?;
+    Ok(if negative { -value } else { value })
+}
+
+fn format_vcal_number(value: i32, with_plus: bool) -> String {
+    if value < 0 {
+        format!("{}-", -value)
+    } else if with_plus {
+        format!("{value}+")
+    } else {
+        value.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn both_ways(vcal: &str, ical: &str) {
+        let from_vcal = Recurrence::parse_vcal(vcal, Some(Date::new(2006, 4, 6))).unwrap();
+        assert_eq!(from_vcal.to_ical(), ical, "{vcal}");
+        let from_ical = Recurrence::parse_ical(ical).unwrap();
+        assert_eq!(from_ical, from_vcal);
+        assert_eq!(from_ical.to_vcal().unwrap(), vcal, "{ical}");
+    }
+
+    #[test]
+    fn daily_forever_and_counted() {
+        both_ways("D1 #0", "FREQ=DAILY");
+        both_ways("D2 #5", "FREQ=DAILY;INTERVAL=2;COUNT=5");
+    }
+
+    #[test]
+    fn weekly_with_days_and_end() {
+        both_ways(
+            "W2 MO TU 20101231T000000Z",
+            "FREQ=WEEKLY;INTERVAL=2;UNTIL=20101231T000000Z;BYDAY=MO,TU",
+        );
+        both_ways("W1 FR #9", "FREQ=WEEKLY;COUNT=9;BYDAY=FR");
+    }
+
+    #[test]
+    fn monthly_by_day_number() {
+        both_ways("MD1 1 10 #5", "FREQ=MONTHLY;COUNT=5;BYMONTHDAY=1,10");
+        both_ways("MD1 1- #0", "FREQ=MONTHLY;BYMONTHDAY=-1");
+        let last_day = Recurrence::parse_vcal("MD1 LD #0", None).unwrap();
+        assert_eq!(last_day.by_month_day, [-1]);
+    }
+
+    #[test]
+    fn monthly_by_position() {
+        both_ways(
+            "MP1 1+ TH 21001231T000000",
+            "FREQ=MONTHLY;UNTIL=21001231T000000;BYDAY=1TH",
+        );
+        both_ways(
+            "MP2 1+ SU 1- SU #10",
+            "FREQ=MONTHLY;INTERVAL=2;COUNT=10;BYDAY=1SU,-1SU",
+        );
+        both_ways("MP1 2+ MO WE #0", "FREQ=MONTHLY;BYDAY=2MO,2WE");
+        // No position: the start's (2006-04-06 is the first Thursday).
+        let implied = Recurrence::parse_vcal("MP1 #0", Some(Date::new(2006, 4, 6))).unwrap();
+        assert_eq!(implied.to_ical(), "FREQ=MONTHLY;BYDAY=1TH");
+    }
+
+    #[test]
+    fn yearly_by_month_and_by_day() {
+        both_ways("YM1 4 #2", "FREQ=YEARLY;COUNT=2;BYMONTH=4");
+        both_ways("YM1 #0", "FREQ=YEARLY");
+        both_ways("YD1 1 100 #0", "FREQ=YEARLY;BYYEARDAY=1,100");
+    }
+
+    #[test]
+    fn missing_duration_defaults_to_two() {
+        let rule = Recurrence::parse_vcal("W1 MO", None).unwrap();
+        assert_eq!(rule.count, Some(2));
+    }
+
+    #[test]
+    fn unrepresentable_rules_are_refused() {
+        let set_position = Recurrence::parse_ical("FREQ=MONTHLY;BYDAY=MO;BYSETPOS=-1").unwrap();
+        assert!(set_position.to_vcal().is_err());
+        let dst = Recurrence::parse_ical("FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10").unwrap();
+        assert!(dst.to_vcal().is_err());
+        assert!(Recurrence::parse_vcal("X1 #0", None).is_err());
+        assert!(Recurrence::parse_ical("COUNT=2").is_err());
+    }
+
+    #[test]
+    fn ical_parse_is_case_insensitive_and_keeps_unknown_parts() {
+        let rule = Recurrence::parse_ical("FREQ=Weekly;COUNT=10;WKST=SU").unwrap();
+        assert_eq!(rule.frequency, Frequency::Weekly);
+        assert_eq!(rule.to_ical(), "FREQ=WEEKLY;COUNT=10;WKST=SU");
+        assert_eq!(rule.to_vcal().unwrap(), "W1 #10");
+    }
+}
