@@ -398,6 +398,10 @@ fn logical_lines(input: &[u8]) -> Vec<LogicalLine> {
             if bytes.last() == Some(&b'=') && is_quoted_printable(&bytes) {
                 bytes.pop();
                 bytes.extend_from_slice(next);
+            } else if matches!(next.first(), Some(b'=' | b';')) && is_quoted_printable(&bytes) {
+                // Sony Ericsson phones break QP values without the soft-break
+                // `=`; no property name starts with `=` or `;`.
+                bytes.extend_from_slice(next);
             } else if matches!(next.first(), Some(b' ' | b'\t')) {
                 bytes.extend_from_slice(&next[1..]);
             } else if head_length(&bytes).is_none()
@@ -963,6 +967,14 @@ mod tests {
             "BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:=D0=98=D0=\r\n=BD;=D0=90\r\nEND:VCARD\r\n",
         );
         assert_eq!(card.property("N").unwrap().components(), vec!["Ин", "А"]);
+    }
+
+    #[test]
+    fn qp_line_broken_without_soft_break() {
+        let card = parse(
+            "BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:\r\n;=D0=A2=D0=B0\r\nTEL:1\r\nEND:VCARD\r\n",
+        );
+        assert_eq!(card.property("N").unwrap().components(), vec!["", "Та"]);
     }
 
     #[test]
