@@ -240,7 +240,7 @@ impl Calendar {
         // stay local; any other zone's times are converted (to UTC).
         let vcal_zone = zones.iter().find(|z| z.id.starts_with(VCAL_TZID_PREFIX));
         if let Some(zone) = vcal_zone {
-            let years = item_years(&self.component);
+            let years = item_years(&self.component).into_iter().flatten();
             let (tz, daylights) = zone.to_vcal(years);
             calendar.properties.push(Property::raw("TZ", &tz));
             for daylight in daylights {
@@ -264,8 +264,9 @@ impl Calendar {
     }
 }
 
-/// The years an item's start times fall in, for expanding DAYLIGHT rules.
-fn item_years(calendar: &Component) -> std::ops::RangeInclusive<i32> {
+/// The years the items' start times fall in, for expanding DAYLIGHT rules
+/// (`None` without any dated item).
+fn item_years(calendar: &Component) -> Option<std::ops::RangeInclusive<i32>> {
     let years: Vec<i32> = calendar
         .components
         .iter()
@@ -273,10 +274,7 @@ fn item_years(calendar: &Component) -> std::ops::RangeInclusive<i32> {
         .filter_map(|c| c.text_of("DTSTART").and_then(|t| CalTime::parse(&t)))
         .map(|t| t.date().year)
         .collect();
-    match (years.iter().min(), years.iter().max()) {
-        (Some(min), Some(max)) => *min..=*max,
-        _ => 0..=-1,
-    }
+    Some(*years.iter().min()?..=*years.iter().max()?)
 }
 
 impl Item {
@@ -627,7 +625,18 @@ fn item_to_ical(item: &Component, zone: Option<&TimeZone>) -> Component {
             "RRULE" | "EXRULE" => {
                 let text = property.text_value();
                 match Recurrence::parse_vcal(&text, start.map(|s| s.date())) {
-                    Ok(rule) => set_value(&mut property, &rule.to_ical()),
+                    Ok(mut rule) => {
+                        // RFC 5545: UNTIL has DTSTART's value type, and is UTC
+                        // when DTSTART has a zone.
+                        rule.until = match rule.until {
+                            Some(until) if all_day.is_some() => Some(CalTime::Date(until.date())),
+                            Some(CalTime::DateTime(until)) => {
+                                Some(CalTime::DateTime(to_utc_with(until, zone)))
+                            }
+                            other => other,
+                        };
+                        set_value(&mut property, &rule.to_ical())
+                    }
                     // Keep what we cannot read, under a name iCalendar ignores.
                     Err(_) => property.name = format!("X-VCAL-{name}"),
                 }

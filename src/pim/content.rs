@@ -390,10 +390,7 @@ fn logical_lines(input: &[u8]) -> Vec<LogicalLine> {
             continue;
         }
         let mut bytes = input[start..end].to_vec();
-        loop {
-            let Some(&(next_start, next_end, next_after)) = lines.get(index) else {
-                break;
-            };
+        while let Some(&(next_start, next_end, next_after)) = lines.get(index) {
             let next = &input[next_start..next_end];
             if bytes.last() == Some(&b'=') && is_quoted_printable(&bytes) {
                 bytes.pop();
