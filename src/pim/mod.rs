@@ -5,6 +5,8 @@ pub mod codec;
 pub mod content;
 pub mod datetime;
 pub mod error;
+pub mod identity;
+pub mod merge;
 pub mod note;
 pub mod recurrence;
 pub mod timezone;

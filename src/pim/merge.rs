@@ -1,0 +1,297 @@
+//! Field-by-field merge of a phone's new version of an item into the one
+//! stored on the PC, so that what the phone cannot hold is not lost: a
+//! property missing from the phone's CTCap, a value cut to the phone's
+//! length limit, parameters the phone drops, alarms a phone cannot store.
+//!
+//! Both sides are compared in the canonical form (vCard 3.0, iCalendar
+//! 2.0); the capabilities use the phone's property names (vCard 2.1,
+//! vCalendar 1.0), as its DevInf CTCap lists them.
+
+use std::collections::BTreeMap;
+
+use super::content::{Component, Property};
+
+/// What the phone can store of one property.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PropertyCapability {
+    /// Longest value the phone keeps, in characters (CTCap MaxSize).
+    pub max_length: Option<usize>,
+    /// How many of these properties the phone keeps (e.g. 3 EMAIL).
+    pub max_occurrences: Option<usize>,
+}
+
+/// The properties a phone datastore can hold, from its CTCap. An empty set
+/// means "unknown": the phone is then trusted to hold everything.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PhoneCapabilities {
+    pub properties: BTreeMap<String, PropertyCapability>,
+}
+
+/// Canonical (PC side) names that phones call differently.
+fn phone_names(canonical: &str) -> &[&str] {
+    match canonical {
+        "VALARM" => &["AALARM", "DALARM", "PALARM", "MALARM"],
+        "CREATED" => &["DCREATED", "CREATED"],
+        _ => &[],
+    }
+}
+
+impl PhoneCapabilities {
+    /// Capabilities listing `names` without limits.
+    pub fn with_properties(names: &[&str]) -> Self {
+        PhoneCapabilities {
+            properties: names
+                .iter()
+                .map(|n| (n.to_ascii_uppercase(), PropertyCapability::default()))
+                .collect(),
+        }
+    }
+
+    pub fn set_max_length(&mut self, name: &str, max_length: usize) {
+        self.properties
+            .entry(name.to_ascii_uppercase())
+            .or_default()
+            .max_length = Some(max_length);
+    }
+
+    pub fn set_max_occurrences(&mut self, name: &str, count: usize) {
+        self.properties
+            .entry(name.to_ascii_uppercase())
+            .or_default()
+            .max_occurrences = Some(count);
+    }
+
+    pub fn is_known(&self) -> bool {
+        !self.properties.is_empty()
+    }
+
+    fn capability(&self, canonical: &str) -> Option<&PropertyCapability> {
+        self.properties.get(canonical).or_else(|| {
+            phone_names(canonical)
+                .iter()
+                .find_map(|name| self.properties.get(*name))
+        })
+    }
+
+    /// Whether the phone stores this property (canonical name).
+    pub fn can_hold(&self, canonical: &str) -> bool {
+        !self.is_known()
+            || matches!(canonical, "BEGIN" | "END" | "VERSION")
+            || self.capability(canonical).is_some()
+    }
+
+    pub fn max_length(&self, canonical: &str) -> Option<usize> {
+        self.capability(canonical).and_then(|c| c.max_length)
+    }
+
+    pub fn max_occurrences(&self, canonical: &str) -> Option<usize> {
+        self.capability(canonical).and_then(|c| c.max_occurrences)
+    }
+}
+
+/// Merges `from_phone` into `stored`, both canonical and of the same kind
+/// (VCARD, VEVENT, VTODO...). `sent` is the canonical form of what was last
+/// sent to the phone, when known: a phone value equal to what we sent means
+/// "unchanged", whatever the phone did to it on the way (truncation, lost
+/// parameters, year-shifted dates).
+pub fn merge_from_phone(
+    stored: &Component,
+    from_phone: &Component,
+    sent: Option<&Component>,
+    capabilities: &PhoneCapabilities,
+) -> Component {
+    let mut result = Component::new(&from_phone.name);
+    let mut names: Vec<&str> = Vec::new();
+    for property in from_phone.properties.iter().chain(&stored.properties) {
+        if !names.contains(&property.name.as_str()) {
+            names.push(&property.name);
+        }
+    }
+    for name in names {
+        let stored_all: Vec<&Property> = stored.properties_named(name).collect();
+        let phone_all: Vec<&Property> = from_phone.properties_named(name).collect();
+        let sent_all: Vec<&Property> = sent
+            .map(|s| s.properties_named(name).collect())
+            .unwrap_or_default();
+        if !capabilities.can_hold(name) && phone_all.is_empty() {
+            result.properties.extend(stored_all.into_iter().cloned());
+            continue;
+        }
+        for (index, phone) in phone_all.iter().enumerate() {
+            let counterpart = counterpart(phone, index, &stored_all);
+            let was_sent = sent_all.iter().any(|s| *s == *phone);
+            let chosen = match counterpart {
+                Some(stored) if was_sent => stored.clone(),
+                Some(stored) if keeps_stored(phone, stored, capabilities.max_length(name)) => {
+                    stored.clone()
+                }
+                _ => (*phone).clone(),
+            };
+            result.properties.push(chosen);
+        }
+        // Occurrences beyond what the phone keeps (a fourth EMAIL on a
+        // phone that keeps three) stay on the PC.
+        if let Some(limit) = capabilities.max_occurrences(name) {
+            if phone_all.len() >= limit {
+                let used: Vec<Property> = result.properties.clone();
+                result.properties.extend(
+                    stored_all
+                        .iter()
+                        .skip(limit)
+                        .filter(|p| !used.contains(p))
+                        .map(|p| (*p).clone()),
+                );
+            }
+        }
+    }
+    // Sub-components (VALARM): the phone's when it can hold them.
+    let mut kinds: Vec<&str> = Vec::new();
+    for child in from_phone.components.iter().chain(&stored.components) {
+        if !kinds.contains(&child.name.as_str()) {
+            kinds.push(&child.name);
+        }
+    }
+    for kind in kinds {
+        let phone_children: Vec<&Component> = from_phone.children_named(kind).collect();
+        if !capabilities.can_hold(kind) && phone_children.is_empty() {
+            result
+                .components
+                .extend(stored.children_named(kind).cloned());
+        } else {
+            result
+                .components
+                .extend(phone_children.into_iter().cloned());
+        }
+    }
+    result
+}
+
+/// The stored property that a phone property is a version of: the one at
+/// the same position among those of the same name with the same types, else
+/// at the same position.
+fn counterpart<'a>(
+    phone: &Property,
+    index: usize,
+    stored: &[&'a Property],
+) -> Option<&'a Property> {
+    stored
+        .iter()
+        .find(|s| s.escaped() == phone.escaped() && same_group(s, phone))
+        .or_else(|| {
+            stored
+                .iter()
+                .filter(|s| s.types() == phone.types())
+                .nth(index)
+        })
+        .or_else(|| stored.get(index))
+        .copied()
+}
+
+fn same_group(a: &Property, b: &Property) -> bool {
+    a.group == b.group || a.group.is_none() || b.group.is_none()
+}
+
+/// Keep the stored property when the phone's value is the same text with
+/// parameters lost (types the phone keeps are a subset), or the stored text
+/// cut to the phone's length limit.
+fn keeps_stored(phone: &Property, stored: &Property, max_length: Option<usize>) -> bool {
+    let types_kept = phone.types().iter().all(|t| stored.types().contains(t));
+    if !types_kept || phone.binary().is_some() != stored.binary().is_some() {
+        return false;
+    }
+    if phone.value == stored.value {
+        return true;
+    }
+    let (phone_text, stored_text) = (phone.escaped(), stored.escaped());
+    let truncated =
+        stored_text.starts_with(phone_text.trim_end()) && phone_text.len() < stored_text.len();
+    match max_length {
+        Some(limit) => truncated && phone.text_value().chars().count() + 1 >= limit,
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pim::vcard::VCard;
+
+    fn card(text: &str) -> Component {
+        VCard::parse(text.as_bytes()).unwrap().to_v30().component
+    }
+
+    const STORED: &str = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Jörg Müller\r\nN:Müller;Jörg;;;\r\nTEL;TYPE=CELL;X-EVOLUTION-UI-SLOT=1:+491701234567\r\nEMAIL;TYPE=WORK:j@work.example\r\nNOTE:A very long note that the phone cannot keep in full because of its limit\r\nX-EVOLUTION-SPOUSE:Anna\r\nEND:VCARD\r\n";
+
+    #[test]
+    fn email_the_phone_cannot_hold_is_kept() {
+        let stored = card(STORED);
+        // A phone without EMAIL in its CTCap; the user changed the number.
+        let phone = card("BEGIN:VCARD\r\nVERSION:2.1\r\nN:Müller;Jörg\r\nTEL;CELL:+491709999999\r\nEND:VCARD\r\n");
+        let capabilities = PhoneCapabilities::with_properties(&["N", "FN", "TEL", "NOTE"]);
+        let merged = merge_from_phone(&stored, &phone, None, &capabilities);
+        assert_eq!(merged.text_of("EMAIL").unwrap(), "j@work.example");
+        assert_eq!(merged.text_of("X-EVOLUTION-SPOUSE").unwrap(), "Anna");
+        assert_eq!(merged.text_of("TEL").unwrap(), "+491709999999");
+        // The phone holds NOTE and sent none: deleted on the phone.
+        assert!(merged.property("NOTE").is_none());
+    }
+
+    #[test]
+    fn truncated_values_and_lost_parameters_keep_the_stored_version() {
+        let stored = card(STORED);
+        let phone = card("BEGIN:VCARD\r\nVERSION:2.1\r\nN:Müller;Jörg\r\nTEL;CELL:+491701234567\r\nEMAIL:j@work.example\r\nNOTE:A very long note that the phone cannot keep\r\nEND:VCARD\r\n");
+        let mut capabilities = PhoneCapabilities::with_properties(&["N", "TEL", "EMAIL", "NOTE"]);
+        capabilities.set_max_length("NOTE", 44);
+        let merged = merge_from_phone(&stored, &phone, None, &capabilities);
+        assert!(merged.text_of("NOTE").unwrap().ends_with("of its limit"));
+        let tel = merged.property("TEL").unwrap();
+        assert_eq!(tel.param_value("X-EVOLUTION-UI-SLOT"), Some("1"));
+        assert!(merged.property("EMAIL").unwrap().has_type("WORK"));
+        // A shorter note that is not at the limit is a user edit.
+        let edited = card(
+            "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Müller;Jörg\r\nNOTE:A very long note\r\nEND:VCARD\r\n",
+        );
+        let merged = merge_from_phone(&stored, &edited, None, &capabilities);
+        assert_eq!(merged.text_of("NOTE").unwrap(), "A very long note");
+    }
+
+    #[test]
+    fn value_equal_to_what_was_sent_means_unchanged() {
+        let stored = card(STORED);
+        let sent_note = "A very long note";
+        let sent = card(&format!(
+            "BEGIN:VCARD\r\nVERSION:2.1\r\nNOTE:{sent_note}\r\nEND:VCARD\r\n"
+        ));
+        let phone = sent.clone();
+        let capabilities = PhoneCapabilities::default();
+        let merged = merge_from_phone(&stored, &phone, Some(&sent), &capabilities);
+        assert!(merged.text_of("NOTE").unwrap().ends_with("of its limit"));
+    }
+
+    #[test]
+    fn occurrences_beyond_the_phone_limit_stay() {
+        let stored = card("BEGIN:VCARD\r\nVERSION:3.0\r\nN:A;B;;;\r\nEMAIL:1@x\r\nEMAIL:2@x\r\nEMAIL:3@x\r\nEMAIL:4@x\r\nEND:VCARD\r\n");
+        let phone = card("BEGIN:VCARD\r\nVERSION:2.1\r\nN:A;B\r\nEMAIL:1@x\r\nEMAIL:2@x\r\nEMAIL:3@x\r\nEND:VCARD\r\n");
+        let mut capabilities = PhoneCapabilities::with_properties(&["N", "EMAIL"]);
+        capabilities.set_max_occurrences("EMAIL", 3);
+        let merged = merge_from_phone(&stored, &phone, None, &capabilities);
+        assert_eq!(merged.properties_named("EMAIL").count(), 4);
+    }
+
+    #[test]
+    fn alarms_of_a_phone_without_alarms_stay() {
+        let stored = crate::pim::content::parse_object(b"BEGIN:VEVENT\r\nSUMMARY:x\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT15M\r\nEND:VALARM\r\nEND:VEVENT\r\n").unwrap().component;
+        let phone =
+            crate::pim::content::parse_object(b"BEGIN:VEVENT\r\nSUMMARY:y\r\nEND:VEVENT\r\n")
+                .unwrap()
+                .component;
+        let without = PhoneCapabilities::with_properties(&["SUMMARY", "DTSTART"]);
+        let merged = merge_from_phone(&stored, &phone, None, &without);
+        assert_eq!(merged.components.len(), 1);
+        assert_eq!(merged.text_of("SUMMARY").unwrap(), "y");
+        let with = PhoneCapabilities::with_properties(&["SUMMARY", "DALARM"]);
+        assert!(merge_from_phone(&stored, &phone, None, &with)
+            .components
+            .is_empty());
+    }
+}
