@@ -119,7 +119,7 @@ pub fn merge_from_phone(
         }
         for (index, phone) in phone_all.iter().enumerate() {
             let counterpart = counterpart(phone, index, &stored_all);
-            let was_sent = sent_all.iter().any(|s| *s == *phone);
+            let was_sent = sent_all.contains(phone);
             let chosen = match counterpart {
                 Some(stored) if was_sent => stored.clone(),
                 Some(stored) if keeps_stored(phone, stored, capabilities.max_length(name)) => {
