@@ -25,6 +25,10 @@ pub struct PropertyCapability {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PhoneCapabilities {
     pub properties: BTreeMap<String, PropertyCapability>,
+    /// The phone cuts values to limits it does not declare (profile
+    /// `limited_field_lengths`): a phone value that is a strict prefix of
+    /// the stored one is taken as cut, not edited.
+    pub limited_field_lengths: bool,
 }
 
 /// Canonical (PC side) names that phones call differently.
@@ -44,6 +48,7 @@ impl PhoneCapabilities {
                 .iter()
                 .map(|n| (n.to_ascii_uppercase(), PropertyCapability::default()))
                 .collect(),
+            limited_field_lengths: false,
         }
     }
 
@@ -122,9 +127,7 @@ pub fn merge_from_phone(
             let was_sent = sent_all.contains(phone);
             let chosen = match counterpart {
                 Some(stored) if was_sent => stored.clone(),
-                Some(stored) if keeps_stored(phone, stored, capabilities.max_length(name)) => {
-                    stored.clone()
-                }
+                Some(stored) if keeps_stored(phone, stored, name, capabilities) => stored.clone(),
                 _ => (*phone).clone(),
             };
             result.properties.push(chosen);
@@ -194,7 +197,12 @@ fn same_group(a: &Property, b: &Property) -> bool {
 /// Keep the stored property when the phone's value is the same text with
 /// parameters lost (types the phone keeps are a subset), or the stored text
 /// cut to the phone's length limit.
-fn keeps_stored(phone: &Property, stored: &Property, max_length: Option<usize>) -> bool {
+fn keeps_stored(
+    phone: &Property,
+    stored: &Property,
+    name: &str,
+    capabilities: &PhoneCapabilities,
+) -> bool {
     let types_kept = phone.types().iter().all(|t| stored.types().contains(t));
     if !types_kept || phone.binary().is_some() != stored.binary().is_some() {
         return false;
@@ -205,9 +213,9 @@ fn keeps_stored(phone: &Property, stored: &Property, max_length: Option<usize>) 
     let (phone_text, stored_text) = (phone.escaped(), stored.escaped());
     let truncated =
         stored_text.starts_with(phone_text.trim_end()) && phone_text.len() < stored_text.len();
-    match max_length {
+    match capabilities.max_length(name) {
         Some(limit) => truncated && phone.text_value().chars().count() + 1 >= limit,
-        None => false,
+        None => truncated && capabilities.limited_field_lengths,
     }
 }
 
@@ -253,6 +261,22 @@ mod tests {
         );
         let merged = merge_from_phone(&stored, &edited, None, &capabilities);
         assert_eq!(merged.text_of("NOTE").unwrap(), "A very long note");
+    }
+
+    #[test]
+    fn undeclared_limits_of_limited_phones_count_as_truncation() {
+        let stored = card(STORED);
+        let phone = card("BEGIN:VCARD\r\nVERSION:2.1\r\nN:Müller;Jörg\r\nNOTE:A very long note that\r\nEND:VCARD\r\n");
+        let mut capabilities = PhoneCapabilities::with_properties(&["N", "NOTE"]);
+        assert_eq!(
+            merge_from_phone(&stored, &phone, None, &capabilities)
+                .text_of("NOTE")
+                .unwrap(),
+            "A very long note that"
+        );
+        capabilities.limited_field_lengths = true;
+        let merged = merge_from_phone(&stored, &phone, None, &capabilities);
+        assert!(merged.text_of("NOTE").unwrap().ends_with("of its limit"));
     }
 
     #[test]
