@@ -244,7 +244,7 @@ impl ProfileRule {
             .manufacturer
             .iter()
             .any(|p| manufacturer_matches(p, &device.manufacturer));
-        let model_ok = self.matcher.model.as_ref().is_none_or_compat(|patterns| {
+        let model_ok = self.matcher.model.as_ref().map_or(true, |patterns| {
             patterns
                 .iter()
                 .any(|p| model_matches(p, &device.model, &device.manufacturer))
@@ -253,7 +253,7 @@ impl ProfileRule {
             .matcher
             .software_version
             .as_ref()
-            .is_none_or_compat(|patterns| {
+            .map_or(true, |patterns| {
                 patterns
                     .iter()
                     .any(|p| pattern_matches(p, &device.software_version))
@@ -265,17 +265,6 @@ impl ProfileRule {
     fn specificity(&self) -> usize {
         usize::from(self.matcher.model.is_some())
             + usize::from(self.matcher.software_version.is_some())
-    }
-}
-
-/// `Option::is_none_or` is newer than the crate's minimum Rust version.
-trait NoneOr<T> {
-    fn is_none_or_compat(self, check: impl FnOnce(T) -> bool) -> bool;
-}
-
-impl<T> NoneOr<T> for Option<T> {
-    fn is_none_or_compat(self, check: impl FnOnce(T) -> bool) -> bool {
-        self.map_or(true, check)
     }
 }
 
