@@ -85,13 +85,17 @@ pub enum AllDayStyle {
 }
 
 /// Options for writing vCalendar 1.0 for a phone (from its quirk profile).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VcalOptions {
-    /// Convert times with a TZID to UTC (otherwise they stay local).
+    /// Convert times with a TZID to UTC. When false, times are written as
+    /// local times: in `local_zone` when given (UTC times too), else in the
+    /// zone each time names.
     pub times_in_utc: bool,
     /// Write alarms as UTC times (Nokia, Sony Ericsson).
     pub alarms_in_utc: bool,
     pub all_day: AllDayStyle,
+    /// The phone's (the user's) zone, for phones that need local times.
+    pub local_zone: Option<TimeZone>,
 }
 
 impl Default for VcalOptions {
@@ -100,6 +104,32 @@ impl Default for VcalOptions {
             times_in_utc: true,
             alarms_in_utc: true,
             all_day: AllDayStyle::DateOnly,
+            local_zone: None,
+        }
+    }
+}
+
+/// Where times written for a phone should be.
+#[derive(Debug, Clone, Copy)]
+enum TimeTarget<'a> {
+    Utc,
+    Local(Option<&'a TimeZone>),
+}
+
+impl VcalOptions {
+    fn item_target(&self) -> TimeTarget<'_> {
+        if self.times_in_utc {
+            TimeTarget::Utc
+        } else {
+            TimeTarget::Local(self.local_zone.as_ref())
+        }
+    }
+
+    fn alarm_target(&self) -> TimeTarget<'_> {
+        if self.alarms_in_utc {
+            TimeTarget::Utc
+        } else {
+            self.item_target()
         }
     }
 }
@@ -768,7 +798,7 @@ fn item_to_vcal(item: &Component, zones: &[TimeZone], options: &VcalOptions) -> 
                     set_value(&mut property, &text);
                     property.remove_param("VALUE");
                 }
-                _ => resolve_times(&mut property, zones, options.times_in_utc),
+                _ => resolve_times(&mut property, zones, options.item_target()),
             }
         }
         out.properties.push(property);
@@ -776,11 +806,7 @@ fn item_to_vcal(item: &Component, zones: &[TimeZone], options: &VcalOptions) -> 
     let time_of = |name: &str| {
         let property = item.property(name)?;
         let mut copy = property.clone();
-        resolve_times(
-            &mut copy,
-            zones,
-            options.times_in_utc || options.alarms_in_utc,
-        );
+        resolve_times(&mut copy, zones, options.alarm_target());
         CalTime::parse(&copy.text_value()).map(|t| t.to_date_time())
     };
     let start = time_of("DTSTART");
@@ -795,25 +821,36 @@ fn item_to_vcal(item: &Component, zones: &[TimeZone], options: &VcalOptions) -> 
     out
 }
 
-/// Removes TZID: times of a zone made from TZ/DAYLIGHT stay local (TZ says
-/// which); others become UTC when asked (and stay local otherwise).
-fn resolve_times(property: &mut Property, zones: &[TimeZone], to_utc: bool) {
+/// Removes TZID and places times where the phone wants them: times of a
+/// zone made from TZ/DAYLIGHT stay local (TZ says which); others become UTC,
+/// or local in the phone's zone when it has one (else in their own zone).
+fn resolve_times(property: &mut Property, zones: &[TimeZone], target: TimeTarget<'_>) {
     property.remove_param("VALUE");
-    let Some(id) = property.param_value("TZID").map(str::to_string) else {
-        return;
-    };
+    let id = property.param_value("TZID").map(str::to_string);
     property.remove_param("TZID");
-    let Some(zone) = zones.iter().find(|z| z.id == id) else {
-        return;
-    };
-    if id.starts_with(VCAL_TZID_PREFIX) || !to_utc {
+    let zone = id
+        .as_deref()
+        .and_then(|id| zones.iter().find(|z| z.id == id));
+    if zone.is_some_and(|z| z.id.starts_with(VCAL_TZID_PREFIX)) {
         return;
     }
+    let convert = |time: DateTime| -> DateTime {
+        let utc = match zone {
+            Some(zone) if !time.utc => zone.to_utc(&time),
+            _ => time,
+        };
+        match target {
+            TimeTarget::Utc => utc,
+            TimeTarget::Local(Some(local)) if utc.utc => local.from_utc(&utc),
+            // No zone for the phone: keep the time in the zone it names.
+            TimeTarget::Local(_) => time,
+        }
+    };
     let converted: Vec<String> = property
         .list_items()
         .iter()
         .map(|item| match CalTime::parse(item) {
-            Some(CalTime::DateTime(local)) if !local.utc => zone.to_utc(&local).basic(),
+            Some(CalTime::DateTime(time)) => convert(time).basic(),
             _ => item.clone(),
         })
         .collect();
@@ -872,6 +909,26 @@ mod tests {
             "{written}"
         );
         assert!(!written.contains("VTIMEZONE"));
+    }
+
+    #[test]
+    fn phones_wanting_local_time_get_it_in_their_zone() {
+        let stored = calendar("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nDTSTART:20060406T140000Z\r\nDTEND:20060406T150000Z\r\nBEGIN:VALARM\r\nACTION:AUDIO\r\nTRIGGER:-PT10M\r\nEND:VALARM\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
+        let options = VcalOptions {
+            times_in_utc: false,
+            alarms_in_utc: false,
+            local_zone: Some(TimeZone::fixed("CEST", 7200)),
+            ..VcalOptions::default()
+        };
+        let event = &stored.to_vcal10(&options).component.components[0];
+        assert_eq!(event.text_of("DTSTART").unwrap(), "20060406T160000");
+        assert_eq!(event.text_of("AALARM").unwrap(), "20060406T155000");
+        let utc_alarms = VcalOptions {
+            alarms_in_utc: true,
+            ..options
+        };
+        let event = &stored.to_vcal10(&utc_alarms).component.components[0];
+        assert_eq!(event.text_of("AALARM").unwrap(), "20060406T135000Z");
     }
 
     #[test]

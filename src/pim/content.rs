@@ -525,8 +525,18 @@ fn parse_content_line(logical: &LogicalLine) -> Result<RawProperty, ParseError> 
 }
 
 /// Parses every BEGIN/END object in `input` (several vCards in one file,
-/// several VCALENDARs...). Never panics; errors name the line.
+/// several VCALENDARs...). Never panics; errors name the line. 8-bit text
+/// without CHARSET is read as UTF-8 when valid, else windows-1252.
 pub fn parse_objects(input: &[u8]) -> Result<Vec<ParsedObject>, ParseError> {
+    parse_objects_with(input, None)
+}
+
+/// Like [`parse_objects`], reading 8-bit text without a CHARSET parameter
+/// in `default_charset` (a phone profile's charset) when given.
+pub fn parse_objects_with(
+    input: &[u8],
+    default_charset: Option<&'static Encoding>,
+) -> Result<Vec<ParsedObject>, ParseError> {
     let mut objects = Vec::new();
     let mut stack: Vec<RawComponent> = Vec::new();
     let mut object_start = 0;
@@ -567,7 +577,7 @@ pub fn parse_objects(input: &[u8]) -> Result<Vec<ParsedObject>, ParseError> {
             match stack.last_mut() {
                 Some(parent) => parent.components.push(open),
                 None => {
-                    let component = decode_object(open)?;
+                    let component = decode_object(open, default_charset)?;
                     objects.push(ParsedObject {
                         component,
                         original: input[object_start..logical.end_offset].to_vec(),
@@ -612,25 +622,38 @@ fn raw_version(raw: &RawComponent) -> Option<String> {
         .map(|p| String::from_utf8_lossy(&p.value).trim().to_string())
 }
 
-fn decode_object(raw: RawComponent) -> Result<Component, ParseError> {
+fn decode_object(
+    raw: RawComponent,
+    default_charset: Option<&'static Encoding>,
+) -> Result<Component, ParseError> {
     let dialect = dialect_for(&raw.name, raw_version(&raw).as_deref());
-    decode_component(raw, dialect)
+    decode_component(raw, dialect, default_charset)
 }
 
-fn decode_component(raw: RawComponent, dialect: Dialect) -> Result<Component, ParseError> {
+fn decode_component(
+    raw: RawComponent,
+    dialect: Dialect,
+    default_charset: Option<&'static Encoding>,
+) -> Result<Component, ParseError> {
     let mut component = Component::new(&raw.name);
     for property in raw.properties {
         component
             .properties
-            .push(decode_property(property, dialect)?);
+            .push(decode_property(property, dialect, default_charset)?);
     }
     for child in raw.components {
-        component.components.push(decode_component(child, dialect)?);
+        component
+            .components
+            .push(decode_component(child, dialect, default_charset)?);
     }
     Ok(component)
 }
 
-fn decode_property(raw: RawProperty, dialect: Dialect) -> Result<Property, ParseError> {
+fn decode_property(
+    raw: RawProperty,
+    dialect: Dialect,
+    default_charset: Option<&'static Encoding>,
+) -> Result<Property, ParseError> {
     let mut params = raw.params;
     let encoding = take_param(&mut params, "ENCODING").map(|v| v.to_ascii_uppercase());
     let charset_label = take_param(&mut params, "CHARSET");
@@ -653,7 +676,15 @@ fn decode_property(raw: RawProperty, dialect: Dialect) -> Result<Property, Parse
                 })?),
                 None => None,
             };
-            let text = codec::decode_text(&bytes, charset);
+            // A UTF-8 default is no better than the UTF-8-else-1252 guess.
+            let fallback = default_charset.filter(|c| *c != encoding_rs::UTF_8);
+            let text = match (charset, fallback) {
+                (Some(charset), _) => codec::decode_text(&bytes, Some(charset)),
+                (None, Some(default)) if !bytes.is_ascii() => {
+                    codec::decode_text(&bytes, Some(default))
+                }
+                _ => codec::decode_text(&bytes, None),
+            };
             Value::Text(match dialect {
                 Dialect::Legacy => legacy_to_canonical(&text, &raw.name),
                 Dialect::Modern => modern_to_canonical(&text),

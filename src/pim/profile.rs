@@ -450,6 +450,7 @@ impl PhoneProfile {
             times_in_utc: !self.force_local_time || self.force_utc,
             alarms_in_utc: self.alarms_in_utc,
             all_day: self.all_day_style,
+            local_zone: None,
         }
     }
 

@@ -92,6 +92,38 @@ impl TimeZone {
         utc
     }
 
+    /// Converts a UTC time to local wall-clock time in this zone.
+    pub fn from_utc(&self, utc: &DateTime) -> DateTime {
+        // The offset depends on local time: guess with the offset in force
+        // at the UTC wall clock, then correct once.
+        let guess = self.offset_at_local(&DateTime { utc: false, ..*utc });
+        let local = DateTime::from_timestamp(utc.timestamp() + guess, false);
+        let offset = self.offset_at_local(&local);
+        DateTime::from_timestamp(utc.timestamp() + offset, false)
+    }
+
+    /// A zone with one fixed offset (seconds east of UTC).
+    pub fn fixed(id: &str, offset: i64) -> TimeZone {
+        TimeZone {
+            id: id.to_string(),
+            observances: vec![Observance {
+                daylight: false,
+                start: DateTime {
+                    date: Date::new(1970, 1, 1),
+                    hour: 0,
+                    minute: 0,
+                    second: 0,
+                    utc: false,
+                },
+                offset_from: offset,
+                offset_to: offset,
+                name: None,
+                rule: None,
+                extra_onsets: Vec::new(),
+            }],
+        }
+    }
+
     /// Builds a zone from vCalendar 1.0 `TZ` and `DAYLIGHT` properties.
     pub fn from_vcal(tz: &str, daylights: &[Property]) -> Option<TimeZone> {
         let standard = datetime::parse_utc_offset(tz)?;
@@ -351,6 +383,10 @@ mod tests {
         assert_eq!(zone.to_utc(&winter).basic(), "20060106T150000Z");
         let after_switch = DateTime::parse("20061029T040000").unwrap();
         assert_eq!(zone.offset_at_local(&after_switch), 3600);
+        let utc = DateTime::parse("20060406T140000Z").unwrap();
+        assert_eq!(zone.from_utc(&utc).basic(), "20060406T160000");
+        let winter_utc = DateTime::parse("20061231T230000Z").unwrap();
+        assert_eq!(zone.from_utc(&winter_utc).basic(), "20070101T000000");
     }
 
     #[test]
