@@ -8,6 +8,7 @@ pub mod error;
 pub mod identity;
 pub mod merge;
 pub mod note;
+pub mod phone;
 pub mod profile;
 pub mod recurrence;
 pub mod timezone;
