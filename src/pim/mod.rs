@@ -13,6 +13,7 @@ pub mod profile;
 pub mod recurrence;
 pub mod timezone;
 pub mod vcard;
+pub mod vdir;
 
 pub use content::{Component, Dialect, Family, Param, ParsedObject, Property, Value, WriteOptions};
 pub use error::{ParseError, ParseErrorKind};
