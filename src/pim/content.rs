@@ -1143,3 +1143,41 @@ mod tests {
         assert_eq!(again, card);
     }
 }
+
+#[cfg(test)]
+mod property_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Hostile bytes from a phone never make the parser panic.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = parse_objects(&bytes);
+        }
+
+        /// Arbitrary lines inside a vCard never make the parser panic.
+        #[test]
+        fn arbitrary_lines_in_a_card_never_panic(body in "[ -~\t=;:,\\\\\r\n]{0,300}") {
+            let input = format!("BEGIN:VCARD\r\nVERSION:2.1\r\n{body}\r\nEND:VCARD\r\n");
+            let _ = parse_objects(input.as_bytes());
+        }
+
+        /// Any printable text (`\PC`: no control characters) survives both
+        /// writers.
+        #[test]
+        fn any_text_round_trips(text in "\\PC{0,120}", legacy in any::<bool>()) {
+            let mut card = Component::new("VCARD");
+            card.properties.push(Property::raw("VERSION", if legacy { "2.1" } else { "3.0" }));
+            card.properties.push(Property::text("NOTE", &text));
+            card.properties.push(Property::structured("N", &[&text, "x", &text]));
+            let options = if legacy { WriteOptions::legacy() } else { WriteOptions::modern() };
+            let written = write_component(&card, &options);
+            let again = parse_object(written.as_bytes()).unwrap().component;
+            prop_assert_eq!(again.text_of("NOTE").unwrap(), text.clone());
+            prop_assert_eq!(again.property("N").unwrap().components()[0].clone(), text.clone());
+        }
+    }
+}

@@ -1,4 +1,19 @@
 //! Personal information: vCard, vCalendar, iCalendar and vNote.
+//!
+//! The phone data layer, bottom up:
+//! - [`codec`]: quoted-printable, base64, charsets, text escaping;
+//! - [`content`]: content lines and components shared by every format
+//!   (unfolding, parameters, value decoding; legacy and modern writers);
+//! - [`datetime`], [`recurrence`], [`timezone`]: dates, RRULE in both
+//!   grammars, VTIMEZONE and TZ/DAYLIGHT;
+//! - [`vcard`], [`calendar`], [`note`]: typed access and the conversions
+//!   between the phone's format and the canonical one stored on the PC
+//!   (vCard 3.0, iCalendar 2.0);
+//! - [`identity`]: keys for slow-sync matching; [`merge`]: field-by-field
+//!   merge that keeps what a phone cannot hold;
+//! - [`profile`]: phone quirk profiles (data files in `phones/`);
+//!   [`phone`]: the per-phone pipeline built on them;
+//! - [`vdir`]: one file per item on the PC.
 
 pub mod calendar;
 pub mod codec;
