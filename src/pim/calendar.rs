@@ -678,6 +678,15 @@ fn item_to_ical(item: &Component, zone: Option<&TimeZone>) -> Component {
                 set_value(&mut property, &status.replace(' ', "-"));
             }
             "DCREATED" => property.name = "CREATED".into(),
+            "ATTENDEE" => attendee_to_ical(&mut property),
+            "TRANSP" => {
+                // vCalendar 1.0 writes 0 (opaque) and 1 (transparent).
+                match property.text_value().trim() {
+                    "0" => set_value(&mut property, "OPAQUE"),
+                    "1" => set_value(&mut property, "TRANSPARENT"),
+                    _ => {}
+                }
+            }
             _ => {}
         }
         if TIME_PROPERTIES.contains(&name.as_str()) {
@@ -778,6 +787,7 @@ fn item_to_vcal(item: &Component, zones: &[TimeZone], options: &VcalOptions) -> 
                 }
             }
             "CREATED" => property.name = "DCREATED".into(),
+            "ATTENDEE" | "ORGANIZER" => attendee_to_vcal(&mut property),
             _ => {}
         }
         if TIME_PROPERTIES.contains(&name.as_str()) {
@@ -819,6 +829,105 @@ fn item_to_vcal(item: &Component, zones: &[TimeZone], options: &VcalOptions) -> 
         }
     }
     out
+}
+
+fn replace_param(property: &mut Property, name: &str, new_name: &str, value: &str) {
+    if let Some(param) = property.params.iter_mut().find(|p| p.name == name) {
+        param.name = new_name.to_string();
+        param.values = vec![value.to_string()];
+    }
+}
+
+/// vCalendar 1.0 ATTENDEE (ROLE, EXPECT, STATUS, RSVP=YES, bare address) to
+/// iCalendar (ROLE, PARTSTAT, RSVP=TRUE, mailto: URI); the organizer
+/// becomes ORGANIZER. Parameters keep their places.
+fn attendee_to_ical(property: &mut Property) {
+    let upper =
+        |p: &Property, name: &str| p.param_value(name).map(|v| v.trim().to_ascii_uppercase());
+    let role = upper(property, "ROLE");
+    let expect = upper(property, "EXPECT");
+    if role.as_deref() == Some("ORGANIZER") {
+        property.name = "ORGANIZER".into();
+        property.remove_param("ROLE");
+        property.remove_param("EXPECT");
+    } else {
+        let ical_role = match (role.as_deref(), expect.as_deref()) {
+            (Some("OWNER"), _) => "CHAIR",
+            (_, Some("REQUEST")) => "OPT-PARTICIPANT",
+            (_, Some("FYI")) => "NON-PARTICIPANT",
+            _ => "REQ-PARTICIPANT",
+        };
+        if role.is_some() {
+            replace_param(property, "ROLE", "ROLE", ical_role);
+            property.remove_param("EXPECT");
+        } else if expect.is_some() {
+            replace_param(property, "EXPECT", "ROLE", ical_role);
+        }
+    }
+    if let Some(status) = upper(property, "STATUS") {
+        let partstat = match status.as_str() {
+            "NEEDS ACTION" | "SENT" => "NEEDS-ACTION".to_string(),
+            "CONFIRMED" => "ACCEPTED".to_string(),
+            other => other.replace(' ', "-"),
+        };
+        replace_param(property, "STATUS", "PARTSTAT", &partstat);
+    }
+    match upper(property, "RSVP").as_deref() {
+        Some("YES") => replace_param(property, "RSVP", "RSVP", "TRUE"),
+        Some("NO") => replace_param(property, "RSVP", "RSVP", "FALSE"),
+        _ => {}
+    }
+    let address = property.text_value();
+    if address.contains('@') && !address.contains(':') {
+        set_value(property, &format!("mailto:{}", address.trim()));
+    }
+}
+
+/// iCalendar ATTENDEE/ORGANIZER to the vCalendar 1.0 form.
+fn attendee_to_vcal(property: &mut Property) {
+    if property.name == "ORGANIZER" {
+        property.name = "ATTENDEE".into();
+        property
+            .params
+            .insert(0, Param::new("ROLE", &["ORGANIZER"]));
+    } else if let Some(role) = property.param_value("ROLE").map(|r| r.to_ascii_uppercase()) {
+        let (vcal_role, expect) = match role.as_str() {
+            "CHAIR" => ("OWNER", None),
+            "OPT-PARTICIPANT" => ("ATTENDEE", Some("REQUEST")),
+            "NON-PARTICIPANT" => ("ATTENDEE", Some("FYI")),
+            _ => ("ATTENDEE", Some("REQUIRE")),
+        };
+        let position = property.params.iter().position(|p| p.name == "ROLE");
+        replace_param(property, "ROLE", "ROLE", vcal_role);
+        if let (Some(position), Some(expect)) = (position, expect) {
+            property
+                .params
+                .insert(position + 1, Param::new("EXPECT", &[expect]));
+        }
+    }
+    if let Some(partstat) = property
+        .param_value("PARTSTAT")
+        .map(|s| s.to_ascii_uppercase())
+    {
+        let status = match partstat.as_str() {
+            "IN-PROCESS" => "NEEDS ACTION".to_string(),
+            other => other.replace('-', " "),
+        };
+        replace_param(property, "PARTSTAT", "STATUS", &status);
+    }
+    match property
+        .param_value("RSVP")
+        .map(|r| r.to_ascii_uppercase())
+        .as_deref()
+    {
+        Some("TRUE") => replace_param(property, "RSVP", "RSVP", "YES"),
+        Some("FALSE") => replace_param(property, "RSVP", "RSVP", "NO"),
+        _ => {}
+    }
+    let address = property.text_value();
+    if address.len() > 7 && address[..7].eq_ignore_ascii_case("mailto:") {
+        set_value(property, &address[7..]);
+    }
 }
 
 /// Removes TZID and places times where the phone wants them: times of a
@@ -1003,6 +1112,33 @@ mod tests {
         assert_eq!(
             back.component.components[0].text_of("STATUS").unwrap(),
             "NEEDS ACTION"
+        );
+    }
+
+    #[test]
+    fn attendees_and_organizer_both_ways() {
+        let phone = calendar("BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VEVENT\r\nATTENDEE;ROLE=ORGANIZER;STATUS=NEEDS ACTION:boss@example.com\r\nATTENDEE;ROLE=ATTENDEE;STATUS=NEEDS ACTION;RSVP=YES;EXPECT=REQUEST:me@example.com\r\nTRANSP:1\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
+        let stored = phone.to_ical20();
+        let event = &stored.component.components[0];
+        let organizer = event.property("ORGANIZER").unwrap();
+        assert_eq!(organizer.text_value(), "mailto:boss@example.com");
+        let attendee = event.property("ATTENDEE").unwrap();
+        assert_eq!(attendee.param_value("ROLE"), Some("OPT-PARTICIPANT"));
+        assert_eq!(attendee.param_value("PARTSTAT"), Some("NEEDS-ACTION"));
+        assert_eq!(attendee.param_value("RSVP"), Some("TRUE"));
+        assert!(attendee.param("EXPECT").is_none());
+        assert_eq!(event.text_of("TRANSP").unwrap(), "TRANSPARENT");
+        let back = stored.to_vcal10(&VcalOptions::default());
+        let written = back.write();
+        assert!(
+            written.contains("ATTENDEE;ROLE=ORGANIZER;STATUS=NEEDS ACTION:boss@example.com"),
+            "{written}"
+        );
+        assert!(
+            written.contains(
+                "ATTENDEE;ROLE=ATTENDEE;EXPECT=REQUEST;STATUS=NEEDS ACTION;RSVP=YES:me@example.com"
+            ),
+            "{written}"
         );
     }
 
