@@ -619,14 +619,28 @@ fn all_day_dates(item: &Component) -> Option<(Date, Option<Date>)> {
     let end = item.text_of("DTEND").and_then(|e| CalTime::parse(&e));
     match start {
         CalTime::Date(date) => Some((date, end.map(|e| e.date()).or(Some(date.add_days(1))))),
-        CalTime::DateTime(s) if !s.utc && (s.hour, s.minute, s.second) == (0, 0, 0) => match end? {
-            CalTime::DateTime(e)
-                if !e.utc && e.hour == 23 && e.minute == 59 && e.date >= s.date =>
-            {
-                Some((s.date, Some(e.date.add_days(1))))
+        CalTime::DateTime(s) if !s.utc && (s.hour, s.minute, s.second) == (0, 0, 0) => {
+            // Symbian marks day entries; they run midnight to midnight.
+            let day_entry = item
+                .text_of("X-EPOCAGENDAENTRYTYPE")
+                .is_some_and(|t| matches!(t.trim(), "EVENT" | "ANNIVERSARY"));
+            match end? {
+                CalTime::DateTime(e)
+                    if !e.utc && e.hour == 23 && e.minute == 59 && e.date >= s.date =>
+                {
+                    Some((s.date, Some(e.date.add_days(1))))
+                }
+                CalTime::DateTime(e)
+                    if day_entry
+                        && !e.utc
+                        && (e.hour, e.minute, e.second) == (0, 0, 0)
+                        && e.date > s.date =>
+                {
+                    Some((s.date, Some(e.date)))
+                }
+                _ => None,
             }
-            _ => None,
-        },
+        }
         _ => None,
     }
 }
@@ -1095,6 +1109,24 @@ mod tests {
             assert_eq!(event.text_of("DTSTART").unwrap(), start);
             assert_eq!(event.text_of("DTEND").unwrap(), end);
         }
+    }
+
+    #[test]
+    fn symbian_day_entries_are_all_day() {
+        let phone = calendar("BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VEVENT\r\nDTSTART:20061005T000000\r\nDTEND:20061006T000000\r\nX-EPOCAGENDAENTRYTYPE:ANNIVERSARY\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nDTSTART:20061005T000000\r\nDTEND:20061006T000000\r\nX-EPOCAGENDAENTRYTYPE:APPOINTMENT\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
+        let items = phone.items();
+        assert_eq!(
+            items[0].symbian_entry_type().as_deref(),
+            Some("ANNIVERSARY")
+        );
+        assert!(items[0].is_all_day());
+        assert!(!items[1].is_all_day());
+        let stored = phone.to_ical20().write();
+        assert!(
+            stored.contains("DTSTART;VALUE=DATE:20061005\r\nDTEND;VALUE=DATE:20061006"),
+            "{stored}"
+        );
+        assert!(stored.contains("X-EPOCAGENDAENTRYTYPE:ANNIVERSARY"));
     }
 
     #[test]

@@ -443,7 +443,31 @@ fn apply(profile: &mut PhoneProfile, rule: &ProfileRule) {
     }
 }
 
+/// The kinds of data a phone keeps, one datastore each (or shared).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataKind {
+    Contacts,
+    Events,
+    Tasks,
+    Notes,
+}
+
 impl PhoneProfile {
+    /// The datastore (LocURI) holding a kind of data: to-dos go to the
+    /// calendar datastore on phones that keep them together (Nokia).
+    pub fn datastore_for(&self, kind: DataKind) -> Option<&str> {
+        let stores = &self.datastores;
+        match kind {
+            DataKind::Contacts => stores.contacts.as_deref(),
+            DataKind::Events => stores.calendar.as_deref(),
+            DataKind::Tasks if stores.calendar_holds_tasks == Some(true) => {
+                stores.calendar.as_deref()
+            }
+            DataKind::Tasks => stores.tasks.as_deref(),
+            DataKind::Notes => stores.notes.as_deref(),
+        }
+    }
+
     /// Options for writing vCalendar 1.0 to this phone.
     pub fn vcal_options(&self) -> VcalOptions {
         VcalOptions {
@@ -512,6 +536,8 @@ mod tests {
         let c7210 = set.resolve(&device("Nokia", "Nokia 7210c", "V 05.60"));
         assert!(c7210.force_utc && c7210.vcal_options().times_in_utc);
         assert_eq!(c7210.max_occurrences.get("EMAIL"), Some(&3));
+        assert_eq!(e55.datastore_for(DataKind::Tasks), Some("Calendar"));
+        assert_eq!(e55.datastore_for(DataKind::Notes), Some("Notes"));
     }
 
     #[test]
@@ -522,6 +548,7 @@ mod tests {
         assert!(k750.alarms_in_utc);
         assert_eq!(k750.datastores.contacts.as_deref(), Some("Contact"));
         assert_eq!(k750.syncml_version, "1.1");
+        assert_eq!(k750.datastore_for(DataKind::Tasks), Some("Task"));
         let k700 = set.resolve(&device("SonyEricsson", "SEMC Phone", "R3B"));
         assert!(k700.force_local_time && k700.limited_field_lengths);
         let t610 = set.resolve(&device("SonyEricsson", "T610", "R2B"));
