@@ -284,3 +284,123 @@ fn rule(item: &Item) -> Option<(Recurrence, Option<String>)> {
     });
     Some((rule, until))
 }
+
+/// Applies a unified diff (hunks only, as in SyncEvolution's `.tem.patch`
+/// files) to `original`.
+fn apply_patch(original: &str, patch: &str) -> String {
+    let source: Vec<&str> = original.lines().collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut position = 0;
+    let mut lines = patch.lines().peekable();
+    while let Some(line) = lines.next() {
+        let Some(header) = line.strip_prefix("@@ -") else {
+            continue;
+        };
+        let start: usize = header
+            .split([',', ' '])
+            .next()
+            .and_then(|n| n.parse().ok())
+            .expect("hunk header");
+        let start = start.saturating_sub(1);
+        out.extend(source[position..start].iter().map(|l| l.to_string()));
+        position = start;
+        while let Some(body) = lines.peek() {
+            if body.starts_with("@@") {
+                break;
+            }
+            let body = lines.next().unwrap();
+            match body.chars().next() {
+                Some('+') => out.push(body[1..].to_string()),
+                Some('-') => {
+                    assert_eq!(source[position], &body[1..], "patch does not apply");
+                    position += 1;
+                }
+                _ => {
+                    let context = body.strip_prefix(' ').unwrap_or(body);
+                    assert_eq!(source[position], context, "patch context differs");
+                    out.push(context.to_string());
+                    position += 1;
+                }
+            }
+        }
+    }
+    out.extend(source[position..].iter().map(|l| l.to_string()));
+    out.join("\n") + "\n"
+}
+
+/// The Nokia 7210c variants of the test items hold only what that phone
+/// keeps. Taking the properties of those variants as the phone's CTCap, a
+/// merge of the phone's version into the full stored item must keep every
+/// property the phone could not hold, and take the phone's values for the
+/// others.
+#[test]
+fn merge_keeps_what_the_nokia_7210c_cannot_hold() {
+    use handsync::pim::merge::{merge_from_phone, PhoneCapabilities};
+    let dir = corpus().join("pim/syncevolution");
+    let mut kept = 0;
+    for file in ["eds_event.ics", "eds_task.ics"] {
+        let original = std::fs::read_to_string(dir.join(file))
+            .unwrap()
+            .replace("\r\n", "\n");
+        let patch =
+            std::fs::read_to_string(dir.join(format!("{file}.nokia_7210c.tem.patch"))).unwrap();
+        let phone_text = apply_patch(&original, &patch);
+        let stored_items: Vec<Item> = parse_objects(original.as_bytes())
+            .unwrap()
+            .into_iter()
+            .flat_map(|o| {
+                Calendar {
+                    component: o.component,
+                }
+                .items()
+            })
+            .collect();
+        let phone_items: Vec<Item> = parse_objects(phone_text.as_bytes())
+            .unwrap()
+            .into_iter()
+            .flat_map(|o| {
+                Calendar {
+                    component: o.component,
+                }
+                .items()
+            })
+            .collect();
+        let mut names: Vec<&str> = phone_items
+            .iter()
+            .flat_map(|i| i.component.properties.iter().map(|p| p.name.as_str()))
+            .collect();
+        names.sort();
+        names.dedup();
+        let capabilities = PhoneCapabilities::with_properties(&names);
+        for phone in &phone_items {
+            let uid = phone.uid().unwrap();
+            let recurrence_id = phone.component.text_of("RECURRENCE-ID");
+            let Some(stored) = stored_items.iter().find(|s| {
+                s.uid().as_deref() == Some(uid.as_str())
+                    && s.component.text_of("RECURRENCE-ID").is_some() == recurrence_id.is_some()
+            }) else {
+                continue;
+            };
+            let merged = merge_from_phone(&stored.component, &phone.component, None, &capabilities);
+            for property in &stored.component.properties {
+                if !capabilities.can_hold(&property.name) {
+                    assert!(
+                        merged.properties.contains(property),
+                        "{file} {uid}: lost {property:?}"
+                    );
+                    kept += 1;
+                }
+            }
+            for property in &phone.component.properties {
+                assert!(
+                    merged
+                        .properties_named(&property.name)
+                        .any(|p| p.value == property.value),
+                    "{file} {uid}: phone's {property:?} not taken"
+                );
+            }
+        }
+    }
+    // PERCENT-COMPLETE, COMPLETED and URL of the task at least.
+    assert!(kept >= 3, "only {kept} properties kept");
+}
