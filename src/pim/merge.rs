@@ -106,46 +106,54 @@ pub fn merge_from_phone(
     capabilities: &PhoneCapabilities,
 ) -> Component {
     let mut result = Component::new(&from_phone.name);
-    let mut names: Vec<&str> = Vec::new();
-    for property in from_phone.properties.iter().chain(&stored.properties) {
-        if !names.contains(&property.name.as_str()) {
-            names.push(&property.name);
-        }
+    // For each result property, the stored property it is a version of.
+    let mut origins: Vec<Option<usize>> = Vec::new();
+    let mut used = vec![false; stored.properties.len()];
+    for phone in &from_phone.properties {
+        let name = phone.name.as_str();
+        let chosen_origin = counterpart(phone, &stored.properties, &used);
+        let was_sent = sent.is_some_and(|s| s.properties_named(name).any(|p| p == phone));
+        let chosen = match chosen_origin {
+            Some(index) => {
+                used[index] = true;
+                let stored_property = &stored.properties[index];
+                if was_sent || keeps_stored(phone, stored_property, name, capabilities) {
+                    stored_property.clone()
+                } else {
+                    phone.clone()
+                }
+            }
+            None => phone.clone(),
+        };
+        result.properties.push(chosen);
+        origins.push(chosen_origin);
     }
-    for name in names {
-        let stored_all: Vec<&Property> = stored.properties_named(name).collect();
-        let phone_all: Vec<&Property> = from_phone.properties_named(name).collect();
-        let sent_all: Vec<&Property> = sent
-            .map(|s| s.properties_named(name).collect())
-            .unwrap_or_default();
-        if !capabilities.can_hold(name) && phone_all.is_empty() {
-            result.properties.extend(stored_all.into_iter().cloned());
+    // Stored properties the phone could not have sent stay, next to the
+    // stored neighbours they followed: names outside its CTCap, and
+    // occurrences beyond what it keeps (a fourth EMAIL on a phone that
+    // keeps three).
+    for (index, property) in stored.properties.iter().enumerate() {
+        if used[index] {
             continue;
         }
-        for (index, phone) in phone_all.iter().enumerate() {
-            let counterpart = counterpart(phone, index, &stored_all);
-            let was_sent = sent_all.contains(phone);
-            let chosen = match counterpart {
-                Some(stored) if was_sent => stored.clone(),
-                Some(stored) if keeps_stored(phone, stored, name, capabilities) => stored.clone(),
-                _ => (*phone).clone(),
-            };
-            result.properties.push(chosen);
+        let name = property.name.as_str();
+        let phone_count = from_phone.properties_named(name).count();
+        let beyond_capability = !capabilities.can_hold(name) && phone_count == 0;
+        let beyond_count = capabilities
+            .max_occurrences(name)
+            .is_some_and(|limit| phone_count >= limit);
+        if !(beyond_capability || beyond_count) {
+            continue;
         }
-        // Occurrences beyond what the phone keeps (a fourth EMAIL on a
-        // phone that keeps three) stay on the PC.
-        if let Some(limit) = capabilities.max_occurrences(name) {
-            if phone_all.len() >= limit {
-                let used: Vec<Property> = result.properties.clone();
-                result.properties.extend(
-                    stored_all
-                        .iter()
-                        .skip(limit)
-                        .filter(|p| !used.contains(p))
-                        .map(|p| (*p).clone()),
-                );
-            }
-        }
+        let position = origins
+            .iter()
+            .enumerate()
+            .filter(|(_, origin)| origin.is_some_and(|o| o < index))
+            .map(|(i, _)| i + 1)
+            .max()
+            .unwrap_or(result.properties.len().min(1));
+        result.properties.insert(position, property.clone());
+        origins.insert(position, Some(index));
     }
     // Sub-components (VALARM): the phone's when it can hold them.
     let mut kinds: Vec<&str> = Vec::new();
@@ -169,25 +177,21 @@ pub fn merge_from_phone(
     result
 }
 
-/// The stored property that a phone property is a version of: the one at
-/// the same position among those of the same name with the same types, else
-/// at the same position.
-fn counterpart<'a>(
-    phone: &Property,
-    index: usize,
-    stored: &[&'a Property],
-) -> Option<&'a Property> {
-    stored
-        .iter()
-        .find(|s| s.escaped() == phone.escaped() && same_group(s, phone))
-        .or_else(|| {
-            stored
-                .iter()
-                .filter(|s| s.types() == phone.types())
-                .nth(index)
-        })
-        .or_else(|| stored.get(index))
-        .copied()
+/// The unused stored property that a phone property is a version of: one
+/// with the same value, else the first of the same name with the same
+/// types, else the first of the same name.
+fn counterpart(phone: &Property, stored: &[Property], used: &[bool]) -> Option<usize> {
+    let candidates = || {
+        stored
+            .iter()
+            .enumerate()
+            .filter(|(i, s)| !used[*i] && s.name == phone.name)
+    };
+    candidates()
+        .find(|(_, s)| s.value == phone.value && same_group(s, phone))
+        .or_else(|| candidates().find(|(_, s)| s.types() == phone.types()))
+        .or_else(|| candidates().next())
+        .map(|(i, _)| i)
 }
 
 fn same_group(a: &Property, b: &Property) -> bool {
@@ -300,6 +304,24 @@ mod tests {
         capabilities.set_max_occurrences("EMAIL", 3);
         let merged = merge_from_phone(&stored, &phone, None, &capabilities);
         assert_eq!(merged.properties_named("EMAIL").count(), 4);
+    }
+
+    #[test]
+    fn kept_properties_stay_next_to_their_neighbours() {
+        let stored = card("BEGIN:VCARD\r\nVERSION:3.0\r\nN:A;B;;;\r\nNICKNAME:bee\r\nTEL;TYPE=CELL:1\r\nTEL;TYPE=HOME:2\r\nEND:VCARD\r\n");
+        let phone = card(
+            "BEGIN:VCARD\r\nVERSION:2.1\r\nN:A;B\r\nTEL;HOME:2\r\nTEL;CELL:3\r\nEND:VCARD\r\n",
+        );
+        let capabilities = PhoneCapabilities::with_properties(&["N", "FN", "TEL"]);
+        let merged = merge_from_phone(&stored, &phone, None, &capabilities);
+        let names: Vec<&str> = merged.properties.iter().map(|p| p.name.as_str()).collect();
+        // FN was added after N when the stored card became 3.0.
+        assert_eq!(names, ["VERSION", "N", "FN", "NICKNAME", "TEL", "TEL"]);
+        let tels: Vec<String> = merged
+            .properties_named("TEL")
+            .map(|p| p.text_value())
+            .collect();
+        assert_eq!(tels, ["2", "3"]);
     }
 
     #[test]
