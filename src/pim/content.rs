@@ -1039,11 +1039,20 @@ mod tests {
     }
 
     #[test]
-    fn qp_soft_break_splitting_an_escape() {
+    fn qp_soft_break_between_the_bytes_of_a_character() {
         let card = parse(
             "BEGIN:VCARD\r\nVERSION:2.1\r\nNOTE;ENCODING=QUOTED-PRINTABLE;CHARSET=UTF-8:Caf=C3=\r\n=A9 =C3=A9=\r\nt=C3=A9\r\nEND:VCARD\r\n",
         );
         assert_eq!(card.text_of("NOTE").unwrap(), "Café été");
+    }
+
+    #[test]
+    fn qp_soft_break_inside_an_escape() {
+        // `=C3` cut after `=C`, and after `=`.
+        let card = parse(
+            "BEGIN:VCARD\r\nVERSION:2.1\r\nNOTE;ENCODING=QUOTED-PRINTABLE;CHARSET=UTF-8:Caf=C=\r\n3=A9 caf==\r\nC3=A9\r\nEND:VCARD\r\n",
+        );
+        assert_eq!(card.text_of("NOTE").unwrap(), "Café café");
     }
 
     #[test]
