@@ -570,6 +570,22 @@ pub fn parse_objects_with(
     input: &[u8],
     default_charset: Option<&'static Encoding>,
 ) -> Result<Vec<ParsedObject>, ParseError> {
+    // Windows tools write a byte order mark, and some export vCards in
+    // UTF-16: read those as UTF-8 text (the originals are then UTF-8 too).
+    if let Some((encoding, bom_length)) = Encoding::for_bom(input) {
+        if encoding == encoding_rs::UTF_8 {
+            return parse_lines(&input[bom_length..], default_charset);
+        }
+        let (text, _) = encoding.decode_without_bom_handling(&input[bom_length..]);
+        return parse_lines(text.as_bytes(), default_charset);
+    }
+    parse_lines(input, default_charset)
+}
+
+fn parse_lines(
+    input: &[u8],
+    default_charset: Option<&'static Encoding>,
+) -> Result<Vec<ParsedObject>, ParseError> {
     let mut objects = Vec::new();
     let mut stack: Vec<RawComponent> = Vec::new();
     let mut object_start = 0;
@@ -1132,6 +1148,26 @@ mod tests {
         let card = parse_object(&input).unwrap().component;
         assert!(started.elapsed().as_secs() < 5);
         assert_eq!(card.text_of("NOTE").unwrap(), "v");
+    }
+
+    #[test]
+    fn byte_order_marks_and_utf16_files() {
+        let mut utf8 = vec![0xEF, 0xBB, 0xBF];
+        utf8.extend_from_slice("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Zoë\r\nEND:VCARD\r\n".as_bytes());
+        assert_eq!(
+            parse_object(&utf8)
+                .unwrap()
+                .component
+                .text_of("FN")
+                .unwrap(),
+            "Zoë"
+        );
+        let mut utf16 = vec![0xFF, 0xFE];
+        for unit in "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Zoë;A\r\nEND:VCARD\r\n".encode_utf16() {
+            utf16.extend_from_slice(&unit.to_le_bytes());
+        }
+        let card = parse_object(&utf16).unwrap().component;
+        assert_eq!(card.property("N").unwrap().components(), ["Zoë", "A"]);
     }
 
     #[test]
