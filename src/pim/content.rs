@@ -557,6 +557,8 @@ fn parse_content_line(logical: &LogicalLine) -> Result<RawProperty, ParseError> 
     })
 }
 
+const MAX_NESTING: usize = 16;
+
 /// Parses every BEGIN/END object in `input` (several vCards in one file,
 /// several VCALENDARs...). Never panics; errors name the line. 8-bit text
 /// without CHARSET is read as UTF-8 when valid, else windows-1252.
@@ -597,6 +599,14 @@ fn parse_lines(
             .trim()
             .to_ascii_uppercase();
         if property.group.is_none() && property.name == "BEGIN" {
+            // Real items nest three deep (VCALENDAR/VTIMEZONE/STANDARD);
+            // a bound keeps hostile input from exhausting the stack.
+            if stack.len() >= MAX_NESTING {
+                return Err(ParseError::new(
+                    logical.line,
+                    ParseErrorKind::NestingTooDeep,
+                ));
+            }
             if stack.is_empty() {
                 object_start = previous_end;
             }
@@ -1168,6 +1178,16 @@ mod tests {
         }
         let card = parse_object(&utf16).unwrap().component;
         assert_eq!(card.property("N").unwrap().components(), ["Zoë", "A"]);
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let input = "BEGIN:X\r\n".repeat(100_000);
+        let error = parse_objects(input.as_bytes()).unwrap_err();
+        assert_eq!(
+            (error.line, error.kind),
+            (17, ParseErrorKind::NestingTooDeep)
+        );
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub enum ParseErrorKind {
     UnknownCharset(String),
     /// `ENCODING=BASE64` or `b` data that is not base64.
     InvalidBase64,
+    /// BEGIN blocks nested deeper than any real item (hostile input).
+    NestingTooDeep,
     /// A value that does not follow its property's grammar (dates, RRULE...).
     InvalidValue { property: String, reason: String },
 }
@@ -58,6 +60,7 @@ impl fmt::Display for ParseError {
             }
             ParseErrorKind::UnknownCharset(name) => write!(f, "unknown CHARSET {name:?}"),
             ParseErrorKind::InvalidBase64 => write!(f, "invalid base64 data"),
+            ParseErrorKind::NestingTooDeep => write!(f, "BEGIN blocks nested too deeply"),
             ParseErrorKind::InvalidValue { property, reason } => {
                 write!(f, "invalid {property} value: {reason}")
             }
