@@ -939,8 +939,12 @@ fn attendee_to_vcal(property: &mut Property) {
         _ => {}
     }
     let address = property.text_value();
-    if address.len() > 7 && address[..7].eq_ignore_ascii_case("mailto:") {
-        set_value(property, &address[7..]);
+    if let Some(rest) = address
+        .get(..7)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("mailto:"))
+        .map(|_| &address[7..])
+    {
+        set_value(property, rest);
     }
 }
 
@@ -1185,5 +1189,62 @@ mod tests {
             again.component.components[0].text_of("RRULE").unwrap(),
             "FREQ=MONTHLY;BYDAY=MO;BYSETPOS=-1"
         );
+    }
+}
+
+#[cfg(test)]
+mod property_tests {
+    use super::*;
+    use crate::pim::identity::calendar_key;
+    use proptest::prelude::*;
+
+    fn exercise(text: &str) {
+        let Ok(calendar) = Calendar::parse(text.as_bytes()) else {
+            return;
+        };
+        for item in calendar.items() {
+            let _ = (item.recurrence(), item.alarms(), item.is_all_day());
+            let _ = (item.time_in_utc("DTSTART"), calendar_key(&item));
+        }
+        let stored = calendar.to_ical20();
+        let written = stored.write();
+        let reparsed = Calendar::parse(written.as_bytes()).expect("own output parses");
+        let local = VcalOptions {
+            times_in_utc: false,
+            alarms_in_utc: false,
+            local_zone: Some(TimeZone::fixed("X", 3600)),
+            all_day: AllDayStyle::MidnightTo2359,
+        };
+        for options in [VcalOptions::default(), local] {
+            let phone = reparsed.to_vcal10(&options).write();
+            Calendar::parse(phone.as_bytes()).expect("own output parses");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Arbitrary values in time, rule, alarm and zone properties never
+        /// make parsing or conversion panic, and our output always parses.
+        #[test]
+        fn arbitrary_vcal_values_never_panic(
+            start in "(\\PC{0,20}|[0-9]{8}(T[0-9]{6}Z?)?)",
+            rule in "(\\PC{0,30}|(D|W|MP|MD|YM|YD)[0-9]{1,3}( [0-9]{1,3}[+-]?| MO| SU| LD)*( #[0-9]{1,3}| [0-9]{8}T[0-9]{6}Z?)?)",
+            alarm in "\\PC{0,40}",
+            tz in "[+-]?[0-9:]{0,6}",
+            daylight in "\\PC{0,60}",
+        ) {
+            exercise(&format!("BEGIN:VCALENDAR\r\nVERSION:1.0\r\nTZ:{tz}\r\nDAYLIGHT:{daylight}\r\nBEGIN:VEVENT\r\nDTSTART:{start}\r\nDTEND:{start}\r\nRRULE:{rule}\r\nAALARM:{alarm}\r\nDALARM:{start};PT5M;2;x\r\nEXDATE:{start};{start}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"));
+        }
+
+        #[test]
+        fn arbitrary_ical_values_never_panic(
+            start in "(\\PC{0,20}|[0-9]{8}(T[0-9]{6}Z?)?)",
+            rule in "(\\PC{0,30}|FREQ=(DAILY|WEEKLY|MONTHLY|YEARLY)(;(COUNT|INTERVAL|BYMONTHDAY|BYMONTH|BYYEARDAY)=-?[0-9]{1,11}|;BYDAY=-?[0-9]{0,11}(MO|SU)|;UNTIL=[0-9]{8})*)",
+            trigger in "(\\PC{0,20}|-?P[0-9]{0,20}(D|W|T[0-9]{1,20}[HMS]))",
+            offset in "[+-]?[0-9]{0,6}",
+        ) {
+            exercise(&format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VTIMEZONE\r\nTZID:Z\r\nBEGIN:STANDARD\r\nDTSTART:{start}\r\nRRULE:{rule}\r\nTZOFFSETFROM:{offset}\r\nTZOFFSETTO:{offset}\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\nBEGIN:VEVENT\r\nDTSTART;TZID=Z:{start}\r\nDTEND;VALUE=DATE:{start}\r\nRRULE:{rule}\r\nBEGIN:VALARM\r\nACTION:AUDIO\r\nTRIGGER:{trigger}\r\nEND:VALARM\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"));
+        }
     }
 }

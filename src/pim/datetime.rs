@@ -44,7 +44,7 @@ impl Date {
     /// `19700131` or `1970-01-31` (vCard 3.0 allows both).
     pub fn parse(text: &str) -> Option<Date> {
         let compact: String = text.trim().chars().filter(|c| *c != '-').collect();
-        if compact.len() != 8 {
+        if compact.len() != 8 || !compact.is_ascii() {
             return None;
         }
         let date = Date {
@@ -91,7 +91,7 @@ impl Date {
     }
 
     pub fn add_days(&self, days: i64) -> Date {
-        Date::from_days_since_epoch(self.days_since_epoch() + days)
+        Date::from_days_since_epoch(self.days_since_epoch().saturating_add(days))
     }
 
     /// 0 = Monday ... 6 = Sunday.
@@ -124,7 +124,7 @@ impl DateTime {
         };
         let (date_part, time_part) = body.split_once(['T', 't'])?;
         let time: String = time_part.chars().filter(|c| *c != ':').collect();
-        if !(time.len() == 4 || time.len() == 6) {
+        if !(time.len() == 4 || time.len() == 6) || !time.is_ascii() {
             return None;
         }
         let hour = digits(&time[0..2])?;
@@ -179,7 +179,7 @@ impl DateTime {
     }
 
     pub fn add_seconds(&self, seconds: i64) -> DateTime {
-        DateTime::from_timestamp(self.timestamp() + seconds, self.utc)
+        DateTime::from_timestamp(self.timestamp().saturating_add(seconds), self.utc)
     }
 }
 
@@ -305,6 +305,9 @@ pub fn parse_utc_offset(text: &str) -> Option<i64> {
         _ => return None,
     };
     let body: String = text[1..].chars().filter(|c| *c != ':').collect();
+    if !body.is_ascii() {
+        return None;
+    }
     let (hours, minutes, seconds) = match body.len() {
         1 | 2 => (digits(&body)?, 0, 0),
         4 => (digits(&body[0..2])?, digits(&body[2..4])?, 0),
@@ -367,6 +370,10 @@ mod tests {
         assert_eq!(format_duration(-900), "-PT15M");
         assert_eq!(format_duration(86_400), "P1D");
         assert_eq!(parse_utc_offset("+0124"), Some(5040));
+        assert_eq!(parse_utc_offset("+0é0"), None);
+        assert_eq!(DateTime::parse("2006T0é000"), None);
+        assert_eq!(DateTime::parse("20061005Taé000"), None);
+        assert_eq!(Date::parse("2006é105"), None);
         assert_eq!(parse_utc_offset("-07"), Some(-25_200));
         assert_eq!(format_utc_offset(-25_200), "-0700");
     }

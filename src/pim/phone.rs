@@ -325,3 +325,46 @@ mod tests {
         assert!(sent.contains("RRULE:YM1 #0"), "{sent}");
     }
 }
+
+#[cfg(test)]
+mod property_tests {
+    use super::*;
+    use crate::pim::identity::contact_key;
+    use crate::pim::merge::merge_from_phone;
+    use crate::pim::profile::{DeviceInfo, ProfileSet};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Any card the parser accepts goes through every phone pipeline,
+        /// identity keys and the merge without panicking, and what we send
+        /// parses again.
+        #[test]
+        fn arbitrary_cards_through_every_phone(
+            lines in proptest::collection::vec("(N|FN|TEL|EMAIL|NOTE|BDAY|X-A|ADR|PHOTO)(;[A-Z=-]{1,12}){0,3}:\\PC{0,40}", 0..8),
+            version in "(2\\.1|3\\.0|4\\.0)",
+        ) {
+            let text = format!("BEGIN:VCARD\r\nVERSION:{version}\r\n{}\r\nEND:VCARD\r\n", lines.join("\r\n"));
+            let Ok(card) = VCard::parse(text.as_bytes()) else {
+                return Ok(());
+            };
+            let stored = card.to_v30();
+            let _ = contact_key(&card);
+            let set = ProfileSet::embedded();
+            for (maker, model) in [("NOKIA", "Nokia 7210c"), ("SonyEricsson", "K750i"), ("SIEMENS", "SX1")] {
+                let profile = set.resolve(&DeviceInfo {
+                    manufacturer: maker.into(),
+                    model: model.into(),
+                    software_version: String::new(),
+                });
+                let mut capabilities = PhoneCapabilities::with_properties(&["N", "TEL", "NOTE"]);
+                capabilities.set_max_length("NOTE", 10);
+                let phone = Phone::new(profile, capabilities);
+                let sent = phone.contact_to_phone(&stored);
+                let back = phone.contact_from_phone(sent.as_bytes()).expect("own output parses");
+                let _ = merge_from_phone(&stored.component, &back.component, None, &phone.capabilities);
+            }
+        }
+    }
+}

@@ -416,7 +416,7 @@ impl Recurrence {
 
 fn parse_ical_weekday(item: &str) -> Result<WeekdayNum, RuleError> {
     let item = item.trim();
-    if item.len() < 2 {
+    if item.len() < 2 || !item.is_ascii() {
         return Err(error(format!("bad BYDAY item {item:?}")));
     }
     let (number, day) = item.split_at(item.len() - 2);
@@ -448,7 +448,7 @@ fn parse_vcal_number(token: &str) -> Result<i32, RuleError> {
 
 fn format_vcal_number(value: i32, with_plus: bool) -> String {
     if value < 0 {
-        format!("{}-", -value)
+        format!("{}-", value.unsigned_abs())
     } else if with_plus {
         format!("{value}+")
     } else {

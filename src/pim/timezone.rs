@@ -329,6 +329,9 @@ fn yearly_rule_date(rule: &Recurrence, start: &DateTime, year: i32) -> Option<Da
         .first()
         .map_or(start.date.day as i32, |d| *d);
     let last = days_in_month(year, month) as i32;
+    if day.unsigned_abs() > 31 {
+        return None;
+    }
     let day = if day < 0 { last + day + 1 } else { day };
     (1..=last)
         .contains(&day)
@@ -338,7 +341,8 @@ fn yearly_rule_date(rule: &Recurrence, start: &DateTime, year: i32) -> Option<Da
 /// The `ordinal`-th (negative: from the end) `weekday` of a month.
 pub fn nth_weekday(year: i32, month: u32, weekday: u32, ordinal: i32) -> Option<Date> {
     let last = days_in_month(year, month);
-    if last == 0 || ordinal == 0 {
+    // A month has at most five of each weekday.
+    if last == 0 || ordinal == 0 || ordinal.unsigned_abs() > 5 || weekday > 6 {
         return None;
     }
     let day = if ordinal > 0 {
@@ -346,7 +350,7 @@ pub fn nth_weekday(year: i32, month: u32, weekday: u32, ordinal: i32) -> Option<
         1 + (weekday + 7 - first) % 7 + (ordinal as u32 - 1) * 7
     } else {
         let last_weekday = Date::new(year, month, last).weekday();
-        let from_end = (last_weekday + 7 - weekday) % 7 + (-ordinal as u32 - 1) * 7;
+        let from_end = (last_weekday + 7 - weekday) % 7 + (ordinal.unsigned_abs() - 1) * 7;
         if from_end >= last {
             return None;
         }
