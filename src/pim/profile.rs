@@ -72,6 +72,9 @@ pub struct ProfileRule {
     pub matcher: Matcher,
     /// The server identity the phone expects ("PC Suite").
     pub server_identifier: Option<String>,
+    /// The server name in Server Alerted Notifications, when it differs
+    /// ("PC Suite Data Sync" for Nokia).
+    pub alert_server_identifier: Option<String>,
     pub syncml_version: Option<String>,
     pub datastores: Option<Datastores>,
     /// Charset for legacy text sent to and read from the phone.
@@ -117,6 +120,9 @@ pub struct PhoneProfile {
     /// Names of the rules that matched, least specific first.
     pub matched: Vec<String>,
     pub server_identifier: String,
+    /// Server name for Server Alerted Notifications (defaults to
+    /// `server_identifier`).
+    pub alert_server_identifier: String,
     pub syncml_version: String,
     pub datastores: Datastores,
     pub charset: &'static encoding_rs::Encoding,
@@ -141,6 +147,7 @@ impl Default for PhoneProfile {
         PhoneProfile {
             matched: Vec::new(),
             server_identifier: "PC Suite".into(),
+            alert_server_identifier: "PC Suite".into(),
             syncml_version: "1.1".into(),
             datastores: Datastores::default(),
             charset: encoding_rs::UTF_8,
@@ -381,6 +388,12 @@ fn apply(profile: &mut PhoneProfile, rule: &ProfileRule) {
     };
     if let Some(id) = &rule.server_identifier {
         profile.server_identifier = id.clone();
+        if rule.alert_server_identifier.is_none() {
+            profile.alert_server_identifier = id.clone();
+        }
+    }
+    if let Some(id) = &rule.alert_server_identifier {
+        profile.alert_server_identifier = id.clone();
     }
     if let Some(version) = &rule.syncml_version {
         profile.syncml_version = version.clone();
@@ -522,6 +535,7 @@ mod tests {
         let set = ProfileSet::embedded();
         let e55 = set.resolve(&device("NOKIA", "Nokia E55", "031.022"));
         assert_eq!(e55.server_identifier, "PC Suite");
+        assert_eq!(e55.alert_server_identifier, "PC Suite Data Sync");
         assert!(e55.alarms_in_utc && e55.email_internet_type && e55.ignore_devinf_max_size);
         assert_eq!(e55.datastores.calendar.as_deref(), Some("Calendar"));
         assert_eq!(e55.datastores.calendar_holds_tasks, Some(true));
