@@ -772,7 +772,42 @@ fn tag_times(property: &mut Property, zone: Option<&TimeZone>) {
 }
 
 /// iCalendar 2.0 item -> vCalendar 1.0 item.
+/// vCalendar 1.0 has no DURATION: an iCalendar item that gives one instead
+/// of DTEND (DUE for to-dos) gets the end it implies.
+fn duration_as_end(item: &Component) -> Component {
+    let end_name = if item.name == "VTODO" { "DUE" } else { "DTEND" };
+    if item.property(end_name).is_some() {
+        return item.clone();
+    }
+    let (Some(start), Some(duration)) = (
+        item.property("DTSTART"),
+        item.text_of("DURATION")
+            .and_then(|d| datetime::parse_duration(&d)),
+    ) else {
+        return item.clone();
+    };
+    let end_text = match CalTime::parse(&start.text_value()) {
+        Some(CalTime::Date(date)) => CalTime::Date(date.add_days(duration.div_euclid(86_400))),
+        Some(CalTime::DateTime(time)) => CalTime::DateTime(time.add_seconds(duration)),
+        None => return item.clone(),
+    }
+    .basic();
+    let mut end = start.clone();
+    end.name = end_name.to_string();
+    end.value = Value::Text(end_text);
+    let mut out = item.clone();
+    out.remove_all("DURATION");
+    let position = out
+        .properties
+        .iter()
+        .position(|p| p.name == "DTSTART")
+        .map_or(out.properties.len(), |i| i + 1);
+    out.properties.insert(position, end);
+    out
+}
+
 fn item_to_vcal(item: &Component, zones: &[TimeZone], options: &VcalOptions) -> Component {
+    let item = &duration_as_end(item);
     let mut out = Component::new(&item.name);
     let all_day = item
         .property("DTSTART")
@@ -1131,6 +1166,17 @@ mod tests {
             "{stored}"
         );
         assert!(stored.contains("X-EPOCAGENDAENTRYTYPE:ANNIVERSARY"));
+    }
+
+    #[test]
+    fn duration_becomes_an_end_for_phones() {
+        let stored = calendar("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nDTSTART;VALUE=DATE:20050103\r\nDURATION:P1D\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nDTSTART:20060406T140000Z\r\nDURATION:PT1H30M\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
+        let phone = stored.to_vcal10(&VcalOptions::default());
+        let all_day = &phone.component.components[0];
+        assert_eq!(all_day.text_of("DTEND").unwrap(), "20050104");
+        assert!(all_day.property("DURATION").is_none());
+        let timed = &phone.component.components[1];
+        assert_eq!(timed.text_of("DTEND").unwrap(), "20060406T153000Z");
     }
 
     #[test]

@@ -155,6 +155,14 @@ pub fn merge_from_phone(
         result.properties.insert(position, property.clone());
         origins.insert(position, Some(index));
     }
+    // iCalendar allows an end or a duration, not both: a phone that sent
+    // an end (phones have no DURATION) replaces the stored duration.
+    let phone_has_end = ["DTEND", "DUE"]
+        .iter()
+        .any(|name| from_phone.property(name).is_some());
+    if phone_has_end && from_phone.property("DURATION").is_none() {
+        result.remove_all("DURATION");
+    }
     // Sub-components (VALARM): the phone's when it can hold them.
     let mut kinds: Vec<&str> = Vec::new();
     for child in from_phone.components.iter().chain(&stored.components) {
@@ -322,6 +330,24 @@ mod tests {
             .map(|p| p.text_value())
             .collect();
         assert_eq!(tels, ["2", "3"]);
+    }
+
+    #[test]
+    fn an_end_from_the_phone_replaces_the_stored_duration() {
+        let stored = crate::pim::content::parse_object(
+            b"BEGIN:VEVENT\r\nDTSTART:20060406T140000Z\r\nDURATION:PT1H\r\nEND:VEVENT\r\n",
+        )
+        .unwrap()
+        .component;
+        let phone = crate::pim::content::parse_object(
+            b"BEGIN:VEVENT\r\nDTSTART:20060406T140000Z\r\nDTEND:20060406T160000Z\r\nEND:VEVENT\r\n",
+        )
+        .unwrap()
+        .component;
+        let capabilities = PhoneCapabilities::with_properties(&["DTSTART", "DTEND"]);
+        let merged = merge_from_phone(&stored, &phone, None, &capabilities);
+        assert!(merged.property("DURATION").is_none());
+        assert_eq!(merged.text_of("DTEND").unwrap(), "20060406T160000Z");
     }
 
     #[test]
