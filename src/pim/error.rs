@@ -30,8 +30,6 @@ pub enum ParseErrorKind {
     InvalidBase64,
     /// BEGIN blocks nested deeper than any real item (hostile input).
     NestingTooDeep,
-    /// A value that does not follow its property's grammar (dates, RRULE...).
-    InvalidValue { property: String, reason: String },
 }
 
 impl ParseError {
@@ -61,9 +59,6 @@ impl fmt::Display for ParseError {
             ParseErrorKind::UnknownCharset(name) => write!(f, "unknown CHARSET {name:?}"),
             ParseErrorKind::InvalidBase64 => write!(f, "invalid base64 data"),
             ParseErrorKind::NestingTooDeep => write!(f, "BEGIN blocks nested too deeply"),
-            ParseErrorKind::InvalidValue { property, reason } => {
-                write!(f, "invalid {property} value: {reason}")
-            }
         }
     }
 }
