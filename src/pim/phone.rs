@@ -110,6 +110,25 @@ impl Phone {
         content::write_component(&component, &self.write_options())
     }
 
+    /// A note from the phone: a vNote, or text/plain in the phone's charset
+    /// when it is not valid UTF-8.
+    pub fn note_from_phone(&self, bytes: &[u8]) -> Result<Note, ParseError> {
+        let start = bytes
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .unwrap_or(bytes.len());
+        if bytes[start..].to_ascii_uppercase().starts_with(b"BEGIN:") {
+            return Ok(Note {
+                component: first_object(bytes, self.charset())?,
+            });
+        }
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => text.to_string(),
+            Err(_) => super::codec::decode_text(bytes, self.charset()),
+        };
+        Ok(Note::from_text(&text.replace("\r\n", "\n")))
+    }
+
     /// The canonical form of what `contact_to_phone` sends: give it to
     /// [`super::merge::merge_from_phone`] as `sent`.
     pub fn contact_as_sent(&self, stored: &VCard) -> Option<VCard> {
@@ -313,6 +332,24 @@ mod tests {
             &sx1.capabilities,
         );
         assert!(merged.text_of("NOTE").unwrap().ends_with("zu lang ist."));
+    }
+
+    #[test]
+    fn notes_both_ways_in_the_phone_charset() {
+        let se = phone("SonyEricsson", "K750i", PhoneCapabilities::default());
+        let note = Note::from_text("Café\nau lait");
+        let sent = se.note_to_phone(&note, false);
+        assert!(
+            sent.contains("BODY;CHARSET=ISO-8859-1;ENCODING=QUOTED-PRINTABLE:Caf=E9=0D=0Aau lait"),
+            "{sent}"
+        );
+        assert_eq!(
+            se.note_from_phone(sent.as_bytes()).unwrap().body(),
+            "Café\nau lait"
+        );
+        assert_eq!(se.note_to_phone(&note, true), "Café\r\nau lait");
+        let latin1 = se.note_from_phone(b"Caf\xe9\r\nau lait").unwrap();
+        assert_eq!(latin1.body(), "Café\nau lait");
     }
 
     #[test]
