@@ -85,6 +85,11 @@ impl Phone {
             ..self.profile.vcal_options()
         };
         let mut calendar = stored.to_vcal10(&options).component;
+        // The calendar-level properties of iCalendar (METHOD, CALSCALE,
+        // X-WR-*) mean nothing to a phone; they stay on the PC.
+        calendar
+            .properties
+            .retain(|p| matches!(p.name.as_str(), "VERSION" | "PRODID" | "TZ" | "DAYLIGHT"));
         for item in &mut calendar.components {
             if let Some(min_date) = self.profile.min_date {
                 shift_yearly_before(item, &min_date);
@@ -360,6 +365,12 @@ mod tests {
         assert!(sent.contains("DTSTART:19800421"), "{sent}");
         assert!(sent.contains("DTEND:19800422"), "{sent}");
         assert!(sent.contains("RRULE:YM1 #0"), "{sent}");
+        let with_method = Calendar::parse(b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:PUBLISH\r\nX-WR-CALNAME:Home\r\nBEGIN:VEVENT\r\nSUMMARY:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n").unwrap();
+        let sent = nokia.calendar_to_phone(&with_method);
+        assert!(
+            !sent.contains("METHOD") && !sent.contains("X-WR-CALNAME"),
+            "{sent}"
+        );
     }
 }
 
