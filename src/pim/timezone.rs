@@ -186,8 +186,10 @@ impl TimeZone {
     }
 
     /// Writes vCalendar 1.0 `TZ` and `DAYLIGHT` values: the standard offset,
-    /// then one DAYLIGHT per summer period with explicit onsets (periods
-    /// from yearly rules are expanded for `years`).
+    /// then one DAYLIGHT per summer period, each from a summer onset to the
+    /// first standard onset after it (the next year's, south of the
+    /// equator). Explicit onsets are all written; yearly rules are expanded
+    /// for `years`.
     pub fn to_vcal(&self, years: impl IntoIterator<Item = i32>) -> (String, Vec<String>) {
         let standard = self
             .observances
@@ -196,16 +198,46 @@ impl TimeZone {
             .max_by_key(|o| o.start)
             .or_else(|| self.observances.first())
             .map_or(0, |o| o.offset_to);
+        let has_rules = self.observances.iter().any(|o| o.rule.is_some());
+        let mut summer_onsets: Vec<(DateTime, &Observance)> = Vec::new();
+        if has_rules {
+            for year in years {
+                summer_onsets.extend(
+                    self.observances
+                        .iter()
+                        .filter(|o| o.daylight)
+                        .filter_map(|o| onset_in_year(o, year).map(|t| (t, o))),
+                );
+            }
+        } else {
+            for observance in self.observances.iter().filter(|o| o.daylight) {
+                summer_onsets.extend(
+                    std::iter::once(observance.start)
+                        .chain(observance.extra_onsets.iter().copied())
+                        .map(|t| (t, observance)),
+                );
+            }
+        }
+        summer_onsets.sort_by_key(|(t, _)| *t);
         let mut lines = Vec::new();
-        for year in years {
-            let onsets = |daylight: bool| -> Option<(DateTime, &Observance)> {
-                self.observances
-                    .iter()
-                    .filter(|o| o.daylight == daylight)
-                    .filter_map(|o| onset_in_year(o, year).map(|t| (t, o)))
-                    .min_by_key(|(t, _)| *t)
-            };
-            let (Some((begin, summer)), Some((end, winter))) = (onsets(true), onsets(false)) else {
+        for (begin, summer) in summer_onsets {
+            let year = begin.date.year;
+            let end = self
+                .observances
+                .iter()
+                .filter(|o| !o.daylight)
+                .flat_map(|o| {
+                    let explicit = std::iter::once(o.start)
+                        .chain(o.extra_onsets.iter().copied())
+                        .map(move |t| (t, o));
+                    let ruled = [year, year + 1].into_iter().filter_map(move |y| {
+                        o.rule.as_ref().and(onset_in_year(o, y)).map(|t| (t, o))
+                    });
+                    explicit.chain(ruled)
+                })
+                .filter(|(t, _)| *t > begin)
+                .min_by_key(|(t, _)| *t);
+            let Some((end, winter)) = end else {
                 continue;
             };
             let begin_utc = DateTime::from_timestamp(begin.timestamp() - summer.offset_from, true);
@@ -371,6 +403,16 @@ mod tests {
     }
 
     #[test]
+    fn southern_summer_spans_the_new_year() {
+        let sydney = TimeZone::from_component(&parse_object(b"BEGIN:VTIMEZONE\r\nTZID:Sydney\r\nBEGIN:STANDARD\r\nDTSTART:20080406T030000\r\nRRULE:FREQ=YEARLY;BYDAY=1SU;BYMONTH=4\r\nTZOFFSETFROM:+1100\r\nTZOFFSETTO:+1000\r\nEND:STANDARD\r\nBEGIN:DAYLIGHT\r\nDTSTART:20081005T020000\r\nRRULE:FREQ=YEARLY;BYDAY=1SU;BYMONTH=10\r\nTZOFFSETFROM:+1000\r\nTZOFFSETTO:+1100\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n").unwrap().component).unwrap();
+        let (tz, lines) = sydney.to_vcal(2009..=2009);
+        assert_eq!(tz, "+10");
+        assert_eq!(lines, ["TRUE;+11;20091003T160000Z;20100403T160000Z;;"]);
+        let summer = DateTime::parse("20100115T120000").unwrap();
+        assert_eq!(sydney.offset_at_local(&summer), 11 * 3600);
+    }
+
+    #[test]
     fn nth_weekdays() {
         assert_eq!(nth_weekday(2006, 3, 6, -1), Some(Date::new(2006, 3, 26)));
         assert_eq!(nth_weekday(2009, 11, 6, 1), Some(Date::new(2009, 11, 1)));
@@ -402,6 +444,21 @@ mod tests {
         let (tz, lines) = zone.to_vcal(2006..=2006);
         assert_eq!(tz, "+01");
         assert_eq!(lines, ["TRUE;+02;20060326T010000Z;20061029T010000Z;;"]);
+        let several = [
+            Property::raw("DAYLIGHT", "TRUE;+02;20060326T010000Z;20061029T010000Z;;"),
+            Property::raw("DAYLIGHT", "TRUE;+02;20070325T010000Z;20071028T010000Z;;"),
+        ];
+        let zone = TimeZone::from_vcal("+0124", &several).unwrap();
+        // Every explicit period is written back, whatever the items' years.
+        let (tz, lines) = zone.to_vcal(2006..=2006);
+        assert_eq!(tz, "+0124");
+        assert_eq!(
+            lines,
+            [
+                "TRUE;+02;20060326T010000Z;20061029T010000Z;;",
+                "TRUE;+02;20070325T010000Z;20071028T010000Z;;"
+            ]
+        );
         let (_, from_rules) = berlin().to_vcal(2006..=2007);
         assert_eq!(
             from_rules,
