@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use handsync::pim::calendar::{Alarm, AlarmKind, Calendar, ItemKind};
-use handsync::pim::datetime::CalTime;
+use handsync::pim::calendar::{Alarm, AlarmKind, Calendar, ItemKind, VcalOptions};
+use handsync::pim::datetime::{CalTime, Date};
 use handsync::pim::note::Note;
 use handsync::pim::recurrence::{Frequency, Recurrence};
 use handsync::pim::vcard::VCard;
@@ -143,7 +143,14 @@ fn check_card(card: &VCard, section: &Section, path: &Path) -> usize {
     let (mut tel_index, mut email_index, mut note_index, mut name_index) = (0, 0, 0, 0);
     for entry in entries.values() {
         let kind = entry["Type"].as_str();
-        let text = entry.get("Text").cloned().unwrap_or_default();
+        // gammu keeps a lone CR (`=0D`) as it is; we read CR, LF and CRLF
+        // all as one line break.
+        let text = entry
+            .get("Text")
+            .cloned()
+            .unwrap_or_default()
+            .replace("\r\n", "\n")
+            .replace('\r', "\n");
         let location = entry.get("Location").map(String::as_str);
         let address = |work: bool| {
             card.addresses()
@@ -390,4 +397,134 @@ fn check_repeat(file: &str, key: &str, value: &str, rule: &Recurrence) {
         ),
         _ => unreachable!(),
     }
+}
+
+// ------------------------------------------------ writing and conversion
+
+/// What both calendar formats hold of an item, in comparable form.
+fn calendar_facts(item: &handsync::pim::calendar::Item) -> String {
+    let rule = item.recurrence().map(|mut rule| {
+        // UNTIL may move between floating (in the item's zone) and UTC; the
+        // instant is what counts, or the day for all-day items.
+        let until = rule.until.take().map(|until| match until {
+            CalTime::DateTime(_) if item.is_all_day() => until.date().basic(),
+            CalTime::DateTime(_) => item.in_utc_like_start(until).basic(),
+            CalTime::Date(date) => date.basic(),
+        });
+        (rule, until)
+    });
+    let start = item.time_in_utc("DTSTART").map(|s| s.to_date_time());
+    let rings: Vec<_> = item
+        .alarms()
+        .iter()
+        .map(|a| (a.kind, a.absolute_time(start)))
+        .collect();
+    let time = |name: &str| {
+        if item.is_all_day() {
+            // All-day spans compare as dates whatever the phone style.
+            return item
+                .component
+                .text_of(name)
+                .and_then(|t| CalTime::parse(&t))
+                .map(|t| t.date().basic());
+        }
+        item.time_in_utc(name).map(|t| t.basic())
+    };
+    // vCalendar has no DURATION: the end it implies is what must survive.
+    let duration = item
+        .component
+        .text_of("DURATION")
+        .and_then(|d| handsync::pim::datetime::parse_duration(&d));
+    let implied_end = |start: Option<CalTime>| -> Option<CalTime> {
+        Some(match start? {
+            CalTime::Date(date) => CalTime::Date(date.add_days(duration?.div_euclid(86_400))),
+            CalTime::DateTime(time) => CalTime::DateTime(time.add_seconds(duration?)),
+        })
+    };
+    let end = match time("DTEND") {
+        Some(end) => Some(end),
+        None if item.kind() == ItemKind::Event => {
+            implied_end(item.time_in_utc("DTSTART")).map(|t| t.basic())
+        }
+        None => None,
+    };
+    let due = item.due().or_else(|| match item.kind() {
+        ItemKind::Todo => implied_end(item.start()),
+        _ => None,
+    });
+    format!(
+        "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{rings:?}",
+        item.kind(),
+        item.summary(),
+        item.description(),
+        item.location(),
+        time("DTSTART"),
+        if item.is_all_day() { None } else { end },
+        due,
+        rule
+    )
+}
+
+#[test]
+fn every_gammu_item_survives_writing_and_conversion() {
+    let mut count = 0;
+    for path in files("vcards", &["vcf"]) {
+        let file = path.file_name().unwrap().to_string_lossy().to_string();
+        for card in VCard::parse_all(&std::fs::read(&path).unwrap()).unwrap() {
+            let again = VCard::parse(card.write().as_bytes()).unwrap();
+            assert_eq!(again, card, "{file}: changed by writing");
+            let stored = VCard::parse(card.to_v30().write().as_bytes()).unwrap();
+            let back = VCard::parse(stored.to_v21().write().as_bytes()).unwrap();
+            for property in card
+                .component
+                .properties
+                .iter()
+                .filter(|p| p.name != "VERSION")
+            {
+                let found = back.component.properties.iter().any(|p| {
+                    (p.name == property.name
+                        && p.group == property.group
+                        && p.params == property.params
+                        && p.same_value(property))
+                        || (p.name == "BDAY"
+                            && property.name == "BDAY"
+                            && Date::parse(&p.text_value()) == Date::parse(&property.text_value()))
+                });
+                assert!(found, "{file}: 2.1 -> 3.0 -> 2.1 lost {property:?}");
+            }
+            count += 1;
+        }
+    }
+    for path in files("vcal", &["vcs", "ics"]) {
+        let file = path.file_name().unwrap().to_string_lossy().to_string();
+        for calendar in Calendar::parse_all(&std::fs::read(&path).unwrap()).unwrap() {
+            let again = Calendar::parse(calendar.write().as_bytes()).unwrap();
+            assert_eq!(again, calendar, "{file}: changed by writing");
+            let other = match calendar.version() {
+                handsync::pim::calendar::CalendarVersion::V10 => calendar.to_ical20(),
+                handsync::pim::calendar::CalendarVersion::V20 => {
+                    calendar.to_vcal10(&VcalOptions::default())
+                }
+            };
+            let other = Calendar::parse(other.write().as_bytes()).unwrap();
+            let back = match calendar.version() {
+                handsync::pim::calendar::CalendarVersion::V10 => {
+                    other.to_vcal10(&VcalOptions::default())
+                }
+                handsync::pim::calendar::CalendarVersion::V20 => other.to_ical20(),
+            };
+            let back = Calendar::parse(back.write().as_bytes()).unwrap();
+            let facts = |c: &Calendar| c.items().iter().map(calendar_facts).collect::<Vec<_>>();
+            assert_eq!(facts(&other), facts(&calendar), "{file}: converted");
+            assert_eq!(facts(&back), facts(&calendar), "{file}: converted and back");
+            count += 1;
+        }
+    }
+    for path in files("vnote", &["vnt"]) {
+        let note = Note::parse(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(Note::parse(note.write_vnote().as_bytes()).unwrap(), note);
+        assert_eq!(Note::from_journal(&note.to_journal()), note);
+        count += 1;
+    }
+    assert!(count >= 60, "only {count} items");
 }

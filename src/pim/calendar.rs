@@ -378,6 +378,24 @@ impl Item {
         })
     }
 
+    /// A time from this item (e.g. a rule's UNTIL) as UTC, read in the zone
+    /// of its DTSTART when floating.
+    pub fn in_utc_like_start(&self, time: CalTime) -> CalTime {
+        match time {
+            CalTime::DateTime(local) if !local.utc => {
+                match self
+                    .component
+                    .property("DTSTART")
+                    .and_then(|p| self.zone_for(p))
+                {
+                    Some(zone) => CalTime::DateTime(zone.to_utc(&local)),
+                    None => time,
+                }
+            }
+            _ => time,
+        }
+    }
+
     fn zone_for(&self, property: &Property) -> Option<&TimeZone> {
         match property.param_value("TZID") {
             Some(id) => self.zones.iter().find(|z| z.id == id),
@@ -808,6 +826,11 @@ fn duration_as_end(item: &Component) -> Component {
 
 fn item_to_vcal(item: &Component, zones: &[TimeZone], options: &VcalOptions) -> Component {
     let item = &duration_as_end(item);
+    // Rules follow the start's own calendar day (its zone's), not UTC's.
+    let local_start = item
+        .text_of("DTSTART")
+        .and_then(|s| CalTime::parse(&s))
+        .map(|s| s.date());
     let mut out = Component::new(&item.name);
     let all_day = item
         .property("DTSTART")
@@ -822,7 +845,7 @@ fn item_to_vcal(item: &Component, zones: &[TimeZone], options: &VcalOptions) -> 
         let name = property.name.clone();
         match name.as_str() {
             "RRULE" | "EXRULE" => match Recurrence::parse_ical(&property.text_value())
-                .and_then(|rule| rule.to_vcal())
+                .and_then(|rule| rule.to_vcal_from(local_start))
             {
                 Ok(text) => set_value(&mut property, &text),
                 Err(_) => property.name = format!("X-ICAL-{name}"),

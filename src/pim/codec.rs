@@ -190,8 +190,9 @@ pub fn escape_text(text: &str) -> String {
             '\\' => out.push_str("\\\\"),
             ';' => out.push_str("\\;"),
             ',' => out.push_str("\\,"),
+            // CRLF, LF and a lone CR (some phones) all mean a line break.
             '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' => out.push_str("\\n"),
+            '\r' | '\n' => out.push_str("\\n"),
             _ => out.push(c),
         }
     }

@@ -219,6 +219,16 @@ impl Property {
             .collect()
     }
 
+    /// Whether two values hold the same data: binary equal, or text with
+    /// the same components once unescaped (a comma escaped by one writer
+    /// and left bare by another is the same comma).
+    pub fn same_value(&self, other: &Property) -> bool {
+        match (&self.value, &other.value) {
+            (Value::Text(_), Value::Text(_)) => self.components() == other.components(),
+            (a, b) => a == b,
+        }
+    }
+
     pub fn binary(&self) -> Option<&[u8]> {
         match &self.value {
             Value::Binary(data) => Some(data),
@@ -784,8 +794,9 @@ fn legacy_to_canonical(text: &str, name: &str) -> String {
                 }
                 _ => out.push_str("\\\\"),
             },
+            // CRLF, LF and a lone CR (some phones) all mean a line break.
             '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' => out.push_str("\\n"),
+            '\r' | '\n' => out.push_str("\\n"),
             ',' if !list => out.push_str("\\,"),
             ';' if list => out.push(','),
             _ => out.push(c),
@@ -817,8 +828,9 @@ fn modern_to_canonical(text: &str) -> String {
                 }
                 _ => out.push_str("\\\\"),
             },
+            // CRLF, LF and a lone CR (some phones) all mean a line break.
             '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' => out.push_str("\\n"),
+            '\r' | '\n' => out.push_str("\\n"),
             _ => out.push(c),
         }
     }

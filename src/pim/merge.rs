@@ -112,7 +112,10 @@ pub fn merge_from_phone(
     for phone in &from_phone.properties {
         let name = phone.name.as_str();
         let chosen_origin = counterpart(phone, &stored.properties, &used);
-        let was_sent = sent.is_some_and(|s| s.properties_named(name).any(|p| p == phone));
+        let was_sent = sent.is_some_and(|s| {
+            s.properties_named(name)
+                .any(|p| p.params == phone.params && p.same_value(phone))
+        });
         let chosen = match chosen_origin {
             Some(index) => {
                 used[index] = true;
@@ -196,7 +199,7 @@ fn counterpart(phone: &Property, stored: &[Property], used: &[bool]) -> Option<u
             .filter(|(i, s)| !used[*i] && s.name == phone.name)
     };
     candidates()
-        .find(|(_, s)| s.value == phone.value && same_group(s, phone))
+        .find(|(_, s)| s.same_value(phone) && same_group(s, phone))
         .or_else(|| candidates().find(|(_, s)| s.types() == phone.types()))
         .or_else(|| candidates().next())
         .map(|(i, _)| i)
@@ -219,10 +222,10 @@ fn keeps_stored(
     if !types_kept || phone.binary().is_some() != stored.binary().is_some() {
         return false;
     }
-    if phone.value == stored.value {
+    if phone.same_value(stored) {
         return true;
     }
-    let (phone_text, stored_text) = (phone.escaped(), stored.escaped());
+    let (phone_text, stored_text) = (phone.text_value(), stored.text_value());
     let truncated =
         stored_text.starts_with(phone_text.trim_end()) && phone_text.len() < stored_text.len();
     match capabilities.max_length(name) {

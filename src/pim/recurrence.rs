@@ -327,7 +327,39 @@ impl Recurrence {
                 });
             }
         }
+        // Every twelfth month from the start is yearly in the start's month:
+        // that is how the 1.0 grammar says "yearly on the first Monday of
+        // August" (MP12 1+ MO) or "yearly on the 25th" (MD12 25).
+        if rule.frequency == Frequency::Monthly && rule.interval % 12 == 0 {
+            if let Some(start) = start {
+                rule.frequency = Frequency::Yearly;
+                rule.interval /= 12;
+                rule.by_month = vec![start.month];
+            }
+        }
         Ok(rule)
+    }
+
+    /// Writes the vCalendar 1.0 form for an item starting on `start`: yearly
+    /// rules on a weekday position or a day of the start's month become
+    /// `MP12`/`MD12` rules, which the 1.0 grammar can express.
+    pub fn to_vcal_from(&self, start: Option<Date>) -> Result<String, RuleError> {
+        let in_start_month = start.is_some_and(|s| self.by_month == [s.month]);
+        let yearly_in_month = self.frequency == Frequency::Yearly
+            && in_start_month
+            && self.by_year_day.is_empty()
+            && (!self.by_day.is_empty() || !self.by_month_day.is_empty());
+        if !yearly_in_month {
+            return self.to_vcal();
+        }
+        let mut monthly = self.clone();
+        monthly.frequency = Frequency::Monthly;
+        monthly.interval = self
+            .interval
+            .checked_mul(12)
+            .ok_or_else(|| error("interval too large"))?;
+        monthly.by_month.clear();
+        monthly.to_vcal()
     }
 
     /// Writes the vCalendar 1.0 form, or says why the rule has none.
@@ -512,6 +544,28 @@ mod tests {
         both_ways("YM1 4 #2", "FREQ=YEARLY;COUNT=2;BYMONTH=4");
         both_ways("YM1 #0", "FREQ=YEARLY");
         both_ways("YD1 1 100 #0", "FREQ=YEARLY;BYYEARDAY=1,100");
+    }
+
+    #[test]
+    fn yearly_on_a_weekday_position_through_mp12() {
+        // First Monday of August, from 2002-08-05.
+        let start = Some(Date::new(2002, 8, 5));
+        let rule = Recurrence::parse_ical("FREQ=YEARLY;INTERVAL=1;BYMONTH=8;BYDAY=1MO").unwrap();
+        assert!(rule.to_vcal().is_err());
+        let vcal = rule.to_vcal_from(start).unwrap();
+        assert_eq!(vcal, "MP12 1+ MO #0");
+        assert_eq!(Recurrence::parse_vcal(&vcal, start).unwrap(), rule);
+        let christmas = Recurrence::parse_ical("FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=25").unwrap();
+        let vcal = christmas
+            .to_vcal_from(Some(Date::new(2006, 12, 25)))
+            .unwrap();
+        assert_eq!(vcal, "MD12 25 #0");
+        assert_eq!(
+            Recurrence::parse_vcal(&vcal, Some(Date::new(2006, 12, 25))).unwrap(),
+            christmas
+        );
+        // Another month than the start's cannot be written that way.
+        assert!(rule.to_vcal_from(Some(Date::new(2002, 7, 1))).is_err());
     }
 
     #[test]
