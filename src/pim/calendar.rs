@@ -919,9 +919,10 @@ fn attendee_to_ical(property: &mut Property) {
     let role = upper(property, "ROLE");
     let expect = upper(property, "EXPECT");
     if role.as_deref() == Some("ORGANIZER") {
+        // Other parameters (EXPECT...) stay: iCalendar ignores them and
+        // they come back to the phone unchanged.
         property.name = "ORGANIZER".into();
         property.remove_param("ROLE");
-        property.remove_param("EXPECT");
     } else {
         let ical_role = match (role.as_deref(), expect.as_deref()) {
             (Some("OWNER"), _) => "CHAIR",

@@ -981,7 +981,7 @@ fn write_legacy_property(
     let mut head = String::new();
     write_name(property, &mut head);
     for param in &property.params {
-        if param.name == "TYPE" {
+        if param.name == "TYPE" && family == Family::VCard {
             // vCard 2.1 style bare types: `TEL;CELL;HOME`.
             for value in &param.values {
                 head.push(';');
@@ -1241,6 +1241,16 @@ mod tests {
         assert!(written.contains("TEL;CELL;HOME:+49"));
         let again = parse(&written);
         assert_eq!(again.properties[1..], card.properties[1..]);
+    }
+
+    #[test]
+    fn vcalendar_keeps_named_type_parameters() {
+        let calendar = parse("BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VEVENT\r\nAALARM;TYPE=X-EPOCSOUND:20061005T075000Z;;;x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
+        let written = write_component(&calendar, &WriteOptions::legacy());
+        assert!(
+            written.contains("AALARM;TYPE=X-EPOCSOUND:20061005T075000Z;;;x"),
+            "{written}"
+        );
     }
 
     #[test]
