@@ -224,7 +224,18 @@ impl Property {
     /// and left bare by another is the same comma).
     pub fn same_value(&self, other: &Property) -> bool {
         match (&self.value, &other.value) {
-            (Value::Text(_), Value::Text(_)) => self.components() == other.components(),
+            (Value::Text(_), Value::Text(_)) => {
+                // Phones drop trailing empty components (`N:Doe;John` for
+                // `N:Doe;John;;;`).
+                let trimmed = |property: &Property| {
+                    let mut parts = property.components();
+                    while parts.len() > 1 && parts.last().is_some_and(String::is_empty) {
+                        parts.pop();
+                    }
+                    parts
+                };
+                trimmed(self) == trimmed(other)
+            }
             (a, b) => a == b,
         }
     }

@@ -225,12 +225,35 @@ fn keeps_stored(
     if phone.same_value(stored) {
         return true;
     }
+    // Cut as a whole (NOTE) or component by component (a phone that keeps
+    // 15 characters of each N part): every phone part is a start of the
+    // stored part, and some part is shorter.
+    let phone_parts = phone.components();
+    let stored_parts = stored.components();
+    let cut_parts: Vec<&String> = phone_parts
+        .iter()
+        .zip(&stored_parts)
+        .filter(|(p, s)| p != s)
+        .map(|(p, _)| p)
+        .collect();
+    let componentwise = phone_parts.len() <= stored_parts.len()
+        && phone_parts
+            .iter()
+            .zip(&stored_parts)
+            .all(|(p, s)| s.starts_with(p.trim_end()))
+        && !cut_parts.is_empty();
     let (phone_text, stored_text) = (phone.text_value(), stored.text_value());
-    let truncated =
+    let whole =
         stored_text.starts_with(phone_text.trim_end()) && phone_text.len() < stored_text.len();
+    if !(whole || componentwise) {
+        return false;
+    }
     match capabilities.max_length(name) {
-        Some(limit) => truncated && phone.text_value().chars().count() + 1 >= limit,
-        None => truncated && capabilities.limited_field_lengths,
+        Some(limit) => {
+            let at_limit = |text: &str| text.chars().count() + 1 >= limit;
+            at_limit(&phone_text) || cut_parts.iter().any(|p| at_limit(p))
+        }
+        None => capabilities.limited_field_lengths,
     }
 }
 
@@ -276,6 +299,20 @@ mod tests {
         );
         let merged = merge_from_phone(&stored, &edited, None, &capabilities);
         assert_eq!(merged.text_of("NOTE").unwrap(), "A very long note");
+    }
+
+    #[test]
+    fn name_parts_cut_one_by_one_keep_the_stored_name() {
+        let stored = card("BEGIN:VCARD\r\nVERSION:3.0\r\nN:Müller-Lüdenscheidt;Jörg-Alexander;;;\r\nEND:VCARD\r\n");
+        let phone =
+            card("BEGIN:VCARD\r\nVERSION:2.1\r\nN:Müller-Lüdensch;Jörg-Alexander\r\nEND:VCARD\r\n");
+        let mut capabilities = PhoneCapabilities::with_properties(&["N"]);
+        capabilities.set_max_length("N", 15);
+        let merged = merge_from_phone(&stored, &phone, None, &capabilities);
+        assert_eq!(
+            merged.property("N").unwrap().components()[0],
+            "Müller-Lüdenscheidt"
+        );
     }
 
     #[test]
