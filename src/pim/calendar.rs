@@ -413,9 +413,7 @@ impl Item {
     pub fn recurrence(&self) -> Option<Recurrence> {
         let text = self.text("RRULE")?;
         match self.version {
-            CalendarVersion::V10 => {
-                Recurrence::parse_vcal(&text, self.start().map(|s| s.date())).ok()
-            }
+            CalendarVersion::V10 => Recurrence::parse_vcal_at(&text, self.start()).ok(),
             CalendarVersion::V20 => Recurrence::parse_ical(&text).ok(),
         }
     }
@@ -686,7 +684,7 @@ fn item_to_ical(item: &Component, zone: Option<&TimeZone>) -> Component {
         match name.as_str() {
             "RRULE" | "EXRULE" => {
                 let text = property.text_value();
-                match Recurrence::parse_vcal(&text, start.map(|s| s.date())) {
+                match Recurrence::parse_vcal_at(&text, start) {
                     Ok(mut rule) => {
                         // RFC 5545: UNTIL has DTSTART's value type, and is UTC
                         // when DTSTART has a zone.
@@ -827,10 +825,13 @@ fn duration_as_end(item: &Component) -> Component {
 fn item_to_vcal(item: &Component, zones: &[TimeZone], options: &VcalOptions) -> Component {
     let item = &duration_as_end(item);
     // Rules follow the start's own calendar day (its zone's), not UTC's.
-    let local_start = item
-        .text_of("DTSTART")
-        .and_then(|s| CalTime::parse(&s))
-        .map(|s| s.date());
+    let start_as_written = item.text_of("DTSTART").and_then(|s| CalTime::parse(&s));
+    let local_start = start_as_written.map(|s| s.date());
+    let start_zone = item
+        .property("DTSTART")
+        .and_then(|p| p.param_value("TZID"))
+        .and_then(|id| zones.iter().find(|z| z.id == id))
+        .filter(|z| !z.id.starts_with(VCAL_TZID_PREFIX));
     let mut out = Component::new(&item.name);
     let all_day = item
         .property("DTSTART")
@@ -845,8 +846,20 @@ fn item_to_vcal(item: &Component, zones: &[TimeZone], options: &VcalOptions) -> 
         let name = property.name.clone();
         match name.as_str() {
             "RRULE" | "EXRULE" => match Recurrence::parse_ical(&property.text_value())
-                .and_then(|rule| rule.to_vcal_from(local_start))
-            {
+                .and_then(|rule| match start_as_written {
+                    Some(start) => rule.with_count_as_end(start),
+                    None => Ok(rule),
+                })
+                .and_then(|mut rule| {
+                    // An end computed in the start's zone follows the start
+                    // to UTC when the start goes there.
+                    if let (Some(CalTime::DateTime(until)), Some(zone)) = (rule.until, start_zone) {
+                        if !until.utc && options.times_in_utc {
+                            rule.until = Some(CalTime::DateTime(zone.to_utc(&until)));
+                        }
+                    }
+                    rule.to_vcal_from(local_start)
+                }) {
                 Ok(text) => set_value(&mut property, &text),
                 Err(_) => property.name = format!("X-ICAL-{name}"),
             },

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::datetime::{CalTime, Date};
+use super::datetime::{CalTime, Date, DateTime};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Frequency {
@@ -214,11 +214,21 @@ impl Recurrence {
         parts.join(";")
     }
 
+    /// Parses a vCalendar 1.0 rule, see [`Recurrence::parse_vcal_at`]; the
+    /// start date alone cannot turn a count into an end time.
+    pub fn parse_vcal(text: &str, start: Option<Date>) -> Result<Recurrence, RuleError> {
+        Recurrence::parse_vcal_at(text, start.map(CalTime::Date))
+    }
+
     /// Parses a vCalendar 1.0 rule. `start` (the item's DTSTART) fills in
     /// what the 1.0 grammar leaves implicit and RFC 5545 does not: `MP1`
     /// without a position means "same weekday position as the start".
     /// Without a duration the 1.0 specification's default of `#2` applies.
-    pub fn parse_vcal(text: &str, start: Option<Date>) -> Result<Recurrence, RuleError> {
+    /// A 1.0 count (`#n`) counts intervals, not occurrences: for rules with
+    /// several occurrences per interval (`W1 MO TU #4` is four weeks, eight
+    /// meetings) it becomes an end at the close of the n-th interval.
+    pub fn parse_vcal_at(text: &str, start_time: Option<CalTime>) -> Result<Recurrence, RuleError> {
+        let start = start_time.map(|s| s.date());
         let mut tokens: Vec<&str> = text.split_whitespace().collect();
         if tokens.is_empty() {
             return Err(error("empty rule"));
@@ -327,6 +337,12 @@ impl Recurrence {
                 });
             }
         }
+        if let (Some(count), Some(start_time)) = (rule.count, start_time) {
+            if rule.occurrences_per_interval() > 1 {
+                rule.until = Some(rule.end_of_interval(start_time, count));
+                rule.count = None;
+            }
+        }
         // Every twelfth month from the start is yearly in the start's month:
         // that is how the 1.0 grammar says "yearly on the first Monday of
         // August" (MP12 1+ MO) or "yearly on the 25th" (MD12 25).
@@ -337,6 +353,159 @@ impl Recurrence {
                 rule.by_month = vec![start.month];
             }
         }
+        Ok(rule)
+    }
+
+    /// How many occurrences one interval holds (a weekly rule on Monday and
+    /// Tuesday: two).
+    pub fn occurrences_per_interval(&self) -> usize {
+        let days = (self.by_day.len() + self.by_month_day.len()).max(1);
+        match self.frequency {
+            Frequency::Weekly | Frequency::Daily => self.by_day.len().max(1),
+            Frequency::Monthly => days,
+            Frequency::Yearly if !self.by_year_day.is_empty() => self.by_year_day.len(),
+            Frequency::Yearly => self.by_month.len().max(1) * days,
+            _ => 1,
+        }
+    }
+
+    /// The last moment of the `count`-th interval from `start` (weeks run
+    /// Monday to Sunday), at the start's time of day.
+    fn end_of_interval(&self, start: CalTime, count: u32) -> CalTime {
+        let date = start.date();
+        let steps = i64::from(count.saturating_sub(1)) * i64::from(self.interval);
+        let end = match self.frequency {
+            Frequency::Weekly => date.add_days(steps * 7 + 6 - i64::from(date.weekday())),
+            Frequency::Monthly => {
+                let months = i64::from(date.year) * 12 + i64::from(date.month) - 1 + steps;
+                let year = months.div_euclid(12) as i32;
+                let month = months.rem_euclid(12) as u32 + 1;
+                Date::new(year, month, super::datetime::days_in_month(year, month))
+            }
+            Frequency::Yearly => Date::new(date.year.saturating_add(steps as i32), 12, 31),
+            _ => date.add_days(steps),
+        };
+        match start {
+            CalTime::Date(_) => CalTime::Date(end),
+            CalTime::DateTime(time) => CalTime::DateTime(DateTime { date: end, ..time }),
+        }
+    }
+
+    /// Whether the rule, started on `start`, has an occurrence on `day`.
+    fn occurs_on(&self, start: Date, day: Date) -> bool {
+        let interval = i64::from(self.interval);
+        let weekday = day.weekday() as u8;
+        let in_month = |day: Date| {
+            let last = super::datetime::days_in_month(day.year, day.month) as i32;
+            let by_day_ok = self.by_day.iter().any(|d| {
+                d.weekday == weekday
+                    && match d.ordinal {
+                        None => true,
+                        Some(n) if n > 0 => (day.day as i32 - 1) / 7 + 1 == n,
+                        Some(n) => (last - day.day as i32) / 7 + 1 == -n,
+                    }
+            });
+            let month_day_ok = self.by_month_day.iter().any(|&d| {
+                if d > 0 {
+                    d == day.day as i32
+                } else {
+                    last + d + 1 == day.day as i32
+                }
+            });
+            match (self.by_day.is_empty(), self.by_month_day.is_empty()) {
+                (true, true) => day.day == start.day,
+                (false, true) => by_day_ok,
+                (true, false) => month_day_ok,
+                (false, false) => by_day_ok && month_day_ok,
+            }
+        };
+        match self.frequency {
+            Frequency::Daily => {
+                (day.days_since_epoch() - start.days_since_epoch()) % interval == 0
+                    && (self.by_day.is_empty() || self.by_day.iter().any(|d| d.weekday == weekday))
+            }
+            Frequency::Weekly => {
+                let monday = |d: Date| d.days_since_epoch() - i64::from(d.weekday());
+                (monday(day) - monday(start)) / 7 % interval == 0
+                    && if self.by_day.is_empty() {
+                        weekday == start.weekday() as u8
+                    } else {
+                        self.by_day.iter().any(|d| d.weekday == weekday)
+                    }
+            }
+            Frequency::Monthly => {
+                let months = |d: Date| i64::from(d.year) * 12 + i64::from(d.month);
+                (months(day) - months(start)) % interval == 0 && in_month(day)
+            }
+            Frequency::Yearly => {
+                if (i64::from(day.year) - i64::from(start.year)) % interval != 0 {
+                    return false;
+                }
+                if !self.by_year_day.is_empty() {
+                    let first = Date::new(day.year, 1, 1).days_since_epoch();
+                    let length = if super::datetime::is_leap_year(day.year) {
+                        366
+                    } else {
+                        365
+                    };
+                    let ordinal = (day.days_since_epoch() - first + 1) as i32;
+                    return self.by_year_day.iter().any(|&d| {
+                        if d > 0 {
+                            d == ordinal
+                        } else {
+                            length + d + 1 == ordinal
+                        }
+                    });
+                }
+                let months: &[u32] = if self.by_month.is_empty() {
+                    std::slice::from_ref(&start.month)
+                } else {
+                    &self.by_month
+                };
+                months.contains(&day.month) && in_month(day)
+            }
+            _ => false,
+        }
+    }
+
+    /// The date of the `count`-th occurrence from `start` (the start being
+    /// the first), searching at most fifty years ahead.
+    pub fn nth_occurrence(&self, start: Date, count: u32) -> Option<Date> {
+        if count == 0 || count > 5000 {
+            return None;
+        }
+        let mut found = 0;
+        for offset in 0..(50 * 366) {
+            let day = start.add_days(offset);
+            if offset == 0 || self.occurs_on(start, day) {
+                found += 1;
+                if found == count {
+                    return Some(day);
+                }
+            }
+        }
+        None
+    }
+
+    /// The same rule with a count of occurrences replaced by the time of the
+    /// last one, when the vCalendar 1.0 count (which counts intervals)
+    /// would mean something else: several occurrences per interval.
+    pub fn with_count_as_end(&self, start: CalTime) -> Result<Recurrence, RuleError> {
+        let Some(count) = self.count else {
+            return Ok(self.clone());
+        };
+        if self.occurrences_per_interval() <= 1 {
+            return Ok(self.clone());
+        }
+        let last = self
+            .nth_occurrence(start.date(), count)
+            .ok_or_else(|| error("cannot find the last occurrence"))?;
+        let mut rule = self.clone();
+        rule.count = None;
+        rule.until = Some(match start {
+            CalTime::Date(_) => CalTime::Date(last),
+            CalTime::DateTime(time) => CalTime::DateTime(DateTime { date: last, ..time }),
+        });
         Ok(rule)
     }
 
@@ -362,10 +531,15 @@ impl Recurrence {
         monthly.to_vcal()
     }
 
-    /// Writes the vCalendar 1.0 form, or says why the rule has none.
+    /// Writes the vCalendar 1.0 form, or says why the rule has none. A
+    /// count of occurrences over several per interval has none (1.0 counts
+    /// intervals): see [`Recurrence::with_count_as_end`].
     pub fn to_vcal(&self) -> Result<String, RuleError> {
         if let Some((key, _)) = self.other.iter().find(|(key, _)| key != "WKST") {
             return Err(error(format!("{key} has no vCalendar 1.0 form")));
+        }
+        if self.count.is_some() && self.occurrences_per_interval() > 1 {
+            return Err(error("a count of occurrences over several per interval"));
         }
         let mut text = match self.frequency {
             Frequency::Daily if self.by_day.is_empty() => format!("D{}", self.interval),
@@ -517,7 +691,8 @@ mod tests {
 
     #[test]
     fn monthly_by_day_number() {
-        both_ways("MD1 1 10 #5", "FREQ=MONTHLY;COUNT=5;BYMONTHDAY=1,10");
+        both_ways("MD1 10 #5", "FREQ=MONTHLY;COUNT=5;BYMONTHDAY=10");
+        both_ways("MD1 1 10 #0", "FREQ=MONTHLY;BYMONTHDAY=1,10");
         both_ways("MD1 1- #0", "FREQ=MONTHLY;BYMONTHDAY=-1");
         let last_day = Recurrence::parse_vcal("MD1 LD #0", None).unwrap();
         assert_eq!(last_day.by_month_day, [-1]);
@@ -530,8 +705,12 @@ mod tests {
             "FREQ=MONTHLY;UNTIL=21001231T000000;BYDAY=1TH",
         );
         both_ways(
-            "MP2 1+ SU 1- SU #10",
-            "FREQ=MONTHLY;INTERVAL=2;COUNT=10;BYDAY=1SU,-1SU",
+            "MP2 1+ SU #10",
+            "FREQ=MONTHLY;INTERVAL=2;COUNT=10;BYDAY=1SU",
+        );
+        both_ways(
+            "MP2 1+ SU 1- SU #0",
+            "FREQ=MONTHLY;INTERVAL=2;BYDAY=1SU,-1SU",
         );
         both_ways("MP1 2+ MO WE #0", "FREQ=MONTHLY;BYDAY=2MO,2WE");
         // No position: the start's (2006-04-06 is the first Thursday).
@@ -566,6 +745,55 @@ mod tests {
         );
         // Another month than the start's cannot be written that way.
         assert!(rule.to_vcal_from(Some(Date::new(2002, 7, 1))).is_err());
+    }
+
+    #[test]
+    fn a_vcal_count_counts_intervals() {
+        let start = CalTime::parse("20060406T100000").unwrap();
+        // Days 1 and 10 for five months: until the end of August.
+        let rule = Recurrence::parse_vcal_at("MD1 1 10 #5", Some(start)).unwrap();
+        assert_eq!(
+            rule.to_ical(),
+            "FREQ=MONTHLY;UNTIL=20060831T100000;BYMONTHDAY=1,10"
+        );
+        // First and last Sunday every other month, ten times: 18 months on.
+        let rule = Recurrence::parse_vcal_at("MP2 1+ SU 1- SU #10", Some(start)).unwrap();
+        assert_eq!(rule.until, CalTime::parse("20071031T100000"));
+        // Monday and Tuesday for two weeks (2006-04-06 is a Thursday).
+        let rule = Recurrence::parse_vcal_at("W1 MO TU #2", Some(start)).unwrap();
+        assert_eq!(rule.until, CalTime::parse("20060416T100000"));
+        let all_day =
+            Recurrence::parse_vcal_at("YM1 6 7 #3", Some(CalTime::parse("20060601").unwrap()))
+                .unwrap();
+        assert_eq!(all_day.until, CalTime::parse("20081231"));
+    }
+
+    #[test]
+    fn an_ical_count_of_occurrences_becomes_an_end() {
+        let rule = Recurrence::parse_ical("FREQ=WEEKLY;COUNT=4;BYDAY=MO,TU").unwrap();
+        assert!(rule.to_vcal().is_err());
+        let start = CalTime::parse("20060403T100000Z").unwrap();
+        let ended = rule.with_count_as_end(start).unwrap();
+        assert_eq!(ended.to_vcal().unwrap(), "W1 MO TU 20060411T100000Z");
+        let monthly = Recurrence::parse_ical("FREQ=MONTHLY;COUNT=3;BYMONTHDAY=1,-1").unwrap();
+        let ended = monthly
+            .with_count_as_end(CalTime::parse("20060430").unwrap())
+            .unwrap();
+        // April 30 (the start), May 1, May 31.
+        assert_eq!(ended.until, CalTime::parse("20060531"));
+        let positions = Recurrence::parse_ical("FREQ=MONTHLY;COUNT=3;BYDAY=1SU,-1SU").unwrap();
+        let ended = positions
+            .with_count_as_end(CalTime::parse("20060402").unwrap())
+            .unwrap();
+        assert_eq!(ended.until, CalTime::parse("20060507"));
+        let yearly = Recurrence::parse_ical("FREQ=YEARLY;COUNT=3;BYYEARDAY=1,-1").unwrap();
+        let ended = yearly
+            .with_count_as_end(CalTime::parse("20060101").unwrap())
+            .unwrap();
+        assert_eq!(ended.until, CalTime::parse("20070101"));
+        // One occurrence per interval: the count stays a count.
+        let single = Recurrence::parse_ical("FREQ=WEEKLY;COUNT=4;BYDAY=MO").unwrap();
+        assert_eq!(single.with_count_as_end(start).unwrap(), single);
     }
 
     #[test]
