@@ -820,3 +820,91 @@ mod tests {
         assert_eq!(rule.to_vcal().unwrap(), "W1 #10");
     }
 }
+
+#[cfg(test)]
+mod property_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The first occurrences of a rule from `start`, honouring COUNT and
+    /// UNTIL (by date), at most `limit` of them within ten years.
+    fn occurrences(rule: &Recurrence, start: Date, limit: usize) -> Vec<Date> {
+        let mut found = Vec::new();
+        for offset in 0..(10 * 366) {
+            let day = start.add_days(offset);
+            if rule.until.is_some_and(|u| day > u.date()) {
+                break;
+            }
+            if offset == 0 || rule.occurs_on(start, day) {
+                found.push(day);
+                if Some(found.len()) == rule.count.map(|c| c as usize) || found.len() == limit {
+                    break;
+                }
+            }
+        }
+        found
+    }
+
+    fn weekdays() -> impl Strategy<Value = Vec<WeekdayNum>> {
+        proptest::collection::btree_set(0u8..7, 0..3).prop_map(|days| {
+            days.into_iter()
+                .map(|weekday| WeekdayNum {
+                    ordinal: None,
+                    weekday,
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// A rule taken to vCalendar 1.0 and back has the same occurrences.
+        #[test]
+        fn vcal_round_trip_keeps_occurrences(
+            frequency in prop_oneof![
+                Just(Frequency::Daily),
+                Just(Frequency::Weekly),
+                Just(Frequency::Monthly),
+                Just(Frequency::Yearly)
+            ],
+            interval in 1u32..4,
+            weekly_days in weekdays(),
+            month_days in proptest::collection::btree_set(prop_oneof![1i32..29, -3i32..0], 0..3),
+            position in prop_oneof![Just(None), (1i32..5).prop_map(Some), Just(Some(-1))],
+            count in prop_oneof![Just(None), (1u32..25).prop_map(Some)],
+            year in 2000i32..2030,
+            month in 1u32..13,
+            day in 1u32..29,
+        ) {
+            let start = Date::new(year, month, day);
+            let mut rule = Recurrence::new(frequency);
+            rule.interval = interval;
+            rule.count = count;
+            match frequency {
+                Frequency::Weekly => rule.by_day = weekly_days,
+                Frequency::Monthly => match position {
+                    Some(ordinal) => {
+                        rule.by_day = vec![WeekdayNum { ordinal: Some(ordinal), weekday: start.weekday() as u8 }]
+                    }
+                    None => rule.by_month_day = month_days.into_iter().collect(),
+                },
+                Frequency::Yearly => rule.by_month = vec![month],
+                _ => {}
+            }
+            let start_time = CalTime::Date(start);
+            let Ok(text) = rule
+                .with_count_as_end(start_time)
+                .and_then(|r| r.to_vcal_from(Some(start)))
+            else {
+                return Ok(());
+            };
+            let back = Recurrence::parse_vcal_at(&text, Some(start_time)).unwrap();
+            prop_assert_eq!(
+                occurrences(&back, start, 40),
+                occurrences(&rule, start, 40),
+                "{} -> {} -> {}", rule.to_ical(), text, back.to_ical()
+            );
+        }
+    }
+}
