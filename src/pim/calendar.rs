@@ -733,6 +733,16 @@ fn item_to_ical(item: &Component, zone: Option<&TimeZone>) -> Component {
                     set_value(&mut property, &after.basic());
                     property.add_param("VALUE", &["DATE"]);
                 }
+                // Exceptions of an all-day item are days too.
+                (Some(_), "EXDATE" | "RDATE" | "RECURRENCE-ID") => {
+                    let days: Vec<String> = property
+                        .list_items()
+                        .iter()
+                        .map(|t| CalTime::parse(t).map_or_else(|| t.clone(), |t| t.date().basic()))
+                        .collect();
+                    set_value(&mut property, &days.join(","));
+                    property.add_param("VALUE", &["DATE"]);
+                }
                 _ => tag_times(&mut property, zone),
             }
         }
@@ -891,6 +901,21 @@ fn item_to_vcal(item: &Component, zones: &[TimeZone], options: &VcalOptions) -> 
                         }
                     };
                     set_value(&mut property, &text);
+                    property.remove_param("VALUE");
+                }
+                // Exceptions take the form of the start the phone gets.
+                (Some(_), "EXDATE" | "RDATE" | "RECURRENCE-ID")
+                    if options.all_day != AllDayStyle::DateOnly =>
+                {
+                    let times: Vec<String> = property
+                        .list_items()
+                        .iter()
+                        .map(|t| match CalTime::parse(t) {
+                            Some(CalTime::Date(day)) => format!("{}T000000", day.basic()),
+                            _ => t.clone(),
+                        })
+                        .collect();
+                    set_value(&mut property, &times.join(","));
                     property.remove_param("VALUE");
                 }
                 _ => resolve_times(&mut property, zones, options.item_target()),
@@ -1214,6 +1239,30 @@ mod tests {
         assert!(all_day.property("DURATION").is_none());
         let timed = &phone.component.components[1];
         assert_eq!(timed.text_of("DTEND").unwrap(), "20060406T153000Z");
+    }
+
+    #[test]
+    fn all_day_exceptions_follow_the_start() {
+        let stored = calendar("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nDTSTART;VALUE=DATE:20060406\r\nDTEND;VALUE=DATE:20060407\r\nRRULE:FREQ=DAILY;UNTIL=20060412\r\nEXDATE;VALUE=DATE:20060408,20060409\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
+        let options = VcalOptions {
+            all_day: AllDayStyle::MidnightTo2359,
+            ..VcalOptions::default()
+        };
+        let phone = stored.to_vcal10(&options);
+        let written = phone.write();
+        assert!(
+            written.contains("EXDATE:20060408T000000;20060409T000000"),
+            "{written}"
+        );
+        let back = Calendar::parse(written.as_bytes())
+            .unwrap()
+            .to_ical20()
+            .write();
+        assert!(
+            back.contains("EXDATE;VALUE=DATE:20060408,20060409"),
+            "{back}"
+        );
+        assert!(back.contains("DTSTART;VALUE=DATE:20060406"), "{back}");
     }
 
     #[test]
