@@ -857,6 +857,9 @@ pub struct WriteOptions {
     /// Charset for non-ASCII legacy text (UTF-8 unless a phone profile says
     /// otherwise); text it cannot hold falls back to UTF-8.
     pub legacy_charset: &'static Encoding,
+    /// Break long quoted-printable values with soft line breaks; phones that
+    /// take no folded lines (Motorola V3) want one line per property.
+    pub soft_line_breaks: bool,
 }
 
 impl WriteOptions {
@@ -864,6 +867,7 @@ impl WriteOptions {
         WriteOptions {
             dialect: Dialect::Legacy,
             legacy_charset: encoding_rs::UTF_8,
+            soft_line_breaks: true,
         }
     }
 
@@ -871,6 +875,7 @@ impl WriteOptions {
         WriteOptions {
             dialect: Dialect::Modern,
             legacy_charset: encoding_rs::UTF_8,
+            soft_line_breaks: true,
         }
     }
 }
@@ -1046,7 +1051,12 @@ fn write_legacy_property(
             }
             head.push_str(";ENCODING=QUOTED-PRINTABLE:");
             out.push_str(&head);
-            out.push_str(&codec::encode_quoted_printable(&bytes, head.len()));
+            let encoded = codec::encode_quoted_printable(&bytes, head.len());
+            if options.soft_line_breaks {
+                out.push_str(&encoded);
+            } else {
+                out.push_str(&encoded.replace("=\r\n", ""));
+            }
             out.push_str("\r\n");
         }
     }
@@ -1240,8 +1250,8 @@ mod tests {
     fn legacy_writer_uses_qp_and_charset_and_round_trips() {
         let card = parse("BEGIN:VCARD\nVERSION:3.0\nN:Müller;Jörg\\, Jr.;;;\nNOTE:line1\\nline2\nTEL;TYPE=CELL,HOME:+49\nEND:VCARD\n");
         let latin1 = WriteOptions {
-            dialect: Dialect::Legacy,
             legacy_charset: codec::charset_by_label("ISO-8859-1").unwrap(),
+            ..WriteOptions::legacy()
         };
         let mut legacy_card = card.clone();
         legacy_card.set(Property::raw("VERSION", "2.1"));
@@ -1252,6 +1262,27 @@ mod tests {
         assert!(written.contains("TEL;CELL;HOME:+49"));
         let again = parse(&written);
         assert_eq!(again.properties[1..], card.properties[1..]);
+    }
+
+    #[test]
+    fn quoted_printable_on_one_line_when_asked() {
+        let mut card = Component::new("VCARD");
+        card.properties.push(Property::raw("VERSION", "2.1"));
+        card.properties
+            .push(Property::text("NOTE", &"é".repeat(60)));
+        let one_line = WriteOptions {
+            soft_line_breaks: false,
+            ..WriteOptions::legacy()
+        };
+        let written = write_component(&card, &one_line);
+        assert_eq!(written.lines().count(), 4);
+        assert_eq!(parse(&written), card);
+        assert!(
+            write_component(&card, &WriteOptions::legacy())
+                .lines()
+                .count()
+                > 4
+        );
     }
 
     #[test]

@@ -36,6 +36,7 @@ impl Phone {
         WriteOptions {
             dialect: Dialect::Legacy,
             legacy_charset: self.profile.charset,
+            soft_line_breaks: !self.profile.no_folding,
         }
     }
 
