@@ -143,13 +143,13 @@ fn every_corpus_wbxml_decodes_as_libwbxml_decodes_it() {
     let mut compared = 0;
     for file in &files {
         let file = file.as_path();
-        let bytes = std::fs::read(&file).unwrap();
+        let bytes = std::fs::read(file).unwrap();
         let ours = modulo_devinf_type(
             wbxml::decode_tree(&bytes)
                 .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
                 .normalized(),
         );
-        let theirs = modulo_devinf_type(libwbxml_to_tree(&file, &scratch).normalized());
+        let theirs = modulo_devinf_type(libwbxml_to_tree(file, &scratch).normalized());
         assert_same_tree(
             &ours,
             &theirs,
@@ -170,7 +170,7 @@ fn libwbxml_encodings_of_corpus_xml_decode_to_the_same_tree() {
     let mut compared = 0;
     for file in &files {
         let file = file.as_path();
-        let text = std::fs::read(&file).unwrap();
+        let text = std::fs::read(file).unwrap();
         let text = xml::xml_text(&text).unwrap();
         let mut reader = xml::XmlReader::new(&text);
         let original = Element::read_document(&mut reader)

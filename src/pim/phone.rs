@@ -171,7 +171,7 @@ impl Phone {
             };
             capabilities
                 .max_occurrences(&p.name)
-                .map_or(true, |limit| count <= limit)
+                .is_none_or(|limit| count <= limit)
         });
         for property in &mut component.properties {
             if let Some(limit) = capabilities.max_length(&property.name) {

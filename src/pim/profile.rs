@@ -251,7 +251,7 @@ impl ProfileRule {
             .manufacturer
             .iter()
             .any(|p| manufacturer_matches(p, &device.manufacturer));
-        let model_ok = self.matcher.model.as_ref().map_or(true, |patterns| {
+        let model_ok = self.matcher.model.as_ref().is_none_or(|patterns| {
             patterns
                 .iter()
                 .any(|p| model_matches(p, &device.model, &device.manufacturer))
@@ -260,7 +260,7 @@ impl ProfileRule {
             .matcher
             .software_version
             .as_ref()
-            .map_or(true, |patterns| {
+            .is_none_or(|patterns| {
                 patterns
                     .iter()
                     .any(|p| pattern_matches(p, &device.software_version))

@@ -69,7 +69,7 @@ impl TimeZone {
         let mut best: Option<(i64, i64)> = None;
         for observance in &self.observances {
             if let Some(onset) = latest_onset(observance, local) {
-                if best.map_or(true, |(time, _)| onset > time) {
+                if best.is_none_or(|(time, _)| onset > time) {
                     best = Some((onset, observance.offset_to));
                 }
             }
@@ -312,7 +312,7 @@ fn onset_in_year(observance: &Observance, year: i32) -> Option<DateTime> {
             if let Some(date) = yearly_rule_date(rule, &observance.start, year) {
                 let mut onset = observance.start;
                 onset.date = date;
-                let within_until = rule.until.map_or(true, |until| onset.date <= until.date());
+                let within_until = rule.until.is_none_or(|until| onset.date <= until.date());
                 if within_until {
                     candidates.push(onset);
                 }

@@ -37,6 +37,8 @@ impl Encoding {
 }
 
 /// What a SyncML byte stream holds: a message, or a standalone device information document.
+// One per decoded input, never in bulk: boxing would only add an indirection.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Document {
     Message(Message),
