@@ -163,6 +163,8 @@ struct ProcessRun {
     max_rss_kib: i64,
 }
 
+// The child is reaped by wait4 below, which std's Child does not know about.
+#[allow(clippy::zombie_processes)]
 fn run_process(program: &str, args: &[&str]) -> ProcessRun {
     use std::process::{Command, Stdio};
     let start = Instant::now();

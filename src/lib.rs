@@ -9,6 +9,8 @@
 
 pub mod cli;
 pub mod markup;
+pub mod obex;
 pub mod pim;
+pub mod store;
 pub mod syncml;
 pub mod wbxml;

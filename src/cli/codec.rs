@@ -2,7 +2,7 @@
 
 use super::Failure;
 use crate::markup::{DocumentType, EventReader, Version};
-use crate::syncml::{self, xml, Document, Encoding};
+use crate::syncml::{self, xml, Encoding};
 use crate::wbxml;
 use clap::{Args, ValueEnum};
 use std::io::{Read, Write};
@@ -142,13 +142,4 @@ pub fn encode(args: &EncodeArgs) -> Result<(), Failure> {
     let out = syncml::document_to_wbxml(&document, &options)
         .map_err(|e| Failure::bad_input(format!("{name}: cannot be encoded: {e}")))?;
     write_output(&out)
-}
-
-impl Document {
-    fn version(&self) -> Version {
-        match self {
-            Document::Message(m) => m.version,
-            Document::DevInf(d) => d.version(),
-        }
-    }
 }

@@ -1,22 +1,43 @@
-//! Bytes in, bytes out: which encoding a message uses, and the model to and from XML or WBXML
-//! through the one reader and the one writer.
+//! Whole messages in and out: encoding detection, and the model read from or written to bytes.
+//!
+//! Meta `Type` values are written as the model holds them: a phone's
+//! `application/vnd.syncml-devinf+wbxml` stays so when its message is shown as XML (libwbxml
+//! rewrites it to `+xml`). What handsync itself sends sets the type that fits the encoding.
 
-use super::devinf::DevInf;
-use super::error::SyncMlError;
-use super::model::Message;
-use super::xml::{self, XmlOptions, XmlReader, XmlWriter};
-use crate::markup::{DocumentType, MarkupError, Sink};
+use super::xml::{xml_text, XmlOptions, XmlReader, XmlWriter};
+use super::{Command, Data, DevInf, Message, SyncMlError};
+use crate::markup::{DocumentType, Position, Version};
 use crate::wbxml;
 
 /// The two encodings of SyncML.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Encoding {
+    /// `application/vnd.syncml+xml`
     Xml,
+    /// `application/vnd.syncml+wbxml`
     Wbxml,
 }
 
-/// A whole document: a SyncML message, or a standalone device information document.
-// One per decoded input: not worth a box for the size difference.
+impl Encoding {
+    /// The MIME type of a SyncML message in this encoding.
+    pub fn syncml_content_type(self) -> &'static str {
+        match self {
+            Encoding::Xml => "application/vnd.syncml+xml",
+            Encoding::Wbxml => "application/vnd.syncml+wbxml",
+        }
+    }
+
+    /// The MIME type of a DevInf document in this encoding.
+    pub fn devinf_content_type(self) -> &'static str {
+        match self {
+            Encoding::Xml => "application/vnd.syncml-devinf+xml",
+            Encoding::Wbxml => "application/vnd.syncml-devinf+wbxml",
+        }
+    }
+}
+
+/// What a SyncML byte stream holds: a message, or a standalone device information document.
+// One per decoded input, never in bulk: boxing would only add an indirection.
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Document {
@@ -24,118 +45,177 @@ pub enum Document {
     DevInf(DevInf),
 }
 
-/// XML when the first byte that is not a byte order mark or whitespace is `<`; WBXML
-/// otherwise (its first byte is the WBXML version, 0x00..0x03).
+impl Document {
+    /// The specification version of the document (VerDTD).
+    pub fn version(&self) -> Version {
+        match self {
+            Document::Message(m) => m.version,
+            Document::DevInf(d) => d.ver_dtd,
+        }
+    }
+}
+
+/// XML starts with `<` (after a byte-order mark or whitespace); everything else is taken as
+/// WBXML, whose first byte is its version (0x00..0x03).
 pub fn sniff_encoding(bytes: &[u8]) -> Encoding {
-    let rest = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    match rest.iter().find(|b| !b.is_ascii_whitespace()) {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'<') => Encoding::Xml,
         _ => Encoding::Wbxml,
     }
 }
 
-fn document_error(error: MarkupError) -> SyncMlError {
-    SyncMlError::from_markup(String::new(), error)
+fn not_syncml(bytes: &[u8]) -> Option<SyncMlError> {
+    let first = *bytes.first()?;
+    if first <= 0x03 {
+        return None;
+    }
+    // Neither '<' nor a WBXML version byte: say what it does start with, so a user who fed
+    // an HTTP request or a vCard sees it at once.
+    let shown: String = bytes
+        .iter()
+        .take(24)
+        .map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                b as char
+            } else {
+                '.'
+            }
+        })
+        .collect();
+    Some(SyncMlError::new(
+        String::new(),
+        Some(Position::Byte(0)),
+        format!(
+            "not a SyncML message: it starts with '{shown}' (0x{first:02x}); expected '<' for \
+             XML or a WBXML version byte 0x00..0x03"
+        ),
+    ))
 }
 
-/// Reads a message or a DevInf document in either encoding.
+/// Reads a message or a DevInf document, in whichever encoding it is.
 pub fn decode_document(bytes: &[u8]) -> Result<(Document, Encoding), SyncMlError> {
+    let markup = |e| SyncMlError::from_markup(String::new(), e);
     match sniff_encoding(bytes) {
         Encoding::Xml => {
-            let text = xml::xml_text(bytes).map_err(document_error)?;
-            let document = Document::read(&mut XmlReader::new(&text))?;
+            let text = xml_text(bytes).map_err(markup)?;
+            let mut reader = XmlReader::new(&text);
+            let devinf = xml_root_is_devinf(&text);
+            let document = if devinf {
+                Document::DevInf(DevInf::read(&mut reader)?)
+            } else {
+                Document::Message(Message::read(&mut reader)?)
+            };
             Ok((document, Encoding::Xml))
         }
         Encoding::Wbxml => {
-            // Not '<' first, and not a WBXML version either: say what it is instead.
-            if bytes.first().is_none_or(|&version| version > 0x03) {
-                return Err(SyncMlError::new(
-                    String::new(),
-                    None,
-                    format!(
-                        "neither XML nor WBXML: the input starts with {:?}",
-                        first_line(bytes)
-                    ),
-                ));
+            if let Some(error) = not_syncml(bytes) {
+                return Err(error);
             }
-            let mut reader = wbxml::Reader::new(bytes).map_err(document_error)?;
-            let document = Document::read(&mut reader)?;
+            let mut reader = wbxml::Reader::new(bytes).map_err(markup)?;
+            let document = match wbxml::sniff_document(bytes) {
+                Some(DocumentType::DevInf(_)) => Document::DevInf(DevInf::read(&mut reader)?),
+                _ => Document::Message(Message::read(&mut reader)?),
+            };
             Ok((document, Encoding::Wbxml))
         }
     }
 }
 
-/// Reads a SyncML message in either encoding (a DevInf document is an error).
+/// Reads a SyncML message (not a standalone DevInf), in whichever encoding it is.
 pub fn decode(bytes: &[u8]) -> Result<Message, SyncMlError> {
-    match decode_document(bytes)?.0 {
-        Document::Message(message) => Ok(message),
-        Document::DevInf(_) => Err(SyncMlError::new(
-            "DevInf".to_string(),
-            None,
-            "expected a SyncML message, found a standalone DevInf document",
+    match decode_document(bytes)? {
+        (Document::Message(message), _) => Ok(message),
+        (Document::DevInf(_), _) => Err(SyncMlError::new(
+            "DevInf".into(),
+            Some(Position::Byte(0)),
+            "a device information document, not a SyncML message",
         )),
     }
 }
 
-impl Document {
-    fn document_type(&self) -> DocumentType {
-        match self {
-            Document::Message(message) => DocumentType::SyncMl(message.version),
-            Document::DevInf(devinf) => DocumentType::DevInf(devinf.ver_dtd),
+/// Whether the first element of an XML text is `<DevInf>` (with or without a prefix).
+fn xml_root_is_devinf(text: &str) -> bool {
+    let mut rest = text;
+    while let Some(at) = rest.find('<') {
+        rest = &rest[at + 1..];
+        if rest.starts_with('?') || rest.starts_with('!') {
+            continue;
         }
+        let name_end = rest
+            .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+            .unwrap_or(rest.len());
+        let name = &rest[..name_end];
+        return name.rsplit(':').next() == Some("DevInf");
     }
-
-    /// Writes the document to a sink.
-    pub fn write(&self, sink: &mut impl Sink) -> Result<(), SyncMlError> {
-        match self {
-            Document::Message(message) => message.write(sink),
-            Document::DevInf(devinf) => devinf.write(sink),
-        }
-    }
+    false
 }
 
-/// The document as XML text.
+/// Writes a message as XML.
+pub fn to_xml(message: &Message, options: XmlOptions) -> Result<String, SyncMlError> {
+    let mut writer = XmlWriter::new(message.version, options);
+    message.write(&mut writer)?;
+    writer
+        .finish()
+        .map_err(|e| SyncMlError::from_markup(String::new(), e))
+}
+
+/// Writes a message as WBXML with the code pages of its version.
+pub fn to_wbxml(message: &Message, options: &wbxml::WriterOptions) -> Result<Vec<u8>, SyncMlError> {
+    let mut writer = wbxml::Writer::new(DocumentType::SyncMl(message.version), options.clone());
+    message.write(&mut writer)?;
+    writer
+        .finish()
+        .map_err(|e| SyncMlError::from_markup(String::new(), e))
+}
+
+/// Writes a message or DevInf document as XML.
 pub fn document_to_xml(document: &Document, options: XmlOptions) -> Result<String, SyncMlError> {
-    let mut writer = XmlWriter::new(document.document_type().version(), options);
-    document.write(&mut writer)?;
-    writer.finish().map_err(document_error)
+    match document {
+        Document::Message(message) => to_xml(message, options),
+        Document::DevInf(devinf) => {
+            let mut writer = XmlWriter::new(devinf.ver_dtd, options);
+            devinf.write(&mut writer)?;
+            writer
+                .finish()
+                .map_err(|e| SyncMlError::from_markup(String::new(), e))
+        }
+    }
 }
 
-/// The document as WBXML, with the code pages and public id of its version.
+/// Writes a message or DevInf document as WBXML.
 pub fn document_to_wbxml(
     document: &Document,
     options: &wbxml::WriterOptions,
 ) -> Result<Vec<u8>, SyncMlError> {
-    let mut writer = wbxml::Writer::new(document.document_type(), options.clone());
-    document.write(&mut writer)?;
-    writer.finish().map_err(document_error)
-}
-
-/// A message as XML text.
-pub fn to_xml(message: &Message, options: XmlOptions) -> Result<String, SyncMlError> {
-    let mut writer = XmlWriter::new(message.version, options);
-    message.write(&mut writer)?;
-    writer.finish().map_err(document_error)
-}
-
-/// A message as WBXML.
-pub fn to_wbxml(message: &Message, options: &wbxml::WriterOptions) -> Result<Vec<u8>, SyncMlError> {
-    let mut writer = wbxml::Writer::new(DocumentType::SyncMl(message.version), options.clone());
-    message.write(&mut writer)?;
-    writer.finish().map_err(document_error)
-}
-
-/// The first line of an input that is not SyncML, for the error message.
-fn first_line(bytes: &[u8]) -> String {
-    let line = bytes
-        .split(|&b| b == b'\n' || b == b'\r')
-        .next()
-        .unwrap_or_default();
-    let mut text = String::from_utf8_lossy(&line[..line.len().min(60)]).into_owned();
-    if line.len() > 60 {
-        text.push_str("...");
+    match document {
+        Document::Message(message) => to_wbxml(message, options),
+        Document::DevInf(devinf) => {
+            let mut writer =
+                wbxml::Writer::new(DocumentType::DevInf(devinf.ver_dtd), options.clone());
+            devinf.write(&mut writer)?;
+            writer
+                .finish()
+                .map_err(|e| SyncMlError::from_markup(String::new(), e))
+        }
     }
-    text
+}
+
+impl Message {
+    /// The DevInf documents this message carries (in `Put` or `Results` items).
+    pub fn devinfs(&self) -> impl Iterator<Item = &DevInf> {
+        self.body.commands.iter().flat_map(|command| {
+            let items = match command {
+                Command::Put(put) => put.items.as_slice(),
+                Command::Results(results) => results.items.as_slice(),
+                _ => &[],
+            };
+            items.iter().filter_map(|item| match &item.data {
+                Some(Data::DevInf(devinf)) => Some(devinf.as_ref()),
+                _ => None,
+            })
+        })
+    }
 }
 
 #[cfg(test)]
@@ -143,47 +223,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sniffing_looks_past_bom_and_whitespace() {
-        assert_eq!(sniff_encoding(b"\xEF\xBB\xBF <SyncML/>"), Encoding::Xml);
-        assert_eq!(sniff_encoding(b"\n\t<?xml?>"), Encoding::Xml);
-        assert_eq!(sniff_encoding(b"\x02\xa4\x01\x6a"), Encoding::Wbxml);
-        assert_eq!(sniff_encoding(b""), Encoding::Wbxml);
+    fn sniffing_tells_xml_from_wbxml() {
+        assert_eq!(sniff_encoding(b"  <SyncML/>"), Encoding::Xml);
+        assert_eq!(sniff_encoding(b"\xEF\xBB\xBF<SyncML/>"), Encoding::Xml);
+        assert_eq!(sniff_encoding(b"\x02\x00\x00\x6a"), Encoding::Wbxml);
     }
 
     #[test]
-    fn neither_xml_nor_wbxml_is_named_by_its_first_line() {
-        let error = decode_document(b"POST /sync HTTP/1.1\r\nHost: x\r\n\r\n<SyncML/>")
-            .expect_err("HTTP is not SyncML");
-        assert!(error.message.contains("\"POST /sync HTTP/1.1\""), "{error}");
-        assert!(decode_document(b"").is_err());
+    fn something_else_is_named_for_what_it_starts_with() {
+        let error = decode(b"POST /sync HTTP/1.1\r\n").unwrap_err();
+        assert!(error.to_string().contains("POST /sync"), "{error}");
+        let error = decode(b"BEGIN:VCARD\r\n").unwrap_err();
+        assert!(error.to_string().contains("BEGIN:VCARD"), "{error}");
     }
 
     #[test]
-    fn a_message_goes_to_xml_and_wbxml_and_back() {
-        let text = "<SyncML xmlns='SYNCML:SYNCML1.1'><SyncHdr><VerDTD>1.1</VerDTD>\
-            <VerProto>SyncML/1.1</VerProto><SessionID>1</SessionID><MsgID>1</MsgID>\
-            <Target><LocURI>pc</LocURI></Target><Source><LocURI>phone</LocURI></Source>\
-            </SyncHdr><SyncBody><Put><CmdID>1</CmdID><Item><Source><LocURI>./devinf11</LocURI>\
-            </Source><Data><DevInf xmlns='syncml:devinf'><VerDTD>1.1</VerDTD><Man>Nokia</Man>\
-            <DataStore><SourceRef>c</SourceRef></DataStore></DevInf></Data></Item></Put>\
-            <Final/></SyncBody></SyncML>";
-        let (document, encoding) = decode_document(text.as_bytes()).expect("decode");
+    fn a_devinf_document_is_not_a_message() {
+        let xml = br#"<DevInf xmlns="syncml:devinf"><VerDTD>1.1</VerDTD><Man>Nokia</Man></DevInf>"#;
+        let (document, encoding) = decode_document(xml).unwrap();
         assert_eq!(encoding, Encoding::Xml);
-        let Document::Message(message) = &document else {
-            panic!("a message")
-        };
-        assert_eq!(message.devinfs().count(), 1);
-        let wbxml_bytes =
-            document_to_wbxml(&document, &wbxml::WriterOptions::default()).expect("WBXML");
-        let (again, encoding) = decode_document(&wbxml_bytes).expect("decode WBXML");
+        assert!(matches!(&document, Document::DevInf(d) if d.man.as_deref() == Some("Nokia")));
+        assert!(decode(xml).is_err());
+        let bytes = document_to_wbxml(&document, &wbxml::WriterOptions::default()).unwrap();
+        let (again, encoding) = decode_document(&bytes).unwrap();
         assert_eq!(encoding, Encoding::Wbxml);
         assert_eq!(again, document);
-        let xml_text = to_xml(message, XmlOptions::default()).expect("XML");
-        assert_eq!(decode(xml_text.as_bytes()).expect("decode XML"), *message);
-        assert_eq!(
-            decode(&to_wbxml(message, &wbxml::WriterOptions::default()).expect("WBXML"))
-                .expect("decode"),
-            *message
-        );
     }
 }

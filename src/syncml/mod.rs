@@ -19,6 +19,7 @@
 //!   [`Data::Binary`]. A WBXML DevInf in OPAQUE becomes [`Data::DevInf`].
 //! - The writer writes the element set of the version being written (see `write.rs`), and
 //!   `CTCap` in the layout of the DevInf version (see `devinf.rs`).
+pub mod san;
 pub mod xml;
 
 mod codec;

@@ -859,7 +859,7 @@ mod tests {
     #[test]
     fn nesting_depth_is_bounded() {
         let mut body = vec![0x6D];
-        body.extend(std::iter::repeat(0x4F).take(MAX_DEPTH + 5));
+        body.extend(std::iter::repeat_n(0x4F, MAX_DEPTH + 5));
         let e = error_of(&document(&SYNCML_1_2, &body));
         assert_eq!(e.position, Position::Byte(5 + MAX_DEPTH));
         assert!(e.message.contains("deeper than 128"), "{e}");

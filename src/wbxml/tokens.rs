@@ -143,7 +143,7 @@ pub struct TagToken {
 
 impl TagToken {
     fn in_version(&self, version: Version) -> bool {
-        self.since <= version && self.until.map_or(true, |last| version <= last)
+        self.since <= version && self.until.is_none_or(|last| version <= last)
     }
 }
 
@@ -181,7 +181,7 @@ impl CodePage {
             if tag.in_version(version) {
                 return Some(Found::InVersion(tag.name));
             }
-            if tag.since > version && later.map_or(true, |l| tag.since < l.since) {
+            if tag.since > version && later.is_none_or(|l| tag.since < l.since) {
                 later = Some(tag);
             }
         }

@@ -1,0 +1,146 @@
+//! The one error type of the store.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use super::types::{Datastore, DeviceId, Guid, Revision, SessionId};
+
+/// Everything that can go wrong in the store. Messages name what failed and which item,
+/// device or session it concerned.
+#[derive(Debug)]
+pub enum StoreError {
+    /// The database file could not be opened or set up.
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    /// The database file could not be created with owner-only permissions.
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// An SQLite call failed; `context` says what the store was doing.
+    Sqlite {
+        context: String,
+        source: rusqlite::Error,
+    },
+    /// The file was written by a newer handsync: we refuse to touch a schema we do not know.
+    SchemaTooNew {
+        found: i64,
+        supported: i64,
+    },
+    /// A forward migration failed; the file stays at `from`.
+    Migration {
+        from: i64,
+        to: i64,
+        source: rusqlite::Error,
+    },
+    /// A row holds a value the store cannot interpret (a corrupt or hand-edited database).
+    Corrupt {
+        table: &'static str,
+        row: i64,
+        detail: String,
+    },
+    ItemNotFound(Guid),
+    /// The operation needs a live item but the item is a tombstone.
+    ItemDeleted(Guid),
+    /// The item belongs to another datastore than the one the caller named.
+    WrongDatastore {
+        guid: Guid,
+        expected: Datastore,
+        found: Datastore,
+    },
+    /// No version of the item carries this revision.
+    VersionNotFound {
+        guid: Guid,
+        revision: Revision,
+    },
+    DeviceNotFound(DeviceId),
+    /// The device has never been set up for this datastore (no URI, anchors or map).
+    DeviceDatastoreNotFound {
+        device: DeviceId,
+        datastore: Datastore,
+    },
+    SessionNotFound(SessionId),
+    /// The session already ended and cannot be changed any more.
+    SessionEnded(SessionId),
+    AccountExists(String),
+    AccountNotFound(String),
+    /// A caller passed a value the store cannot accept (empty name, bad GUID text...).
+    InvalidInput(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Open { path, source } => {
+                write!(f, "cannot open store {}: {source}", path.display())
+            }
+            StoreError::Create { path, source } => {
+                write!(f, "cannot create store {}: {source}", path.display())
+            }
+            StoreError::Sqlite { context, source } => write!(f, "{context}: {source}"),
+            StoreError::SchemaTooNew { found, supported } => write!(
+                f,
+                "store schema version {found} is newer than this handsync supports ({supported}); \
+                 upgrade handsync"
+            ),
+            StoreError::Migration { from, to, source } => {
+                write!(
+                    f,
+                    "store migration from schema {from} to {to} failed: {source}"
+                )
+            }
+            StoreError::Corrupt { table, row, detail } => {
+                write!(f, "corrupt row {row} in table {table}: {detail}")
+            }
+            StoreError::ItemNotFound(guid) => write!(f, "item {guid} not found"),
+            StoreError::ItemDeleted(guid) => write!(f, "item {guid} is deleted"),
+            StoreError::WrongDatastore {
+                guid,
+                expected,
+                found,
+            } => write!(f, "item {guid} belongs to {found}, not {expected}"),
+            StoreError::VersionNotFound { guid, revision } => {
+                write!(f, "item {guid} has no version at revision {revision}")
+            }
+            StoreError::DeviceNotFound(device) => write!(f, "device {device} not found"),
+            StoreError::DeviceDatastoreNotFound { device, datastore } => {
+                write!(f, "device {device} has no {datastore} datastore set up")
+            }
+            StoreError::SessionNotFound(session) => write!(f, "session {session} not found"),
+            StoreError::SessionEnded(session) => write!(f, "session {session} has already ended"),
+            StoreError::AccountExists(name) => write!(f, "account {name:?} already exists"),
+            StoreError::AccountNotFound(name) => write!(f, "account {name:?} not found"),
+            StoreError::InvalidInput(detail) => write!(f, "invalid input: {detail}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StoreError::Open { source, .. }
+            | StoreError::Sqlite { source, .. }
+            | StoreError::Migration { source, .. } => Some(source),
+            StoreError::Create { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Attaches what the store was doing to an SQLite error.
+pub(crate) trait Context<T> {
+    fn context(self, what: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T> Context<T> for rusqlite::Result<T> {
+    fn context(self, what: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|source| StoreError::Sqlite {
+            context: what(),
+            source,
+        })
+    }
+}

@@ -1,0 +1,248 @@
+//! The database schema and its forward migrations, versioned with `PRAGMA user_version`.
+//!
+//! `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`. Migrations are only ever
+//! appended: a released one is never edited, so every file can be brought forward.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::error::{Context, Result, StoreError};
+
+/// Schema version 1: the whole store.
+const V1: &str = r#"
+-- The global change counter: one row. Every applied item change takes the next value.
+CREATE TABLE change_counter (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    value INTEGER NOT NULL
+);
+INSERT INTO change_counter (id, value) VALUES (1, 0);
+
+CREATE TABLE devices (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    -- The phone's SyncML Source LocURI, e.g. IMEI:350000000000000.
+    uri              TEXT NOT NULL UNIQUE,
+    devinf_raw       BLOB,
+    devinf_encoding  TEXT CHECK (devinf_encoding IN ('xml', 'wbxml')),
+    manufacturer     TEXT,
+    model            TEXT,
+    oem              TEXT,
+    firmware_version TEXT,
+    software_version TEXT,
+    hardware_version TEXT,
+    devinf_devid     TEXT,
+    device_type      TEXT,
+    first_seen       INTEGER NOT NULL,
+    last_seen        INTEGER NOT NULL,
+    -- The NextNonce we last gave the device for syncml:auth-md5.
+    next_nonce       BLOB
+);
+
+CREATE TABLE device_settings (
+    device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+    key       TEXT NOT NULL,
+    value     TEXT NOT NULL,
+    PRIMARY KEY (device_id, key)
+);
+
+CREATE TABLE sessions (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    device_id         INTEGER NOT NULL REFERENCES devices(id),
+    -- The SessionID from the SyncHdr (phones reuse them; ours is `id`).
+    syncml_session_id TEXT,
+    transport         TEXT NOT NULL,
+    started_at        INTEGER NOT NULL,
+    ended_at          INTEGER,
+    result            TEXT NOT NULL DEFAULT 'running'
+                      CHECK (result IN ('running', 'completed', 'failed', 'cut', 'suspended')),
+    error             TEXT,
+    -- The change counter when the session began and ended: "as before/after this session".
+    revision_at_start INTEGER NOT NULL,
+    revision_at_end   INTEGER,
+    -- What the engine needs to resume a suspended session; opaque to the store.
+    resume_state      BLOB
+);
+CREATE INDEX sessions_device ON sessions(device_id, started_at);
+
+CREATE TABLE session_counts (
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    datastore  TEXT NOT NULL CHECK (datastore IN ('contacts', 'calendar', 'tasks', 'notes')),
+    direction  TEXT NOT NULL CHECK (direction IN ('to_phone', 'from_phone')),
+    added      INTEGER NOT NULL DEFAULT 0,
+    replaced   INTEGER NOT NULL DEFAULT 0,
+    deleted    INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (session_id, datastore, direction)
+);
+
+-- The current state of every item. Rows are never deleted: a delete makes a tombstone.
+-- AUTOINCREMENT so that a GUID is never handed out twice.
+CREATE TABLE items (
+    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+    datastore          TEXT NOT NULL CHECK (datastore IN ('contacts', 'calendar', 'tasks', 'notes')),
+    content_type       TEXT NOT NULL,
+    raw                BLOB NOT NULL,
+    canonical          TEXT NOT NULL,
+    identity_key       TEXT,
+    revision           INTEGER NOT NULL UNIQUE,
+    created_at         INTEGER NOT NULL,
+    modified_at        INTEGER NOT NULL,
+    deleted            INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1)),
+    deleted_at         INTEGER,
+    deleted_by_device  INTEGER REFERENCES devices(id),
+    deleted_by_session INTEGER REFERENCES sessions(id),
+    deleted_reason     TEXT
+);
+CREATE INDEX items_identity ON items(datastore, identity_key) WHERE deleted = 0;
+CREATE INDEX items_datastore_revision ON items(datastore, revision);
+
+-- Every version of every item, the current one included: the history restores come from.
+CREATE TABLE item_versions (
+    id                     INTEGER PRIMARY KEY AUTOINCREMENT,
+    item_id                INTEGER NOT NULL REFERENCES items(id),
+    revision               INTEGER NOT NULL UNIQUE,
+    content_type           TEXT NOT NULL,
+    raw                    BLOB NOT NULL,
+    canonical              TEXT NOT NULL,
+    identity_key           TEXT,
+    deleted                INTEGER NOT NULL CHECK (deleted IN (0, 1)),
+    -- 0 for a conflict loser: recorded, never the item's content.
+    applied                INTEGER NOT NULL CHECK (applied IN (0, 1)),
+    at                     INTEGER NOT NULL,
+    reason                 TEXT NOT NULL,
+    device_id              INTEGER REFERENCES devices(id),
+    session_id             INTEGER REFERENCES sessions(id),
+    note                   TEXT,
+    restored_from_revision INTEGER,
+    restore_id             INTEGER REFERENCES restores(id)
+);
+CREATE INDEX item_versions_item ON item_versions(item_id, revision);
+CREATE INDEX item_versions_at ON item_versions(at);
+
+-- Each restore from history, so it can be listed and undone.
+CREATE TABLE restores (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    datastore       TEXT CHECK (datastore IN ('contacts', 'calendar', 'tasks', 'notes')),
+    item_id         INTEGER REFERENCES items(id),
+    -- The state restored: as of this revision of the change counter.
+    target_revision INTEGER NOT NULL,
+    -- The counter just before the restore: restoring to it undoes the restore.
+    revision_before INTEGER NOT NULL,
+    at              INTEGER NOT NULL,
+    changed         INTEGER NOT NULL DEFAULT 0
+);
+
+-- A device's copy of one of our datastores.
+CREATE TABLE device_datastores (
+    id                      INTEGER PRIMARY KEY AUTOINCREMENT,
+    device_id               INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+    datastore               TEXT NOT NULL CHECK (datastore IN ('contacts', 'calendar', 'tasks', 'notes')),
+    -- The phone's own URI for it, e.g. "Contacts" or "./EriPBDB".
+    device_uri              TEXT NOT NULL,
+    -- Anchors of the last completed sync, as the phone sent them / as we sent ours.
+    client_last_anchor      TEXT,
+    server_last_anchor      TEXT,
+    -- Anchors of the sync in progress; they become the last ones only when it completes.
+    pending_client_anchor   TEXT,
+    pending_server_anchor   TEXT,
+    last_session_completed  INTEGER NOT NULL DEFAULT 0 CHECK (last_session_completed IN (0, 1)),
+    last_session_id         INTEGER REFERENCES sessions(id),
+    last_sync_at            INTEGER,
+    last_result             TEXT,
+    last_completed_at       INTEGER,
+    UNIQUE (device_id, datastore)
+);
+
+-- What a device holds: the LUID <-> GUID map and the revision of the item the device has.
+-- A NULL luid is a pending mapping: the device took our Add, its Map has not come yet.
+CREATE TABLE device_items (
+    device_datastore_id INTEGER NOT NULL REFERENCES device_datastores(id) ON DELETE CASCADE,
+    item_id             INTEGER NOT NULL REFERENCES items(id),
+    luid                TEXT,
+    seen_revision       INTEGER NOT NULL,
+    mapped_at           INTEGER,
+    PRIMARY KEY (device_datastore_id, item_id)
+);
+CREATE UNIQUE INDEX device_items_luid ON device_items(device_datastore_id, luid)
+    WHERE luid IS NOT NULL;
+
+-- Accounts for SyncML authentication. Only md5("name:password") is kept, never the password.
+CREATE TABLE accounts (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    name       TEXT NOT NULL UNIQUE,
+    md5_digest BLOB NOT NULL CHECK (length(md5_digest) = 16),
+    created_at INTEGER NOT NULL
+);
+"#;
+
+const MIGRATIONS: &[&str] = &[V1];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database forward to [`SCHEMA_VERSION`], one migration per transaction. Each
+/// transaction takes the write lock first and reads the version under it, so two processes
+/// opening a new file at once do not both migrate it.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    loop {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .context(|| "locking the store to check its schema".to_string())?;
+        let found: i64 = tx
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .context(|| "reading the schema version".to_string())?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew {
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        if found == SCHEMA_VERSION {
+            return Ok(());
+        }
+        let from = found.max(0);
+        let to = from + 1;
+        let fail = |source| StoreError::Migration { from, to, source };
+        tx.execute_batch(MIGRATIONS[from as usize]).map_err(fail)?;
+        tx.pragma_update(None, "user_version", to).map_err(fail)?;
+        tx.commit().map_err(fail)?;
+        tracing::info!(from, to, "store schema migrated");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(conn: &Connection) -> i64 {
+        conn.pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(version(&conn), SCHEMA_VERSION);
+        migrate(&mut conn).unwrap();
+        assert_eq!(version(&conn), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_failed_migration_leaves_the_version_unchanged() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        // A table in the way makes the first migration fail halfway through its script.
+        conn.execute_batch("CREATE TABLE items (x)").unwrap();
+        match migrate(&mut conn) {
+            Err(StoreError::Migration { from: 0, to: 1, .. }) => {}
+            other => panic!("expected a failed migration, got {other:?}"),
+        }
+        assert_eq!(version(&conn), 0);
+        // Nothing of the half-run script stayed.
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'change_counter'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 0);
+    }
+}
