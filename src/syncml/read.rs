@@ -569,14 +569,10 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
                 "Target" if item.target.is_none() => item.target = Some(ctx.read_target()?),
                 "Source" if item.source.is_none() => item.source = Some(ctx.read_source()?),
                 "SourceParent" if item.source_parent.is_none() => {
-                    let parent = ctx.read_source()?;
-                    item.source_parent = Some(parent.loc_uri);
-                    from_parents.extend(parent.extensions);
+                    item.source_parent = Some(ctx.read_parent(tag, &mut from_parents)?);
                 }
                 "TargetParent" if item.target_parent.is_none() => {
-                    let parent = ctx.read_source()?;
-                    item.target_parent = Some(parent.loc_uri);
-                    from_parents.extend(parent.extensions);
+                    item.target_parent = Some(ctx.read_parent(tag, &mut from_parents)?);
                 }
                 "Meta" if item.meta.is_none() => item.meta = Some(ctx.read_metinf()?),
                 "Data" if item.data.is_none() => item.data = Some(ctx.read_data()?),
@@ -588,6 +584,17 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         extensions.extend(from_parents);
         item.extensions = extensions;
         Ok(item)
+    }
+
+    /// `SourceParent (LocURI)` or `TargetParent (LocURI)`: the URI. Anything else a phone put
+    /// there (a `LocName`, vendor elements) goes to `leftovers`, to be kept by the item.
+    fn read_parent(&mut self, tag: &StartTag<'_>, leftovers: &mut Vec<Element>) -> Result<String> {
+        let parent = self.read_source()?;
+        if let Some(name) = parent.loc_name {
+            leftovers.push(Element::new(tag.namespace, "LocName").with_text(name));
+        }
+        leftovers.extend(parent.extensions);
+        Ok(parent.loc_uri)
     }
 
     /// An item's `<Data>`: text kept exactly, bytes, a DevInf (inline, or a WBXML document in

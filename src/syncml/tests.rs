@@ -677,3 +677,26 @@ fn command_accessors() {
     );
     assert!(MetInf::default().is_empty());
 }
+
+#[test]
+fn what_a_parent_holds_besides_its_uri_stays_with_the_item() {
+    let tree = message_with(
+        s("Add").with_child(st("CmdID", "1")).with_child(
+            s("Item").with_child(
+                s("SourceParent")
+                    .with_child(st("LocURI", "folder-1"))
+                    .with_child(st("LocName", "Work")),
+            ),
+        ),
+    );
+    let item = only_item(
+        read(&tree)
+            .body
+            .commands
+            .into_iter()
+            .next()
+            .expect("a command"),
+    );
+    assert_eq!(item.source_parent.as_deref(), Some("folder-1"));
+    assert_eq!(item.extensions, [st("LocName", "Work")]);
+}
