@@ -1334,6 +1334,9 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     fn read_ct_cap(&mut self) -> Result<Vec<CtCap>> {
         let mut caps: Vec<CtCap> = Vec::new();
         let mut in_param = false;
+        // The last capability was opened by an element before any CTType: the next CTType
+        // names it instead of opening another.
+        let mut typeless_open = false;
         // Stray elements before any CTType: kept with the first capability.
         let mut leading = Vec::new();
         self.children_of_any_namespace(&mut leading, true, |ctx, tag| {
@@ -1346,20 +1349,19 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
                 let ct_type = ctx.scalar()?;
                 in_param = false;
                 match caps.last_mut() {
-                    // A capability opened by an element that came before its CTType.
-                    Some(cap) if cap.ct_type.is_empty() && cap.properties.is_empty() => {
-                        cap.ct_type = ct_type
-                    }
+                    Some(cap) if typeless_open => cap.ct_type = ct_type,
                     _ => caps.push(CtCap {
                         ct_type,
                         ..CtCap::default()
                     }),
                 }
+                typeless_open = false;
                 return Ok(true);
             }
             // A capability element before any CTType opens a capability without a type.
             if caps.is_empty() && !name.is_empty() {
                 caps.push(CtCap::default());
+                typeless_open = true;
             }
             // Vendor elements stay with the capability they follow.
             let Some(cap) = caps.last_mut() else {

@@ -15,7 +15,8 @@
 //! `CTCap` is written in the layout of the DevInf version: below 1.2 one `CTCap` at DevInf
 //! level holding every capability flat (DevInf-level ones first, then those of the
 //! datastores); in 1.2 one `CTCap` per capability inside a datastore, DevInf-level ones going
-//! to each datastore that sends or receives their content type (else to the first one).
+//! to each datastore that sends or receives their content type (else to the first one; with
+//! no datastore at all, they stay at DevInf level, in the 1.2 layout).
 
 use super::devinf::{ContentType, CtCap, DataStore, DevInf, PropParam, Property};
 use super::error::SyncMlError;
@@ -618,8 +619,12 @@ impl<'s, K: Sink> Writer<'s, K> {
             self.data_store(store, &moved)?;
         }
         if layout_1_2 {
-            if d.data_stores.is_empty() && !d.ct_caps.is_empty() {
-                tracing::warn!("DevInf 1.2 without a datastore: its CTCap cannot be written");
+            if d.data_stores.is_empty() {
+                // No datastore to hold them: at DevInf level rather than lost.
+                for cap in &d.ct_caps {
+                    tracing::debug!("DevInf 1.2 without a datastore: CTCap kept at DevInf level");
+                    self.ct_cap_1_2(cap)?;
+                }
             }
         } else {
             let from_stores = d.data_stores.iter().flat_map(|s| s.ct_caps.iter());
@@ -712,10 +717,12 @@ impl<'s, K: Sink> Writer<'s, K> {
         self.text_element(D, "CTType", &cap.ct_type)?;
         self.opt_text(D, "VerCT", cap.ver_ct.as_deref())?;
         self.flag(D, "FieldLevel", cap.field_level)?;
+        // Before the properties: kept elements such as a stray `ValEnum` must not be read
+        // back as a property's.
+        self.raw(&cap.extensions)?;
         for p in &cap.properties {
             self.property_1_2(p)?;
         }
-        self.raw(&cap.extensions)?;
         self.end()
     }
 
@@ -753,13 +760,15 @@ impl<'s, K: Sink> Writer<'s, K> {
     }
 
     /// One DevInf-level `CTCap` in the flat 1.0/1.1 layout. Unknown elements of properties
-    /// and parameters follow them (a reader puts them in the capability's `extensions`).
+    /// and parameters follow them (a reader puts them in the capability's `extensions`); the
+    /// capability's own come right after its `CTType`, where no property can claim them.
     fn flat_ct_cap(&mut self, caps: &[&CtCap]) -> Result<()> {
         self.start(D, "CTCap")?;
         for cap in caps {
             self.text_element(D, "CTType", &cap.ct_type)?;
             self.supports(Version::V1_2, "VerCT in CTCap", cap.ver_ct.is_some());
             self.supports(Version::V1_2, "FieldLevel in CTCap", cap.field_level);
+            self.raw(&cap.extensions)?;
             for p in &cap.properties {
                 self.text_element(D, "PropName", &p.name)?;
                 for value in &p.val_enums {
@@ -782,7 +791,6 @@ impl<'s, K: Sink> Writer<'s, K> {
                     self.raw(&param.extensions)?;
                 }
             }
-            self.raw(&cap.extensions)?;
         }
         self.end()
     }
