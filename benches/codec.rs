@@ -63,72 +63,26 @@ fn text_element(namespace: Namespace, name: &str, text: &str) -> Element {
     Element::new(namespace, name).with_text(text)
 }
 
-/// A real phone's SyncHdr followed by a Sync full of vCard Adds, about `target` bytes as WBXML.
-fn build_message(target: usize) -> Vec<u8> {
-    let corpus = corpus_dir();
-    let phone = std::fs::read(corpus.join("wbxml/horde-k500i_client_0.wbxml"))
+fn phone_header() -> Element {
+    let phone = std::fs::read(corpus_dir().join("wbxml/horde-k500i_client_0.wbxml"))
         .expect("corpus: wbxml/horde-k500i_client_0.wbxml");
     let phone = wbxml::decode_tree(&phone).expect("the K500i capture decodes");
-    let header = phone.child("SyncHdr").expect("SyncHdr").clone();
-    let vcards = std::fs::read_to_string(corpus.join("pim/syncevolution/vcard21.vcf"))
-        .expect("corpus: pim/syncevolution/vcard21.vcf");
-    let vcards: Vec<String> = vcards
-        .split("\n\n")
-        .map(|block| block.trim().replace('\n', "\r\n") + "\r\n")
-        .filter(|block| block.starts_with("BEGIN:VCARD"))
-        .collect();
-    assert!(!vcards.is_empty());
+    phone.child("SyncHdr").expect("SyncHdr").clone()
+}
 
-    let mut sync = Element::new(Namespace::SyncMl, "Sync")
-        .with_child(text_element(Namespace::SyncMl, "CmdID", "2"))
-        .with_child(
-            Element::new(Namespace::SyncMl, "Target").with_child(text_element(
-                Namespace::SyncMl,
-                "LocURI",
-                "./contacts",
-            )),
-        )
-        .with_child(
-            Element::new(Namespace::SyncMl, "Source").with_child(text_element(
-                Namespace::SyncMl,
-                "LocURI",
-                "./EriPBDB",
-            )),
-        );
-    let mut size = 0;
-    let mut n = 0;
-    while size < target {
-        let vcard = &vcards[n % vcards.len()];
-        let add =
-            Element::new(Namespace::SyncMl, "Add")
-                .with_child(text_element(
-                    Namespace::SyncMl,
-                    "CmdID",
-                    &(n + 3).to_string(),
-                ))
-                .with_child(
-                    Element::new(Namespace::SyncMl, "Meta").with_child(text_element(
-                        Namespace::MetInf,
-                        "Type",
-                        "text/x-vcard",
-                    )),
-                )
-                .with_child(
-                    Element::new(Namespace::SyncMl, "Item")
-                        .with_child(Element::new(Namespace::SyncMl, "Source").with_child(
-                            text_element(Namespace::SyncMl, "LocURI", &(1000 + n).to_string()),
-                        ))
-                        .with_child(text_element(Namespace::SyncMl, "Data", vcard)),
-                );
-        size += vcard.len() + 40;
-        sync.children.push(Node::Element(add));
-        n += 1;
+fn loc(name: &str, uri: &str) -> Element {
+    Element::new(Namespace::SyncMl, name).with_child(text_element(Namespace::SyncMl, "LocURI", uri))
+}
+
+fn encode_message(body_children: Vec<Element>) -> Vec<u8> {
+    let mut body = Element::new(Namespace::SyncMl, "SyncBody");
+    for child in body_children {
+        body.children.push(Node::Element(child));
     }
-    let body = Element::new(Namespace::SyncMl, "SyncBody")
-        .with_child(sync)
-        .with_child(Element::new(Namespace::SyncMl, "Final"));
+    body.children
+        .push(Node::Element(Element::new(Namespace::SyncMl, "Final")));
     let root = Element::new(Namespace::SyncMl, "SyncML")
-        .with_child(header)
+        .with_child(phone_header())
         .with_child(body);
     wbxml::encode_tree(
         DocumentType::SyncMl(Version::V1_1),
@@ -136,6 +90,89 @@ fn build_message(target: usize) -> Vec<u8> {
         &wbxml::WriterOptions::default(),
     )
     .expect("the benchmark message encodes")
+}
+
+/// A slow sync's package from the phone: a real phone's SyncHdr and a Sync full of vCard
+/// Adds (the SyncEvolution vCard 2.1 test items), about `target` bytes. Mostly payload.
+fn slow_sync_package(target: usize) -> Vec<u8> {
+    let vcards = std::fs::read_to_string(corpus_dir().join("pim/syncevolution/vcard21.vcf"))
+        .expect("corpus: pim/syncevolution/vcard21.vcf");
+    let vcards: Vec<String> = vcards
+        .split("\n\n")
+        .map(|block| block.trim().replace('\n', "\r\n") + "\r\n")
+        .filter(|block| block.starts_with("BEGIN:VCARD"))
+        .collect();
+    assert!(!vcards.is_empty());
+    let mut sync = Element::new(Namespace::SyncMl, "Sync")
+        .with_child(text_element(Namespace::SyncMl, "CmdID", "2"))
+        .with_child(loc("Target", "./contacts"))
+        .with_child(loc("Source", "./EriPBDB"));
+    let mut size = 0;
+    let mut n = 0;
+    while size < target {
+        let vcard = &vcards[n % vcards.len()];
+        let add = Element::new(Namespace::SyncMl, "Add")
+            .with_child(text_element(
+                Namespace::SyncMl,
+                "CmdID",
+                &(n + 3).to_string(),
+            ))
+            .with_child(
+                Element::new(Namespace::SyncMl, "Meta").with_child(text_element(
+                    Namespace::MetInf,
+                    "Type",
+                    "text/x-vcard",
+                )),
+            )
+            .with_child(
+                Element::new(Namespace::SyncMl, "Item")
+                    .with_child(loc("Source", &(1000 + n).to_string()))
+                    .with_child(text_element(Namespace::SyncMl, "Data", vcard)),
+            );
+        size += vcard.len() + 40;
+        sync.children.push(Node::Element(add));
+        n += 1;
+    }
+    encode_message(vec![sync])
+}
+
+/// The phone's answer to a refresh from the PC: a Status for each Add it received and the
+/// Map of its new LUIDs, about `target` bytes. All structure, no payload.
+fn status_and_map_package(target: usize) -> Vec<u8> {
+    let mut commands = Vec::new();
+    let mut map = Element::new(Namespace::SyncMl, "Map")
+        .with_child(text_element(Namespace::SyncMl, "CmdID", "1"))
+        .with_child(loc("Target", "./contacts"))
+        .with_child(loc("Source", "./EriPBDB"));
+    let mut size = 0;
+    let mut n = 0;
+    while size < target {
+        let status = Element::new(Namespace::SyncMl, "Status")
+            .with_child(text_element(
+                Namespace::SyncMl,
+                "CmdID",
+                &(n + 2).to_string(),
+            ))
+            .with_child(text_element(Namespace::SyncMl, "MsgRef", "3"))
+            .with_child(text_element(
+                Namespace::SyncMl,
+                "CmdRef",
+                &(n + 5).to_string(),
+            ))
+            .with_child(text_element(Namespace::SyncMl, "Cmd", "Add"))
+            .with_child(text_element(Namespace::SyncMl, "SourceRef", &n.to_string()))
+            .with_child(text_element(Namespace::SyncMl, "Data", "201"));
+        commands.push(status);
+        map.children.push(Node::Element(
+            Element::new(Namespace::SyncMl, "MapItem")
+                .with_child(loc("Target", &n.to_string()))
+                .with_child(loc("Source", &(1000 + n).to_string())),
+        ));
+        size += 60;
+        n += 1;
+    }
+    commands.push(map);
+    encode_message(commands)
 }
 
 /// Runs `f` repeatedly for about `budget`, returns the best time of one run.
@@ -201,16 +238,28 @@ fn median(mut values: Vec<Duration>) -> Duration {
 fn main() {
     // `cargo test --all-targets` runs benches once as tests; a quick smoke run is enough there.
     let quick = !std::env::args().any(|a| a == "--bench");
-    let message = build_message(if quick { 64 * 1024 } else { 1024 * 1024 });
-    let budget = Duration::from_millis(if quick { 50 } else { 2000 });
-    println!("message: {} bytes of SyncML 1.1 WBXML", message.len());
+    let size = if quick { 64 * 1024 } else { 1024 * 1024 };
+    measure(
+        "slow-sync package (vCard Adds, mostly payload)",
+        &slow_sync_package(size),
+        quick,
+    );
+    measure(
+        "Status + Map package (all structure)",
+        &status_and_map_package(size),
+        quick,
+    );
+}
 
-    let decoded = handsync::syncml::decode(&message).expect("the benchmark message decodes");
+fn measure(name: &str, message: &[u8], quick: bool) {
+    let budget = Duration::from_millis(if quick { 50 } else { 2000 });
+    println!("\n== {name}: {} bytes of SyncML 1.1 WBXML", message.len());
+    let decoded = handsync::syncml::decode(message).expect("the benchmark message decodes");
     let t_tree = best_of(budget, || {
-        std::hint::black_box(wbxml::decode_tree(&message).unwrap());
+        std::hint::black_box(wbxml::decode_tree(message).unwrap());
     });
     let t_decode = best_of(budget, || {
-        std::hint::black_box(handsync::syncml::decode(&message).unwrap());
+        std::hint::black_box(handsync::syncml::decode(message).unwrap());
     });
     let options = wbxml::WriterOptions::default();
     let t_encode = best_of(budget, || {
@@ -232,7 +281,7 @@ fn main() {
     drop(decoded);
     let before = LIVE.load(Ordering::Relaxed);
     PEAK.store(before, Ordering::Relaxed);
-    let kept = handsync::syncml::decode(&message).unwrap();
+    let kept = handsync::syncml::decode(message).unwrap();
     let peak = PEAK.load(Ordering::Relaxed) - before;
     let retained = LIVE.load(Ordering::Relaxed) - before;
     drop(kept);
@@ -247,7 +296,7 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("handsync-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("message.wbxml");
-    std::fs::write(&file, &message).unwrap();
+    std::fs::write(&file, message).unwrap();
     let file = file.to_str().unwrap();
     let out = dir.join("out.xml");
     let out = out.to_str().unwrap();
@@ -290,5 +339,9 @@ fn main() {
         their_wall.as_secs_f64() / our_wall.as_secs_f64(),
         their_cpu.as_secs_f64() / our_cpu.as_secs_f64().max(1e-6)
     );
-    let _ = std::fs::remove_dir_all(&dir);
+    if std::env::var_os("HANDSYNC_BENCH_KEEP").is_some() {
+        println!("kept the message in {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

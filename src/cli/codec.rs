@@ -91,8 +91,12 @@ pub fn decode(args: &DecodeArgs) -> Result<(), Failure> {
     } else {
         let (document, _) = syncml::decode_document(&bytes)
             .map_err(|e| Failure::bad_input(format!("{name}: {e}")))?;
-        syncml::document_to_xml(&document, xml::XmlOptions::pretty())
-            .map_err(|e| Failure::bad_input(format!("{name}: cannot be shown as XML: {e}")))?
+        syncml::document_to_xml_sized(
+            &document,
+            xml::XmlOptions::pretty(),
+            bytes.len() + bytes.len() / 4,
+        )
+        .map_err(|e| Failure::bad_input(format!("{name}: cannot be shown as XML: {e}")))?
     };
     write_output(text.as_bytes())
 }

@@ -171,16 +171,25 @@ pub fn to_wbxml(message: &Message, options: &wbxml::WriterOptions) -> Result<Vec
 
 /// Writes a message or DevInf document as XML.
 pub fn document_to_xml(document: &Document, options: XmlOptions) -> Result<String, SyncMlError> {
+    document_to_xml_sized(document, options, 0)
+}
+
+/// As [`document_to_xml`], with room for `size_hint` bytes made at once (the size of the
+/// input it was decoded from is a good guess).
+pub fn document_to_xml_sized(
+    document: &Document,
+    options: XmlOptions,
+    size_hint: usize,
+) -> Result<String, SyncMlError> {
+    let mut writer = XmlWriter::new(document.version(), options);
+    writer.reserve(size_hint);
     match document {
-        Document::Message(message) => to_xml(message, options),
-        Document::DevInf(devinf) => {
-            let mut writer = XmlWriter::new(devinf.ver_dtd, options);
-            devinf.write(&mut writer)?;
-            writer
-                .finish()
-                .map_err(|e| SyncMlError::from_markup(String::new(), e))
-        }
+        Document::Message(message) => message.write(&mut writer)?,
+        Document::DevInf(devinf) => devinf.write(&mut writer)?,
     }
+    writer
+        .finish()
+        .map_err(|e| SyncMlError::from_markup(String::new(), e))
 }
 
 /// Writes a message or DevInf document as WBXML.

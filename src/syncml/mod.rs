@@ -32,8 +32,8 @@ mod status;
 mod write;
 
 pub use codec::{
-    decode, decode_document, document_to_wbxml, document_to_xml, sniff_encoding, to_wbxml, to_xml,
-    Document, Encoding,
+    decode, decode_document, document_to_wbxml, document_to_xml, document_to_xml_sized,
+    sniff_encoding, to_wbxml, to_xml, Document, Encoding,
 };
 pub use devinf::*;
 pub use error::SyncMlError;

@@ -218,6 +218,29 @@ impl<'a> XmlReader<'a> {
     }
 }
 
+/// The first character XML 1.0 cannot carry (C0 controls but tab, CR and LF; U+FFFE, U+FFFF).
+/// Works on bytes: this runs over every payload written.
+fn forbidden_in_xml(text: &str) -> Option<char> {
+    let bytes = text.as_bytes();
+    let forbidden = |b: u8| b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r';
+    // A branch-free test per 64-byte block vectorises; the exact place is looked for only in
+    // the rare text that has one.
+    let any_forbidden = bytes
+        .chunks(64)
+        .any(|block| block.iter().fold(false, |seen, &b| seen | forbidden(b)));
+    if any_forbidden {
+        if let Some(&b) = bytes.iter().find(|&&b| forbidden(b)) {
+            return Some(b as char);
+        }
+    }
+    // U+FFFE and U+FFFF are EF BF BE / EF BF BF in UTF-8.
+    memchr::memmem::find_iter(bytes, b"\xEF\xBF").find_map(|at| match bytes.get(at + 2) {
+        Some(0xBE) => Some('\u{FFFE}'),
+        Some(0xBF) => Some('\u{FFFF}'),
+        _ => None,
+    })
+}
+
 fn syncml_version_from_xmlns(value: &str) -> Option<Version> {
     Version::parse(value.trim().get(13..)?)
 }
@@ -392,6 +415,12 @@ impl XmlWriter {
         }
     }
 
+    /// Makes room for `additional` more bytes of output at once, so a large message is not
+    /// copied again each time the buffer doubles.
+    pub fn reserve(&mut self, additional: usize) {
+        self.out.reserve(additional);
+    }
+
     /// The document, once every element is closed.
     pub fn finish(mut self) -> Result<String, MarkupError> {
         if !self.open.is_empty() || !self.root_done {
@@ -427,16 +456,23 @@ impl XmlWriter {
     }
 
     fn push_escaped(&mut self, text: &str, quote: bool) {
-        for ch in text.chars() {
-            match ch {
-                '<' => self.out.push_str("&lt;"),
-                '>' => self.out.push_str("&gt;"),
-                '&' => self.out.push_str("&amp;"),
-                '"' if quote => self.out.push_str("&quot;"),
-                '\r' => self.out.push_str("&#13;"),
-                c => self.out.push(c),
-            }
+        // Copy the runs between characters that need escaping; they are all ASCII, so every
+        // cut falls on a character boundary.
+        let mut run_start = 0;
+        for (at, byte) in text.bytes().enumerate() {
+            let escaped = match byte {
+                b'<' => "&lt;",
+                b'>' => "&gt;",
+                b'&' => "&amp;",
+                b'"' if quote => "&quot;",
+                b'\r' => "&#13;",
+                _ => continue,
+            };
+            self.out.push_str(&text[run_start..at]);
+            self.out.push_str(escaped);
+            run_start = at + 1;
         }
+        self.out.push_str(&text[run_start..]);
     }
 
     fn error(&self, message: impl Into<String>) -> MarkupError {
@@ -509,10 +545,7 @@ impl Sink for XmlWriter {
         if let Some(top) = self.open.last_mut() {
             top.has_text = true;
         }
-        if let Some(bad) = text
-            .chars()
-            .find(|&c| matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}'))
-        {
+        if let Some(bad) = forbidden_in_xml(text) {
             return Err(self.error(format!(
                 "character U+{:04X} cannot be carried in XML; use WBXML or b64",
                 bad as u32
@@ -520,10 +553,14 @@ impl Sink for XmlWriter {
         }
         // Multi-line text (vCards, vCalendars) goes in CDATA, as phones and servers send it.
         // A conforming parser may fold its CRLFs to LF there; vCard readers accept both.
-        if text.contains('\n') {
-            // "]]>" cannot stand inside one CDATA section: split it across two.
+        if memchr::memchr(b'\n', text.as_bytes()).is_some() {
             self.out.push_str("<![CDATA[");
-            self.out.push_str(&text.replace("]]>", "]]]]><![CDATA[>"));
+            if memchr::memmem::find(text.as_bytes(), b"]]>").is_some() {
+                // "]]>" cannot stand inside one CDATA section: split it across two.
+                self.out.push_str(&text.replace("]]>", "]]]]><![CDATA[>"));
+            } else {
+                self.out.push_str(text);
+            }
             self.out.push_str("]]>");
         } else {
             // A lone CR must survive other parsers' end-of-line normalisation: &#13;.

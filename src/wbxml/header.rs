@@ -216,7 +216,7 @@ impl<'a> Cursor<'a> {
     /// A NUL-terminated inline string (the NUL is consumed, not returned).
     pub(crate) fn inline_string(&mut self, what: &str) -> Result<&'a [u8], MarkupError> {
         let rest = self.input.get(self.pos..).unwrap_or(&[]);
-        match rest.iter().position(|&b| b == 0) {
+        match memchr::memchr(0, rest) {
             Some(len) => {
                 let bytes = &rest[..len];
                 self.pos += len + 1;
@@ -244,7 +244,7 @@ pub(crate) fn string_at(table: &[u8], index: u32, at: usize) -> Result<&[u8], Ma
         ));
     }
     let rest = &table[start..];
-    match rest.iter().position(|&b| b == 0) {
+    match memchr::memchr(0, rest) {
         Some(len) => Ok(&rest[..len]),
         None => {
             // Some encoders (Horde's) leave the last string unterminated; the table's end
