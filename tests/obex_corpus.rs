@@ -1,7 +1,8 @@
 //! The OBEX responses of the shared corpus (buteo-syncml's test data), read at run time:
 //! decoded, re-encoded byte for byte, and fed to the client machine.
 
-use std::path::PathBuf;
+mod support;
+
 use std::time::Instant;
 
 use handsync::obex::{
@@ -10,16 +11,7 @@ use handsync::obex::{
 };
 
 fn corpus_file(name: &str) -> Vec<u8> {
-    let root = std::env::var_os("HANDSYNC_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
-    let path = root.join("obex").join(name);
-    std::fs::read(&path).unwrap_or_else(|error| {
-        panic!(
-            "corpus file {} unreadable ({error}); set HANDSYNC_CORPUS",
-            path.display()
-        )
-    })
+    support::corpus_file(&format!("obex/{name}"))
 }
 
 #[test]

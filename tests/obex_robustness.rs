@@ -1,7 +1,8 @@
 //! Truncated and corrupted OBEX packets and SANs: decoders return errors, never panic, and
 //! the server machine never holds more than one packet of its maximum length.
 
-use std::path::PathBuf;
+mod support;
+
 use std::time::Instant;
 
 use handsync::obex::{
@@ -14,34 +15,7 @@ const FLIPS: usize = 10_000;
 const SERVER_MAX: u16 = 255;
 
 fn corpus_file(name: &str) -> Vec<u8> {
-    let root = std::env::var_os("HANDSYNC_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
-    let path = root.join("obex").join(name);
-    std::fs::read(&path).unwrap_or_else(|error| {
-        panic!(
-            "corpus file {} unreadable ({error}); set HANDSYNC_CORPUS",
-            path.display()
-        )
-    })
-}
-
-/// Marsaglia's xorshift64: deterministic, no dependency.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    fn below(&mut self, bound: usize) -> usize {
-        (self.next() % bound as u64) as usize
-    }
+    support::corpus_file(&format!("obex/{name}"))
 }
 
 fn obex_samples() -> Vec<(String, Vec<u8>)> {
@@ -161,7 +135,7 @@ fn every_prefix_of_a_san_is_an_error() {
     }
 }
 
-fn mutate(rng: &mut XorShift, original: &[u8]) -> Vec<u8> {
+fn mutate(rng: &mut support::XorShift, original: &[u8]) -> Vec<u8> {
     let mut bytes = original.to_vec();
     for _ in 0..1 + rng.below(3) {
         let position = rng.below(bytes.len());
@@ -173,7 +147,7 @@ fn mutate(rng: &mut XorShift, original: &[u8]) -> Vec<u8> {
 
 #[test]
 fn flipped_obex_packets_never_panic_nor_overfill_the_server() {
-    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+    let mut rng = support::XorShift(0x9E37_79B9_7F4A_7C15);
     for (_, packet) in obex_samples() {
         // One long-lived server sees every corrupted packet in a row: it must stay in step.
         let mut streaming_server = ObexServer::new(server_config());
@@ -196,7 +170,7 @@ fn flipped_obex_packets_never_panic_nor_overfill_the_server() {
 
 #[test]
 fn flipped_sans_never_panic_and_re_encode_exactly() {
-    let mut rng = XorShift(0x2545_F491_4F6C_DD1D);
+    let mut rng = support::XorShift(0x2545_F491_4F6C_DD1D);
     let mut decoded = 0;
     for san_bytes in san_samples() {
         for _ in 0..FLIPS {
@@ -234,7 +208,7 @@ fn client_awaiting_get(now: Instant) -> ObexClient {
 
 #[test]
 fn flipped_responses_never_panic_nor_overfill_the_client() {
-    let mut rng = XorShift(0xD1B5_4A32_D192_ED03);
+    let mut rng = support::XorShift(0xD1B5_4A32_D192_ED03);
     let now = Instant::now();
     for (_, packet) in obex_samples() {
         for _ in 0..FLIPS / 10 {

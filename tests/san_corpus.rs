@@ -1,21 +1,12 @@
 //! The SANs of the shared corpus (buteo-syncml's test data, "PC Suite Data Sync"), read at
 //! run time: decoded to their fields, re-encoded byte for byte, digests verified.
 
-use std::path::PathBuf;
+mod support;
 
 use handsync::syncml::san::{self, Initiator, San, SyncType, UiMode, VERSION_1_2};
 
 fn corpus_file(name: &str) -> Vec<u8> {
-    let root = std::env::var_os("HANDSYNC_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
-    let path = root.join("obex").join(name);
-    std::fs::read(&path).unwrap_or_else(|error| {
-        panic!(
-            "corpus file {} unreadable ({error}); set HANDSYNC_CORPUS",
-            path.display()
-        )
-    })
+    support::corpus_file(&format!("obex/{name}"))
 }
 
 fn check(file: &str, server_uri: &str) {

@@ -1,35 +1,14 @@
 //! The WBXML codec against the shared corpus of real phone and server messages.
 
+mod support;
+
 use handsync::markup::{DocumentType, Element, EventReader, Node};
 use handsync::wbxml::{decode_tree, encode_tree, sniff_document, Charset, Reader, WriterOptions};
-use std::path::PathBuf;
-
-fn corpus_dir() -> PathBuf {
-    match std::env::var_os("HANDSYNC_CORPUS") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"),
-    }
-}
 
 /// Every `wbxml/*.wbxml` in the corpus, with its bytes.
 fn corpus_files() -> Vec<(String, Vec<u8>)> {
-    let dir = corpus_dir().join("wbxml");
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("corpus folder {}: {e}", dir.display()))
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "wbxml"))
-        .map(|path| {
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            let bytes = std::fs::read(&path).unwrap();
-            (name, bytes)
-        })
-        .collect();
-    files.sort();
-    assert!(
-        files.len() >= 8,
-        "expected the corpus's WBXML files in {}",
-        dir.display()
-    );
+    let files = support::corpus_contents("wbxml", ".wbxml");
+    assert!(files.len() >= 8, "expected the corpus's WBXML files");
     files
 }
 

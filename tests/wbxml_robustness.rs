@@ -1,29 +1,13 @@
 //! Hostile input: truncated and corrupted corpus messages must give an error or a tree, never a
 //! panic or a hang, and errors must point inside the input.
 
+mod support;
+
 use handsync::markup::{MarkupError, Position};
 use handsync::wbxml::decode_tree;
-use std::path::PathBuf;
 
 fn corpus_files() -> Vec<(String, Vec<u8>)> {
-    let dir = match std::env::var_os("HANDSYNC_CORPUS") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"),
-    }
-    .join("wbxml");
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("corpus folder {}: {e}", dir.display()))
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "wbxml"))
-        .map(|path| {
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            let bytes = std::fs::read(&path).unwrap();
-            (name, bytes)
-        })
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no WBXML files in {}", dir.display());
-    files
+    support::corpus_contents("wbxml", ".wbxml")
 }
 
 /// The error's offset lies within the input (an offset equal to the length means "at the end").
@@ -51,33 +35,19 @@ fn every_truncation_is_an_error() {
     }
 }
 
-/// A tiny deterministic generator (xorshift64), so failures reproduce without a dependency.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-}
-
 #[test]
 fn random_byte_flips_never_panic() {
     const FLIPS_PER_FILE: usize = 10_000;
     for (name, bytes) in corpus_files() {
-        let mut rng = XorShift(0x9E37_79B9_7F4A_7C15 ^ bytes.len() as u64);
+        let mut rng = support::XorShift(0x9E37_79B9_7F4A_7C15 ^ bytes.len() as u64);
         let mut errors = 0;
         for round in 0..FLIPS_PER_FILE {
             let mut corrupted = bytes.clone();
             // One to three bytes replaced, biased to small values, where tokens live.
-            let changes = 1 + (rng.next() % 3) as usize;
+            let changes = 1 + (rng.next_u64() % 3) as usize;
             for _ in 0..changes {
-                let at = (rng.next() % corrupted.len() as u64) as usize;
-                let r = rng.next();
+                let at = (rng.next_u64() % corrupted.len() as u64) as usize;
+                let r = rng.next_u64();
                 corrupted[at] = if r & 1 == 0 {
                     (r >> 8) as u8
                 } else {

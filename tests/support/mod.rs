@@ -78,3 +78,26 @@ impl XorShift {
         (self.next_u64() % n as u64) as usize
     }
 }
+
+/// The bytes of one corpus file, `relative` to the corpus root (`obex/buteo-SAN01.bin`).
+pub fn corpus_file(relative: &str) -> Vec<u8> {
+    let path = corpus_dir().join(relative);
+    std::fs::read(&path).unwrap_or_else(|error| {
+        panic!(
+            "corpus file {} unreadable ({error}); set HANDSYNC_CORPUS",
+            path.display()
+        )
+    })
+}
+
+/// Every file of a corpus folder ending with `suffix`, as (file name, bytes), sorted.
+pub fn corpus_contents(folder: &str, suffix: &str) -> Vec<(String, Vec<u8>)> {
+    corpus_files(folder, suffix)
+        .into_iter()
+        .map(|path| {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let bytes = std::fs::read(&path).unwrap();
+            (name, bytes)
+        })
+        .collect()
+}
