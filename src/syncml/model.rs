@@ -15,6 +15,7 @@ use super::devinf::DevInf;
 use super::metinf::MetInf;
 use super::status::{AlertCode, StatusCode};
 use crate::markup::{Element, Node, Version};
+pub use compact_str::CompactString;
 
 /// One SyncML message.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,16 +33,16 @@ pub struct Message {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SyncHdr {
     /// `VerProto`: `SyncML/1.1`, `SyncML/1.2`... (`DM/1.1` for device management).
-    pub ver_proto: String,
+    pub ver_proto: CompactString,
     /// Possibly empty (`<SessionID/>`).
-    pub session_id: String,
+    pub session_id: CompactString,
     pub msg_id: u32,
     pub target: Target,
     pub source: Source,
-    pub resp_uri: Option<String>,
+    pub resp_uri: Option<CompactString>,
     pub no_resp: bool,
-    pub cred: Option<Cred>,
-    pub meta: Option<MetInf>,
+    pub cred: Option<Box<Cred>>,
+    pub meta: Option<Box<MetInf>>,
     pub extensions: Vec<Element>,
 }
 
@@ -56,8 +57,8 @@ pub struct SyncBody {
 /// `Target (LocURI, LocName?, Filter?)`. The filter is SyncML 1.2.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Target {
-    pub loc_uri: String,
-    pub loc_name: Option<String>,
+    pub loc_uri: CompactString,
+    pub loc_name: Option<CompactString>,
     pub filter: Option<Box<Filter>>,
     pub extensions: Vec<Element>,
 }
@@ -65,13 +66,13 @@ pub struct Target {
 /// `Source (LocURI, LocName?)`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Source {
-    pub loc_uri: String,
-    pub loc_name: Option<String>,
+    pub loc_uri: CompactString,
+    pub loc_name: Option<CompactString>,
     pub extensions: Vec<Element>,
 }
 
 impl Target {
-    pub fn new(loc_uri: impl Into<String>) -> Target {
+    pub fn new(loc_uri: impl Into<CompactString>) -> Target {
         Target {
             loc_uri: loc_uri.into(),
             ..Target::default()
@@ -80,7 +81,7 @@ impl Target {
 }
 
 impl Source {
-    pub fn new(loc_uri: impl Into<String>) -> Source {
+    pub fn new(loc_uri: impl Into<CompactString>) -> Source {
         Source {
             loc_uri: loc_uri.into(),
             ..Source::default()
@@ -91,7 +92,7 @@ impl Source {
 /// `Cred (Meta?, Data)`: credentials; `data` is trimmed (base64 or plain).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Cred {
-    pub meta: Option<MetInf>,
+    pub meta: Option<Box<MetInf>>,
     pub data: String,
     pub extensions: Vec<Element>,
 }
@@ -111,7 +112,7 @@ pub struct Filter {
     pub field: Option<Item>,
     /// `Record (Item)`.
     pub record: Option<Item>,
-    pub filter_type: Option<String>,
+    pub filter_type: Option<CompactString>,
     pub extensions: Vec<Element>,
 }
 
@@ -121,10 +122,10 @@ pub struct Item {
     pub target: Option<Target>,
     pub source: Option<Source>,
     /// The `LocURI` of `SourceParent` (1.2; Nokia sends it under 1.1 too).
-    pub source_parent: Option<String>,
+    pub source_parent: Option<CompactString>,
     /// The `LocURI` of `TargetParent` (1.2; Nokia sends it under 1.1 too).
-    pub target_parent: Option<String>,
-    pub meta: Option<MetInf>,
+    pub target_parent: Option<CompactString>,
+    pub meta: Option<Box<MetInf>>,
     pub data: Option<Data>,
     /// `<MoreData/>`: a chunk of a large object follows (1.1 and later).
     pub more_data: bool,
@@ -175,9 +176,9 @@ pub struct MapItem {
 }
 
 /// A SyncML command.
-// Variants differ in size by a few hundred bytes (an `Exec` holds its item inline); commands
-// are built once per message, so they are not boxed for it.
-#[allow(clippy::large_enum_variant)]
+// Structure-heavy messages hold thousands of commands, so the enum is kept small: the large,
+// rare variants (`Exec`, `Search`, and `Sync`, `Map`, `Results`, of which a message holds a
+// few) are boxed; the common ones (`Status`, `Add`, `Replace`, `Delete`...) stay inline.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     Add(ItemCommand),
@@ -185,18 +186,18 @@ pub enum Command {
     Atomic(Container),
     Copy(ItemCommand),
     Delete(Delete),
-    Exec(Exec),
+    Exec(Box<Exec>),
     Get(GetPut),
-    Map(Map),
+    Map(Box<Map>),
     /// SyncML 1.2 only.
     Move(ItemCommand),
     Put(GetPut),
     Replace(ItemCommand),
-    Results(Results),
-    Search(Search),
+    Results(Box<Results>),
+    Search(Box<Search>),
     Sequence(Container),
     Status(Status),
-    Sync(Sync),
+    Sync(Box<Sync>),
 }
 
 impl Command {
@@ -289,10 +290,10 @@ impl Command {
 /// `Add`, `Copy`, `Move`, `Replace`: `(CmdID, NoResp?, Cred?, Meta?, Item+)`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ItemCommand {
-    pub cmd_id: Option<String>,
+    pub cmd_id: Option<CompactString>,
     pub no_resp: bool,
-    pub cred: Option<Cred>,
-    pub meta: Option<MetInf>,
+    pub cred: Option<Box<Cred>>,
+    pub meta: Option<Box<MetInf>>,
     pub items: Vec<Item>,
     pub extensions: Vec<Element>,
 }
@@ -300,13 +301,13 @@ pub struct ItemCommand {
 /// `Delete (CmdID, NoResp?, Archive?, SftDel?, Cred?, Meta?, Item+)`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Delete {
-    pub cmd_id: Option<String>,
+    pub cmd_id: Option<CompactString>,
     pub no_resp: bool,
     pub archive: bool,
     /// Soft delete.
     pub sft_del: bool,
-    pub cred: Option<Cred>,
-    pub meta: Option<MetInf>,
+    pub cred: Option<Box<Cred>>,
+    pub meta: Option<Box<MetInf>>,
     pub items: Vec<Item>,
     pub extensions: Vec<Element>,
 }
@@ -314,11 +315,11 @@ pub struct Delete {
 /// `Get` and `Put`: `(CmdID, NoResp?, Lang?, Cred?, Meta?, Item+)`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetPut {
-    pub cmd_id: Option<String>,
+    pub cmd_id: Option<CompactString>,
     pub no_resp: bool,
-    pub lang: Option<String>,
-    pub cred: Option<Cred>,
-    pub meta: Option<MetInf>,
+    pub lang: Option<CompactString>,
+    pub cred: Option<Box<Cred>>,
+    pub meta: Option<Box<MetInf>>,
     pub items: Vec<Item>,
     pub extensions: Vec<Element>,
 }
@@ -326,13 +327,13 @@ pub struct GetPut {
 /// `Alert (CmdID, NoResp?, Cred?, Data?, Correlator?, Item*)`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Alert {
-    pub cmd_id: Option<String>,
+    pub cmd_id: Option<CompactString>,
     pub no_resp: bool,
-    pub cred: Option<Cred>,
+    pub cred: Option<Box<Cred>>,
     /// The alert code in `Data`.
     pub data: Option<AlertCode>,
     /// SyncML 1.2.
-    pub correlator: Option<String>,
+    pub correlator: Option<CompactString>,
     pub items: Vec<Item>,
     pub extensions: Vec<Element>,
 }
@@ -340,9 +341,9 @@ pub struct Alert {
 /// `Atomic` and `Sequence`: `(CmdID, NoResp?, Meta?, commands+)`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Container {
-    pub cmd_id: Option<String>,
+    pub cmd_id: Option<CompactString>,
     pub no_resp: bool,
-    pub meta: Option<MetInf>,
+    pub meta: Option<Box<MetInf>>,
     pub commands: Vec<Command>,
     pub extensions: Vec<Element>,
 }
@@ -350,12 +351,12 @@ pub struct Container {
 /// `Exec (CmdID, NoResp?, Cred?, Meta?, Correlator?, Item)`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Exec {
-    pub cmd_id: Option<String>,
+    pub cmd_id: Option<CompactString>,
     pub no_resp: bool,
-    pub cred: Option<Cred>,
-    pub meta: Option<MetInf>,
+    pub cred: Option<Box<Cred>>,
+    pub meta: Option<Box<MetInf>>,
     /// SyncML 1.2.
-    pub correlator: Option<String>,
+    pub correlator: Option<CompactString>,
     pub item: Item,
     pub extensions: Vec<Element>,
 }
@@ -363,11 +364,11 @@ pub struct Exec {
 /// `Map (CmdID, Target, Source, Cred?, Meta?, MapItem+)`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Map {
-    pub cmd_id: Option<String>,
+    pub cmd_id: Option<CompactString>,
     pub target: Target,
     pub source: Source,
-    pub cred: Option<Cred>,
-    pub meta: Option<MetInf>,
+    pub cred: Option<Box<Cred>>,
+    pub meta: Option<Box<MetInf>>,
     pub map_items: Vec<MapItem>,
     pub extensions: Vec<Element>,
 }
@@ -375,13 +376,13 @@ pub struct Map {
 /// `Results (CmdID, MsgRef?, CmdRef, Meta?, TargetRef?, SourceRef?, Item+)`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Results {
-    pub cmd_id: Option<String>,
+    pub cmd_id: Option<CompactString>,
     pub msg_ref: Option<u32>,
     /// Required by the specification; optional here as some stacks leave it out (buteo).
-    pub cmd_ref: Option<String>,
-    pub meta: Option<MetInf>,
-    pub target_refs: Vec<String>,
-    pub source_refs: Vec<String>,
+    pub cmd_ref: Option<CompactString>,
+    pub meta: Option<Box<MetInf>>,
+    pub target_refs: Vec<CompactString>,
+    pub source_refs: Vec<CompactString>,
     pub items: Vec<Item>,
     pub extensions: Vec<Element>,
 }
@@ -389,13 +390,13 @@ pub struct Results {
 /// `Search (CmdID, NoResp?, NoResults?, Cred?, Target?, Source+, Lang?, Meta, Data)`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Search {
-    pub cmd_id: Option<String>,
+    pub cmd_id: Option<CompactString>,
     pub no_resp: bool,
     pub no_results: bool,
-    pub cred: Option<Cred>,
+    pub cred: Option<Box<Cred>>,
     pub target: Option<Target>,
     pub sources: Vec<Source>,
-    pub lang: Option<String>,
+    pub lang: Option<CompactString>,
     pub meta: MetInf,
     /// The query, kept exactly.
     pub data: Data,
@@ -405,16 +406,16 @@ pub struct Search {
 /// `Status (CmdID, MsgRef, CmdRef, Cmd, TargetRef*, SourceRef*, Cred?, Chal?, Data, Item*)`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Status {
-    pub cmd_id: Option<String>,
+    pub cmd_id: Option<CompactString>,
     pub msg_ref: u32,
     /// `"0"` for the header.
-    pub cmd_ref: String,
+    pub cmd_ref: CompactString,
     /// The element name of the command (`"SyncHdr"` for the header).
-    pub cmd: String,
-    pub target_refs: Vec<String>,
-    pub source_refs: Vec<String>,
-    pub cred: Option<Cred>,
-    pub chal: Option<Chal>,
+    pub cmd: CompactString,
+    pub target_refs: Vec<CompactString>,
+    pub source_refs: Vec<CompactString>,
+    pub cred: Option<Box<Cred>>,
+    pub chal: Option<Box<Chal>>,
     pub data: StatusCode,
     pub items: Vec<Item>,
     pub extensions: Vec<Element>,
@@ -424,10 +425,10 @@ impl Status {
     /// A status answering a command: `cmd_id` is this status' own id, `msg_ref`/`cmd_ref`/`cmd`
     /// name the command answered.
     pub fn for_command(
-        cmd_id: impl Into<String>,
+        cmd_id: impl Into<CompactString>,
         msg_ref: u32,
-        cmd_ref: impl Into<String>,
-        cmd: impl Into<String>,
+        cmd_ref: impl Into<CompactString>,
+        cmd: impl Into<CompactString>,
         code: StatusCode,
     ) -> Status {
         Status {
@@ -447,7 +448,11 @@ impl Status {
 
     /// The status of a message's header (`CmdRef` 0, `Cmd` SyncHdr), with the header's target
     /// and source as references.
-    pub fn for_header(cmd_id: impl Into<String>, header: &SyncHdr, code: StatusCode) -> Status {
+    pub fn for_header(
+        cmd_id: impl Into<CompactString>,
+        header: &SyncHdr,
+        code: StatusCode,
+    ) -> Status {
         let mut status = Status::for_command(cmd_id, header.msg_id, "0", "SyncHdr", code);
         status.target_refs.push(header.target.loc_uri.clone());
         status.source_refs.push(header.source.loc_uri.clone());
@@ -458,12 +463,12 @@ impl Status {
 /// `Sync (CmdID, NoResp?, Cred?, Target?, Source?, Meta?, NumberOfChanges?, commands*)`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Sync {
-    pub cmd_id: Option<String>,
+    pub cmd_id: Option<CompactString>,
     pub no_resp: bool,
-    pub cred: Option<Cred>,
+    pub cred: Option<Box<Cred>>,
     pub target: Option<Target>,
     pub source: Option<Source>,
-    pub meta: Option<MetInf>,
+    pub meta: Option<Box<MetInf>>,
     /// SyncML 1.1 and later.
     pub number_of_changes: Option<u32>,
     pub commands: Vec<Command>,

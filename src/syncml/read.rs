@@ -21,6 +21,7 @@ use crate::markup::{
     DocumentType, Element, Event, EventReader, MarkupError, Namespace, Node, Position, StartTag,
     Version,
 };
+use compact_str::CompactString;
 use std::borrow::Cow;
 use std::marker::PhantomData;
 
@@ -232,25 +233,31 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
                 Event::Text(text) => out.push_str(&text),
                 Event::Opaque(bytes) => match std::str::from_utf8(&bytes) {
                     Ok(text) => out.push_str(text),
-                    Err(e) => {
-                        let at = e.valid_up_to();
-                        return Err(self.error(format!(
-                            "<{}>: opaque text is not UTF-8 (byte 0x{:02x} at offset {at})",
-                            self.current(),
-                            bytes.get(at).copied().unwrap_or(0)
-                        )));
-                    }
+                    Err(e) => return Err(self.not_utf8(&bytes, e)),
                 },
-                Event::Start(tag) => {
-                    return Err(self.error(format!(
-                        "unexpected <{}> in <{}>: expected text",
-                        tag.name,
-                        self.current()
-                    )))
-                }
+                Event::Start(tag) => return Err(self.expected_text(&tag)),
                 Event::End => return Ok(out),
             }
         }
+    }
+
+    #[cold]
+    fn not_utf8(&self, bytes: &[u8], e: std::str::Utf8Error) -> SyncMlError {
+        let at = e.valid_up_to();
+        self.error(format!(
+            "<{}>: opaque text is not UTF-8 (byte 0x{:02x} at offset {at})",
+            self.current(),
+            bytes.get(at).copied().unwrap_or(0)
+        ))
+    }
+
+    #[cold]
+    fn expected_text(&self, tag: &StartTag<'_>) -> SyncMlError {
+        self.error(format!(
+            "unexpected <{}> in <{}>: expected text",
+            tag.name,
+            self.current()
+        ))
     }
 
     /// The trimmed text of the current element.
@@ -261,6 +268,29 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
             text
         } else {
             trimmed.to_string()
+        })
+    }
+
+    /// The trimmed text of the current element, for short scalars (`CmdID`, `LocURI`...):
+    /// up to 24 bytes it is kept inline, with no heap allocation.
+    fn short(&mut self) -> Result<CompactString> {
+        let mut out = CompactString::const_new("");
+        loop {
+            match self.next()? {
+                Event::Text(text) => out.push_str(&text),
+                Event::Opaque(bytes) => match std::str::from_utf8(&bytes) {
+                    Ok(text) => out.push_str(text),
+                    Err(e) => return Err(self.not_utf8(&bytes, e)),
+                },
+                Event::Start(tag) => return Err(self.expected_text(&tag)),
+                Event::End => break,
+            }
+        }
+        let trimmed = out.trim();
+        Ok(if trimmed.len() == out.len() {
+            out
+        } else {
+            CompactString::from(trimmed)
         })
     }
 
@@ -388,15 +418,15 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
                     })?;
                     ver_dtd = Some(version);
                 }
-                "VerProto" if ver_proto.is_none() => ver_proto = Some(ctx.scalar()?),
-                "SessionID" if session_id.is_none() => session_id = Some(ctx.scalar()?),
+                "VerProto" if ver_proto.is_none() => ver_proto = Some(ctx.short()?),
+                "SessionID" if session_id.is_none() => session_id = Some(ctx.short()?),
                 "MsgID" if msg_id.is_none() => msg_id = Some(ctx.number()?),
                 "Target" if target.is_none() => target = Some(ctx.read_target()?),
                 "Source" if source.is_none() => source = Some(ctx.read_source()?),
-                "RespURI" if resp_uri.is_none() => resp_uri = Some(ctx.scalar()?),
+                "RespURI" if resp_uri.is_none() => resp_uri = Some(ctx.short()?),
                 "NoResp" if !no_resp => no_resp = ctx.flag()?,
                 "Cred" if cred.is_none() => cred = Some(ctx.read_cred()?),
-                "Meta" if meta.is_none() => meta = Some(ctx.read_metinf()?),
+                "Meta" if meta.is_none() => meta = Some(Box::new(ctx.read_metinf()?)),
                 _ => return Ok(false),
             }
             Ok(true)
@@ -448,8 +478,8 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         let mut extensions = Vec::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "LocURI" if loc_uri.is_none() => loc_uri = Some(ctx.scalar()?),
-                "LocName" if loc_name.is_none() => loc_name = Some(ctx.scalar()?),
+                "LocURI" if loc_uri.is_none() => loc_uri = Some(ctx.short()?),
+                "LocName" if loc_name.is_none() => loc_name = Some(ctx.short()?),
                 "Filter" if filter.is_none() => filter = Some(Box::new(ctx.read_filter()?)),
                 _ => return Ok(false),
             }
@@ -468,8 +498,8 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         let mut extensions = Vec::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "LocURI" if loc_uri.is_none() => loc_uri = Some(ctx.scalar()?),
-                "LocName" if loc_name.is_none() => loc_name = Some(ctx.scalar()?),
+                "LocURI" if loc_uri.is_none() => loc_uri = Some(ctx.short()?),
+                "LocName" if loc_name.is_none() => loc_name = Some(ctx.short()?),
                 _ => return Ok(false),
             }
             Ok(true)
@@ -489,7 +519,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
                 "Meta" if meta.is_none() => meta = Some(ctx.read_metinf()?),
                 "Field" if field.is_none() => field = Some(ctx.read_single_item()?),
                 "Record" if record.is_none() => record = Some(ctx.read_single_item()?),
-                "FilterType" if filter_type.is_none() => filter_type = Some(ctx.scalar()?),
+                "FilterType" if filter_type.is_none() => filter_type = Some(ctx.short()?),
                 _ => return Ok(false),
             }
             Ok(true)
@@ -525,25 +555,25 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         self.required(item, "Item")
     }
 
-    fn read_cred(&mut self) -> Result<Cred> {
+    fn read_cred(&mut self) -> Result<Box<Cred>> {
         let (mut meta, mut data) = (None, None);
         let mut extensions = Vec::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "Meta" if meta.is_none() => meta = Some(ctx.read_metinf()?),
+                "Meta" if meta.is_none() => meta = Some(Box::new(ctx.read_metinf()?)),
                 "Data" if data.is_none() => data = Some(ctx.scalar()?),
                 _ => return Ok(false),
             }
             Ok(true)
         })?;
-        Ok(Cred {
+        Ok(Box::new(Cred {
             meta,
             data: self.required(data, "Data")?,
             extensions,
-        })
+        }))
     }
 
-    fn read_chal(&mut self) -> Result<Chal> {
+    fn read_chal(&mut self) -> Result<Box<Chal>> {
         let mut meta = None;
         let mut extensions = Vec::new();
         self.children(&mut extensions, |ctx, tag| {
@@ -553,10 +583,10 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
             }
             Ok(false)
         })?;
-        Ok(Chal {
+        Ok(Box::new(Chal {
             meta: self.required(meta, "Meta")?,
             extensions,
-        })
+        }))
     }
 
     fn read_item(&mut self) -> Result<Item> {
@@ -574,7 +604,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
                 "TargetParent" if item.target_parent.is_none() => {
                     item.target_parent = Some(ctx.read_parent(tag, &mut from_parents)?);
                 }
-                "Meta" if item.meta.is_none() => item.meta = Some(ctx.read_metinf()?),
+                "Meta" if item.meta.is_none() => item.meta = Some(Box::new(ctx.read_metinf()?)),
                 "Data" if item.data.is_none() => item.data = Some(ctx.read_data()?),
                 "MoreData" if !item.more_data => item.more_data = ctx.flag()?,
                 _ => return Ok(false),
@@ -588,7 +618,11 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     /// `SourceParent (LocURI)` or `TargetParent (LocURI)`: the URI. Anything else a phone put
     /// there (a `LocName`, vendor elements) goes to `leftovers`, to be kept by the item.
-    fn read_parent(&mut self, tag: &StartTag<'_>, leftovers: &mut Vec<Element>) -> Result<String> {
+    fn read_parent(
+        &mut self,
+        tag: &StartTag<'_>,
+        leftovers: &mut Vec<Element>,
+    ) -> Result<CompactString> {
         let parent = self.read_source()?;
         if let Some(name) = parent.loc_name {
             leftovers.push(Element::new(tag.namespace, "LocName").with_text(name));
@@ -770,16 +804,16 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_metinf_field(&mut self, tag: &StartTag<'_>, m: &mut MetInf) -> Result<bool> {
         match tag.name.as_ref() {
-            "Format" if m.format.is_none() => m.format = Some(self.scalar()?),
-            "Type" if m.type_.is_none() => m.type_ = Some(self.scalar()?),
-            "Mark" if m.mark.is_none() => m.mark = Some(self.scalar()?),
+            "Format" if m.format.is_none() => m.format = Some(self.short()?),
+            "Type" if m.type_.is_none() => m.type_ = Some(self.short()?),
+            "Mark" if m.mark.is_none() => m.mark = Some(self.short()?),
             "Size" if m.size.is_none() => m.size = Some(self.number()?),
             "Anchor" if m.anchor.is_none() => m.anchor = Some(self.read_anchor()?),
-            "Version" if m.version.is_none() => m.version = Some(self.scalar()?),
-            "NextNonce" if m.next_nonce.is_none() => m.next_nonce = Some(self.scalar()?),
+            "Version" if m.version.is_none() => m.version = Some(self.short()?),
+            "NextNonce" if m.next_nonce.is_none() => m.next_nonce = Some(self.short()?),
             "MaxMsgSize" if m.max_msg_size.is_none() => m.max_msg_size = Some(self.number()?),
             "MaxObjSize" if m.max_obj_size.is_none() => m.max_obj_size = Some(self.number()?),
-            "EMI" => m.emi.push(self.scalar()?),
+            "EMI" => m.emi.push(self.short()?),
             "Mem" if m.mem.is_none() => m.mem = Some(self.read_mem()?),
             "FieldLevel" if !m.field_level => m.field_level = self.flag()?,
             _ => return Ok(false),
@@ -792,8 +826,8 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         let mut extensions = Vec::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "Last" if last.is_none() => last = Some(ctx.scalar()?),
-                "Next" if next.is_none() => next = Some(ctx.scalar()?),
+                "Last" if last.is_none() => last = Some(ctx.short()?),
+                "Next" if next.is_none() => next = Some(ctx.short()?),
                 _ => return Ok(false),
             }
             Ok(true)
@@ -848,12 +882,12 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
             "Alert" => Command::Alert(self.read_alert()?),
             "Atomic" => Command::Atomic(self.read_container()?),
             "Sequence" => Command::Sequence(self.read_container()?),
-            "Exec" => Command::Exec(self.read_exec()?),
-            "Map" => Command::Map(self.read_map()?),
-            "Results" => Command::Results(self.read_results()?),
-            "Search" => Command::Search(self.read_search()?),
+            "Exec" => Command::Exec(Box::new(self.read_exec()?)),
+            "Map" => Command::Map(Box::new(self.read_map()?)),
+            "Results" => Command::Results(Box::new(self.read_results()?)),
+            "Search" => Command::Search(Box::new(self.read_search()?)),
             "Status" => Command::Status(self.read_status()?),
-            "Sync" => Command::Sync(self.read_sync()?),
+            "Sync" => Command::Sync(Box::new(self.read_sync()?)),
             _ => return Ok(None),
         }))
     }
@@ -863,10 +897,10 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         let mut extensions = Vec::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.scalar()?),
+                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.short()?),
                 "NoResp" if !c.no_resp => c.no_resp = ctx.flag()?,
                 "Cred" if c.cred.is_none() => c.cred = Some(ctx.read_cred()?),
-                "Meta" if c.meta.is_none() => c.meta = Some(ctx.read_metinf()?),
+                "Meta" if c.meta.is_none() => c.meta = Some(Box::new(ctx.read_metinf()?)),
                 "Item" => c.items.push(ctx.read_item()?),
                 _ => return Ok(false),
             }
@@ -881,12 +915,12 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         let mut extensions = Vec::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.scalar()?),
+                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.short()?),
                 "NoResp" if !c.no_resp => c.no_resp = ctx.flag()?,
                 "Archive" if !c.archive => c.archive = ctx.flag()?,
                 "SftDel" if !c.sft_del => c.sft_del = ctx.flag()?,
                 "Cred" if c.cred.is_none() => c.cred = Some(ctx.read_cred()?),
-                "Meta" if c.meta.is_none() => c.meta = Some(ctx.read_metinf()?),
+                "Meta" if c.meta.is_none() => c.meta = Some(Box::new(ctx.read_metinf()?)),
                 "Item" => c.items.push(ctx.read_item()?),
                 _ => return Ok(false),
             }
@@ -901,11 +935,11 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         let mut extensions = Vec::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.scalar()?),
+                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.short()?),
                 "NoResp" if !c.no_resp => c.no_resp = ctx.flag()?,
-                "Lang" if c.lang.is_none() => c.lang = Some(ctx.scalar()?),
+                "Lang" if c.lang.is_none() => c.lang = Some(ctx.short()?),
                 "Cred" if c.cred.is_none() => c.cred = Some(ctx.read_cred()?),
-                "Meta" if c.meta.is_none() => c.meta = Some(ctx.read_metinf()?),
+                "Meta" if c.meta.is_none() => c.meta = Some(Box::new(ctx.read_metinf()?)),
                 "Item" => c.items.push(ctx.read_item()?),
                 _ => return Ok(false),
             }
@@ -920,11 +954,11 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         let mut extensions = Vec::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.scalar()?),
+                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.short()?),
                 "NoResp" if !c.no_resp => c.no_resp = ctx.flag()?,
                 "Cred" if c.cred.is_none() => c.cred = Some(ctx.read_cred()?),
                 "Data" if c.data.is_none() => c.data = Some(AlertCode::from_code(ctx.number()?)),
-                "Correlator" if c.correlator.is_none() => c.correlator = Some(ctx.scalar()?),
+                "Correlator" if c.correlator.is_none() => c.correlator = Some(ctx.short()?),
                 "Item" => c.items.push(ctx.read_item()?),
                 _ => return Ok(false),
             }
@@ -939,9 +973,9 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         let mut extensions = Vec::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.scalar()?),
+                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.short()?),
                 "NoResp" if !c.no_resp => c.no_resp = ctx.flag()?,
-                "Meta" if c.meta.is_none() => c.meta = Some(ctx.read_metinf()?),
+                "Meta" if c.meta.is_none() => c.meta = Some(Box::new(ctx.read_metinf()?)),
                 _ => match ctx.read_command(tag)? {
                     Some(command) => c.commands.push(command),
                     None => return Ok(false),
@@ -959,11 +993,11 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         let mut extensions = Vec::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "CmdID" if cmd_id.is_none() => cmd_id = Some(ctx.scalar()?),
+                "CmdID" if cmd_id.is_none() => cmd_id = Some(ctx.short()?),
                 "NoResp" if !no_resp => no_resp = ctx.flag()?,
                 "Cred" if cred.is_none() => cred = Some(ctx.read_cred()?),
-                "Meta" if meta.is_none() => meta = Some(ctx.read_metinf()?),
-                "Correlator" if correlator.is_none() => correlator = Some(ctx.scalar()?),
+                "Meta" if meta.is_none() => meta = Some(Box::new(ctx.read_metinf()?)),
+                "Correlator" if correlator.is_none() => correlator = Some(ctx.short()?),
                 "Item" if item.is_none() => item = Some(ctx.read_item()?),
                 _ => return Ok(false),
             }
@@ -987,11 +1021,11 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         let mut extensions = Vec::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "CmdID" if cmd_id.is_none() => cmd_id = Some(ctx.scalar()?),
+                "CmdID" if cmd_id.is_none() => cmd_id = Some(ctx.short()?),
                 "Target" if target.is_none() => target = Some(ctx.read_target()?),
                 "Source" if source.is_none() => source = Some(ctx.read_source()?),
                 "Cred" if cred.is_none() => cred = Some(ctx.read_cred()?),
-                "Meta" if meta.is_none() => meta = Some(ctx.read_metinf()?),
+                "Meta" if meta.is_none() => meta = Some(Box::new(ctx.read_metinf()?)),
                 "MapItem" => map_items.push(ctx.read_map_item()?),
                 _ => return Ok(false),
             }
@@ -1032,12 +1066,12 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         let mut extensions = Vec::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.scalar()?),
+                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.short()?),
                 "MsgRef" if c.msg_ref.is_none() => c.msg_ref = Some(ctx.number()?),
-                "CmdRef" if cmd_ref.is_none() => cmd_ref = Some(ctx.scalar()?),
-                "Meta" if c.meta.is_none() => c.meta = Some(ctx.read_metinf()?),
-                "TargetRef" => c.target_refs.push(ctx.scalar()?),
-                "SourceRef" => c.source_refs.push(ctx.scalar()?),
+                "CmdRef" if cmd_ref.is_none() => cmd_ref = Some(ctx.short()?),
+                "Meta" if c.meta.is_none() => c.meta = Some(Box::new(ctx.read_metinf()?)),
+                "TargetRef" => c.target_refs.push(ctx.short()?),
+                "SourceRef" => c.source_refs.push(ctx.short()?),
                 "Item" => c.items.push(ctx.read_item()?),
                 _ => return Ok(false),
             }
@@ -1055,13 +1089,13 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         let mut extensions = Vec::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "CmdID" if cmd_id.is_none() => cmd_id = Some(ctx.scalar()?),
+                "CmdID" if cmd_id.is_none() => cmd_id = Some(ctx.short()?),
                 "NoResp" if !no_resp => no_resp = ctx.flag()?,
                 "NoResults" if !no_results => no_results = ctx.flag()?,
                 "Cred" if cred.is_none() => cred = Some(ctx.read_cred()?),
                 "Target" if target.is_none() => target = Some(ctx.read_target()?),
                 "Source" => sources.push(ctx.read_source()?),
-                "Lang" if lang.is_none() => lang = Some(ctx.scalar()?),
+                "Lang" if lang.is_none() => lang = Some(ctx.short()?),
                 "Meta" if meta.is_none() => meta = Some(ctx.read_metinf()?),
                 "Data" if data.is_none() => data = Some(ctx.read_data()?),
                 _ => return Ok(false),
@@ -1089,12 +1123,12 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         let mut extensions = Vec::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "CmdID" if cmd_id.is_none() => cmd_id = Some(ctx.scalar()?),
+                "CmdID" if cmd_id.is_none() => cmd_id = Some(ctx.short()?),
                 "MsgRef" if msg_ref.is_none() => msg_ref = Some(ctx.number()?),
-                "CmdRef" if cmd_ref.is_none() => cmd_ref = Some(ctx.scalar()?),
-                "Cmd" if cmd.is_none() => cmd = Some(ctx.scalar()?),
-                "TargetRef" => target_refs.push(ctx.scalar()?),
-                "SourceRef" => source_refs.push(ctx.scalar()?),
+                "CmdRef" if cmd_ref.is_none() => cmd_ref = Some(ctx.short()?),
+                "Cmd" if cmd.is_none() => cmd = Some(ctx.short()?),
+                "TargetRef" => target_refs.push(ctx.short()?),
+                "SourceRef" => source_refs.push(ctx.short()?),
                 "Cred" if cred.is_none() => cred = Some(ctx.read_cred()?),
                 "Chal" if chal.is_none() => chal = Some(ctx.read_chal()?),
                 "Data" if data.is_none() => data = Some(StatusCode::from_code(ctx.number()?)),
@@ -1123,12 +1157,12 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         let mut extensions = Vec::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.scalar()?),
+                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.short()?),
                 "NoResp" if !c.no_resp => c.no_resp = ctx.flag()?,
                 "Cred" if c.cred.is_none() => c.cred = Some(ctx.read_cred()?),
                 "Target" if c.target.is_none() => c.target = Some(ctx.read_target()?),
                 "Source" if c.source.is_none() => c.source = Some(ctx.read_source()?),
-                "Meta" if c.meta.is_none() => c.meta = Some(ctx.read_metinf()?),
+                "Meta" if c.meta.is_none() => c.meta = Some(Box::new(ctx.read_metinf()?)),
                 "NumberOfChanges" if c.number_of_changes.is_none() => {
                     c.number_of_changes = Some(ctx.number()?)
                 }

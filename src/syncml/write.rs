@@ -173,8 +173,8 @@ impl<'s, K: Sink> Writer<'s, K> {
         self.source("Source", &h.source)?;
         self.opt_text(S, "RespURI", h.resp_uri.as_deref())?;
         self.flag(S, "NoResp", h.no_resp)?;
-        self.opt_cred(h.cred.as_ref())?;
-        self.opt_meta(h.meta.as_ref())?;
+        self.opt_cred(h.cred.as_deref())?;
+        self.opt_meta(h.meta.as_deref())?;
         self.raw(&h.extensions)?;
         self.end()
     }
@@ -221,7 +221,7 @@ impl<'s, K: Sink> Writer<'s, K> {
     fn opt_cred(&mut self, cred: Option<&Cred>) -> Result<()> {
         let Some(c) = cred else { return Ok(()) };
         self.start(S, "Cred")?;
-        self.opt_meta(c.meta.as_ref())?;
+        self.opt_meta(c.meta.as_deref())?;
         self.text_element(S, "Data", &c.data)?;
         self.raw(&c.extensions)?;
         self.end()
@@ -304,7 +304,7 @@ impl<'s, K: Sink> Writer<'s, K> {
                 self.end()?;
             }
         }
-        self.opt_meta(i.meta.as_ref())?;
+        self.opt_meta(i.meta.as_deref())?;
         if let Some(data) = &i.data {
             self.data(data)?;
         }
@@ -402,8 +402,8 @@ impl<'s, K: Sink> Writer<'s, K> {
         self.start(S, name)?;
         self.cmd_id(c.cmd_id.as_deref())?;
         self.flag(S, "NoResp", c.no_resp)?;
-        self.opt_cred(c.cred.as_ref())?;
-        self.opt_meta(c.meta.as_ref())?;
+        self.opt_cred(c.cred.as_deref())?;
+        self.opt_meta(c.meta.as_deref())?;
         self.items(&c.items)?;
         self.raw(&c.extensions)?;
         self.end()
@@ -415,8 +415,8 @@ impl<'s, K: Sink> Writer<'s, K> {
         self.flag(S, "NoResp", c.no_resp)?;
         self.flag(S, "Archive", c.archive)?;
         self.flag(S, "SftDel", c.sft_del)?;
-        self.opt_cred(c.cred.as_ref())?;
-        self.opt_meta(c.meta.as_ref())?;
+        self.opt_cred(c.cred.as_deref())?;
+        self.opt_meta(c.meta.as_deref())?;
         self.items(&c.items)?;
         self.raw(&c.extensions)?;
         self.end()
@@ -427,8 +427,8 @@ impl<'s, K: Sink> Writer<'s, K> {
         self.cmd_id(c.cmd_id.as_deref())?;
         self.flag(S, "NoResp", c.no_resp)?;
         self.opt_text(S, "Lang", c.lang.as_deref())?;
-        self.opt_cred(c.cred.as_ref())?;
-        self.opt_meta(c.meta.as_ref())?;
+        self.opt_cred(c.cred.as_deref())?;
+        self.opt_meta(c.meta.as_deref())?;
         self.items(&c.items)?;
         self.raw(&c.extensions)?;
         self.end()
@@ -438,7 +438,7 @@ impl<'s, K: Sink> Writer<'s, K> {
         self.start(S, "Alert")?;
         self.cmd_id(c.cmd_id.as_deref())?;
         self.flag(S, "NoResp", c.no_resp)?;
-        self.opt_cred(c.cred.as_ref())?;
+        self.opt_cred(c.cred.as_deref())?;
         self.number(S, "Data", c.data.map(|code| code.code()))?;
         if self.supports(Version::V1_2, "Correlator", c.correlator.is_some()) {
             self.opt_text(S, "Correlator", c.correlator.as_deref())?;
@@ -452,7 +452,7 @@ impl<'s, K: Sink> Writer<'s, K> {
         self.start(S, name)?;
         self.cmd_id(c.cmd_id.as_deref())?;
         self.flag(S, "NoResp", c.no_resp)?;
-        self.opt_meta(c.meta.as_ref())?;
+        self.opt_meta(c.meta.as_deref())?;
         for command in &c.commands {
             self.command(command)?;
         }
@@ -464,8 +464,8 @@ impl<'s, K: Sink> Writer<'s, K> {
         self.start(S, "Exec")?;
         self.cmd_id(c.cmd_id.as_deref())?;
         self.flag(S, "NoResp", c.no_resp)?;
-        self.opt_cred(c.cred.as_ref())?;
-        self.opt_meta(c.meta.as_ref())?;
+        self.opt_cred(c.cred.as_deref())?;
+        self.opt_meta(c.meta.as_deref())?;
         if self.supports(Version::V1_2, "Correlator", c.correlator.is_some()) {
             self.opt_text(S, "Correlator", c.correlator.as_deref())?;
         }
@@ -479,8 +479,8 @@ impl<'s, K: Sink> Writer<'s, K> {
         self.cmd_id(c.cmd_id.as_deref())?;
         self.target("Target", &c.target)?;
         self.source("Source", &c.source)?;
-        self.opt_cred(c.cred.as_ref())?;
-        self.opt_meta(c.meta.as_ref())?;
+        self.opt_cred(c.cred.as_deref())?;
+        self.opt_meta(c.meta.as_deref())?;
         for map_item in &c.map_items {
             self.start(S, "MapItem")?;
             self.target("Target", &map_item.target)?;
@@ -497,7 +497,7 @@ impl<'s, K: Sink> Writer<'s, K> {
         self.cmd_id(c.cmd_id.as_deref())?;
         self.number(S, "MsgRef", c.msg_ref)?;
         self.opt_text(S, "CmdRef", c.cmd_ref.as_deref())?;
-        self.opt_meta(c.meta.as_ref())?;
+        self.opt_meta(c.meta.as_deref())?;
         for target_ref in &c.target_refs {
             self.text_element(S, "TargetRef", target_ref)?;
         }
@@ -514,7 +514,7 @@ impl<'s, K: Sink> Writer<'s, K> {
         self.cmd_id(c.cmd_id.as_deref())?;
         self.flag(S, "NoResp", c.no_resp)?;
         self.flag(S, "NoResults", c.no_results)?;
-        self.opt_cred(c.cred.as_ref())?;
+        self.opt_cred(c.cred.as_deref())?;
         if let Some(target) = &c.target {
             self.target("Target", target)?;
         }
@@ -540,7 +540,7 @@ impl<'s, K: Sink> Writer<'s, K> {
         for source_ref in &c.source_refs {
             self.text_element(S, "SourceRef", source_ref)?;
         }
-        self.opt_cred(c.cred.as_ref())?;
+        self.opt_cred(c.cred.as_deref())?;
         if let Some(chal) = &c.chal {
             self.chal(chal)?;
         }
@@ -554,14 +554,14 @@ impl<'s, K: Sink> Writer<'s, K> {
         self.start(S, "Sync")?;
         self.cmd_id(c.cmd_id.as_deref())?;
         self.flag(S, "NoResp", c.no_resp)?;
-        self.opt_cred(c.cred.as_ref())?;
+        self.opt_cred(c.cred.as_deref())?;
         if let Some(target) = &c.target {
             self.target("Target", target)?;
         }
         if let Some(source) = &c.source {
             self.source("Source", source)?;
         }
-        self.opt_meta(c.meta.as_ref())?;
+        self.opt_meta(c.meta.as_deref())?;
         if self.supports(
             Version::V1_1,
             "NumberOfChanges",
