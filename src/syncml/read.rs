@@ -295,7 +295,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     }
 
     fn number<T: std::str::FromStr>(&mut self) -> Result<T> {
-        let text = self.scalar()?;
+        let text = self.short()?;
         text.parse().map_err(|_| {
             self.error(format!(
                 "{}: {:?} is not a number",

@@ -29,6 +29,7 @@ use super::read::DataPart;
 use crate::markup::{
     DocumentType, Element, MarkupError, Namespace, Node, Sink, TreeBuilder, Version,
 };
+use compact_str::ToCompactString;
 
 type Result<T> = std::result::Result<T, SyncMlError>;
 
@@ -123,10 +124,10 @@ impl<'s, K: Sink> Writer<'s, K> {
         &mut self,
         ns: Namespace,
         name: &'static str,
-        value: Option<impl ToString>,
+        value: Option<impl std::fmt::Display>,
     ) -> Result<()> {
         match value {
-            Some(value) => self.text_element(ns, name, &value.to_string()),
+            Some(value) => self.text_element(ns, name, &value.to_compact_string()),
             None => Ok(()),
         }
     }
@@ -168,7 +169,7 @@ impl<'s, K: Sink> Writer<'s, K> {
         self.text_element(S, "VerDTD", self.version.as_str())?;
         self.text_element(S, "VerProto", &h.ver_proto)?;
         self.text_element(S, "SessionID", &h.session_id)?;
-        self.text_element(S, "MsgID", &h.msg_id.to_string())?;
+        self.text_element(S, "MsgID", &h.msg_id.to_compact_string())?;
         self.target("Target", &h.target)?;
         self.source("Source", &h.source)?;
         self.opt_text(S, "RespURI", h.resp_uri.as_deref())?;
@@ -531,7 +532,7 @@ impl<'s, K: Sink> Writer<'s, K> {
     fn status(&mut self, c: &Status) -> Result<()> {
         self.start(S, "Status")?;
         self.cmd_id(c.cmd_id.as_deref())?;
-        self.text_element(S, "MsgRef", &c.msg_ref.to_string())?;
+        self.text_element(S, "MsgRef", &c.msg_ref.to_compact_string())?;
         self.text_element(S, "CmdRef", &c.cmd_ref)?;
         self.text_element(S, "Cmd", &c.cmd)?;
         for target_ref in &c.target_refs {
@@ -544,7 +545,7 @@ impl<'s, K: Sink> Writer<'s, K> {
         if let Some(chal) = &c.chal {
             self.chal(chal)?;
         }
-        self.text_element(S, "Data", &c.data.code().to_string())?;
+        self.text_element(S, "Data", &c.data.code().to_compact_string())?;
         self.items(&c.items)?;
         self.raw(&c.extensions)?;
         self.end()
@@ -675,7 +676,7 @@ impl<'s, K: Sink> Writer<'s, K> {
         if let Some(cap) = &s.sync_cap {
             self.start(D, "SyncCap")?;
             for sync_type in &cap.sync_types {
-                self.text_element(D, "SyncType", &sync_type.to_string())?;
+                self.text_element(D, "SyncType", &sync_type.to_compact_string())?;
             }
             self.raw(&cap.extensions)?;
             self.end()?;
