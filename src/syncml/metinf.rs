@@ -1,7 +1,7 @@
 //! Meta information (`syncml:metinf`): the content of `<Meta>`, and of `<Data>` when a status
 //! carries an anchor.
 
-use crate::markup::Element;
+use super::model::Extensions;
 use compact_str::CompactString;
 
 /// The MetInf elements of one `<Meta>` (or of a `<Data>` holding MetInf elements).
@@ -26,7 +26,7 @@ pub struct MetInf {
     pub mem: Option<Mem>,
     /// SyncML 1.2 only.
     pub field_level: bool,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// The `Meta` of commands, items and headers is a [`MetInf`].
@@ -52,7 +52,7 @@ impl MetInf {
 pub struct Anchor {
     pub last: Option<CompactString>,
     pub next: CompactString,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// Free memory of a datastore: `Mem (SharedMem?, FreeMem, FreeID)`.
@@ -61,7 +61,7 @@ pub struct Mem {
     pub shared_mem: bool,
     pub free_mem: Option<u64>,
     pub free_id: Option<u64>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// The local names of the MetInf vocabulary, to recognise them where phones forget the

@@ -17,6 +17,135 @@ use super::status::{AlertCode, StatusCode};
 use crate::markup::{Element, Node, Version};
 pub use compact_str::CompactString;
 
+/// Elements kept verbatim in a struct's `extensions` (see the module documentation).
+///
+/// Nearly always empty: then it is one null pointer and no allocation, which matters for
+/// structure-heavy messages (a `MapItem` has three). Reads as a slice of elements.
+// One pointer where a `Vec` is three: the extra allocation is only made when there are
+// elements, which is rare.
+#[allow(clippy::box_collection)]
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Extensions(Option<Box<Vec<Element>>>);
+
+impl Extensions {
+    /// No elements.
+    pub const fn new() -> Extensions {
+        Extensions(None)
+    }
+
+    pub fn push(&mut self, element: Element) {
+        self.0.get_or_insert_with(Box::default).push(element);
+    }
+
+    pub fn as_slice(&self) -> &[Element] {
+        self.0.as_deref().map_or(&[], Vec::as_slice)
+    }
+
+    pub fn as_mut_slice(&mut self) -> &mut [Element] {
+        self.0.as_deref_mut().map_or(&mut [], Vec::as_mut_slice)
+    }
+
+    /// Moves the elements of `other` to the end, leaving `other` empty.
+    pub fn append(&mut self, other: &mut Extensions) {
+        match (&mut self.0, other.0.take()) {
+            (Some(mine), Some(mut theirs)) => mine.append(&mut theirs),
+            (mine @ None, theirs) => *mine = theirs,
+            (_, None) => {}
+        }
+    }
+
+    /// Puts `leading` before the elements there are.
+    pub fn prepend(&mut self, mut leading: Extensions) {
+        std::mem::swap(self, &mut leading);
+        self.append(&mut leading);
+    }
+
+    /// The elements, as a vector.
+    pub fn into_vec(self) -> Vec<Element> {
+        self.0.map_or_else(Vec::new, |elements| *elements)
+    }
+}
+
+impl std::ops::Deref for Extensions {
+    type Target = [Element];
+    fn deref(&self) -> &[Element] {
+        self.as_slice()
+    }
+}
+
+impl std::ops::DerefMut for Extensions {
+    fn deref_mut(&mut self) -> &mut [Element] {
+        self.as_mut_slice()
+    }
+}
+
+impl std::fmt::Debug for Extensions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_slice().fmt(f)
+    }
+}
+
+impl From<Vec<Element>> for Extensions {
+    fn from(elements: Vec<Element>) -> Extensions {
+        // Never an empty vector inside: the derived equality relies on it.
+        Extensions((!elements.is_empty()).then(|| Box::new(elements)))
+    }
+}
+
+impl From<Extensions> for Vec<Element> {
+    fn from(extensions: Extensions) -> Vec<Element> {
+        extensions.into_vec()
+    }
+}
+
+impl FromIterator<Element> for Extensions {
+    fn from_iter<I: IntoIterator<Item = Element>>(iter: I) -> Extensions {
+        Extensions::from(iter.into_iter().collect::<Vec<_>>())
+    }
+}
+
+impl Extend<Element> for Extensions {
+    fn extend<I: IntoIterator<Item = Element>>(&mut self, iter: I) {
+        for element in iter {
+            self.push(element);
+        }
+    }
+}
+
+impl<'e> IntoIterator for &'e Extensions {
+    type Item = &'e Element;
+    type IntoIter = std::slice::Iter<'e, Element>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.as_slice().iter()
+    }
+}
+
+impl IntoIterator for Extensions {
+    type Item = Element;
+    type IntoIter = std::vec::IntoIter<Element>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.into_vec().into_iter()
+    }
+}
+
+impl PartialEq<[Element]> for Extensions {
+    fn eq(&self, other: &[Element]) -> bool {
+        self.as_slice() == other
+    }
+}
+
+impl<const N: usize> PartialEq<[Element; N]> for Extensions {
+    fn eq(&self, other: &[Element; N]) -> bool {
+        self.as_slice() == other
+    }
+}
+
+impl PartialEq<Vec<Element>> for Extensions {
+    fn eq(&self, other: &Vec<Element>) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
 /// One SyncML message.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Message {
@@ -27,7 +156,7 @@ pub struct Message {
     pub header: Option<SyncHdr>,
     pub body: SyncBody,
     /// Unknown elements directly under `<SyncML>`.
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -43,7 +172,7 @@ pub struct SyncHdr {
     pub no_resp: bool,
     pub cred: Option<Box<Cred>>,
     pub meta: Option<Box<MetInf>>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -51,7 +180,7 @@ pub struct SyncBody {
     pub commands: Vec<Command>,
     /// `<Final/>`: the last message of the package.
     pub final_: bool,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// `Target (LocURI, LocName?, Filter?)`. The filter is SyncML 1.2.
@@ -60,7 +189,7 @@ pub struct Target {
     pub loc_uri: CompactString,
     pub loc_name: Option<CompactString>,
     pub filter: Option<Box<Filter>>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// `Source (LocURI, LocName?)`.
@@ -68,7 +197,7 @@ pub struct Target {
 pub struct Source {
     pub loc_uri: CompactString,
     pub loc_name: Option<CompactString>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 impl Target {
@@ -94,14 +223,14 @@ impl Source {
 pub struct Cred {
     pub meta: Option<Box<MetInf>>,
     pub data: String,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// `Chal (Meta)`: an authentication challenge.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Chal {
     pub meta: MetInf,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// `Filter (Meta, Field?, Record?, FilterType?)`, SyncML 1.2, inside a `Target`.
@@ -113,7 +242,7 @@ pub struct Filter {
     /// `Record (Item)`.
     pub record: Option<Item>,
     pub filter_type: Option<CompactString>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// `Item (Target?, Source?, SourceParent?, TargetParent?, Meta?, Data?, MoreData?)`.
@@ -129,7 +258,7 @@ pub struct Item {
     pub data: Option<Data>,
     /// `<MoreData/>`: a chunk of a large object follows (1.1 and later).
     pub more_data: bool,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// What an item's `<Data>` holds.
@@ -172,7 +301,7 @@ impl Data {
 pub struct MapItem {
     pub target: Target,
     pub source: Source,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// A SyncML command.
@@ -295,7 +424,7 @@ pub struct ItemCommand {
     pub cred: Option<Box<Cred>>,
     pub meta: Option<Box<MetInf>>,
     pub items: Vec<Item>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// `Delete (CmdID, NoResp?, Archive?, SftDel?, Cred?, Meta?, Item+)`.
@@ -309,7 +438,7 @@ pub struct Delete {
     pub cred: Option<Box<Cred>>,
     pub meta: Option<Box<MetInf>>,
     pub items: Vec<Item>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// `Get` and `Put`: `(CmdID, NoResp?, Lang?, Cred?, Meta?, Item+)`.
@@ -321,7 +450,7 @@ pub struct GetPut {
     pub cred: Option<Box<Cred>>,
     pub meta: Option<Box<MetInf>>,
     pub items: Vec<Item>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// `Alert (CmdID, NoResp?, Cred?, Data?, Correlator?, Item*)`.
@@ -335,7 +464,7 @@ pub struct Alert {
     /// SyncML 1.2.
     pub correlator: Option<CompactString>,
     pub items: Vec<Item>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// `Atomic` and `Sequence`: `(CmdID, NoResp?, Meta?, commands+)`.
@@ -345,7 +474,7 @@ pub struct Container {
     pub no_resp: bool,
     pub meta: Option<Box<MetInf>>,
     pub commands: Vec<Command>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// `Exec (CmdID, NoResp?, Cred?, Meta?, Correlator?, Item)`.
@@ -358,7 +487,7 @@ pub struct Exec {
     /// SyncML 1.2.
     pub correlator: Option<CompactString>,
     pub item: Item,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// `Map (CmdID, Target, Source, Cred?, Meta?, MapItem+)`.
@@ -370,7 +499,7 @@ pub struct Map {
     pub cred: Option<Box<Cred>>,
     pub meta: Option<Box<MetInf>>,
     pub map_items: Vec<MapItem>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// `Results (CmdID, MsgRef?, CmdRef, Meta?, TargetRef?, SourceRef?, Item+)`.
@@ -384,7 +513,7 @@ pub struct Results {
     pub target_refs: Vec<CompactString>,
     pub source_refs: Vec<CompactString>,
     pub items: Vec<Item>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// `Search (CmdID, NoResp?, NoResults?, Cred?, Target?, Source+, Lang?, Meta, Data)`.
@@ -400,7 +529,7 @@ pub struct Search {
     pub meta: MetInf,
     /// The query, kept exactly.
     pub data: Data,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// `Status (CmdID, MsgRef, CmdRef, Cmd, TargetRef*, SourceRef*, Cred?, Chal?, Data, Item*)`.
@@ -418,7 +547,7 @@ pub struct Status {
     pub chal: Option<Box<Chal>>,
     pub data: StatusCode,
     pub items: Vec<Item>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 impl Status {
@@ -442,7 +571,7 @@ impl Status {
             chal: None,
             data: code,
             items: Vec::new(),
-            extensions: Vec::new(),
+            extensions: Extensions::new(),
         }
     }
 
@@ -472,5 +601,5 @@ pub struct Sync {
     /// SyncML 1.1 and later.
     pub number_of_changes: Option<u32>,
     pub commands: Vec<Command>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }

@@ -12,8 +12,9 @@ use super::devinf::{
 use super::error::SyncMlError;
 use super::metinf::{Anchor, Mem, MetInf, METINF_NAMES};
 use super::model::{
-    Alert, Chal, Command, Container, Cred, Data, Delete, Exec, Filter, GetPut, Item, ItemCommand,
-    Map, MapItem, Message, Results, Search, Source, Status, Sync, SyncBody, SyncHdr, Target,
+    Alert, Chal, Command, Container, Cred, Data, Delete, Exec, Extensions, Filter, GetPut, Item,
+    ItemCommand, Map, MapItem, Message, Results, Search, Source, Status, Sync, SyncBody, SyncHdr,
+    Target,
 };
 use super::status::{AlertCode, StatusCode};
 use super::write::markup_of_data_parts;
@@ -162,7 +163,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     /// `extensions`. Whitespace between elements is ignored; other text is an error.
     fn children(
         &mut self,
-        extensions: &mut Vec<Element>,
+        extensions: &mut Extensions,
         handle: impl FnMut(&mut Self, &StartTag<'a>) -> Result<bool>,
     ) -> Result<()> {
         self.children_of_any_namespace(extensions, false, handle)
@@ -172,7 +173,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     /// `handle` (for a place that must decide itself where they are kept).
     fn children_of_any_namespace(
         &mut self,
-        extensions: &mut Vec<Element>,
+        extensions: &mut Extensions,
         foreign_too: bool,
         mut handle: impl FnMut(&mut Self, &StartTag<'a>) -> Result<bool>,
     ) -> Result<()> {
@@ -356,7 +357,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         // whole message is known: a missing or second SyncBody says more.
         let mut header: Option<Result<SyncHdr>> = None;
         let mut body = None;
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "SyncHdr" if header.is_none() => header = Some(ctx.read_header()?),
@@ -405,7 +406,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         let (mut ver_dtd, mut ver_proto, mut session_id, mut msg_id) = (None, None, None, None);
         let (mut target, mut source, mut resp_uri) = (None, None, None);
         let (mut no_resp, mut cred, mut meta) = (false, None, None);
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "VerDTD" if ver_dtd.is_none() => {
@@ -453,7 +454,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_body(&mut self) -> Result<SyncBody> {
         let mut body = SyncBody::default();
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             if tag.name == "Final" && !body.final_ {
                 body.final_ = ctx.flag()?;
@@ -475,7 +476,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_target(&mut self) -> Result<Target> {
         let (mut loc_uri, mut loc_name, mut filter) = (None, None, None);
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "LocURI" if loc_uri.is_none() => loc_uri = Some(ctx.short()?),
@@ -495,7 +496,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_source(&mut self) -> Result<Source> {
         let (mut loc_uri, mut loc_name) = (None, None);
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "LocURI" if loc_uri.is_none() => loc_uri = Some(ctx.short()?),
@@ -513,7 +514,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_filter(&mut self) -> Result<Filter> {
         let (mut meta, mut field, mut record, mut filter_type) = (None, None, None, None);
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "Meta" if meta.is_none() => meta = Some(ctx.read_metinf()?),
@@ -537,7 +538,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     /// these wrappers have no place to keep it.
     fn read_single_item(&mut self) -> Result<Item> {
         let mut item = None;
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             if tag.name == "Item" && item.is_none() {
                 item = Some(ctx.read_item()?);
@@ -557,7 +558,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_cred(&mut self) -> Result<Box<Cred>> {
         let (mut meta, mut data) = (None, None);
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "Meta" if meta.is_none() => meta = Some(Box::new(ctx.read_metinf()?)),
@@ -575,7 +576,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_chal(&mut self) -> Result<Box<Chal>> {
         let mut meta = None;
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             if tag.name == "Meta" && meta.is_none() {
                 meta = Some(ctx.read_metinf()?);
@@ -591,7 +592,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_item(&mut self) -> Result<Item> {
         let mut item = Item::default();
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         // Unknown children of SourceParent/TargetParent, which only keep their LocURI.
         let mut from_parents = Vec::new();
         self.children(&mut extensions, |ctx, tag| {
@@ -794,7 +795,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_metinf(&mut self) -> Result<MetInf> {
         let mut metinf = MetInf::default();
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             ctx.read_metinf_field(tag, &mut metinf)
         })?;
@@ -823,7 +824,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_anchor(&mut self) -> Result<Anchor> {
         let (mut last, mut next) = (None, None);
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "Last" if last.is_none() => last = Some(ctx.short()?),
@@ -841,7 +842,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_mem(&mut self) -> Result<Mem> {
         let mut mem = Mem::default();
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "SharedMem" if !mem.shared_mem => mem.shared_mem = ctx.flag()?,
@@ -894,7 +895,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_item_command(&mut self) -> Result<ItemCommand> {
         let mut c = ItemCommand::default();
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.short()?),
@@ -912,7 +913,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_delete(&mut self) -> Result<Delete> {
         let mut c = Delete::default();
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.short()?),
@@ -932,7 +933,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_get_put(&mut self) -> Result<GetPut> {
         let mut c = GetPut::default();
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.short()?),
@@ -951,7 +952,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_alert(&mut self) -> Result<Alert> {
         let mut c = Alert::default();
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.short()?),
@@ -970,7 +971,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_container(&mut self) -> Result<Container> {
         let mut c = Container::default();
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.short()?),
@@ -990,7 +991,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     fn read_exec(&mut self) -> Result<Exec> {
         let (mut cmd_id, mut no_resp, mut cred, mut meta) = (None, false, None, None);
         let (mut correlator, mut item) = (None, None);
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "CmdID" if cmd_id.is_none() => cmd_id = Some(ctx.short()?),
@@ -1018,7 +1019,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         let (mut cmd_id, mut target, mut source, mut cred, mut meta) =
             (None, None, None, None, None);
         let mut map_items = Vec::new();
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "CmdID" if cmd_id.is_none() => cmd_id = Some(ctx.short()?),
@@ -1044,7 +1045,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_map_item(&mut self) -> Result<MapItem> {
         let (mut target, mut source) = (None, None);
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "Target" if target.is_none() => target = Some(ctx.read_target()?),
@@ -1063,7 +1064,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     fn read_results(&mut self) -> Result<Results> {
         let mut c = Results::default();
         let mut cmd_ref = None;
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.short()?),
@@ -1086,7 +1087,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         let (mut cmd_id, mut no_resp, mut no_results, mut cred) = (None, false, false, None);
         let (mut target, mut sources, mut lang, mut meta, mut data) =
             (None, Vec::new(), None, None, None);
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "CmdID" if cmd_id.is_none() => cmd_id = Some(ctx.short()?),
@@ -1120,7 +1121,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         let (mut cmd_id, mut msg_ref, mut cmd_ref, mut cmd) = (None, None, None, None);
         let (mut target_refs, mut source_refs) = (Vec::new(), Vec::new());
         let (mut cred, mut chal, mut data, mut items) = (None, None, None, Vec::new());
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "CmdID" if cmd_id.is_none() => cmd_id = Some(ctx.short()?),
@@ -1154,7 +1155,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_sync(&mut self) -> Result<Sync> {
         let mut c = Sync::default();
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.short()?),
@@ -1201,7 +1202,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     fn read_devinf_body(&mut self) -> Result<DevInf> {
         let mut ver_dtd = None;
         let mut d = DevInf::new(Version::V1_2);
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "VerDTD" if ver_dtd.is_none() => {
@@ -1247,7 +1248,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     fn read_data_store(&mut self) -> Result<DataStore> {
         let mut s = DataStore::default();
         let mut source_ref = None;
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "SourceRef" if source_ref.is_none() => source_ref = Some(ctx.scalar()?),
@@ -1279,7 +1280,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_content_type(&mut self) -> Result<ContentType> {
         let (mut ct_type, mut ver_ct) = (None, None);
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "CTType" if ct_type.is_none() => ct_type = Some(ctx.scalar()?),
@@ -1297,7 +1298,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_ds_mem(&mut self) -> Result<DsMem> {
         let mut mem = DsMem::default();
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "SharedMem" if !mem.shared_mem => mem.shared_mem = ctx.flag()?,
@@ -1313,7 +1314,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_sync_cap(&mut self) -> Result<SyncCap> {
         let mut cap = SyncCap::default();
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             if tag.name == "SyncType" {
                 cap.sync_types.push(ctx.number()?);
@@ -1328,7 +1329,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     fn read_filter_cap(&mut self) -> Result<FilterCap> {
         let mut cap = FilterCap::default();
         let mut ct_type = None;
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "CTType" if ct_type.is_none() => ct_type = Some(ctx.scalar()?),
@@ -1347,7 +1348,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     fn read_ext(&mut self) -> Result<Ext> {
         let mut ext = Ext::default();
         let mut xnam = None;
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "XNam" if xnam.is_none() => xnam = Some(ctx.scalar()?),
@@ -1372,7 +1373,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         // names it instead of opening another.
         let mut typeless_open = false;
         // Stray elements before any CTType: kept with the first capability.
-        let mut leading = Vec::new();
+        let mut leading = Extensions::new();
         self.children_of_any_namespace(&mut leading, true, |ctx, tag| {
             let name = if tag.namespace == Namespace::Other {
                 ""
@@ -1454,7 +1455,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
             Ok(true)
         })?;
         if let Some(first) = caps.first_mut() {
-            first.extensions.splice(0..0, leading);
+            first.extensions.prepend(leading);
         } else if !leading.is_empty() {
             caps.push(CtCap {
                 extensions: leading,
@@ -1492,7 +1493,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     fn read_property(&mut self) -> Result<Property> {
         let mut p = Property::default();
         let mut name = None;
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "PropName" if name.is_none() => name = Some(ctx.scalar()?),
@@ -1516,7 +1517,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     fn read_prop_param(&mut self) -> Result<PropParam> {
         let mut p = PropParam::default();
         let mut name = None;
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "ParamName" if name.is_none() => name = Some(ctx.scalar()?),

@@ -81,11 +81,12 @@ pub fn payload() -> impl Strategy<Value = String> {
 }
 
 /// Vendor elements, which the model keeps verbatim.
-pub fn extensions() -> impl Strategy<Value = Vec<Element>> {
+pub fn extensions() -> impl Strategy<Value = Extensions> {
     prop_oneof![
         4 => Just(Vec::new()),
         1 => vec(vendor_element(), 1..3),
     ]
+    .prop_map(Extensions::from)
 }
 
 pub fn vendor_element() -> impl Strategy<Value = Element> {
@@ -225,7 +226,7 @@ pub fn arb_anchor() -> impl Strategy<Value = Anchor> {
     (of(short()), short()).prop_map(|(last, next)| Anchor {
         last,
         next,
-        extensions: Vec::new(),
+        extensions: Extensions::new(),
     })
 }
 
@@ -235,7 +236,7 @@ pub fn arb_mem() -> impl Strategy<Value = Mem> {
             shared_mem,
             free_mem,
             free_id,
-            extensions: Vec::new(),
+            extensions: Extensions::new(),
         },
     )
 }
@@ -660,7 +661,7 @@ fn arb_prop_param(devinf: Version) -> impl Strategy<Value = PropParam> {
                 val_enums,
                 display_name,
                 // The flat layout has no place for them but the capability.
-                extensions: if flat { Vec::new() } else { extensions },
+                extensions: if flat { Extensions::new() } else { extensions },
             },
         )
 }
@@ -695,7 +696,7 @@ fn arb_property(devinf: Version) -> impl Strategy<Value = Property> {
                 val_enums,
                 display_name,
                 params,
-                extensions: if full { extensions } else { Vec::new() },
+                extensions: if full { extensions } else { Extensions::new() },
             },
         )
 }
