@@ -731,4 +731,14 @@ fn model_types_stay_compact() {
     for (name, size) in sizes {
         println!("{name}: {size}");
     }
+    // Bounds on 64-bit targets (smaller elsewhere); they were 1472, 968, 176, 848 and 1024.
+    assert!(size_of::<Command>() <= 176);
+    assert!(size_of::<Status>() <= 176);
+    assert!(size_of::<MapItem>() <= 128);
+    assert!(size_of::<ItemCommand>() <= 80);
+    assert!(size_of::<SyncHdr>() <= 224);
+    // Short scalars and empty kept elements take no heap.
+    let status = Status::for_command("12", 3, "4", "Replace", StatusCode::from_code(200));
+    assert!(!status.cmd_ref.is_heap_allocated() && !status.cmd.is_heap_allocated());
+    assert_eq!(size_of::<Extensions>(), size_of::<usize>());
 }
