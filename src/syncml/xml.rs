@@ -234,9 +234,9 @@ fn forbidden_in_xml(text: &str) -> Option<char> {
         }
     }
     // U+FFFE and U+FFFF are EF BF BE / EF BF BF in UTF-8.
-    memchr::memmem::find_iter(bytes, b"\xEF\xBF").find_map(|at| match bytes.get(at + 2) {
-        Some(0xBE) => Some('\u{FFFE}'),
-        Some(0xBF) => Some('\u{FFFF}'),
+    memchr::memchr_iter(0xEF, bytes).find_map(|at| match bytes.get(at + 1..at + 3) {
+        Some([0xBF, 0xBE]) => Some('\u{FFFE}'),
+        Some([0xBF, 0xBF]) => Some('\u{FFFF}'),
         _ => None,
     })
 }
@@ -449,9 +449,15 @@ impl XmlWriter {
     }
 
     fn newline_and_indent(&mut self, depth: usize) {
+        const SPACES: &str = "                                                                ";
         if let Some(width) = self.options.indent {
             self.out.push('\n');
-            self.out.extend(std::iter::repeat_n(' ', width * depth));
+            let mut left = width * depth;
+            while left > 0 {
+                let step = left.min(SPACES.len());
+                self.out.push_str(&SPACES[..step]);
+                left -= step;
+            }
         }
     }
 
@@ -490,7 +496,12 @@ impl Sink for XmlWriter {
         if self.open.is_empty() && self.root_done {
             return Err(self.error("a second root element"));
         }
-        if name.is_empty() || name.contains(|c: char| c.is_whitespace() || "<>&\"'/=".contains(c)) {
+        if name.is_empty()
+            || name.bytes().any(|b| {
+                b.is_ascii_whitespace()
+                    || matches!(b, b'<' | b'>' | b'&' | b'"' | b'\'' | b'/' | b'=')
+            })
+        {
             return Err(self.error(format!("'{name}' is not an XML element name")));
         }
         self.close_pending_start();
