@@ -105,7 +105,8 @@ impl Element {
         }
     }
 
-    fn from_tag(tag: StartTag<'_>) -> Element {
+    /// An element with the start tag's name, namespace and attributes and no children yet.
+    pub fn from_tag(tag: StartTag<'_>) -> Element {
         Element {
             namespace: tag.namespace,
             name: tag.name.into_owned(),

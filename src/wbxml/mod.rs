@@ -72,7 +72,7 @@ fn decode_tree_at_depth(bytes: &[u8], depth: usize) -> Result<Element, MarkupErr
         }
     };
     // An explicit stack, not recursion: hostile input must not overflow ours.
-    let mut stack = vec![element_from_tag(root_tag)];
+    let mut stack = vec![Element::from_tag(root_tag)];
     loop {
         let Some(event) = reader.next_event()? else {
             return Err(MarkupError::new(
@@ -84,7 +84,7 @@ fn decode_tree_at_depth(bytes: &[u8], depth: usize) -> Result<Element, MarkupErr
             return Err(MarkupError::new(reader.position(), "event after the root"));
         };
         match event {
-            Event::Start(tag) => stack.push(element_from_tag(tag)),
+            Event::Start(tag) => stack.push(Element::from_tag(tag)),
             Event::Text(text) => match top.children.last_mut() {
                 Some(Node::Text(previous)) => previous.push_str(&text),
                 _ => top.children.push(Node::Text(text.into_owned())),
@@ -126,19 +126,6 @@ fn decode_tree_at_depth(bytes: &[u8], depth: usize) -> Result<Element, MarkupErr
                 }
             }
         }
-    }
-}
-
-fn element_from_tag(tag: crate::markup::StartTag<'_>) -> Element {
-    Element {
-        namespace: tag.namespace,
-        name: tag.name.into_owned(),
-        attributes: tag
-            .attributes
-            .into_iter()
-            .map(|a| (a.name.into_owned(), a.value.into_owned()))
-            .collect(),
-        children: Vec::new(),
     }
 }
 
