@@ -345,9 +345,9 @@ fn import_one(
         identity_key: Some(&item.identity_key),
     };
     let named = match item.guid_hint {
-        Some(guid) => tx
-            .find_item(guid)?
-            .filter(|i| i.datastore == item.datastore),
+        Some(hint) => tx
+            .find_item(hint.guid)?
+            .filter(|i| i.datastore == item.datastore && i.created_at == hint.created_at),
         None => None,
     };
     let named = match named {

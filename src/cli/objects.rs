@@ -9,11 +9,45 @@ use crate::pim::content::{self, Component, Property, WriteOptions};
 use crate::pim::identity;
 use crate::pim::note::Note;
 use crate::pim::vcard::VCard;
-use crate::store::{Datastore, Guid, Item};
+use crate::store::{Datastore, Guid, Item, Timestamp};
 
-/// Prefix of the UID given on export to items that have none: `handsync-<GUID>` names the
-/// item, so the file name stays the same while the item changes.
+/// Prefix of the UID given on export to items that have none:
+/// `handsync-guid-<GUID>-<creation time in ms>` names the item (the time tells it from the
+/// item with the same GUID in another database), so the file name stays the same while the
+/// item changes.
 pub const GUID_UID_PREFIX: &str = "handsync-guid-";
+
+/// The store item a `handsync-guid-…` UID names: its GUID and creation time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GuidHint {
+    pub guid: Guid,
+    pub created_at: Timestamp,
+}
+
+impl GuidHint {
+    pub fn parse(uid: &str) -> Option<GuidHint> {
+        let (guid, created) = uid.trim().strip_prefix(GUID_UID_PREFIX)?.split_once('-')?;
+        Some(GuidHint {
+            guid: guid.parse().ok()?,
+            created_at: Timestamp::from_unix_millis(created.parse().ok()?),
+        })
+    }
+
+    pub fn of(item: &Item) -> GuidHint {
+        GuidHint {
+            guid: item.guid,
+            created_at: item.created_at,
+        }
+    }
+
+    pub fn uid(self) -> String {
+        format!(
+            "{GUID_UID_PREFIX}{}-{}",
+            self.guid,
+            self.created_at.unix_millis()
+        )
+    }
+}
 
 const PRODID: &str = "-//handsync//handsync//EN";
 
@@ -127,7 +161,7 @@ pub struct NewItem {
     /// The item's UID when it has one.
     pub uid: Option<String>,
     /// The store item it names, from a `handsync-guid-N` UID we gave it on export.
-    pub guid_hint: Option<Guid>,
+    pub guid_hint: Option<GuidHint>,
 }
 
 /// One parsed top-level object of a file: where it starts (for messages), its component and
@@ -296,9 +330,9 @@ fn is_item(name: &str) -> bool {
 }
 
 /// Removes a `handsync-guid-N` UID (ours, added on export) and returns the GUID it names.
-fn take_guid_uid(component: &mut Component) -> Option<Guid> {
+fn take_guid_uid(component: &mut Component) -> Option<GuidHint> {
     let uid = component.text_of("UID")?;
-    let guid = uid.strip_prefix(GUID_UID_PREFIX)?.parse::<Guid>().ok()?;
+    let guid = GuidHint::parse(&uid)?;
     component.remove_all("UID");
     Some(guid)
 }
@@ -307,7 +341,7 @@ fn contact_item(
     component: Component,
     content_type: &'static str,
     raw: Vec<u8>,
-    guid_hint: Option<Guid>,
+    guid_hint: Option<GuidHint>,
 ) -> NewItem {
     let card = VCard { component };
     let identity_key = identity::contact_key(&card).0;
@@ -330,7 +364,7 @@ fn calendar_item(
     datastore: Datastore,
     content_type: &'static str,
     raw: Vec<u8>,
-    guid_hint: Option<Guid>,
+    guid_hint: Option<GuidHint>,
 ) -> NewItem {
     let identity_key = calendar_identity(&component, datastore);
     let uid = crate::pim::vdir::uid_of(&component);
@@ -421,7 +455,7 @@ fn zone_ids(component: &Component) -> Vec<String> {
 
 /// The UID an item is exported under: its own, else `handsync-guid-N`.
 pub fn export_uid(item: &Item, component: &Component) -> String {
-    crate::pim::vdir::uid_of(component).unwrap_or_else(|| format!("{GUID_UID_PREFIX}{}", item.guid))
+    crate::pim::vdir::uid_of(component).unwrap_or_else(|| GuidHint::of(item).uid())
 }
 
 /// The stored item as written out: its canonical form, with the UID it is exported under.
@@ -579,9 +613,15 @@ mod tests {
 
     #[test]
     fn our_export_uid_names_the_item_and_is_not_stored() {
-        let text = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:A\r\nUID:handsync-guid-42\r\nEND:VCARD\r\n";
+        let text = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:A\r\nUID:handsync-guid-42-1700000000000\r\nEND:VCARD\r\n";
         let item = items_from(text).remove(0);
-        assert_eq!(item.guid_hint, Some(Guid(42)));
+        assert_eq!(
+            item.guid_hint,
+            Some(GuidHint {
+                guid: Guid(42),
+                created_at: Timestamp::from_unix_millis(1_700_000_000_000)
+            })
+        );
         assert!(!item.canonical.contains("UID"));
     }
 }

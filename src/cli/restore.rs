@@ -13,8 +13,7 @@ use crate::store::{Datastore, Guid, PointInTime, RestoreReport, Revision, Sessio
 
 #[derive(Args, Debug)]
 pub struct RestoreArgs {
-    /// The item to restore (its GUID, as `export` names files without a UID:
-    /// handsync-guid-GUID).
+    /// The item to restore: its GUID, or the handsync-guid-… UID `export` gave it.
     #[arg(
         long,
         value_name = "GUID",
@@ -49,11 +48,12 @@ pub fn run(db: &Path, args: &RestoreArgs) -> Result<(), Failure> {
     let mut store = open_store(db)?;
     let at = now();
     if let Some(guid_text) = &args.item {
-        let guid: Guid = guid_text
-            .trim()
-            .trim_start_matches(super::objects::GUID_UID_PREFIX)
-            .parse()
-            .map_err(|_| Failure::bad_input(format!("{guid_text:?} is not an item GUID")))?;
+        let guid: Guid = match super::objects::GuidHint::parse(guid_text) {
+            Some(hint) => hint.guid,
+            None => guid_text
+                .parse()
+                .map_err(|_| Failure::bad_input(format!("{guid_text:?} is not an item GUID")))?,
+        };
         let point = match (&args.at, args.before_session) {
             (Some(text), _) => Some(parse_point(text)?),
             (None, Some(session)) => Some(PointInTime::BeforeSession(SessionId(session))),
