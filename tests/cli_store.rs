@@ -560,3 +560,45 @@ fn a_vdir_export_removes_files_of_deleted_items_and_keeps_desktop_edits() {
     assert!(!file.exists());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn the_store_is_found_by_flag_environment_and_xdg_data_home() {
+    let (dir, _) = scratch_db("paths");
+    let run = |envs: &[(&str, &Path)], args: &[&str]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_handsync"));
+        command
+            .args(args)
+            .env_remove("HANDSYNC_DB")
+            .env_remove("XDG_DATA_HOME");
+        for (name, value) in envs {
+            command.env(name, value);
+        }
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{}", text(&output.stderr));
+    };
+    // XDG_DATA_HOME: the directory is created.
+    let xdg = dir.join("xdg");
+    run(
+        &[("XDG_DATA_HOME", &xdg), ("HOME", &dir)],
+        &["account", "list"],
+    );
+    assert!(xdg.join("handsync/handsync.db").exists());
+    // HOME alone: ~/.local/share.
+    let home = dir.join("home");
+    run(&[("HOME", &home)], &["devices"]);
+    assert!(home.join(".local/share/handsync/handsync.db").exists());
+    // HANDSYNC_DB over both, --db over everything.
+    let from_env = dir.join("env/store.db");
+    run(
+        &[("HANDSYNC_DB", &from_env), ("XDG_DATA_HOME", &xdg)],
+        &["history"],
+    );
+    assert!(from_env.exists());
+    let from_flag = dir.join("flag.db");
+    run(
+        &[("HANDSYNC_DB", &from_env)],
+        &["--db", from_flag.to_str().unwrap(), "devices"],
+    );
+    assert!(from_flag.exists());
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -89,9 +89,13 @@ pub fn run(db: &Path, args: &ImportArgs) -> Result<(), Failure> {
         ..Summary::default()
     };
     let at = now();
+    let mut notes: Vec<String> = Vec::new();
     store.transaction(|tx| -> Result<(), Failure> {
         let mut index = Index::load(tx)?;
         let mut progress = Progress::new("importing", Some(items.len()));
+        // Two items of one import with the same UID are one item to the desktop: the later
+        // one replaces the earlier (both stay in the history), and the user is told.
+        let mut seen_uids: HashMap<(Datastore, &str), &str> = HashMap::new();
         for (done, (label, item)) in items.iter().enumerate() {
             progress.tick(done);
             if let Some(wanted) = args.datastore {
@@ -104,11 +108,21 @@ pub fn run(db: &Path, args: &ImportArgs) -> Result<(), Failure> {
                     continue;
                 }
             }
+            if let Some(uid) = item.uid.as_deref() {
+                if let Some(earlier) = seen_uids.insert((item.datastore, uid), label) {
+                    notes.push(format!(
+                        "{label} has the same UID as {earlier} ({uid}): the later one wins"
+                    ));
+                }
+            }
             import_one(tx, &mut index, label, item, at, &mut summary)?;
         }
         progress.finish();
         Ok(())
     })?;
+    for note in &notes {
+        eprintln!("handsync: note: {note}");
+    }
     for rejection in &rejections {
         eprintln!("handsync: rejected {rejection}");
     }
