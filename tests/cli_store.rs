@@ -362,6 +362,10 @@ fn an_overwritten_item_is_restored_and_the_restore_undone() {
     let undo_args: Vec<&str> = undo.split_whitespace().collect();
     handsync_ok(&db, &undo_args);
     assert_eq!(contacts_of(&db)[0].name, "Overwritten");
+    // The item's own UID names it too, as khard shows it.
+    let by_uid = handsync_ok(&db, &["restore", "--item", "restore-test-1"]);
+    assert!(by_uid.contains("Original"), "{by_uid}");
+    handsync_ok(&db, &undo_args);
 
     // By time: the state as of now is the current one, nothing changes.
     let now = handsync_ok(

@@ -13,7 +13,8 @@ use crate::store::{Datastore, Guid, PointInTime, RestoreReport, Revision, Sessio
 
 #[derive(Args, Debug)]
 pub struct RestoreArgs {
-    /// The item to restore: its GUID, or the handsync-guid-… UID `export` gave it.
+    /// The item to restore: its GUID, its UID (as khard or khal show it), or the
+    /// handsync-guid-… UID `export` gave it.
     #[arg(
         long,
         value_name = "GUID",
@@ -48,18 +49,13 @@ pub fn run(db: &Path, args: &RestoreArgs) -> Result<(), Failure> {
     let mut store = open_store(db)?;
     let at = now();
     if let Some(guid_text) = &args.item {
-        let guid: Guid = match super::objects::GuidHint::parse(guid_text) {
-            Some(hint) => hint.guid,
-            None => guid_text
-                .parse()
-                .map_err(|_| Failure::bad_input(format!("{guid_text:?} is not an item GUID")))?,
-        };
         let point = match (&args.at, args.before_session) {
             (Some(text), _) => Some(parse_point(text)?),
             (None, Some(session)) => Some(PointInTime::BeforeSession(SessionId(session))),
             (None, None) => None,
         };
-        let (report, lines) = store.transaction(|tx| -> Result<_, Failure> {
+        let (report, lines, guid) = store.transaction(|tx| -> Result<_, Failure> {
+            let guid = find_item(tx, guid_text)?;
             let item = tx.item(guid)?;
             let point = match point {
                 Some(point) => point,
@@ -68,7 +64,7 @@ pub fn run(db: &Path, args: &RestoreArgs) -> Result<(), Failure> {
             };
             let report = tx.restore_item(guid, point, at)?;
             let lines = describe_report(tx, &report)?;
-            Ok((report, lines))
+            Ok((report, lines, guid))
         })?;
         print_report(&report, &lines, &format!("--item {guid}"));
         return Ok(());
@@ -94,6 +90,42 @@ pub fn run(db: &Path, args: &RestoreArgs) -> Result<(), Failure> {
     })?;
     print_report(&report, &lines, &format!("--datastore {datastore}"));
     Ok(())
+}
+
+/// The item `--item` names: a GUID, the `handsync-guid-…` UID export gave it, or its own
+/// UID (as khard and khal show it), deleted items included.
+fn find_item(tx: &Tx<'_>, text: &str) -> Result<Guid, Failure> {
+    if let Some(hint) = super::objects::GuidHint::parse(text) {
+        return Ok(hint.guid);
+    }
+    if let Ok(guid) = text.parse::<Guid>() {
+        return Ok(guid);
+    }
+    let mut found = Vec::new();
+    for datastore in Datastore::ALL {
+        for item in tx.items(datastore, true)? {
+            let uid = crate::pim::content::parse_object(item.canonical.as_bytes())
+                .ok()
+                .and_then(|object| crate::pim::vdir::uid_of(&object.component));
+            if uid.as_deref() == Some(text.trim()) {
+                found.push(item.guid);
+            }
+        }
+    }
+    match found.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(Failure::bad_input(format!(
+            "no item has the GUID or UID {text:?}"
+        ))),
+        several => Err(Failure::bad_input(format!(
+            "several items have the UID {text:?} (GUIDs {}); name one by its GUID",
+            several
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
 }
 
 fn describe_report(tx: &Tx<'_>, report: &RestoreReport) -> Result<Vec<String>, Failure> {
