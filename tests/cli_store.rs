@@ -537,7 +537,7 @@ fn a_vdir_export_removes_files_of_deleted_items_and_keeps_desktop_edits() {
     std::fs::write(&file, &edited).unwrap();
     std::fs::write(
         vdir.join("contacts").join("stranger.vcf"),
-        card("Stranger", "+1555"),
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Stranger\r\nTEL:+1555\r\nEND:VCARD\r\n",
     )
     .unwrap();
     let output = handsync(&db, &["export", "--vdir", vdir.to_str().unwrap()], None);
@@ -559,6 +559,18 @@ fn a_vdir_export_removes_files_of_deleted_items_and_keeps_desktop_edits() {
         .transaction(|tx| tx.delete_item(guid, &Cause::pc(Reason::DeletedOnPc), Timestamp(1)))
         .unwrap();
     drop(store);
+    // Importing the old file does not bring the deleted item back; the stranger comes in.
+    let reimport = handsync(&db, &["import", vdir.to_str().unwrap()], None);
+    assert!(reimport.status.success(), "{}", text(&reimport.stderr));
+    let summary = text(&reimport.stdout);
+    assert_eq!(summary_count(&summary, "added"), 1, "{summary}");
+    assert!(
+        summary.contains("1 deleted in the store skipped"),
+        "{summary}"
+    );
+    assert!(text(&reimport.stderr).contains("restore --item"));
+    let names: Vec<String> = contacts_of(&db).into_iter().map(|c| c.name).collect();
+    assert_eq!(names, ["Stranger"]);
     let output = handsync_ok(&db, &["export", "--vdir", vdir.to_str().unwrap()]);
     assert!(output.contains("1 removed"), "{output}");
     assert!(!file.exists());

@@ -136,6 +136,13 @@ pub fn run(db: &Path, args: &ImportArgs) -> Result<(), Failure> {
         summary.skipped_deleted,
         summary.rejected
     );
+    if summary.skipped_deleted > 0 {
+        eprintln!(
+            "handsync: {} deleted in the store not brought back (`handsync restore --item UID` \
+             does that)",
+            describe_count(summary.skipped_deleted, "item")
+        );
+    }
     if summary.rejected > 0 {
         return Err(Failure::bad_input(format!(
             "{} rejected (see above); the rest was imported",
@@ -300,6 +307,7 @@ fn without_bom(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
 
 /// What is stored already, to find the item an import updates or duplicates.
 struct Index {
+    /// Live and deleted items by UID: an old export of a deleted item does not bring it back.
     by_uid: HashMap<(Datastore, String), Guid>,
     by_identity: HashMap<(Datastore, String), Vec<Guid>>,
 }
@@ -311,7 +319,7 @@ impl Index {
             by_identity: HashMap::new(),
         };
         for datastore in Datastore::ALL {
-            for item in tx.items(datastore, false)? {
+            for item in tx.items(datastore, true)? {
                 index.add(&item);
             }
         }
@@ -324,7 +332,7 @@ impl Index {
                 self.by_uid.insert((item.datastore, uid), item.guid);
             }
         }
-        if let Some(key) = &item.identity_key {
+        if let Some(key) = item.identity_key.as_ref().filter(|_| !item.is_deleted()) {
             self.by_identity
                 .entry((item.datastore, key.clone()))
                 .or_default()

@@ -66,9 +66,12 @@ pub enum Piece<'a> {
 }
 
 fn begin_or_end(line: &[u8]) -> Option<(bool, String)> {
+    // A line starting with white space continues a folded line: never a BEGIN or END.
+    if line.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
+        return None;
+    }
     let text = String::from_utf8_lossy(line);
-    let text = text.trim();
-    let (name, value) = text.split_once(':')?;
+    let (name, value) = text.trim_end().split_once(':')?;
     let name = name.trim().to_ascii_uppercase();
     let value = value.trim().to_ascii_uppercase();
     match name.as_str() {
@@ -587,6 +590,12 @@ mod tests {
         let (items, errors) = items_of(pieces);
         assert!(errors.is_empty(), "{errors:?}");
         items.into_iter().map(|(_, item)| item).collect()
+    }
+
+    #[test]
+    fn a_folded_line_that_reads_like_end_does_not_end_the_object() {
+        let input = b"BEGIN:VCARD\r\nNOTE:see\r\n END:VCARD\r\nEND:VCARD\r\n";
+        assert_eq!(lines_of(&split_objects(input)), vec![(true, 1)]);
     }
 
     #[test]
