@@ -574,6 +574,17 @@ fn a_vdir_export_removes_files_of_deleted_items_and_keeps_desktop_edits() {
     let output = handsync_ok(&db, &["export", "--vdir", vdir.to_str().unwrap()]);
     assert!(output.contains("1 removed"), "{output}");
     assert!(!file.exists());
+    // The stranger, imported from its own file, is written back there, not a second time.
+    let files: Vec<String> = std::fs::read_dir(vdir.join("contacts"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".vcf"))
+        .collect();
+    assert_eq!(files, ["stranger.vcf"]);
+    let stranger = std::fs::read_to_string(vdir.join("contacts").join("stranger.vcf")).unwrap();
+    assert!(stranger.contains("UID:handsync-guid-"), "{stranger}");
+    let again = handsync_ok(&db, &["export", "--vdir", vdir.to_str().unwrap()]);
+    assert!(again.contains(" 0 written"), "{again}");
     let _ = std::fs::remove_dir_all(dir);
 }
 

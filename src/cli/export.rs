@@ -2,7 +2,7 @@
 //! file, or a vdir (one file per item named by its UID, one subfolder per datastore: the
 //! layout khard, khal and vdirsyncer read).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -326,6 +326,47 @@ fn extension(datastore: Datastore) -> &'static str {
     }
 }
 
+/// What identifies a stored item in a file: its UID, else its canonical text.
+fn item_key(item: &Item) -> String {
+    content::parse_object(item.canonical.as_bytes())
+        .ok()
+        .and_then(|object| vdir::uid_of(&object.component))
+        .map_or_else(
+            || format!("canonical:{}", item.canonical),
+            |uid| format!("uid:{uid}"),
+        )
+}
+
+/// The items in files export did not name, by [`item_key`], with their file names.
+fn items_in_other_files(collection: &Path, names: &[String]) -> HashMap<String, String> {
+    let mut found = HashMap::new();
+    for name in names {
+        let Ok(bytes) = std::fs::read(collection.join(name)) else {
+            continue;
+        };
+        let Ok(parsed) = content::parse_objects(&bytes) else {
+            continue;
+        };
+        let pieces = parsed
+            .into_iter()
+            .map(|p| objects::ParsedPiece {
+                label: name.clone(),
+                component: p.component,
+                raw: p.original,
+            })
+            .collect();
+        let (items, _) = objects::items_of(pieces);
+        if let [(_, item)] = items.as_slice() {
+            let key = match &item.uid {
+                Some(uid) => format!("uid:{uid}"),
+                None => format!("canonical:{}", item.canonical),
+            };
+            found.insert(key, name.clone());
+        }
+    }
+    found
+}
+
 /// Whether a file's content is one of the item's versions as exported: replacing or removing
 /// it then loses nothing.
 fn matches_history(tx: &Tx<'_>, item: &Item, bytes: &[u8]) -> Result<bool, Failure> {
@@ -363,10 +404,28 @@ fn export_collection(
     // Live items first take their names; a tombstone only removes a file no live item wrote.
     let mut written_names: BTreeSet<String> = BTreeSet::new();
     let (live, deleted): (Vec<&Item>, Vec<&Item>) = items.iter().partition(|i| !i.is_deleted());
-    for (done, item) in live.iter().enumerate() {
-        progress.tick(done);
+    let mut planned = Vec::with_capacity(live.len());
+    for item in &live {
         let component = export_component(item).map_err(Failure::io)?;
         let name = vdir::file_name(&objects::export_uid(item, &component), ext);
+        planned.push((*item, component, name));
+    }
+    let ours: BTreeSet<&str> = planned.iter().map(|(_, _, name)| name.as_str()).collect();
+    let others: Vec<String> = existing
+        .iter()
+        .filter(|name| !ours.contains(name.as_str()))
+        .cloned()
+        .collect();
+    let elsewhere = items_in_other_files(collection, &others);
+    for (done, (item, component, name)) in planned.into_iter().enumerate() {
+        progress.tick(done);
+        // An item already in a file named otherwise (vdirsyncer hashes odd UIDs; a file
+        // without UID was imported) keeps that file, so the folder never holds it twice.
+        let name = elsewhere
+            .get(&item_key(item))
+            .filter(|_| !existing.contains(&name))
+            .cloned()
+            .unwrap_or(name);
         let path = collection.join(&name);
         let text = content::write_component(&component, &WriteOptions::modern());
         existing.remove(&name);
