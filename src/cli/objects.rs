@@ -528,6 +528,8 @@ pub fn human_time(basic: &str) -> String {
 }
 
 /// Every event, to-do or journal of the items in one VCALENDAR, with each time zone once.
+/// Two items may define different zones under one TZID (two phones' `TZ:+01` with other
+/// DAYLIGHT rules): the later one is renamed, with the times that refer to it.
 pub fn merge_calendars(components: &[Component]) -> Component {
     let mut merged = Component::new("VCALENDAR");
     merged.properties.push(Property::raw("VERSION", "2.0"));
@@ -535,18 +537,49 @@ pub fn merge_calendars(components: &[Component]) -> Component {
     let mut zones: BTreeMap<String, Component> = BTreeMap::new();
     let mut items = Vec::new();
     for calendar in components {
-        for child in &calendar.components {
-            if child.name == "VTIMEZONE" {
-                let id = child.text_of("TZID").unwrap_or_default();
-                zones.entry(id).or_insert_with(|| child.clone());
-            } else {
-                items.push(child.clone());
+        let mut renames: Vec<(String, String)> = Vec::new();
+        for zone in calendar.children_named("VTIMEZONE") {
+            let id = zone.text_of("TZID").unwrap_or_default();
+            let mut unique = id.clone();
+            let mut suffix = 1;
+            while zones.get(&unique).is_some_and(|known| known != zone) {
+                suffix += 1;
+                unique = format!("{id} ({suffix})");
             }
+            let mut zone = zone.clone();
+            if unique != id {
+                zone.set(Property::text("TZID", &unique));
+                renames.push((id, unique.clone()));
+            }
+            zones.entry(unique).or_insert(zone);
+        }
+        for child in calendar.components.iter().filter(|c| c.name != "VTIMEZONE") {
+            let mut child = child.clone();
+            rename_zones(&mut child, &renames);
+            items.push(child);
         }
     }
     merged.components.extend(zones.into_values());
     merged.components.extend(items);
     merged
+}
+
+fn rename_zones(component: &mut Component, renames: &[(String, String)]) {
+    if renames.is_empty() {
+        return;
+    }
+    for property in &mut component.properties {
+        for param in property.params.iter_mut().filter(|p| p.name == "TZID") {
+            for value in &mut param.values {
+                if let Some((_, new)) = renames.iter().find(|(old, _)| old == value) {
+                    *value = new.clone();
+                }
+            }
+        }
+    }
+    for child in &mut component.components {
+        rename_zones(child, renames);
+    }
 }
 
 #[cfg(test)]
@@ -596,6 +629,39 @@ mod tests {
     fn a_folded_line_that_reads_like_end_does_not_end_the_object() {
         let input = b"BEGIN:VCARD\r\nNOTE:see\r\n END:VCARD\r\nEND:VCARD\r\n";
         assert_eq!(lines_of(&split_objects(input)), vec![(true, 1)]);
+    }
+
+    #[test]
+    fn merging_keeps_two_zones_that_share_a_tzid_apart() {
+        let zone = |offset: &str| {
+            format!("BEGIN:VTIMEZONE\r\nTZID:vCalendar TZ +01\r\nBEGIN:STANDARD\r\nDTSTART:19700101T000000\r\nTZOFFSETFROM:{offset}\r\nTZOFFSETTO:{offset}\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n")
+        };
+        let calendar = |offset: &str, summary: &str| {
+            let text = format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n{}BEGIN:VEVENT\r\nSUMMARY:{summary}\r\nDTSTART;TZID=vCalendar TZ +01:20100101T100000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n", zone(offset));
+            content::parse_object(text.as_bytes()).unwrap().component
+        };
+        let merged = merge_calendars(&[
+            calendar("+0100", "a"),
+            calendar("+0100", "b"),
+            calendar("+0200", "c"),
+        ]);
+        let zones: Vec<String> = merged
+            .children_named("VTIMEZONE")
+            .map(|z| z.text_of("TZID").unwrap())
+            .collect();
+        assert_eq!(zones, ["vCalendar TZ +01", "vCalendar TZ +01 (2)"]);
+        let starts: Vec<&str> = merged
+            .children_named("VEVENT")
+            .map(|e| e.property("DTSTART").unwrap().param_value("TZID").unwrap())
+            .collect();
+        assert_eq!(
+            starts,
+            [
+                "vCalendar TZ +01",
+                "vCalendar TZ +01",
+                "vCalendar TZ +01 (2)"
+            ]
+        );
     }
 
     #[test]
