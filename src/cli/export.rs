@@ -27,7 +27,7 @@ pub struct ExportArgs {
     datastore: Option<Datastore>,
     /// Output format for stdout: vcf (contacts), ics (calendar, tasks, notes) or text.
     /// Default: vcf for contacts, ics otherwise.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, conflicts_with_all = ["vdir", "vcf", "ics"])]
     format: Option<Format>,
     /// Write a vdir into DIR: DIR/contacts/<UID>.vcf, DIR/calendar/<UID>.ics, DIR/tasks/,
     /// DIR/notes/. Files of items deleted in the store are removed; other files are left.
