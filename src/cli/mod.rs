@@ -1,8 +1,16 @@
 //! The `handsync` command line.
 
+mod account;
 mod codec;
+mod export;
+mod import;
+mod listing;
+mod objects;
+mod restore;
+mod support;
 
 use clap::{Parser, Subcommand};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
@@ -17,6 +25,11 @@ pub struct Cli {
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
 
+    /// The SQLite store. Default: $HANDSYNC_DB, else
+    /// $XDG_DATA_HOME/handsync/handsync.db (~/.local/share/handsync/handsync.db).
+    #[arg(long, global = true, value_name = "PATH")]
+    db: Option<PathBuf>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -29,6 +42,20 @@ enum Command {
     Encode(codec::EncodeArgs),
     /// Run the handsync daemon (SyncML server and its listeners).
     Serve,
+    /// Accounts phones log in with (only md5("name:password") is stored).
+    #[command(subcommand)]
+    Account(account::AccountCommand),
+    /// Known phones: make, model, last sync, items held per datastore.
+    Devices,
+    /// Sync sessions, newest first: when, how, the result and what changed.
+    History(listing::HistoryArgs),
+    /// Write the store's items as vCard/iCalendar/text: to stdout, a file, or a vdir.
+    Export(export::ExportArgs),
+    /// Read vCards, vCalendars, iCalendars, vNotes or text notes into the store; phones get
+    /// them at their next sync.
+    Import(import::ImportArgs),
+    /// Bring an item or a datastore back to an earlier state (itself undoable).
+    Restore(restore::RestoreArgs),
 }
 
 /// Exit status for bad input or usage: what the user gave us cannot be used.
@@ -37,17 +64,27 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    let result = match cli.command {
-        Command::Decode(args) => codec::decode(&args),
-        Command::Encode(args) => codec::encode(&args),
-        Command::Serve => serve(),
-    };
-    match result {
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!("handsync: {}", failure.message);
             ExitCode::from(failure.status)
         }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let db = cli.db;
+    match cli.command {
+        Command::Decode(args) => codec::decode(&args),
+        Command::Encode(args) => codec::encode(&args),
+        Command::Serve => serve(),
+        Command::Account(command) => account::run(&support::db_path(db)?, command),
+        Command::Devices => listing::devices(&support::db_path(db)?),
+        Command::History(args) => listing::history(&support::db_path(db)?, &args),
+        Command::Export(args) => export::run(&support::db_path(db)?, &args),
+        Command::Import(args) => import::run(&support::db_path(db)?, &args),
+        Command::Restore(args) => restore::run(&support::db_path(db)?, &args),
     }
 }
 

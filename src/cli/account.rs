@@ -1,0 +1,100 @@
+//! `handsync account add|list|remove`. The password never reaches the output or the logs:
+//! the store keeps only md5("name:password").
+
+use std::io::{BufRead, IsTerminal};
+use std::path::Path;
+
+use clap::{Args, Subcommand};
+
+use super::support::{format_time, now, open_store};
+use super::Failure;
+
+#[derive(Subcommand, Debug)]
+pub enum AccountCommand {
+    /// Create an account for phones to log in with.
+    Add(AddArgs),
+    /// List the accounts (names and creation times).
+    List,
+    /// Delete an account.
+    Remove {
+        /// The account's name.
+        name: String,
+    },
+}
+
+#[derive(Args)]
+pub struct AddArgs {
+    /// The account's name (the phone's user name; no ':').
+    name: String,
+    /// The password (visible in the process list and shell history: prefer
+    /// --password-stdin).
+    #[arg(long, conflicts_with = "password_stdin")]
+    password: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+// Written by hand so that `{:?}` of the arguments (clap, tracing) never shows the password.
+impl std::fmt::Debug for AddArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AddArgs")
+            .field("name", &self.name)
+            .field("password", &self.password.as_ref().map(|_| "<hidden>"))
+            .field("password_stdin", &self.password_stdin)
+            .finish()
+    }
+}
+
+pub fn run(db: &Path, command: AccountCommand) -> Result<(), Failure> {
+    let mut store = open_store(db)?;
+    match command {
+        AccountCommand::Add(args) => {
+            let password = password(&args)?;
+            store.transaction(|tx| tx.add_account(&args.name, &password, now()))?;
+            println!("account {} added", args.name);
+        }
+        AccountCommand::List => {
+            let accounts = store.read(|tx| tx.accounts())?;
+            if accounts.is_empty() {
+                println!("no accounts (add one: handsync account add NAME --password-stdin)");
+            }
+            for account in accounts {
+                println!(
+                    "{}\tcreated {}",
+                    account.name,
+                    format_time(account.created_at)
+                );
+            }
+        }
+        AccountCommand::Remove { name } => {
+            store.transaction(|tx| tx.remove_account(&name))?;
+            println!("account {name} removed");
+        }
+    }
+    Ok(())
+}
+
+fn password(args: &AddArgs) -> Result<String, Failure> {
+    if let Some(password) = &args.password {
+        return Ok(password.clone());
+    }
+    if !args.password_stdin {
+        return Err(Failure::bad_input(
+            "account add needs --password PW or --password-stdin",
+        ));
+    }
+    if std::io::stdin().is_terminal() {
+        eprintln!("password for {}: (input is echoed)", args.name);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Failure::io(format!("cannot read the password from stdin: {e}")))?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    if password.is_empty() {
+        return Err(Failure::bad_input("the password read from stdin is empty"));
+    }
+    Ok(password)
+}

@@ -1,0 +1,204 @@
+//! What the store commands share: where the database is, the clock, times as people read
+//! them, and progress on a terminal.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use super::Failure;
+use crate::pim::datetime::DateTime;
+use crate::store::{Store, StoreError, Timestamp};
+
+/// The store path: `--db`, else `$HANDSYNC_DB`, else `$XDG_DATA_HOME/handsync/handsync.db`
+/// (`~/.local/share/handsync/handsync.db`).
+pub fn db_path(explicit: Option<PathBuf>) -> Result<PathBuf, Failure> {
+    if let Some(path) = explicit {
+        return Ok(path);
+    }
+    if let Some(path) = std::env::var_os("HANDSYNC_DB").filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(path));
+    }
+    let data_home = std::env::var_os("XDG_DATA_HOME")
+        .filter(|p| Path::new(p).is_absolute())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|h| !h.is_empty())
+                .map(|home| PathBuf::from(home).join(".local/share"))
+        })
+        .ok_or_else(|| {
+            Failure::bad_input(
+                "no --db given and neither HANDSYNC_DB, XDG_DATA_HOME nor HOME is set",
+            )
+        })?;
+    Ok(data_home.join("handsync").join("handsync.db"))
+}
+
+/// Opens the store, creating its directory (owner-only: it holds account digests).
+pub fn open_store(path: &Path) -> Result<Store, Failure> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder.create(dir).map_err(|e| {
+                Failure::io(format!(
+                    "cannot create the directory {}: {e}",
+                    dir.display()
+                ))
+            })?;
+        }
+    }
+    Store::open(path).map_err(store_failure)
+}
+
+/// A store error as a command failure: a missing item, device or session is the user's
+/// mistake (status 2); anything else is the store's (status 1).
+pub fn store_failure(error: StoreError) -> Failure {
+    match error {
+        StoreError::ItemNotFound(_)
+        | StoreError::ItemDeleted(_)
+        | StoreError::WrongDatastore { .. }
+        | StoreError::VersionNotFound { .. }
+        | StoreError::DeviceNotFound(_)
+        | StoreError::SessionNotFound(_)
+        | StoreError::AccountExists(_)
+        | StoreError::AccountNotFound(_)
+        | StoreError::InvalidInput(_) => Failure::bad_input(error.to_string()),
+        other => Failure::io(other.to_string()),
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(error: StoreError) -> Failure {
+        store_failure(error)
+    }
+}
+
+pub fn now() -> Timestamp {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    Timestamp::from_unix_millis(millis)
+}
+
+/// `2026-11-21 21:44 UTC`: the store keeps UTC and this build has no zone database.
+pub fn format_time(at: Timestamp) -> String {
+    let t = DateTime::from_timestamp(at.unix_millis().div_euclid(1000), true);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.date.year, t.date.month, t.date.day, t.hour, t.minute
+    )
+}
+
+/// Reads `2026-11-21T21:44:00Z`, `2026-11-21 21:44`, `20261121T214400Z` or a date alone
+/// (midnight), all as UTC.
+pub fn parse_time(text: &str) -> Option<Timestamp> {
+    let text = text.trim().trim_end_matches(" UTC");
+    let normalized = text.replacen(' ', "T", 1);
+    let seconds = match DateTime::parse(&normalized) {
+        Some(t) => t.timestamp(),
+        None => crate::pim::datetime::Date::parse(text)?.days_since_epoch() * 86_400,
+    };
+    Some(Timestamp::from_unix_seconds(seconds))
+}
+
+/// `1 item`, `3 items`.
+pub fn describe_count(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
+/// Keeps a copy of a file we are about to replace or remove whose content the store has no
+/// record of, under `<store dir>/replaced/<time>/`; returns where it went.
+pub fn keep_replaced(db: &Path, file: &Path, label: &str) -> Result<PathBuf, Failure> {
+    let base = db
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let stamp = now().unix_millis();
+    let dir = base.join("replaced").join(stamp.to_string()).join(label);
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Failure::io(format!("cannot create {}: {e}", dir.display())))?;
+    let name = file.file_name().unwrap_or_default();
+    let target = dir.join(name);
+    std::fs::copy(file, &target).map_err(|e| {
+        Failure::io(format!(
+            "cannot keep a copy of {} in {}: {e}",
+            file.display(),
+            target.display()
+        ))
+    })?;
+    Ok(target)
+}
+
+/// Writes a file atomically: a temporary file beside it, then a rename.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temporary = path.with_file_name(format!(".{name}.handsync-tmp"));
+    std::fs::write(&temporary, bytes)
+        .and_then(|()| std::fs::rename(&temporary, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&temporary);
+            Failure::io(format!("cannot write {}: {e}", path.display()))
+        })
+}
+
+/// Progress of long work on stderr, only when stderr is a terminal (never in pipes or logs).
+pub struct Progress {
+    label: &'static str,
+    total: Option<usize>,
+    shown: bool,
+    enabled: bool,
+}
+
+impl Progress {
+    pub fn new(label: &'static str, total: Option<usize>) -> Progress {
+        Progress {
+            label,
+            total,
+            shown: false,
+            enabled: std::io::stderr().is_terminal(),
+        }
+    }
+
+    pub fn tick(&mut self, done: usize) {
+        if !self.enabled || done % 50 != 0 {
+            return;
+        }
+        self.shown = true;
+        match self.total {
+            Some(total) => eprint!("\r{} {done}/{total}", self.label),
+            None => eprint!("\r{} {done}", self.label),
+        }
+    }
+
+    pub fn finish(&mut self) {
+        if self.shown {
+            eprint!("\r\x1b[K");
+            self.shown = false;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_and_print_as_utc() {
+        let at = parse_time("2026-11-21T21:44:00Z").unwrap();
+        assert_eq!(format_time(at), "2026-11-21 21:44 UTC");
+        assert_eq!(parse_time("2026-11-21 21:44"), Some(at));
+        assert_eq!(parse_time("2026-11-21 21:44 UTC"), Some(at));
+        assert_eq!(
+            format_time(parse_time("2026-11-21").unwrap()),
+            "2026-11-21 00:00 UTC"
+        );
+        assert_eq!(parse_time("yesterday"), None);
+    }
+}
