@@ -60,64 +60,46 @@ pub fn encode_quoted_printable(input: &[u8], first_line_used: usize) -> String {
     out
 }
 
-const BASE64_ALPHABET: &[u8; 64] =
-    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/// The base64 engine for phone data: padding optional, non-zero trailing bits accepted
+/// (phones are not strict). The `base64` crate does the decoding: it is several times faster
+/// than a byte-at-a-time loop, which matters for photos.
+const LENIENT_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
 
 /// Decodes base64, ignoring whitespace (folded photo data) and accepting a
 /// missing padding. Returns `None` on any other foreign character.
 pub fn decode_base64(input: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(input.len() * 3 / 4);
-    let mut accumulator: u32 = 0;
-    let mut bits = 0;
-    let mut padding_seen = false;
-    for &byte in input {
-        let value = match byte {
-            b'A'..=b'Z' => byte - b'A',
-            b'a'..=b'z' => byte - b'a' + 26,
-            b'0'..=b'9' => byte - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' => {
-                padding_seen = true;
-                continue;
-            }
-            b' ' | b'\t' | b'\r' | b'\n' => continue,
-            _ => return None,
-        };
-        if padding_seen {
-            return None;
-        }
-        accumulator = (accumulator << 6) | u32::from(value);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((accumulator >> bits) as u8);
-            accumulator &= (1 << bits) - 1;
-        }
+    use base64::Engine;
+    let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let compact: std::borrow::Cow<'_, [u8]> = if input.iter().any(is_space) {
+        std::borrow::Cow::Owned(input.iter().copied().filter(|b| !is_space(b)).collect())
+    } else {
+        std::borrow::Cow::Borrowed(input)
+    };
+    // Padding is optional, and some phones write too much or too little of it: drop it all.
+    let end = compact
+        .iter()
+        .rposition(|&b| b != b'=')
+        .map_or(0, |last| last + 1);
+    let mut data = &compact[..end];
+    if data.contains(&b'=') {
+        return None; // padding in the middle
     }
-    Some(out)
+    // A lone final character carries 6 bits, less than a byte: nothing to decode from it.
+    if data.len() % 4 == 1 {
+        data = &data[..data.len() - 1];
+    }
+    LENIENT_BASE64.decode(data).ok()
 }
 
 /// Encodes bytes as base64 with padding, in one line.
 pub fn encode_base64(input: &[u8]) -> String {
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for position in 0..4 {
-            if position <= chunk.len() {
-                let index = (n >> (18 - 6 * position)) & 63;
-                out.push(BASE64_ALPHABET[index as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(input)
 }
 
 /// Finds an encoding by its CHARSET label (`UTF-8`, `ISO-8859-1`,
@@ -257,6 +239,12 @@ mod tests {
         }
         assert_eq!(decode_base64(b"YWJj\r\n ZGVm").unwrap(), b"abcdef");
         assert!(decode_base64(b"YW*j").is_none());
+        // Phones' padding: missing, short, excess; padding before data is an error.
+        for lenient in [&b"YWI"[..], b"YWI=", b"YWI==", b"YWI=\r\n"] {
+            assert_eq!(decode_base64(lenient).unwrap(), b"ab");
+        }
+        assert!(decode_base64(b"YQ==YQ==").is_none());
+        assert_eq!(decode_base64(b"YWJjZ").unwrap(), b"abc");
     }
 
     #[test]
