@@ -260,6 +260,10 @@ pub struct Phone {
     pub deleted: BTreeSet<String>,
     pub last_anchor: Option<String>,
     pub pending_maps: Vec<(String, String)>,
+    /// On a cut, the last reply still reached the phone (the cut came before its next message).
+    pub reply_survives_cut: bool,
+    /// Maps owed for Adds received in this session.
+    session_maps: Vec<(String, String)>,
     next_luid: u32,
     sessions: u32,
     msg_id: u32,
@@ -287,6 +291,8 @@ impl Phone {
             deleted: BTreeSet::new(),
             last_anchor: None,
             pending_maps: Vec::new(),
+            reply_survives_cut: false,
+            session_maps: Vec::new(),
             next_luid: 1,
             sessions: 0,
             msg_id: 0,
@@ -589,10 +595,55 @@ impl Phone {
         outcome.header_codes.push(header_status(&reply.message).data);
         outcome.replies.push(reply.clone());
         if cut_after == Some(outcome.messages_sent) {
+            if self.reply_survives_cut {
+                let mut maps = Vec::new();
+                self.answer(&reply, outcome, &mut maps);
+                self.session_maps.extend(maps);
+            }
+            self.pending_maps.append(&mut self.session_maps);
             server.cut(session);
             return Err(());
         }
         Ok(reply)
+    }
+
+    /// The first message of a session (package 1) as the phone would send it.
+    pub fn first_message(&mut self, mode: AlertCode) -> Message {
+        self.sessions += 1;
+        self.msg_id = 0;
+        let init = self.init_commands(mode, &format!("phone-{}", self.sessions));
+        self.message(init, true, true)
+    }
+
+    fn init_commands(&self, mode: AlertCode, next_anchor: &str) -> Vec<Command> {
+        let mut init = Vec::new();
+        if self.resends_maps && !self.pending_maps.is_empty() {
+            init.push(self.map_command(&self.pending_maps.clone()));
+        }
+        if self.send_devinf {
+            let mut put_item = item(None, Some(self.devinf_uri()));
+            put_item.data = Some(Data::DevInf(Box::new(self.devinf())));
+            init.push(Command::Put(GetPut {
+                meta: meta(MetInf::with_type(self.encoding.devinf_content_type())),
+                items: vec![put_item],
+                ..GetPut::default()
+            }));
+        }
+        let mut alert_item = item(Some(&self.remote_uri.clone()), Some(&self.local_uri.clone()));
+        alert_item.meta = meta(MetInf {
+            anchor: Some(Anchor {
+                last: self.last_anchor.clone().map(Into::into),
+                next: next_anchor.to_string().into(),
+                ..Anchor::default()
+            }),
+            ..MetInf::default()
+        });
+        init.push(Command::Alert(Alert {
+            data: Some(mode),
+            items: vec![alert_item],
+            ..Alert::default()
+        }));
+        init
     }
 
     /// Runs one sync session asking for `mode`; `cut_after` cuts it after that many messages.
@@ -621,33 +672,7 @@ impl Phone {
         };
 
         // Package 1.
-        let mut init = Vec::new();
-        if self.resends_maps && !self.pending_maps.is_empty() {
-            init.push(self.map_command(&self.pending_maps.clone()));
-        }
-        if self.send_devinf {
-            let mut put_item = item(None, Some(self.devinf_uri()));
-            put_item.data = Some(Data::DevInf(Box::new(self.devinf())));
-            init.push(Command::Put(GetPut {
-                meta: meta(MetInf::with_type(self.encoding.devinf_content_type())),
-                items: vec![put_item],
-                ..GetPut::default()
-            }));
-        }
-        let mut alert_item = item(Some(&self.remote_uri.clone()), Some(&self.local_uri.clone()));
-        alert_item.meta = meta(MetInf {
-            anchor: Some(Anchor {
-                last: self.last_anchor.clone().map(Into::into),
-                next: next_anchor.clone().into(),
-                ..Anchor::default()
-            }),
-            ..MetInf::default()
-        });
-        init.push(Command::Alert(Alert {
-            data: Some(mode),
-            items: vec![alert_item],
-            ..Alert::default()
-        }));
+        let init = self.init_commands(mode, &next_anchor);
         let message = self.message(init.clone(), true, true);
         let mut reply = self.send(server, &mut session, &message, outcome, cut_after)?;
         for _ in 0..5 {
@@ -681,13 +706,17 @@ impl Phone {
         if pending_sent {
             self.pending_maps.clear();
         }
+        self.session_maps.clear();
         let mut maps = Vec::new();
         let mut owed = self.answer(&reply, outcome, &mut maps);
+        self.session_maps.extend(maps.iter().cloned());
         while !reply.is_final {
             owed.push(next_message_alert(self));
             let message = self.message(std::mem::take(&mut owed), false, false);
             reply = self.send(server, &mut session, &message, outcome, cut_after)?;
+            let before = maps.len();
             owed = self.answer(&reply, outcome, &mut maps);
+            self.session_maps.extend(maps[before..].iter().cloned());
         }
         if outcome.alert_status == Some(StatusCode::RefreshRequired) {
             mode = AlertCode::SlowSync;
@@ -742,14 +771,18 @@ impl Phone {
             ));
             let message = self.message(commands, last, false);
             reply = self.send(server, &mut session, &message, outcome, cut_after)?;
+            let before = maps.len();
             owed = self.answer(&reply, outcome, &mut maps);
+            self.session_maps.extend(maps[before..].iter().cloned());
         }
         // Package 4 may span messages.
         while !reply.is_final {
             owed.push(next_message_alert(self));
             let message = self.message(std::mem::take(&mut owed), false, false);
             reply = self.send(server, &mut session, &message, outcome, cut_after)?;
+            let before = maps.len();
             owed = self.answer(&reply, outcome, &mut maps);
+            self.session_maps.extend(maps[before..].iter().cloned());
         }
         // Changes sent and acknowledged: they are synced.
         for luid in self.dirty.iter() {
