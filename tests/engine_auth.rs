@@ -1,5 +1,7 @@
 //! Authentication: none, syncml:auth-basic and syncml:auth-md5 with a NextNonce per device.
 
+#![allow(clippy::useless_conversion)] // model values built with `.into()` (see engine_phone)
+
 mod engine_phone;
 mod support;
 
@@ -31,7 +33,9 @@ fn basic_credentials_are_accepted_with_212() {
     assert!(outcome.completed);
     assert_eq!(outcome.header_codes[0], StatusCode::AuthenticationAccepted);
     // Authenticated for the session: later messages need no credentials.
-    assert!(outcome.header_codes[1..].iter().all(|c| *c == StatusCode::Ok));
+    assert!(outcome.header_codes[1..]
+        .iter()
+        .all(|c| *c == StatusCode::Ok));
     assert_eq!(server.contacts().len(), 1);
 }
 
@@ -45,7 +49,10 @@ fn missing_credentials_get_407_with_a_challenge_then_md5_succeeds() {
     let outcome = phone.sync(&mut server, AlertCode::TwoWay, None);
     assert!(outcome.completed, "{:?}", outcome.header_codes);
     assert_eq!(outcome.header_codes[0], StatusCode::InvalidCredentials);
-    let chal = header_status(&outcome.replies[0].message).chal.as_ref().unwrap();
+    let chal = header_status(&outcome.replies[0].message)
+        .chal
+        .as_ref()
+        .unwrap();
     assert_eq!(chal.meta.type_.as_deref(), Some("syncml:auth-md5"));
     assert_eq!(chal.meta.format.as_deref(), Some("b64"));
     assert!(chal.meta.next_nonce.is_some());

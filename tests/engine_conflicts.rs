@@ -1,5 +1,7 @@
 //! Items changed on both sides since the last sync, under each conflict policy.
 
+#![allow(clippy::useless_conversion)] // model values built with `.into()` (see engine_phone)
+
 mod engine_phone;
 mod support;
 
@@ -19,8 +21,14 @@ fn conflict(policy: ConflictPolicy) -> (Server, Phone, String, handsync::store::
     let luid = phone.add(&vcard(1));
     assert!(phone.sync(&mut server, AlertCode::TwoWay, None).completed);
     let guid = server.contacts()[0].guid;
-    server.replace_contact(guid, &vcard(1).replace("END:VCARD", "EMAIL:pc@example.com\r\nEND:VCARD"));
-    phone.edit(&luid, &vcard(1).replace("END:VCARD", "EMAIL:phone@example.com\r\nEND:VCARD"));
+    server.replace_contact(
+        guid,
+        &vcard(1).replace("END:VCARD", "EMAIL:pc@example.com\r\nEND:VCARD"),
+    );
+    phone.edit(
+        &luid,
+        &vcard(1).replace("END:VCARD", "EMAIL:phone@example.com\r\nEND:VCARD"),
+    );
     let outcome = phone.sync(&mut server, AlertCode::TwoWay, None);
     assert!(outcome.completed);
     (server, phone, luid, guid, outcome)
@@ -40,12 +48,17 @@ fn history_reasons(server: &mut Server, guid: handsync::store::Guid) -> Vec<Reas
 fn phone_wins_by_default_and_the_pc_version_stays_in_history() {
     assert_eq!(ServerConfig::default().conflicts, ConflictPolicy::PhoneWins);
     let (mut server, phone, luid, guid, outcome) = conflict(ConflictPolicy::PhoneWins);
-    assert_eq!(outcome.change_statuses, vec![StatusCode::ConflictResolvedWithClientWinning]);
+    assert_eq!(
+        outcome.change_statuses,
+        vec![StatusCode::ConflictResolvedWithClientWinning]
+    );
     let item = server.store.read(|tx| tx.item(guid)).unwrap();
     assert!(item.canonical.contains("phone@example.com"));
     assert!(phone.items[&luid].contains("phone@example.com"));
     let history = server.store.read(|tx| tx.item_history(guid)).unwrap();
-    assert!(history.iter().any(|v| v.canonical.contains("pc@example.com")));
+    assert!(history
+        .iter()
+        .any(|v| v.canonical.contains("pc@example.com")));
     assert!(history_reasons(&mut server, guid).contains(&Reason::ReplacedOnPc));
     assert!(outcome.received.is_empty());
 }
@@ -53,7 +66,10 @@ fn phone_wins_by_default_and_the_pc_version_stays_in_history() {
 #[test]
 fn pc_wins_sends_the_pc_version_and_keeps_the_phone_version_as_loser() {
     let (mut server, phone, luid, guid, outcome) = conflict(ConflictPolicy::PcWins);
-    assert_eq!(outcome.change_statuses, vec![StatusCode::ConflictResolvedWithServerData]);
+    assert_eq!(
+        outcome.change_statuses,
+        vec![StatusCode::ConflictResolvedWithServerData]
+    );
     let item = server.store.read(|tx| tx.item(guid)).unwrap();
     assert!(item.canonical.contains("pc@example.com"));
     assert_eq!(outcome.received, vec![("Replace".to_string(), 200)]);
@@ -70,11 +86,18 @@ fn pc_wins_sends_the_pc_version_and_keeps_the_phone_version_as_loser() {
 #[test]
 fn keep_both_ends_with_both_versions_on_both_sides() {
     let (mut server, mut phone, _luid, _guid, outcome) = conflict(ConflictPolicy::KeepBoth);
-    assert_eq!(outcome.change_statuses, vec![StatusCode::ConflictResolvedWithDuplicate]);
+    assert_eq!(
+        outcome.change_statuses,
+        vec![StatusCode::ConflictResolvedWithDuplicate]
+    );
     let contacts = server.contacts();
     assert_eq!(contacts.len(), 2);
-    assert!(contacts.iter().any(|i| i.canonical.contains("pc@example.com")));
-    assert!(contacts.iter().any(|i| i.canonical.contains("phone@example.com")));
+    assert!(contacts
+        .iter()
+        .any(|i| i.canonical.contains("pc@example.com")));
+    assert!(contacts
+        .iter()
+        .any(|i| i.canonical.contains("phone@example.com")));
     assert_eq!(phone.items.len(), 2);
     assert_eq!(server.contact_keys(), phone.keys());
     let again = phone.sync(&mut server, AlertCode::TwoWay, None);
@@ -102,20 +125,35 @@ fn a_phone_delete_of_an_item_the_pc_changed_follows_the_policy() {
                 assert!(phone.items.is_empty());
             }
             _ => {
-                assert_eq!(outcome.change_statuses, vec![StatusCode::ConflictResolvedWithServerData]);
+                assert_eq!(
+                    outcome.change_statuses,
+                    vec![StatusCode::ConflictResolvedWithServerData]
+                );
                 assert_eq!(server.contacts().len(), 1);
                 assert_eq!(phone.items.len(), 1, "the PC's version came back");
-                assert!(phone.items.values().next().unwrap().contains("Changed on PC"));
+                assert!(phone
+                    .items
+                    .values()
+                    .next()
+                    .unwrap()
+                    .contains("Changed on PC"));
             }
         }
-        let all = server.store.read(|tx| tx.items(Datastore::Contacts, true)).unwrap();
+        let all = server
+            .store
+            .read(|tx| tx.items(Datastore::Contacts, true))
+            .unwrap();
         assert_eq!(all.len(), 1, "{policy:?}: nothing duplicated");
     }
 }
 
 #[test]
 fn a_slow_sync_with_differing_versions_applies_the_policy() {
-    for policy in [ConflictPolicy::PhoneWins, ConflictPolicy::PcWins, ConflictPolicy::KeepBoth] {
+    for policy in [
+        ConflictPolicy::PhoneWins,
+        ConflictPolicy::PcWins,
+        ConflictPolicy::KeepBoth,
+    ] {
         let mut server = Server::new(ServerConfig {
             conflicts: policy,
             ..ServerConfig::default()

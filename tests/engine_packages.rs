@@ -1,5 +1,7 @@
 //! Packages over several messages: the phone's MaxMsgSize, measured in the encoding used.
 
+#![allow(clippy::useless_conversion)] // model values built with `.into()` (see engine_phone)
+
 mod engine_phone;
 mod support;
 
@@ -69,15 +71,10 @@ fn a_non_final_message_from_the_phone_gets_statuses_and_a_next_message_alert() {
     // Package 1 answer, then three messages of package 3: the first two are not final.
     let middle = &outcome.replies[1];
     assert!(!middle.is_final);
-    let alert = middle
-        .message
-        .body
-        .commands
-        .iter()
-        .find_map(|c| match c {
-            Command::Alert(a) => a.data,
-            _ => None,
-        });
+    let alert = middle.message.body.commands.iter().find_map(|c| match c {
+        Command::Alert(a) => a.data,
+        _ => None,
+    });
     assert_eq!(alert, Some(AlertCode::NextMessage));
     assert_eq!(server.contacts().len(), 5);
 }

@@ -1,5 +1,7 @@
 //! Sessions cut after any message, Maps arriving in a later session, and bad input.
 
+#![allow(clippy::useless_conversion)] // model values built with `.into()` (see engine_phone)
+
 mod engine_phone;
 mod support;
 
@@ -25,12 +27,20 @@ fn setup() -> (Server, Phone) {
 fn assert_converged(server: &mut Server, phone: &mut Phone, what: &str) {
     let mut unique = phone.keys();
     unique.dedup();
-    assert_eq!(unique.len(), phone.items.len(), "{what}: duplicates on the phone");
+    assert_eq!(
+        unique.len(),
+        phone.items.len(),
+        "{what}: duplicates on the phone"
+    );
     assert_eq!(server.contact_keys(), phone.keys(), "{what}: sides differ");
     // And a further sync has nothing left to do.
     let outcome = phone.sync(server, AlertCode::TwoWay, None);
     assert!(outcome.completed, "{what}");
-    assert!(outcome.received.is_empty(), "{what}: {:?}", outcome.received);
+    assert!(
+        outcome.received.is_empty(),
+        "{what}: {:?}",
+        outcome.received
+    );
     assert_eq!(server.contact_keys(), phone.keys(), "{what}");
 }
 
@@ -49,7 +59,11 @@ fn a_first_sync_cut_after_any_message_converges_in_the_next_session() {
             assert!(!outcome.completed || cut == messages, "cut {cut}");
             let outcome = phone.sync(&mut server, AlertCode::TwoWay, None);
             assert!(outcome.completed, "after cut {cut}");
-            assert_converged(&mut server, &mut phone, &format!("cut after {cut}, maps {resends_maps}"));
+            assert_converged(
+                &mut server,
+                &mut phone,
+                &format!("cut after {cut}, maps {resends_maps}"),
+            );
             assert_eq!(server.contacts().len(), 9, "cut after {cut}");
         }
     }
@@ -65,7 +79,10 @@ fn a_two_way_sync_cut_after_any_message_converges_in_the_next_session() {
         server.add_contact(&vcard(20));
         server.add_contact(&vcard(21));
         let luid = phone.items.keys().last().unwrap().clone();
-        phone.edit(&luid, &phone.items[&luid].replace("END:VCARD", "EMAIL:x@example.com\r\nEND:VCARD"));
+        phone.edit(
+            &luid,
+            &phone.items[&luid].replace("END:VCARD", "EMAIL:x@example.com\r\nEND:VCARD"),
+        );
         phone.add(&vcard(30));
         (server, phone)
     };
@@ -79,7 +96,10 @@ fn a_two_way_sync_cut_after_any_message_converges_in_the_next_session() {
         assert!(outcome.completed, "after cut {cut}");
         assert_converged(&mut server, &mut phone, &format!("cut after {cut}"));
         assert_eq!(server.contacts().len(), 12, "cut after {cut}");
-        assert!(server.contacts().iter().any(|i| i.canonical.contains("x@example.com")));
+        assert!(server
+            .contacts()
+            .iter()
+            .any(|i| i.canonical.contains("x@example.com")));
     }
 }
 
@@ -91,7 +111,10 @@ fn a_map_arriving_in_the_next_session_is_applied() {
     }
     let mut phone = Phone::new(Version::V1_2, Encoding::Xml);
     let full = {
-        let (mut server, mut phone) = (Server::new(ServerConfig::default()), Phone::new(Version::V1_2, Encoding::Xml));
+        let (mut server, mut phone) = (
+            Server::new(ServerConfig::default()),
+            Phone::new(Version::V1_2, Encoding::Xml),
+        );
         for n in 0..3 {
             server.add_contact(&vcard(n));
         }
@@ -122,7 +145,11 @@ fn a_map_arriving_in_the_next_session_is_applied() {
         .into_iter()
         .find(|s| s.cmd == "Map")
         .map(|s| s.data);
-    assert_eq!(map_status, Some(StatusCode::Ok), "the owed Map came first and was applied");
+    assert_eq!(
+        map_status,
+        Some(StatusCode::Ok),
+        "the owed Map came first and was applied"
+    );
     // The Map sent first thing in the next session gave every item its LUID.
     let mut luids: Vec<String> = held(&mut server, &phone)
         .into_iter()
@@ -155,7 +182,11 @@ fn garbage_and_truncated_messages_get_a_precise_error_and_leave_the_session_inta
     // message is answered as the first of the session.
     let mut phone = Phone::new(Version::V1_1, Encoding::Wbxml);
     phone.add(&vcard(1));
-    let reference = phone.sync(&mut Server::new(ServerConfig::default()), AlertCode::TwoWay, None);
+    let reference = phone.sync(
+        &mut Server::new(ServerConfig::default()),
+        AlertCode::TwoWay,
+        None,
+    );
     assert!(reference.completed);
     let mut phone = Phone::new(Version::V1_1, Encoding::Wbxml);
     phone.add(&vcard(1));
@@ -165,6 +196,10 @@ fn garbage_and_truncated_messages_get_a_precise_error_and_leave_the_session_inta
         let _ = server.exchange(&mut session, &bytes[..cut]);
     }
     let reply = server.exchange(&mut session, &bytes).unwrap();
-    assert_eq!(reply.message.header.as_ref().unwrap().msg_id, 1, "no message was used up");
+    assert_eq!(
+        reply.message.header.as_ref().unwrap().msg_id,
+        1,
+        "no message was used up"
+    );
     assert_eq!(header_status(&reply.message).data, StatusCode::Ok);
 }

@@ -1,5 +1,7 @@
 //! Full SyncML sessions between a scripted phone and the engine, on a real (in-memory) store.
 
+#![allow(clippy::useless_conversion)] // model values built with `.into()` (see engine_phone)
+
 mod engine_phone;
 mod support;
 
@@ -22,7 +24,11 @@ fn first_sync_is_slow_and_stores_every_corpus_contact() {
     assert_eq!(outcome.server_alert, Some(AlertCode::SlowSync));
     assert_eq!(server.contacts().len(), cards.len());
     assert_eq!(server.contact_keys(), phone.keys());
-    assert!(outcome.received.is_empty(), "nothing to send back: {:?}", outcome.received);
+    assert!(
+        outcome.received.is_empty(),
+        "nothing to send back: {:?}",
+        outcome.received
+    );
 
     // The next sync is a fast one with nothing to do.
     let outcome = phone.sync(&mut server, AlertCode::TwoWay, None);
@@ -51,7 +57,10 @@ fn a_slow_sync_matches_what_both_sides_have_without_duplicates() {
     assert_eq!(server.contact_keys(), phone.keys());
     // Only what the phone lacked came to it.
     assert_eq!(outcome.received.len(), 3);
-    assert!(outcome.received.iter().all(|(name, code)| name == "Add" && *code == 201));
+    assert!(outcome
+        .received
+        .iter()
+        .all(|(name, code)| name == "Add" && *code == 201));
 }
 
 #[test]
@@ -67,7 +76,10 @@ fn a_two_way_sync_carries_changes_on_both_sides() {
     // The PC edits 1 and adds 4; the phone edits 2, adds 5 and deletes 3.
     server.replace_contact(pc_guid, &vcard(1).replace("Test Person1", "Edited On PC"));
     server.add_contact(&vcard(4));
-    phone.edit(&phone_luid, &vcard(2).replace("TEL;CELL", "EMAIL:two@example.com\r\nTEL;CELL"));
+    phone.edit(
+        &phone_luid,
+        &vcard(2).replace("TEL;CELL", "EMAIL:two@example.com\r\nTEL;CELL"),
+    );
     phone.add(&vcard(5));
     phone.remove(&doomed);
     let outcome = phone.sync(&mut server, AlertCode::TwoWay, None);
@@ -76,10 +88,11 @@ fn a_two_way_sync_carries_changes_on_both_sides() {
     let mut received: Vec<&str> = outcome.received.iter().map(|(n, _)| n.as_str()).collect();
     received.sort();
     assert_eq!(received, ["Add", "Replace"]);
-    assert!(outcome
-        .change_statuses
-        .iter()
-        .all(|s| s.is_success()), "{:?}", outcome.change_statuses);
+    assert!(
+        outcome.change_statuses.iter().all(|s| s.is_success()),
+        "{:?}",
+        outcome.change_statuses
+    );
     assert_eq!(server.contacts().len(), 4);
     assert_eq!(server.contact_keys(), phone.keys());
     assert!(phone.items.values().any(|v| v.contains("Edited On PC")));
@@ -108,9 +121,16 @@ fn every_version_and_encoding_syncs() {
             for reply in &outcome.replies {
                 assert_eq!(reply.message.version, version);
                 let header = reply.message.header.as_ref().unwrap();
-                assert_eq!(header.ver_proto.as_str(), format!("SyncML/{}", version.as_str()));
+                assert_eq!(
+                    header.ver_proto.as_str(),
+                    format!("SyncML/{}", version.as_str())
+                );
             }
-            assert_eq!(server.contact_keys(), phone.keys(), "{version:?} {encoding:?}");
+            assert_eq!(
+                server.contact_keys(),
+                phone.keys(),
+                "{version:?} {encoding:?}"
+            );
             assert_eq!(phone.items.len(), 2);
         }
     }
@@ -181,7 +201,11 @@ fn one_way_syncs_move_changes_in_one_direction_only() {
     assert_eq!(outcome.server_alert, Some(AlertCode::OneWayFromServer));
     assert_eq!(outcome.received.len(), 1);
     assert_eq!(phone.items.len(), 4);
-    assert_eq!(server.contacts().len(), 3, "a one-way sync from the server takes nothing");
+    assert_eq!(
+        server.contacts().len(),
+        3,
+        "a one-way sync from the server takes nothing"
+    );
 }
 
 #[test]

@@ -92,7 +92,13 @@ pub fn default_aliases() -> Vec<(String, Datastore)> {
         ),
         (
             &[
-                "calendar", "agenda", "cal", "events", "event", "vcalendar", "EriCalDB",
+                "calendar",
+                "agenda",
+                "cal",
+                "events",
+                "event",
+                "vcalendar",
+                "EriCalDB",
                 "telecom/cal",
             ],
             Datastore::Calendar,

@@ -157,7 +157,11 @@ mod tests {
         let phone = phone_for(None, None);
         let card = b"BEGIN:VCARD\r\nVERSION:2.1\r\nN:Lovelace;Ada\r\nTEL;CELL:+44 20 1234567\r\nEND:VCARD\r\n";
         let incoming = from_phone(&phone, Datastore::Contacts, "text/x-vcard", card).unwrap();
-        assert!(incoming.canonical.contains("VERSION:3.0"), "{}", incoming.canonical);
+        assert!(
+            incoming.canonical.contains("VERSION:3.0"),
+            "{}",
+            incoming.canonical
+        );
         assert!(incoming.identity_key.unwrap().contains("ada"));
         assert!(from_phone(&phone, Datastore::Contacts, "text/x-vcard", b"hello").is_err());
     }

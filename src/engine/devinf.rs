@@ -34,7 +34,11 @@ pub fn server_devinf(config: &ServerConfig, version: Version) -> DevInf {
         devinf.support_number_of_changes = true;
     }
     // (datastore, preferred (type, version), also accepted (type, version))
-    type Formats = (Datastore, (&'static str, &'static str), (&'static str, &'static str));
+    type Formats = (
+        Datastore,
+        (&'static str, &'static str),
+        (&'static str, &'static str),
+    );
     let types: [Formats; 4] = [
         (
             Datastore::Contacts,
@@ -51,7 +55,11 @@ pub fn server_devinf(config: &ServerConfig, version: Version) -> DevInf {
             ("text/x-vcalendar", "1.0"),
             ("text/calendar", "2.0"),
         ),
-        (Datastore::Notes, ("text/plain", "1.0"), ("text/x-vnote", "1.1")),
+        (
+            Datastore::Notes,
+            ("text/plain", "1.0"),
+            ("text/x-vnote", "1.1"),
+        ),
     ];
     for (datastore, preferred, other) in types {
         let preferred = ContentType::new(preferred.0, preferred.1);

@@ -21,8 +21,8 @@ use crate::store::{
     NewSession, Reason, Revision, SessionId, SessionResult, StoreError, Timestamp,
 };
 use crate::syncml::{
-    decode_document, document_to_wbxml, document_to_xml, to_wbxml, to_xml, xml::XmlOptions,
-    Alert, AlertCode, Command, Container, Data, Delete, DevInf, Document, Encoding, GetPut, Item,
+    decode_document, document_to_wbxml, document_to_xml, to_wbxml, to_xml, xml::XmlOptions, Alert,
+    AlertCode, Command, Container, Data, Delete, DevInf, Document, Encoding, GetPut, Item,
     ItemCommand, Map, Message, MetInf, Results, Source, Status, StatusCode, Sync, SyncBody,
     SyncHdr, SyncMlError, Target,
 };
@@ -382,7 +382,12 @@ impl Session {
         if !supported_protocol(&header.ver_proto) {
             tracing::warn!(ver_proto = %header.ver_proto, "unsupported protocol version");
             let status = Status::for_header("0", header, StatusCode::ProtocolVersionNotSupported);
-            self.end(store, SessionResult::Failed, Some("unsupported protocol"), now)?;
+            self.end(
+                store,
+                SessionResult::Failed,
+                Some("unsupported protocol"),
+                now,
+            )?;
             return self.reply(Some(status), true, now);
         }
         if self.state.phase == Phase::Finished {
@@ -405,8 +410,16 @@ impl Session {
                 Err(status) => {
                     self.state.auth_failures += 1;
                     if self.state.auth_failures >= self.config.max_auth_failures {
-                        tracing::warn!(failures = self.state.auth_failures, "authentication failed; ending the session");
-                        self.end(store, SessionResult::Failed, Some("authentication failed"), now)?;
+                        tracing::warn!(
+                            failures = self.state.auth_failures,
+                            "authentication failed; ending the session"
+                        );
+                        self.end(
+                            store,
+                            SessionResult::Failed,
+                            Some("authentication failed"),
+                            now,
+                        )?;
                     }
                     self.state.last_reply_final = true;
                     return self.reply(Some(status), true, now);
@@ -735,8 +748,16 @@ impl Session {
         let Some(item) = alert.items.first() else {
             return Ok((StatusCode::BadRequest, None));
         };
-        let target = item.target.as_ref().map(|t| t.loc_uri.to_string()).unwrap_or_default();
-        let source = item.source.as_ref().map(|s| s.loc_uri.to_string()).unwrap_or_default();
+        let target = item
+            .target
+            .as_ref()
+            .map(|t| t.loc_uri.to_string())
+            .unwrap_or_default();
+        let source = item
+            .source
+            .as_ref()
+            .map(|s| s.loc_uri.to_string())
+            .unwrap_or_default();
         let Some(datastore) = self
             .config
             .datastore_for(&target)
@@ -753,7 +774,11 @@ impl Session {
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| now.0.to_string());
         let client_last = anchor.and_then(|a| text(&a.last)).map(str::to_string);
-        let phone_uri = if source.is_empty() { target.clone() } else { source };
+        let phone_uri = if source.is_empty() {
+            target.clone()
+        } else {
+            source
+        };
         let state = store.set_up_device_datastore(device, datastore, &phone_uri)?;
 
         let mut mode = requested;
@@ -817,7 +842,11 @@ impl Session {
         Ok((status, Some(client_next)))
     }
 
-    fn handle_put<S: SyncStore + ?Sized>(&mut self, store: &S, items: &[Item]) -> Result<StatusCode> {
+    fn handle_put<S: SyncStore + ?Sized>(
+        &mut self,
+        store: &S,
+        items: &[Item],
+    ) -> Result<StatusCode> {
         let mut code = StatusCode::OptionalFeatureNotSupported;
         for item in items {
             if let Some(Data::DevInf(devinf)) = &item.data {
@@ -861,7 +890,11 @@ impl Session {
         let Some(item) = get.items.first() else {
             return StatusCode::BadRequest;
         };
-        let target = item.target.as_ref().map(|t| t.loc_uri.to_string()).unwrap_or_default();
+        let target = item
+            .target
+            .as_ref()
+            .map(|t| t.loc_uri.to_string())
+            .unwrap_or_default();
         if !is_devinf_uri(&target) {
             return StatusCode::NotFound;
         }
@@ -873,9 +906,7 @@ impl Session {
             Results {
                 msg_ref: Some(self.state.client_msg_id),
                 cmd_ref: get.cmd_id.as_ref().map(|c| c.to_string().into()),
-                meta: some_meta(MetInf::with_type(
-                    self.state.encoding.devinf_content_type(),
-                )),
+                meta: some_meta(MetInf::with_type(self.state.encoding.devinf_content_type())),
                 target_refs: Vec::new(),
                 source_refs: vec![devinf_uri(version).to_string().into()],
                 items: vec![result_item],
@@ -944,8 +975,16 @@ impl Session {
         no_resp: bool,
         now: Timestamp,
     ) -> Result<()> {
-        let target = sync.target.as_ref().map(|t| t.loc_uri.to_string()).unwrap_or_default();
-        let source = sync.source.as_ref().map(|s| s.loc_uri.to_string()).unwrap_or_default();
+        let target = sync
+            .target
+            .as_ref()
+            .map(|t| t.loc_uri.to_string())
+            .unwrap_or_default();
+        let source = sync
+            .source
+            .as_ref()
+            .map(|s| s.loc_uri.to_string())
+            .unwrap_or_default();
         let index = self
             .state
             .active
@@ -956,7 +995,10 @@ impl Session {
                     .config
                     .datastore_for(&target)
                     .or_else(|| self.config.datastore_for(&source))?;
-                self.state.active.iter().position(|a| a.datastore == datastore)
+                self.state
+                    .active
+                    .iter()
+                    .position(|a| a.datastore == datastore)
             });
         let mut status = self.status_for(command, StatusCode::Ok);
         status.target_refs.push(target.clone().into());
@@ -1253,7 +1295,14 @@ impl Session {
         // Both sides have a version of the item: a conflict, settled by the policy.
         match self.config.conflicts {
             ConflictPolicy::PhoneWins => {
-                store.map_device_item(device, datastore, item.guid, luid, Some(item.revision), now)?;
+                store.map_device_item(
+                    device,
+                    datastore,
+                    item.guid,
+                    luid,
+                    Some(item.revision),
+                    now,
+                )?;
                 store.apply_from_device(
                     device,
                     datastore,
@@ -1268,7 +1317,14 @@ impl Session {
             }
             ConflictPolicy::PcWins => {
                 // Seen revision 0: the PC's version goes to the phone.
-                store.map_device_item(device, datastore, item.guid, luid, Some(Revision(0)), now)?;
+                store.map_device_item(
+                    device,
+                    datastore,
+                    item.guid,
+                    luid,
+                    Some(Revision(0)),
+                    now,
+                )?;
                 let cause = self
                     .cause(Reason::ReplacedByPhone)
                     .with_note("slow sync: PC version won");
@@ -1335,7 +1391,11 @@ impl Session {
 
     /// The phone's package ended (a message with Final): move to the next phase and queue
     /// what our next package holds.
-    fn client_package_ended<S: SyncStore + ?Sized>(&mut self, store: &S, now: Timestamp) -> Result<()> {
+    fn client_package_ended<S: SyncStore + ?Sized>(
+        &mut self,
+        store: &S,
+        now: Timestamp,
+    ) -> Result<()> {
         match self.state.phase {
             Phase::Init => {
                 if self.state.client_devinf.is_none() && !self.state.devinf_requested {
@@ -1376,7 +1436,11 @@ impl Session {
 
     /// After a slow sync or refresh from the phone: what the phone did not send, it no longer
     /// holds; after a refresh from the phone, the PC keeps only what the phone sent.
-    fn settle_full_syncs<S: SyncStore + ?Sized>(&mut self, store: &S, now: Timestamp) -> Result<()> {
+    fn settle_full_syncs<S: SyncStore + ?Sized>(
+        &mut self,
+        store: &S,
+        now: Timestamp,
+    ) -> Result<()> {
         let device = self.state.device.expect("started");
         for active in self.state.active.clone() {
             if !active.mode.sends_everything() {
@@ -1414,13 +1478,19 @@ impl Session {
             if !active.mode.server_sends() {
                 continue;
             }
-            self.state.changes.push_back(Outgoing::Open(active.datastore));
+            self.state
+                .changes
+                .push_back(Outgoing::Open(active.datastore));
             let (max_guid_size, preferred) = self.phone_datastore_facts(&active.phone_uri);
             let phone = self.phone(index);
             for change in store.changes_for_device(device, active.datastore)? {
                 let guid_text = change.item.guid.to_string();
                 if max_guid_size.is_some_and(|max| guid_text.len() > max as usize) {
-                    tracing::warn!(guid = guid_text, ?max_guid_size, "GUID longer than the phone takes; not sent");
+                    tracing::warn!(
+                        guid = guid_text,
+                        ?max_guid_size,
+                        "GUID longer than the phone takes; not sent"
+                    );
                     continue;
                 }
                 if change.kind != ChangeKind::Add && change.luid.is_none() {
@@ -1434,15 +1504,17 @@ impl Session {
                 } else {
                     content::to_phone(&phone, &change.item, preferred.as_deref())
                 };
-                self.state.changes.push_back(Outgoing::Change(PendingChange {
-                    datastore: active.datastore,
-                    kind: change.kind,
-                    guid: change.item.guid,
-                    revision: change.item.revision,
-                    luid: change.luid,
-                    content_type,
-                    data,
-                }));
+                self.state
+                    .changes
+                    .push_back(Outgoing::Change(PendingChange {
+                        datastore: active.datastore,
+                        kind: change.kind,
+                        guid: change.item.guid,
+                        revision: change.item.revision,
+                        luid: change.luid,
+                        content_type,
+                        data,
+                    }));
             }
         }
         Ok(())
@@ -1472,7 +1544,10 @@ impl Session {
             store.complete_datastore_sync(device, active.datastore, session, now)?;
         }
         if !self.state.awaiting.is_empty() {
-            tracing::warn!(unanswered = self.state.awaiting.len(), "changes without a status; they are sent again next time");
+            tracing::warn!(
+                unanswered = self.state.awaiting.len(),
+                "changes without a status; they are sent again next time"
+            );
         }
         tracing::info!(datastores = self.state.active.len(), "session completed");
         self.end(store, SessionResult::Completed, None, now)
@@ -1524,7 +1599,12 @@ impl Session {
 
     /// Builds our next message: the header status, then as many queued statuses, commands
     /// and changes as fit in the phone's MaxMsgSize.
-    fn reply(&mut self, header_status: Option<Status>, client_final: bool, _now: Timestamp) -> Result<Reply> {
+    fn reply(
+        &mut self,
+        header_status: Option<Status>,
+        client_final: bool,
+        _now: Timestamp,
+    ) -> Result<Reply> {
         let msg_id = self.state.next_msg_id;
         self.state.next_msg_id += 1;
         let limit = self.limit();
@@ -1604,9 +1684,19 @@ impl Session {
         self.state.last_reply_final = is_final || drained;
         let bytes = self.encode(&message)?;
         if bytes.len() > limit {
-            tracing::warn!(size = bytes.len(), limit, "our message exceeds the phone's MaxMsgSize");
+            tracing::warn!(
+                size = bytes.len(),
+                limit,
+                "our message exceeds the phone's MaxMsgSize"
+            );
         }
-        tracing::debug!(msg_id, size = bytes.len(), commands = message.body.commands.len(), is_final, "reply");
+        tracing::debug!(
+            msg_id,
+            size = bytes.len(),
+            commands = message.body.commands.len(),
+            is_final,
+            "reply"
+        );
         Ok(Reply {
             message,
             bytes,

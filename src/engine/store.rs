@@ -87,8 +87,12 @@ pub trait SyncStore {
         luid: &str,
     ) -> Result<Option<DeviceItem>>;
     fn forget_device_items(&self, device: DeviceId, datastore: Datastore) -> Result<usize>;
-    fn forget_device_item(&self, device: DeviceId, datastore: Datastore, guid: Guid)
-        -> Result<bool>;
+    fn forget_device_item(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+        guid: Guid,
+    ) -> Result<bool>;
     fn unheld_items_by_identity_key(
         &self,
         device: DeviceId,
@@ -120,8 +124,7 @@ pub trait SyncStore {
         change: DeviceChange<'_>,
         now: Timestamp,
     ) -> Result<Applied>;
-    fn changes_for_device(&self, device: DeviceId, datastore: Datastore)
-        -> Result<Vec<PcChange>>;
+    fn changes_for_device(&self, device: DeviceId, datastore: Datastore) -> Result<Vec<PcChange>>;
     fn record_delivered(
         &self,
         device: DeviceId,

@@ -2,7 +2,9 @@
 //! which builds its messages with the model, talks to an engine [`Session`] through a real
 //! store transaction per message, and behaves like the phones do (keeps its anchors until a
 //! session completes, remembers what changed, resends Maps after a cut if told to).
-#![allow(dead_code)]
+// Model strings and optional parts are built with `.into()` so these helpers compile whether
+// the model holds `String` or a compact string type, `T` or `Box<T>`.
+#![allow(dead_code, clippy::useless_conversion)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -13,13 +15,11 @@ use md5::{Digest, Md5};
 
 use handsync::engine::{content, EngineError, Reply, ServerConfig, Session, SessionParams};
 use handsync::markup::Version;
-use handsync::store::{
-    Cause, Datastore, Guid, Item, ItemContent, Reason, Store, Timestamp,
-};
+use handsync::store::{Cause, Datastore, Guid, Item, ItemContent, Reason, Store, Timestamp};
 use handsync::syncml::{
     self, xml::XmlOptions, Alert, AlertCode, Anchor, Command, ContentType, Cred, Data, DataStore,
-    Delete, DevInf, Encoding, GetPut, Item as SyncItem, ItemCommand, Map, MapItem, Message,
-    MetInf, Results, Source, Status, StatusCode, Sync, SyncBody, SyncHdr, Target,
+    Delete, DevInf, Encoding, GetPut, Item as SyncItem, ItemCommand, Map, MapItem, Message, MetInf,
+    Results, Source, Status, StatusCode, Sync, SyncBody, SyncHdr, Target,
 };
 use handsync::wbxml::WriterOptions;
 
@@ -131,9 +131,13 @@ impl Server {
     pub fn add_contact(&mut self, vcard: &str) -> Guid {
         self.now += 1000;
         let phone = content::phone_for(None, None);
-        let incoming =
-            content::from_phone(&phone, Datastore::Contacts, "text/x-vcard", vcard.as_bytes())
-                .unwrap();
+        let incoming = content::from_phone(
+            &phone,
+            Datastore::Contacts,
+            "text/x-vcard",
+            vcard.as_bytes(),
+        )
+        .unwrap();
         let now = Timestamp(self.now);
         self.store
             .transaction(|tx| {
@@ -152,14 +156,23 @@ impl Server {
     pub fn replace_contact(&mut self, guid: Guid, vcard: &str) {
         self.now += 1000;
         let phone = content::phone_for(None, None);
-        let incoming =
-            content::from_phone(&phone, Datastore::Contacts, "text/x-vcard", vcard.as_bytes())
-                .unwrap();
+        let incoming = content::from_phone(
+            &phone,
+            Datastore::Contacts,
+            "text/x-vcard",
+            vcard.as_bytes(),
+        )
+        .unwrap();
         let now = Timestamp(self.now);
         self.store
             .transaction(|tx| {
-                tx.replace_item(guid, incoming.as_content(), &Cause::pc(Reason::ReplacedOnPc), now)
-                    .map(|_| ())
+                tx.replace_item(
+                    guid,
+                    incoming.as_content(),
+                    &Cause::pc(Reason::ReplacedOnPc),
+                    now,
+                )
+                .map(|_| ())
             })
             .unwrap();
     }
@@ -195,10 +208,15 @@ impl Server {
 
 pub fn identity_key(vcard: &str) -> String {
     let phone = content::phone_for(None, None);
-    content::from_phone(&phone, Datastore::Contacts, "text/x-vcard", vcard.as_bytes())
-        .unwrap()
-        .identity_key
-        .unwrap()
+    content::from_phone(
+        &phone,
+        Datastore::Contacts,
+        "text/x-vcard",
+        vcard.as_bytes(),
+    )
+    .unwrap()
+    .identity_key
+    .unwrap()
 }
 
 /// `content` of a store item, for tests that compare.
@@ -412,7 +430,7 @@ impl Phone {
         }
     }
 
-    fn message(&mut self, commands: Vec<Command>, final_: bool, with_cred: bool) -> Message {
+    pub fn message(&mut self, commands: Vec<Command>, final_: bool, with_cred: bool) -> Message {
         let mut header = self.header();
         if with_cred {
             header.cred = self.cred().map(Into::into);
@@ -433,7 +451,12 @@ impl Phone {
     }
 
     /// Statuses for everything a server message asked (and what it sent us, applied).
-    fn answer(&mut self, reply: &Reply, outcome: &mut Outcome, maps: &mut Vec<(String, String)>) -> Vec<Command> {
+    fn answer(
+        &mut self,
+        reply: &Reply,
+        outcome: &mut Outcome,
+        maps: &mut Vec<(String, String)>,
+    ) -> Vec<Command> {
         let message = &reply.message;
         let msg_ref = message.header.as_ref().unwrap().msg_id;
         self.server_msg_id = msg_ref;
@@ -578,7 +601,9 @@ impl Phone {
     ) -> Result<Reply, ()> {
         let bytes = encode(message, self.encoding);
         outcome.messages_sent += 1;
-        let reply = server.exchange(session, &bytes).expect("the engine answers");
+        let reply = server
+            .exchange(session, &bytes)
+            .expect("the engine answers");
         assert_eq!(reply.encoding, self.encoding);
         assert!(
             reply.bytes.len() as u64 <= self.max_msg_size,
@@ -591,8 +616,13 @@ impl Phone {
         assert_eq!(decoded, reply.message);
         let header = reply.message.header.as_ref().unwrap();
         assert_eq!(header.target.loc_uri.as_str(), self.device_uri.as_str());
-        assert_eq!(header.session_id.as_str(), self.sessions.to_string().as_str());
-        outcome.header_codes.push(header_status(&reply.message).data);
+        assert_eq!(
+            header.session_id.as_str(),
+            self.sessions.to_string().as_str()
+        );
+        outcome
+            .header_codes
+            .push(header_status(&reply.message).data);
         outcome.replies.push(reply.clone());
         if cut_after == Some(outcome.messages_sent) {
             if self.reply_survives_cut {
@@ -629,7 +659,10 @@ impl Phone {
                 ..GetPut::default()
             }));
         }
-        let mut alert_item = item(Some(&self.remote_uri.clone()), Some(&self.local_uri.clone()));
+        let mut alert_item = item(
+            Some(&self.remote_uri.clone()),
+            Some(&self.local_uri.clone()),
+        );
         alert_item.meta = meta(MetInf {
             anchor: Some(Anchor {
                 last: self.last_anchor.clone().map(Into::into),
@@ -647,7 +680,12 @@ impl Phone {
     }
 
     /// Runs one sync session asking for `mode`; `cut_after` cuts it after that many messages.
-    pub fn sync(&mut self, server: &mut Server, mode: AlertCode, cut_after: Option<usize>) -> Outcome {
+    pub fn sync(
+        &mut self,
+        server: &mut Server,
+        mode: AlertCode,
+        cut_after: Option<usize>,
+    ) -> Outcome {
         let mut outcome = Outcome::default();
         let result = self.try_sync(server, mode, cut_after, &mut outcome);
         outcome.completed = result.is_ok();
@@ -677,7 +715,10 @@ impl Phone {
         let mut reply = self.send(server, &mut session, &message, outcome, cut_after)?;
         for _ in 0..5 {
             let code = header_status(&reply.message).data;
-            if !matches!(code, StatusCode::InvalidCredentials | StatusCode::MissingCredentials) {
+            if !matches!(
+                code,
+                StatusCode::InvalidCredentials | StatusCode::MissingCredentials
+            ) {
                 break;
             }
             // Take the challenge and try again, as phones do.
@@ -727,7 +768,12 @@ impl Phone {
         match mode {
             AlertCode::SlowSync | AlertCode::RefreshFromClient => {
                 for (luid, vcard) in &self.items {
-                    changes.push(item_command(true, luid, vcard, mode == AlertCode::RefreshFromClient));
+                    changes.push(item_command(
+                        true,
+                        luid,
+                        vcard,
+                        mode == AlertCode::RefreshFromClient,
+                    ));
                 }
             }
             AlertCode::TwoWay | AlertCode::OneWayFromClient => {
@@ -868,7 +914,12 @@ pub fn corpus_vcards() -> Vec<String> {
         .unwrap_or_else(|e| panic!("{} unreadable ({e}); set HANDSYNC_CORPUS", path.display()));
     text.split("BEGIN:VCARD")
         .filter(|part| part.contains("END:VCARD"))
-        .map(|part| format!("BEGIN:VCARD{}", part.trim_end()).replace("\r\n", "\n").replace('\n', "\r\n") + "\r\n")
+        .map(|part| {
+            format!("BEGIN:VCARD{}", part.trim_end())
+                .replace("\r\n", "\n")
+                .replace('\n', "\r\n")
+                + "\r\n"
+        })
         .collect()
 }
 
