@@ -196,6 +196,17 @@ struct PendingChange {
     data: Vec<u8>,
 }
 
+/// A large object being received in chunks.
+#[derive(Debug, Clone)]
+struct Partial {
+    datastore: Datastore,
+    luid: String,
+    content_type: String,
+    /// The declared size (Meta Size of the first chunk).
+    size: u64,
+    data: Vec<u8>,
+}
+
 /// A change we sent, waiting for its Status.
 #[derive(Debug, Clone)]
 struct Sent {
@@ -231,6 +242,7 @@ struct State {
     commands: VecDeque<Command>,
     changes: VecDeque<Outgoing>,
     awaiting: HashMap<(u32, String), Sent>,
+    partial: Option<Partial>,
     /// The package we are sending is complete once the queues drain.
     package_complete: bool,
     /// Our last message ended a package.
@@ -282,6 +294,7 @@ impl Session {
                 commands: VecDeque::new(),
                 changes: VecDeque::new(),
                 awaiting: HashMap::new(),
+                partial: None,
                 package_complete: false,
                 last_reply_final: true,
                 nonce_counter: 0,
@@ -736,9 +749,13 @@ impl Session {
         };
         let Some(requested) = SyncMode::from_alert(code) else {
             return Ok(match code {
-                AlertCode::NextMessage | AlertCode::NoEndOfData | AlertCode::Display => {
+                AlertCode::NoEndOfData => {
+                    if let Some(partial) = self.state.partial.take() {
+                        tracing::warn!(luid = partial.luid, "the phone gave up a large object");
+                    }
                     (StatusCode::Ok, None)
                 }
+                AlertCode::NextMessage | AlertCode::Display => (StatusCode::Ok, None),
                 _ => {
                     tracing::info!(%code, "alert not supported");
                     (StatusCode::OptionalFeatureNotSupported, None)
@@ -1146,20 +1163,74 @@ impl Session {
         let Some(luid) = luid else {
             return Ok((StatusCode::BadRequest, None));
         };
-        if item.more_data {
-            // Large objects are not reassembled yet: refuse rather than store a fragment.
-            tracing::warn!(luid, "chunked item (MoreData) not supported yet");
-            return Ok((StatusCode::OptionalFeatureNotSupported, Some(luid)));
-        }
-        let Some(bytes) = item.data.as_ref().and_then(|d| d.as_bytes()) else {
-            return Ok((StatusCode::IncompleteCommand, Some(luid)));
-        };
         let datastore = self.state.active[index].datastore;
-        let content_type = meta(&item.meta)
+        let mut content_type = meta(&item.meta)
             .and_then(|m| text(&m.type_))
             .or_else(|| meta(&command.meta).and_then(|m| text(&m.type_)))
             .unwrap_or(content::default_content_type(datastore))
             .to_string();
+        let chunk = item.data.as_ref().and_then(|d| d.as_bytes());
+        let assembled;
+        let bytes: &[u8] = match self.state.partial.take() {
+            Some(mut partial) if partial.datastore == datastore && partial.luid == luid => {
+                let Some(chunk) = chunk else {
+                    return Ok((StatusCode::IncompleteCommand, Some(luid)));
+                };
+                partial.data.extend_from_slice(chunk);
+                if partial.data.len() as u64 > partial.size
+                    || (!item.more_data && partial.data.len() as u64 != partial.size)
+                {
+                    tracing::warn!(
+                        luid,
+                        declared = partial.size,
+                        received = partial.data.len(),
+                        "large object size mismatch"
+                    );
+                    return Ok((StatusCode::SizeMismatch, Some(luid)));
+                }
+                if item.more_data {
+                    self.state.partial = Some(partial);
+                    return Ok((StatusCode::ChunkedItemAccepted, Some(luid)));
+                }
+                content_type = partial.content_type;
+                assembled = partial.data;
+                &assembled
+            }
+            other => {
+                if let Some(abandoned) = other {
+                    // A new item while chunks of another were expected: that one is dropped
+                    // and the phone told so.
+                    tracing::warn!(luid = abandoned.luid, "large object not completed");
+                    self.queue_no_end_of_data(&abandoned.luid);
+                }
+                let Some(chunk) = chunk else {
+                    return Ok((StatusCode::IncompleteCommand, Some(luid)));
+                };
+                if item.more_data {
+                    let size = meta(&item.meta)
+                        .and_then(|m| m.size)
+                        .or_else(|| meta(&command.meta).and_then(|m| m.size));
+                    let Some(size) = size else {
+                        return Ok((StatusCode::SizeRequired, Some(luid)));
+                    };
+                    if size > self.config.max_obj_size {
+                        return Ok((StatusCode::RequestEntityTooLarge, Some(luid)));
+                    }
+                    if chunk.len() as u64 > size {
+                        return Ok((StatusCode::SizeMismatch, Some(luid)));
+                    }
+                    self.state.partial = Some(Partial {
+                        datastore,
+                        luid: luid.clone(),
+                        content_type,
+                        size,
+                        data: chunk.to_vec(),
+                    });
+                    return Ok((StatusCode::ChunkedItemAccepted, Some(luid)));
+                }
+                chunk
+            }
+        };
         let phone = self.phone(index);
         let incoming = match content::from_phone(&phone, datastore, &content_type, bytes) {
             Ok(incoming) => incoming,
@@ -1175,6 +1246,14 @@ impl Session {
             self.apply_fast(store, datastore, &luid, &incoming, is_add, now)?
         };
         Ok((code, Some(luid)))
+    }
+
+    fn queue_no_end_of_data(&mut self, luid: &str) {
+        self.state.commands.push_back(Command::Alert(Alert {
+            data: Some(AlertCode::NoEndOfData),
+            items: vec![model::item(None, Some(luid))],
+            ..Alert::default()
+        }));
     }
 
     fn cause(&self, reason: Reason) -> Cause {
@@ -1405,6 +1484,10 @@ impl Session {
                 self.state.package_complete = true;
             }
             Phase::ClientSync => {
+                if let Some(partial) = self.state.partial.take() {
+                    tracing::warn!(luid = partial.luid, "package ended inside a large object");
+                    self.queue_no_end_of_data(&partial.luid);
+                }
                 self.settle_full_syncs(store, now)?;
                 self.queue_changes(store)?;
                 self.state.package_complete = true;
