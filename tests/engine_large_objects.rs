@@ -172,3 +172,41 @@ fn a_new_item_before_the_last_chunk_abandons_the_large_object_with_alert_223() {
     assert!(alert.is_some());
     assert_eq!(server.contacts().len(), 1);
 }
+
+#[test]
+fn an_item_larger_than_a_message_goes_to_the_phone_in_chunks() {
+    for encoding in [Encoding::Wbxml, Encoding::Xml] {
+        let mut server = Server::new(ServerConfig::default());
+        let card = big_vcard();
+        server.add_contact(&card);
+        server.add_contact(&vcard(1));
+        let mut phone = Phone::new(Version::V1_1, encoding);
+        phone.max_msg_size = 1500;
+        let outcome = phone.sync(&mut server, AlertCode::TwoWay, None);
+        assert!(outcome.completed);
+        assert!(outcome.chunks_received >= 4, "{}", outcome.chunks_received);
+        assert!(outcome.replies.iter().all(|r| r.bytes.len() <= 1500));
+        assert_eq!(phone.items.len(), 2);
+        assert_eq!(phone.keys(), server.contact_keys());
+        let photo = phone.items.values().find(|v| v.contains("PHOTO")).unwrap();
+        // The photo arrives whole (folding aside).
+        let unfolded: String = photo.chars().filter(|c| !c.is_whitespace()).collect();
+        assert!(unfolded.contains(&"ABCDEFGHIJKLMNOPQRSTUVWXYZ".repeat(200)));
+        // Delivered and mapped once: nothing is sent again.
+        let again = phone.sync(&mut server, AlertCode::TwoWay, None);
+        assert!(again.received.is_empty());
+    }
+}
+
+#[test]
+fn a_phone_without_large_object_support_does_not_get_chunks() {
+    let mut server = Server::new(ServerConfig::default());
+    server.add_contact(&big_vcard());
+    server.add_contact(&vcard(1));
+    let mut phone = Phone::new(Version::V1_0, Encoding::Wbxml);
+    phone.max_msg_size = 1500;
+    let outcome = phone.sync(&mut server, AlertCode::TwoWay, None);
+    assert!(outcome.completed);
+    assert_eq!(outcome.chunks_received, 0);
+    assert_eq!(phone.items.len(), 1, "the large one stays on the PC");
+}

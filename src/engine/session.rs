@@ -194,6 +194,8 @@ struct PendingChange {
     luid: Option<String>,
     content_type: String,
     data: Vec<u8>,
+    /// Bytes already sent in chunks (large objects).
+    sent_bytes: usize,
 }
 
 /// A large object being received in chunks.
@@ -234,6 +236,7 @@ struct State {
     client_msg_id: u32,
     next_msg_id: u32,
     client_max_msg_size: Option<u64>,
+    client_max_obj_size: Option<u64>,
     client_devinf: Option<DevInf>,
     devinf_requested: bool,
     phones: HashMap<Datastore, Phone>,
@@ -286,6 +289,7 @@ impl Session {
                 client_msg_id: 0,
                 next_msg_id: 1,
                 client_max_msg_size: None,
+                client_max_obj_size: None,
                 client_devinf: None,
                 devinf_requested: false,
                 phones: HashMap::new(),
@@ -389,6 +393,9 @@ impl Session {
         self.state.client_msg_id = header.msg_id;
         if let Some(size) = meta(&header.meta).and_then(|m| m.max_msg_size) {
             self.state.client_max_msg_size = Some(size);
+        }
+        if let Some(size) = meta(&header.meta).and_then(|m| m.max_obj_size) {
+            self.state.client_max_obj_size = Some(size);
         }
         let no_resp = header.no_resp;
 
@@ -1587,6 +1594,17 @@ impl Session {
                 } else {
                     content::to_phone(&phone, &change.item, preferred.as_deref())
                 };
+                if let Some(max) = self.state.client_max_obj_size {
+                    if data.len() as u64 > max {
+                        tracing::warn!(
+                            guid = guid_text,
+                            size = data.len(),
+                            max,
+                            "item larger than the phone's MaxObjSize; not sent"
+                        );
+                        continue;
+                    }
+                }
                 self.state
                     .changes
                     .push_back(Outgoing::Change(PendingChange {
@@ -1597,6 +1615,7 @@ impl Session {
                         luid: change.luid,
                         content_type,
                         data,
+                        sent_bytes: 0,
                     }));
             }
         }
@@ -1850,8 +1869,20 @@ impl Session {
                     .count()
                     == 1;
             if alone {
-                // Too large for any message of this phone (large objects are not split
-                // yet): it stays on the PC and is reported, not sent.
+                if self.phone_takes_large_objects() && change.kind != ChangeKind::Delete {
+                    if let Some(length) = self.largest_chunk(message, &change, *next_id, limit)? {
+                        let mut change = change;
+                        let mut command = chunk_command(&change, length);
+                        model::set_cmd_id(&mut command, *next_id);
+                        last_sync(message).commands.push(command);
+                        *next_id += 1;
+                        change.sent_bytes += length;
+                        self.state.changes.push_front(Outgoing::Change(change));
+                        return Ok(());
+                    }
+                }
+                // Too large for any message of this phone, which cannot take it in chunks:
+                // it stays on the PC and is reported, not sent.
                 tracing::warn!(guid = %change.guid, size = change.data.len(), limit, "item too large for the phone's MaxMsgSize; not sent");
                 continue;
             }
@@ -1863,6 +1894,59 @@ impl Session {
             return Ok(());
         }
         Ok(())
+    }
+
+    /// Whether the phone said it takes items in chunks (DevInf `SupportLargeObjs`, 1.1+).
+    fn phone_takes_large_objects(&self) -> bool {
+        self.state.version != Version::V1_0
+            && self
+                .state
+                .client_devinf
+                .as_ref()
+                .is_some_and(|d| d.support_large_objs)
+    }
+
+    /// The most bytes of the change's remaining data that fit, as a chunk, at the end of the
+    /// message; `None` when not even a small chunk does.
+    fn largest_chunk(
+        &self,
+        message: &mut Message,
+        change: &PendingChange,
+        cmd_id: u32,
+        limit: usize,
+    ) -> Result<Option<usize>> {
+        let remaining = change.data.len() - change.sent_bytes;
+        let text = std::str::from_utf8(&change.data).ok();
+        let boundary = |length: usize| {
+            let mut end = change.sent_bytes + length;
+            if let Some(text) = text {
+                while end > change.sent_bytes && !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+            }
+            end - change.sent_bytes
+        };
+        let mut fits = |length: usize| -> Result<bool> {
+            let mut command = chunk_command(change, length);
+            model::set_cmd_id(&mut command, cmd_id);
+            last_sync(message).commands.push(command);
+            let size = self.encode(message)?.len();
+            last_sync(message).commands.pop();
+            Ok(size <= limit)
+        };
+        let (mut low, mut high) = (0usize, remaining);
+        while low < high {
+            let middle = boundary(low + (high - low).div_ceil(2));
+            if middle <= low {
+                break;
+            }
+            if fits(middle)? {
+                low = middle;
+            } else {
+                high = middle - 1;
+            }
+        }
+        Ok((low >= 64.min(remaining)).then_some(low))
     }
 
     fn sync_for(&self, datastore: Datastore, cmd_id: u32) -> Sync {
@@ -1896,6 +1980,28 @@ fn last_sync(message: &mut Message) -> &mut Sync {
     }
 }
 
+/// A chunk of a large object: `length` bytes from where the last chunk ended, `MoreData`,
+/// and on the first chunk the whole size.
+fn chunk_command(change: &PendingChange, length: usize) -> Command {
+    let mut command = change_command(change);
+    if let Command::Add(c) | Command::Replace(c) = &mut command {
+        let item = &mut c.items[0];
+        let bytes = &change.data[change.sent_bytes..change.sent_bytes + length];
+        item.data = Some(match std::str::from_utf8(bytes) {
+            Ok(text) => Data::Text(text.to_string()),
+            Err(_) => Data::Binary(bytes.to_vec()),
+        });
+        item.more_data = true;
+        if change.sent_bytes == 0 {
+            item.meta = some_meta(MetInf {
+                size: Some(change.data.len() as u64),
+                ..MetInf::default()
+            });
+        }
+    }
+    command
+}
+
 fn change_command(change: &PendingChange) -> Command {
     let guid = change.guid.to_string();
     match change.kind {
@@ -1908,9 +2014,10 @@ fn change_command(change: &PendingChange) -> Command {
                 ChangeKind::Add => model::item(None, Some(&guid)),
                 _ => model::item(change.luid.as_deref(), Some(&guid)),
             };
-            item.data = Some(match String::from_utf8(change.data.clone()) {
-                Ok(text) => Data::Text(text),
-                Err(e) => Data::Binary(e.into_bytes()),
+            let rest = &change.data[change.sent_bytes..];
+            item.data = Some(match std::str::from_utf8(rest) {
+                Ok(text) => Data::Text(text.to_string()),
+                Err(_) => Data::Binary(rest.to_vec()),
             });
             let command = ItemCommand {
                 meta: some_meta(MetInf::with_type(change.content_type.clone())),

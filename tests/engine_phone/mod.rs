@@ -253,6 +253,8 @@ pub struct Outcome {
     /// The header statuses of every reply.
     pub header_codes: Vec<StatusCode>,
     pub messages_sent: usize,
+    /// Chunks of large objects received (with 213), not counting the last of each.
+    pub chunks_received: usize,
 }
 
 pub struct Phone {
@@ -280,6 +282,8 @@ pub struct Phone {
     pub pending_maps: Vec<(String, String)>,
     /// On a cut, the last reply still reached the phone (the cut came before its next message).
     pub reply_survives_cut: bool,
+    /// Chunks of a large object received so far.
+    chunks: Option<Vec<u8>>,
     /// Maps owed for Adds received in this session.
     session_maps: Vec<(String, String)>,
     next_luid: u32,
@@ -311,6 +315,7 @@ impl Phone {
             pending_maps: Vec::new(),
             reply_survives_cut: false,
             session_maps: Vec::new(),
+            chunks: None,
             next_luid: 1,
             sessions: 0,
             msg_id: 0,
@@ -412,6 +417,7 @@ impl Phone {
         devinf.sw_v = Some("V 03.88".into());
         devinf.dev_id = Some(self.device_uri.clone().into());
         devinf.dev_typ = Some("phone".into());
+        devinf.support_large_objs = self.version != Version::V1_0;
         devinf.data_stores.push(DataStore {
             source_ref: self.local_uri.clone().into(),
             rx_pref: vec![ContentType::new("text/x-vcard", "2.1")],
@@ -531,7 +537,16 @@ impl Phone {
             }
             Command::Add(c) => {
                 let guid = c.items[0].source.as_ref().unwrap().loc_uri.to_string();
-                let data = c.items[0].data.as_ref().unwrap().as_bytes().unwrap();
+                let chunk = c.items[0].data.as_ref().unwrap().as_bytes().unwrap();
+                let mut buffered = self.chunks.take().unwrap_or_default();
+                buffered.extend_from_slice(chunk);
+                if c.items[0].more_data {
+                    self.chunks = Some(buffered);
+                    outcome.chunks_received += 1;
+                    out.push(status(StatusCode::ChunkedItemAccepted));
+                    return;
+                }
+                let data = &buffered[..];
                 let luid = self.next_luid.to_string();
                 self.next_luid += 1;
                 self.items
