@@ -196,8 +196,15 @@ impl Server {
 
     /// Identity keys of the live contacts, sorted (a multiset).
     pub fn contact_keys(&mut self) -> Vec<String> {
+        self.keys(Datastore::Contacts)
+    }
+
+    /// Identity keys of the live items of a datastore, sorted (a multiset).
+    pub fn keys(&mut self, datastore: Datastore) -> Vec<String> {
         let mut keys: Vec<String> = self
-            .contacts()
+            .store
+            .read(|tx| tx.items(datastore, false))
+            .unwrap()
             .into_iter()
             .map(|i| i.identity_key.unwrap_or_default())
             .collect();
@@ -207,16 +214,16 @@ impl Server {
 }
 
 pub fn identity_key(vcard: &str) -> String {
+    identity_key_in(Datastore::Contacts, vcard)
+}
+
+pub fn identity_key_in(datastore: Datastore, text: &str) -> String {
     let phone = content::phone_for(None, None);
-    content::from_phone(
-        &phone,
-        Datastore::Contacts,
-        "text/x-vcard",
-        vcard.as_bytes(),
-    )
-    .unwrap()
-    .identity_key
-    .unwrap()
+    let content_type = content::default_content_type(datastore);
+    content::from_phone(&phone, datastore, content_type, text.as_bytes())
+        .unwrap()
+        .identity_key
+        .unwrap()
 }
 
 /// `content` of a store item, for tests that compare.
@@ -265,6 +272,9 @@ pub struct Phone {
     /// The phone's name for its contacts, and the server name it syncs it with.
     pub local_uri: String,
     pub remote_uri: String,
+    /// What the phone's datastore holds, and the type it sends.
+    pub datastore: Datastore,
+    pub content_type: String,
     pub max_msg_size: u64,
     /// How many changes the phone puts in one message of its package 3.
     pub items_per_message: usize,
@@ -301,6 +311,8 @@ impl Phone {
             server_uri: "PC Suite".into(),
             local_uri: "./contacts".into(),
             remote_uri: "Contacts".into(),
+            datastore: Datastore::Contacts,
+            content_type: "text/x-vcard".into(),
             max_msg_size: 64 * 1024,
             items_per_message: 25,
             credentials: None,
@@ -346,7 +358,11 @@ impl Phone {
     }
 
     pub fn keys(&self) -> Vec<String> {
-        let mut keys: Vec<String> = self.items.values().map(|v| identity_key(v)).collect();
+        let mut keys: Vec<String> = self
+            .items
+            .values()
+            .map(|v| identity_key_in(self.datastore, v))
+            .collect();
         keys.sort();
         keys
     }
@@ -783,18 +799,18 @@ impl Phone {
         match mode {
             AlertCode::SlowSync | AlertCode::RefreshFromClient => {
                 for (luid, vcard) in &self.items {
-                    changes.push(item_command(
-                        true,
-                        luid,
-                        vcard,
-                        mode == AlertCode::RefreshFromClient,
-                    ));
+                    changes.push(item_command(true, luid, vcard, &self.content_type));
                 }
             }
             AlertCode::TwoWay | AlertCode::OneWayFromClient => {
                 for luid in &self.dirty {
                     let is_add = !self.known.contains(luid);
-                    changes.push(item_command(!is_add, luid, &self.items[luid], is_add));
+                    changes.push(item_command(
+                        !is_add,
+                        luid,
+                        &self.items[luid],
+                        &self.content_type,
+                    ));
                 }
                 for luid in &self.deleted {
                     changes.push(Command::Delete(Delete {
@@ -882,11 +898,11 @@ fn next_message_alert(phone: &Phone) -> Command {
     })
 }
 
-fn item_command(replace: bool, luid: &str, vcard: &str, _refresh: bool) -> Command {
+fn item_command(replace: bool, luid: &str, text: &str, content_type: &str) -> Command {
     let mut data_item = item(None, Some(luid));
-    data_item.data = Some(Data::Text(vcard.to_string()));
+    data_item.data = Some(Data::Text(text.to_string()));
     let command = ItemCommand {
-        meta: meta(MetInf::with_type("text/x-vcard")),
+        meta: meta(MetInf::with_type(content_type.to_string())),
         items: vec![data_item],
         ..ItemCommand::default()
     };
@@ -931,6 +947,22 @@ pub fn corpus_vcards() -> Vec<String> {
         .filter(|part| part.contains("END:VCARD"))
         .map(|part| {
             format!("BEGIN:VCARD{}", part.trim_end())
+                .replace("\r\n", "\n")
+                .replace('\n', "\r\n")
+                + "\r\n"
+        })
+        .collect()
+}
+
+/// vCalendar 1.0 events of the corpus, one per item.
+pub fn corpus_events() -> Vec<String> {
+    let path = crate::support::corpus_dir().join("pim/syncevolution/vcal10.ics");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{} unreadable ({e}); set HANDSYNC_CORPUS", path.display()));
+    text.split("BEGIN:VCALENDAR")
+        .filter(|part| part.contains("END:VCALENDAR"))
+        .map(|part| {
+            format!("BEGIN:VCALENDAR{}", part.trim_end())
                 .replace("\r\n", "\n")
                 .replace('\n', "\r\n")
                 + "\r\n"
