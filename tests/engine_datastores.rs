@@ -74,3 +74,47 @@ fn notes_sync_as_plain_text() {
         .values()
         .any(|v| v.starts_with("Call Anna back")));
 }
+
+/// A phone whose CTCap has no EMAIL never deletes the PC's e-mail addresses by editing the
+/// contact: its version is merged into the stored one field by field.
+#[test]
+fn what_the_phone_cannot_hold_survives_its_edits() {
+    for version in [Version::V1_1, Version::V1_2] {
+        let mut server = Server::new(ServerConfig::default());
+        server.add_contact(
+            "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Lovelace;Ada\r\nTEL;CELL:+44201234567\r\nEMAIL;INTERNET:ada@example.com\r\nEND:VCARD\r\n",
+        );
+        let mut phone = Phone::new(version, Encoding::Wbxml);
+        phone.ctcap = Some(vec!["BEGIN", "END", "VERSION", "N", "FN", "TEL"]);
+        assert!(phone.sync(&mut server, AlertCode::TwoWay, None).completed);
+        let (luid, card) = phone
+            .items
+            .iter()
+            .next()
+            .map(|(l, c)| (l.clone(), c.clone()))
+            .unwrap();
+        assert!(
+            !card.contains("EMAIL"),
+            "the phone got only what it holds: {card}"
+        );
+
+        phone.edit(
+            &luid,
+            &card.replace("TEL;CELL:+44201234567", "TEL;CELL:+44207654321"),
+        );
+        let outcome = phone.sync(&mut server, AlertCode::TwoWay, None);
+        assert!(outcome.completed);
+        let stored = &server.contacts()[0];
+        assert!(
+            stored.canonical.contains("ada@example.com"),
+            "{}",
+            stored.canonical
+        );
+        assert!(stored.canonical.contains("7654321"), "{}", stored.canonical);
+        assert!(
+            !stored.canonical.contains("1234567"),
+            "{}",
+            stored.canonical
+        );
+    }
+}

@@ -81,6 +81,43 @@ pub fn from_phone(
     })
 }
 
+/// A phone's new version of a contact the PC holds, merged field by field into the stored one
+/// (`pim::merge`): what the phone cannot hold (properties outside its CTCap, values cut to its
+/// limits, occurrences beyond its count) is kept from the stored version instead of being
+/// lost. `unchanged_since_sent` says the PC did not change the item since the phone got it, so
+/// what we would send now is what the phone had. Other datastores are taken as they come.
+pub fn merge_into_stored(
+    phone: &Phone,
+    stored: &Item,
+    incoming: Incoming,
+    unchanged_since_sent: bool,
+) -> Incoming {
+    if stored.datastore != Datastore::Contacts || stored.is_deleted() {
+        return incoming;
+    }
+    let (Ok(stored_card), Ok(phone_card)) = (
+        VCard::parse(stored.canonical.as_bytes()),
+        VCard::parse(incoming.canonical.as_bytes()),
+    ) else {
+        return incoming;
+    };
+    let sent = unchanged_since_sent
+        .then(|| phone.contact_as_sent(&stored_card))
+        .flatten();
+    let merged = crate::pim::merge::merge_from_phone(
+        &stored_card.component,
+        &phone_card.component,
+        sent.as_ref().map(|card| &card.component),
+        &phone.capabilities,
+    );
+    let card = VCard { component: merged };
+    Incoming {
+        canonical: card.write(),
+        identity_key: Some(contact_key(&card).0),
+        ..incoming
+    }
+}
+
 /// A stored item as the phone gets it: its content type and bytes. `preferred` is the
 /// phone's `Rx-Pref` for the datastore, when its DevInf gave one.
 pub fn to_phone(phone: &Phone, item: &Item, preferred: Option<&str>) -> (String, Vec<u8>) {

@@ -1139,6 +1139,18 @@ impl Session {
         Ok(())
     }
 
+    fn phone_for_datastore(&mut self, datastore: Datastore) -> Phone {
+        match self
+            .state
+            .active
+            .iter()
+            .position(|a| a.datastore == datastore)
+        {
+            Some(index) => self.phone(index),
+            None => content::phone_for(self.state.client_devinf.as_ref(), None),
+        }
+    }
+
     fn phone(&mut self, index: usize) -> Phone {
         let active = &self.state.active[index];
         let datastore = active.datastore;
@@ -1284,8 +1296,21 @@ impl Session {
     ) -> Result<StatusCode> {
         let device = self.state.device.expect("started");
         let session = self.state.store_session;
+        let held = store.device_item_by_luid(device, datastore, luid)?;
+        // A new version of something the PC holds keeps what the phone cannot hold.
+        let merged;
+        let incoming = match &held {
+            Some(held) => {
+                let stored = store.item(held.guid)?;
+                let phone = self.phone_for_datastore(datastore);
+                let unchanged = held.item_revision <= held.seen_revision;
+                merged = content::merge_into_stored(&phone, &stored, incoming.clone(), unchanged);
+                &merged
+            }
+            None => incoming,
+        };
         let content = incoming.as_content();
-        if let Some(held) = store.device_item_by_luid(device, datastore, luid)? {
+        if let Some(held) = held {
             if held.item_revision > held.seen_revision {
                 let item = store.item(held.guid)?;
                 let same = !item.is_deleted() && item.canonical == incoming.canonical;
@@ -1374,6 +1399,9 @@ impl Session {
         let Some(item) = candidate else {
             return self.apply_fast(store, datastore, luid, incoming, true, now);
         };
+        // What the phone cannot hold is not a difference.
+        let phone = self.phone_for_datastore(datastore);
+        let incoming = &content::merge_into_stored(&phone, &item, incoming.clone(), false);
         if item.canonical == incoming.canonical {
             store.map_device_item(device, datastore, item.guid, luid, Some(item.revision), now)?;
             return Ok(StatusCode::Ok);

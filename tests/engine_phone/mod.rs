@@ -17,9 +17,10 @@ use handsync::engine::{content, EngineError, Reply, ServerConfig, Session, Sessi
 use handsync::markup::Version;
 use handsync::store::{Cause, Datastore, Guid, Item, ItemContent, Reason, Store, Timestamp};
 use handsync::syncml::{
-    self, xml::XmlOptions, Alert, AlertCode, Anchor, Command, ContentType, Cred, Data, DataStore,
-    Delete, DevInf, Encoding, GetPut, Item as SyncItem, ItemCommand, Map, MapItem, Message, MetInf,
-    Results, Source, Status, StatusCode, Sync, SyncBody, SyncHdr, Target,
+    self, xml::XmlOptions, Alert, AlertCode, Anchor, Command, ContentType, Cred, CtCap, Data,
+    DataStore, Delete, DevInf, Encoding, GetPut, Item as SyncItem, ItemCommand, Map, MapItem,
+    Message, MetInf, Property, Results, Source, Status, StatusCode, Sync, SyncBody, SyncHdr,
+    Target,
 };
 use handsync::wbxml::WriterOptions;
 
@@ -281,6 +282,8 @@ pub struct Phone {
     pub credentials: Option<(String, String, Auth)>,
     pub nonce: Option<Vec<u8>>,
     pub send_devinf: bool,
+    /// The properties the phone's CTCap lists (`None`: no CTCap).
+    pub ctcap: Option<Vec<&'static str>>,
     /// After a cut, send the Maps still owed at the start of the next session.
     pub resends_maps: bool,
     pub items: BTreeMap<String, String>,
@@ -318,6 +321,7 @@ impl Phone {
             credentials: None,
             nonce: None,
             send_devinf: true,
+            ctcap: None,
             resends_maps: true,
             items: BTreeMap::new(),
             known: BTreeSet::new(),
@@ -441,6 +445,24 @@ impl Phone {
             max_guid_size: Some(16),
             ..DataStore::default()
         });
+        if let Some(names) = &self.ctcap {
+            let cap = CtCap {
+                ct_type: self.content_type.clone().into(),
+                properties: names
+                    .iter()
+                    .map(|name| Property {
+                        name: name.to_string().into(),
+                        ..Property::default()
+                    })
+                    .collect(),
+                ..CtCap::default()
+            };
+            if self.version == Version::V1_2 {
+                devinf.data_stores[0].ct_caps.push(cap);
+            } else {
+                devinf.ct_caps.push(cap);
+            }
+        }
         devinf
     }
 
