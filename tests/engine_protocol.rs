@@ -282,3 +282,71 @@ fn an_unsupported_protocol_version_gets_513_and_ends_the_session() {
     );
     assert!(reply.session_finished);
 }
+
+fn add(luid: &str, text: &str) -> Command {
+    let mut data_item = item(None, Some(luid));
+    data_item.data = Some(Data::Text(text.to_string()));
+    Command::Add(ItemCommand {
+        meta: meta(MetInf::with_type("text/x-vcard")),
+        items: vec![data_item],
+        ..ItemCommand::default()
+    })
+}
+
+#[test]
+fn an_atomic_is_all_or_nothing() {
+    use handsync::syncml::{Container, Source, Sync, Target};
+    let mut server = Server::new(ServerConfig::default());
+    let mut session = server.session();
+    let mut phone = Phone::new(Version::V1_2, Encoding::Wbxml);
+    let first = phone.first_message(AlertCode::SlowSync);
+    server
+        .exchange(&mut session, &encode(&first, Encoding::Wbxml))
+        .unwrap();
+    let sync = |commands: Vec<Command>| {
+        Command::Sync(
+            Sync {
+                target: Some(Target::new("Contacts")),
+                source: Some(Source::new("./contacts")),
+                commands,
+                ..Sync::default()
+            }
+            .into(),
+        )
+    };
+    let atomic = |commands: Vec<Command>| {
+        Command::Atomic(Container {
+            commands,
+            ..Container::default()
+        })
+    };
+    let failing = atomic(vec![add("1", &vcard(1)), add("2", "not a vCard at all")]);
+    let message = phone.message(vec![sync(vec![failing])], false, false);
+    let reply = server
+        .exchange(&mut session, &encode(&message, Encoding::Wbxml))
+        .unwrap();
+    assert_eq!(
+        status_of(&reply.message, "Atomic")[0].data,
+        StatusCode::AtomicFailed
+    );
+    let adds: Vec<StatusCode> = status_of(&reply.message, "Add")
+        .iter()
+        .map(|s| s.data)
+        .collect();
+    assert_eq!(
+        adds,
+        [
+            StatusCode::AtomicRollBackOk,
+            StatusCode::UnsupportedMediaType
+        ]
+    );
+    assert!(server.contacts().is_empty(), "rolled back");
+
+    let passing = atomic(vec![add("3", &vcard(3)), add("4", &vcard(4))]);
+    let message = phone.message(vec![sync(vec![passing])], true, false);
+    let reply = server
+        .exchange(&mut session, &encode(&message, Encoding::Wbxml))
+        .unwrap();
+    assert_eq!(status_of(&reply.message, "Atomic")[0].data, StatusCode::Ok);
+    assert_eq!(server.contacts().len(), 2);
+}

@@ -1116,24 +1116,46 @@ impl Session {
         no_resp: bool,
         now: Timestamp,
     ) -> Result<()> {
-        // Without savepoints in the store interface an Atomic cannot be rolled back, so its
-        // commands are applied one by one and it succeeds only if each did.
+        // All or nothing: a savepoint in the message's transaction undoes the commands of a
+        // failed Atomic, and what the session learnt from them is put back.
         let before = self.state.statuses.len();
+        let seen_before = self.state.active[index].seen_luids.clone();
+        let partial_before = self.state.partial.clone();
+        store.savepoint("engine_atomic")?;
         if !no_resp && !container.no_resp {
             self.state
                 .statuses
                 .push_back(self.status_for(command, StatusCode::Ok));
         }
+        let first_inner = self.state.statuses.len();
         for inner in &container.commands {
+            if matches!(inner, Command::Atomic(_)) {
+                // Atomic does not nest (SyncML Representation Protocol).
+                self.push_status(inner, StatusCode::BadRequest, no_resp);
+                continue;
+            }
             self.handle_sync_command(store, index, inner, no_resp, now)?;
         }
         let failed = self
             .state
             .statuses
             .iter()
-            .skip(before + 1)
+            .skip(first_inner)
             .any(|s| s.data.is_error());
-        if failed && !no_resp && !container.no_resp {
+        if !failed {
+            store.release_savepoint("engine_atomic")?;
+            return Ok(());
+        }
+        store.rollback_to_savepoint("engine_atomic")?;
+        tracing::info!("Atomic failed; its commands were rolled back");
+        self.state.active[index].seen_luids = seen_before;
+        self.state.partial = partial_before;
+        for status in self.state.statuses.iter_mut().skip(first_inner) {
+            if status.data.is_success() {
+                status.data = StatusCode::AtomicRollBackOk;
+            }
+        }
+        if first_inner > before {
             self.state.statuses[before].data = StatusCode::AtomicFailed;
         }
         Ok(())

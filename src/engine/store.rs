@@ -16,6 +16,11 @@ type Result<T> = std::result::Result<T, StoreError>;
 
 /// What the engine needs from storage. Methods mirror [`Tx`]'s; see there for semantics.
 pub trait SyncStore {
+    /// Savepoints, so an `Atomic` can be undone alone.
+    fn savepoint(&self, name: &str) -> Result<()>;
+    fn rollback_to_savepoint(&self, name: &str) -> Result<()>;
+    fn release_savepoint(&self, name: &str) -> Result<()>;
+
     fn upsert_device(&self, uri: &str, now: Timestamp) -> Result<DeviceId>;
     fn device(&self, device: DeviceId) -> Result<DeviceRecord>;
     fn set_device_info(
@@ -146,6 +151,9 @@ macro_rules! forward {
 }
 
 forward! {
+    fn savepoint(&self, name: &str) -> Result<()>;
+    fn rollback_to_savepoint(&self, name: &str) -> Result<()>;
+    fn release_savepoint(&self, name: &str) -> Result<()>;
     fn upsert_device(&self, uri: &str, now: Timestamp) -> Result<DeviceId>;
     fn device(&self, device: DeviceId) -> Result<DeviceRecord>;
     fn set_device_info(&self, device: DeviceId, raw: &[u8], encoding: DevInfEncoding,
