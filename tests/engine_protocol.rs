@@ -350,3 +350,24 @@ fn an_atomic_is_all_or_nothing() {
     assert_eq!(status_of(&reply.message, "Atomic")[0].data, StatusCode::Ok);
     assert_eq!(server.contacts().len(), 2);
 }
+
+#[test]
+fn guids_longer_than_the_phone_max_guid_size_are_not_sent() {
+    let mut server = Server::new(ServerConfig::default());
+    for n in 0..12 {
+        server.add_contact(&vcard(n));
+    }
+    let mut phone = Phone::new(Version::V1_1, Encoding::Wbxml);
+    phone.max_guid_size = Some(1);
+    let outcome = phone.sync(&mut server, AlertCode::TwoWay, None);
+    assert!(outcome.completed);
+    for reply in &outcome.replies {
+        for command in all_commands(&reply.message) {
+            if let Command::Add(add) = command {
+                let guid = add.items[0].source.as_ref().unwrap().loc_uri.as_str();
+                assert!(guid.len() <= 1, "{guid}");
+            }
+        }
+    }
+    assert_eq!(phone.items.len(), 9);
+}

@@ -203,3 +203,51 @@ fn garbage_and_truncated_messages_get_a_precise_error_and_leave_the_session_inta
     );
     assert_eq!(header_status(&reply.message).data, StatusCode::Ok);
 }
+
+/// Real session messages with bytes flipped, cut or inserted: the engine answers or refuses,
+/// never panics; a refused message leaves the session able to take the real one; the store
+/// stays consistent.
+#[test]
+fn mutated_session_messages_never_panic_and_refusals_leave_the_session_intact() {
+    for encoding in [Encoding::Wbxml, Encoding::Xml] {
+        let (mut server, mut phone) = setup();
+        phone.encoding = encoding;
+        let reference = phone.sync(&mut server, AlertCode::TwoWay, None);
+        assert!(reference.completed);
+        let messages = reference.sent.clone();
+        let mut random = support::XorShift(0x5eed ^ messages.len() as u64);
+        for index in 0..messages.len() {
+            for round in 0..12 {
+                let (mut server, _) = setup();
+                let mut session = server.session();
+                for earlier in &messages[..index] {
+                    server.exchange(&mut session, earlier).unwrap();
+                }
+                let mut mutated = messages[index].clone();
+                match round % 3 {
+                    0 => {
+                        for _ in 0..1 + random.below(4) {
+                            let at = random.below(mutated.len());
+                            mutated[at] ^= 1 << random.below(8);
+                        }
+                    }
+                    1 => mutated.truncate(random.below(mutated.len())),
+                    _ => {
+                        let at = random.below(mutated.len());
+                        let byte = random.below(256) as u8;
+                        mutated.insert(at, byte);
+                    }
+                }
+                if server.exchange(&mut session, &mutated).is_err() {
+                    let reply = server.exchange(&mut session, &messages[index]);
+                    assert!(
+                        reply.is_ok(),
+                        "message {index} refused after a refused mutation"
+                    );
+                }
+                let problems = server.store.check_integrity().unwrap();
+                assert!(problems.is_empty(), "{problems:?}");
+            }
+        }
+    }
+}

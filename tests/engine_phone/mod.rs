@@ -261,6 +261,8 @@ pub struct Outcome {
     /// The header statuses of every reply.
     pub header_codes: Vec<StatusCode>,
     pub messages_sent: usize,
+    /// The bytes of every message the phone sent, in order.
+    pub sent: Vec<Vec<u8>>,
     /// Chunks of large objects received (with 213), not counting the last of each.
     pub chunks_received: usize,
 }
@@ -282,6 +284,8 @@ pub struct Phone {
     pub credentials: Option<(String, String, Auth)>,
     pub nonce: Option<Vec<u8>>,
     pub send_devinf: bool,
+    /// The MaxGUIDSize of the phone's datastore.
+    pub max_guid_size: Option<u32>,
     /// The properties the phone's CTCap lists (`None`: no CTCap).
     pub ctcap: Option<Vec<&'static str>>,
     /// After a cut, send the Maps still owed at the start of the next session.
@@ -322,6 +326,7 @@ impl Phone {
             nonce: None,
             send_devinf: true,
             ctcap: None,
+            max_guid_size: Some(16),
             resends_maps: true,
             items: BTreeMap::new(),
             known: BTreeSet::new(),
@@ -442,7 +447,7 @@ impl Phone {
             source_ref: self.local_uri.clone().into(),
             rx_pref: vec![ContentType::new("text/x-vcard", "2.1")],
             tx_pref: vec![ContentType::new("text/x-vcard", "2.1")],
-            max_guid_size: Some(16),
+            max_guid_size: self.max_guid_size,
             ..DataStore::default()
         });
         if let Some(names) = &self.ctcap {
@@ -654,6 +659,7 @@ impl Phone {
     ) -> Result<Reply, ()> {
         let bytes = encode(message, self.encoding);
         outcome.messages_sent += 1;
+        outcome.sent.push(bytes.clone());
         let reply = server
             .exchange(session, &bytes)
             .expect("the engine answers");
