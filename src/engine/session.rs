@@ -198,6 +198,41 @@ struct PendingChange {
     sent_bytes: usize,
 }
 
+/// What a suspended session leaves for its resume (stored as TOML in the session row).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct ResumeState {
+    datastores: Vec<ResumeDatastore>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct ResumeDatastore {
+    datastore: String,
+    /// The `SyncMode` name.
+    mode: String,
+    /// The phone's Next anchor of the suspended session: its resume Alert carries it again.
+    client_next: String,
+    /// What the phone had sent of a slow sync.
+    seen_luids: Vec<String>,
+}
+
+impl ResumeDatastore {
+    fn mode(&self) -> Result<SyncMode> {
+        Ok(match self.mode.as_str() {
+            "TwoWay" => SyncMode::TwoWay,
+            "Slow" => SyncMode::Slow,
+            "OneWayFromClient" => SyncMode::OneWayFromClient,
+            "RefreshFromClient" => SyncMode::RefreshFromClient,
+            "OneWayFromServer" => SyncMode::OneWayFromServer,
+            "RefreshFromServer" => SyncMode::RefreshFromServer,
+            other => {
+                return Err(EngineError::Store(StoreError::InvalidInput(format!(
+                    "unknown sync mode {other:?} in a resume state"
+                ))))
+            }
+        })
+    }
+}
+
 /// A large object being received in chunks.
 #[derive(Debug, Clone)]
 struct Partial {
@@ -246,6 +281,11 @@ struct State {
     changes: VecDeque<Outgoing>,
     awaiting: HashMap<(u32, String), Sent>,
     partial: Option<Partial>,
+    suspend_requested: bool,
+    /// The device's suspended session when this one began.
+    suspended: Option<SessionId>,
+    /// The suspended session's datastores, once a resume Alert asked for them.
+    resume: Option<Vec<ResumeDatastore>>,
     /// The package we are sending is complete once the queues drain.
     package_complete: bool,
     /// Our last message ended a package.
@@ -299,6 +339,9 @@ impl Session {
                 changes: VecDeque::new(),
                 awaiting: HashMap::new(),
                 partial: None,
+                suspend_requested: false,
+                suspended: None,
+                resume: None,
                 package_complete: false,
                 last_reply_final: true,
                 nonce_counter: 0,
@@ -463,6 +506,12 @@ impl Session {
             self.handle_command(store, command, no_resp, now)?;
         }
 
+        if self.state.suspend_requested {
+            self.suspend(store, now)?;
+            let header_status = (!no_resp).then_some(header_status);
+            return self.reply(header_status, true, now);
+        }
+
         let only_asks_for_more = message.body.commands.iter().all(|c| match c {
             Command::Status(_) => true,
             Command::Alert(a) => a.data == Some(AlertCode::NextMessage),
@@ -500,6 +549,8 @@ impl Session {
         };
         let device = store.upsert_device(uri, now)?;
         state.device = Some(device);
+        // Before this session becomes the device's latest: a suspended one may be resumed.
+        state.suspended = store.suspended_session(device)?.map(|(id, _)| id);
         let session = store.begin_session(&NewSession {
             device,
             transport: &self.params.transport,
@@ -754,7 +805,19 @@ impl Session {
         let Some(code) = alert.data else {
             return Ok((StatusCode::BadRequest, None));
         };
-        let Some(requested) = SyncMode::from_alert(code) else {
+        let resuming = code == AlertCode::Resume;
+        if code == AlertCode::Suspend {
+            tracing::info!("the phone suspends the session");
+            self.state.suspend_requested = true;
+            return Ok((StatusCode::Ok, None));
+        }
+        // A resumed datastore continues in the mode of the suspended session (found below).
+        let requested = if resuming {
+            Some(SyncMode::TwoWay)
+        } else {
+            SyncMode::from_alert(code)
+        };
+        let Some(requested) = requested else {
             return Ok(match code {
                 AlertCode::NoEndOfData => {
                     if let Some(partial) = self.state.partial.take() {
@@ -807,7 +870,21 @@ impl Session {
 
         let mut mode = requested;
         let mut status = StatusCode::Ok;
-        if matches!(
+        let mut resumed: Option<ResumeDatastore> = None;
+        if resuming {
+            resumed = self.resumable(store, datastore, &client_next)?;
+            match &resumed {
+                Some(saved) => {
+                    mode = saved.mode()?;
+                    tracing::info!(%datastore, ?mode, "resuming the suspended sync");
+                }
+                None => {
+                    tracing::info!(%datastore, "nothing to resume: slow sync");
+                    mode = SyncMode::Slow;
+                    status = StatusCode::RefreshRequired;
+                }
+            }
+        } else if matches!(
             requested,
             SyncMode::TwoWay | SyncMode::OneWayFromClient | SyncMode::OneWayFromServer
         ) {
@@ -825,8 +902,10 @@ impl Session {
             server_next.push_str("-1");
         }
         store.begin_datastore_sync(device, datastore, session, &client_next, &server_next, now)?;
-        match mode {
-            SyncMode::Slow | SyncMode::RefreshFromClient => {
+        // A resumed sync goes on from where it stopped: what was exchanged stays as it is.
+        let preparation = if resumed.is_some() { None } else { Some(mode) };
+        match preparation {
+            Some(SyncMode::Slow | SyncMode::RefreshFromClient) => {
                 // Items sent but never mapped: the phone holds them under LUIDs we do not
                 // know, so they must be matchable again.
                 for held in store.device_items(device, datastore)? {
@@ -835,7 +914,7 @@ impl Session {
                     }
                 }
             }
-            SyncMode::RefreshFromServer => {
+            Some(SyncMode::RefreshFromServer) => {
                 store.forget_device_items(device, datastore)?;
             }
             _ => {}
@@ -848,7 +927,9 @@ impl Session {
             phone_uri: phone_uri.clone(),
             server_uri: target.clone(),
             mode,
-            seen_luids: HashSet::new(),
+            seen_luids: resumed
+                .map(|saved| saved.seen_luids.into_iter().collect())
+                .unwrap_or_default(),
         });
         let mut our_item = model::item(Some(&phone_uri), Some(&target));
         our_item.meta = some_meta(MetInf {
@@ -864,6 +945,67 @@ impl Session {
             ..Alert::default()
         }));
         Ok((status, Some(client_next)))
+    }
+
+    /// The suspended sync of a datastore this Alert 225 resumes: the device's latest session
+    /// was suspended with this datastore and the same phone Next anchor.
+    fn resumable<S: SyncStore + ?Sized>(
+        &mut self,
+        store: &S,
+        datastore: Datastore,
+        client_next: &str,
+    ) -> Result<Option<ResumeDatastore>> {
+        if self.state.resume.is_none() {
+            let mut saved = Vec::new();
+            if let Some(session) = self.state.suspended {
+                if let Some(bytes) = store.take_resume_state(session)? {
+                    match std::str::from_utf8(&bytes)
+                        .ok()
+                        .and_then(|text| toml::from_str::<ResumeState>(text).ok())
+                    {
+                        Some(state) => saved = state.datastores,
+                        None => tracing::warn!("unreadable resume state"),
+                    }
+                }
+            }
+            self.state.resume = Some(saved);
+        }
+        let saved = self.state.resume.as_ref().expect("just loaded");
+        Ok(saved
+            .iter()
+            .find(|d| d.datastore == datastore.as_str() && d.client_next == client_next)
+            .cloned())
+    }
+
+    /// The phone asked to suspend: what a resume needs is stored, the session ends
+    /// suspended, the anchors stay.
+    fn suspend<S: SyncStore + ?Sized>(&mut self, store: &S, now: Timestamp) -> Result<()> {
+        let device = self.state.device.expect("started");
+        let mut datastores = Vec::new();
+        for active in &self.state.active {
+            let state =
+                store.set_up_device_datastore(device, active.datastore, &active.phone_uri)?;
+            let mut seen_luids: Vec<String> = active.seen_luids.iter().cloned().collect();
+            seen_luids.sort();
+            datastores.push(ResumeDatastore {
+                datastore: active.datastore.as_str().to_string(),
+                mode: format!("{:?}", active.mode),
+                client_next: state.pending_client_anchor.unwrap_or_default(),
+                seen_luids,
+            });
+        }
+        let text = toml::to_string(&ResumeState { datastores })
+            .map_err(|e| EngineError::Store(StoreError::InvalidInput(e.to_string())))?;
+        if let (Some(session), false) = (self.state.store_session, self.state.session_ended) {
+            store.suspend_session(session, text.as_bytes(), now)?;
+            self.state.session_ended = true;
+        }
+        self.state.commands.clear();
+        self.state.changes.clear();
+        self.state.package_complete = true;
+        self.state.phase = Phase::Finished;
+        tracing::info!("session suspended");
+        Ok(())
     }
 
     fn handle_put<S: SyncStore + ?Sized>(

@@ -35,6 +35,14 @@ pub trait SyncStore {
     fn verify_md5(&self, name: &str, credential: &str, nonce: &[u8]) -> Result<bool>;
 
     fn begin_session(&self, new: &NewSession<'_>) -> Result<SessionId>;
+    fn suspend_session(
+        &self,
+        session: SessionId,
+        resume_state: &[u8],
+        now: Timestamp,
+    ) -> Result<()>;
+    fn suspended_session(&self, device: DeviceId) -> Result<Option<(SessionId, Vec<u8>)>>;
+    fn take_resume_state(&self, session: SessionId) -> Result<Option<Vec<u8>>>;
     fn end_session(
         &self,
         session: SessionId,
@@ -162,6 +170,10 @@ forward! {
     fn verify_basic(&self, name: &str, password: &str) -> Result<bool>;
     fn verify_md5(&self, name: &str, credential: &str, nonce: &[u8]) -> Result<bool>;
     fn begin_session(&self, new: &NewSession<'_>) -> Result<SessionId>;
+    fn suspend_session(&self, session: SessionId, resume_state: &[u8], now: Timestamp)
+        -> Result<()>;
+    fn suspended_session(&self, device: DeviceId) -> Result<Option<(SessionId, Vec<u8>)>>;
+    fn take_resume_state(&self, session: SessionId) -> Result<Option<Vec<u8>>>;
     fn end_session(&self, session: SessionId, result: SessionResult, error: Option<&str>,
         now: Timestamp) -> Result<()>;
     fn set_up_device_datastore(&self, device: DeviceId, datastore: Datastore,

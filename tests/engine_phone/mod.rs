@@ -926,7 +926,7 @@ fn next_message_alert(phone: &Phone) -> Command {
     })
 }
 
-fn item_command(replace: bool, luid: &str, text: &str, content_type: &str) -> Command {
+pub fn item_command(replace: bool, luid: &str, text: &str, content_type: &str) -> Command {
     let mut data_item = item(None, Some(luid));
     data_item.data = Some(Data::Text(text.to_string()));
     let command = ItemCommand {
