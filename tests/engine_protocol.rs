@@ -371,3 +371,38 @@ fn guids_longer_than_the_phone_max_guid_size_are_not_sent() {
     }
     assert_eq!(phone.items.len(), 9);
 }
+
+#[test]
+fn a_sync_for_a_datastore_not_alerted_gets_404_for_it_and_each_command() {
+    use handsync::syncml::{Source, Sync, Target};
+    let mut server = Server::new(ServerConfig::default());
+    let mut session = server.session();
+    let mut phone = Phone::new(Version::V1_1, Encoding::Xml);
+    let sync = Command::Sync(
+        Sync {
+            target: Some(Target::new("Calendar")),
+            source: Some(Source::new("./calendar")),
+            commands: vec![add("1", &vcard(1)), add("2", &vcard(2))],
+            ..Sync::default()
+        }
+        .into(),
+    );
+    let message = phone.message(
+        vec![sync_alert("Contacts", "./contacts"), sync],
+        true,
+        false,
+    );
+    let reply = server
+        .exchange(&mut session, &encode(&message, Encoding::Xml))
+        .unwrap();
+    assert_eq!(
+        status_of(&reply.message, "Sync")[0].data,
+        StatusCode::NotFound
+    );
+    let adds: Vec<StatusCode> = status_of(&reply.message, "Add")
+        .iter()
+        .map(|s| s.data)
+        .collect();
+    assert_eq!(adds, [StatusCode::NotFound, StatusCode::NotFound]);
+    assert!(server.contacts().is_empty());
+}
