@@ -180,7 +180,50 @@ fn a_slow_sync_with_differing_versions_applies_the_policy() {
                 assert_eq!(contacts.len(), 2);
                 assert_eq!(phone.items.len(), 2);
             }
+            ConflictPolicy::NewerWins => unreachable!("not in this loop"),
         }
         assert_eq!(server.contact_keys(), phone.keys(), "{policy:?}");
+    }
+}
+
+#[test]
+fn newer_wins_judges_by_the_phone_timestamp() {
+    for (rev, phone_should_win) in [("20060406T170000Z", false), ("20300101T000000Z", true)] {
+        let mut server = Server::new(ServerConfig {
+            conflicts: ConflictPolicy::NewerWins,
+            ..ServerConfig::default()
+        });
+        let mut phone = Phone::new(Version::V1_2, Encoding::Wbxml);
+        let luid = phone.add(&vcard(1));
+        assert!(phone.sync(&mut server, AlertCode::TwoWay, None).completed);
+        let guid = server.contacts()[0].guid;
+        server.replace_contact(
+            guid,
+            &vcard(1).replace("END:VCARD", "EMAIL:pc@example.com\r\nEND:VCARD"),
+        );
+        phone.edit(
+            &luid,
+            &vcard(1).replace(
+                "END:VCARD",
+                &format!("EMAIL:phone@example.com\r\nREV:{rev}\r\nEND:VCARD"),
+            ),
+        );
+        let outcome = phone.sync(&mut server, AlertCode::TwoWay, None);
+        assert!(outcome.completed);
+        let stored = server.store.read(|tx| tx.item(guid)).unwrap();
+        if phone_should_win {
+            assert_eq!(
+                outcome.change_statuses,
+                vec![StatusCode::ConflictResolvedWithClientWinning]
+            );
+            assert!(stored.canonical.contains("phone@example.com"));
+        } else {
+            assert_eq!(
+                outcome.change_statuses,
+                vec![StatusCode::ConflictResolvedWithServerData]
+            );
+            assert!(stored.canonical.contains("pc@example.com"));
+            assert!(phone.items[&luid].contains("pc@example.com"));
+        }
     }
 }

@@ -28,6 +28,10 @@ pub enum ConflictPolicy {
     /// Both survive: the phone's version becomes a new item, the PC's is sent to the phone as
     /// a new item too.
     KeepBoth,
+    /// The side changed last wins, judged by the phone's timestamp in the item (vCard REV,
+    /// iCalendar LAST-MODIFIED) against the PC's modification time. Without a timestamp the
+    /// phone's edit wins, and the PC's edit wins over the phone's delete.
+    NewerWins,
 }
 
 /// The server's configuration, shared by all its sessions.

@@ -157,6 +157,24 @@ pub fn to_phone(phone: &Phone, item: &Item, preferred: Option<&str>) -> (String,
     }
 }
 
+/// When the item says it was last changed (vCard `REV`, iCalendar `LAST-MODIFIED`), in the
+/// store's time.
+pub fn modified_at(canonical: &str) -> Option<crate::store::Timestamp> {
+    canonical.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        let name = name.split(';').next()?.trim();
+        if !(name.eq_ignore_ascii_case("REV") || name.eq_ignore_ascii_case("LAST-MODIFIED")) {
+            return None;
+        }
+        let value = value.trim();
+        let time = crate::pim::datetime::DateTime::parse(value).or_else(|| {
+            // A date alone (REV:2006-04-06) means its start.
+            crate::pim::datetime::DateTime::parse(&format!("{value}T000000Z"))
+        })?;
+        Some(crate::store::Timestamp::from_unix_seconds(time.timestamp()))
+    })
+}
+
 /// The phone as the PIM layer sees it: its quirk profile (matched on DevInf Man/Mod/SwV)
 /// and, for one datastore, the capabilities its CTCap declares.
 pub fn phone_for(devinf: Option<&DevInf>, phone_datastore: Option<&str>) -> Phone {
@@ -188,6 +206,21 @@ pub fn phone_for(devinf: Option<&DevInf>, phone_datastore: Option<&str>) -> Phon
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_last_change_time_comes_from_rev_or_last_modified() {
+        let at = modified_at("BEGIN:VCARD\r\nREV:2006-04-06T17:00:00Z\r\nEND:VCARD\r\n");
+        assert_eq!(
+            at,
+            Some(crate::store::Timestamp::from_unix_seconds(1_144_342_800))
+        );
+        let at = modified_at("BEGIN:VEVENT\r\nLAST-MODIFIED:20060406T170000Z\r\nEND:VEVENT");
+        assert_eq!(
+            at,
+            Some(crate::store::Timestamp::from_unix_seconds(1_144_342_800))
+        );
+        assert_eq!(modified_at("BEGIN:VCARD\r\nN:x\r\nEND:VCARD"), None);
+    }
 
     #[test]
     fn a_phone_vcard_gets_a_canonical_form_and_identity_key() {

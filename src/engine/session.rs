@@ -1479,8 +1479,9 @@ impl Session {
                 let item = store.item(held.guid)?;
                 let same = !item.is_deleted() && item.canonical == incoming.canonical;
                 if !same {
-                    tracing::info!(%datastore, guid = %held.guid, policy = ?self.config.conflicts, "conflict: changed on both sides");
-                    match self.config.conflicts {
+                    let policy = settle(self.config.conflicts, &item, Some(incoming));
+                    tracing::info!(%datastore, guid = %held.guid, ?policy, "conflict: changed on both sides");
+                    match policy {
                         ConflictPolicy::PcWins => {
                             let cause = self.cause(Reason::ReplacedByPhone).with_note(format!(
                                 "conflict: PC revision {} won",
@@ -1571,8 +1572,9 @@ impl Session {
             return Ok(StatusCode::Ok);
         }
         // Both sides have a version of the item: a conflict, settled by the policy.
-        match self.config.conflicts {
-            ConflictPolicy::PhoneWins => {
+        match settle(self.config.conflicts, &item, Some(incoming)) {
+            // `settle` never gives NewerWins back.
+            ConflictPolicy::PhoneWins | ConflictPolicy::NewerWins => {
                 store.map_device_item(
                     device,
                     datastore,
@@ -1641,7 +1643,8 @@ impl Session {
                 .as_ref()
                 .is_some_and(|h| !h.item_deleted && h.item_revision > h.seen_revision);
             if let (true, Some(held)) = (conflict, &held) {
-                if self.config.conflicts != ConflictPolicy::PhoneWins {
+                let item = store.item(held.guid)?;
+                if settle(self.config.conflicts, &item, None) != ConflictPolicy::PhoneWins {
                     // The PC's edit wins over the phone's delete: the phone gets it again.
                     tracing::info!(guid = %held.guid, "conflict: phone deleted what the PC changed; PC version kept");
                     store.forget_device_item(device, datastore, held.guid)?;
@@ -2162,6 +2165,26 @@ impl Session {
             number_of_changes,
             ..Sync::default()
         }
+    }
+}
+
+/// The policy that settles one conflict: `NewerWins` becomes the side changed last, by the
+/// phone's own timestamp (vCard REV, iCalendar LAST-MODIFIED) against the PC's modification
+/// time; without one the phone wins an edit, and the PC's edit wins over a phone's delete.
+fn settle(
+    policy: ConflictPolicy,
+    pc: &crate::store::Item,
+    phone: Option<&Incoming>,
+) -> ConflictPolicy {
+    if policy != ConflictPolicy::NewerWins {
+        return policy;
+    }
+    let Some(phone) = phone else {
+        return ConflictPolicy::PcWins;
+    };
+    match content::modified_at(&phone.canonical) {
+        Some(at) if at < pc.modified_at => ConflictPolicy::PcWins,
+        _ => ConflictPolicy::PhoneWins,
     }
 }
 
