@@ -1870,7 +1870,7 @@ impl Session {
             no_resp: false,
             cred: None,
             meta: some_meta(meta),
-            extensions: Vec::new(),
+            extensions: Default::default(),
         }
     }
 
@@ -1909,7 +1909,7 @@ impl Session {
             version: self.state.version,
             header: Some(self.our_header(msg_id)),
             body: SyncBody::default(),
-            extensions: Vec::new(),
+            extensions: Default::default(),
         };
         let mut next_id = 1u32;
         if let Some(status) = header_status {

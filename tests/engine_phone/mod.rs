@@ -399,7 +399,7 @@ impl Phone {
                 max_msg_size: Some(self.max_msg_size),
                 ..MetInf::default()
             }),
-            extensions: Vec::new(),
+            extensions: Default::default(),
         }
     }
 
@@ -492,7 +492,7 @@ impl Phone {
                 final_,
                 ..SyncBody::default()
             },
-            extensions: Vec::new(),
+            extensions: Default::default(),
         };
         let mut id = 1;
         number(&mut message.body.commands, &mut id);
