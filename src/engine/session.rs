@@ -451,7 +451,7 @@ impl Session {
                 Some("unsupported protocol"),
                 now,
             )?;
-            return self.reply(Some(status), true, now);
+            return self.reply(Some(status), true);
         }
         if self.state.phase == Phase::Finished {
             // A message after the end (a late package 5): answer its header, apply its Maps.
@@ -462,13 +462,13 @@ impl Session {
                 }
             }
             let status = Status::for_header("0", header, StatusCode::Ok);
-            return self.reply(Some(status), true, now);
+            return self.reply(Some(status), true);
         }
 
         let mut header_status = if self.state.authenticated {
             Status::for_header("0", header, StatusCode::Ok)
         } else {
-            match self.authenticate(store, header, now)? {
+            match self.authenticate(store, header)? {
                 Ok(status) => status,
                 Err(status) => {
                     self.state.auth_failures += 1;
@@ -485,7 +485,7 @@ impl Session {
                         )?;
                     }
                     self.state.last_reply_final = true;
-                    return self.reply(Some(status), true, now);
+                    return self.reply(Some(status), true);
                 }
             }
         };
@@ -509,7 +509,7 @@ impl Session {
         if self.state.suspend_requested {
             self.suspend(store, now)?;
             let header_status = (!no_resp).then_some(header_status);
-            return self.reply(header_status, true, now);
+            return self.reply(header_status, true);
         }
 
         let only_asks_for_more = message.body.commands.iter().all(|c| match c {
@@ -522,7 +522,7 @@ impl Session {
         }
         let header_status = (!no_resp).then_some(header_status);
         let client_final = message.body.final_;
-        self.reply(header_status, client_final, now)
+        self.reply(header_status, client_final)
     }
 
     fn start<S: SyncStore + ?Sized>(
@@ -598,7 +598,6 @@ impl Session {
         &mut self,
         store: &S,
         header: &SyncHdr,
-        now: Timestamp,
     ) -> Result<std::result::Result<Status, Status>> {
         let policy = self.config.auth_for(&self.params.transport);
         if policy == AuthPolicy::None {
@@ -652,7 +651,6 @@ impl Session {
             // The nonce for the next session.
             status.chal = Some(self.challenge(store, policy, device)?);
         }
-        let _ = now;
         Ok(Ok(status))
     }
 
@@ -1339,7 +1337,6 @@ impl Session {
         let luid = item
             .source
             .as_ref()
-            .or(None)
             .map(|s| s.loc_uri.to_string())
             .or_else(|| item.target.as_ref().map(|t| t.loc_uri.to_string()))
             .filter(|l| !l.is_empty());
@@ -1896,12 +1893,7 @@ impl Session {
 
     /// Builds our next message: the header status, then as many queued statuses, commands
     /// and changes as fit in the phone's MaxMsgSize.
-    fn reply(
-        &mut self,
-        header_status: Option<Status>,
-        client_final: bool,
-        _now: Timestamp,
-    ) -> Result<Reply> {
+    fn reply(&mut self, header_status: Option<Status>, client_final: bool) -> Result<Reply> {
         let msg_id = self.state.next_msg_id;
         self.state.next_msg_id += 1;
         let limit = self.limit();
