@@ -7,7 +7,8 @@
 //! were found ([`DevInf::ct_caps`] or [`DataStore::ct_caps`]) and the writer uses the layout
 //! of the version it writes (see [`DevInf::ver_dtd`]).
 
-use crate::markup::{Element, Version};
+use super::model::Extensions;
+use crate::markup::Version;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct DevInf {
@@ -33,7 +34,7 @@ pub struct DevInf {
     /// Capabilities sent at DevInf level (the 1.0/1.1 layout).
     pub ct_caps: Vec<CtCap>,
     pub exts: Vec<Ext>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 impl DevInf {
@@ -55,7 +56,7 @@ impl DevInf {
             data_stores: Vec::new(),
             ct_caps: Vec::new(),
             exts: Vec::new(),
-            extensions: Vec::new(),
+            extensions: Extensions::new(),
         }
     }
 
@@ -103,7 +104,7 @@ pub struct DataStore {
     pub filter_rx: Vec<ContentType>,
     /// DevInf 1.2.
     pub filter_caps: Vec<FilterCap>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 impl DataStore {
@@ -123,7 +124,7 @@ impl DataStore {
 pub struct ContentType {
     pub ct_type: String,
     pub ver_ct: Option<String>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 impl ContentType {
@@ -131,7 +132,7 @@ impl ContentType {
         ContentType {
             ct_type: ct_type.into(),
             ver_ct: Some(ver_ct.into()),
-            extensions: Vec::new(),
+            extensions: Extensions::new(),
         }
     }
 }
@@ -142,14 +143,14 @@ pub struct DsMem {
     pub shared_mem: bool,
     pub max_mem: Option<u64>,
     pub max_id: Option<u64>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// `SyncCap`: the `SyncType` numbers (1 two-way ... 7 server-alerted), as numbers.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SyncCap {
     pub sync_types: Vec<u32>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// The capabilities for one content type.
@@ -161,7 +162,7 @@ pub struct CtCap {
     /// 1.2 only.
     pub field_level: bool,
     pub properties: Vec<Property>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// One property of a content type (`Property` in 1.2, a `PropName` and what follows it in the
@@ -179,7 +180,7 @@ pub struct Property {
     pub val_enums: Vec<String>,
     pub display_name: Option<String>,
     pub params: Vec<PropParam>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// One parameter of a property (`PropParam` in 1.2, `ParamName` and what follows in 1.0/1.1).
@@ -191,7 +192,7 @@ pub struct PropParam {
     pub max_size: Option<u64>,
     pub val_enums: Vec<String>,
     pub display_name: Option<String>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// `FilterCap (CTType, VerCT, FilterKeyword*, PropName*)`, DevInf 1.2.
@@ -201,7 +202,7 @@ pub struct FilterCap {
     pub ver_ct: Option<String>,
     pub filter_keywords: Vec<String>,
     pub prop_names: Vec<String>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// A non-standard extension advertised in DevInf: `Ext (XNam, XVal*)`.
@@ -209,5 +210,5 @@ pub struct FilterCap {
 pub struct Ext {
     pub xnam: String,
     pub xvals: Vec<String>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }

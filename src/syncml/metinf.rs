@@ -1,7 +1,8 @@
 //! Meta information (`syncml:metinf`): the content of `<Meta>`, and of `<Data>` when a status
 //! carries an anchor.
 
-use crate::markup::Element;
+use super::model::Extensions;
+use compact_str::CompactString;
 
 /// The MetInf elements of one `<Meta>` (or of a `<Data>` holding MetInf elements).
 ///
@@ -10,22 +11,22 @@ use crate::markup::Element;
 /// after the known ones.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MetInf {
-    pub format: Option<String>,
+    pub format: Option<CompactString>,
     /// `Type`: a MIME type, or an authentication type such as `syncml:auth-md5`.
-    pub type_: Option<String>,
-    pub mark: Option<String>,
+    pub type_: Option<CompactString>,
+    pub mark: Option<CompactString>,
     pub size: Option<u64>,
     pub anchor: Option<Anchor>,
-    pub version: Option<String>,
-    pub next_nonce: Option<String>,
+    pub version: Option<CompactString>,
+    pub next_nonce: Option<CompactString>,
     pub max_msg_size: Option<u64>,
     /// SyncML 1.1 and later.
     pub max_obj_size: Option<u64>,
-    pub emi: Vec<String>,
+    pub emi: Vec<CompactString>,
     pub mem: Option<Mem>,
     /// SyncML 1.2 only.
     pub field_level: bool,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// The `Meta` of commands, items and headers is a [`MetInf`].
@@ -38,7 +39,7 @@ impl MetInf {
     }
 
     /// A `Meta` holding only a `Type`, the commonest kind.
-    pub fn with_type(type_: impl Into<String>) -> MetInf {
+    pub fn with_type(type_: impl Into<CompactString>) -> MetInf {
         MetInf {
             type_: Some(type_.into()),
             ..MetInf::default()
@@ -49,9 +50,9 @@ impl MetInf {
 /// Sync anchors: `Last` (optional) and `Next`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Anchor {
-    pub last: Option<String>,
-    pub next: String,
-    pub extensions: Vec<Element>,
+    pub last: Option<CompactString>,
+    pub next: CompactString,
+    pub extensions: Extensions,
 }
 
 /// Free memory of a datastore: `Mem (SharedMem?, FreeMem, FreeID)`.
@@ -60,7 +61,7 @@ pub struct Mem {
     pub shared_mem: bool,
     pub free_mem: Option<u64>,
     pub free_id: Option<u64>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// The local names of the MetInf vocabulary, to recognise them where phones forget the

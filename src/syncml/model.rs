@@ -15,6 +15,136 @@ use super::devinf::DevInf;
 use super::metinf::MetInf;
 use super::status::{AlertCode, StatusCode};
 use crate::markup::{Element, Node, Version};
+pub use compact_str::CompactString;
+
+/// Elements kept verbatim in a struct's `extensions` (see the module documentation).
+///
+/// Nearly always empty: then it is one null pointer and no allocation, which matters for
+/// structure-heavy messages (a `MapItem` has three). Reads as a slice of elements.
+// One pointer where a `Vec` is three: the extra allocation is only made when there are
+// elements, which is rare.
+#[allow(clippy::box_collection)]
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Extensions(Option<Box<Vec<Element>>>);
+
+impl Extensions {
+    /// No elements.
+    pub const fn new() -> Extensions {
+        Extensions(None)
+    }
+
+    pub fn push(&mut self, element: Element) {
+        self.0.get_or_insert_with(Box::default).push(element);
+    }
+
+    pub fn as_slice(&self) -> &[Element] {
+        self.0.as_deref().map_or(&[], Vec::as_slice)
+    }
+
+    pub fn as_mut_slice(&mut self) -> &mut [Element] {
+        self.0.as_deref_mut().map_or(&mut [], Vec::as_mut_slice)
+    }
+
+    /// Moves the elements of `other` to the end, leaving `other` empty.
+    pub fn append(&mut self, other: &mut Extensions) {
+        match (&mut self.0, other.0.take()) {
+            (Some(mine), Some(mut theirs)) => mine.append(&mut theirs),
+            (mine @ None, theirs) => *mine = theirs,
+            (_, None) => {}
+        }
+    }
+
+    /// Puts `leading` before the elements there are.
+    pub fn prepend(&mut self, mut leading: Extensions) {
+        std::mem::swap(self, &mut leading);
+        self.append(&mut leading);
+    }
+
+    /// The elements, as a vector.
+    pub fn into_vec(self) -> Vec<Element> {
+        self.0.map_or_else(Vec::new, |elements| *elements)
+    }
+}
+
+impl std::ops::Deref for Extensions {
+    type Target = [Element];
+    fn deref(&self) -> &[Element] {
+        self.as_slice()
+    }
+}
+
+impl std::ops::DerefMut for Extensions {
+    fn deref_mut(&mut self) -> &mut [Element] {
+        self.as_mut_slice()
+    }
+}
+
+impl std::fmt::Debug for Extensions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_slice().fmt(f)
+    }
+}
+
+impl From<Vec<Element>> for Extensions {
+    fn from(elements: Vec<Element>) -> Extensions {
+        // Never an empty vector inside: the derived equality relies on it.
+        Extensions((!elements.is_empty()).then(|| Box::new(elements)))
+    }
+}
+
+impl From<Extensions> for Vec<Element> {
+    fn from(extensions: Extensions) -> Vec<Element> {
+        extensions.into_vec()
+    }
+}
+
+impl FromIterator<Element> for Extensions {
+    fn from_iter<I: IntoIterator<Item = Element>>(iter: I) -> Extensions {
+        Extensions::from(iter.into_iter().collect::<Vec<_>>())
+    }
+}
+
+impl Extend<Element> for Extensions {
+    fn extend<I: IntoIterator<Item = Element>>(&mut self, iter: I) {
+        for element in iter {
+            self.push(element);
+        }
+    }
+}
+
+impl<'e> IntoIterator for &'e Extensions {
+    type Item = &'e Element;
+    type IntoIter = std::slice::Iter<'e, Element>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.as_slice().iter()
+    }
+}
+
+impl IntoIterator for Extensions {
+    type Item = Element;
+    type IntoIter = std::vec::IntoIter<Element>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.into_vec().into_iter()
+    }
+}
+
+impl PartialEq<[Element]> for Extensions {
+    fn eq(&self, other: &[Element]) -> bool {
+        self.as_slice() == other
+    }
+}
+
+impl<const N: usize> PartialEq<[Element; N]> for Extensions {
+    fn eq(&self, other: &[Element; N]) -> bool {
+        self.as_slice() == other
+    }
+}
+
+impl PartialEq<Vec<Element>> for Extensions {
+    fn eq(&self, other: &Vec<Element>) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
 
 /// One SyncML message.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,23 +156,23 @@ pub struct Message {
     pub header: Option<SyncHdr>,
     pub body: SyncBody,
     /// Unknown elements directly under `<SyncML>`.
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct SyncHdr {
     /// `VerProto`: `SyncML/1.1`, `SyncML/1.2`... (`DM/1.1` for device management).
-    pub ver_proto: String,
+    pub ver_proto: CompactString,
     /// Possibly empty (`<SessionID/>`).
-    pub session_id: String,
+    pub session_id: CompactString,
     pub msg_id: u32,
     pub target: Target,
     pub source: Source,
-    pub resp_uri: Option<String>,
+    pub resp_uri: Option<CompactString>,
     pub no_resp: bool,
-    pub cred: Option<Cred>,
-    pub meta: Option<MetInf>,
-    pub extensions: Vec<Element>,
+    pub cred: Option<Box<Cred>>,
+    pub meta: Option<Box<MetInf>>,
+    pub extensions: Extensions,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -50,28 +180,28 @@ pub struct SyncBody {
     pub commands: Vec<Command>,
     /// `<Final/>`: the last message of the package.
     pub final_: bool,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// `Target (LocURI, LocName?, Filter?)`. The filter is SyncML 1.2.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Target {
-    pub loc_uri: String,
-    pub loc_name: Option<String>,
+    pub loc_uri: CompactString,
+    pub loc_name: Option<CompactString>,
     pub filter: Option<Box<Filter>>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// `Source (LocURI, LocName?)`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Source {
-    pub loc_uri: String,
-    pub loc_name: Option<String>,
-    pub extensions: Vec<Element>,
+    pub loc_uri: CompactString,
+    pub loc_name: Option<CompactString>,
+    pub extensions: Extensions,
 }
 
 impl Target {
-    pub fn new(loc_uri: impl Into<String>) -> Target {
+    pub fn new(loc_uri: impl Into<CompactString>) -> Target {
         Target {
             loc_uri: loc_uri.into(),
             ..Target::default()
@@ -80,7 +210,7 @@ impl Target {
 }
 
 impl Source {
-    pub fn new(loc_uri: impl Into<String>) -> Source {
+    pub fn new(loc_uri: impl Into<CompactString>) -> Source {
         Source {
             loc_uri: loc_uri.into(),
             ..Source::default()
@@ -91,16 +221,16 @@ impl Source {
 /// `Cred (Meta?, Data)`: credentials; `data` is trimmed (base64 or plain).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Cred {
-    pub meta: Option<MetInf>,
+    pub meta: Option<Box<MetInf>>,
     pub data: String,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// `Chal (Meta)`: an authentication challenge.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Chal {
     pub meta: MetInf,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// `Filter (Meta, Field?, Record?, FilterType?)`, SyncML 1.2, inside a `Target`.
@@ -111,8 +241,8 @@ pub struct Filter {
     pub field: Option<Item>,
     /// `Record (Item)`.
     pub record: Option<Item>,
-    pub filter_type: Option<String>,
-    pub extensions: Vec<Element>,
+    pub filter_type: Option<CompactString>,
+    pub extensions: Extensions,
 }
 
 /// `Item (Target?, Source?, SourceParent?, TargetParent?, Meta?, Data?, MoreData?)`.
@@ -121,14 +251,14 @@ pub struct Item {
     pub target: Option<Target>,
     pub source: Option<Source>,
     /// The `LocURI` of `SourceParent` (1.2; Nokia sends it under 1.1 too).
-    pub source_parent: Option<String>,
+    pub source_parent: Option<CompactString>,
     /// The `LocURI` of `TargetParent` (1.2; Nokia sends it under 1.1 too).
-    pub target_parent: Option<String>,
-    pub meta: Option<MetInf>,
+    pub target_parent: Option<CompactString>,
+    pub meta: Option<Box<MetInf>>,
     pub data: Option<Data>,
     /// `<MoreData/>`: a chunk of a large object follows (1.1 and later).
     pub more_data: bool,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// What an item's `<Data>` holds.
@@ -171,13 +301,13 @@ impl Data {
 pub struct MapItem {
     pub target: Target,
     pub source: Source,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// A SyncML command.
-// Variants differ in size by a few hundred bytes (an `Exec` holds its item inline); commands
-// are built once per message, so they are not boxed for it.
-#[allow(clippy::large_enum_variant)]
+// Structure-heavy messages hold thousands of commands, so the enum is kept small: the large,
+// rare variants (`Exec`, `Search`, and `Sync`, `Map`, `Results`, of which a message holds a
+// few) are boxed; the common ones (`Status`, `Add`, `Replace`, `Delete`...) stay inline.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     Add(ItemCommand),
@@ -185,18 +315,18 @@ pub enum Command {
     Atomic(Container),
     Copy(ItemCommand),
     Delete(Delete),
-    Exec(Exec),
+    Exec(Box<Exec>),
     Get(GetPut),
-    Map(Map),
+    Map(Box<Map>),
     /// SyncML 1.2 only.
     Move(ItemCommand),
     Put(GetPut),
     Replace(ItemCommand),
-    Results(Results),
-    Search(Search),
+    Results(Box<Results>),
+    Search(Box<Search>),
     Sequence(Container),
     Status(Status),
-    Sync(Sync),
+    Sync(Box<Sync>),
 }
 
 impl Command {
@@ -289,145 +419,145 @@ impl Command {
 /// `Add`, `Copy`, `Move`, `Replace`: `(CmdID, NoResp?, Cred?, Meta?, Item+)`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ItemCommand {
-    pub cmd_id: Option<String>,
+    pub cmd_id: Option<CompactString>,
     pub no_resp: bool,
-    pub cred: Option<Cred>,
-    pub meta: Option<MetInf>,
+    pub cred: Option<Box<Cred>>,
+    pub meta: Option<Box<MetInf>>,
     pub items: Vec<Item>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// `Delete (CmdID, NoResp?, Archive?, SftDel?, Cred?, Meta?, Item+)`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Delete {
-    pub cmd_id: Option<String>,
+    pub cmd_id: Option<CompactString>,
     pub no_resp: bool,
     pub archive: bool,
     /// Soft delete.
     pub sft_del: bool,
-    pub cred: Option<Cred>,
-    pub meta: Option<MetInf>,
+    pub cred: Option<Box<Cred>>,
+    pub meta: Option<Box<MetInf>>,
     pub items: Vec<Item>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// `Get` and `Put`: `(CmdID, NoResp?, Lang?, Cred?, Meta?, Item+)`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetPut {
-    pub cmd_id: Option<String>,
+    pub cmd_id: Option<CompactString>,
     pub no_resp: bool,
-    pub lang: Option<String>,
-    pub cred: Option<Cred>,
-    pub meta: Option<MetInf>,
+    pub lang: Option<CompactString>,
+    pub cred: Option<Box<Cred>>,
+    pub meta: Option<Box<MetInf>>,
     pub items: Vec<Item>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// `Alert (CmdID, NoResp?, Cred?, Data?, Correlator?, Item*)`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Alert {
-    pub cmd_id: Option<String>,
+    pub cmd_id: Option<CompactString>,
     pub no_resp: bool,
-    pub cred: Option<Cred>,
+    pub cred: Option<Box<Cred>>,
     /// The alert code in `Data`.
     pub data: Option<AlertCode>,
     /// SyncML 1.2.
-    pub correlator: Option<String>,
+    pub correlator: Option<CompactString>,
     pub items: Vec<Item>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// `Atomic` and `Sequence`: `(CmdID, NoResp?, Meta?, commands+)`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Container {
-    pub cmd_id: Option<String>,
+    pub cmd_id: Option<CompactString>,
     pub no_resp: bool,
-    pub meta: Option<MetInf>,
+    pub meta: Option<Box<MetInf>>,
     pub commands: Vec<Command>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// `Exec (CmdID, NoResp?, Cred?, Meta?, Correlator?, Item)`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Exec {
-    pub cmd_id: Option<String>,
+    pub cmd_id: Option<CompactString>,
     pub no_resp: bool,
-    pub cred: Option<Cred>,
-    pub meta: Option<MetInf>,
+    pub cred: Option<Box<Cred>>,
+    pub meta: Option<Box<MetInf>>,
     /// SyncML 1.2.
-    pub correlator: Option<String>,
+    pub correlator: Option<CompactString>,
     pub item: Item,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// `Map (CmdID, Target, Source, Cred?, Meta?, MapItem+)`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Map {
-    pub cmd_id: Option<String>,
+    pub cmd_id: Option<CompactString>,
     pub target: Target,
     pub source: Source,
-    pub cred: Option<Cred>,
-    pub meta: Option<MetInf>,
+    pub cred: Option<Box<Cred>>,
+    pub meta: Option<Box<MetInf>>,
     pub map_items: Vec<MapItem>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// `Results (CmdID, MsgRef?, CmdRef, Meta?, TargetRef?, SourceRef?, Item+)`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Results {
-    pub cmd_id: Option<String>,
+    pub cmd_id: Option<CompactString>,
     pub msg_ref: Option<u32>,
     /// Required by the specification; optional here as some stacks leave it out (buteo).
-    pub cmd_ref: Option<String>,
-    pub meta: Option<MetInf>,
-    pub target_refs: Vec<String>,
-    pub source_refs: Vec<String>,
+    pub cmd_ref: Option<CompactString>,
+    pub meta: Option<Box<MetInf>>,
+    pub target_refs: Vec<CompactString>,
+    pub source_refs: Vec<CompactString>,
     pub items: Vec<Item>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// `Search (CmdID, NoResp?, NoResults?, Cred?, Target?, Source+, Lang?, Meta, Data)`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Search {
-    pub cmd_id: Option<String>,
+    pub cmd_id: Option<CompactString>,
     pub no_resp: bool,
     pub no_results: bool,
-    pub cred: Option<Cred>,
+    pub cred: Option<Box<Cred>>,
     pub target: Option<Target>,
     pub sources: Vec<Source>,
-    pub lang: Option<String>,
+    pub lang: Option<CompactString>,
     pub meta: MetInf,
     /// The query, kept exactly.
     pub data: Data,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 /// `Status (CmdID, MsgRef, CmdRef, Cmd, TargetRef*, SourceRef*, Cred?, Chal?, Data, Item*)`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Status {
-    pub cmd_id: Option<String>,
+    pub cmd_id: Option<CompactString>,
     pub msg_ref: u32,
     /// `"0"` for the header.
-    pub cmd_ref: String,
+    pub cmd_ref: CompactString,
     /// The element name of the command (`"SyncHdr"` for the header).
-    pub cmd: String,
-    pub target_refs: Vec<String>,
-    pub source_refs: Vec<String>,
-    pub cred: Option<Cred>,
-    pub chal: Option<Chal>,
+    pub cmd: CompactString,
+    pub target_refs: Vec<CompactString>,
+    pub source_refs: Vec<CompactString>,
+    pub cred: Option<Box<Cred>>,
+    pub chal: Option<Box<Chal>>,
     pub data: StatusCode,
     pub items: Vec<Item>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }
 
 impl Status {
     /// A status answering a command: `cmd_id` is this status' own id, `msg_ref`/`cmd_ref`/`cmd`
     /// name the command answered.
     pub fn for_command(
-        cmd_id: impl Into<String>,
+        cmd_id: impl Into<CompactString>,
         msg_ref: u32,
-        cmd_ref: impl Into<String>,
-        cmd: impl Into<String>,
+        cmd_ref: impl Into<CompactString>,
+        cmd: impl Into<CompactString>,
         code: StatusCode,
     ) -> Status {
         Status {
@@ -441,13 +571,17 @@ impl Status {
             chal: None,
             data: code,
             items: Vec::new(),
-            extensions: Vec::new(),
+            extensions: Extensions::new(),
         }
     }
 
     /// The status of a message's header (`CmdRef` 0, `Cmd` SyncHdr), with the header's target
     /// and source as references.
-    pub fn for_header(cmd_id: impl Into<String>, header: &SyncHdr, code: StatusCode) -> Status {
+    pub fn for_header(
+        cmd_id: impl Into<CompactString>,
+        header: &SyncHdr,
+        code: StatusCode,
+    ) -> Status {
         let mut status = Status::for_command(cmd_id, header.msg_id, "0", "SyncHdr", code);
         status.target_refs.push(header.target.loc_uri.clone());
         status.source_refs.push(header.source.loc_uri.clone());
@@ -458,14 +592,14 @@ impl Status {
 /// `Sync (CmdID, NoResp?, Cred?, Target?, Source?, Meta?, NumberOfChanges?, commands*)`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Sync {
-    pub cmd_id: Option<String>,
+    pub cmd_id: Option<CompactString>,
     pub no_resp: bool,
-    pub cred: Option<Cred>,
+    pub cred: Option<Box<Cred>>,
     pub target: Option<Target>,
     pub source: Option<Source>,
-    pub meta: Option<MetInf>,
+    pub meta: Option<Box<MetInf>>,
     /// SyncML 1.1 and later.
     pub number_of_changes: Option<u32>,
     pub commands: Vec<Command>,
-    pub extensions: Vec<Element>,
+    pub extensions: Extensions,
 }

@@ -12,8 +12,9 @@ use super::devinf::{
 use super::error::SyncMlError;
 use super::metinf::{Anchor, Mem, MetInf, METINF_NAMES};
 use super::model::{
-    Alert, Chal, Command, Container, Cred, Data, Delete, Exec, Filter, GetPut, Item, ItemCommand,
-    Map, MapItem, Message, Results, Search, Source, Status, Sync, SyncBody, SyncHdr, Target,
+    Alert, Chal, Command, Container, Cred, Data, Delete, Exec, Extensions, Filter, GetPut, Item,
+    ItemCommand, Map, MapItem, Message, Results, Search, Source, Status, Sync, SyncBody, SyncHdr,
+    Target,
 };
 use super::status::{AlertCode, StatusCode};
 use super::write::markup_of_data_parts;
@@ -21,6 +22,7 @@ use crate::markup::{
     DocumentType, Element, Event, EventReader, MarkupError, Namespace, Node, Position, StartTag,
     Version,
 };
+use compact_str::CompactString;
 use std::borrow::Cow;
 use std::marker::PhantomData;
 
@@ -161,7 +163,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     /// `extensions`. Whitespace between elements is ignored; other text is an error.
     fn children(
         &mut self,
-        extensions: &mut Vec<Element>,
+        extensions: &mut Extensions,
         handle: impl FnMut(&mut Self, &StartTag<'a>) -> Result<bool>,
     ) -> Result<()> {
         self.children_of_any_namespace(extensions, false, handle)
@@ -171,7 +173,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     /// `handle` (for a place that must decide itself where they are kept).
     fn children_of_any_namespace(
         &mut self,
-        extensions: &mut Vec<Element>,
+        extensions: &mut Extensions,
         foreign_too: bool,
         mut handle: impl FnMut(&mut Self, &StartTag<'a>) -> Result<bool>,
     ) -> Result<()> {
@@ -232,25 +234,31 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
                 Event::Text(text) => out.push_str(&text),
                 Event::Opaque(bytes) => match std::str::from_utf8(&bytes) {
                     Ok(text) => out.push_str(text),
-                    Err(e) => {
-                        let at = e.valid_up_to();
-                        return Err(self.error(format!(
-                            "<{}>: opaque text is not UTF-8 (byte 0x{:02x} at offset {at})",
-                            self.current(),
-                            bytes.get(at).copied().unwrap_or(0)
-                        )));
-                    }
+                    Err(e) => return Err(self.not_utf8(&bytes, e)),
                 },
-                Event::Start(tag) => {
-                    return Err(self.error(format!(
-                        "unexpected <{}> in <{}>: expected text",
-                        tag.name,
-                        self.current()
-                    )))
-                }
+                Event::Start(tag) => return Err(self.expected_text(&tag)),
                 Event::End => return Ok(out),
             }
         }
+    }
+
+    #[cold]
+    fn not_utf8(&self, bytes: &[u8], e: std::str::Utf8Error) -> SyncMlError {
+        let at = e.valid_up_to();
+        self.error(format!(
+            "<{}>: opaque text is not UTF-8 (byte 0x{:02x} at offset {at})",
+            self.current(),
+            bytes.get(at).copied().unwrap_or(0)
+        ))
+    }
+
+    #[cold]
+    fn expected_text(&self, tag: &StartTag<'_>) -> SyncMlError {
+        self.error(format!(
+            "unexpected <{}> in <{}>: expected text",
+            tag.name,
+            self.current()
+        ))
     }
 
     /// The trimmed text of the current element.
@@ -264,8 +272,31 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         })
     }
 
+    /// The trimmed text of the current element, for short scalars (`CmdID`, `LocURI`...):
+    /// up to 24 bytes it is kept inline, with no heap allocation.
+    fn short(&mut self) -> Result<CompactString> {
+        let mut out = CompactString::const_new("");
+        loop {
+            match self.next()? {
+                Event::Text(text) => out.push_str(&text),
+                Event::Opaque(bytes) => match std::str::from_utf8(&bytes) {
+                    Ok(text) => out.push_str(text),
+                    Err(e) => return Err(self.not_utf8(&bytes, e)),
+                },
+                Event::Start(tag) => return Err(self.expected_text(&tag)),
+                Event::End => break,
+            }
+        }
+        let trimmed = out.trim();
+        Ok(if trimmed.len() == out.len() {
+            out
+        } else {
+            CompactString::from(trimmed)
+        })
+    }
+
     fn number<T: std::str::FromStr>(&mut self) -> Result<T> {
-        let text = self.scalar()?;
+        let text = self.short()?;
         text.parse().map_err(|_| {
             self.error(format!(
                 "{}: {:?} is not a number",
@@ -326,7 +357,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         // whole message is known: a missing or second SyncBody says more.
         let mut header: Option<Result<SyncHdr>> = None;
         let mut body = None;
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "SyncHdr" if header.is_none() => header = Some(ctx.read_header()?),
@@ -375,7 +406,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         let (mut ver_dtd, mut ver_proto, mut session_id, mut msg_id) = (None, None, None, None);
         let (mut target, mut source, mut resp_uri) = (None, None, None);
         let (mut no_resp, mut cred, mut meta) = (false, None, None);
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "VerDTD" if ver_dtd.is_none() => {
@@ -388,15 +419,15 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
                     })?;
                     ver_dtd = Some(version);
                 }
-                "VerProto" if ver_proto.is_none() => ver_proto = Some(ctx.scalar()?),
-                "SessionID" if session_id.is_none() => session_id = Some(ctx.scalar()?),
+                "VerProto" if ver_proto.is_none() => ver_proto = Some(ctx.short()?),
+                "SessionID" if session_id.is_none() => session_id = Some(ctx.short()?),
                 "MsgID" if msg_id.is_none() => msg_id = Some(ctx.number()?),
                 "Target" if target.is_none() => target = Some(ctx.read_target()?),
                 "Source" if source.is_none() => source = Some(ctx.read_source()?),
-                "RespURI" if resp_uri.is_none() => resp_uri = Some(ctx.scalar()?),
+                "RespURI" if resp_uri.is_none() => resp_uri = Some(ctx.short()?),
                 "NoResp" if !no_resp => no_resp = ctx.flag()?,
                 "Cred" if cred.is_none() => cred = Some(ctx.read_cred()?),
-                "Meta" if meta.is_none() => meta = Some(ctx.read_metinf()?),
+                "Meta" if meta.is_none() => meta = Some(Box::new(ctx.read_metinf()?)),
                 _ => return Ok(false),
             }
             Ok(true)
@@ -423,7 +454,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_body(&mut self) -> Result<SyncBody> {
         let mut body = SyncBody::default();
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             if tag.name == "Final" && !body.final_ {
                 body.final_ = ctx.flag()?;
@@ -445,11 +476,11 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_target(&mut self) -> Result<Target> {
         let (mut loc_uri, mut loc_name, mut filter) = (None, None, None);
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "LocURI" if loc_uri.is_none() => loc_uri = Some(ctx.scalar()?),
-                "LocName" if loc_name.is_none() => loc_name = Some(ctx.scalar()?),
+                "LocURI" if loc_uri.is_none() => loc_uri = Some(ctx.short()?),
+                "LocName" if loc_name.is_none() => loc_name = Some(ctx.short()?),
                 "Filter" if filter.is_none() => filter = Some(Box::new(ctx.read_filter()?)),
                 _ => return Ok(false),
             }
@@ -465,11 +496,11 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_source(&mut self) -> Result<Source> {
         let (mut loc_uri, mut loc_name) = (None, None);
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "LocURI" if loc_uri.is_none() => loc_uri = Some(ctx.scalar()?),
-                "LocName" if loc_name.is_none() => loc_name = Some(ctx.scalar()?),
+                "LocURI" if loc_uri.is_none() => loc_uri = Some(ctx.short()?),
+                "LocName" if loc_name.is_none() => loc_name = Some(ctx.short()?),
                 _ => return Ok(false),
             }
             Ok(true)
@@ -483,13 +514,13 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_filter(&mut self) -> Result<Filter> {
         let (mut meta, mut field, mut record, mut filter_type) = (None, None, None, None);
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "Meta" if meta.is_none() => meta = Some(ctx.read_metinf()?),
                 "Field" if field.is_none() => field = Some(ctx.read_single_item()?),
                 "Record" if record.is_none() => record = Some(ctx.read_single_item()?),
-                "FilterType" if filter_type.is_none() => filter_type = Some(ctx.scalar()?),
+                "FilterType" if filter_type.is_none() => filter_type = Some(ctx.short()?),
                 _ => return Ok(false),
             }
             Ok(true)
@@ -507,7 +538,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     /// these wrappers have no place to keep it.
     fn read_single_item(&mut self) -> Result<Item> {
         let mut item = None;
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             if tag.name == "Item" && item.is_none() {
                 item = Some(ctx.read_item()?);
@@ -525,27 +556,27 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         self.required(item, "Item")
     }
 
-    fn read_cred(&mut self) -> Result<Cred> {
+    fn read_cred(&mut self) -> Result<Box<Cred>> {
         let (mut meta, mut data) = (None, None);
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "Meta" if meta.is_none() => meta = Some(ctx.read_metinf()?),
+                "Meta" if meta.is_none() => meta = Some(Box::new(ctx.read_metinf()?)),
                 "Data" if data.is_none() => data = Some(ctx.scalar()?),
                 _ => return Ok(false),
             }
             Ok(true)
         })?;
-        Ok(Cred {
+        Ok(Box::new(Cred {
             meta,
             data: self.required(data, "Data")?,
             extensions,
-        })
+        }))
     }
 
-    fn read_chal(&mut self) -> Result<Chal> {
+    fn read_chal(&mut self) -> Result<Box<Chal>> {
         let mut meta = None;
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             if tag.name == "Meta" && meta.is_none() {
                 meta = Some(ctx.read_metinf()?);
@@ -553,15 +584,15 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
             }
             Ok(false)
         })?;
-        Ok(Chal {
+        Ok(Box::new(Chal {
             meta: self.required(meta, "Meta")?,
             extensions,
-        })
+        }))
     }
 
     fn read_item(&mut self) -> Result<Item> {
         let mut item = Item::default();
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         // Unknown children of SourceParent/TargetParent, which only keep their LocURI.
         let mut from_parents = Vec::new();
         self.children(&mut extensions, |ctx, tag| {
@@ -574,7 +605,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
                 "TargetParent" if item.target_parent.is_none() => {
                     item.target_parent = Some(ctx.read_parent(tag, &mut from_parents)?);
                 }
-                "Meta" if item.meta.is_none() => item.meta = Some(ctx.read_metinf()?),
+                "Meta" if item.meta.is_none() => item.meta = Some(Box::new(ctx.read_metinf()?)),
                 "Data" if item.data.is_none() => item.data = Some(ctx.read_data()?),
                 "MoreData" if !item.more_data => item.more_data = ctx.flag()?,
                 _ => return Ok(false),
@@ -588,7 +619,11 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     /// `SourceParent (LocURI)` or `TargetParent (LocURI)`: the URI. Anything else a phone put
     /// there (a `LocName`, vendor elements) goes to `leftovers`, to be kept by the item.
-    fn read_parent(&mut self, tag: &StartTag<'_>, leftovers: &mut Vec<Element>) -> Result<String> {
+    fn read_parent(
+        &mut self,
+        tag: &StartTag<'_>,
+        leftovers: &mut Vec<Element>,
+    ) -> Result<CompactString> {
         let parent = self.read_source()?;
         if let Some(name) = parent.loc_name {
             leftovers.push(Element::new(tag.namespace, "LocName").with_text(name));
@@ -760,7 +795,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_metinf(&mut self) -> Result<MetInf> {
         let mut metinf = MetInf::default();
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             ctx.read_metinf_field(tag, &mut metinf)
         })?;
@@ -770,16 +805,16 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_metinf_field(&mut self, tag: &StartTag<'_>, m: &mut MetInf) -> Result<bool> {
         match tag.name.as_ref() {
-            "Format" if m.format.is_none() => m.format = Some(self.scalar()?),
-            "Type" if m.type_.is_none() => m.type_ = Some(self.scalar()?),
-            "Mark" if m.mark.is_none() => m.mark = Some(self.scalar()?),
+            "Format" if m.format.is_none() => m.format = Some(self.short()?),
+            "Type" if m.type_.is_none() => m.type_ = Some(self.short()?),
+            "Mark" if m.mark.is_none() => m.mark = Some(self.short()?),
             "Size" if m.size.is_none() => m.size = Some(self.number()?),
             "Anchor" if m.anchor.is_none() => m.anchor = Some(self.read_anchor()?),
-            "Version" if m.version.is_none() => m.version = Some(self.scalar()?),
-            "NextNonce" if m.next_nonce.is_none() => m.next_nonce = Some(self.scalar()?),
+            "Version" if m.version.is_none() => m.version = Some(self.short()?),
+            "NextNonce" if m.next_nonce.is_none() => m.next_nonce = Some(self.short()?),
             "MaxMsgSize" if m.max_msg_size.is_none() => m.max_msg_size = Some(self.number()?),
             "MaxObjSize" if m.max_obj_size.is_none() => m.max_obj_size = Some(self.number()?),
-            "EMI" => m.emi.push(self.scalar()?),
+            "EMI" => m.emi.push(self.short()?),
             "Mem" if m.mem.is_none() => m.mem = Some(self.read_mem()?),
             "FieldLevel" if !m.field_level => m.field_level = self.flag()?,
             _ => return Ok(false),
@@ -789,11 +824,11 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_anchor(&mut self) -> Result<Anchor> {
         let (mut last, mut next) = (None, None);
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "Last" if last.is_none() => last = Some(ctx.scalar()?),
-                "Next" if next.is_none() => next = Some(ctx.scalar()?),
+                "Last" if last.is_none() => last = Some(ctx.short()?),
+                "Next" if next.is_none() => next = Some(ctx.short()?),
                 _ => return Ok(false),
             }
             Ok(true)
@@ -807,7 +842,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_mem(&mut self) -> Result<Mem> {
         let mut mem = Mem::default();
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "SharedMem" if !mem.shared_mem => mem.shared_mem = ctx.flag()?,
@@ -848,25 +883,25 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
             "Alert" => Command::Alert(self.read_alert()?),
             "Atomic" => Command::Atomic(self.read_container()?),
             "Sequence" => Command::Sequence(self.read_container()?),
-            "Exec" => Command::Exec(self.read_exec()?),
-            "Map" => Command::Map(self.read_map()?),
-            "Results" => Command::Results(self.read_results()?),
-            "Search" => Command::Search(self.read_search()?),
+            "Exec" => Command::Exec(Box::new(self.read_exec()?)),
+            "Map" => Command::Map(Box::new(self.read_map()?)),
+            "Results" => Command::Results(Box::new(self.read_results()?)),
+            "Search" => Command::Search(Box::new(self.read_search()?)),
             "Status" => Command::Status(self.read_status()?),
-            "Sync" => Command::Sync(self.read_sync()?),
+            "Sync" => Command::Sync(Box::new(self.read_sync()?)),
             _ => return Ok(None),
         }))
     }
 
     fn read_item_command(&mut self) -> Result<ItemCommand> {
         let mut c = ItemCommand::default();
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.scalar()?),
+                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.short()?),
                 "NoResp" if !c.no_resp => c.no_resp = ctx.flag()?,
                 "Cred" if c.cred.is_none() => c.cred = Some(ctx.read_cred()?),
-                "Meta" if c.meta.is_none() => c.meta = Some(ctx.read_metinf()?),
+                "Meta" if c.meta.is_none() => c.meta = Some(Box::new(ctx.read_metinf()?)),
                 "Item" => c.items.push(ctx.read_item()?),
                 _ => return Ok(false),
             }
@@ -878,15 +913,15 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_delete(&mut self) -> Result<Delete> {
         let mut c = Delete::default();
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.scalar()?),
+                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.short()?),
                 "NoResp" if !c.no_resp => c.no_resp = ctx.flag()?,
                 "Archive" if !c.archive => c.archive = ctx.flag()?,
                 "SftDel" if !c.sft_del => c.sft_del = ctx.flag()?,
                 "Cred" if c.cred.is_none() => c.cred = Some(ctx.read_cred()?),
-                "Meta" if c.meta.is_none() => c.meta = Some(ctx.read_metinf()?),
+                "Meta" if c.meta.is_none() => c.meta = Some(Box::new(ctx.read_metinf()?)),
                 "Item" => c.items.push(ctx.read_item()?),
                 _ => return Ok(false),
             }
@@ -898,14 +933,14 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_get_put(&mut self) -> Result<GetPut> {
         let mut c = GetPut::default();
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.scalar()?),
+                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.short()?),
                 "NoResp" if !c.no_resp => c.no_resp = ctx.flag()?,
-                "Lang" if c.lang.is_none() => c.lang = Some(ctx.scalar()?),
+                "Lang" if c.lang.is_none() => c.lang = Some(ctx.short()?),
                 "Cred" if c.cred.is_none() => c.cred = Some(ctx.read_cred()?),
-                "Meta" if c.meta.is_none() => c.meta = Some(ctx.read_metinf()?),
+                "Meta" if c.meta.is_none() => c.meta = Some(Box::new(ctx.read_metinf()?)),
                 "Item" => c.items.push(ctx.read_item()?),
                 _ => return Ok(false),
             }
@@ -917,14 +952,14 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_alert(&mut self) -> Result<Alert> {
         let mut c = Alert::default();
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.scalar()?),
+                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.short()?),
                 "NoResp" if !c.no_resp => c.no_resp = ctx.flag()?,
                 "Cred" if c.cred.is_none() => c.cred = Some(ctx.read_cred()?),
                 "Data" if c.data.is_none() => c.data = Some(AlertCode::from_code(ctx.number()?)),
-                "Correlator" if c.correlator.is_none() => c.correlator = Some(ctx.scalar()?),
+                "Correlator" if c.correlator.is_none() => c.correlator = Some(ctx.short()?),
                 "Item" => c.items.push(ctx.read_item()?),
                 _ => return Ok(false),
             }
@@ -936,12 +971,12 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_container(&mut self) -> Result<Container> {
         let mut c = Container::default();
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.scalar()?),
+                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.short()?),
                 "NoResp" if !c.no_resp => c.no_resp = ctx.flag()?,
-                "Meta" if c.meta.is_none() => c.meta = Some(ctx.read_metinf()?),
+                "Meta" if c.meta.is_none() => c.meta = Some(Box::new(ctx.read_metinf()?)),
                 _ => match ctx.read_command(tag)? {
                     Some(command) => c.commands.push(command),
                     None => return Ok(false),
@@ -956,14 +991,14 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     fn read_exec(&mut self) -> Result<Exec> {
         let (mut cmd_id, mut no_resp, mut cred, mut meta) = (None, false, None, None);
         let (mut correlator, mut item) = (None, None);
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "CmdID" if cmd_id.is_none() => cmd_id = Some(ctx.scalar()?),
+                "CmdID" if cmd_id.is_none() => cmd_id = Some(ctx.short()?),
                 "NoResp" if !no_resp => no_resp = ctx.flag()?,
                 "Cred" if cred.is_none() => cred = Some(ctx.read_cred()?),
-                "Meta" if meta.is_none() => meta = Some(ctx.read_metinf()?),
-                "Correlator" if correlator.is_none() => correlator = Some(ctx.scalar()?),
+                "Meta" if meta.is_none() => meta = Some(Box::new(ctx.read_metinf()?)),
+                "Correlator" if correlator.is_none() => correlator = Some(ctx.short()?),
                 "Item" if item.is_none() => item = Some(ctx.read_item()?),
                 _ => return Ok(false),
             }
@@ -984,14 +1019,14 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         let (mut cmd_id, mut target, mut source, mut cred, mut meta) =
             (None, None, None, None, None);
         let mut map_items = Vec::new();
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "CmdID" if cmd_id.is_none() => cmd_id = Some(ctx.scalar()?),
+                "CmdID" if cmd_id.is_none() => cmd_id = Some(ctx.short()?),
                 "Target" if target.is_none() => target = Some(ctx.read_target()?),
                 "Source" if source.is_none() => source = Some(ctx.read_source()?),
                 "Cred" if cred.is_none() => cred = Some(ctx.read_cred()?),
-                "Meta" if meta.is_none() => meta = Some(ctx.read_metinf()?),
+                "Meta" if meta.is_none() => meta = Some(Box::new(ctx.read_metinf()?)),
                 "MapItem" => map_items.push(ctx.read_map_item()?),
                 _ => return Ok(false),
             }
@@ -1010,7 +1045,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_map_item(&mut self) -> Result<MapItem> {
         let (mut target, mut source) = (None, None);
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "Target" if target.is_none() => target = Some(ctx.read_target()?),
@@ -1029,15 +1064,15 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     fn read_results(&mut self) -> Result<Results> {
         let mut c = Results::default();
         let mut cmd_ref = None;
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.scalar()?),
+                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.short()?),
                 "MsgRef" if c.msg_ref.is_none() => c.msg_ref = Some(ctx.number()?),
-                "CmdRef" if cmd_ref.is_none() => cmd_ref = Some(ctx.scalar()?),
-                "Meta" if c.meta.is_none() => c.meta = Some(ctx.read_metinf()?),
-                "TargetRef" => c.target_refs.push(ctx.scalar()?),
-                "SourceRef" => c.source_refs.push(ctx.scalar()?),
+                "CmdRef" if cmd_ref.is_none() => cmd_ref = Some(ctx.short()?),
+                "Meta" if c.meta.is_none() => c.meta = Some(Box::new(ctx.read_metinf()?)),
+                "TargetRef" => c.target_refs.push(ctx.short()?),
+                "SourceRef" => c.source_refs.push(ctx.short()?),
                 "Item" => c.items.push(ctx.read_item()?),
                 _ => return Ok(false),
             }
@@ -1052,16 +1087,16 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         let (mut cmd_id, mut no_resp, mut no_results, mut cred) = (None, false, false, None);
         let (mut target, mut sources, mut lang, mut meta, mut data) =
             (None, Vec::new(), None, None, None);
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "CmdID" if cmd_id.is_none() => cmd_id = Some(ctx.scalar()?),
+                "CmdID" if cmd_id.is_none() => cmd_id = Some(ctx.short()?),
                 "NoResp" if !no_resp => no_resp = ctx.flag()?,
                 "NoResults" if !no_results => no_results = ctx.flag()?,
                 "Cred" if cred.is_none() => cred = Some(ctx.read_cred()?),
                 "Target" if target.is_none() => target = Some(ctx.read_target()?),
                 "Source" => sources.push(ctx.read_source()?),
-                "Lang" if lang.is_none() => lang = Some(ctx.scalar()?),
+                "Lang" if lang.is_none() => lang = Some(ctx.short()?),
                 "Meta" if meta.is_none() => meta = Some(ctx.read_metinf()?),
                 "Data" if data.is_none() => data = Some(ctx.read_data()?),
                 _ => return Ok(false),
@@ -1086,15 +1121,15 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         let (mut cmd_id, mut msg_ref, mut cmd_ref, mut cmd) = (None, None, None, None);
         let (mut target_refs, mut source_refs) = (Vec::new(), Vec::new());
         let (mut cred, mut chal, mut data, mut items) = (None, None, None, Vec::new());
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "CmdID" if cmd_id.is_none() => cmd_id = Some(ctx.scalar()?),
+                "CmdID" if cmd_id.is_none() => cmd_id = Some(ctx.short()?),
                 "MsgRef" if msg_ref.is_none() => msg_ref = Some(ctx.number()?),
-                "CmdRef" if cmd_ref.is_none() => cmd_ref = Some(ctx.scalar()?),
-                "Cmd" if cmd.is_none() => cmd = Some(ctx.scalar()?),
-                "TargetRef" => target_refs.push(ctx.scalar()?),
-                "SourceRef" => source_refs.push(ctx.scalar()?),
+                "CmdRef" if cmd_ref.is_none() => cmd_ref = Some(ctx.short()?),
+                "Cmd" if cmd.is_none() => cmd = Some(ctx.short()?),
+                "TargetRef" => target_refs.push(ctx.short()?),
+                "SourceRef" => source_refs.push(ctx.short()?),
                 "Cred" if cred.is_none() => cred = Some(ctx.read_cred()?),
                 "Chal" if chal.is_none() => chal = Some(ctx.read_chal()?),
                 "Data" if data.is_none() => data = Some(StatusCode::from_code(ctx.number()?)),
@@ -1120,15 +1155,15 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_sync(&mut self) -> Result<Sync> {
         let mut c = Sync::default();
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
-                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.scalar()?),
+                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.short()?),
                 "NoResp" if !c.no_resp => c.no_resp = ctx.flag()?,
                 "Cred" if c.cred.is_none() => c.cred = Some(ctx.read_cred()?),
                 "Target" if c.target.is_none() => c.target = Some(ctx.read_target()?),
                 "Source" if c.source.is_none() => c.source = Some(ctx.read_source()?),
-                "Meta" if c.meta.is_none() => c.meta = Some(ctx.read_metinf()?),
+                "Meta" if c.meta.is_none() => c.meta = Some(Box::new(ctx.read_metinf()?)),
                 "NumberOfChanges" if c.number_of_changes.is_none() => {
                     c.number_of_changes = Some(ctx.number()?)
                 }
@@ -1167,7 +1202,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     fn read_devinf_body(&mut self) -> Result<DevInf> {
         let mut ver_dtd = None;
         let mut d = DevInf::new(Version::V1_2);
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "VerDTD" if ver_dtd.is_none() => {
@@ -1213,7 +1248,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     fn read_data_store(&mut self) -> Result<DataStore> {
         let mut s = DataStore::default();
         let mut source_ref = None;
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "SourceRef" if source_ref.is_none() => source_ref = Some(ctx.scalar()?),
@@ -1245,7 +1280,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_content_type(&mut self) -> Result<ContentType> {
         let (mut ct_type, mut ver_ct) = (None, None);
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "CTType" if ct_type.is_none() => ct_type = Some(ctx.scalar()?),
@@ -1263,7 +1298,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_ds_mem(&mut self) -> Result<DsMem> {
         let mut mem = DsMem::default();
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "SharedMem" if !mem.shared_mem => mem.shared_mem = ctx.flag()?,
@@ -1279,7 +1314,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
 
     fn read_sync_cap(&mut self) -> Result<SyncCap> {
         let mut cap = SyncCap::default();
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             if tag.name == "SyncType" {
                 cap.sync_types.push(ctx.number()?);
@@ -1294,7 +1329,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     fn read_filter_cap(&mut self) -> Result<FilterCap> {
         let mut cap = FilterCap::default();
         let mut ct_type = None;
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "CTType" if ct_type.is_none() => ct_type = Some(ctx.scalar()?),
@@ -1313,7 +1348,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     fn read_ext(&mut self) -> Result<Ext> {
         let mut ext = Ext::default();
         let mut xnam = None;
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "XNam" if xnam.is_none() => xnam = Some(ctx.scalar()?),
@@ -1338,7 +1373,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
         // names it instead of opening another.
         let mut typeless_open = false;
         // Stray elements before any CTType: kept with the first capability.
-        let mut leading = Vec::new();
+        let mut leading = Extensions::new();
         self.children_of_any_namespace(&mut leading, true, |ctx, tag| {
             let name = if tag.namespace == Namespace::Other {
                 ""
@@ -1420,7 +1455,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
             Ok(true)
         })?;
         if let Some(first) = caps.first_mut() {
-            first.extensions.splice(0..0, leading);
+            first.extensions.prepend(leading);
         } else if !leading.is_empty() {
             caps.push(CtCap {
                 extensions: leading,
@@ -1458,7 +1493,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     fn read_property(&mut self) -> Result<Property> {
         let mut p = Property::default();
         let mut name = None;
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "PropName" if name.is_none() => name = Some(ctx.scalar()?),
@@ -1482,7 +1517,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     fn read_prop_param(&mut self) -> Result<PropParam> {
         let mut p = PropParam::default();
         let mut name = None;
-        let mut extensions = Vec::new();
+        let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
             match tag.name.as_ref() {
                 "ParamName" if name.is_none() => name = Some(ctx.scalar()?),

@@ -231,8 +231,8 @@ fn item_reads_targets_parents_meta_data_and_more_data() {
                 .with_child(s("MoreData")),
         ),
     ));
-    assert_eq!(item.target.map(|t| t.loc_uri), Some("1023".to_string()));
-    assert_eq!(item.source.map(|s| s.loc_uri), Some("12".to_string()));
+    assert_eq!(item.target.map(|t| t.loc_uri), Some("1023".into()));
+    assert_eq!(item.source.map(|s| s.loc_uri), Some("12".into()));
     assert_eq!(item.source_parent.as_deref(), Some("folder"));
     assert_eq!(item.target_parent.as_deref(), Some("parent"));
     assert_eq!(item.data, Some(Data::Text("note".into())));
@@ -368,7 +368,7 @@ fn search_and_exec_read_their_own_elements() {
     assert_eq!(exec.correlator.as_deref(), Some("abc"));
     assert_eq!(
         exec.item.target.map(|t| t.loc_uri),
-        Some("./bin/app".to_string())
+        Some("./bin/app".into())
     );
 }
 
@@ -699,4 +699,46 @@ fn what_a_parent_holds_besides_its_uri_stays_with_the_item() {
     );
     assert_eq!(item.source_parent.as_deref(), Some("folder-1"));
     assert_eq!(item.extensions, [st("LocName", "Work")]);
+}
+
+/// The model stays compact: structure-heavy messages (thousands of `Status` and `MapItem`)
+/// hold one of these per element, so their sizes are the decoder's memory.
+#[test]
+fn model_types_stay_compact() {
+    use std::mem::size_of;
+    let sizes = [
+        ("Command", size_of::<Command>()),
+        ("Status", size_of::<Status>()),
+        ("ItemCommand", size_of::<ItemCommand>()),
+        ("Item", size_of::<Item>()),
+        ("MetInf", size_of::<MetInf>()),
+        ("Cred", size_of::<Cred>()),
+        ("Chal", size_of::<Chal>()),
+        ("SyncHdr", size_of::<SyncHdr>()),
+        ("Target", size_of::<Target>()),
+        ("Source", size_of::<Source>()),
+        ("MapItem", size_of::<MapItem>()),
+        ("Exec", size_of::<Exec>()),
+        ("Search", size_of::<Search>()),
+        ("Sync", size_of::<Sync>()),
+        ("Map", size_of::<Map>()),
+        ("Results", size_of::<Results>()),
+        ("Alert", size_of::<Alert>()),
+        ("Delete", size_of::<Delete>()),
+        ("GetPut", size_of::<GetPut>()),
+        ("Container", size_of::<Container>()),
+    ];
+    for (name, size) in sizes {
+        println!("{name}: {size}");
+    }
+    // Bounds on 64-bit targets (smaller elsewhere); they were 1472, 968, 176, 848 and 1024.
+    assert!(size_of::<Command>() <= 176);
+    assert!(size_of::<Status>() <= 176);
+    assert!(size_of::<MapItem>() <= 128);
+    assert!(size_of::<ItemCommand>() <= 80);
+    assert!(size_of::<SyncHdr>() <= 224);
+    // Short scalars and empty kept elements take no heap.
+    let status = Status::for_command("12", 3, "4", "Replace", StatusCode::from_code(200));
+    assert!(!status.cmd_ref.is_heap_allocated() && !status.cmd.is_heap_allocated());
+    assert_eq!(size_of::<Extensions>(), size_of::<usize>());
 }

@@ -29,6 +29,7 @@ use super::read::DataPart;
 use crate::markup::{
     DocumentType, Element, MarkupError, Namespace, Node, Sink, TreeBuilder, Version,
 };
+use compact_str::ToCompactString;
 
 type Result<T> = std::result::Result<T, SyncMlError>;
 
@@ -123,10 +124,10 @@ impl<'s, K: Sink> Writer<'s, K> {
         &mut self,
         ns: Namespace,
         name: &'static str,
-        value: Option<impl ToString>,
+        value: Option<impl std::fmt::Display>,
     ) -> Result<()> {
         match value {
-            Some(value) => self.text_element(ns, name, &value.to_string()),
+            Some(value) => self.text_element(ns, name, &value.to_compact_string()),
             None => Ok(()),
         }
     }
@@ -168,13 +169,13 @@ impl<'s, K: Sink> Writer<'s, K> {
         self.text_element(S, "VerDTD", self.version.as_str())?;
         self.text_element(S, "VerProto", &h.ver_proto)?;
         self.text_element(S, "SessionID", &h.session_id)?;
-        self.text_element(S, "MsgID", &h.msg_id.to_string())?;
+        self.text_element(S, "MsgID", &h.msg_id.to_compact_string())?;
         self.target("Target", &h.target)?;
         self.source("Source", &h.source)?;
         self.opt_text(S, "RespURI", h.resp_uri.as_deref())?;
         self.flag(S, "NoResp", h.no_resp)?;
-        self.opt_cred(h.cred.as_ref())?;
-        self.opt_meta(h.meta.as_ref())?;
+        self.opt_cred(h.cred.as_deref())?;
+        self.opt_meta(h.meta.as_deref())?;
         self.raw(&h.extensions)?;
         self.end()
     }
@@ -221,7 +222,7 @@ impl<'s, K: Sink> Writer<'s, K> {
     fn opt_cred(&mut self, cred: Option<&Cred>) -> Result<()> {
         let Some(c) = cred else { return Ok(()) };
         self.start(S, "Cred")?;
-        self.opt_meta(c.meta.as_ref())?;
+        self.opt_meta(c.meta.as_deref())?;
         self.text_element(S, "Data", &c.data)?;
         self.raw(&c.extensions)?;
         self.end()
@@ -304,7 +305,7 @@ impl<'s, K: Sink> Writer<'s, K> {
                 self.end()?;
             }
         }
-        self.opt_meta(i.meta.as_ref())?;
+        self.opt_meta(i.meta.as_deref())?;
         if let Some(data) = &i.data {
             self.data(data)?;
         }
@@ -402,8 +403,8 @@ impl<'s, K: Sink> Writer<'s, K> {
         self.start(S, name)?;
         self.cmd_id(c.cmd_id.as_deref())?;
         self.flag(S, "NoResp", c.no_resp)?;
-        self.opt_cred(c.cred.as_ref())?;
-        self.opt_meta(c.meta.as_ref())?;
+        self.opt_cred(c.cred.as_deref())?;
+        self.opt_meta(c.meta.as_deref())?;
         self.items(&c.items)?;
         self.raw(&c.extensions)?;
         self.end()
@@ -415,8 +416,8 @@ impl<'s, K: Sink> Writer<'s, K> {
         self.flag(S, "NoResp", c.no_resp)?;
         self.flag(S, "Archive", c.archive)?;
         self.flag(S, "SftDel", c.sft_del)?;
-        self.opt_cred(c.cred.as_ref())?;
-        self.opt_meta(c.meta.as_ref())?;
+        self.opt_cred(c.cred.as_deref())?;
+        self.opt_meta(c.meta.as_deref())?;
         self.items(&c.items)?;
         self.raw(&c.extensions)?;
         self.end()
@@ -427,8 +428,8 @@ impl<'s, K: Sink> Writer<'s, K> {
         self.cmd_id(c.cmd_id.as_deref())?;
         self.flag(S, "NoResp", c.no_resp)?;
         self.opt_text(S, "Lang", c.lang.as_deref())?;
-        self.opt_cred(c.cred.as_ref())?;
-        self.opt_meta(c.meta.as_ref())?;
+        self.opt_cred(c.cred.as_deref())?;
+        self.opt_meta(c.meta.as_deref())?;
         self.items(&c.items)?;
         self.raw(&c.extensions)?;
         self.end()
@@ -438,7 +439,7 @@ impl<'s, K: Sink> Writer<'s, K> {
         self.start(S, "Alert")?;
         self.cmd_id(c.cmd_id.as_deref())?;
         self.flag(S, "NoResp", c.no_resp)?;
-        self.opt_cred(c.cred.as_ref())?;
+        self.opt_cred(c.cred.as_deref())?;
         self.number(S, "Data", c.data.map(|code| code.code()))?;
         if self.supports(Version::V1_2, "Correlator", c.correlator.is_some()) {
             self.opt_text(S, "Correlator", c.correlator.as_deref())?;
@@ -452,7 +453,7 @@ impl<'s, K: Sink> Writer<'s, K> {
         self.start(S, name)?;
         self.cmd_id(c.cmd_id.as_deref())?;
         self.flag(S, "NoResp", c.no_resp)?;
-        self.opt_meta(c.meta.as_ref())?;
+        self.opt_meta(c.meta.as_deref())?;
         for command in &c.commands {
             self.command(command)?;
         }
@@ -464,8 +465,8 @@ impl<'s, K: Sink> Writer<'s, K> {
         self.start(S, "Exec")?;
         self.cmd_id(c.cmd_id.as_deref())?;
         self.flag(S, "NoResp", c.no_resp)?;
-        self.opt_cred(c.cred.as_ref())?;
-        self.opt_meta(c.meta.as_ref())?;
+        self.opt_cred(c.cred.as_deref())?;
+        self.opt_meta(c.meta.as_deref())?;
         if self.supports(Version::V1_2, "Correlator", c.correlator.is_some()) {
             self.opt_text(S, "Correlator", c.correlator.as_deref())?;
         }
@@ -479,8 +480,8 @@ impl<'s, K: Sink> Writer<'s, K> {
         self.cmd_id(c.cmd_id.as_deref())?;
         self.target("Target", &c.target)?;
         self.source("Source", &c.source)?;
-        self.opt_cred(c.cred.as_ref())?;
-        self.opt_meta(c.meta.as_ref())?;
+        self.opt_cred(c.cred.as_deref())?;
+        self.opt_meta(c.meta.as_deref())?;
         for map_item in &c.map_items {
             self.start(S, "MapItem")?;
             self.target("Target", &map_item.target)?;
@@ -497,7 +498,7 @@ impl<'s, K: Sink> Writer<'s, K> {
         self.cmd_id(c.cmd_id.as_deref())?;
         self.number(S, "MsgRef", c.msg_ref)?;
         self.opt_text(S, "CmdRef", c.cmd_ref.as_deref())?;
-        self.opt_meta(c.meta.as_ref())?;
+        self.opt_meta(c.meta.as_deref())?;
         for target_ref in &c.target_refs {
             self.text_element(S, "TargetRef", target_ref)?;
         }
@@ -514,7 +515,7 @@ impl<'s, K: Sink> Writer<'s, K> {
         self.cmd_id(c.cmd_id.as_deref())?;
         self.flag(S, "NoResp", c.no_resp)?;
         self.flag(S, "NoResults", c.no_results)?;
-        self.opt_cred(c.cred.as_ref())?;
+        self.opt_cred(c.cred.as_deref())?;
         if let Some(target) = &c.target {
             self.target("Target", target)?;
         }
@@ -531,7 +532,7 @@ impl<'s, K: Sink> Writer<'s, K> {
     fn status(&mut self, c: &Status) -> Result<()> {
         self.start(S, "Status")?;
         self.cmd_id(c.cmd_id.as_deref())?;
-        self.text_element(S, "MsgRef", &c.msg_ref.to_string())?;
+        self.text_element(S, "MsgRef", &c.msg_ref.to_compact_string())?;
         self.text_element(S, "CmdRef", &c.cmd_ref)?;
         self.text_element(S, "Cmd", &c.cmd)?;
         for target_ref in &c.target_refs {
@@ -540,11 +541,11 @@ impl<'s, K: Sink> Writer<'s, K> {
         for source_ref in &c.source_refs {
             self.text_element(S, "SourceRef", source_ref)?;
         }
-        self.opt_cred(c.cred.as_ref())?;
+        self.opt_cred(c.cred.as_deref())?;
         if let Some(chal) = &c.chal {
             self.chal(chal)?;
         }
-        self.text_element(S, "Data", &c.data.code().to_string())?;
+        self.text_element(S, "Data", &c.data.code().to_compact_string())?;
         self.items(&c.items)?;
         self.raw(&c.extensions)?;
         self.end()
@@ -554,14 +555,14 @@ impl<'s, K: Sink> Writer<'s, K> {
         self.start(S, "Sync")?;
         self.cmd_id(c.cmd_id.as_deref())?;
         self.flag(S, "NoResp", c.no_resp)?;
-        self.opt_cred(c.cred.as_ref())?;
+        self.opt_cred(c.cred.as_deref())?;
         if let Some(target) = &c.target {
             self.target("Target", target)?;
         }
         if let Some(source) = &c.source {
             self.source("Source", source)?;
         }
-        self.opt_meta(c.meta.as_ref())?;
+        self.opt_meta(c.meta.as_deref())?;
         if self.supports(
             Version::V1_1,
             "NumberOfChanges",
@@ -675,7 +676,7 @@ impl<'s, K: Sink> Writer<'s, K> {
         if let Some(cap) = &s.sync_cap {
             self.start(D, "SyncCap")?;
             for sync_type in &cap.sync_types {
-                self.text_element(D, "SyncType", &sync_type.to_string())?;
+                self.text_element(D, "SyncType", &sync_type.to_compact_string())?;
             }
             self.raw(&cap.extensions)?;
             self.end()?;

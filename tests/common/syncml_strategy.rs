@@ -56,6 +56,21 @@ pub fn scalar() -> impl Strategy<Value = String> {
     ]
 }
 
+/// A trimmed short scalar, as the model keeps it.
+pub fn short() -> impl Strategy<Value = CompactString> {
+    scalar().prop_map(CompactString::from)
+}
+
+/// An optional boxed `Meta`.
+fn opt_meta(version: Version) -> impl Strategy<Value = Option<Box<MetInf>>> {
+    of(arb_metinf(version).prop_map(Box::new))
+}
+
+/// Optional boxed credentials.
+fn opt_cred(version: Version) -> impl Strategy<Value = Option<Box<Cred>>> {
+    of(arb_cred(version).prop_map(Box::new))
+}
+
 /// An item payload: any text, outer whitespace and line breaks included.
 pub fn payload() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -66,11 +81,12 @@ pub fn payload() -> impl Strategy<Value = String> {
 }
 
 /// Vendor elements, which the model keeps verbatim.
-pub fn extensions() -> impl Strategy<Value = Vec<Element>> {
+pub fn extensions() -> impl Strategy<Value = Extensions> {
     prop_oneof![
         4 => Just(Vec::new()),
         1 => vec(vendor_element(), 1..3),
     ]
+    .prop_map(Extensions::from)
 }
 
 pub fn vendor_element() -> impl Strategy<Value = Element> {
@@ -106,17 +122,17 @@ pub fn vendor_element() -> impl Strategy<Value = Element> {
 pub fn arb_header(version: Version) -> impl Strategy<Value = SyncHdr> {
     (
         (
-            scalar(),
-            scalar(),
+            short(),
+            short(),
             any::<u32>(),
             arb_target(version),
             arb_source(),
         ),
         (
-            of(scalar()),
+            of(short()),
             any::<bool>(),
-            of(arb_cred(version)),
-            of(arb_metinf(version)),
+            opt_cred(version),
+            opt_meta(version),
             extensions(),
         ),
     )
@@ -142,7 +158,7 @@ pub fn arb_header(version: Version) -> impl Strategy<Value = SyncHdr> {
 }
 
 pub fn arb_source() -> impl Strategy<Value = Source> {
-    (scalar(), of(scalar()), extensions()).prop_map(|(loc_uri, loc_name, extensions)| Source {
+    (short(), of(short()), extensions()).prop_map(|(loc_uri, loc_name, extensions)| Source {
         loc_uri,
         loc_name,
         extensions,
@@ -156,7 +172,7 @@ pub fn arb_target(version: Version) -> impl Strategy<Value = Target> {
     } else {
         Just(None).boxed()
     };
-    (scalar(), of(scalar()), filter, extensions()).prop_map(
+    (short(), of(short()), filter, extensions()).prop_map(
         |(loc_uri, loc_name, filter, extensions)| Target {
             loc_uri,
             loc_name,
@@ -167,7 +183,7 @@ pub fn arb_target(version: Version) -> impl Strategy<Value = Target> {
 }
 
 fn arb_plain_target() -> impl Strategy<Value = Target> {
-    (scalar(), of(scalar())).prop_map(|(loc_uri, loc_name)| Target {
+    (short(), of(short())).prop_map(|(loc_uri, loc_name)| Target {
         loc_uri,
         loc_name,
         ..Target::default()
@@ -175,7 +191,7 @@ fn arb_plain_target() -> impl Strategy<Value = Target> {
 }
 
 pub fn arb_filter(version: Version) -> impl Strategy<Value = Filter> {
-    let simple_item = (of(arb_metinf(version)), of(payload()))
+    let simple_item = (opt_meta(version), of(payload()))
         .prop_map(|(meta, data)| Item {
             meta,
             data: data.map(Data::Text),
@@ -186,7 +202,7 @@ pub fn arb_filter(version: Version) -> impl Strategy<Value = Filter> {
         arb_metinf(version),
         of(simple_item.clone()),
         of(simple_item),
-        of(scalar()),
+        of(short()),
         extensions(),
     )
         .prop_map(|(meta, field, record, filter_type, extensions)| Filter {
@@ -199,7 +215,7 @@ pub fn arb_filter(version: Version) -> impl Strategy<Value = Filter> {
 }
 
 pub fn arb_cred(version: Version) -> impl Strategy<Value = Cred> {
-    (of(arb_metinf(version)), scalar(), extensions()).prop_map(|(meta, data, extensions)| Cred {
+    (opt_meta(version), scalar(), extensions()).prop_map(|(meta, data, extensions)| Cred {
         meta,
         data,
         extensions,
@@ -207,10 +223,10 @@ pub fn arb_cred(version: Version) -> impl Strategy<Value = Cred> {
 }
 
 pub fn arb_anchor() -> impl Strategy<Value = Anchor> {
-    (of(scalar()), scalar()).prop_map(|(last, next)| Anchor {
+    (of(short()), short()).prop_map(|(last, next)| Anchor {
         last,
         next,
-        extensions: Vec::new(),
+        extensions: Extensions::new(),
     })
 }
 
@@ -220,7 +236,7 @@ pub fn arb_mem() -> impl Strategy<Value = Mem> {
             shared_mem,
             free_mem,
             free_id,
-            extensions: Vec::new(),
+            extensions: Extensions::new(),
         },
     )
 }
@@ -229,18 +245,18 @@ pub fn arb_mem() -> impl Strategy<Value = Mem> {
 pub fn arb_metinf(version: Version) -> impl Strategy<Value = MetInf> {
     (
         (
-            of(scalar()),
-            of(scalar()),
-            of(scalar()),
+            of(short()),
+            of(short()),
+            of(short()),
             of(any::<u64>()),
             of(arb_anchor()),
-            of(scalar()),
+            of(short()),
         ),
         (
-            of(scalar()),
+            of(short()),
             of(any::<u64>()),
             of(any::<u64>()),
-            vec(scalar(), 0..2),
+            vec(short(), 0..2),
             of(arb_mem()),
             any::<bool>(),
             extensions(),
@@ -303,9 +319,9 @@ pub fn arb_item(version: Version) -> impl Strategy<Value = Item> {
     (
         of(arb_target(version)),
         of(arb_source()),
-        of(scalar()),
-        of(scalar()),
-        of(arb_metinf(version)),
+        of(short()),
+        of(short()),
+        opt_meta(version),
         of(arb_data()),
         any::<bool>(),
         extensions(),
@@ -346,9 +362,9 @@ pub fn arb_command(version: Version) -> impl Strategy<Value = Command> {
         let commands = vec(inner, 0..3);
         prop_oneof![
             (
-                of(scalar()),
+                of(short()),
                 any::<bool>(),
-                of(arb_metinf(version)),
+                opt_meta(version),
                 commands.clone(),
                 extensions()
             )
@@ -362,9 +378,9 @@ pub fn arb_command(version: Version) -> impl Strategy<Value = Command> {
                     })
                 }),
             (
-                of(scalar()),
+                of(short()),
                 any::<bool>(),
-                of(arb_metinf(version)),
+                opt_meta(version),
                 commands.clone(),
                 extensions()
             )
@@ -378,12 +394,8 @@ pub fn arb_command(version: Version) -> impl Strategy<Value = Command> {
                     })
                 }),
             (
-                (of(scalar()), any::<bool>(), of(arb_cred(version))),
-                (
-                    of(arb_target(version)),
-                    of(arb_source()),
-                    of(arb_metinf(version))
-                ),
+                (of(short()), any::<bool>(), opt_cred(version)),
+                (of(arb_target(version)), of(arb_source()), opt_meta(version)),
                 (of(any::<u32>()), commands, extensions()),
             )
                 .prop_map(
@@ -392,7 +404,7 @@ pub fn arb_command(version: Version) -> impl Strategy<Value = Command> {
                         (target, source, meta),
                         (number_of_changes, commands, extensions),
                     )| {
-                        Command::Sync(Sync {
+                        Command::Sync(Box::new(Sync {
                             cmd_id,
                             no_resp,
                             cred,
@@ -403,7 +415,7 @@ pub fn arb_command(version: Version) -> impl Strategy<Value = Command> {
                                 .filter(|_| version >= Version::V1_1),
                             commands,
                             extensions,
-                        })
+                        }))
                     },
                 ),
         ]
@@ -412,10 +424,10 @@ pub fn arb_command(version: Version) -> impl Strategy<Value = Command> {
 
 fn arb_item_command(version: Version) -> impl Strategy<Value = ItemCommand> {
     (
-        of(scalar()),
+        of(short()),
         any::<bool>(),
-        of(arb_cred(version)),
-        of(arb_metinf(version)),
+        opt_cred(version),
+        opt_meta(version),
         items(version),
         extensions(),
     )
@@ -434,11 +446,11 @@ fn arb_item_command(version: Version) -> impl Strategy<Value = ItemCommand> {
 fn arb_leaf_command(version: Version) -> BoxedStrategy<Command> {
     let v = version;
     let get_put = (
-        of(scalar()),
+        of(short()),
         any::<bool>(),
-        of(scalar()),
-        of(arb_cred(v)),
-        of(arb_metinf(v)),
+        of(short()),
+        opt_cred(v),
+        opt_meta(v),
         items(v),
         extensions(),
     )
@@ -455,8 +467,8 @@ fn arb_leaf_command(version: Version) -> BoxedStrategy<Command> {
         )
         .boxed();
     let delete = (
-        (of(scalar()), any::<bool>(), any::<bool>(), any::<bool>()),
-        (of(arb_cred(v)), of(arb_metinf(v)), items(v), extensions()),
+        (of(short()), any::<bool>(), any::<bool>(), any::<bool>()),
+        (opt_cred(v), opt_meta(v), items(v), extensions()),
     )
         .prop_map(
             |((cmd_id, no_resp, archive, sft_del), (cred, meta, items, extensions))| Delete {
@@ -471,8 +483,8 @@ fn arb_leaf_command(version: Version) -> BoxedStrategy<Command> {
             },
         );
     let alert = (
-        (of(scalar()), any::<bool>(), of(arb_cred(v))),
-        (of(any::<u16>()), of(scalar()), items(v), extensions()),
+        (of(short()), any::<bool>(), opt_cred(v)),
+        (of(any::<u16>()), of(short()), items(v), extensions()),
     )
         .prop_map(
             move |((cmd_id, no_resp, cred), (code, correlator, items, extensions))| Alert {
@@ -486,13 +498,8 @@ fn arb_leaf_command(version: Version) -> BoxedStrategy<Command> {
             },
         );
     let exec = (
-        (
-            of(scalar()),
-            any::<bool>(),
-            of(arb_cred(v)),
-            of(arb_metinf(v)),
-        ),
-        (of(scalar()), arb_item(v), extensions()),
+        (of(short()), any::<bool>(), opt_cred(v), opt_meta(v)),
+        (of(short()), arb_item(v), extensions()),
     )
         .prop_map(
             move |((cmd_id, no_resp, cred, meta), (correlator, item, extensions))| Exec {
@@ -513,13 +520,8 @@ fn arb_leaf_command(version: Version) -> BoxedStrategy<Command> {
         },
     );
     let map = (
-        (of(scalar()), arb_target(v), arb_source()),
-        (
-            of(arb_cred(v)),
-            of(arb_metinf(v)),
-            vec(map_item, 0..3),
-            extensions(),
-        ),
+        (of(short()), arb_target(v), arb_source()),
+        (opt_cred(v), opt_meta(v), vec(map_item, 0..3), extensions()),
     )
         .prop_map(
             |((cmd_id, target, source), (cred, meta, map_items, extensions))| Map {
@@ -533,15 +535,10 @@ fn arb_leaf_command(version: Version) -> BoxedStrategy<Command> {
             },
         );
     let results = (
+        (of(short()), of(any::<u32>()), of(short()), opt_meta(v)),
         (
-            of(scalar()),
-            of(any::<u32>()),
-            of(scalar()),
-            of(arb_metinf(v)),
-        ),
-        (
-            vec(scalar(), 0..2),
-            vec(scalar(), 0..2),
+            vec(short(), 0..2),
+            vec(short(), 0..2),
             items(v),
             extensions(),
         ),
@@ -561,8 +558,8 @@ fn arb_leaf_command(version: Version) -> BoxedStrategy<Command> {
             },
         );
     let search = (
-        (of(scalar()), any::<bool>(), any::<bool>(), of(arb_cred(v))),
-        (of(arb_target(v)), vec(arb_source(), 1..3), of(scalar())),
+        (of(short()), any::<bool>(), any::<bool>(), opt_cred(v)),
+        (of(arb_target(v)), vec(arb_source(), 1..3), of(short())),
         (arb_metinf(v), payload(), extensions()),
     )
         .prop_map(
@@ -586,12 +583,12 @@ fn arb_leaf_command(version: Version) -> BoxedStrategy<Command> {
     let chal =
         (arb_metinf(v), extensions()).prop_map(|(meta, extensions)| Chal { meta, extensions });
     let status = (
-        (of(scalar()), any::<u32>(), scalar(), scalar()),
+        (of(short()), any::<u32>(), short(), short()),
         (
-            vec(scalar(), 0..2),
-            vec(scalar(), 0..2),
-            of(arb_cred(v)),
-            of(chal),
+            vec(short(), 0..2),
+            vec(short(), 0..2),
+            opt_cred(v),
+            of(chal.prop_map(Box::new)),
         ),
         (100u16..600, items(v), extensions()),
     )
@@ -622,10 +619,10 @@ fn arb_leaf_command(version: Version) -> BoxedStrategy<Command> {
         get_put.clone().prop_map(Command::Get).boxed(),
         get_put.prop_map(Command::Put).boxed(),
         alert.prop_map(Command::Alert).boxed(),
-        exec.prop_map(Command::Exec).boxed(),
-        map.prop_map(Command::Map).boxed(),
-        results.prop_map(Command::Results).boxed(),
-        search.prop_map(Command::Search).boxed(),
+        exec.prop_map(|c| Command::Exec(Box::new(c))).boxed(),
+        map.prop_map(|c| Command::Map(Box::new(c))).boxed(),
+        results.prop_map(|c| Command::Results(Box::new(c))).boxed(),
+        search.prop_map(|c| Command::Search(Box::new(c))).boxed(),
         status.prop_map(Command::Status).boxed(),
     ];
     if v >= Version::V1_2 {
@@ -664,7 +661,7 @@ fn arb_prop_param(devinf: Version) -> impl Strategy<Value = PropParam> {
                 val_enums,
                 display_name,
                 // The flat layout has no place for them but the capability.
-                extensions: if flat { Vec::new() } else { extensions },
+                extensions: if flat { Extensions::new() } else { extensions },
             },
         )
 }
@@ -699,7 +696,7 @@ fn arb_property(devinf: Version) -> impl Strategy<Value = Property> {
                 val_enums,
                 display_name,
                 params,
-                extensions: if full { extensions } else { Vec::new() },
+                extensions: if full { extensions } else { Extensions::new() },
             },
         )
 }
