@@ -4,13 +4,13 @@
 use crate::syncml::{Anchor, Chal, Command, Data, Item, MetInf, Source, Target};
 
 /// The `Meta` of a command, item or header, if any.
-pub fn meta(field: &Option<MetInf>) -> Option<&MetInf> {
-    field.as_ref()
+pub fn meta(field: &Option<Box<MetInf>>) -> Option<&MetInf> {
+    field.as_deref()
 }
 
 /// A `Meta` field holding `meta`.
-pub fn some_meta(meta: MetInf) -> Option<MetInf> {
-    Some(meta)
+pub fn some_meta(meta: MetInf) -> Option<Box<MetInf>> {
+    Some(Box::new(meta))
 }
 
 /// A challenge with the given MetInf.

@@ -608,7 +608,7 @@ impl Session {
         let Some(cred) = &header.cred else {
             tracing::info!("no credentials; challenging");
             let mut status = Status::for_header("0", header, StatusCode::MissingCredentials);
-            status.chal = Some(self.challenge(store, policy, device)?);
+            status.chal = Some(self.challenge(store, policy, device)?.into());
             return Ok(Err(status));
         };
         let auth_type = meta(&cred.meta)
@@ -641,7 +641,7 @@ impl Session {
         if !accepted {
             tracing::warn!(auth_type, "credentials refused");
             let mut status = Status::for_header("0", header, StatusCode::InvalidCredentials);
-            status.chal = Some(self.challenge(store, policy, device)?);
+            status.chal = Some(self.challenge(store, policy, device)?.into());
             return Ok(Err(status));
         }
         tracing::info!(auth_type, "authenticated");
@@ -649,7 +649,7 @@ impl Session {
         let mut status = Status::for_header("0", header, StatusCode::AuthenticationAccepted);
         if auth_type == "syncml:auth-md5" {
             // The nonce for the next session.
-            status.chal = Some(self.challenge(store, policy, device)?);
+            status.chal = Some(self.challenge(store, policy, device)?.into());
         }
         Ok(Ok(status))
     }

@@ -26,12 +26,12 @@ use handsync::wbxml::WriterOptions;
 
 // ----- model helpers (the only place that knows how the model holds optional parts) -----
 
-pub fn meta(m: MetInf) -> Option<MetInf> {
-    Some(m)
+pub fn meta(m: MetInf) -> Option<Box<MetInf>> {
+    Some(Box::new(m))
 }
 
-pub fn meta_of(m: &Option<MetInf>) -> Option<&MetInf> {
-    m.as_ref()
+pub fn meta_of(m: &Option<Box<MetInf>>) -> Option<&MetInf> {
+    m.as_deref()
 }
 
 pub fn item(target: Option<&str>, source: Option<&str>) -> SyncItem {
