@@ -8,6 +8,7 @@
 //! - [`cli`]: the `handsync` command.
 
 pub mod cli;
+pub mod engine;
 pub mod markup;
 pub mod obex;
 pub mod pim;

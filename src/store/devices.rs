@@ -625,6 +625,26 @@ impl Tx<'_> {
         Ok(dropped)
     }
 
+    /// Forgets that the device holds one item (it no longer has it, or a conflict the PC won
+    /// means it must get the item again). The item is untouched. Returns whether a mapping
+    /// was dropped.
+    pub fn forget_device_item(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+        guid: Guid,
+    ) -> Result<bool> {
+        let id = self.device_datastore_id(device, datastore)?;
+        let dropped = self
+            .conn()
+            .execute(
+                "DELETE FROM device_items WHERE device_datastore_id = ?1 AND item_id = ?2",
+                params![id, guid],
+            )
+            .context(|| format!("forgetting item {guid} on device {device}"))?;
+        Ok(dropped > 0)
+    }
+
     // ----- PC -> device -----
 
     /// What changed on the PC since the device last saw it: Adds of live items it does not

@@ -264,6 +264,15 @@ fn create_private_file(path: &Path) -> Result<()> {
     }
 }
 
+fn check_savepoint_name(name: &str) -> Result<()> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(StoreError::InvalidInput(format!(
+            "savepoint name {name:?} is not a plain identifier"
+        )));
+    }
+    Ok(())
+}
+
 /// An open transaction. All store operations are its methods.
 pub struct Tx<'a> {
     tx: rusqlite::Transaction<'a>,
@@ -280,6 +289,33 @@ impl Tx<'_> {
 
     fn conn(&self) -> &Connection {
         &self.tx
+    }
+
+    /// Opens a savepoint inside the transaction (for SyncML `Atomic`): what follows can be
+    /// undone alone with [`Tx::rollback_to_savepoint`]. `name` must be a plain identifier.
+    pub fn savepoint(&self, name: &str) -> Result<()> {
+        check_savepoint_name(name)?;
+        self.conn()
+            .execute_batch(&format!("SAVEPOINT {name}"))
+            .context(|| format!("opening savepoint {name}"))
+    }
+
+    /// Undoes everything since the savepoint and closes it.
+    pub fn rollback_to_savepoint(&self, name: &str) -> Result<()> {
+        check_savepoint_name(name)?;
+        self.conn()
+            .execute_batch(&format!(
+                "ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"
+            ))
+            .context(|| format!("rolling back to savepoint {name}"))
+    }
+
+    /// Keeps what was done since the savepoint and closes it.
+    pub fn release_savepoint(&self, name: &str) -> Result<()> {
+        check_savepoint_name(name)?;
+        self.conn()
+            .execute_batch(&format!("RELEASE SAVEPOINT {name}"))
+            .context(|| format!("releasing savepoint {name}"))
     }
 
     /// The last revision handed out by the change counter.
@@ -322,6 +358,33 @@ mod tests {
         );
         assert!(orphan.is_err());
         assert!(store.check_integrity().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_savepoint_undoes_only_what_followed_it() {
+        let mut store = Store::open_in_memory().unwrap();
+        let content = ItemContent {
+            content_type: "text/plain",
+            raw: b"a",
+            canonical: "a",
+            identity_key: None,
+        };
+        let cause = Cause::pc(Reason::AddedOnPc);
+        store
+            .transaction(|tx| {
+                tx.add_item(Datastore::Notes, content, &cause, Timestamp(1))?;
+                tx.savepoint("atomic")?;
+                tx.add_item(Datastore::Notes, content, &cause, Timestamp(2))?;
+                tx.rollback_to_savepoint("atomic")?;
+                tx.savepoint("atomic")?;
+                tx.add_item(Datastore::Notes, content, &cause, Timestamp(3))?;
+                tx.release_savepoint("atomic")?;
+                assert!(tx.savepoint("bad name; DROP").is_err());
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        let count = store.read(|tx| tx.item_count(Datastore::Notes)).unwrap();
+        assert_eq!(count, 2);
     }
 
     #[test]

@@ -1,0 +1,126 @@
+//! Authentication: none, syncml:auth-basic and syncml:auth-md5 with a NextNonce per device.
+
+#![allow(clippy::useless_conversion)] // model values built with `.into()` (see engine_phone)
+
+mod engine_phone;
+mod support;
+
+use engine_phone::*;
+use handsync::engine::{AuthPolicy, ServerConfig};
+use handsync::markup::Version;
+use handsync::store::Timestamp;
+use handsync::syncml::{AlertCode, Encoding, StatusCode};
+
+fn server_with_account(policy: AuthPolicy) -> Server {
+    let mut server = Server::new(ServerConfig {
+        auth: policy,
+        ..ServerConfig::default()
+    });
+    server
+        .store
+        .transaction(|tx| tx.add_account("anna", "s3cret", Timestamp(0)))
+        .unwrap();
+    server
+}
+
+#[test]
+fn basic_credentials_are_accepted_with_212() {
+    let mut server = server_with_account(AuthPolicy::Basic);
+    let mut phone = Phone::new(Version::V1_1, Encoding::Wbxml);
+    phone.credentials = Some(("anna".into(), "s3cret".into(), Auth::Basic));
+    phone.add(&vcard(1));
+    let outcome = phone.sync(&mut server, AlertCode::TwoWay, None);
+    assert!(outcome.completed);
+    assert_eq!(outcome.header_codes[0], StatusCode::AuthenticationAccepted);
+    // Authenticated for the session: later messages need no credentials.
+    assert!(outcome.header_codes[1..]
+        .iter()
+        .all(|c| *c == StatusCode::Ok));
+    assert_eq!(server.contacts().len(), 1);
+}
+
+#[test]
+fn missing_credentials_get_407_with_a_challenge_then_md5_succeeds() {
+    let mut server = server_with_account(AuthPolicy::Md5);
+    let mut phone = Phone::new(Version::V1_2, Encoding::Xml);
+    phone.credentials = Some(("anna".into(), "s3cret".into(), Auth::Md5));
+    phone.add(&vcard(1));
+    // The phone has no nonce yet: its first attempt is refused, it retries with ours.
+    let outcome = phone.sync(&mut server, AlertCode::TwoWay, None);
+    assert!(outcome.completed, "{:?}", outcome.header_codes);
+    assert_eq!(outcome.header_codes[0], StatusCode::InvalidCredentials);
+    let chal = header_status(&outcome.replies[0].message)
+        .chal
+        .as_ref()
+        .unwrap();
+    assert_eq!(chal.meta.type_.as_deref(), Some("syncml:auth-md5"));
+    assert_eq!(chal.meta.format.as_deref(), Some("b64"));
+    assert!(chal.meta.next_nonce.is_some());
+    assert_eq!(outcome.header_codes[1], StatusCode::AuthenticationAccepted);
+    assert_eq!(server.contacts().len(), 1);
+
+    // The nonce handed out with 212 serves the next session at once.
+    let outcome = phone.sync(&mut server, AlertCode::TwoWay, None);
+    assert!(outcome.completed);
+    assert_eq!(outcome.header_codes[0], StatusCode::AuthenticationAccepted);
+
+    // Without credentials at all: 407 and a challenge.
+    phone.credentials = None;
+    let outcome = phone.sync(&mut server, AlertCode::TwoWay, None);
+    assert!(!outcome.completed);
+    assert_eq!(outcome.header_codes[0], StatusCode::MissingCredentials);
+    assert!(header_status(&outcome.replies[0].message).chal.is_some());
+}
+
+#[test]
+fn wrong_credentials_are_refused_and_repeated_failures_end_the_session() {
+    let mut server = server_with_account(AuthPolicy::Basic);
+    let mut phone = Phone::new(Version::V1_1, Encoding::Wbxml);
+    phone.credentials = Some(("anna".into(), "wrong".into(), Auth::Basic));
+    phone.add(&vcard(1));
+    let outcome = phone.sync(&mut server, AlertCode::TwoWay, None);
+    assert!(!outcome.completed);
+    assert_eq!(
+        outcome.header_codes,
+        vec![StatusCode::InvalidCredentials; 3],
+        "three tries, then the session ends"
+    );
+    let last = outcome.replies.last().unwrap();
+    assert!(last.session_finished);
+    // Nothing but the header status was answered, nothing was stored.
+    assert!(outcome
+        .replies
+        .iter()
+        .all(|r| r.message.body.commands.len() == 1));
+    assert!(server.contacts().is_empty());
+    let sessions = server.store.read(|tx| tx.sessions(None, 10)).unwrap();
+    assert_eq!(sessions[0].result, handsync::store::SessionResult::Failed);
+}
+
+#[test]
+fn md5_is_required_when_the_policy_says_so() {
+    let mut server = server_with_account(AuthPolicy::Md5);
+    let mut phone = Phone::new(Version::V1_1, Encoding::Wbxml);
+    phone.credentials = Some(("anna".into(), "s3cret".into(), Auth::Basic));
+    let outcome = phone.sync(&mut server, AlertCode::TwoWay, None);
+    assert!(!outcome.completed);
+    assert_eq!(outcome.header_codes[0], StatusCode::InvalidCredentials);
+}
+
+#[test]
+fn a_transport_can_need_no_authentication() {
+    let mut config = ServerConfig {
+        auth: AuthPolicy::Md5,
+        ..ServerConfig::default()
+    };
+    config
+        .auth_by_transport
+        .insert("obex-usb".into(), AuthPolicy::None);
+    let mut server = Server::new(config);
+    server.transport = "obex-usb".into();
+    let mut phone = Phone::new(Version::V1_1, Encoding::Wbxml);
+    phone.add(&vcard(1));
+    let outcome = phone.sync(&mut server, AlertCode::TwoWay, None);
+    assert!(outcome.completed);
+    assert_eq!(outcome.header_codes[0], StatusCode::Ok);
+}

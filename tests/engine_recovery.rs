@@ -1,0 +1,253 @@
+//! Sessions cut after any message, Maps arriving in a later session, and bad input.
+
+#![allow(clippy::useless_conversion)] // model values built with `.into()` (see engine_phone)
+
+mod engine_phone;
+mod support;
+
+use engine_phone::*;
+use handsync::engine::{EngineError, ServerConfig};
+use handsync::markup::Version;
+use handsync::syncml::{AlertCode, Encoding, StatusCode};
+
+fn setup() -> (Server, Phone) {
+    let mut server = Server::new(ServerConfig::default());
+    for n in 0..5 {
+        server.add_contact(&vcard(n));
+    }
+    let mut phone = Phone::new(Version::V1_1, Encoding::Wbxml);
+    phone.max_msg_size = 1500;
+    phone.items_per_message = 2;
+    for n in 3..9 {
+        phone.add(&vcard(n));
+    }
+    (server, phone)
+}
+
+fn assert_converged(server: &mut Server, phone: &mut Phone, what: &str) {
+    let mut unique = phone.keys();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        phone.items.len(),
+        "{what}: duplicates on the phone"
+    );
+    assert_eq!(server.contact_keys(), phone.keys(), "{what}: sides differ");
+    // And a further sync has nothing left to do.
+    let outcome = phone.sync(server, AlertCode::TwoWay, None);
+    assert!(outcome.completed, "{what}");
+    assert!(
+        outcome.received.is_empty(),
+        "{what}: {:?}",
+        outcome.received
+    );
+    assert_eq!(server.contact_keys(), phone.keys(), "{what}");
+}
+
+#[test]
+fn a_first_sync_cut_after_any_message_converges_in_the_next_session() {
+    let (mut server, mut phone) = setup();
+    let full = phone.sync(&mut server, AlertCode::TwoWay, None);
+    assert!(full.completed);
+    let messages = full.messages_sent;
+    assert!(messages >= 5, "{messages}");
+    for resends_maps in [true, false] {
+        for cut in 1..=messages {
+            let (mut server, mut phone) = setup();
+            phone.resends_maps = resends_maps;
+            let outcome = phone.sync(&mut server, AlertCode::TwoWay, Some(cut));
+            assert!(!outcome.completed || cut == messages, "cut {cut}");
+            let outcome = phone.sync(&mut server, AlertCode::TwoWay, None);
+            assert!(outcome.completed, "after cut {cut}");
+            assert_converged(
+                &mut server,
+                &mut phone,
+                &format!("cut after {cut}, maps {resends_maps}"),
+            );
+            assert_eq!(server.contacts().len(), 9, "cut after {cut}");
+        }
+    }
+}
+
+#[test]
+fn a_two_way_sync_cut_after_any_message_converges_in_the_next_session() {
+    let prepare = || {
+        let (mut server, mut phone) = setup();
+        assert!(phone.sync(&mut server, AlertCode::TwoWay, None).completed);
+        let guid = server.contacts()[0].guid;
+        server.replace_contact(guid, &vcard(0).replace("Test Person0", "Renamed on PC"));
+        server.add_contact(&vcard(20));
+        server.add_contact(&vcard(21));
+        let luid = phone.items.keys().last().unwrap().clone();
+        phone.edit(
+            &luid,
+            &phone.items[&luid].replace("END:VCARD", "EMAIL:x@example.com\r\nEND:VCARD"),
+        );
+        phone.add(&vcard(30));
+        (server, phone)
+    };
+    let (mut server, mut phone) = prepare();
+    let full = phone.sync(&mut server, AlertCode::TwoWay, None);
+    assert!(full.completed);
+    for cut in 1..=full.messages_sent {
+        let (mut server, mut phone) = prepare();
+        phone.sync(&mut server, AlertCode::TwoWay, Some(cut));
+        let outcome = phone.sync(&mut server, AlertCode::TwoWay, None);
+        assert!(outcome.completed, "after cut {cut}");
+        assert_converged(&mut server, &mut phone, &format!("cut after {cut}"));
+        assert_eq!(server.contacts().len(), 12, "cut after {cut}");
+        assert!(server
+            .contacts()
+            .iter()
+            .any(|i| i.canonical.contains("x@example.com")));
+    }
+}
+
+#[test]
+fn a_map_arriving_in_the_next_session_is_applied() {
+    let mut server = Server::new(ServerConfig::default());
+    for n in 0..3 {
+        server.add_contact(&vcard(n));
+    }
+    let mut phone = Phone::new(Version::V1_2, Encoding::Xml);
+    let full = {
+        let (mut server, mut phone) = (
+            Server::new(ServerConfig::default()),
+            Phone::new(Version::V1_2, Encoding::Xml),
+        );
+        for n in 0..3 {
+            server.add_contact(&vcard(n));
+        }
+        phone.sync(&mut server, AlertCode::TwoWay, None)
+    };
+    // Cut right before package 5: the phone holds the items, the server waits for their Map.
+    phone.reply_survives_cut = true;
+    let outcome = phone.sync(&mut server, AlertCode::TwoWay, Some(full.messages_sent - 1));
+    assert!(!outcome.completed);
+    assert_eq!(phone.items.len(), 3);
+    assert_eq!(phone.pending_maps.len(), 3);
+    // The statuses for those Adds were lost with package 5: the server does not know yet
+    // that the phone holds them.
+    let held = |server: &mut Server, phone: &Phone| {
+        server
+            .store
+            .read(|tx| {
+                let device = tx.device_by_uri(&phone.device_uri)?.unwrap().id;
+                tx.device_items(device, handsync::store::Datastore::Contacts)
+            })
+            .unwrap()
+    };
+    assert!(held(&mut server, &phone).is_empty());
+    phone.reply_survives_cut = false;
+    let outcome = phone.sync(&mut server, AlertCode::TwoWay, None);
+    assert!(outcome.completed);
+    let map_status = statuses(&outcome.replies[0].message)
+        .into_iter()
+        .find(|s| s.cmd == "Map")
+        .map(|s| s.data);
+    assert_eq!(
+        map_status,
+        Some(StatusCode::Ok),
+        "the owed Map came first and was applied"
+    );
+    // The Map sent first thing in the next session gave every item its LUID.
+    let mut luids: Vec<String> = held(&mut server, &phone)
+        .into_iter()
+        .map(|h| h.luid.expect("mapped"))
+        .collect();
+    luids.sort();
+    let mut phone_luids: Vec<String> = phone.items.keys().cloned().collect();
+    phone_luids.sort();
+    assert_eq!(luids, phone_luids);
+    assert_eq!(phone.items.len(), 3);
+    assert_converged(&mut server, &mut phone, "map in the next session");
+}
+
+#[test]
+fn garbage_and_truncated_messages_get_a_precise_error_and_leave_the_session_intact() {
+    let mut server = Server::new(ServerConfig::default());
+    let mut session = server.session();
+    for garbage in [
+        &b""[..],
+        b"POST /sync HTTP/1.1\r\n",
+        b"<SyncML><SyncHdr>",
+        b"\x02\x00\x00\x6a\x00",
+        b"\x03\x9f\x53\x6a\x00\x6d\x6c\x71\x03",
+    ] {
+        let error = server.exchange(&mut session, garbage).unwrap_err();
+        assert!(matches!(error, EngineError::Decode(_)), "{error}");
+        assert!(!error.to_string().is_empty());
+    }
+    // Every prefix of a real message is refused or answered, never a panic; then the real
+    // message is answered as the first of the session.
+    let mut phone = Phone::new(Version::V1_1, Encoding::Wbxml);
+    phone.add(&vcard(1));
+    let reference = phone.sync(
+        &mut Server::new(ServerConfig::default()),
+        AlertCode::TwoWay,
+        None,
+    );
+    assert!(reference.completed);
+    let mut phone = Phone::new(Version::V1_1, Encoding::Wbxml);
+    phone.add(&vcard(1));
+    let first = phone.first_message(AlertCode::TwoWay);
+    let bytes = encode(&first, Encoding::Wbxml);
+    for cut in 0..bytes.len() {
+        let _ = server.exchange(&mut session, &bytes[..cut]);
+    }
+    let reply = server.exchange(&mut session, &bytes).unwrap();
+    assert_eq!(
+        reply.message.header.as_ref().unwrap().msg_id,
+        1,
+        "no message was used up"
+    );
+    assert_eq!(header_status(&reply.message).data, StatusCode::Ok);
+}
+
+/// Real session messages with bytes flipped, cut or inserted: the engine answers or refuses,
+/// never panics; a refused message leaves the session able to take the real one; the store
+/// stays consistent.
+#[test]
+fn mutated_session_messages_never_panic_and_refusals_leave_the_session_intact() {
+    for encoding in [Encoding::Wbxml, Encoding::Xml] {
+        let (mut server, mut phone) = setup();
+        phone.encoding = encoding;
+        let reference = phone.sync(&mut server, AlertCode::TwoWay, None);
+        assert!(reference.completed);
+        let messages = reference.sent.clone();
+        let mut random = support::XorShift(0x5eed ^ messages.len() as u64);
+        for index in 0..messages.len() {
+            for round in 0..12 {
+                let (mut server, _) = setup();
+                let mut session = server.session();
+                for earlier in &messages[..index] {
+                    server.exchange(&mut session, earlier).unwrap();
+                }
+                let mut mutated = messages[index].clone();
+                match round % 3 {
+                    0 => {
+                        for _ in 0..1 + random.below(4) {
+                            let at = random.below(mutated.len());
+                            mutated[at] ^= 1 << random.below(8);
+                        }
+                    }
+                    1 => mutated.truncate(random.below(mutated.len())),
+                    _ => {
+                        let at = random.below(mutated.len());
+                        let byte = random.below(256) as u8;
+                        mutated.insert(at, byte);
+                    }
+                }
+                if server.exchange(&mut session, &mutated).is_err() {
+                    let reply = server.exchange(&mut session, &messages[index]);
+                    assert!(
+                        reply.is_ok(),
+                        "message {index} refused after a refused mutation"
+                    );
+                }
+                let problems = server.store.check_integrity().unwrap();
+                assert!(problems.is_empty(), "{problems:?}");
+            }
+        }
+    }
+}
