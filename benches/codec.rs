@@ -9,62 +9,21 @@
 //!
 //! Goals (issue 2): decode at least 5x faster than wbxml2xml, memory under 4x the message.
 
+mod support;
+
 use handsync::markup::{DocumentType, Element, Namespace, Node, Version};
 use handsync::wbxml;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// Counts live heap bytes and their high-water mark.
-struct CountingAllocator;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(live, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            if new_size > layout.size() {
-                let grow = new_size - layout.size();
-                let live = LIVE.fetch_add(grow, Ordering::Relaxed) + grow;
-                PEAK.fetch_max(live, Ordering::Relaxed);
-            } else {
-                LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
-            }
-        }
-        p
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
-
-fn corpus_dir() -> PathBuf {
-    std::env::var_os("HANDSYNC_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"))
-}
+static ALLOCATOR: support::CountingAllocator = support::CountingAllocator;
 
 fn text_element(namespace: Namespace, name: &str, text: &str) -> Element {
     Element::new(namespace, name).with_text(text)
 }
 
 fn phone_header() -> Element {
-    let phone = std::fs::read(corpus_dir().join("wbxml/horde-k500i_client_0.wbxml"))
+    let phone = std::fs::read(support::corpus_dir().join("wbxml/horde-k500i_client_0.wbxml"))
         .expect("corpus: wbxml/horde-k500i_client_0.wbxml");
     let phone = wbxml::decode_tree(&phone).expect("the K500i capture decodes");
     phone.child("SyncHdr").expect("SyncHdr").clone()
@@ -95,8 +54,9 @@ fn encode_message(body_children: Vec<Element>) -> Vec<u8> {
 /// A slow sync's package from the phone: a real phone's SyncHdr and a Sync full of vCard
 /// Adds (the SyncEvolution vCard 2.1 test items), about `target` bytes. Mostly payload.
 fn slow_sync_package(target: usize) -> Vec<u8> {
-    let vcards = std::fs::read_to_string(corpus_dir().join("pim/syncevolution/vcard21.vcf"))
-        .expect("corpus: pim/syncevolution/vcard21.vcf");
+    let vcards =
+        std::fs::read_to_string(support::corpus_dir().join("pim/syncevolution/vcard21.vcf"))
+            .expect("corpus: pim/syncevolution/vcard21.vcf");
     let vcards: Vec<String> = vcards
         .split("\n\n")
         .map(|block| block.trim().replace('\n', "\r\n") + "\r\n")
@@ -319,11 +279,8 @@ fn measure(name: &str, message: &[u8], quick: bool) {
     );
 
     drop(decoded);
-    let before = LIVE.load(Ordering::Relaxed);
-    PEAK.store(before, Ordering::Relaxed);
-    let kept = handsync::syncml::decode(message).unwrap();
-    let peak = PEAK.load(Ordering::Relaxed) - before;
-    let retained = LIVE.load(Ordering::Relaxed) - before;
+    let (kept, peak, retained) =
+        support::heap_during(|| handsync::syncml::decode(message).unwrap());
     drop(kept);
     println!(
         "decode heap: peak {} bytes ({:.2}x the message), model kept {} bytes ({:.2}x)",

@@ -6,56 +6,16 @@
 //! Python's `vobject` (`pip install vobject`), which parses and serializes as 3.0.
 //! Reports items/s and peak memory for both. Goal (issue 4): 20x vobject's throughput.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod support;
+
 use std::time::{Duration, Instant};
 
-struct CountingAllocator;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(live, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            if new_size > layout.size() {
-                let grow = new_size - layout.size();
-                let live = LIVE.fetch_add(grow, Ordering::Relaxed) + grow;
-                PEAK.fetch_max(live, Ordering::Relaxed);
-            } else {
-                LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
-            }
-        }
-        p
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
-
-fn corpus_dir() -> PathBuf {
-    std::env::var_os("HANDSYNC_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"))
-}
+static ALLOCATOR: support::CountingAllocator = support::CountingAllocator;
 
 /// `count` vCard 2.1 contacts, each with the corpus photo, CRLF line ends.
 fn contacts_with_photos(count: usize) -> String {
-    let corpus = corpus_dir();
+    let corpus = support::corpus_dir();
     let photo_card = std::fs::read_to_string(corpus.join("pim/gammu/vcards/photo.vcf"))
         .expect("corpus: pim/gammu/vcards/photo.vcf")
         .replace("\r\n", "\n");
@@ -126,10 +86,7 @@ fn main() {
         }
         (cards.len(), written)
     };
-    let before = LIVE.load(Ordering::Relaxed);
-    PEAK.store(before, Ordering::Relaxed);
-    let (parsed, _) = run();
-    let peak = PEAK.load(Ordering::Relaxed) - before;
+    let ((parsed, _), peak, _) = support::heap_during(run);
     assert_eq!(parsed, count);
     let mut best = Duration::MAX;
     for _ in 0..if quick { 1 } else { 5 } {
