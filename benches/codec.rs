@@ -1,7 +1,8 @@
 //! Codec benchmark: `cargo bench --bench codec`.
 //!
-//! Builds a ~1 MB SyncML 1.1 WBXML message from the corpus (a real Sony Ericsson header and the
-//! SyncEvolution vCard 2.1 test items as Add commands) and reports:
+//! Builds two ~1 MB SyncML 1.1 WBXML packages from the corpus, both under a real Sony Ericsson
+//! SyncHdr: a slow-sync package (SyncEvolution's vCard 2.1 items as Adds; mostly payload) and a
+//! Status + Map package (all structure). For each it reports:
 //! - WBXML -> model and model -> WBXML throughput in MB/s, and WBXML -> markup tree;
 //! - peak heap used while decoding, as a multiple of the message size;
 //! - whole-process time and peak RSS of `handsync decode FILE` against libwbxml's
