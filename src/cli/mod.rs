@@ -7,6 +7,7 @@ mod import;
 mod listing;
 mod objects;
 mod restore;
+mod serve;
 mod support;
 
 use clap::{Parser, Subcommand};
@@ -40,8 +41,9 @@ enum Command {
     Decode(codec::DecodeArgs),
     /// Turn an XML SyncML or DevInf message into WBXML, shaped as phones send it.
     Encode(codec::EncodeArgs),
-    /// Run the handsync daemon (SyncML server and its listeners).
-    Serve,
+    /// Run the handsync daemon: the SyncML server and its listeners (HTTP today), until
+    /// SIGINT or SIGTERM.
+    Serve(serve::ServeArgs),
     /// Accounts phones log in with (only md5("name:password") is stored).
     #[command(subcommand)]
     Account(account::AccountCommand),
@@ -78,7 +80,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Decode(args) => codec::decode(&args),
         Command::Encode(args) => codec::encode(&args),
-        Command::Serve => serve(),
+        Command::Serve(args) => serve::run(db, &args),
         Command::Account(command) => account::run(&support::db_path(db)?, command),
         Command::Devices => listing::devices(&support::db_path(db)?),
         Command::History(args) => listing::history(&support::db_path(db)?, &args),
@@ -122,18 +124,7 @@ fn init_logging(verbose: u8) {
         EnvFilter::try_from_env("HANDSYNC_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
-}
-
-fn serve() -> Result<(), Failure> {
-    // The SyncML server engine, its store and every transport arrive with their own issues;
-    // until then, say plainly what this build can do instead of pretending to listen.
-    Err(Failure {
-        status: 1,
-        message: "serve: the SyncML server engine and its transports (HTTP, OBEX over TCP, \
-                  serial, Bluetooth, USB, IrDA) are not built yet in this version. \
-                  What works today: `handsync decode` and `handsync encode`."
-            .into(),
-    })
 }

@@ -1,0 +1,109 @@
+//! `handsync serve`: the daemon with its listeners, until SIGINT or SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::support;
+use super::Failure;
+use crate::daemon::config::{
+    default_config_path, parse_listen, ConfigFile, DEFAULT_HTTP_LISTEN, DEFAULT_IDLE_TIMEOUT,
+};
+use crate::daemon::{Daemon, Settings};
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// The configuration file (TOML, see docs/daemon.md). Default:
+    /// $XDG_CONFIG_HOME/handsync/config.toml when it exists.
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+
+    /// Serve SyncML over HTTP on this address (IP:PORT or a port on loopback); repeat for
+    /// several. Default 127.0.0.1:9180. Port 0 picks a free port (printed at start).
+    #[arg(long = "http", value_name = "ADDR", value_parser = parse_listen)]
+    http: Vec<SocketAddr>,
+
+    /// No HTTP listener.
+    #[arg(long, conflicts_with = "http")]
+    no_http: bool,
+
+    /// Seconds a session may stay silent before it is cut (default 300).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: Option<u64>,
+}
+
+pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
+    let file = match (&args.config, default_config_path()) {
+        (Some(path), _) => ConfigFile::load(path, true),
+        (None, Some(path)) => ConfigFile::load(&path, false),
+        (None, None) => Ok(ConfigFile::default()),
+    }
+    .map_err(|e| Failure::bad_input(e.to_string()))?;
+    let server = file
+        .server_config()
+        .map_err(|e| Failure::bad_input(e.to_string()))?;
+    let http_listen = if args.no_http {
+        Vec::new()
+    } else if !args.http.is_empty() {
+        args.http.clone()
+    } else {
+        file.http_listen()
+            .map_err(|e| Failure::bad_input(e.to_string()))?
+            .unwrap_or_else(|| vec![parse_listen(DEFAULT_HTTP_LISTEN).expect("valid default")])
+    };
+    let idle_timeout = match args.idle_timeout {
+        Some(seconds) => Duration::from_secs(seconds),
+        None => file
+            .idle_timeout()
+            .map_err(|e| Failure::bad_input(e.to_string()))?
+            .unwrap_or(DEFAULT_IDLE_TIMEOUT),
+    };
+    // --db and $HANDSYNC_DB over the file, the file over the XDG default.
+    let db_path = match (
+        db,
+        std::env::var_os("HANDSYNC_DB").filter(|p| !p.is_empty()),
+    ) {
+        (Some(path), _) => path,
+        (None, Some(path)) => PathBuf::from(path),
+        (None, None) => match &file.db {
+            Some(path) => path.clone(),
+            None => support::db_path(None)?,
+        },
+    };
+    let store = support::open_store(&db_path)?;
+    let server_id = server.server_id.clone();
+    let daemon = Daemon::start(
+        store,
+        Settings {
+            server,
+            http_listen,
+            idle_timeout,
+        },
+    )
+    .map_err(|e| Failure::io(e.to_string()))?;
+
+    // Status lines on stdout (the journal under systemd; tests read the port from them).
+    println!(
+        "handsync: serving as \"{server_id}\", database {}",
+        db_path.display()
+    );
+    if daemon.http_addresses().is_empty() {
+        println!("HTTP: off");
+    }
+    for address in daemon.http_addresses() {
+        println!("HTTP: listening on http://{address}/");
+    }
+    println!(
+        "Bluetooth, OBEX over TCP, serial, USB and IrDA listeners: not part of this build yet"
+    );
+    if daemon.http_addresses().is_empty() {
+        println!("handsync: no listener is configured; waiting for a signal to stop");
+    }
+
+    let waited = daemon.wait_for_signal();
+    println!("handsync: stopping (open sessions are recorded as cut)");
+    daemon.shutdown();
+    waited.map_err(|e| Failure::io(format!("waiting for a signal: {e}")))
+}

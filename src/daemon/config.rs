@@ -1,0 +1,414 @@
+//! The daemon's settings: the configuration file (TOML), with command-line flags over it.
+//!
+//! ```toml
+//! db = "/var/lib/handsync/handsync.db"   # else --db, $HANDSYNC_DB, the XDG data dir
+//!
+//! [server]
+//! server-id = "PC Suite"                 # what phones expect to talk to
+//! conflicts = "phone-wins"               # pc-wins, newer-wins, keep-both
+//! auth = "none"                          # basic, md5 (all transports)
+//! max-msg-size = 65536                   # our MaxMsgSize
+//! max-obj-size = 4194304                 # our MaxObjSize
+//!
+//! [server.auth-by-transport]
+//! http = "md5"
+//!
+//! [server.aliases]                       # extra datastore names phones use
+//! "PhoneBook" = "contacts"
+//!
+//! [http]
+//! listen = ["127.0.0.1:9180"]            # [] turns HTTP off
+//! idle-timeout = 300                     # seconds before a silent session is cut
+//! ```
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::engine::{AuthPolicy, ConflictPolicy, ServerConfig};
+use crate::store::Datastore;
+
+/// Where HTTP listens when neither the file nor the command line says (loopback only: a
+/// SyncML server on the network is the user's explicit choice).
+pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:9180";
+
+/// How long an HTTP session may stay silent before it is cut (phones on GPRS pause for tens
+/// of seconds between messages; five minutes leaves room for the slowest).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The file as written by the user.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ConfigFile {
+    pub db: Option<PathBuf>,
+    #[serde(default)]
+    pub server: ServerSection,
+    #[serde(default)]
+    pub http: HttpSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ServerSection {
+    pub server_id: Option<String>,
+    pub conflicts: Option<ConflictName>,
+    pub auth: Option<AuthName>,
+    #[serde(default)]
+    pub auth_by_transport: BTreeMap<String, AuthName>,
+    #[serde(default)]
+    pub aliases: BTreeMap<String, DatastoreName>,
+    pub max_msg_size: Option<u64>,
+    pub max_obj_size: Option<u64>,
+    pub default_client_max_msg_size: Option<u64>,
+    pub max_auth_failures: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HttpSection {
+    pub listen: Option<Vec<String>>,
+    /// Seconds.
+    pub idle_timeout: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConflictName {
+    PhoneWins,
+    PcWins,
+    NewerWins,
+    KeepBoth,
+}
+
+impl From<ConflictName> for ConflictPolicy {
+    fn from(name: ConflictName) -> ConflictPolicy {
+        match name {
+            ConflictName::PhoneWins => ConflictPolicy::PhoneWins,
+            ConflictName::PcWins => ConflictPolicy::PcWins,
+            ConflictName::NewerWins => ConflictPolicy::NewerWins,
+            ConflictName::KeepBoth => ConflictPolicy::KeepBoth,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthName {
+    None,
+    Basic,
+    Md5,
+}
+
+impl From<AuthName> for AuthPolicy {
+    fn from(name: AuthName) -> AuthPolicy {
+        match name {
+            AuthName::None => AuthPolicy::None,
+            AuthName::Basic => AuthPolicy::Basic,
+            AuthName::Md5 => AuthPolicy::Md5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatastoreName {
+    Contacts,
+    Calendar,
+    Tasks,
+    Notes,
+}
+
+impl From<DatastoreName> for Datastore {
+    fn from(name: DatastoreName) -> Datastore {
+        match name {
+            DatastoreName::Contacts => Datastore::Contacts,
+            DatastoreName::Calendar => Datastore::Calendar,
+            DatastoreName::Tasks => Datastore::Tasks,
+            DatastoreName::Notes => Datastore::Notes,
+        }
+    }
+}
+
+/// A configuration problem, said so that the user can fix it (file, line, column, field).
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl ConfigFile {
+    /// Parses a configuration file's text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &Path) -> Result<ConfigFile, ConfigError> {
+        toml::from_str(text).map_err(|e| {
+            let position = e
+                .span()
+                .map(|span| {
+                    let (line, column) = line_column(text, span.start);
+                    format!(":{line}:{column}")
+                })
+                .unwrap_or_default();
+            ConfigError(format!(
+                "{}{position}: {}",
+                origin.display(),
+                e.message().trim_end()
+            ))
+        })
+    }
+
+    /// Reads `path`; `required` says whether a missing file is an error (given explicitly)
+    /// or just means defaults (the XDG location).
+    pub fn load(path: &Path, required: bool) -> Result<ConfigFile, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => ConfigFile::parse(&text, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                Ok(ConfigFile::default())
+            }
+            Err(e) => Err(ConfigError(format!("{}: {e}", path.display()))),
+        }
+    }
+
+    /// The engine's configuration: defaults, then what the file says.
+    pub fn server_config(&self) -> Result<ServerConfig, ConfigError> {
+        let mut config = ServerConfig::default();
+        let section = &self.server;
+        if let Some(id) = &section.server_id {
+            if id.trim().is_empty() {
+                return Err(ConfigError("server.server-id must not be empty".into()));
+            }
+            config.server_id = id.clone();
+        }
+        if let Some(conflicts) = section.conflicts {
+            config.conflicts = conflicts.into();
+        }
+        if let Some(auth) = section.auth {
+            config.auth = auth.into();
+        }
+        for (transport, auth) in &section.auth_by_transport {
+            config
+                .auth_by_transport
+                .insert(transport.clone(), (*auth).into());
+        }
+        // The user's names first: they win over a built-in alias of the same name.
+        let mut aliases: Vec<(String, Datastore)> = section
+            .aliases
+            .iter()
+            .map(|(name, datastore)| (name.clone(), (*datastore).into()))
+            .collect();
+        aliases.append(&mut config.aliases);
+        config.aliases = aliases;
+        for (field, value, minimum, target) in [
+            (
+                "server.max-msg-size",
+                section.max_msg_size,
+                1024,
+                &mut config.max_msg_size,
+            ),
+            (
+                "server.max-obj-size",
+                section.max_obj_size,
+                1024,
+                &mut config.max_obj_size,
+            ),
+            (
+                "server.default-client-max-msg-size",
+                section.default_client_max_msg_size,
+                512,
+                &mut config.default_client_max_msg_size,
+            ),
+        ] {
+            if let Some(value) = value {
+                if value < minimum {
+                    return Err(ConfigError(format!(
+                        "{field} = {value}: at least {minimum} bytes"
+                    )));
+                }
+                *target = value;
+            }
+        }
+        if let Some(failures) = section.max_auth_failures {
+            config.max_auth_failures = failures.max(1);
+        }
+        Ok(config)
+    }
+
+    /// HTTP listen addresses from the file, `None` when it does not say.
+    pub fn http_listen(&self) -> Result<Option<Vec<SocketAddr>>, ConfigError> {
+        match &self.http.listen {
+            None => Ok(None),
+            Some(list) => list
+                .iter()
+                .map(|text| {
+                    parse_listen(text).map_err(|e| ConfigError(format!("http.listen: {e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+        }
+    }
+
+    pub fn idle_timeout(&self) -> Result<Option<Duration>, ConfigError> {
+        match self.http.idle_timeout {
+            Some(0) => Err(ConfigError(
+                "http.idle-timeout = 0: sessions need at least one second".into(),
+            )),
+            other => Ok(other.map(Duration::from_secs)),
+        }
+    }
+}
+
+/// `HOST:PORT`, or a bare port meaning loopback (`9180` → `127.0.0.1:9180`).
+pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    let text = text.trim();
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if let Some(port) = text
+        .strip_prefix("localhost:")
+        .and_then(|p| p.parse::<u16>().ok())
+    {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    Err(format!(
+        "`{text}` is not an address: write IP:PORT (127.0.0.1:9180, [::1]:9180) or a port"
+    ))
+}
+
+/// The default configuration file: `$XDG_CONFIG_HOME/handsync/config.toml`, else
+/// `~/.config/handsync/config.toml`.
+pub fn default_config_path() -> Option<PathBuf> {
+    std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|p| Path::new(p).is_absolute())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|h| !h.is_empty())
+                .map(|home| PathBuf::from(home).join(".config"))
+        })
+        .map(|dir| dir.join("handsync").join("config.toml"))
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map_or(0, |last| last.chars().count())
+        + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_file_sets_every_field() {
+        let file = ConfigFile::parse(
+            r#"
+db = "/tmp/x.db"
+[server]
+server-id = "PC Suite Data Sync"
+conflicts = "keep-both"
+auth = "basic"
+max-msg-size = 20000
+[server.auth-by-transport]
+http = "md5"
+[server.aliases]
+"Telefonbuch" = "contacts"
+[http]
+listen = ["127.0.0.1:9000", "8000"]
+idle-timeout = 60
+"#,
+            Path::new("test.toml"),
+        )
+        .unwrap();
+        let config = file.server_config().unwrap();
+        assert_eq!(config.server_id, "PC Suite Data Sync");
+        assert_eq!(config.conflicts, ConflictPolicy::KeepBoth);
+        assert_eq!(config.auth, AuthPolicy::Basic);
+        assert_eq!(config.auth_by_transport["http"], AuthPolicy::Md5);
+        assert_eq!(config.max_msg_size, 20000);
+        assert_eq!(
+            config.aliases[0],
+            ("Telefonbuch".to_string(), Datastore::Contacts)
+        );
+        assert!(config.aliases.len() > 1, "built-in aliases kept");
+        assert_eq!(
+            file.http_listen().unwrap().unwrap(),
+            vec![
+                "127.0.0.1:9000".parse().unwrap(),
+                "127.0.0.1:8000".parse().unwrap()
+            ]
+        );
+        assert_eq!(file.idle_timeout().unwrap(), Some(Duration::from_secs(60)));
+        assert_eq!(file.db.as_deref(), Some(Path::new("/tmp/x.db")));
+    }
+
+    #[test]
+    fn errors_name_the_file_line_and_column() {
+        let error = ConfigFile::parse(
+            "[server]\nconflicts = \"pc-loses\"\n",
+            Path::new("/etc/h.toml"),
+        )
+        .unwrap_err();
+        assert!(error.0.starts_with("/etc/h.toml:2:13: "), "{error}");
+        assert!(
+            error.0.contains("pc-wins"),
+            "the valid names are listed: {error}"
+        );
+
+        let error = ConfigFile::parse("[htp]\n", Path::new("c.toml")).unwrap_err();
+        assert!(error.0.starts_with("c.toml:1:2: "), "{error}");
+        assert!(error.0.contains("htp"), "{error}");
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_field() {
+        let file = ConfigFile::parse("[server]\nmax-msg-size = 10\n", Path::new("c")).unwrap();
+        assert!(file
+            .server_config()
+            .unwrap_err()
+            .0
+            .contains("server.max-msg-size = 10"));
+        let file = ConfigFile::parse("[http]\nlisten = [\"nowhere\"]\n", Path::new("c")).unwrap();
+        assert!(file.http_listen().unwrap_err().0.contains("`nowhere`"));
+        let file = ConfigFile::parse("[http]\nidle-timeout = 0\n", Path::new("c")).unwrap();
+        assert!(file.idle_timeout().is_err());
+    }
+
+    #[test]
+    fn a_missing_default_file_means_defaults_but_a_given_one_is_an_error() {
+        let missing = Path::new("/nonexistent/handsync/config.toml");
+        assert!(ConfigFile::load(missing, false).unwrap().db.is_none());
+        assert!(ConfigFile::load(missing, true).is_err());
+    }
+
+    #[test]
+    fn listen_addresses() {
+        assert_eq!(
+            parse_listen("9180").unwrap(),
+            "127.0.0.1:9180".parse().unwrap()
+        );
+        assert_eq!(
+            parse_listen("localhost:80").unwrap(),
+            "127.0.0.1:80".parse().unwrap()
+        );
+        assert_eq!(
+            parse_listen("[::1]:81").unwrap(),
+            "[::1]:81".parse().unwrap()
+        );
+        assert!(parse_listen("example.org:80").is_err());
+    }
+}

@@ -1,0 +1,145 @@
+//! `handsync serve`: the session hub and the listeners around it, on a tokio runtime.
+//!
+//! - [`config`]: the configuration file and defaults;
+//! - [`hub`]: the thread that owns the store and the open SyncML sessions.
+
+pub mod config;
+pub mod hub;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::engine::ServerConfig;
+use crate::store::Store;
+use crate::transport::http::{self, HttpOptions};
+use hub::{Hub, HubHandle, HubOptions};
+
+/// What the daemon runs with (the configuration file and flags, resolved).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub server: ServerConfig,
+    /// HTTP listen addresses; empty: no HTTP.
+    pub http_listen: Vec<SocketAddr>,
+    pub idle_timeout: Duration,
+}
+
+/// Why the daemon could not start.
+#[derive(Debug)]
+pub enum StartError {
+    Runtime(std::io::Error),
+    Listen {
+        what: &'static str,
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Runtime(e) => write!(f, "could not start the async runtime: {e}"),
+            StartError::Listen {
+                what,
+                address,
+                source,
+            } => write!(f, "{what}: cannot listen on {address}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// A running daemon. [`Daemon::shutdown`] stops the listeners, cuts open sessions (recorded
+/// in the store) and waits for the hub.
+pub struct Daemon {
+    runtime: tokio::runtime::Runtime,
+    hub: Hub,
+    stop: watch::Sender<bool>,
+    listeners: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+    http_addresses: Vec<SocketAddr>,
+}
+
+impl Daemon {
+    pub fn start(store: Store, settings: Settings) -> Result<Daemon, StartError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("handsync-io")
+            .enable_all()
+            .build()
+            .map_err(StartError::Runtime)?;
+        let max_body = settings.server.max_msg_size as usize + 16 * 1024;
+        let hub = Hub::start(
+            store,
+            Arc::new(settings.server),
+            HubOptions {
+                idle_timeout: settings.idle_timeout,
+            },
+        );
+        let (stop, stopped) = watch::channel(false);
+        let mut listeners = Vec::new();
+        let mut http_addresses = Vec::new();
+        for address in &settings.http_listen {
+            let listener = runtime
+                .block_on(tokio::net::TcpListener::bind(address))
+                .map_err(|source| StartError::Listen {
+                    what: "HTTP",
+                    address: *address,
+                    source,
+                })?;
+            let bound = listener.local_addr().unwrap_or(*address);
+            if !bound.ip().is_loopback() {
+                tracing::warn!(%bound, "HTTP listens beyond this machine");
+            }
+            http_addresses.push(bound);
+            listeners.push(runtime.spawn(http::serve(
+                listener,
+                hub.handle(),
+                HttpOptions { max_body },
+                stopped.clone(),
+            )));
+        }
+        Ok(Daemon {
+            runtime,
+            hub,
+            stop,
+            listeners,
+            http_addresses,
+        })
+    }
+
+    /// Where HTTP really listens (port 0 resolved).
+    pub fn http_addresses(&self) -> &[SocketAddr] {
+        &self.http_addresses
+    }
+
+    pub fn hub(&self) -> HubHandle {
+        self.hub.handle()
+    }
+
+    /// Blocks until SIGINT or SIGTERM.
+    pub fn wait_for_signal(&self) -> std::io::Result<()> {
+        self.runtime.block_on(async {
+            use tokio::signal::unix::{signal, SignalKind};
+            let mut terminate = signal(SignalKind::terminate())?;
+            tokio::select! {
+                result = tokio::signal::ctrl_c() => result,
+                _ = terminate.recv() => Ok(()),
+            }
+        })
+    }
+
+    pub fn shutdown(self) {
+        let _ = self.stop.send(true);
+        self.runtime.block_on(async {
+            for listener in self.listeners {
+                let _ = listener.await;
+            }
+        });
+        // Connections still open get their answers refused from here on.
+        self.hub.shutdown();
+        self.runtime.shutdown_timeout(Duration::from_secs(2));
+    }
+}

@@ -1,0 +1,329 @@
+//! The SyncML HTTP binding (OMA SyncML HTTP Binding 1.1/1.2), server side.
+//!
+//! A client POSTs each SyncML message (`application/vnd.syncml+xml` or `+wbxml`, a `charset`
+//! parameter allowed) and gets our answer in the response body, in the encoding it used.
+//! Our first answer carries a `RespURI` naming the session (`...?sessionid=KEY`); clients that
+//! ignore it are matched by their SessionID and device URI. Sessions expire in the hub.
+//!
+//! hyper does the HTTP/1.1 (keep-alive, chunked bodies, pipelining, header limits): a
+//! hand-written parser would be one more place for bugs that hyper has long fixed.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing::Instrument;
+
+use crate::daemon::hub::{Arrival, HubError, HubHandle, Route, SessionKey};
+use crate::engine::EngineError;
+use crate::syncml::{decode_document, sniff_encoding, Document, Encoding};
+
+/// The query parameter our RespURI carries the session in.
+pub const SESSION_PARAMETER: &str = "sessionid";
+
+/// What the HTTP binding needs besides the hub.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// The largest request body read; larger ones get 413 without being read. Our
+    /// MaxMsgSize plus room for a client that slightly overshoots.
+    pub max_body: usize,
+}
+
+/// Accepts connections on `listener` until `shutdown` turns true.
+pub async fn serve(
+    listener: TcpListener,
+    hub: HubHandle,
+    options: HttpOptions,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let context = Arc::new(Context { hub, options });
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little, do not spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = async { shutdown.wait_for(|stop| *stop).await.map(|_| ()) } => return Ok(()),
+        };
+        let local = stream.local_addr().unwrap_or_else(|_| {
+            listener
+                .local_addr()
+                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)))
+        });
+        let context = context.clone();
+        let span = tracing::info_span!("http_connection", %peer);
+        tokio::spawn(
+            async move {
+                let service = hyper::service::service_fn(move |request| {
+                    let context = context.clone();
+                    async move { Ok::<_, Infallible>(context.handle(request, local).await) }
+                });
+                if let Err(e) = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await
+                {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+            }
+            .instrument(span),
+        );
+    }
+}
+
+struct Context {
+    hub: HubHandle,
+    options: HttpOptions,
+}
+
+type HttpResponse = Response<Full<Bytes>>;
+
+impl Context {
+    async fn handle(&self, request: Request<Incoming>, local: SocketAddr) -> HttpResponse {
+        match *request.method() {
+            Method::POST => {}
+            Method::GET | Method::HEAD => {
+                return text(
+                    StatusCode::OK,
+                    "handsync SyncML server: POST SyncML messages here \
+                     (application/vnd.syncml+xml or application/vnd.syncml+wbxml)\n",
+                )
+            }
+            _ => {
+                let mut response = text(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "SyncML messages are POSTed\n",
+                );
+                response
+                    .headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static("POST, GET, HEAD"));
+                return response;
+            }
+        }
+
+        let declared = match declared_encoding(request.headers().get(header::CONTENT_TYPE)) {
+            Ok(declared) => declared,
+            Err(why) => return text(StatusCode::UNSUPPORTED_MEDIA_TYPE, &why),
+        };
+        if let Some(length) = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            if length > self.options.max_body as u64 {
+                return too_large(self.options.max_body);
+            }
+        }
+        let route = session_in_query(request.uri().query());
+        let resp_uri_template = resp_uri_template(&request, local);
+        let body = match Limited::new(request.into_body(), self.options.max_body)
+            .collect()
+            .await
+        {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                return too_large(self.options.max_body)
+            }
+            Err(e) => {
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    &format!("the request body could not be read: {e}\n"),
+                )
+            }
+        };
+
+        let sniffed = sniff_encoding(&body);
+        if declared.is_some_and(|declared| declared != sniffed) {
+            // The bytes decide; some phones label WBXML as XML.
+            tracing::warn!(
+                declared = declared.map(Encoding::syncml_content_type),
+                actual = sniffed.syncml_content_type(),
+                "Content-Type does not match the body"
+            );
+        }
+        let (message, encoding) = match decode_document(&body) {
+            Ok((Document::Message(message), encoding)) => (message, encoding),
+            Ok((Document::DevInf(_), _)) => {
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    "a DevInf document is not a SyncML message\n",
+                )
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, len = body.len(), "unreadable SyncML message");
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    &format!("unreadable SyncML message: {e}\n"),
+                );
+            }
+        };
+        let arrival = Arrival {
+            route: route.unwrap_or(Route::Header),
+            transport: "http".into(),
+            resp_uri_template: Some(resp_uri_template),
+        };
+        match self.hub.deliver(arrival, message, encoding).await {
+            Ok(delivered) => {
+                let mut response = Response::new(Full::new(Bytes::from(delivered.reply.bytes)));
+                let headers = response.headers_mut();
+                headers.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(delivered.reply.encoding.syncml_content_type()),
+                );
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                response
+            }
+            Err(HubError::UnknownSession) => text(
+                StatusCode::NOT_FOUND,
+                "no such SyncML session: it expired, ended, or never started; \
+                 start a new one (MsgID 1)\n",
+            ),
+            Err(HubError::Engine(EngineError::Decode(e))) => text(
+                StatusCode::BAD_REQUEST,
+                &format!("unreadable SyncML message: {e}\n"),
+            ),
+            Err(HubError::Engine(EngineError::NoHeader)) => text(
+                StatusCode::BAD_REQUEST,
+                "a SyncML message without SyncHdr cannot be answered\n",
+            ),
+            Err(HubError::Stopped) => text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the server is shutting down\n",
+            ),
+            Err(e) => {
+                tracing::error!(error = %e, "message not answered");
+                text(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &format!("the server could not answer: {e}\n"),
+                )
+            }
+        }
+    }
+}
+
+/// The encoding a Content-Type names; `Ok(None)` when there is none (the body is sniffed),
+/// what is wrong for anything that is not SyncML.
+fn declared_encoding(value: Option<&HeaderValue>) -> Result<Option<Encoding>, String> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let media_type = value
+        .to_str()
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match media_type.as_str() {
+        "application/vnd.syncml+xml" => Ok(Some(Encoding::Xml)),
+        "application/vnd.syncml+wbxml" => Ok(Some(Encoding::Wbxml)),
+        _ => Err(format!(
+            "Content-Type `{}` is not SyncML: send application/vnd.syncml+xml or \
+             application/vnd.syncml+wbxml\n",
+            value.to_str().unwrap_or("(not text)")
+        )),
+    }
+}
+
+fn session_in_query(query: Option<&str>) -> Option<Route> {
+    query?
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(name, _)| *name == SESSION_PARAMETER)
+        .map(|(_, value)| match SessionKey::from_hex(value) {
+            Some(key) => Route::Key(key),
+            // A malformed key names no session: it can only start a new one.
+            None => Route::Key(SessionKey(0)),
+        })
+}
+
+/// `http://HOST/PATH?sessionid={session}`: the host the client used (so that it can reach
+/// it again), the path it posted to.
+fn resp_uri_template(request: &Request<Incoming>, local: SocketAddr) -> String {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_string)
+        .unwrap_or_else(|| local.to_string());
+    let path = request.uri().path();
+    let mut kept: Vec<&str> = request
+        .uri()
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|pair| !pair.is_empty() && pair.split('=').next() != Some(SESSION_PARAMETER))
+        .collect();
+    let parameter = format!("{SESSION_PARAMETER}={{session}}");
+    kept.push(&parameter);
+    format!("http://{host}{path}?{}", kept.join("&"))
+}
+
+fn text(status: StatusCode, body: &str) -> HttpResponse {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+fn too_large(limit: usize) -> HttpResponse {
+    text(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("a SyncML message here is at most {limit} bytes (our MaxMsgSize)\n"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types() {
+        let parse = |v: &'static str| declared_encoding(Some(&HeaderValue::from_static(v)));
+        assert_eq!(
+            parse("application/vnd.syncml+xml").unwrap(),
+            Some(Encoding::Xml)
+        );
+        assert_eq!(
+            parse("Application/VND.SyncML+WBXML; charset=UTF-8").unwrap(),
+            Some(Encoding::Wbxml)
+        );
+        assert_eq!(
+            parse("application/vnd.syncml+xml;charset=\"utf-8\"").unwrap(),
+            Some(Encoding::Xml)
+        );
+        assert!(parse("text/html").unwrap_err().contains("`text/html`"));
+        assert_eq!(declared_encoding(None).unwrap(), None);
+    }
+
+    #[test]
+    fn session_parameter() {
+        assert!(session_in_query(None).is_none());
+        assert!(session_in_query(Some("a=b")).is_none());
+        match session_in_query(Some("x=1&sessionid=00000000000000ff")) {
+            Some(Route::Key(SessionKey(255))) => {}
+            other => panic!("{other:?}"),
+        }
+        match session_in_query(Some("sessionid=zz")) {
+            Some(Route::Key(SessionKey(0))) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+}
