@@ -83,6 +83,34 @@ pub fn header_status(message: &Message) -> &Status {
 
 // ----- the server side: a store and the driver loop -----
 
+/// How the phone reaches a server: straight into an engine session (the engine tests) or over
+/// a binding (HTTP tests). One conversation per sync session.
+pub trait Wire {
+    type Conversation;
+    fn open(&mut self) -> Self::Conversation;
+    /// One message in, the server's answer out; `None` when the server no longer knows the
+    /// session (an HTTP server forgets a session it ended).
+    fn send(&mut self, conversation: &mut Self::Conversation, bytes: &[u8]) -> Option<Reply>;
+    /// The phone goes away in the middle of the session.
+    fn cut(&mut self, conversation: &mut Self::Conversation);
+}
+
+impl Wire for Server {
+    type Conversation = Session;
+
+    fn open(&mut self) -> Session {
+        self.session()
+    }
+
+    fn send(&mut self, session: &mut Session, bytes: &[u8]) -> Option<Reply> {
+        Some(self.exchange(session, bytes).expect("the engine answers"))
+    }
+
+    fn cut(&mut self, session: &mut Session) {
+        Server::cut(self, session)
+    }
+}
+
 pub struct Server {
     pub store: Store,
     pub config: Arc<ServerConfig>,
@@ -92,8 +120,12 @@ pub struct Server {
 
 impl Server {
     pub fn new(config: ServerConfig) -> Server {
+        Server::with_store(Store::open_in_memory().unwrap(), config)
+    }
+
+    pub fn with_store(store: Store, config: ServerConfig) -> Server {
         Server {
-            store: Store::open_in_memory().unwrap(),
+            store,
             config: Arc::new(config),
             now: 1_700_000_000_000,
             transport: "obex-bluetooth".into(),
@@ -649,10 +681,10 @@ impl Phone {
     }
 
     /// Sends one message; `Err(())` when the session is cut after this message.
-    fn send(
+    fn send<W: Wire>(
         &mut self,
-        server: &mut Server,
-        session: &mut Session,
+        server: &mut W,
+        session: &mut W::Conversation,
         message: &Message,
         outcome: &mut Outcome,
         cut_after: Option<usize>,
@@ -660,9 +692,7 @@ impl Phone {
         let bytes = encode(message, self.encoding);
         outcome.messages_sent += 1;
         outcome.sent.push(bytes.clone());
-        let reply = server
-            .exchange(session, &bytes)
-            .expect("the engine answers");
+        let reply = server.send(session, &bytes).ok_or(())?;
         assert_eq!(reply.encoding, self.encoding);
         assert!(
             reply.bytes.len() as u64 <= self.max_msg_size,
@@ -739,9 +769,9 @@ impl Phone {
     }
 
     /// Runs one sync session asking for `mode`; `cut_after` cuts it after that many messages.
-    pub fn sync(
+    pub fn sync<W: Wire>(
         &mut self,
-        server: &mut Server,
+        server: &mut W,
         mode: AlertCode,
         cut_after: Option<usize>,
     ) -> Outcome {
@@ -751,16 +781,16 @@ impl Phone {
         outcome
     }
 
-    fn try_sync(
+    fn try_sync<W: Wire>(
         &mut self,
-        server: &mut Server,
+        server: &mut W,
         mode: AlertCode,
         cut_after: Option<usize>,
         outcome: &mut Outcome,
     ) -> Result<(), ()> {
         self.sessions += 1;
         self.msg_id = 0;
-        let mut session = server.session();
+        let mut session = server.open();
         let next_anchor = format!("phone-{}", self.sessions);
         let mut mode = if self.last_anchor.is_none() && mode == AlertCode::TwoWay {
             AlertCode::SlowSync
