@@ -25,6 +25,11 @@ pub struct ServeArgs {
     #[arg(long = "http", value_name = "ADDR", value_parser = parse_listen)]
     http: Vec<SocketAddr>,
 
+    /// Serve phones over OBEX on TCP at this address (IP:PORT or a port on loopback);
+    /// repeatable. Off by default.
+    #[arg(long = "obex-tcp", value_name = "ADDR", value_parser = parse_listen)]
+    obex_tcp: Vec<SocketAddr>,
+
     /// No HTTP listener.
     #[arg(long, conflicts_with = "http")]
     no_http: bool,
@@ -53,6 +58,12 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
             .map_err(|e| Failure::bad_input(e.to_string()))?
             .unwrap_or_else(|| vec![parse_listen(DEFAULT_HTTP_LISTEN).expect("valid default")])
     };
+    let obex_tcp_listen = if args.obex_tcp.is_empty() {
+        file.obex_tcp_listen()
+            .map_err(|e| Failure::bad_input(e.to_string()))?
+    } else {
+        args.obex_tcp.clone()
+    };
     let idle_timeout = match args.idle_timeout {
         Some(seconds) => Duration::from_secs(seconds),
         None => file
@@ -79,6 +90,7 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
         Settings {
             server,
             http_listen,
+            obex_tcp_listen,
             idle_timeout,
         },
     )
@@ -95,10 +107,11 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
     for address in daemon.http_addresses() {
         println!("HTTP: listening on http://{address}/");
     }
-    println!(
-        "Bluetooth, OBEX over TCP, serial, USB and IrDA listeners: not part of this build yet"
-    );
-    if daemon.http_addresses().is_empty() {
+    for address in daemon.obex_tcp_addresses() {
+        println!("OBEX over TCP: listening on {address}");
+    }
+    println!("Bluetooth, serial, USB and IrDA listeners: not part of this build yet");
+    if daemon.http_addresses().is_empty() && daemon.obex_tcp_addresses().is_empty() {
         println!("handsync: no listener is configured; waiting for a signal to stop");
     }
 

@@ -19,6 +19,9 @@
 //! [http]
 //! listen = ["127.0.0.1:9180"]            # [] turns HTTP off
 //! idle-timeout = 300                     # seconds before a silent session is cut
+//!
+//! [obex-tcp]
+//! listen = ["127.0.0.1:6500"]            # off unless listed
 //! ```
 
 use std::collections::BTreeMap;
@@ -48,6 +51,16 @@ pub struct ConfigFile {
     pub server: ServerSection,
     #[serde(default)]
     pub http: HttpSection,
+    #[serde(default)]
+    pub obex_tcp: ObexTcpSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ObexTcpSection {
+    /// Off unless listed (650 is the IrOBEX port, which needs privileges).
+    #[serde(default)]
+    pub listen: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -253,6 +266,17 @@ impl ConfigFile {
         }
     }
 
+    /// OBEX-over-TCP listen addresses from the file.
+    pub fn obex_tcp_listen(&self) -> Result<Vec<SocketAddr>, ConfigError> {
+        self.obex_tcp
+            .listen
+            .iter()
+            .map(|text| {
+                parse_listen(text).map_err(|e| ConfigError(format!("obex-tcp.listen: {e}")))
+            })
+            .collect()
+    }
+
     pub fn idle_timeout(&self) -> Result<Option<Duration>, ConfigError> {
         match self.http.idle_timeout {
             Some(0) => Err(ConfigError(
@@ -330,6 +354,8 @@ http = "md5"
 [http]
 listen = ["127.0.0.1:9000", "8000"]
 idle-timeout = 60
+[obex-tcp]
+listen = ["6500"]
 "#,
             Path::new("test.toml"),
         )
@@ -353,6 +379,10 @@ idle-timeout = 60
             ]
         );
         assert_eq!(file.idle_timeout().unwrap(), Some(Duration::from_secs(60)));
+        assert_eq!(
+            file.obex_tcp_listen().unwrap(),
+            vec!["127.0.0.1:6500".parse().unwrap()]
+        );
         assert_eq!(file.db.as_deref(), Some(Path::new("/tmp/x.db")));
     }
 

@@ -15,6 +15,8 @@ use tokio::sync::watch;
 use crate::engine::ServerConfig;
 use crate::store::Store;
 use crate::transport::http::{self, HttpOptions};
+use crate::transport::obex::ObexServerOptions;
+use crate::transport::tcp;
 use hub::{Hub, HubHandle, HubOptions};
 
 /// What the daemon runs with (the configuration file and flags, resolved).
@@ -23,6 +25,8 @@ pub struct Settings {
     pub server: ServerConfig,
     /// HTTP listen addresses; empty: no HTTP.
     pub http_listen: Vec<SocketAddr>,
+    /// OBEX-over-TCP listen addresses; empty: none.
+    pub obex_tcp_listen: Vec<SocketAddr>,
     pub idle_timeout: Duration,
 }
 
@@ -60,6 +64,7 @@ pub struct Daemon {
     stop: watch::Sender<bool>,
     listeners: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
     http_addresses: Vec<SocketAddr>,
+    obex_tcp_addresses: Vec<SocketAddr>,
 }
 
 impl Daemon {
@@ -101,18 +106,48 @@ impl Daemon {
                 stopped.clone(),
             )));
         }
+        let mut obex_tcp_addresses = Vec::new();
+        for address in &settings.obex_tcp_listen {
+            let listener = runtime
+                .block_on(tokio::net::TcpListener::bind(address))
+                .map_err(|source| StartError::Listen {
+                    what: "OBEX over TCP",
+                    address: *address,
+                    source,
+                })?;
+            let bound = listener.local_addr().unwrap_or(*address);
+            if !bound.ip().is_loopback() {
+                tracing::warn!(%bound, "OBEX over TCP listens beyond this machine");
+            }
+            obex_tcp_addresses.push(bound);
+            listeners.push(runtime.spawn(tcp::serve(
+                listener,
+                hub.handle(),
+                ObexServerOptions {
+                    max_object_size: max_body,
+                    ..ObexServerOptions::default()
+                },
+                stopped.clone(),
+            )));
+        }
         Ok(Daemon {
             runtime,
             hub,
             stop,
             listeners,
             http_addresses,
+            obex_tcp_addresses,
         })
     }
 
     /// Where HTTP really listens (port 0 resolved).
     pub fn http_addresses(&self) -> &[SocketAddr] {
         &self.http_addresses
+    }
+
+    /// Where OBEX over TCP really listens.
+    pub fn obex_tcp_addresses(&self) -> &[SocketAddr] {
+        &self.obex_tcp_addresses
     }
 
     pub fn hub(&self) -> HubHandle {

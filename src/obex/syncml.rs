@@ -148,7 +148,7 @@ pub enum SyncmlEvent {
 #[derive(Debug)]
 pub struct SyncmlServer {
     obex: ObexServer,
-    reply: Option<SyncmlMessage>,
+    reply: Option<GetAnswer>,
     events: VecDeque<SyncmlEvent>,
 }
 
@@ -198,23 +198,33 @@ impl SyncmlServer {
     /// Hands in the reply to the message received last; it goes out with the phone's GET,
     /// at once if the GET is already waiting.
     pub fn send_reply(&mut self, reply: SyncmlMessage) -> Result<(), SyncmlError> {
+        debug!(bytes = reply.bytes.len(), "SyncML server: reply ready");
+        self.queue_answer(GetAnswer::Object {
+            headers: vec![Header::Type(reply.content_type.media_type().to_vec())],
+            body: reply.bytes,
+        })
+    }
+
+    /// There will be no reply to the message received last (the engine could not read it):
+    /// the phone's GET is refused with `code` instead of left waiting.
+    pub fn refuse_reply(&mut self, code: ResponseCode) -> Result<(), SyncmlError> {
+        debug!(?code, "SyncML server: no reply; the GET is refused");
+        self.queue_answer(GetAnswer::Refuse(code))
+    }
+
+    fn queue_answer(&mut self, answer: GetAnswer) -> Result<(), SyncmlError> {
         if self.reply.is_some() {
             return Err(SyncmlError::ReplyAlreadyQueued);
         }
         if self.obex.is_get_pending() {
-            self.answer(reply);
+            self.answer(answer);
         } else {
-            self.reply = Some(reply);
+            self.reply = Some(answer);
         }
         Ok(())
     }
 
-    fn answer(&mut self, reply: SyncmlMessage) {
-        debug!(bytes = reply.bytes.len(), "SyncML server: reply goes out");
-        let answer = GetAnswer::Object {
-            headers: vec![Header::Type(reply.content_type.media_type().to_vec())],
-            body: reply.bytes,
-        };
+    fn answer(&mut self, answer: GetAnswer) {
         if let Err(error) = self.obex.answer_get(answer) {
             warn!(%error, "SyncML server: the reply could not be sent");
         }

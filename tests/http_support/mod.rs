@@ -130,6 +130,7 @@ impl HttpWire {
             Settings {
                 server: config.clone(),
                 http_listen: vec!["127.0.0.1:0".parse().unwrap()],
+                obex_tcp_listen: Vec::new(),
                 idle_timeout,
             },
         )
