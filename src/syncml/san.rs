@@ -19,6 +19,7 @@
 
 use std::fmt::{self, Write as _};
 
+use super::{Alert, AlertCode, Command, Item, Message, MetInf, Source, SyncBody, SyncHdr, Target};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use md5::{Digest as _, Md5};
@@ -282,6 +283,103 @@ impl San {
             syncs,
             vendor_specific: Vec::new(),
         }
+    }
+
+    /// The same request in the legacy form of SyncML 1.0/1.1 phones (no binary SAN): a SyncML
+    /// message of `version` whose Alerts carry the server-alerted sync codes 206..210, one per
+    /// datastore, each Item naming our datastore (Target and Source) with its content type in
+    /// Meta. `device` is the phone's device URI when known (its DevInf DevID); phones accept
+    /// any Target here since they just asked for nothing. The server identifier is the Source.
+    pub fn to_legacy_message(&self, version: crate::markup::Version, device: &str) -> Message {
+        let alerts = self
+            .syncs
+            .iter()
+            .enumerate()
+            .map(|(index, sync)| {
+                let meta = content_type_name(sync.content_type)
+                    .filter(|_| sync.content_type != 0)
+                    .map(|name| {
+                        Box::new(MetInf {
+                            type_: Some(name.into()),
+                            ..MetInf::default()
+                        })
+                    });
+                Command::Alert(Alert {
+                    cmd_id: Some((index + 1).to_string().into()),
+                    data: Some(AlertCode::from_code(sync.sync_type.alert_code())),
+                    items: vec![Item {
+                        target: Some(Target::new(sync.server_uri.as_str())),
+                        source: Some(Source::new(sync.server_uri.as_str())),
+                        meta: meta.map(Into::into),
+                        ..Item::default()
+                    }],
+                    ..Alert::default()
+                })
+            })
+            .collect();
+        Message {
+            version,
+            header: Some(SyncHdr {
+                ver_proto: format!("SyncML/{}", version.as_str()).into(),
+                session_id: self.header.session_id.to_string().into(),
+                msg_id: 1,
+                target: Target::new(device),
+                source: Source::new(self.header.server_identifier.as_str()),
+                resp_uri: None,
+                no_resp: false,
+                cred: None,
+                meta: None,
+                extensions: Default::default(),
+            }),
+            body: SyncBody {
+                commands: alerts,
+                final_: true,
+                ..SyncBody::default()
+            },
+            extensions: Default::default(),
+        }
+    }
+
+    /// Reads a legacy (SyncML 1.0/1.1 message) notification back: the server identifier
+    /// (header Source), session id and one sync per Alert with a code 206..210.
+    pub fn from_legacy_message(message: &Message) -> Option<San> {
+        let header = message.header.as_ref()?;
+        let syncs: Vec<SanSync> = message
+            .body
+            .commands
+            .iter()
+            .filter_map(|command| match command {
+                Command::Alert(alert) => {
+                    let code = alert.data?.code();
+                    if !(206..=210).contains(&code) {
+                        return None;
+                    }
+                    let item = alert.items.first()?;
+                    let uri = item
+                        .target
+                        .as_ref()
+                        .map(|t| t.loc_uri.as_str())
+                        .or_else(|| item.source.as_ref().map(|s| s.loc_uri.as_str()))?;
+                    Some(SanSync {
+                        sync_type: SyncType::from_alert_code(code),
+                        future_use: 0,
+                        content_type: 0,
+                        server_uri: uri.to_string(),
+                    })
+                }
+                _ => None,
+            })
+            .collect();
+        if syncs.is_empty() {
+            return None;
+        }
+        let mut san = San::new(
+            header.source.loc_uri.as_str(),
+            header.session_id.parse().unwrap_or(0),
+            syncs,
+        );
+        san.header.version = VERSION_1_1;
+        Some(san)
     }
 
     /// Decodes a whole SAN.

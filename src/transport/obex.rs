@@ -3,6 +3,8 @@
 //!
 //! - [`serve_phone`]: the phone starts; we are the OBEX server (CONNECT SYNCML-SYNC, a PUT per
 //!   message, its GET fetches our answer).
+//! - [`call_phone`]: the PC starts; we are the OBEX client (CONNECT, PUT a Server Alerted
+//!   Notification, GET the phone's first message, then PUT each answer and GET the next).
 
 use std::time::{Duration, Instant};
 
@@ -11,11 +13,14 @@ use tracing::Instrument;
 
 use crate::daemon::hub::{Arrival, HubError, HubHandle, Route, SessionKey};
 use crate::engine::EngineError;
+use crate::markup::Version;
 use crate::obex::{
-    ResponseCode, ServerConfig as ObexServerConfig, SyncmlContentType, SyncmlEvent, SyncmlMessage,
-    SyncmlServer,
+    ClientConfig, ClientError, ResponseCode, ServerConfig as ObexServerConfig, SyncmlClient,
+    SyncmlContentType, SyncmlError, SyncmlEvent, SyncmlMessage, SyncmlServer,
 };
-use crate::syncml::{decode_document, Document, Encoding};
+use crate::syncml::san::San;
+use crate::syncml::{decode_document, to_wbxml, Document, Encoding};
+use crate::wbxml::WriterOptions;
 
 /// OBEX settings of our server role.
 #[derive(Debug, Clone)]
@@ -208,4 +213,318 @@ async fn answer(
             let _ = machine.refuse_reply(code);
         }
     }
+}
+
+/// Which notification the PC opens with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SanChoice {
+    /// SAN 1.2 (binary); when the phone refuses it, the legacy SyncML 1.1 form.
+    Auto,
+    /// SAN 1.2 only.
+    V1_2,
+    /// The legacy form only (a SyncML 1.1 message with Alerts 206..210).
+    Legacy,
+}
+
+/// What the PC asks of the phone.
+#[derive(Debug, Clone)]
+pub struct CallOptions {
+    /// The SAN to send (server identifier, session id, datastores and sync types).
+    pub san: San,
+    pub choice: SanChoice,
+    /// The digest secret the phone's profile holds for this server (often empty).
+    pub san_password: Vec<u8>,
+    pub san_nonce: Vec<u8>,
+    pub max_packet_length: u16,
+    pub max_object_size: usize,
+    /// How long to wait for each OBEX response (phones ask their user before answering a
+    /// SAN: minutes, not seconds).
+    pub response_timeout: Duration,
+}
+
+/// Which notification the phone took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SanSent {
+    V1_2,
+    Legacy,
+}
+
+/// What a PC-started session did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallReport {
+    pub san: SanSent,
+    /// SyncML messages the phone sent.
+    pub messages_received: usize,
+    /// The engine ended the session (package 6 went out).
+    pub completed: bool,
+}
+
+/// Why a PC-started session failed.
+#[derive(Debug)]
+pub enum CallError {
+    Io(std::io::Error),
+    /// The phone closed the connection.
+    Closed {
+        during: &'static str,
+    },
+    /// An OBEX operation failed.
+    Obex {
+        during: &'static str,
+        error: SyncmlError,
+    },
+    /// The phone refused every notification we tried.
+    SanRefused {
+        tried: Vec<(SanSent, String)>,
+    },
+    /// The phone's message could not be answered.
+    Unanswered(HubError),
+    /// The phone sent something that is not a SyncML message.
+    NotSyncml(String),
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::Io(e) => write!(f, "connection: {e}"),
+            CallError::Closed { during } => write!(f, "the phone closed the connection {during}"),
+            CallError::Obex { during, error } => write!(f, "OBEX {during}: {error}"),
+            CallError::SanRefused { tried } => {
+                f.write_str("the phone refused the sync notification:")?;
+                for (san, why) in tried {
+                    let name = match san {
+                        SanSent::V1_2 => "SAN 1.2",
+                        SanSent::Legacy => "legacy SAN (SyncML 1.1 Alert)",
+                    };
+                    write!(f, " {name}: {why};")?;
+                }
+                Ok(())
+            }
+            CallError::Unanswered(e) => write!(f, "the phone's message could not be answered: {e}"),
+            CallError::NotSyncml(why) => write!(f, "the phone sent no SyncML message: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for CallError {}
+
+impl From<std::io::Error> for CallError {
+    fn from(e: std::io::Error) -> Self {
+        CallError::Io(e)
+    }
+}
+
+/// The client machine on a stream: bytes out, bytes in, events up.
+struct ClientLink<S> {
+    stream: S,
+    machine: SyncmlClient,
+    buffer: Vec<u8>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> ClientLink<S> {
+    async fn next_event(&mut self, during: &'static str) -> Result<SyncmlEvent, CallError> {
+        loop {
+            let mut wrote = false;
+            while let Some(packet) = self.machine.poll_transmit() {
+                self.stream.write_all(&packet).await?;
+                wrote = true;
+            }
+            if wrote {
+                self.stream.flush().await?;
+            }
+            if let Some(event) = self.machine.poll_event() {
+                return Ok(event);
+            }
+            let read = match self.machine.poll_timeout() {
+                Some(deadline) => {
+                    tokio::time::timeout_at(deadline.into(), self.stream.read(&mut self.buffer))
+                        .await
+                }
+                None => Ok(self.stream.read(&mut self.buffer).await),
+            };
+            match read {
+                Ok(Ok(0)) => return Err(CallError::Closed { during }),
+                Ok(Ok(n)) => self.machine.handle_input(Instant::now(), &self.buffer[..n]),
+                Ok(Err(e)) => return Err(e.into()),
+                Err(_) => self.machine.handle_timeout(Instant::now()),
+            }
+        }
+    }
+
+    /// Waits for the phone's message after a PUT with a GET.
+    async fn receive(&mut self, during: &'static str) -> Result<SyncmlMessage, CallError> {
+        loop {
+            match self.next_event(during).await? {
+                SyncmlEvent::MessageReceived(message) => return Ok(message),
+                SyncmlEvent::Error(error) => return Err(CallError::Obex { during, error }),
+                SyncmlEvent::SessionEnded => return Err(CallError::Closed { during }),
+                SyncmlEvent::Connected | SyncmlEvent::MessageSent => {}
+            }
+        }
+    }
+}
+
+/// Calls the phone on `stream`: CONNECT, the notification, then the whole SyncML session with
+/// the hub answering, DISCONNECT at the end.
+pub async fn call_phone<S>(
+    stream: S,
+    hub: HubHandle,
+    transport: &str,
+    options: &CallOptions,
+) -> Result<CallReport, CallError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut link = ClientLink {
+        stream,
+        machine: SyncmlClient::new(ClientConfig {
+            max_packet_length: options.max_packet_length,
+            max_object_size: options.max_object_size,
+            response_timeout: Some(options.response_timeout),
+        }),
+        buffer: vec![0u8; 16 * 1024],
+    };
+    let wrong_state = |during, error| CallError::Obex { during, error };
+    link.machine
+        .connect(Instant::now())
+        .map_err(|e| wrong_state("connecting", e))?;
+    match link.next_event("connecting").await? {
+        SyncmlEvent::Connected => {}
+        SyncmlEvent::Error(error) => {
+            return Err(CallError::Obex {
+                during: "connecting",
+                error,
+            })
+        }
+        other => {
+            return Err(CallError::NotSyncml(format!(
+                "unexpected {other:?} while connecting"
+            )))
+        }
+    }
+
+    // The notification, with the fallback a SyncML 1.1 phone needs.
+    let mut tried = Vec::new();
+    let mut attempts = Vec::new();
+    if options.choice != SanChoice::Legacy {
+        attempts.push(SanSent::V1_2);
+    }
+    if options.choice != SanChoice::V1_2 {
+        attempts.push(SanSent::Legacy);
+    }
+    let mut first = None;
+    for attempt in attempts {
+        let message = match attempt {
+            SanSent::V1_2 => {
+                let mut san = options.san.clone();
+                let bytes = san
+                    .encode_signed(&options.san_password, &options.san_nonce)
+                    .map_err(|e| CallError::NotSyncml(format!("our SAN: {e}")))?;
+                SyncmlMessage::new(SyncmlContentType::Notification, bytes)
+            }
+            SanSent::Legacy => {
+                let legacy = options.san.to_legacy_message(Version::V1_1, "/");
+                let bytes = to_wbxml(&legacy, &WriterOptions::default())
+                    .map_err(|e| CallError::NotSyncml(format!("our legacy SAN: {e}")))?;
+                SyncmlMessage::new(SyncmlContentType::Wbxml, bytes)
+            }
+        };
+        tracing::info!(san = ?attempt, "notifying the phone");
+        link.machine
+            .send(Instant::now(), message, true)
+            .map_err(|e| wrong_state("sending the notification", e))?;
+        match link.receive("after the notification").await {
+            Ok(message) => {
+                first = Some((attempt, message));
+                break;
+            }
+            Err(CallError::Obex {
+                error:
+                    SyncmlError::Obex {
+                        error: error @ (ClientError::Refused(_) | ClientError::PeerBusy(_)),
+                        ..
+                    },
+                ..
+            }) => {
+                tracing::info!(san = ?attempt, %error, "the phone refused the notification");
+                tried.push((attempt, error.to_string()));
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    let Some((san, mut message)) = first else {
+        let _ = link.machine.disconnect(Instant::now());
+        let _ = link.next_event("disconnecting").await;
+        return Err(CallError::SanRefused { tried });
+    };
+
+    let mut session: Option<SessionKey> = None;
+    let mut messages_received = 0;
+    let result: Result<bool, CallError> = async {
+        loop {
+            messages_received += 1;
+            let (decoded, encoding) = match decode_document(&message.bytes) {
+                Ok((Document::Message(decoded), encoding)) => (decoded, encoding),
+                Ok((Document::DevInf(_), _)) => {
+                    return Err(CallError::NotSyncml("a DevInf document".into()))
+                }
+                Err(e) => return Err(CallError::NotSyncml(e.to_string())),
+            };
+            let arrival = Arrival {
+                route: Route::Key(session.unwrap_or(SessionKey(0))),
+                transport: transport.to_string(),
+                resp_uri_template: None,
+            };
+            let delivered = hub
+                .deliver(arrival, decoded, encoding)
+                .await
+                .map_err(CallError::Unanswered)?;
+            session = Some(delivered.session);
+            let content_type = match delivered.reply.encoding {
+                Encoding::Wbxml => SyncmlContentType::Wbxml,
+                Encoding::Xml => SyncmlContentType::Xml,
+            };
+            let finished = delivered.reply.session_finished;
+            link.machine
+                .send(
+                    Instant::now(),
+                    SyncmlMessage::new(content_type, delivered.reply.bytes),
+                    !finished,
+                )
+                .map_err(|e| wrong_state("sending our answer", e))?;
+            if finished {
+                loop {
+                    match link.next_event("sending our last answer").await? {
+                        SyncmlEvent::MessageSent => return Ok(true),
+                        SyncmlEvent::Error(error) => {
+                            return Err(CallError::Obex {
+                                during: "sending our last answer",
+                                error,
+                            })
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            message = link.receive("waiting for the phone's next message").await?;
+        }
+    }
+    .await;
+    if let Some(key) = session {
+        hub.close(key); // cut unless finished
+    }
+    let completed = result?;
+    if link.machine.disconnect(Instant::now()).is_ok() {
+        loop {
+            match link.next_event("disconnecting").await {
+                Ok(SyncmlEvent::SessionEnded) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    }
+    let _ = link.stream.shutdown().await;
+    Ok(CallReport {
+        san,
+        messages_received,
+        completed,
+    })
 }
