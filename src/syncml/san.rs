@@ -310,7 +310,7 @@ impl San {
                     items: vec![Item {
                         target: Some(Target::new(sync.server_uri.as_str())),
                         source: Some(Source::new(sync.server_uri.as_str())),
-                        meta: meta.map(Into::into),
+                        meta,
                         ..Item::default()
                     }],
                     ..Alert::default()
