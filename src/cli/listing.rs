@@ -109,7 +109,7 @@ pub fn devices(db: &Path) -> Result<(), Failure> {
 }
 
 /// `contacts: from phone +2 ~1 -0, to phone +0 ~0 -1; calendar: ...`
-fn counts_text(counts: &[SessionCounts]) -> String {
+pub(super) fn counts_text(counts: &[SessionCounts]) -> String {
     if counts.is_empty() {
         return "no changes".into();
     }

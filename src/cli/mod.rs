@@ -9,6 +9,7 @@ mod objects;
 mod restore;
 mod serve;
 mod support;
+mod sync;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -44,6 +45,8 @@ enum Command {
     /// Run the handsync daemon: the SyncML server and its listeners (HTTP today), until
     /// SIGINT or SIGTERM.
     Serve(serve::ServeArgs),
+    /// Start one sync with one phone from the PC: notify it (SAN), then serve its session.
+    Sync(sync::SyncArgs),
     /// Accounts phones log in with (only md5("name:password") is stored).
     #[command(subcommand)]
     Account(account::AccountCommand),
@@ -81,6 +84,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Decode(args) => codec::decode(&args),
         Command::Encode(args) => codec::encode(&args),
         Command::Serve(args) => serve::run(db, &args),
+        Command::Sync(args) => sync::run(db, &args),
         Command::Account(command) => account::run(&support::db_path(db)?, command),
         Command::Devices => listing::devices(&support::db_path(db)?),
         Command::History(args) => listing::history(&support::db_path(db)?, &args),

@@ -39,13 +39,32 @@ pub struct ServeArgs {
     idle_timeout: Option<u64>,
 }
 
-pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
-    let file = match (&args.config, default_config_path()) {
+/// The configuration file `--config` names, else the XDG one when it exists.
+pub(super) fn load_config(explicit: Option<&PathBuf>) -> Result<ConfigFile, Failure> {
+    match (explicit, default_config_path()) {
         (Some(path), _) => ConfigFile::load(path, true),
         (None, Some(path)) => ConfigFile::load(&path, false),
         (None, None) => Ok(ConfigFile::default()),
     }
-    .map_err(|e| Failure::bad_input(e.to_string()))?;
+    .map_err(|e| Failure::bad_input(e.to_string()))
+}
+
+/// The database: `--db` and `$HANDSYNC_DB` over the file, the file over the XDG default.
+pub(super) fn resolve_db(db: Option<PathBuf>, file: &ConfigFile) -> Result<PathBuf, Failure> {
+    Ok(
+        match (db, std::env::var_os("HANDSYNC_DB").filter(|p| !p.is_empty())) {
+            (Some(path), _) => path,
+            (None, Some(path)) => PathBuf::from(path),
+            (None, None) => match &file.db {
+                Some(path) => path.clone(),
+                None => support::db_path(None)?,
+            },
+        },
+    )
+}
+
+pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
+    let file = load_config(args.config.as_ref())?;
     let server = file
         .server_config()
         .map_err(|e| Failure::bad_input(e.to_string()))?;
@@ -71,18 +90,7 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
             .map_err(|e| Failure::bad_input(e.to_string()))?
             .unwrap_or(DEFAULT_IDLE_TIMEOUT),
     };
-    // --db and $HANDSYNC_DB over the file, the file over the XDG default.
-    let db_path = match (
-        db,
-        std::env::var_os("HANDSYNC_DB").filter(|p| !p.is_empty()),
-    ) {
-        (Some(path), _) => path,
-        (None, Some(path)) => PathBuf::from(path),
-        (None, None) => match &file.db {
-            Some(path) => path.clone(),
-            None => support::db_path(None)?,
-        },
-    };
+    let db_path = resolve_db(db, &file)?;
     let store = support::open_store(&db_path)?;
     let server_id = server.server_id.clone();
     let daemon = Daemon::start(

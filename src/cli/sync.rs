@@ -1,0 +1,184 @@
+//! `handsync sync`: the PC starts one session with one phone (the way PC Suite's "Synchronise"
+//! button did): it sends the phone a Server Alerted Notification and serves the SyncML
+//! session that follows.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use super::listing::counts_text;
+use super::serve::{load_config, resolve_db};
+use super::{support, Failure};
+use crate::daemon::config::{parse_listen, DEFAULT_IDLE_TIMEOUT};
+use crate::daemon::hub::{random_u64, Hub, HubOptions};
+use crate::store::Datastore;
+use crate::syncml::san::{San, SanSync, SyncType};
+use crate::transport::obex::{call_phone, CallOptions, SanChoice, SanSent};
+
+#[derive(Args, Debug)]
+pub struct SyncArgs {
+    /// The phone (or the phone emulator) listens for OBEX on TCP at this address (IP:PORT or
+    /// a port on loopback).
+    #[arg(long = "obex-tcp", value_name = "ADDR", value_parser = parse_listen)]
+    obex_tcp: SocketAddr,
+
+    /// Datastores to sync; repeat or separate with commas. Default: contacts, calendar.
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    datastore: Vec<Datastore>,
+
+    /// What to ask the phone for.
+    #[arg(long, value_enum, default_value = "two-way")]
+    mode: Mode,
+
+    /// The notification to send: SAN 1.2, the legacy SyncML 1.1 form, or 1.2 then legacy
+    /// when the phone refuses it.
+    #[arg(long, value_enum, default_value = "auto")]
+    san: SanArg,
+
+    /// The server identifier the phone's sync profile knows us by (default: the
+    /// configuration's server-id, "PC Suite").
+    #[arg(long, value_name = "ID")]
+    server_id: Option<String>,
+
+    /// Seconds to wait for each answer of the phone (it may ask its user first).
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    timeout: u64,
+
+    /// The configuration file (as for `serve`).
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Mode {
+    TwoWay,
+    OneWayFromPhone,
+    RefreshFromPhone,
+    OneWayFromPc,
+    RefreshFromPc,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum SanArg {
+    Auto,
+    #[value(name = "1.2")]
+    V12,
+    #[value(name = "1.1")]
+    Legacy,
+}
+
+/// The datastore names and content types a notification carries (the names PC Suite used).
+fn san_entry(datastore: Datastore, sync_type: SyncType) -> SanSync {
+    let (uri, content_type) = match datastore {
+        Datastore::Contacts => ("Contacts", 0x07), // text/x-vcard
+        Datastore::Calendar => ("Calendar", 0x06), // text/x-vcalendar
+        Datastore::Tasks => ("Tasks", 0x06),
+        Datastore::Notes => ("Notes", 0x03), // text/plain
+    };
+    SanSync {
+        sync_type,
+        future_use: 0,
+        content_type,
+        server_uri: uri.into(),
+    }
+}
+
+pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
+    let file = load_config(args.config.as_ref())?;
+    let mut server = file
+        .server_config()
+        .map_err(|e| Failure::bad_input(e.to_string()))?;
+    if let Some(id) = &args.server_id {
+        server.server_id = id.clone();
+    }
+    let db_path = resolve_db(db, &file)?;
+    let store = support::open_store(&db_path)?;
+    let sync_type = match args.mode {
+        Mode::TwoWay => SyncType::TwoWay,
+        Mode::OneWayFromPhone => SyncType::OneWayFromClient,
+        Mode::RefreshFromPhone => SyncType::RefreshFromClient,
+        Mode::OneWayFromPc => SyncType::OneWayFromServer,
+        Mode::RefreshFromPc => SyncType::RefreshFromServer,
+    };
+    let datastores = if args.datastore.is_empty() {
+        vec![Datastore::Contacts, Datastore::Calendar]
+    } else {
+        args.datastore.clone()
+    };
+    let san = San::new(
+        &server.server_id,
+        (random_u64() & 0xFFFF) as u16,
+        datastores
+            .iter()
+            .map(|d| san_entry(*d, sync_type))
+            .collect(),
+    );
+    let options = CallOptions {
+        san,
+        choice: match args.san {
+            SanArg::Auto => SanChoice::Auto,
+            SanArg::V12 => SanChoice::V1_2,
+            SanArg::Legacy => SanChoice::Legacy,
+        },
+        san_password: Vec::new(),
+        san_nonce: Vec::new(),
+        max_packet_length: 0x8000,
+        max_object_size: server.max_msg_size as usize + 16 * 1024,
+        response_timeout: Duration::from_secs(args.timeout.max(1)),
+    };
+
+    let hub = Hub::start(
+        store,
+        Arc::new(server),
+        HubOptions {
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+        },
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::io(format!("async runtime: {e}")))?;
+    let address = args.obex_tcp;
+    eprintln!("handsync: calling the phone at {address} (OBEX over TCP)");
+    let result = runtime.block_on(async {
+        let stream = tokio::net::TcpStream::connect(address)
+            .await
+            .map_err(|e| Failure::io(format!("cannot connect to {address}: {e}")))?;
+        let _ = stream.set_nodelay(true);
+        call_phone(stream, hub.handle(), crate::transport::tcp::TRANSPORT, &options)
+            .await
+            .map_err(|e| Failure::io(e.to_string()))
+    });
+    hub.shutdown();
+    let report = result?;
+    let san = match report.san {
+        SanSent::V1_2 => "SAN 1.2",
+        SanSent::Legacy => "the legacy SyncML 1.1 notification",
+    };
+    eprintln!(
+        "handsync: the phone took {san}; {} messages from the phone",
+        report.messages_received
+    );
+
+    // What the session did, from its record.
+    let mut store = support::open_store(&db_path)?;
+    let last = store.read(|tx| tx.sessions(None, 1))?;
+    match last.first() {
+        Some(session) if report.completed => {
+            println!(
+                "session {} completed: {}",
+                session.id,
+                counts_text(&session.counts)
+            );
+            Ok(())
+        }
+        Some(session) => Err(Failure::io(format!(
+            "session {} did not complete ({}): the next sync will catch up",
+            session.id, session.result
+        ))),
+        None => Err(Failure::io("the phone sent no session".to_string())),
+    }
+}
