@@ -134,3 +134,83 @@ fn bad_input_exits_2_naming_the_byte_or_line_and_what_was_expected() {
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("/nonexistent/message.wbxml"));
 }
+
+#[test]
+fn decode_reads_obex_streams_and_sans() {
+    let corpus = corpus_dir().join("obex");
+    let output = handsync(
+        &[
+            "decode",
+            corpus.join("buteo-obexresp01.bin").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("(to CONNECT)"), "{text}");
+    assert!(text.contains("\"SYNCML-SYNC\""), "{text}");
+    assert!(text.contains("0x00000001"), "{text}");
+
+    for san in ["buteo-SAN01.bin", "buteo-SAN02.bin"] {
+        let output = handsync(&["decode", corpus.join(san).to_str().unwrap()], None);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(text.contains("\"PC Suite Data Sync\""), "{san}: {text}");
+        assert!(text.contains("206"), "{san}: {text}");
+    }
+
+    // A phone's PUTs as a capture holds them: CONNECT, then a SyncML message over several
+    // packets; the message inside is decoded too.
+    use handsync::obex::{ClientConfig, SyncmlClient, SyncmlContentType, SyncmlMessage};
+    let message = corpus_file("wbxml/horde-k500i_client_0.wbxml");
+    let mut client = SyncmlClient::new(ClientConfig {
+        max_packet_length: 255,
+        ..ClientConfig::default()
+    });
+    let now = std::time::Instant::now();
+    client.connect(now).unwrap();
+    let mut stream = client.poll_transmit().unwrap();
+    // The phone's CONNECT answer (packets of at most 255 bytes, Connection ID 1).
+    client.handle_input(
+        now,
+        &[0xA0, 0x00, 0x0C, 0x10, 0x00, 0x00, 0xFF, 0xCB, 0, 0, 0, 1],
+    );
+    client
+        .send(
+            now,
+            SyncmlMessage::new(SyncmlContentType::Wbxml, message.clone()),
+            false,
+        )
+        .unwrap();
+    let mut puts = 0;
+    while let Some(packet) = client.poll_transmit() {
+        stream.extend_from_slice(&packet);
+        puts += 1;
+        // Continue, so that the next PUT packet goes out.
+        client.handle_input(now, &[0x90, 0x00, 0x03]);
+    }
+    assert!(puts > 1, "several PUT packets");
+    let output = handsync(&["decode", "-"], Some(&stream));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("request CONNECT"), "{text}");
+    assert!(text.contains("request PUT"), "{text}");
+    assert!(
+        text.contains(&format!("{} bytes ---", message.len())),
+        "{text}"
+    );
+    assert!(text.contains("<SyncML"), "{text}");
+    assert!(
+        text.contains("354416005739727"),
+        "the message's device: {text}"
+    );
+
+    // Forced kinds, and what is not one.
+    let output = handsync(&["decode", "--as", "san", "-"], Some(b"\x01\x02"));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("not a SAN 1.2"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -17,6 +17,17 @@ pub struct DecodeArgs {
     /// rejects, or WBXML of another vocabulary with the same code pages.
     #[arg(long)]
     raw: bool,
+    /// What the input is; by default it is recognised: a SyncML or DevInf message, a captured
+    /// OBEX stream (packets back to back; SyncML bodies are decoded too) or a SAN 1.2.
+    #[arg(long = "as", value_enum, value_name = "KIND", conflicts_with = "raw")]
+    kind: Option<KindArg>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum KindArg {
+    Syncml,
+    Obex,
+    San,
 }
 
 #[derive(Args, Debug)]
@@ -86,6 +97,20 @@ fn write_output(bytes: &[u8]) -> Result<(), Failure> {
 
 pub fn decode(args: &DecodeArgs) -> Result<(), Failure> {
     let (name, bytes) = read_input(&args.input)?;
+    let kind = match args.kind {
+        Some(kind) => kind,
+        None if args.raw => KindArg::Syncml,
+        None => recognise(&bytes),
+    };
+    match kind {
+        KindArg::Obex => return write_output(describe_obex(&bytes).as_bytes()),
+        KindArg::San => {
+            crate::syncml::san::San::decode(&bytes)
+                .map_err(|e| Failure::bad_input(format!("{name}: not a SAN 1.2: {e}")))?;
+            return write_output(crate::syncml::san::describe(&bytes).as_bytes());
+        }
+        KindArg::Syncml => {}
+    }
     let text = if args.raw {
         decode_raw(&bytes).map_err(|e| Failure::bad_input(format!("{name}: {e}")))?
     } else {
@@ -99,6 +124,90 @@ pub fn decode(args: &DecodeArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::bad_input(format!("{name}: cannot be shown as XML: {e}")))?
     };
     write_output(text.as_bytes())
+}
+
+/// What a file holds, by its first bytes: SyncML (XML, or WBXML that decodes), else an OBEX
+/// stream (a known opcode or response code and a packet length that fits), else a SAN 1.2;
+/// SyncML when nothing fits, so that its decoder names the problem.
+fn recognise(bytes: &[u8]) -> KindArg {
+    use crate::obex::{Opcode, ResponseCode};
+    if syncml::sniff_encoding(bytes) == Encoding::Xml || syncml::decode_document(bytes).is_ok() {
+        return KindArg::Syncml;
+    }
+    if let [first, high, low, ..] = bytes {
+        let declared = u16::from_be_bytes([*high, *low]) as usize;
+        let known = if Opcode::is_request_byte(*first) {
+            !matches!(Opcode::from_byte(*first), Opcode::Other(_))
+        } else {
+            !matches!(ResponseCode::from_byte(*first), ResponseCode::Other(_))
+        };
+        if known && (3..=bytes.len()).contains(&declared) {
+            return KindArg::Obex;
+        }
+    }
+    if crate::syncml::san::San::decode(bytes).is_ok() {
+        return KindArg::San;
+    }
+    KindArg::Syncml
+}
+
+/// The packets, then each object they carried that is a SyncML message or a SAN, decoded.
+fn describe_obex(bytes: &[u8]) -> String {
+    use crate::obex::{Header, Opcode, Request, Response, ResponseTo};
+    let mut out = crate::obex::describe(bytes);
+    let mut offset = 0;
+    let mut body: Vec<u8> = Vec::new();
+    let mut objects: Vec<(usize, Vec<u8>)> = Vec::new();
+    let mut after_connect = false;
+    while offset + 3 <= bytes.len() {
+        let declared = u16::from_be_bytes([bytes[offset + 1], bytes[offset + 2]]) as usize;
+        if declared < 3 || offset + declared > bytes.len() {
+            break;
+        }
+        let packet = &bytes[offset..offset + declared];
+        let headers = if Opcode::is_request_byte(packet[0]) {
+            after_connect = packet[0] == 0x80;
+            Request::decode(packet).map(|r| r.headers)
+        } else {
+            let answers = if after_connect {
+                ResponseTo::Connect
+            } else {
+                ResponseTo::Other
+            };
+            after_connect = false;
+            Response::decode(packet, answers).map(|r| r.headers)
+        };
+        let Ok(headers) = headers else { break };
+        for header in headers {
+            match header {
+                Header::Body(chunk) => body.extend_from_slice(&chunk),
+                Header::EndOfBody(chunk) => {
+                    body.extend_from_slice(&chunk);
+                    objects.push((offset, std::mem::take(&mut body)));
+                }
+                _ => {}
+            }
+        }
+        offset += declared;
+    }
+    for (at, object) in objects {
+        if object.is_empty() {
+            continue;
+        }
+        let text = match syncml::decode_document(&object) {
+            Ok((document, _)) => syncml::document_to_xml(&document, xml::XmlOptions::pretty())
+                .unwrap_or_else(|e| format!("(cannot be shown as XML: {e})\n")),
+            Err(_) => match crate::syncml::san::San::decode(&object) {
+                Ok(_) => crate::syncml::san::describe(&object),
+                Err(_) => continue,
+            },
+        };
+        out.push_str(&format!(
+            "\n--- object ending in the packet @{at}, {} bytes ---\n{text}",
+            object.len()
+        ));
+    }
+    out
 }
 
 fn decode_raw(bytes: &[u8]) -> Result<String, crate::markup::MarkupError> {

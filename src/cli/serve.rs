@@ -52,7 +52,10 @@ pub(super) fn load_config(explicit: Option<&PathBuf>) -> Result<ConfigFile, Fail
 /// The database: `--db` and `$HANDSYNC_DB` over the file, the file over the XDG default.
 pub(super) fn resolve_db(db: Option<PathBuf>, file: &ConfigFile) -> Result<PathBuf, Failure> {
     Ok(
-        match (db, std::env::var_os("HANDSYNC_DB").filter(|p| !p.is_empty())) {
+        match (
+            db,
+            std::env::var_os("HANDSYNC_DB").filter(|p| !p.is_empty()),
+        ) {
             (Some(path), _) => path,
             (None, Some(path)) => PathBuf::from(path),
             (None, None) => match &file.db {

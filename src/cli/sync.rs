@@ -148,9 +148,14 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
             .await
             .map_err(|e| Failure::io(format!("cannot connect to {address}: {e}")))?;
         let _ = stream.set_nodelay(true);
-        call_phone(stream, hub.handle(), crate::transport::tcp::TRANSPORT, &options)
-            .await
-            .map_err(|e| Failure::io(e.to_string()))
+        call_phone(
+            stream,
+            hub.handle(),
+            crate::transport::tcp::TRANSPORT,
+            &options,
+        )
+        .await
+        .map_err(|e| Failure::io(e.to_string()))
     });
     hub.shutdown();
     let report = result?;
