@@ -19,7 +19,7 @@ pub struct HistoryArgs {
 }
 
 /// Prints rows as columns padded to their widest cell; the last column is not padded.
-fn print_table(header: &[&str], rows: &[Vec<String>]) {
+pub(super) fn print_table(header: &[&str], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -127,7 +127,7 @@ fn counts_text(counts: &[SessionCounts]) -> String {
     parts.join(", ")
 }
 
-fn device_label(tx: &Tx<'_>, device: DeviceId) -> String {
+pub(super) fn device_label(tx: &Tx<'_>, device: DeviceId) -> String {
     match tx.device(device) {
         Ok(record) => {
             let (make, model) = make_and_model(&record);
