@@ -246,13 +246,23 @@ struct Partial {
     data: Vec<u8>,
 }
 
+/// Where an item the phone sent came from: what the store keeps beside its bytes when it is
+/// refused.
+#[derive(Debug, Clone)]
+struct ItemOrigin {
+    /// Our datastore; `None` when the phone's name for it matched none of ours.
+    datastore: Option<Datastore>,
+    /// The phone's name for its datastore.
+    device_datastore: String,
+    /// The command that carried it (`Add`, `Replace`).
+    command: &'static str,
+    luid: Option<String>,
+}
+
 /// An item the phone sent that we refused, to be kept in the store with its bytes.
 #[derive(Debug, Clone)]
 struct Rejection {
-    datastore: Option<Datastore>,
-    device_datastore: String,
-    luid: Option<String>,
-    command: &'static str,
+    origin: ItemOrigin,
     content_type: String,
     raw: Vec<u8>,
     status: u16,
@@ -787,32 +797,25 @@ impl Session {
 
     /// Notes an item the phone sent that we refuse; it is kept in the store (with its bytes)
     /// once the message is handled. Returns `code`, the status the phone gets for it.
-    #[allow(clippy::too_many_arguments)]
     fn refuse(
         &mut self,
-        datastore: Option<Datastore>,
-        device_datastore: &str,
-        command: &'static str,
-        luid: Option<&str>,
+        origin: &ItemOrigin,
         content_type: &str,
         raw: &[u8],
         code: StatusCode,
         reason: String,
     ) -> StatusCode {
         tracing::warn!(
-            ?datastore,
-            command,
-            luid,
+            datastore = origin.device_datastore,
+            command = origin.command,
+            luid = origin.luid,
             content_type,
             status = code.code(),
             reason,
             "item refused; kept with its bytes"
         );
         self.state.rejected.push(Rejection {
-            datastore,
-            device_datastore: device_datastore.to_string(),
-            luid: luid.map(str::to_string),
-            command,
+            origin: origin.clone(),
             content_type: content_type.to_string(),
             raw: raw.to_vec(),
             status: code.code(),
@@ -845,27 +848,26 @@ impl Session {
                 .or(datastore.map(content::default_content_type))
                 .unwrap_or("application/octet-stream")
                 .to_string();
-            self.refuse(
+            let origin = ItemOrigin {
                 datastore,
-                device_datastore,
-                command.name(),
-                item_luid(item).as_deref(),
-                &content_type,
-                bytes,
-                code,
-                reason.to_string(),
-            );
+                device_datastore: device_datastore.to_string(),
+                command: command.name(),
+                luid: item_luid(item),
+            };
+            self.refuse(&origin, &content_type, bytes, code, reason.to_string());
         }
     }
 
     /// A large object that will not be completed: what arrived of it is kept.
     fn abandon_partial(&mut self, partial: Partial, why: &str) {
-        let phone_uri = self.phone_uri_of(partial.datastore);
+        let origin = ItemOrigin {
+            datastore: Some(partial.datastore),
+            device_datastore: self.phone_uri_of(partial.datastore),
+            command: partial.command,
+            luid: Some(partial.luid.clone()),
+        };
         self.refuse(
-            Some(partial.datastore),
-            &phone_uri,
-            partial.command,
-            Some(&partial.luid),
+            &origin,
             &partial.content_type,
             &partial.data,
             // The phone got our Alert 223 for it, not a status.
@@ -898,10 +900,10 @@ impl Session {
                 &NewRejectedItem {
                     device,
                     session: self.state.store_session,
-                    datastore: rejection.datastore,
-                    device_datastore: &rejection.device_datastore,
-                    luid: rejection.luid.as_deref(),
-                    command: rejection.command,
+                    datastore: rejection.origin.datastore,
+                    device_datastore: &rejection.origin.device_datastore,
+                    luid: rejection.origin.luid.as_deref(),
+                    command: rejection.origin.command,
                     content_type: &rejection.content_type,
                     raw: &rejection.raw,
                     status: rejection.status,
@@ -1565,19 +1567,21 @@ impl Session {
     ) -> Result<StatusCode> {
         let command_name = if is_add { "Add" } else { "Replace" };
         let datastore = self.state.active[index].datastore;
-        let phone_uri = self.state.active[index].phone_uri.clone();
+        let origin = ItemOrigin {
+            datastore: Some(datastore),
+            device_datastore: self.state.active[index].phone_uri.clone(),
+            command: command_name,
+            luid: item_luid(item),
+        };
         let mut content_type = meta(&item.meta)
             .and_then(|m| text(&m.type_))
             .or_else(|| meta(&command.meta).and_then(|m| text(&m.type_)))
             .unwrap_or(content::default_content_type(datastore))
             .to_string();
         let chunk = item.data.as_ref().and_then(|d| d.as_bytes());
-        let Some(luid) = item_luid(item) else {
+        let Some(luid) = origin.luid.clone() else {
             return Ok(self.refuse(
-                Some(datastore),
-                &phone_uri,
-                command_name,
-                None,
+                &origin,
                 &content_type,
                 chunk.unwrap_or_default(),
                 StatusCode::BadRequest,
@@ -1588,9 +1592,23 @@ impl Session {
         let bytes: &[u8] = match self.state.partial.take() {
             Some(mut partial) if partial.datastore == datastore && partial.luid == luid => {
                 let Some(chunk) = chunk else {
-                    let code = StatusCode::IncompleteCommand;
-                    self.abandon_partial(partial, "a chunk without data");
-                    return Ok(code);
+                    // What had arrived of the object is kept.
+                    let reason = format!(
+                        "a chunk without data; {} of {} bytes had arrived",
+                        partial.data.len(),
+                        partial.size
+                    );
+                    let origin = ItemOrigin {
+                        command: partial.command,
+                        ..origin
+                    };
+                    return Ok(self.refuse(
+                        &origin,
+                        &partial.content_type,
+                        &partial.data,
+                        StatusCode::IncompleteCommand,
+                        reason,
+                    ));
                 };
                 partial.data.extend_from_slice(chunk);
                 if partial.data.len() as u64 > partial.size
@@ -1601,11 +1619,12 @@ impl Session {
                         partial.size,
                         partial.data.len()
                     );
+                    let origin = ItemOrigin {
+                        command: partial.command,
+                        ..origin
+                    };
                     return Ok(self.refuse(
-                        Some(datastore),
-                        &phone_uri,
-                        partial.command,
-                        Some(&luid),
+                        &origin,
                         &partial.content_type,
                         &partial.data,
                         StatusCode::SizeMismatch,
@@ -1629,10 +1648,7 @@ impl Session {
                 }
                 let Some(chunk) = chunk else {
                     return Ok(self.refuse(
-                        Some(datastore),
-                        &phone_uri,
-                        command_name,
-                        Some(&luid),
+                        &origin,
                         &content_type,
                         &[],
                         StatusCode::IncompleteCommand,
@@ -1665,16 +1681,7 @@ impl Session {
                         Some(_) => None,
                     };
                     if let Some((code, reason)) = refused {
-                        return Ok(self.refuse(
-                            Some(datastore),
-                            &phone_uri,
-                            command_name,
-                            Some(&luid),
-                            &content_type,
-                            chunk,
-                            code,
-                            reason,
-                        ));
+                        return Ok(self.refuse(&origin, &content_type, chunk, code, reason));
                     }
                     self.state.partial = Some(Partial {
                         datastore,
@@ -1694,10 +1701,7 @@ impl Session {
             Ok(incoming) => incoming,
             Err(reason) => {
                 return Ok(self.refuse(
-                    Some(datastore),
-                    &phone_uri,
-                    command_name,
-                    Some(&luid),
+                    &origin,
                     &content_type,
                     bytes,
                     StatusCode::UnsupportedMediaType,
