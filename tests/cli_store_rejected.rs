@@ -132,6 +132,13 @@ fn refused_items_are_listed_shown_and_exported_byte_for_byte() {
     );
     assert_eq!(std::fs::read(&file).unwrap(), BROKEN);
 
+    // The session that refused them says so.
+    let history = handsync_ok(&db, &["history"]);
+    assert!(
+        history.contains("2 refused (handsync rejected list)"),
+        "{history}"
+    );
+
     // Only one phone's, and mistakes named precisely.
     let listing = handsync_ok(&db, &["rejected", "list", "--device", "1", "--limit", "1"]);
     assert_eq!(listing.lines().count(), 2, "{listing}");

@@ -116,6 +116,18 @@ impl Tx<'_> {
         })
     }
 
+    /// How many items the engine refused in a session.
+    pub fn rejected_item_count(&self, session: SessionId) -> Result<u64> {
+        self.conn()
+            .query_row(
+                "SELECT count(*) FROM rejected_items WHERE session_id = ?1",
+                [session],
+                |row| row.get::<_, i64>(0),
+            )
+            .map(|n| n.max(0) as u64)
+            .context(|| format!("counting the items refused in session {session}"))
+    }
+
     pub fn rejected_item(&self, id: i64) -> Result<RejectedItem> {
         let sql = format!("SELECT {REJECTED_COLUMNS} FROM rejected_items WHERE id = ?1");
         self.conn()
@@ -167,6 +179,7 @@ mod tests {
                 assert_eq!(one.status, 415);
                 assert_eq!(one.received_at, Timestamp(10));
                 assert_eq!(tx.rejected_items(Some(phone), 10)?.len(), 1);
+                assert_eq!(tx.rejected_item_count(SessionId(1))?, 0);
                 assert!(matches!(
                     tx.rejected_item(999),
                     Err(StoreError::RejectedItemNotFound(999))
