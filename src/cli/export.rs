@@ -349,7 +349,7 @@ fn items_in_other_files(collection: &Path, names: &[String]) -> HashMap<String, 
         };
         let pieces = parsed
             .into_iter()
-            .map(|p| objects::ParsedPiece {
+            .map(|p| crate::pim::stored::SourceObject {
                 label: name.clone(),
                 component: p.component,
                 raw: p.original,

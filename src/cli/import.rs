@@ -270,13 +270,13 @@ fn collect_items(
                 rejections.push(format!("{}:{line}: {message}", source.label));
             }
             Piece::Object(object) => match content::parse_objects(object.bytes) {
-                Ok(parsed) => {
-                    parsed_pieces.extend(parsed.into_iter().map(|p| objects::ParsedPiece {
+                Ok(parsed) => parsed_pieces.extend(parsed.into_iter().map(|p| {
+                    crate::pim::stored::SourceObject {
                         label: format!("{}:{}", source.label, object.first_line),
                         component: p.component,
                         raw: p.original,
-                    }))
-                }
+                    }
+                })),
                 Err(error) => {
                     let line = object.first_line + error.line.saturating_sub(1);
                     let message = error.to_string();

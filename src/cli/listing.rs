@@ -19,7 +19,7 @@ pub struct HistoryArgs {
 }
 
 /// Prints rows as columns padded to their widest cell; the last column is not padded.
-fn print_table(header: &[&str], rows: &[Vec<String>]) {
+pub(super) fn print_table(header: &[&str], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -127,7 +127,7 @@ pub(super) fn counts_text(counts: &[SessionCounts]) -> String {
     parts.join(", ")
 }
 
-fn device_label(tx: &Tx<'_>, device: DeviceId) -> String {
+pub(super) fn device_label(tx: &Tx<'_>, device: DeviceId) -> String {
     match tx.device(device) {
         Ok(record) => {
             let (make, model) = make_and_model(&record);
@@ -145,24 +145,28 @@ pub fn history(db: &Path, args: &HistoryArgs) -> Result<(), Failure> {
             tx.device(device)?;
         }
         let sessions = tx.sessions(device, args.limit)?;
-        Ok(sessions
-            .iter()
-            .map(|session| {
-                let mut result = session.result.to_string();
-                if let Some(error) = &session.error {
-                    result.push_str(&format!(": {error}"));
-                }
-                vec![
-                    session.id.to_string(),
-                    device_label(tx, session.device),
-                    format_time(session.started_at),
-                    session.ended_at.map_or_else(|| "-".into(), format_time),
-                    session.transport.clone(),
-                    result,
-                    counts_text(&session.counts),
-                ]
-            })
-            .collect())
+        let mut rows = Vec::with_capacity(sessions.len());
+        for session in &sessions {
+            let mut result = session.result.to_string();
+            if let Some(error) = &session.error {
+                result.push_str(&format!(": {error}"));
+            }
+            let mut changes = counts_text(&session.counts);
+            let refused = tx.rejected_item_count(session.id)?;
+            if refused > 0 {
+                changes.push_str(&format!("; {refused} refused (handsync rejected list)"));
+            }
+            rows.push(vec![
+                session.id.to_string(),
+                device_label(tx, session.device),
+                format_time(session.started_at),
+                session.ended_at.map_or_else(|| "-".into(), format_time),
+                session.transport.clone(),
+                result,
+                changes,
+            ]);
+        }
+        Ok(rows)
     })?;
     if rows.is_empty() {
         println!("no sync sessions yet");

@@ -6,6 +6,7 @@ mod export;
 mod import;
 mod listing;
 mod objects;
+mod rejected;
 mod restore;
 mod serve;
 mod support;
@@ -61,6 +62,9 @@ enum Command {
     Import(import::ImportArgs),
     /// Bring an item or a datastore back to an earlier state (itself undoable).
     Restore(restore::RestoreArgs),
+    /// Items a phone sent that the sync refused, kept with their bytes: list, show, export.
+    #[command(subcommand)]
+    Rejected(rejected::RejectedCommand),
 }
 
 /// Exit status for bad input or usage: what the user gave us cannot be used.
@@ -91,6 +95,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Export(args) => export::run(&support::db_path(db)?, &args),
         Command::Import(args) => import::run(&support::db_path(db)?, &args),
         Command::Restore(args) => restore::run(&support::db_path(db)?, &args),
+        Command::Rejected(command) => rejected::run(&support::db_path(db)?, command),
     }
 }
 

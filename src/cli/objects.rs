@@ -1,21 +1,15 @@
 //! Desktop files as store items and back: splitting a file into its objects (so one bad
-//! object does not cost the others), the canonical form stored (vCard 3.0, one iCalendar 2.0
-//! VCALENDAR per event, to-do or journal series), identity keys, and the forms written out.
+//! object does not cost the others), the items they hold in their stored form
+//! (`pim::stored`, shared with the sync engine), and the forms written out.
 
 use std::collections::BTreeMap;
 
 use crate::pim::calendar::Calendar;
-use crate::pim::content::{self, Component, Property, WriteOptions};
-use crate::pim::identity;
+use crate::pim::content::{self, Component, Property};
 use crate::pim::note::Note;
+use crate::pim::stored::{self, ExportUid, SourceObject, StoredItem, StoredKind};
 use crate::pim::vcard::VCard;
 use crate::store::{Datastore, Guid, Item, Timestamp};
-
-/// Prefix of the UID given on export to items that have none:
-/// `handsync-guid-<GUID>-<creation time in ms>` names the item (the time tells it from the
-/// item with the same GUID in another database), so the file name stays the same while the
-/// item changes.
-pub const GUID_UID_PREFIX: &str = "handsync-guid-";
 
 /// The store item a `handsync-guid-…` UID names: its GUID and creation time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,11 +20,7 @@ pub struct GuidHint {
 
 impl GuidHint {
     pub fn parse(uid: &str) -> Option<GuidHint> {
-        let (guid, created) = uid.trim().strip_prefix(GUID_UID_PREFIX)?.split_once('-')?;
-        Some(GuidHint {
-            guid: guid.parse().ok()?,
-            created_at: Timestamp::from_unix_millis(created.parse().ok()?),
-        })
+        ExportUid::parse(uid).map(GuidHint::from)
     }
 
     pub fn of(item: &Item) -> GuidHint {
@@ -41,11 +31,20 @@ impl GuidHint {
     }
 
     pub fn uid(self) -> String {
-        format!(
-            "{GUID_UID_PREFIX}{}-{}",
-            self.guid,
-            self.created_at.unix_millis()
-        )
+        ExportUid {
+            guid: self.guid.0,
+            created_unix_millis: self.created_at.unix_millis(),
+        }
+        .uid()
+    }
+}
+
+impl From<ExportUid> for GuidHint {
+    fn from(named: ExportUid) -> GuidHint {
+        GuidHint {
+            guid: Guid(named.guid),
+            created_at: Timestamp::from_unix_millis(named.created_unix_millis),
+        }
     }
 }
 
@@ -53,7 +52,7 @@ const PRODID: &str = "-//handsync//handsync//EN";
 
 /// One top-level BEGIN/END block of a file, with the line it starts on (1-based).
 #[derive(Debug)]
-pub struct SourceObject<'a> {
+pub struct ObjectText<'a> {
     pub first_line: usize,
     pub bytes: &'a [u8],
 }
@@ -61,7 +60,7 @@ pub struct SourceObject<'a> {
 /// What a file splits into: objects, and text that is none (reported, not imported).
 #[derive(Debug)]
 pub enum Piece<'a> {
-    Object(SourceObject<'a>),
+    Object(ObjectText<'a>),
     Malformed { line: usize, message: String },
 }
 
@@ -119,7 +118,7 @@ pub fn split_objects(input: &[u8]) -> Vec<Piece<'_>> {
                 depth -= 1;
                 if depth == 0 {
                     if let Some((start, line, _)) = open.take() {
-                        pieces.push(Piece::Object(SourceObject {
+                        pieces.push(Piece::Object(ObjectText {
                             first_line: line,
                             bytes: &input[start..end],
                         }));
@@ -152,7 +151,8 @@ pub fn split_objects(input: &[u8]) -> Vec<Piece<'_>> {
     pieces
 }
 
-/// An item ready for the store.
+/// An item ready for the store: its stored form, the datastore it goes to, and the stored
+/// item it names when it carries our export UID.
 #[derive(Debug, Clone)]
 pub struct NewItem {
     pub datastore: Datastore,
@@ -167,293 +167,49 @@ pub struct NewItem {
     pub guid_hint: Option<GuidHint>,
 }
 
-/// One parsed top-level object of a file: where it starts (for messages), its component and
-/// its original bytes.
-#[derive(Debug)]
-pub struct ParsedPiece {
-    pub label: String,
-    pub component: Component,
-    pub raw: Vec<u8>,
-}
-
-/// Turns the objects of one file into the items they hold: a vCard is one contact, a vNote
-/// one note, and the VCALENDARs give one item per event, to-do or journal, where a series
-/// (same kind and UID: a recurring event and its exceptions) stays one item even when its
-/// parts come in separate VCALENDARs. Items come back labelled with their object's label;
-/// objects that hold no item come back as errors.
-pub fn items_of(pieces: Vec<ParsedPiece>) -> (Vec<(String, NewItem)>, Vec<String>) {
-    let mut items = Vec::new();
-    let mut errors = Vec::new();
-    let mut calendars = Vec::new();
-    for piece in pieces {
-        match piece.component.name.as_str() {
-            "VCARD" => {
-                let card = VCard {
-                    component: piece.component,
-                };
-                let content_type = match card.version() {
-                    crate::pim::vcard::VCardVersion::V21 => "text/x-vcard",
-                    _ => "text/vcard",
-                };
-                let mut canonical = card.to_v30().component;
-                let guid_hint = take_guid_uid(&mut canonical);
-                items.push((
-                    piece.label,
-                    contact_item(canonical, content_type, piece.raw, guid_hint),
-                ));
-            }
-            "VNOTE" => {
-                let note = Note {
-                    component: piece.component,
-                };
-                let mut journal = note.to_journal();
-                let guid_hint = journal.components.first_mut().and_then(take_guid_uid);
-                items.push((
-                    piece.label,
-                    calendar_item(
-                        journal,
-                        Datastore::Notes,
-                        "text/x-vnote",
-                        piece.raw,
-                        guid_hint,
-                    ),
-                ));
-            }
-            "VCALENDAR" => {
-                let calendar = Calendar {
-                    component: piece.component,
-                };
-                let content_type = match calendar.version() {
-                    crate::pim::calendar::CalendarVersion::V10 => "text/x-vcalendar",
-                    crate::pim::calendar::CalendarVersion::V20 => "text/calendar",
-                };
-                let converted = calendar.to_ical20().component;
-                if !converted.components.iter().any(|c| is_item(&c.name)) {
-                    errors.push(format!(
-                        "{}: VCALENDAR holds no event, to-do or journal",
-                        piece.label
-                    ));
-                    continue;
-                }
-                calendars.push((piece.label, converted, piece.raw, content_type));
-            }
-            other => errors.push(format!(
-                "{}: BEGIN:{other} is not a vCard, vCalendar, iCalendar or vNote",
-                piece.label
-            )),
+impl From<StoredItem> for NewItem {
+    fn from(item: StoredItem) -> NewItem {
+        NewItem {
+            datastore: datastore_of(item.kind),
+            content_type: item.source_type,
+            raw: item.raw,
+            component: item.component,
+            canonical: item.canonical,
+            identity_key: item.identity_key,
+            uid: item.uid,
+            guid_hint: item.export_uid.map(GuidHint::from),
         }
     }
-    items.extend(calendar_items(&calendars));
-    (items, errors)
 }
 
-/// A series being gathered: its kind and UID, the calendar it came from first, its members
-/// and the objects (by index) they came from.
-struct Series {
-    kind: String,
-    uid: Option<String>,
-    first: usize,
-    members: Vec<Component>,
-    sources: Vec<usize>,
-}
-
-fn calendar_items(
-    calendars: &[(String, Component, Vec<u8>, &'static str)],
-) -> Vec<(String, NewItem)> {
-    let mut series: Vec<Series> = Vec::new();
-    for (index, (_, calendar, _, _)) in calendars.iter().enumerate() {
-        for child in calendar.components.iter().filter(|c| is_item(&c.name)) {
-            let uid = child.text_of("UID").filter(|u| !u.trim().is_empty());
-            let existing = uid.as_ref().and_then(|uid| {
-                series
-                    .iter_mut()
-                    .find(|s| s.kind == child.name && s.uid.as_ref() == Some(uid))
-            });
-            match existing {
-                Some(found) => {
-                    found.members.push(child.clone());
-                    if !found.sources.contains(&index) {
-                        found.sources.push(index);
-                    }
-                }
-                None => series.push(Series {
-                    kind: child.name.clone(),
-                    uid,
-                    first: index,
-                    members: vec![child.clone()],
-                    sources: vec![index],
-                }),
-            }
-        }
+/// The datastore an item of this kind belongs to.
+pub fn datastore_of(kind: StoredKind) -> Datastore {
+    match kind {
+        StoredKind::Contact => Datastore::Contacts,
+        StoredKind::Event => Datastore::Calendar,
+        StoredKind::Task => Datastore::Tasks,
+        StoredKind::Note => Datastore::Notes,
     }
-    series
+}
+
+/// The items the parsed objects of one file hold ([`stored::items_of`]), labelled; objects
+/// that hold no item come back as errors.
+pub fn items_of(objects: Vec<SourceObject>) -> (Vec<(String, NewItem)>, Vec<String>) {
+    let (items, errors) = stored::items_of(objects);
+    let items = items
         .into_iter()
-        .map(|one| {
-            let (label, first_calendar, _, content_type) = &calendars[one.first];
-            let zones: Vec<&Component> = one
-                .sources
-                .iter()
-                .flat_map(|&i| calendars[i].1.children_named("VTIMEZONE"))
-                .collect();
-            let mut calendar = series_calendar(first_calendar, &zones, one.members);
-            let guid_hint = calendar
-                .components
-                .iter_mut()
-                .filter(|c| is_item(&c.name))
-                .fold(None, |hint, c| take_guid_uid(c).or(hint));
-            // A series' original is the bytes of every object it came from.
-            let raw: Vec<u8> = one
-                .sources
-                .iter()
-                .flat_map(|&i| calendars[i].2.iter().copied())
-                .collect();
-            let datastore = datastore_of(&one.kind);
-            (
-                label.clone(),
-                calendar_item(calendar, datastore, content_type, raw, guid_hint),
-            )
-        })
-        .collect()
+        .map(|(label, item)| (label, NewItem::from(item)))
+        .collect();
+    (items, errors)
 }
 
 /// A text/plain note.
 pub fn text_note(text: &[u8]) -> NewItem {
-    let note = Note::from_text(&crate::pim::codec::decode_text(text, None));
-    calendar_item(
-        note.to_journal(),
-        Datastore::Notes,
-        "text/plain",
-        text.to_vec(),
-        None,
-    )
+    NewItem::from(stored::text_note(text))
 }
 
 fn is_item(name: &str) -> bool {
     matches!(name, "VEVENT" | "VTODO" | "VJOURNAL")
-}
-
-/// Removes a `handsync-guid-N` UID (ours, added on export) and returns the GUID it names.
-fn take_guid_uid(component: &mut Component) -> Option<GuidHint> {
-    let uid = component.text_of("UID")?;
-    let guid = GuidHint::parse(&uid)?;
-    component.remove_all("UID");
-    Some(guid)
-}
-
-fn contact_item(
-    component: Component,
-    content_type: &'static str,
-    raw: Vec<u8>,
-    guid_hint: Option<GuidHint>,
-) -> NewItem {
-    let card = VCard { component };
-    let identity_key = identity::contact_key(&card).0;
-    let uid = card.uid().filter(|u| !u.trim().is_empty());
-    let canonical = content::write_component(&card.component, &WriteOptions::modern());
-    NewItem {
-        datastore: Datastore::Contacts,
-        content_type,
-        raw,
-        component: card.component,
-        canonical,
-        identity_key,
-        uid,
-        guid_hint,
-    }
-}
-
-fn calendar_item(
-    component: Component,
-    datastore: Datastore,
-    content_type: &'static str,
-    raw: Vec<u8>,
-    guid_hint: Option<GuidHint>,
-) -> NewItem {
-    let identity_key = calendar_identity(&component, datastore);
-    let uid = crate::pim::vdir::uid_of(&component);
-    let canonical = content::write_component(&component, &WriteOptions::modern());
-    NewItem {
-        datastore,
-        content_type,
-        raw,
-        component,
-        canonical,
-        identity_key,
-        uid,
-        guid_hint,
-    }
-}
-
-fn calendar_identity(component: &Component, datastore: Datastore) -> String {
-    if datastore == Datastore::Notes {
-        return identity::note_key(&Note::from_journal(component)).0;
-    }
-    let calendar = Calendar {
-        component: component.clone(),
-    };
-    let items = calendar.items();
-    // The series' master (no RECURRENCE-ID) names it; its exceptions share its UID.
-    let master = items
-        .iter()
-        .find(|i| i.component.property("RECURRENCE-ID").is_none())
-        .or(items.first());
-    master
-        .map(|item| identity::calendar_key(item).0)
-        .unwrap_or_default()
-}
-
-fn datastore_of(component_name: &str) -> Datastore {
-    match component_name {
-        "VTODO" => Datastore::Tasks,
-        "VJOURNAL" => Datastore::Notes,
-        _ => Datastore::Calendar,
-    }
-}
-
-/// One VCALENDAR for a series: the calendar's own properties, the VTIMEZONEs its times
-/// refer to (each once), and its members.
-fn series_calendar(
-    calendar: &Component,
-    zones: &[&Component],
-    members: Vec<Component>,
-) -> Component {
-    let mut item = Component::new("VCALENDAR");
-    for property in &calendar.properties {
-        // METHOD belongs to scheduling messages, not to stored items.
-        if property.name != "METHOD" {
-            item.properties.push(property.clone());
-        }
-    }
-    if item.property("PRODID").is_none() {
-        item.properties.insert(
-            usize::from(item.property("VERSION").is_some()),
-            Property::text("PRODID", PRODID),
-        );
-    }
-    let referenced: Vec<String> = members.iter().flat_map(zone_ids).collect();
-    let mut added: Vec<String> = Vec::new();
-    for zone in zones {
-        if let Some(id) = zone.text_of("TZID") {
-            if referenced.contains(&id) && !added.contains(&id) {
-                item.components.push((*zone).clone());
-                added.push(id);
-            }
-        }
-    }
-    item.components.extend(members);
-    item
-}
-
-fn zone_ids(component: &Component) -> Vec<String> {
-    let mut ids: Vec<String> = component
-        .properties
-        .iter()
-        .filter_map(|p| p.param_value("TZID").map(str::to_string))
-        .collect();
-    for child in &component.components {
-        ids.extend(zone_ids(child));
-    }
-    ids
 }
 
 /// The UID an item is exported under: its own, else `handsync-guid-N`.
@@ -610,21 +366,6 @@ mod tests {
         assert_eq!(first.bytes, b"BEGIN:VCARD\r\nFN:A\r\nEND:VCARD\r\n");
     }
 
-    fn items_from(text: &str) -> Vec<NewItem> {
-        let pieces = content::parse_objects(text.as_bytes())
-            .unwrap()
-            .into_iter()
-            .map(|object| ParsedPiece {
-                label: "test".into(),
-                component: object.component,
-                raw: object.original,
-            })
-            .collect();
-        let (items, errors) = items_of(pieces);
-        assert!(errors.is_empty(), "{errors:?}");
-        items.into_iter().map(|(_, item)| item).collect()
-    }
-
     #[test]
     fn a_folded_line_that_reads_like_end_does_not_end_the_object() {
         let input = b"BEGIN:VCARD\r\nNOTE:see\r\n END:VCARD\r\nEND:VCARD\r\n";
@@ -662,41 +403,5 @@ mod tests {
                 "vCalendar TZ +01 (2)"
             ]
         );
-    }
-
-    #[test]
-    fn a_series_split_over_two_calendars_is_one_item() {
-        let text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART:20060406T160000Z\r\nRRULE:FREQ=WEEKLY\r\nSUMMARY:A\r\nEND:VEVENT\r\nEND:VCALENDAR\r\nBEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:a\r\nRECURRENCE-ID:20060413T160000Z\r\nSUMMARY:A moved\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
-        let items = items_from(text);
-        assert_eq!(items.len(), 1);
-        assert_eq!(items[0].component.components.len(), 2);
-        assert_eq!(items[0].raw, text.as_bytes());
-    }
-
-    #[test]
-    fn a_calendar_splits_per_series_with_its_zones() {
-        let text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:PUBLISH\r\nBEGIN:VTIMEZONE\r\nTZID:Berlin\r\nEND:VTIMEZONE\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART;TZID=Berlin:20060406T160000\r\nSUMMARY:A\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:a\r\nRECURRENCE-ID;TZID=Berlin:20060413T160000\r\nSUMMARY:A moved\r\nEND:VEVENT\r\nBEGIN:VTODO\r\nSUMMARY:T\r\nEND:VTODO\r\nEND:VCALENDAR\r\n";
-        let items = items_from(text);
-        assert_eq!(items.len(), 2);
-        assert_eq!(items[0].datastore, Datastore::Calendar);
-        assert_eq!(items[0].component.components.len(), 3);
-        assert!(!items[0].canonical.contains("METHOD"));
-        assert_eq!(items[1].datastore, Datastore::Tasks);
-        assert_eq!(items[1].component.components.len(), 1);
-        assert!(items[0].identity_key.starts_with("event|a|"));
-    }
-
-    #[test]
-    fn our_export_uid_names_the_item_and_is_not_stored() {
-        let text = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:A\r\nUID:handsync-guid-42-1700000000000\r\nEND:VCARD\r\n";
-        let item = items_from(text).remove(0);
-        assert_eq!(
-            item.guid_hint,
-            Some(GuidHint {
-                guid: Guid(42),
-                created_at: Timestamp::from_unix_millis(1_700_000_000_000)
-            })
-        );
-        assert!(!item.canonical.contains("UID"));
     }
 }

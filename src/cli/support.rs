@@ -64,6 +64,7 @@ pub fn store_failure(error: StoreError) -> Failure {
         | StoreError::SessionNotFound(_)
         | StoreError::AccountExists(_)
         | StoreError::AccountNotFound(_)
+        | StoreError::RejectedItemNotFound(_)
         | StoreError::InvalidInput(_) => Failure::bad_input(error.to_string()),
         other => Failure::io(other.to_string()),
     }

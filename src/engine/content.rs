@@ -3,11 +3,11 @@
 //! key for slow-sync matching); what we send is the stored item in the phone's format.
 
 use crate::pim::calendar::Calendar;
-use crate::pim::identity::{calendar_key, contact_key, note_key};
+use crate::pim::identity::contact_key;
 use crate::pim::merge::{PhoneCapabilities, PropertyCapability};
-use crate::pim::note::Note;
 use crate::pim::phone::Phone;
 use crate::pim::profile::{DeviceInfo, ProfileSet};
+use crate::pim::stored::{self, StoredKind};
 use crate::pim::vcard::VCard;
 use crate::store::{Datastore, Item};
 use crate::syncml::DevInf;
@@ -41,43 +41,30 @@ pub fn default_content_type(datastore: Datastore) -> &'static str {
     }
 }
 
-/// Reads a phone's item into the canonical form. The error says what is wrong with it.
+/// What the PIM layer expects in a datastore (events and to-dos are both read as calendars).
+pub fn stored_kind(datastore: Datastore) -> StoredKind {
+    match datastore {
+        Datastore::Contacts => StoredKind::Contact,
+        Datastore::Calendar => StoredKind::Event,
+        Datastore::Tasks => StoredKind::Task,
+        Datastore::Notes => StoredKind::Note,
+    }
+}
+
+/// Reads a phone's item into the stored form, the same one `handsync import` stores
+/// (`pim::stored`). The error says what is wrong with it.
 pub fn from_phone(
     phone: &Phone,
     datastore: Datastore,
     content_type: &str,
     bytes: &[u8],
 ) -> Result<Incoming, String> {
-    let (canonical, key) = match datastore {
-        Datastore::Contacts => {
-            let card = phone
-                .contact_from_phone(bytes)
-                .map_err(|e| format!("not a vCard: {e}"))?;
-            (card.write(), contact_key(&card).0)
-        }
-        Datastore::Calendar | Datastore::Tasks => {
-            let calendar = phone
-                .calendar_from_phone(bytes)
-                .map_err(|e| format!("not a vCalendar/iCalendar: {e}"))?;
-            let key = calendar
-                .items()
-                .first()
-                .map(|item| calendar_key(item).0)
-                .ok_or_else(|| "a calendar without an event or to-do".to_string())?;
-            (calendar.write(), key)
-        }
-        Datastore::Notes => {
-            let note = phone
-                .note_from_phone(bytes)
-                .map_err(|e| format!("not a note: {e}"))?;
-            (note.write_vnote(), note_key(&note).0)
-        }
-    };
+    let item = stored::from_phone(phone, stored_kind(datastore), bytes)?;
     Ok(Incoming {
         content_type: content_type.to_string(),
-        raw: bytes.to_vec(),
-        canonical,
-        identity_key: Some(key),
+        raw: item.raw,
+        canonical: item.canonical,
+        identity_key: Some(item.identity_key),
     })
 }
 
@@ -142,7 +129,7 @@ pub fn to_phone(phone: &Phone, item: &Item, preferred: Option<&str>) -> (String,
                     .map(|cal| ("text/x-vcalendar", phone.calendar_to_phone(&cal)))
             }
         }
-        Datastore::Notes => Note::parse(canonical).ok().map(|note| {
+        Datastore::Notes => stored::stored_note(&item.canonical).map(|note| {
             if wants("text/x-vnote") {
                 ("text/x-vnote", phone.note_to_phone(&note, false))
             } else {

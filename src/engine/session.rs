@@ -18,7 +18,7 @@ use crate::markup::Version;
 use crate::pim::phone::Phone;
 use crate::store::{
     AppliedOutcome, Cause, ChangeKind, Datastore, DevInfEncoding, DeviceChange, DeviceId, Guid,
-    NewSession, Reason, Revision, SessionId, SessionResult, StoreError, Timestamp,
+    NewRejectedItem, NewSession, Reason, Revision, SessionId, SessionResult, StoreError, Timestamp,
 };
 use crate::syncml::{
     decode_document, document_to_wbxml, document_to_xml, to_wbxml, to_xml, xml::XmlOptions, Alert,
@@ -237,11 +237,62 @@ impl ResumeDatastore {
 #[derive(Debug, Clone)]
 struct Partial {
     datastore: Datastore,
+    /// The command that carried its first chunk (`Add`, `Replace`).
+    command: &'static str,
     luid: String,
     content_type: String,
     /// The declared size (Meta Size of the first chunk).
     size: u64,
     data: Vec<u8>,
+}
+
+/// Where an item the phone sent came from: what the store keeps beside its bytes when it is
+/// refused.
+#[derive(Debug, Clone)]
+struct ItemOrigin {
+    /// Our datastore; `None` when the phone's name for it matched none of ours.
+    datastore: Option<Datastore>,
+    /// The phone's name for its datastore.
+    device_datastore: String,
+    /// The command that carried it (`Add`, `Replace`).
+    command: &'static str,
+    luid: Option<String>,
+}
+
+/// An item the phone sent that we refused, to be kept in the store with its bytes.
+#[derive(Debug, Clone)]
+struct Rejection {
+    origin: ItemOrigin,
+    content_type: String,
+    raw: Vec<u8>,
+    status: u16,
+    reason: String,
+}
+
+/// What became of one item of an Add, Replace or Delete, and the references naming it.
+struct ItemOutcome {
+    code: StatusCode,
+    source_ref: Option<String>,
+    target_ref: Option<String>,
+}
+
+impl ItemOutcome {
+    fn of(item: &Item, code: StatusCode) -> ItemOutcome {
+        ItemOutcome {
+            code,
+            source_ref: item.source.as_ref().map(|s| s.loc_uri.to_string()),
+            target_ref: item.target.as_ref().map(|t| t.loc_uri.to_string()),
+        }
+    }
+}
+
+/// The LUID an item of the phone names: its Source, else its Target.
+fn item_luid(item: &Item) -> Option<String> {
+    item.source
+        .as_ref()
+        .map(|s| s.loc_uri.to_string())
+        .or_else(|| item.target.as_ref().map(|t| t.loc_uri.to_string()))
+        .filter(|l| !l.is_empty())
 }
 
 /// A change we sent, waiting for its Status.
@@ -281,6 +332,9 @@ struct State {
     changes: VecDeque<Outgoing>,
     awaiting: HashMap<(u32, String), Sent>,
     partial: Option<Partial>,
+    /// Items refused while handling the current message; written to the store when the
+    /// message is done, so that an Atomic's rollback does not take them with it.
+    rejected: Vec<Rejection>,
     suspend_requested: bool,
     /// The device's suspended session when this one began.
     suspended: Option<SessionId>,
@@ -339,6 +393,7 @@ impl Session {
                 changes: VecDeque::new(),
                 awaiting: HashMap::new(),
                 partial: None,
+                rejected: Vec::new(),
                 suspend_requested: false,
                 suspended: None,
                 resume: None,
@@ -505,6 +560,7 @@ impl Session {
         for command in &message.body.commands {
             self.handle_command(store, command, no_resp, now)?;
         }
+        self.keep_rejected(store, now)?;
 
         if self.state.suspend_requested {
             self.suspend(store, now)?;
@@ -519,6 +575,8 @@ impl Session {
         });
         if message.body.final_ && !(continuation && only_asks_for_more) {
             self.client_package_ended(store, now)?;
+            // An unfinished large object the package end abandoned.
+            self.keep_rejected(store, now)?;
         }
         let header_status = (!no_resp).then_some(header_status);
         let client_final = message.body.final_;
@@ -705,6 +763,158 @@ impl Session {
         )
     }
 
+    /// The statuses of a command with several items: one per distinct outcome, in the order
+    /// the outcomes first appear, each naming the items it covers by their Source and Target
+    /// (SyncML allows several SourceRef/TargetRef in one Status). A command without items
+    /// gets 400.
+    fn push_item_statuses(&mut self, command: &Command, outcomes: &[ItemOutcome], no_resp: bool) {
+        if no_resp || command.no_resp() {
+            return;
+        }
+        if outcomes.is_empty() {
+            self.push_status(command, StatusCode::BadRequest, no_resp);
+            return;
+        }
+        let mut codes: Vec<StatusCode> = Vec::new();
+        for outcome in outcomes {
+            if !codes.contains(&outcome.code) {
+                codes.push(outcome.code);
+            }
+        }
+        for code in codes {
+            let mut status = self.status_for(command, code);
+            for outcome in outcomes.iter().filter(|o| o.code == code) {
+                status
+                    .source_refs
+                    .extend(outcome.source_ref.clone().map(Into::into));
+                status
+                    .target_refs
+                    .extend(outcome.target_ref.clone().map(Into::into));
+            }
+            self.state.statuses.push_back(status);
+        }
+    }
+
+    /// Notes an item the phone sent that we refuse; it is kept in the store (with its bytes)
+    /// once the message is handled. Returns `code`, the status the phone gets for it.
+    fn refuse(
+        &mut self,
+        origin: &ItemOrigin,
+        content_type: &str,
+        raw: &[u8],
+        code: StatusCode,
+        reason: String,
+    ) -> StatusCode {
+        tracing::warn!(
+            datastore = origin.device_datastore,
+            command = origin.command,
+            luid = origin.luid,
+            content_type,
+            status = code.code(),
+            reason,
+            "item refused; kept with its bytes"
+        );
+        self.state.rejected.push(Rejection {
+            origin: origin.clone(),
+            content_type: content_type.to_string(),
+            raw: raw.to_vec(),
+            status: code.code(),
+            reason,
+        });
+        code
+    }
+
+    /// Refuses every item with data of an Add or Replace not applied at all (the whole
+    /// command got `code`).
+    fn refuse_command_items(
+        &mut self,
+        command: &Command,
+        datastore: Option<Datastore>,
+        device_datastore: &str,
+        code: StatusCode,
+        reason: &str,
+    ) {
+        let (Command::Add(c) | Command::Replace(c)) = command else {
+            return;
+        };
+        let command_type = meta(&c.meta).and_then(|m| text(&m.type_));
+        for item in &c.items {
+            let Some(bytes) = item.data.as_ref().and_then(|d| d.as_bytes()) else {
+                continue;
+            };
+            let content_type = meta(&item.meta)
+                .and_then(|m| text(&m.type_))
+                .or(command_type)
+                .or(datastore.map(content::default_content_type))
+                .unwrap_or("application/octet-stream")
+                .to_string();
+            let origin = ItemOrigin {
+                datastore,
+                device_datastore: device_datastore.to_string(),
+                command: command.name(),
+                luid: item_luid(item),
+            };
+            self.refuse(&origin, &content_type, bytes, code, reason.to_string());
+        }
+    }
+
+    /// A large object that will not be completed: what arrived of it is kept.
+    fn abandon_partial(&mut self, partial: Partial, why: &str) {
+        let origin = ItemOrigin {
+            datastore: Some(partial.datastore),
+            device_datastore: self.phone_uri_of(partial.datastore),
+            command: partial.command,
+            luid: Some(partial.luid.clone()),
+        };
+        self.refuse(
+            &origin,
+            &partial.content_type,
+            &partial.data,
+            // The phone got our Alert 223 for it, not a status.
+            StatusCode::from_code(AlertCode::NoEndOfData.code()),
+            format!(
+                "large object not completed ({why}): {} of {} bytes arrived",
+                partial.data.len(),
+                partial.size
+            ),
+        );
+    }
+
+    fn phone_uri_of(&self, datastore: Datastore) -> String {
+        self.state
+            .active
+            .iter()
+            .find(|a| a.datastore == datastore)
+            .map(|a| a.phone_uri.clone())
+            .unwrap_or_default()
+    }
+
+    /// Writes the items refused in this message to the store.
+    fn keep_rejected<S: SyncStore + ?Sized>(&mut self, store: &S, now: Timestamp) -> Result<()> {
+        let rejected = std::mem::take(&mut self.state.rejected);
+        let Some(device) = self.state.device else {
+            return Ok(());
+        };
+        for rejection in &rejected {
+            store.record_rejected_item(
+                &NewRejectedItem {
+                    device,
+                    session: self.state.store_session,
+                    datastore: rejection.origin.datastore,
+                    device_datastore: &rejection.origin.device_datastore,
+                    luid: rejection.origin.luid.as_deref(),
+                    command: rejection.origin.command,
+                    content_type: &rejection.content_type,
+                    raw: &rejection.raw,
+                    status: rejection.status,
+                    reason: &rejection.reason,
+                },
+                now,
+            )?;
+        }
+        Ok(())
+    }
+
     fn handle_command<S: SyncStore + ?Sized>(
         &mut self,
         store: &S,
@@ -759,6 +969,13 @@ impl Session {
             | Command::Copy(_)
             | Command::Move(_) => {
                 tracing::warn!(command = command.name(), "data command outside a Sync");
+                self.refuse_command_items(
+                    command,
+                    None,
+                    "",
+                    StatusCode::CommandNotAllowed,
+                    "a data command outside a Sync",
+                );
                 self.push_status(command, StatusCode::CommandNotAllowed, no_resp);
             }
             Command::Exec(_) | Command::Search(_) => {
@@ -1174,6 +1391,15 @@ impl Session {
                 self.state.statuses.push_back(status);
             }
             for inner in &sync.commands {
+                self.refuse_command_items(
+                    inner,
+                    self.config
+                        .datastore_for(&target)
+                        .or_else(|| self.config.datastore_for(&source)),
+                    &source,
+                    StatusCode::NotFound,
+                    "a Sync for a datastore the phone did not alert in this session",
+                );
                 self.push_status(inner, StatusCode::NotFound, no_resp);
             }
             return Ok(());
@@ -1202,30 +1428,34 @@ impl Session {
         match command {
             Command::Add(c) | Command::Replace(c) => {
                 if !mode.client_sends() {
+                    let active = &self.state.active[index];
+                    let (datastore, phone_uri) = (active.datastore, active.phone_uri.clone());
+                    self.refuse_command_items(
+                        command,
+                        Some(datastore),
+                        &phone_uri,
+                        StatusCode::CommandNotAllowed,
+                        "the sync mode takes no changes from the phone",
+                    );
                     self.push_status(command, StatusCode::CommandNotAllowed, no_resp);
                     return Ok(());
                 }
                 let is_add = matches!(command, Command::Add(_));
-                let mut code = StatusCode::BadRequest;
-                let mut refs = Vec::new();
+                // Each item has its own outcome: one bad item does not cost the others.
+                let mut outcomes = Vec::with_capacity(c.items.len());
                 for item in &c.items {
-                    let (item_code, luid) = self.apply_item(store, index, c, item, is_add, now)?;
-                    refs.extend(luid);
-                    code = item_code;
+                    let code = self.apply_item(store, index, c, item, is_add, now)?;
+                    outcomes.push(ItemOutcome::of(item, code));
                 }
-                if !no_resp && !c.no_resp {
-                    let mut status = self.status_for(command, code);
-                    status.source_refs = refs.into_iter().map(Into::into).collect();
-                    self.state.statuses.push_back(status);
-                }
+                self.push_item_statuses(command, &outcomes, no_resp);
             }
             Command::Delete(d) => {
                 if !mode.client_sends() {
                     self.push_status(command, StatusCode::CommandNotAllowed, no_resp);
                     return Ok(());
                 }
-                let code = self.apply_delete(store, index, d, now)?;
-                self.push_status(command, code, no_resp);
+                let outcomes = self.apply_delete(store, index, d, now)?;
+                self.push_item_statuses(command, &outcomes, no_resp);
             }
             Command::Sequence(c) => {
                 self.push_status(command, StatusCode::Ok, no_resp);
@@ -1324,7 +1554,8 @@ impl Session {
         phone
     }
 
-    /// Applies one Add or Replace item; returns its status and the LUID it named.
+    /// Applies one Add or Replace item; returns its status. An item refused is kept in the
+    /// store with its bytes ([`Self::refuse`]).
     fn apply_item<S: SyncStore + ?Sized>(
         &mut self,
         store: &S,
@@ -1333,44 +1564,76 @@ impl Session {
         item: &Item,
         is_add: bool,
         now: Timestamp,
-    ) -> Result<(StatusCode, Option<String>)> {
-        let luid = item
-            .source
-            .as_ref()
-            .map(|s| s.loc_uri.to_string())
-            .or_else(|| item.target.as_ref().map(|t| t.loc_uri.to_string()))
-            .filter(|l| !l.is_empty());
-        let Some(luid) = luid else {
-            return Ok((StatusCode::BadRequest, None));
-        };
+    ) -> Result<StatusCode> {
+        let command_name = if is_add { "Add" } else { "Replace" };
         let datastore = self.state.active[index].datastore;
+        let origin = ItemOrigin {
+            datastore: Some(datastore),
+            device_datastore: self.state.active[index].phone_uri.clone(),
+            command: command_name,
+            luid: item_luid(item),
+        };
         let mut content_type = meta(&item.meta)
             .and_then(|m| text(&m.type_))
             .or_else(|| meta(&command.meta).and_then(|m| text(&m.type_)))
             .unwrap_or(content::default_content_type(datastore))
             .to_string();
         let chunk = item.data.as_ref().and_then(|d| d.as_bytes());
+        let Some(luid) = origin.luid.clone() else {
+            return Ok(self.refuse(
+                &origin,
+                &content_type,
+                chunk.unwrap_or_default(),
+                StatusCode::BadRequest,
+                "the item names no LUID (no Source or Target)".into(),
+            ));
+        };
         let assembled;
         let bytes: &[u8] = match self.state.partial.take() {
             Some(mut partial) if partial.datastore == datastore && partial.luid == luid => {
                 let Some(chunk) = chunk else {
-                    return Ok((StatusCode::IncompleteCommand, Some(luid)));
+                    // What had arrived of the object is kept.
+                    let reason = format!(
+                        "a chunk without data; {} of {} bytes had arrived",
+                        partial.data.len(),
+                        partial.size
+                    );
+                    let origin = ItemOrigin {
+                        command: partial.command,
+                        ..origin
+                    };
+                    return Ok(self.refuse(
+                        &origin,
+                        &partial.content_type,
+                        &partial.data,
+                        StatusCode::IncompleteCommand,
+                        reason,
+                    ));
                 };
                 partial.data.extend_from_slice(chunk);
                 if partial.data.len() as u64 > partial.size
                     || (!item.more_data && partial.data.len() as u64 != partial.size)
                 {
-                    tracing::warn!(
-                        luid,
-                        declared = partial.size,
-                        received = partial.data.len(),
-                        "large object size mismatch"
+                    let reason = format!(
+                        "large object of {} bytes declared, {} received",
+                        partial.size,
+                        partial.data.len()
                     );
-                    return Ok((StatusCode::SizeMismatch, Some(luid)));
+                    let origin = ItemOrigin {
+                        command: partial.command,
+                        ..origin
+                    };
+                    return Ok(self.refuse(
+                        &origin,
+                        &partial.content_type,
+                        &partial.data,
+                        StatusCode::SizeMismatch,
+                        reason,
+                    ));
                 }
                 if item.more_data {
                     self.state.partial = Some(partial);
-                    return Ok((StatusCode::ChunkedItemAccepted, Some(luid)));
+                    return Ok(StatusCode::ChunkedItemAccepted);
                 }
                 content_type = partial.content_type;
                 assembled = partial.data;
@@ -1380,33 +1643,55 @@ impl Session {
                 if let Some(abandoned) = other {
                     // A new item while chunks of another were expected: that one is dropped
                     // and the phone told so.
-                    tracing::warn!(luid = abandoned.luid, "large object not completed");
                     self.queue_no_end_of_data(&abandoned.luid);
+                    self.abandon_partial(abandoned, "another item came before its last chunk");
                 }
                 let Some(chunk) = chunk else {
-                    return Ok((StatusCode::IncompleteCommand, Some(luid)));
+                    return Ok(self.refuse(
+                        &origin,
+                        &content_type,
+                        &[],
+                        StatusCode::IncompleteCommand,
+                        "the item carries no data".into(),
+                    ));
                 };
                 if item.more_data {
                     let size = meta(&item.meta)
                         .and_then(|m| m.size)
                         .or_else(|| meta(&command.meta).and_then(|m| m.size));
-                    let Some(size) = size else {
-                        return Ok((StatusCode::SizeRequired, Some(luid)));
+                    let refused = match size {
+                        None => Some((
+                            StatusCode::SizeRequired,
+                            "the first chunk of a large object declares no size".to_string(),
+                        )),
+                        Some(size) if size > self.config.max_obj_size => Some((
+                            StatusCode::RequestEntityTooLarge,
+                            format!(
+                                "a large object of {size} bytes, over our MaxObjSize of {}",
+                                self.config.max_obj_size
+                            ),
+                        )),
+                        Some(size) if chunk.len() as u64 > size => Some((
+                            StatusCode::SizeMismatch,
+                            format!(
+                                "a first chunk of {} bytes for a large object of {size}",
+                                chunk.len()
+                            ),
+                        )),
+                        Some(_) => None,
                     };
-                    if size > self.config.max_obj_size {
-                        return Ok((StatusCode::RequestEntityTooLarge, Some(luid)));
-                    }
-                    if chunk.len() as u64 > size {
-                        return Ok((StatusCode::SizeMismatch, Some(luid)));
+                    if let Some((code, reason)) = refused {
+                        return Ok(self.refuse(&origin, &content_type, chunk, code, reason));
                     }
                     self.state.partial = Some(Partial {
                         datastore,
+                        command: command_name,
                         luid: luid.clone(),
                         content_type,
-                        size,
+                        size: size.unwrap_or_default(),
                         data: chunk.to_vec(),
                     });
-                    return Ok((StatusCode::ChunkedItemAccepted, Some(luid)));
+                    return Ok(StatusCode::ChunkedItemAccepted);
                 }
                 chunk
             }
@@ -1415,8 +1700,13 @@ impl Session {
         let incoming = match content::from_phone(&phone, datastore, &content_type, bytes) {
             Ok(incoming) => incoming,
             Err(reason) => {
-                tracing::warn!(luid, content_type, reason, "item refused");
-                return Ok((StatusCode::UnsupportedMediaType, Some(luid)));
+                return Ok(self.refuse(
+                    &origin,
+                    &content_type,
+                    bytes,
+                    StatusCode::UnsupportedMediaType,
+                    reason,
+                ));
             }
         };
         self.state.active[index].seen_luids.insert(luid.clone());
@@ -1425,7 +1715,7 @@ impl Session {
         } else {
             self.apply_fast(store, datastore, &luid, &incoming, is_add, now)?
         };
-        Ok((code, Some(luid)))
+        Ok(code)
     }
 
     fn queue_no_end_of_data(&mut self, luid: &str) {
@@ -1615,24 +1905,21 @@ impl Session {
         }
     }
 
+    /// Applies the items of a Delete; returns each item's outcome.
     fn apply_delete<S: SyncStore + ?Sized>(
         &mut self,
         store: &S,
         index: usize,
         delete: &Delete,
         now: Timestamp,
-    ) -> Result<StatusCode> {
+    ) -> Result<Vec<ItemOutcome>> {
         let device = self.state.device.expect("started");
         let datastore = self.state.active[index].datastore;
-        let mut code = StatusCode::BadRequest;
+        let mut outcomes = Vec::with_capacity(delete.items.len());
         for item in &delete.items {
-            let luid = item
-                .source
-                .as_ref()
-                .map(|s| s.loc_uri.to_string())
-                .or_else(|| item.target.as_ref().map(|t| t.loc_uri.to_string()))
-                .filter(|l| !l.is_empty());
-            let Some(luid) = luid else {
+            let Some(luid) = item_luid(item) else {
+                tracing::warn!("Delete item names no LUID");
+                outcomes.push(ItemOutcome::of(item, StatusCode::BadRequest));
                 continue;
             };
             let held = store.device_item_by_luid(device, datastore, &luid)?;
@@ -1640,12 +1927,15 @@ impl Session {
                 .as_ref()
                 .is_some_and(|h| !h.item_deleted && h.item_revision > h.seen_revision);
             if let (true, Some(held)) = (conflict, &held) {
-                let item = store.item(held.guid)?;
-                if settle(self.config.conflicts, &item, None) != ConflictPolicy::PhoneWins {
+                let stored = store.item(held.guid)?;
+                if settle(self.config.conflicts, &stored, None) != ConflictPolicy::PhoneWins {
                     // The PC's edit wins over the phone's delete: the phone gets it again.
                     tracing::info!(guid = %held.guid, "conflict: phone deleted what the PC changed; PC version kept");
                     store.forget_device_item(device, datastore, held.guid)?;
-                    code = StatusCode::ConflictResolvedWithServerData;
+                    outcomes.push(ItemOutcome::of(
+                        item,
+                        StatusCode::ConflictResolvedWithServerData,
+                    ));
                     continue;
                 }
             }
@@ -1656,13 +1946,14 @@ impl Session {
                 DeviceChange::Delete { luid: &luid },
                 now,
             )?;
-            code = match applied.outcome {
+            let code = match applied.outcome {
                 AppliedOutcome::NotFound => StatusCode::ItemNotDeleted,
                 _ if conflict => StatusCode::ConflictResolvedWithClientWinning,
                 _ => StatusCode::Ok,
             };
+            outcomes.push(ItemOutcome::of(item, code));
         }
-        Ok(code)
+        Ok(outcomes)
     }
 
     // ----- packages -----
@@ -1684,8 +1975,11 @@ impl Session {
             }
             Phase::ClientSync => {
                 if let Some(partial) = self.state.partial.take() {
-                    tracing::warn!(luid = partial.luid, "package ended inside a large object");
                     self.queue_no_end_of_data(&partial.luid);
+                    self.abandon_partial(
+                        partial,
+                        "the phone's package ended before its last chunk",
+                    );
                 }
                 self.settle_full_syncs(store, now)?;
                 self.queue_changes(store)?;

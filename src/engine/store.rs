@@ -8,8 +8,8 @@
 
 use crate::store::{
     Applied, Cause, ChangeKind, Datastore, DevInfEncoding, DevInfSummary, DeviceChange,
-    DeviceDatastore, DeviceId, DeviceItem, DeviceRecord, Guid, Item, ItemContent, NewSession,
-    PcChange, Revision, SessionId, SessionResult, StoreError, Timestamp, Tx,
+    DeviceDatastore, DeviceId, DeviceItem, DeviceRecord, Guid, Item, ItemContent, NewRejectedItem,
+    NewSession, PcChange, Revision, SessionId, SessionResult, StoreError, Timestamp, Tx,
 };
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -147,6 +147,8 @@ pub trait SyncStore {
         guid: Guid,
         revision: Revision,
     ) -> Result<()>;
+    /// Keeps an item the engine refused, with its bytes and why.
+    fn record_rejected_item(&self, new: &NewRejectedItem<'_>, now: Timestamp) -> Result<i64>;
 }
 
 /// Forwards each method to the inherent method of the same name.
@@ -208,4 +210,5 @@ forward! {
     fn record_delivered(&self, device: DeviceId, datastore: Datastore,
         session: Option<SessionId>, kind: ChangeKind, guid: Guid, revision: Revision)
         -> Result<()>;
+    fn record_rejected_item(&self, new: &NewRejectedItem<'_>, now: Timestamp) -> Result<i64>;
 }

@@ -13,6 +13,8 @@
 //!   merge that keeps what a phone cannot hold;
 //! - [`profile`]: phone quirk profiles (data files in `phones/`);
 //!   [`phone`]: the per-phone pipeline built on them;
+//! - [`stored`]: the one stored shape of an item, whether a phone sent it or a file held
+//!   it;
 //! - [`vdir`]: one file per item on the PC.
 
 pub mod calendar;
@@ -26,6 +28,7 @@ pub mod note;
 pub mod phone;
 pub mod profile;
 pub mod recurrence;
+pub mod stored;
 pub mod timezone;
 pub mod vcard;
 pub mod vdir;

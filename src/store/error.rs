@@ -66,6 +66,8 @@ pub enum StoreError {
     SessionEnded(SessionId),
     AccountExists(String),
     AccountNotFound(String),
+    /// No rejected item has this id.
+    RejectedItemNotFound(i64),
     /// A caller passed a value the store cannot accept (empty name, bad GUID text...).
     InvalidInput(String),
 }
@@ -112,6 +114,7 @@ impl fmt::Display for StoreError {
             StoreError::SessionEnded(session) => write!(f, "session {session} has already ended"),
             StoreError::AccountExists(name) => write!(f, "account {name:?} already exists"),
             StoreError::AccountNotFound(name) => write!(f, "account {name:?} not found"),
+            StoreError::RejectedItemNotFound(id) => write!(f, "rejected item {id} not found"),
             StoreError::InvalidInput(detail) => write!(f, "invalid input: {detail}"),
         }
     }

@@ -41,7 +41,9 @@
 //! - `device_items`: what it holds: LUID <-> GUID and the revision it has (NULL LUID: the
 //!   Map is pending);
 //! - `sessions`, `session_counts`: sessions, their result, resume state and counts;
-//! - `accounts`: names and `md5("name:password")` digests.
+//! - `accounts`: names and `md5("name:password")` digests;
+//! - `rejected_items`: items a phone sent that the engine refused, with their bytes and why
+//!   ([`Tx::record_rejected_item`], [`Tx::rejected_items`]).
 //!
 //! # A two-way sync, as the engine drives it
 //! 1. [`Tx::upsert_device`], [`Tx::set_device_info`], [`Tx::begin_session`];
@@ -64,6 +66,7 @@ mod accounts;
 mod devices;
 mod error;
 mod items;
+mod rejected;
 mod schema;
 mod sessions;
 mod types;
@@ -80,6 +83,7 @@ pub use devices::{
 };
 pub use error::{Result, StoreError};
 pub use items::{PointInTime, RestoreRecord, RestoreReport};
+pub use rejected::{NewRejectedItem, RejectedItem};
 pub use schema::SCHEMA_VERSION;
 pub use sessions::{NewSession, SessionCounts, SessionRecord};
 pub use types::{

@@ -172,7 +172,34 @@ CREATE TABLE accounts (
 );
 "#;
 
-const MIGRATIONS: &[&str] = &[V1];
+/// Schema version 2: items a phone sent that the engine refused, kept with their bytes.
+const V2: &str = r#"
+-- An item a phone sent that the engine did not store (unreadable, incomplete, too large, not
+-- allowed in the sync mode...): kept as it came, so nothing a phone sends is lost and the
+-- user can look at it and export it. Rows are only ever added.
+CREATE TABLE rejected_items (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    device_id        INTEGER NOT NULL REFERENCES devices(id),
+    session_id       INTEGER REFERENCES sessions(id),
+    -- Our datastore; NULL when the phone's datastore name matched none of ours.
+    datastore        TEXT CHECK (datastore IN ('contacts', 'calendar', 'tasks', 'notes')),
+    -- The phone's own name for its datastore (the Sync's Source), e.g. "./EriPBDB".
+    device_datastore TEXT NOT NULL,
+    -- The phone's id of the item; NULL when the item named none.
+    luid             TEXT,
+    -- The SyncML command that carried it: Add or Replace.
+    command          TEXT NOT NULL,
+    content_type     TEXT NOT NULL,
+    raw              BLOB NOT NULL,
+    -- The SyncML status code the phone was answered with.
+    status           INTEGER NOT NULL,
+    reason           TEXT NOT NULL,
+    received_at      INTEGER NOT NULL
+);
+CREATE INDEX rejected_items_device ON rejected_items(device_id, received_at);
+"#;
+
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -223,6 +250,31 @@ mod tests {
         assert_eq!(version(&conn), SCHEMA_VERSION);
         migrate(&mut conn).unwrap();
         assert_eq!(version(&conn), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_version_1_file_gains_the_rejected_items_table() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(V1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute(
+            "INSERT INTO devices (uri, first_seen, last_seen) VALUES ('IMEI:1', 0, 0)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(version(&conn), 2);
+        let devices: i64 = conn
+            .query_row("SELECT count(*) FROM devices", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(devices, 1, "the data of version 1 stays");
+        conn.execute(
+            "INSERT INTO rejected_items (device_id, device_datastore, command, content_type, \
+             raw, status, reason, received_at) VALUES (1, 'Contacts', 'Add', 'text/x-vcard', \
+             x'00', 415, 'not a vCard', 0)",
+            [],
+        )
+        .unwrap();
     }
 
     #[test]
