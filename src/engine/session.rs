@@ -2205,17 +2205,22 @@ impl Session {
             message.body.commands.push(command);
         }
         let mut full = false;
+        let mut budget = SizeBudget::new(self, &message, limit)?;
         while let Some(status) = self.state.statuses.pop_front() {
             let mut command = Command::Status(status);
             model::set_cmd_id(&mut command, next_id);
+            let command = budget.measure(self, command)?;
             message.body.commands.push(command);
-            if self.encode(&message)?.len() > limit && message.body.commands.len() > 1 {
-                let Some(Command::Status(status)) = message.body.commands.pop() else {
-                    unreachable!()
-                };
-                self.state.statuses.push_front(status);
-                full = true;
-                break;
+            if !budget.fits(self, &message)? {
+                if message.body.commands.len() > 1 {
+                    let Some(Command::Status(status)) = message.body.commands.pop() else {
+                        unreachable!()
+                    };
+                    self.state.statuses.push_front(status);
+                    full = true;
+                    break;
+                }
+                budget.resync(self, &message)?;
             }
             next_id += 1;
         }
@@ -2224,8 +2229,9 @@ impl Session {
                 break;
             };
             model::set_cmd_id(&mut command, next_id);
+            let command = budget.measure(self, command)?;
             message.body.commands.push(command);
-            if self.encode(&message)?.len() > limit {
+            if !budget.fits(self, &message)? {
                 let command = message.body.commands.pop().expect("just pushed");
                 self.state.commands.push_front(command);
                 full = true;
@@ -2234,7 +2240,7 @@ impl Session {
             next_id += 1;
         }
         if !full {
-            self.fill_changes(&mut message, &mut next_id, msg_id, limit)?;
+            self.fill_changes(&mut message, &mut next_id, msg_id, &mut budget)?;
         }
         let drained = self.state.statuses.is_empty()
             && self.state.commands.is_empty()
@@ -2299,8 +2305,9 @@ impl Session {
         message: &mut Message,
         next_id: &mut u32,
         msg_id: u32,
-        limit: usize,
+        budget: &mut SizeBudget,
     ) -> Result<()> {
+        let limit = budget.limit;
         // The datastore of the Sync at the end of the body, if the body ends with one.
         let mut open: Option<Datastore> = None;
         while let Some(outgoing) = self.state.changes.pop_front() {
@@ -2311,9 +2318,10 @@ impl Session {
             let mut opened_here = false;
             if open != Some(datastore) || matches!(outgoing, Outgoing::Open(_)) {
                 let sync = self.sync_for(datastore, *next_id);
-                message.body.commands.push(Command::Sync(sync.into()));
+                let sync = budget.measure(self, Command::Sync(sync.into()))?;
+                message.body.commands.push(sync);
                 opened_here = true;
-                if self.encode(message)?.len() > limit {
+                if !budget.fits(self, message)? {
                     message.body.commands.pop();
                     self.state.changes.push_front(outgoing);
                     return Ok(());
@@ -2326,8 +2334,9 @@ impl Session {
             };
             let mut command = change_command(&change);
             model::set_cmd_id(&mut command, *next_id);
+            let command = budget.measure_in_sync(self, command)?;
             last_sync(message).commands.push(command);
-            if self.encode(message)?.len() <= limit {
+            if budget.fits(self, message)? {
                 self.state.awaiting.insert(
                     (msg_id, next_id.to_string()),
                     Sent {
@@ -2341,6 +2350,7 @@ impl Session {
                 continue;
             }
             last_sync(message).commands.pop();
+            budget.resync(self, message)?;
             let alone = last_sync(message).commands.is_empty()
                 && message
                     .body
@@ -2356,6 +2366,7 @@ impl Session {
                         let mut command = chunk_command(&change, length);
                         model::set_cmd_id(&mut command, *next_id);
                         last_sync(message).commands.push(command);
+                        budget.resync(self, message)?;
                         *next_id += 1;
                         change.sent_bytes += length;
                         self.state.changes.push_front(Outgoing::Change(change));
@@ -2471,6 +2482,97 @@ fn settle(
     match content::modified_at(&phone.canonical) {
         Some(at) if at < pc.modified_at => ConflictPolicy::PcWins,
         _ => ConflictPolicy::PhoneWins,
+    }
+}
+
+/// The encoded size of the message being built, tracked as commands are added without
+/// encoding the whole message each time (that made building quadratic in its size).
+///
+/// Each command's cost is measured by encoding it alone in a probe message (our header and
+/// nothing else, or an empty Sync for changes) plus a few bytes for a WBXML code page switch
+/// the context may need. That makes `size` an upper bound: while it stays under the limit the
+/// command certainly fits; past it, one exact encode decides and resets the bound.
+struct SizeBudget {
+    limit: usize,
+    /// An upper bound of the message's encoded size (exact after `resync`).
+    size: usize,
+    /// The cost of the command measured last.
+    pending: usize,
+    probe: Message,
+    probe_len: usize,
+    /// The probe with one empty Sync, and its size, for changes inside a Sync.
+    sync_probe: Option<(Message, usize)>,
+}
+
+/// A WBXML SWITCH_PAGE back to SyncML's code page (2 bytes) and a little more, per command.
+const CONTEXT_SLACK: usize = 4;
+
+impl SizeBudget {
+    fn new(session: &Session, message: &Message, limit: usize) -> Result<SizeBudget> {
+        let probe = Message {
+            version: message.version,
+            header: message.header.clone(),
+            body: SyncBody::default(),
+            extensions: Default::default(),
+        };
+        let probe_len = session.encode(&probe)?.len();
+        Ok(SizeBudget {
+            limit,
+            size: session.encode(message)?.len(),
+            pending: 0,
+            probe,
+            probe_len,
+            sync_probe: None,
+        })
+    }
+
+    /// Measures a command for the body; hands it back.
+    fn measure(&mut self, session: &Session, command: Command) -> Result<Command> {
+        self.probe.body.commands.push(command);
+        let len = session.encode(&self.probe)?.len();
+        let command = self.probe.body.commands.pop().expect("just pushed");
+        self.pending = len.saturating_sub(self.probe_len) + CONTEXT_SLACK;
+        Ok(command)
+    }
+
+    /// Measures a change for the Sync at the end of the body; hands it back.
+    fn measure_in_sync(&mut self, session: &Session, command: Command) -> Result<Command> {
+        if self.sync_probe.is_none() {
+            let mut probe = self.probe.clone();
+            probe
+                .body
+                .commands
+                .push(Command::Sync(Sync::default().into()));
+            let len = session.encode(&probe)?.len();
+            self.sync_probe = Some((probe, len));
+        }
+        let (probe, base) = self.sync_probe.as_mut().expect("just made");
+        last_sync(probe).commands.push(command);
+        let len = session.encode(probe)?.len();
+        let command = last_sync(probe).commands.pop().expect("just pushed");
+        self.pending = len.saturating_sub(*base) + CONTEXT_SLACK;
+        Ok(command)
+    }
+
+    /// Whether the message, with the command measured last now in it, fits the limit.
+    fn fits(&mut self, session: &Session, message: &Message) -> Result<bool> {
+        if self.size + self.pending <= self.limit {
+            self.size += self.pending;
+            return Ok(true);
+        }
+        let exact = session.encode(message)?.len();
+        if exact <= self.limit {
+            self.size = exact;
+            Ok(true)
+        } else {
+            Ok(false)
+        }
+    }
+
+    /// After a command was taken out again or changed: the exact size.
+    fn resync(&mut self, session: &Session, message: &Message) -> Result<()> {
+        self.size = session.encode(message)?.len();
+        Ok(())
     }
 }
 

@@ -56,8 +56,7 @@ impl Tx<'_> {
         }
         let digest = md5_user_password(name, password);
         let inserted = self
-            .conn()
-            .execute(
+            .execute_cached(
                 "INSERT INTO accounts (name, md5_digest, created_at) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (name) DO NOTHING",
                 params![name, &digest[..], now],
@@ -86,8 +85,7 @@ impl Tx<'_> {
 
     pub fn remove_account(&self, name: &str) -> Result<()> {
         let removed = self
-            .conn()
-            .execute("DELETE FROM accounts WHERE name = ?1", [name])
+            .execute_cached("DELETE FROM accounts WHERE name = ?1", [name])
             .context(|| format!("removing account {name:?}"))?;
         if removed == 0 {
             return Err(StoreError::AccountNotFound(name.to_string()));
@@ -99,8 +97,7 @@ impl Tx<'_> {
     /// The stored `md5("name:password")` of an account, `None` if there is no such account.
     pub fn account_digest(&self, name: &str) -> Result<Option<[u8; 16]>> {
         let digest: Option<(i64, Vec<u8>)> = self
-            .conn()
-            .query_row(
+            .query_row_cached(
                 "SELECT id, md5_digest FROM accounts WHERE name = ?1",
                 [name],
                 |row| Ok((row.get(0)?, row.get(1)?)),

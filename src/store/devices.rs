@@ -213,15 +213,14 @@ impl Tx<'_> {
         if uri.trim().is_empty() {
             return Err(StoreError::InvalidInput("device URI is empty".into()));
         }
-        self.conn()
-            .query_row(
-                "INSERT INTO devices (uri, first_seen, last_seen) VALUES (?1, ?2, ?2) \
+        self.query_row_cached(
+            "INSERT INTO devices (uri, first_seen, last_seen) VALUES (?1, ?2, ?2) \
                  ON CONFLICT (uri) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen) \
                  RETURNING id",
-                params![uri, now],
-                |row| row.get(0),
-            )
-            .context(|| format!("recording device {uri}"))
+            params![uri, now],
+            |row| row.get(0),
+        )
+        .context(|| format!("recording device {uri}"))
     }
 
     pub fn device(&self, device: DeviceId) -> Result<DeviceRecord> {
@@ -250,8 +249,7 @@ impl Tx<'_> {
         summary: &DevInfSummary,
     ) -> Result<()> {
         let changed = self
-            .conn()
-            .execute(
+            .execute_cached(
                 "UPDATE devices SET devinf_raw = ?2, devinf_encoding = ?3, manufacturer = ?4, \
                  model = ?5, oem = ?6, firmware_version = ?7, software_version = ?8, \
                  hardware_version = ?9, devinf_devid = ?10, device_type = ?11 WHERE id = ?1",
@@ -279,8 +277,7 @@ impl Tx<'_> {
     /// Remembers the NextNonce we sent, to check the device's next auth-md5 credentials.
     pub fn set_next_nonce(&self, device: DeviceId, nonce: &[u8]) -> Result<()> {
         let changed = self
-            .conn()
-            .execute(
+            .execute_cached(
                 "UPDATE devices SET next_nonce = ?2 WHERE id = ?1",
                 params![device, nonce],
             )
@@ -293,25 +290,23 @@ impl Tx<'_> {
 
     pub fn set_device_setting(&self, device: DeviceId, key: &str, value: &str) -> Result<()> {
         self.device(device)?;
-        self.conn()
-            .execute(
-                "INSERT INTO device_settings (device_id, key, value) VALUES (?1, ?2, ?3) \
+        self.execute_cached(
+            "INSERT INTO device_settings (device_id, key, value) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (device_id, key) DO UPDATE SET value = excluded.value",
-                params![device, key, value],
-            )
-            .map(|_| ())
-            .context(|| format!("setting {key} of device {device}"))
+            params![device, key, value],
+        )
+        .map(|_| ())
+        .context(|| format!("setting {key} of device {device}"))
     }
 
     pub fn device_setting(&self, device: DeviceId, key: &str) -> Result<Option<String>> {
-        self.conn()
-            .query_row(
-                "SELECT value FROM device_settings WHERE device_id = ?1 AND key = ?2",
-                params![device, key],
-                |row| row.get(0),
-            )
-            .optional()
-            .context(|| format!("reading {key} of device {device}"))
+        self.query_row_cached(
+            "SELECT value FROM device_settings WHERE device_id = ?1 AND key = ?2",
+            params![device, key],
+            |row| row.get(0),
+        )
+        .optional()
+        .context(|| format!("reading {key} of device {device}"))
     }
 
     /// All settings of a device, by key.
@@ -333,8 +328,7 @@ impl Tx<'_> {
             let mut datastores = Vec::new();
             for state in self.device_datastores(device.id)? {
                 let held_items = self
-                    .conn()
-                    .query_row(
+                    .query_row_cached(
                         "SELECT count(*) FROM device_items d \
                          JOIN device_datastores s ON s.id = d.device_datastore_id \
                          JOIN items i ON i.id = d.item_id \
@@ -365,14 +359,13 @@ impl Tx<'_> {
         device_uri: &str,
     ) -> Result<DeviceDatastore> {
         self.device(device)?;
-        self.conn()
-            .execute(
-                "INSERT INTO device_datastores (device_id, datastore, device_uri) \
+        self.execute_cached(
+            "INSERT INTO device_datastores (device_id, datastore, device_uri) \
                  VALUES (?1, ?2, ?3) \
                  ON CONFLICT (device_id, datastore) DO UPDATE SET device_uri = excluded.device_uri",
-                params![device, datastore, device_uri],
-            )
-            .context(|| format!("setting up {datastore} on device {device}"))?;
+            params![device, datastore, device_uri],
+        )
+        .context(|| format!("setting up {datastore} on device {device}"))?;
         self.device_datastore(device, datastore)?
             .ok_or(StoreError::DeviceDatastoreNotFound { device, datastore })
     }
@@ -430,15 +423,14 @@ impl Tx<'_> {
         now: Timestamp,
     ) -> Result<()> {
         let id = self.device_datastore_id(device, datastore)?;
-        self.conn()
-            .execute(
-                "UPDATE device_datastores SET pending_client_anchor = ?2, \
+        self.execute_cached(
+            "UPDATE device_datastores SET pending_client_anchor = ?2, \
                  pending_server_anchor = ?3, last_session_completed = 0, last_session_id = ?4, \
                  last_sync_at = ?5, last_result = 'running' WHERE id = ?1",
-                params![id, client_next_anchor, server_next_anchor, session, now],
-            )
-            .map(|_| ())
-            .context(|| format!("starting the {datastore} sync of device {device}"))
+            params![id, client_next_anchor, server_next_anchor, session, now],
+        )
+        .map(|_| ())
+        .context(|| format!("starting the {datastore} sync of device {device}"))
     }
 
     /// The sync completed: the pending anchors become the last ones.
@@ -457,17 +449,16 @@ impl Tx<'_> {
                 "the {datastore} sync of device {device} was not begun in session {session}"
             )));
         }
-        self.conn()
-            .execute(
-                "UPDATE device_datastores SET client_last_anchor = pending_client_anchor, \
+        self.execute_cached(
+            "UPDATE device_datastores SET client_last_anchor = pending_client_anchor, \
                  server_last_anchor = pending_server_anchor, pending_client_anchor = NULL, \
                  pending_server_anchor = NULL, last_session_completed = 1, \
                  last_result = 'completed', last_completed_at = ?2 \
                  WHERE device_id = ?1 AND datastore = ?3",
-                params![device, now, datastore],
-            )
-            .map(|_| ())
-            .context(|| format!("completing the {datastore} sync of device {device}"))
+            params![device, now, datastore],
+        )
+        .map(|_| ())
+        .context(|| format!("completing the {datastore} sync of device {device}"))
     }
 
     // ----- what the device holds -----
@@ -574,8 +565,7 @@ impl Tx<'_> {
         let id = self.device_datastore_id(device, datastore)?;
         self.check_datastore(guid, datastore)?;
         let stale = self
-            .conn()
-            .execute(
+            .execute_cached(
                 "DELETE FROM device_items WHERE device_datastore_id = ?1 AND luid = ?2 \
                  AND item_id != ?3",
                 params![id, luid, guid],
@@ -586,16 +576,15 @@ impl Tx<'_> {
         }
         // A Map for an item we never recorded as delivered: the device has some version of it;
         // seen revision 0 makes the next sync send it the current one.
-        self.conn()
-            .execute(
-                "INSERT INTO device_items (device_datastore_id, item_id, luid, seen_revision, \
+        self.execute_cached(
+            "INSERT INTO device_items (device_datastore_id, item_id, luid, seen_revision, \
                  mapped_at) VALUES (?1, ?2, ?3, coalesce(?4, 0), ?5) \
                  ON CONFLICT (device_datastore_id, item_id) DO UPDATE SET luid = excluded.luid, \
                  seen_revision = coalesce(?4, seen_revision), mapped_at = excluded.mapped_at",
-                params![id, guid, luid, seen_revision, now],
-            )
-            .map(|_| ())
-            .context(|| format!("mapping LUID {luid} to item {guid} on device {device}"))
+            params![id, guid, luid, seen_revision, now],
+        )
+        .map(|_| ())
+        .context(|| format!("mapping LUID {luid} to item {guid} on device {device}"))
     }
 
     /// Applies a Map from the device: its LUID for an item we sent.
@@ -615,8 +604,7 @@ impl Tx<'_> {
     pub fn forget_device_items(&self, device: DeviceId, datastore: Datastore) -> Result<usize> {
         let id = self.device_datastore_id(device, datastore)?;
         let dropped = self
-            .conn()
-            .execute(
+            .execute_cached(
                 "DELETE FROM device_items WHERE device_datastore_id = ?1",
                 [id],
             )
@@ -636,8 +624,7 @@ impl Tx<'_> {
     ) -> Result<bool> {
         let id = self.device_datastore_id(device, datastore)?;
         let dropped = self
-            .conn()
-            .execute(
+            .execute_cached(
                 "DELETE FROM device_items WHERE device_datastore_id = ?1 AND item_id = ?2",
                 params![id, guid],
             )
@@ -708,22 +695,20 @@ impl Tx<'_> {
         let what = || format!("recording that device {device} got {kind} of item {guid}");
         match kind {
             ChangeKind::Add | ChangeKind::Replace => {
-                self.conn()
-                    .execute(
-                        "INSERT INTO device_items (device_datastore_id, item_id, seen_revision) \
+                self.execute_cached(
+                    "INSERT INTO device_items (device_datastore_id, item_id, seen_revision) \
                          VALUES (?1, ?2, ?3) ON CONFLICT (device_datastore_id, item_id) \
                          DO UPDATE SET seen_revision = max(seen_revision, excluded.seen_revision)",
-                        params![id, guid, revision],
-                    )
-                    .context(what)?;
+                    params![id, guid, revision],
+                )
+                .context(what)?;
             }
             ChangeKind::Delete => {
-                self.conn()
-                    .execute(
-                        "DELETE FROM device_items WHERE device_datastore_id = ?1 AND item_id = ?2",
-                        params![id, guid],
-                    )
-                    .context(what)?;
+                self.execute_cached(
+                    "DELETE FROM device_items WHERE device_datastore_id = ?1 AND item_id = ?2",
+                    params![id, guid],
+                )
+                .context(what)?;
             }
         }
         if let Some(session) = session {
@@ -790,8 +775,7 @@ impl Tx<'_> {
                         revived: false,
                     },
                     Some(held) => {
-                        self.conn()
-                        .execute(
+                        self.execute_cached(
                             "DELETE FROM device_items WHERE device_datastore_id = ?1 AND item_id = ?2",
                             params![id, held.guid],
                         )
@@ -867,13 +851,12 @@ impl Tx<'_> {
             self.replace_item(held.guid, content, &cause, now)?
         };
         let id = self.device_datastore_id(device, datastore)?;
-        self.conn()
-            .execute(
-                "UPDATE device_items SET seen_revision = ?3 \
+        self.execute_cached(
+            "UPDATE device_items SET seen_revision = ?3 \
                  WHERE device_datastore_id = ?1 AND item_id = ?2",
-                params![id, item.guid, item.revision],
-            )
-            .context(|| format!("recording that device {device} has item {}", item.guid))?;
+            params![id, item.guid, item.revision],
+        )
+        .context(|| format!("recording that device {device} has item {}", item.guid))?;
         Ok(Applied {
             outcome: AppliedOutcome::Replaced,
             guid: Some(item.guid),

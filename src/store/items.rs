@@ -168,14 +168,13 @@ impl Tx<'_> {
 
     /// Number of live items per datastore.
     pub fn item_count(&self, datastore: Datastore) -> Result<u64> {
-        self.conn()
-            .query_row(
-                "SELECT count(*) FROM items WHERE datastore = ?1 AND deleted = 0",
-                [datastore],
-                |row| row.get::<_, i64>(0),
-            )
-            .context(|| format!("counting {datastore} items"))
-            .map(|n| n.max(0) as u64)
+        self.query_row_cached(
+            "SELECT count(*) FROM items WHERE datastore = ?1 AND deleted = 0",
+            [datastore],
+            |row| row.get::<_, i64>(0),
+        )
+        .context(|| format!("counting {datastore} items"))
+        .map(|n| n.max(0) as u64)
     }
 
     /// Adds a new item. Its GUID is its rowid.
@@ -371,8 +370,7 @@ impl Tx<'_> {
         match point {
             PointInTime::Revision(revision) => Ok(revision),
             PointInTime::Time(at) => self
-                .conn()
-                .query_row(
+                .query_row_cached(
                     "SELECT coalesce(max(revision), 0) FROM item_versions WHERE at <= ?1",
                     [at],
                     |row| row.get(0),
@@ -496,13 +494,12 @@ impl Tx<'_> {
         now: Timestamp,
     ) -> Result<RestoreReport> {
         let undo_point = self.current_revision()?;
-        self.conn()
-            .execute(
-                "INSERT INTO restores (datastore, item_id, target_revision, revision_before, at) \
+        self.execute_cached(
+            "INSERT INTO restores (datastore, item_id, target_revision, revision_before, at) \
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![datastore, guid, target, undo_point, now],
-            )
-            .context(|| format!("recording a restore to revision {target}"))?;
+            params![datastore, guid, target, undo_point, now],
+        )
+        .context(|| format!("recording a restore to revision {target}"))?;
         Ok(RestoreReport {
             id: self.conn().last_insert_rowid(),
             target,
@@ -515,13 +512,12 @@ impl Tx<'_> {
 
     fn finish_restore(&self, report: &RestoreReport) -> Result<()> {
         let changed = (report.restored.len() + report.deleted.len()) as i64;
-        self.conn()
-            .execute(
-                "UPDATE restores SET changed = ?1 WHERE id = ?2",
-                [changed, report.id],
-            )
-            .map(|_| ())
-            .context(|| "recording what a restore changed".into())
+        self.execute_cached(
+            "UPDATE restores SET changed = ?1 WHERE id = ?2",
+            [changed, report.id],
+        )
+        .map(|_| ())
+        .context(|| "recording what a restore changed".into())
     }
 
     fn restore_one(

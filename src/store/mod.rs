@@ -157,6 +157,9 @@ impl Store {
             .context(|| "setting synchronous=FULL".into())?;
         conn.pragma_update(None, "foreign_keys", true)
             .context(|| "enabling foreign keys".into())?;
+        // Every statement the store runs is a constant: parse each once per connection (a
+        // slow sync runs the same few statements thousands of times).
+        conn.set_prepared_statement_cache_capacity(256);
         Ok(())
     }
 
@@ -295,12 +298,26 @@ impl Tx<'_> {
         &self.tx
     }
 
+    /// `execute` through the statement cache.
+    fn execute_cached<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.tx.prepare_cached(sql)?.execute(params)
+    }
+
+    /// `query_row` through the statement cache.
+    fn query_row_cached<T, P, F>(&self, sql: &str, params: P, f: F) -> rusqlite::Result<T>
+    where
+        P: rusqlite::Params,
+        F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    {
+        self.tx.prepare_cached(sql)?.query_row(params, f)
+    }
+
     /// Opens a savepoint inside the transaction (for SyncML `Atomic`): what follows can be
     /// undone alone with [`Tx::rollback_to_savepoint`]. `name` must be a plain identifier.
     pub fn savepoint(&self, name: &str) -> Result<()> {
         check_savepoint_name(name)?;
-        self.conn()
-            .execute_batch(&format!("SAVEPOINT {name}"))
+        self.execute_cached(&format!("SAVEPOINT {name}"), [])
+            .map(drop)
             .context(|| format!("opening savepoint {name}"))
     }
 
@@ -317,29 +334,27 @@ impl Tx<'_> {
     /// Keeps what was done since the savepoint and closes it.
     pub fn release_savepoint(&self, name: &str) -> Result<()> {
         check_savepoint_name(name)?;
-        self.conn()
-            .execute_batch(&format!("RELEASE SAVEPOINT {name}"))
+        self.execute_cached(&format!("RELEASE SAVEPOINT {name}"), [])
+            .map(drop)
             .context(|| format!("releasing savepoint {name}"))
     }
 
     /// The last revision handed out by the change counter.
     pub fn current_revision(&self) -> Result<Revision> {
-        self.conn()
-            .query_row("SELECT value FROM change_counter WHERE id = 1", [], |row| {
-                row.get(0)
-            })
-            .context(|| "reading the change counter".into())
+        self.query_row_cached("SELECT value FROM change_counter WHERE id = 1", [], |row| {
+            row.get(0)
+        })
+        .context(|| "reading the change counter".into())
     }
 
     /// Takes the next revision from the change counter.
     fn next_revision(&self) -> Result<Revision> {
-        self.conn()
-            .query_row(
-                "UPDATE change_counter SET value = value + 1 WHERE id = 1 RETURNING value",
-                [],
-                |row| row.get(0),
-            )
-            .context(|| "advancing the change counter".into())
+        self.query_row_cached(
+            "UPDATE change_counter SET value = value + 1 WHERE id = 1 RETURNING value",
+            [],
+            |row| row.get(0),
+        )
+        .context(|| "advancing the change counter".into())
     }
 }
 

@@ -69,8 +69,7 @@ impl Tx<'_> {
     pub fn record_rejected_item(&self, new: &NewRejectedItem<'_>, now: Timestamp) -> Result<i64> {
         self.device(new.device)?;
         let id = self
-            .conn()
-            .query_row(
+            .query_row_cached(
                 "INSERT INTO rejected_items (device_id, session_id, datastore, device_datastore, \
                  luid, command, content_type, raw, status, reason, received_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
@@ -118,20 +117,18 @@ impl Tx<'_> {
 
     /// How many items the engine refused in a session.
     pub fn rejected_item_count(&self, session: SessionId) -> Result<u64> {
-        self.conn()
-            .query_row(
-                "SELECT count(*) FROM rejected_items WHERE session_id = ?1",
-                [session],
-                |row| row.get::<_, i64>(0),
-            )
-            .map(|n| n.max(0) as u64)
-            .context(|| format!("counting the items refused in session {session}"))
+        self.query_row_cached(
+            "SELECT count(*) FROM rejected_items WHERE session_id = ?1",
+            [session],
+            |row| row.get::<_, i64>(0),
+        )
+        .map(|n| n.max(0) as u64)
+        .context(|| format!("counting the items refused in session {session}"))
     }
 
     pub fn rejected_item(&self, id: i64) -> Result<RejectedItem> {
         let sql = format!("SELECT {REJECTED_COLUMNS} FROM rejected_items WHERE id = ?1");
-        self.conn()
-            .query_row(&sql, [id], rejected_from_row)
+        self.query_row_cached(&sql, [id], rejected_from_row)
             .optional()
             .context(|| format!("reading refused item {id}"))?
             .ok_or(StoreError::RejectedItemNotFound(id))

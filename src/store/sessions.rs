@@ -83,8 +83,7 @@ impl Tx<'_> {
         self.device(new.device)?;
         let revision = self.current_revision()?;
         let id = self
-            .conn()
-            .query_row(
+            .query_row_cached(
                 "INSERT INTO sessions (device_id, syncml_session_id, transport, started_at, \
                  revision_at_start) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
                 params![
@@ -117,13 +116,12 @@ impl Tx<'_> {
         }
         self.running_session(session)?;
         let revision = self.current_revision()?;
-        self.conn()
-            .execute(
-                "UPDATE sessions SET ended_at = ?2, result = ?3, error = ?4, revision_at_end = ?5 \
+        self.execute_cached(
+            "UPDATE sessions SET ended_at = ?2, result = ?3, error = ?4, revision_at_end = ?5 \
                  WHERE id = ?1",
-                params![session, now, result, error, revision],
-            )
-            .context(|| format!("ending session {session}"))?;
+            params![session, now, result, error, revision],
+        )
+        .context(|| format!("ending session {session}"))?;
         // A datastore whose sync the engine never completed did not complete, even if the
         // session as a whole did: its anchors did not move, and its result must not say so.
         let datastore_result = match result {
@@ -131,8 +129,7 @@ impl Tx<'_> {
             other => other,
         };
         let unfinished = self
-            .conn()
-            .execute(
+            .execute_cached(
                 "UPDATE device_datastores SET last_result = ?2 \
                  WHERE last_session_id = ?1 AND last_result = 'running'",
                 params![session, datastore_result],
@@ -153,43 +150,40 @@ impl Tx<'_> {
         now: Timestamp,
     ) -> Result<()> {
         self.end_session(session, SessionResult::Suspended, None, now)?;
-        self.conn()
-            .execute(
-                "UPDATE sessions SET resume_state = ?2 WHERE id = ?1",
-                params![session, resume_state],
-            )
-            .map(|_| ())
-            .context(|| format!("storing the resume state of session {session}"))
+        self.execute_cached(
+            "UPDATE sessions SET resume_state = ?2 WHERE id = ?1",
+            params![session, resume_state],
+        )
+        .map(|_| ())
+        .context(|| format!("storing the resume state of session {session}"))
     }
 
     /// The device's latest session if it is suspended, with its resume state.
     pub fn suspended_session(&self, device: DeviceId) -> Result<Option<(SessionId, Vec<u8>)>> {
-        self.conn()
-            .query_row(
-                "SELECT id, result, resume_state FROM sessions WHERE device_id = ?1 \
+        self.query_row_cached(
+            "SELECT id, result, resume_state FROM sessions WHERE device_id = ?1 \
                  ORDER BY id DESC LIMIT 1",
-                [device],
-                |row| {
-                    Ok((
-                        row.get::<_, SessionId>(0)?,
-                        row.get::<_, SessionResult>(1)?,
-                        row.get::<_, Option<Vec<u8>>>(2)?,
-                    ))
-                },
-            )
-            .optional()
-            .context(|| format!("finding a suspended session of device {device}"))
-            .map(|latest| match latest {
-                Some((id, SessionResult::Suspended, Some(state))) => Some((id, state)),
-                _ => None,
-            })
+            [device],
+            |row| {
+                Ok((
+                    row.get::<_, SessionId>(0)?,
+                    row.get::<_, SessionResult>(1)?,
+                    row.get::<_, Option<Vec<u8>>>(2)?,
+                ))
+            },
+        )
+        .optional()
+        .context(|| format!("finding a suspended session of device {device}"))
+        .map(|latest| match latest {
+            Some((id, SessionResult::Suspended, Some(state))) => Some((id, state)),
+            _ => None,
+        })
     }
 
     /// Hands out the resume state and clears it, so a suspended session is resumed once.
     pub fn take_resume_state(&self, session: SessionId) -> Result<Option<Vec<u8>>> {
         let state: Option<Vec<u8>> = self
-            .conn()
-            .query_row(
+            .query_row_cached(
                 "SELECT resume_state FROM sessions WHERE id = ?1",
                 [session],
                 |row| row.get(0),
@@ -197,12 +191,11 @@ impl Tx<'_> {
             .optional()
             .context(|| format!("reading the resume state of session {session}"))?
             .ok_or(StoreError::SessionNotFound(session))?;
-        self.conn()
-            .execute(
-                "UPDATE sessions SET resume_state = NULL WHERE id = ?1",
-                [session],
-            )
-            .context(|| format!("clearing the resume state of session {session}"))?;
+        self.execute_cached(
+            "UPDATE sessions SET resume_state = NULL WHERE id = ?1",
+            [session],
+        )
+        .context(|| format!("clearing the resume state of session {session}"))?;
         Ok(state)
     }
 
@@ -246,8 +239,7 @@ impl Tx<'_> {
 
     fn running_session(&self, session: SessionId) -> Result<()> {
         let result: Option<SessionResult> = self
-            .conn()
-            .query_row(
+            .query_row_cached(
                 "SELECT result FROM sessions WHERE id = ?1",
                 [session],
                 |row| row.get(0),
@@ -274,16 +266,15 @@ impl Tx<'_> {
             ChangeKind::Replace => "replaced",
             ChangeKind::Delete => "deleted",
         };
-        self.conn()
-            .execute(
-                &format!(
-                    "INSERT INTO session_counts (session_id, datastore, direction, {column}) \
+        self.execute_cached(
+            &format!(
+                "INSERT INTO session_counts (session_id, datastore, direction, {column}) \
                      VALUES (?1, ?2, ?3, 1) ON CONFLICT (session_id, datastore, direction) \
                      DO UPDATE SET {column} = {column} + 1"
-                ),
-                params![session, datastore, direction],
-            )
-            .map(|_| ())
-            .context(|| format!("counting a change of session {session}"))
+            ),
+            params![session, datastore, direction],
+        )
+        .map(|_| ())
+        .context(|| format!("counting a change of session {session}"))
     }
 }
