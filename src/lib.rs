@@ -5,9 +5,11 @@
 //! - [`wbxml`]: the WBXML codec and the SyncML, MetInf and DevInf code pages;
 //! - [`syncml`]: the typed SyncML model and its XML and WBXML mappings;
 //! - [`pim`]: vCard, vCalendar, iCalendar and vNote;
+//! - [`emulator`]: an emulated phone (SyncML DS client) for tests and demonstrations;
 //! - [`cli`]: the `handsync` command.
 
 pub mod cli;
+pub mod emulator;
 pub mod engine;
 pub mod markup;
 pub mod obex;
