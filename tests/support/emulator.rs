@@ -164,13 +164,20 @@ impl Outcome {
     }
 }
 
-/// Runs one session the phone starts; `cut_after` drops the link once the phone has sent
-/// that many messages (the last one never reaches the PC when `lost` is set).
+/// Where a session is cut: after the PC answered the phone's message number `after`; the
+/// answer reaches the phone (and is applied there) only when `phone_reads_reply`.
+#[derive(Debug, Clone, Copy)]
+pub struct Cut {
+    pub after: usize,
+    pub phone_reads_reply: bool,
+}
+
+/// Runs one session the phone starts, cut where `cut` says.
 pub fn run_session(
     phone: &mut Phone,
     pc: &mut Pc,
     request: &SyncRequest,
-    cut_after: Option<usize>,
+    cut: Option<Cut>,
 ) -> Outcome {
     let mut outcome = Outcome::default();
     let mut session = pc.session();
@@ -199,7 +206,14 @@ pub fn run_session(
             phone.profile().max_msg_size
         );
         outcome.replies.push(reply.clone());
-        if cut_after == Some(outcome.sent.len()) {
+        if let Some(cut) = cut.filter(|c| c.after == outcome.sent.len()) {
+            if cut.phone_reads_reply {
+                if let Ok(Step::Finished(report)) = phone.receive(&reply.bytes, pc.tick()) {
+                    // The reply was the last message: nothing left to cut.
+                    outcome.report = Some(report);
+                    return outcome;
+                }
+            }
             phone.abort();
             pc.cut(&mut session);
             outcome.cut = true;
