@@ -57,8 +57,12 @@ impl SyncMode {
             SyncMode::RefreshFromServer => 205,
         };
         let alerted = match self {
+            SyncMode::TwoWay => 206,
             SyncMode::Slow => 201,
-            _ => code + 6,
+            SyncMode::OneWayFromClient => 207,
+            SyncMode::RefreshFromClient => 208,
+            SyncMode::OneWayFromServer => 209,
+            SyncMode::RefreshFromServer => 210,
         };
         AlertCode::from_code(if server_alerted { alerted } else { code })
     }

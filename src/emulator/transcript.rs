@@ -136,7 +136,7 @@ impl Transcript {
             direction,
             offset_ms: now.0.saturating_sub(self.started.0),
             content_type: encoding.syncml_content_type().into(),
-            xml,
+            xml: xml.trim_end().to_string(),
             bytes: bytes.to_vec(),
         });
     }
@@ -160,7 +160,8 @@ impl Transcript {
                 entry.content_type,
                 entry.bytes.len()
             );
-            for line in entry.xml.lines() {
+            // Split on LF only: the CRs of vCard lines inside the XML are kept as they are.
+            for line in entry.xml.split('\n') {
                 let _ = writeln!(out, "| {line}");
             }
             let encoded = BASE64.encode(&entry.bytes);
@@ -178,17 +179,24 @@ impl Transcript {
             path: path.to_string(),
             message: format!("line {line}: {message}"),
         };
-        let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
-        match lines.next() {
+        let mut lines = text.split('\n').enumerate().map(|(i, l)| (i + 1, l));
+        match lines.next().map(|(n, l)| (n, l.trim_end_matches('\r'))) {
             Some((_, MAGIC)) => {}
             _ => return Err(error(1, format!("not a transcript (expected {MAGIC:?})"))),
         }
         let mut transcript = Transcript::new("", "", "", UnixMillis(0));
         let mut current: Option<(Entry, String)> = None;
-        for (number, line) in lines {
-            if let Some((entry, base64)) = current.as_mut() {
-                if let Some(xml) = line.strip_prefix("| ").or_else(|| (line == "|").then_some("")) {
+        for (number, raw_line) in lines {
+            if let Some((entry, _)) = current.as_mut() {
+                if let Some(xml) = raw_line.strip_prefix("| ") {
                     entry.xml.push_str(xml);
+                    entry.xml.push('\n');
+                    continue;
+                }
+            }
+            let line = raw_line.trim_end_matches('\r');
+            if let Some((entry, base64)) = current.as_mut() {
+                if line == "|" {
                     entry.xml.push('\n');
                 } else if let Some(data) = line.strip_prefix("base64 ") {
                     base64.push_str(data.trim());
