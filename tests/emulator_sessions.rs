@@ -241,3 +241,111 @@ fn deletes_on_both_sides_leave_both_sides_equal() {
 fn support_kinds(profile: &DeviceProfile) -> Vec<Datastore> {
     profile.datastores.iter().map(|d| d.kind).collect()
 }
+
+#[test]
+fn a_pc_that_lost_its_data_answers_508_and_a_slow_sync_restores_it() {
+    for profile in DeviceProfile::all() {
+        let (mut phone, _old_pc) = synced_phone(&profile);
+        let mut pc = Pc::new(ServerConfig::default());
+        let report = sync_all(&mut phone, &mut pc, SyncMode::TwoWay);
+        for ds in &report.datastores {
+            assert_eq!(ds.alert_status, Some(StatusCode::RefreshRequired), "{}", profile.name);
+            assert_eq!((ds.requested, ds.mode), (SyncMode::TwoWay, SyncMode::Slow), "{}", profile.name);
+        }
+        assert_converged(&phone, &mut pc);
+    }
+}
+
+#[test]
+fn other_conflict_policies_converge_too() {
+    use handsync::engine::ConflictPolicy;
+    for policy in [ConflictPolicy::PcWins, ConflictPolicy::KeepBoth, ConflictPolicy::NewerWins] {
+        for profile in DeviceProfile::all() {
+            let store = generate(&profile, &data_set());
+            let mut phone = phone_with(profile.clone(), store);
+            let mut pc = Pc::new(ServerConfig {
+                conflicts: policy,
+                ..ServerConfig::default()
+            });
+            sync_all(&mut phone, &mut pc, SyncMode::TwoWay);
+            let pc_item = pc
+                .items(Datastore::Contacts)
+                .into_iter()
+                .find(|i| !i.canonical.contains("PHOTO"))
+                .unwrap();
+            let luid = phone
+                .store()
+                .datastore(Datastore::Contacts)
+                .items()
+                .iter()
+                .find(|(_, item)| Some(support_key(&phone, &item.data)) == pc_item.identity_key)
+                .map(|(luid, _)| luid.clone())
+                .unwrap();
+            let mut phone_text = phone.store().datastore(Datastore::Contacts).get(&luid).unwrap().data.clone();
+            let end = phone_text.len() - b"END:VCARD\r\n".len();
+            phone_text.splice(end..end, b"TITLE:phone edit\r\n".iter().copied());
+            phone.store_mut().replace(Datastore::Contacts, &luid, phone_text);
+            pc.replace(
+                pc_item.guid,
+                Datastore::Contacts,
+                &pc_item.canonical.replace("END:VCARD", "TITLE:pc edit\r\nEND:VCARD"),
+            );
+            let report = sync_all(&mut phone, &mut pc, SyncMode::TwoWay);
+            let contacts = report.datastores.iter().find(|d| d.kind == Datastore::Contacts).unwrap();
+            let expected = match policy {
+                ConflictPolicy::PcWins => StatusCode::ConflictResolvedWithServerData,
+                ConflictPolicy::KeepBoth => StatusCode::ConflictResolvedWithDuplicate,
+                _ => StatusCode::ConflictResolvedWithClientWinning,
+            };
+            assert_eq!(contacts.sent_statuses, vec![expected], "{} {policy:?}", profile.name);
+            assert_converged(&phone, &mut pc);
+            let edits: Vec<String> = pc
+                .items(Datastore::Contacts)
+                .into_iter()
+                .filter(|i| i.canonical.contains(" edit"))
+                .map(|i| i.canonical)
+                .collect();
+            let wanted = match policy {
+                ConflictPolicy::PcWins => vec!["pc edit"],
+                ConflictPolicy::KeepBoth => vec!["pc edit", "phone edit"],
+                _ => vec!["phone edit"],
+            };
+            let mut found: Vec<&str> = wanted
+                .iter()
+                .copied()
+                .filter(|w| edits.iter().any(|e| e.contains(w)))
+                .collect();
+            found.sort();
+            assert_eq!(found, wanted, "{} {policy:?}: {edits:#?}", profile.name);
+            assert_eq!(edits.len(), wanted.len(), "{} {policy:?}", profile.name);
+            let report = sync_all(&mut phone, &mut pc, SyncMode::TwoWay);
+            assert!(
+                report.datastores.iter().all(|d| d.sent + d.added + d.replaced + d.deleted == 0),
+                "{} {policy:?}: settled for good: {report:#?}",
+                profile.name
+            );
+        }
+    }
+}
+
+#[test]
+fn a_full_phone_refuses_items_and_gets_them_once_it_has_room() {
+    let mut profile = DeviceProfile::sony_ericsson_k750i();
+    profile.datastores[0].max_items = Some(42);
+    let (mut phone, mut pc) = synced_phone(&profile);
+    for n in 0..4 {
+        pc.add(Datastore::Contacts, &pc_vcard(&format!("Full{n}"), &format!("+49171400000{n}")));
+    }
+    let report = sync_all(&mut phone, &mut pc, SyncMode::TwoWay);
+    let contacts = report.datastores.iter().find(|d| d.kind == Datastore::Contacts).unwrap();
+    assert_eq!(contacts.added, 2, "room for two");
+    assert_eq!(phone.store().datastore(Datastore::Contacts).len(), 42);
+    // The user makes room; the refused ones come at the next sync.
+    let luids: Vec<String> = phone.store().datastore(Datastore::Contacts).items().keys().take(2).cloned().collect();
+    for luid in &luids {
+        phone.store_mut().delete(Datastore::Contacts, luid);
+    }
+    sync_all(&mut phone, &mut pc, SyncMode::TwoWay);
+    assert_converged(&phone, &mut pc);
+    assert_eq!(pc.keys(Datastore::Contacts).len(), 42);
+}
