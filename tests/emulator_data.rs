@@ -2,9 +2,9 @@
 //! them), directories loaded and saved (state included), corpus files loaded and synced, and
 //! the built-in profiles checked against the quirk files in `phones/`.
 
-mod support;
 #[path = "support/emulator.rs"]
 mod emulator_support;
+mod support;
 
 use handsync::emulator::{
     generate, CableSwitch, Change, DataSetSpec, DeviceProfile, Phone, PhoneConfig, PhoneStore,
@@ -15,7 +15,7 @@ use handsync::pim::profile::{DeviceInfo, ProfileSet};
 use handsync::store::Datastore;
 use handsync::syncml::{self, Command, Data, Document, GetPut, Item, Source};
 
-use emulator_support::{assert_converged, phone_keys, pc_vcard, sync_all, Pc};
+use emulator_support::{assert_converged, pc_vcard, phone_keys, sync_all, Pc};
 
 fn spec(seed: u64) -> DataSetSpec {
     DataSetSpec {
@@ -43,17 +43,32 @@ fn generated_data_is_deterministic_and_written_as_each_model_writes() {
         assert_eq!(contacts.len(), 30);
         let all = contacts.concat();
         let has = |needle: &str| all.windows(needle.len()).any(|w| w == needle.as_bytes());
-        assert!(has("VERSION:2.1") && has("PHOTO;ENCODING=BASE64"), "{}", profile.name);
+        assert!(
+            has("VERSION:2.1") && has("PHOTO;ENCODING=BASE64"),
+            "{}",
+            profile.name
+        );
         match profile.text_style {
             TextStyle::QuotedPrintableUtf8 => {
-                assert!(has("CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE"), "{}", profile.name)
+                assert!(
+                    has("CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE"),
+                    "{}",
+                    profile.name
+                )
             }
             TextStyle::Latin1EightBit => {
                 assert!(has("CHARSET=ISO-8859-1"), "{}", profile.name);
-                assert!(contacts.iter().any(|c| std::str::from_utf8(c).is_err()), "raw Latin-1");
+                assert!(
+                    contacts.iter().any(|c| std::str::from_utf8(c).is_err()),
+                    "raw Latin-1"
+                );
             }
             TextStyle::QuotedPrintableWindows1252 => {
-                assert!(has("CHARSET=WINDOWS-1252;ENCODING=QUOTED-PRINTABLE"), "{}", profile.name)
+                assert!(
+                    has("CHARSET=WINDOWS-1252;ENCODING=QUOTED-PRINTABLE"),
+                    "{}",
+                    profile.name
+                )
             }
             TextStyle::Utf8EightBit => assert!(has("CHARSET=UTF-8:"), "{}", profile.name),
         }
@@ -63,11 +78,20 @@ fn generated_data_is_deterministic_and_written_as_each_model_writes() {
             let keys = phone_keys(&phone, kind);
             let mut unique = keys.clone();
             unique.dedup();
-            assert_eq!(keys.len(), unique.len(), "{} {kind}: {keys:?}", profile.name);
+            assert_eq!(
+                keys.len(),
+                unique.len(),
+                "{} {kind}: {keys:?}",
+                profile.name
+            );
             assert!(!keys.is_empty(), "{} {kind}", profile.name);
         }
         // Tasks live where the model keeps them.
-        let tasks_in = if profile.datastores.iter().any(|d| d.kind == Datastore::Tasks) {
+        let tasks_in = if profile
+            .datastores
+            .iter()
+            .any(|d| d.kind == Datastore::Tasks)
+        {
             Some(Datastore::Tasks)
         } else if profile.datastores.iter().any(|d| d.holds_tasks) {
             Some(Datastore::Calendar)
@@ -79,32 +103,63 @@ fn generated_data_is_deterministic_and_written_as_each_model_writes() {
             .flat_map(|k| one.datastore(*k).items().values())
             .filter(|i| String::from_utf8_lossy(&i.data).contains("BEGIN:VTODO"))
             .count();
-        assert_eq!(todos, if tasks_in.is_some() { 5 } else { 0 }, "{}", profile.name);
+        assert_eq!(
+            todos,
+            if tasks_in.is_some() { 5 } else { 0 },
+            "{}",
+            profile.name
+        );
     }
 }
 
 #[test]
 fn a_saved_phone_loads_back_with_its_state() {
     let profile = DeviceProfile::sony_ericsson_k750i();
-    let mut phone = Phone::new(profile.clone(), generate(&profile, &spec(9)), PhoneConfig::default());
+    let mut phone = Phone::new(
+        profile.clone(),
+        generate(&profile, &spec(9)),
+        PhoneConfig::default(),
+    );
     let mut pc = Pc::new(ServerConfig::default());
     sync_all(&mut phone, &mut pc, SyncMode::TwoWay);
-    let luid = phone.store().datastore(Datastore::Contacts).items().keys().next().unwrap().clone();
+    let luid = phone
+        .store()
+        .datastore(Datastore::Contacts)
+        .items()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
     phone.store_mut().delete(Datastore::Contacts, &luid);
-    phone.store_mut().datastore_mut(Datastore::Notes).pending_maps.push(("17".into(), "4".into()));
+    phone
+        .store_mut()
+        .datastore_mut(Datastore::Notes)
+        .pending_maps
+        .push(("17".into(), "4".into()));
     let dir = support::scratch_dir("emulator-save");
     phone.store().save_dir(&dir).unwrap();
     assert!(dir.join("contacts").is_dir() && dir.join("emulator-state.txt").is_file());
     let loaded = PhoneStore::load_dir(&dir, false).unwrap();
     assert_eq!(&loaded, phone.store());
-    assert_eq!(loaded.datastore(Datastore::Contacts).changes()[&luid], Change::Deleted);
+    assert_eq!(
+        loaded.datastore(Datastore::Contacts).changes()[&luid],
+        Change::Deleted
+    );
     assert!(loaded.datastore(Datastore::Contacts).last_anchor.is_some());
 
     // The loaded phone goes on syncing where the saved one stopped: a two-way sync.
     let mut again = Phone::new(profile, loaded, PhoneConfig::default());
-    again.store_mut().datastore_mut(Datastore::Notes).pending_maps.clear();
+    again
+        .store_mut()
+        .datastore_mut(Datastore::Notes)
+        .pending_maps
+        .clear();
     let report = sync_all(&mut again, &mut pc, SyncMode::TwoWay);
-    let contacts = report.datastores.iter().find(|d| d.kind == Datastore::Contacts).unwrap();
+    let contacts = report
+        .datastores
+        .iter()
+        .find(|d| d.kind == Datastore::Contacts)
+        .unwrap();
     assert_eq!((contacts.mode, contacts.sent), (SyncMode::TwoWay, 1));
     assert_converged(&again, &mut pc);
 
@@ -154,8 +209,16 @@ fn profiles_agree_with_the_quirk_files() {
             model: profile.model.clone(),
             software_version: profile.software_version.clone(),
         });
-        assert!(!resolved.matched.is_empty(), "{}: no quirk rule matches", profile.name);
-        assert_eq!(resolved.server_identifier, profile.server_identifier, "{}", profile.name);
+        assert!(
+            !resolved.matched.is_empty(),
+            "{}: no quirk rule matches",
+            profile.name
+        );
+        assert_eq!(
+            resolved.server_identifier, profile.server_identifier,
+            "{}",
+            profile.name
+        );
         let names = &resolved.datastores;
         for spec in &profile.datastores {
             let expected = match spec.kind {
@@ -173,16 +236,37 @@ fn profiles_agree_with_the_quirk_files() {
             assert_eq!(holds, combined, "{}", profile.name);
         }
         if profile.manufacturer == "SonyEricsson" {
-            assert_eq!(resolved.syncml_version, profile.version.as_str(), "{}", profile.name);
-            assert_eq!(resolved.charset.name(), "windows-1252", "ISO-8859-1 is read as windows-1252");
+            assert_eq!(
+                resolved.syncml_version,
+                profile.version.as_str(),
+                "{}",
+                profile.name
+            );
+            assert_eq!(
+                resolved.charset.name(),
+                "windows-1252",
+                "ISO-8859-1 is read as windows-1252"
+            );
             assert_eq!(profile.cable_switch, Some(CableSwitch::SonyEricssonEobex));
         }
-        let command = profile.cable_switch.expect("every built-in has a cable").command();
+        let command = profile
+            .cable_switch
+            .expect("every built-in has a cable")
+            .command();
         assert!(command.starts_with("AT") || command == "BFB", "{command}");
     }
-    assert_eq!(DeviceProfile::siemens_s65().cable_switch.unwrap().command(), "AT^SQWE=3");
-    assert_eq!(DeviceProfile::motorola_v3().cable_switch.unwrap().command(), "AT+MODE=22");
-    assert_eq!(DeviceProfile::nokia_6230i().cable_switch.unwrap().command(), "AT+CPROT=0");
+    assert_eq!(
+        DeviceProfile::siemens_s65().cable_switch.unwrap().command(),
+        "AT^SQWE=3"
+    );
+    assert_eq!(
+        DeviceProfile::motorola_v3().cable_switch.unwrap().command(),
+        "AT+MODE=22"
+    );
+    assert_eq!(
+        DeviceProfile::nokia_6230i().cable_switch.unwrap().command(),
+        "AT+CPROT=0"
+    );
     assert!(DeviceProfile::builtin("nokia-3310").is_none());
 }
 
@@ -216,7 +300,9 @@ fn the_devinf_survives_both_encodings_in_its_version_layout() {
         };
         let bytes = handsync::emulator::encode_message(&profile, &message).unwrap();
         let (document, _) = syncml::decode_document(&bytes).unwrap();
-        let Document::Message(decoded) = document else { panic!("a message") };
+        let Document::Message(decoded) = document else {
+            panic!("a message")
+        };
         let read = decoded.devinfs().next().expect("the DevInf");
         assert_eq!(read.man, devinf.man);
         assert_eq!(read.model, devinf.model);

@@ -68,7 +68,12 @@ fn a_large_photo_goes_from_phone_to_pc_in_chunks() {
         let mut pc = Pc::new(pc_config());
         let request = handsync::emulator::SyncRequest::all(&profile, SyncMode::TwoWay);
         let outcome = emulator_support::run_session(&mut phone, &mut pc, &request, None);
-        assert!(outcome.report().completed, "{}: {:#?}", profile.name, outcome.report());
+        assert!(
+            outcome.report().completed,
+            "{}: {:#?}",
+            profile.name,
+            outcome.report()
+        );
         assert!(
             chunks_in(&outcome.sent) > 50,
             "{}: the photo went in chunks ({})",
@@ -81,7 +86,12 @@ fn a_large_photo_goes_from_phone_to_pc_in_chunks() {
             .filter(|i| i.canonical.contains("PHOTO"))
             .collect();
         assert_eq!(with_photo.len(), 1, "{}", profile.name);
-        assert_eq!(photo_of(with_photo[0].canonical.as_bytes()), photo(PHOTO, 11), "{}", profile.name);
+        assert_eq!(
+            photo_of(with_photo[0].canonical.as_bytes()),
+            photo(PHOTO, 11),
+            "{}",
+            profile.name
+        );
         assert_converged(&phone, &mut pc);
     }
 }
@@ -90,7 +100,10 @@ fn a_large_photo_goes_from_phone_to_pc_in_chunks() {
 fn a_large_photo_goes_from_pc_to_phone_in_chunks() {
     for profile in DeviceProfile::all() {
         let profile = small_messages(profile);
-        let mut phone = phone_with(profile.clone(), generate(&profile, &DataSetSpec::contacts(3, 5)));
+        let mut phone = phone_with(
+            profile.clone(),
+            generate(&profile, &DataSetSpec::contacts(3, 5)),
+        );
         let mut pc = Pc::new(pc_config());
         sync_all(&mut phone, &mut pc, SyncMode::TwoWay);
         let bytes = photo(PHOTO, 99);
@@ -105,7 +118,11 @@ fn a_large_photo_goes_from_pc_to_phone_in_chunks() {
         assert!(report.completed, "{}: {report:#?}", profile.name);
         assert_eq!(report.datastores[0].added, 1, "{}", profile.name);
         let replies: Vec<Vec<u8>> = outcome.replies.iter().map(|r| r.bytes.clone()).collect();
-        assert!(chunks_in(&replies) > 50, "{}: the engine sent chunks", profile.name);
+        assert!(
+            chunks_in(&replies) > 50,
+            "{}: the engine sent chunks",
+            profile.name
+        );
         let on_phone: Vec<&PhoneItem> = phone
             .store()
             .datastore(Datastore::Contacts)

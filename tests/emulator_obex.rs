@@ -81,7 +81,9 @@ fn phone_starts(device: &mut PhoneStartsObex, pc: &mut Pc, request: SyncRequest)
             match event {
                 SyncmlEvent::Connected => {}
                 SyncmlEvent::MessageReceived(message) => {
-                    let reply = pc.exchange(&mut session, &message.bytes).expect("the engine answers");
+                    let reply = pc
+                        .exchange(&mut session, &message.bytes)
+                        .expect("the engine answers");
                     server
                         .send_reply(obex_message(reply_type(reply.encoding), reply.bytes))
                         .expect("one reply per message");
@@ -130,12 +132,20 @@ fn pc_starts(device: &mut PcStartsObex, pc: &mut Pc, notification: SyncmlMessage
         while let Some(event) = client.poll_event() {
             busy = true;
             match event {
-                SyncmlEvent::Connected => client.send(now, notification.clone(), true).expect("SAN"),
+                SyncmlEvent::Connected => {
+                    client.send(now, notification.clone(), true).expect("SAN")
+                }
                 SyncmlEvent::MessageReceived(message) => {
-                    let reply = pc.exchange(&mut session, &message.bytes).expect("the engine answers");
+                    let reply = pc
+                        .exchange(&mut session, &message.bytes)
+                        .expect("the engine answers");
                     let expect_reply = !reply.session_finished;
                     client
-                        .send(now, obex_message(reply_type(reply.encoding), reply.bytes), expect_reply)
+                        .send(
+                            now,
+                            obex_message(reply_type(reply.encoding), reply.bytes),
+                            expect_reply,
+                        )
                         .expect("sends");
                 }
                 SyncmlEvent::MessageSent => client.disconnect(now).expect("disconnects"),
@@ -173,13 +183,30 @@ fn small_set() -> DataSetSpec {
 #[test]
 fn every_profile_syncs_over_obex_when_the_phone_starts() {
     for profile in DeviceProfile::all() {
-        let phone = Phone::new(profile.clone(), generate(&profile, &small_set()), PhoneConfig::default());
-        let mut device = PhoneStartsObex::new(phone, obex_client_config(), Instant::now(), UnixMillis(1_160_000_000_000));
+        let phone = Phone::new(
+            profile.clone(),
+            generate(&profile, &small_set()),
+            PhoneConfig::default(),
+        );
+        let mut device = PhoneStartsObex::new(
+            phone,
+            obex_client_config(),
+            Instant::now(),
+            UnixMillis(1_160_000_000_000),
+        );
         let mut pc = Pc::new(ServerConfig::default());
-        let report = phone_starts(&mut device, &mut pc, SyncRequest::all(&profile, SyncMode::TwoWay));
+        let report = phone_starts(
+            &mut device,
+            &mut pc,
+            SyncRequest::all(&profile, SyncMode::TwoWay),
+        );
         assert!(report.completed, "{}: {report:#?}", profile.name);
         pc.add(Datastore::Contacts, &pc_vcard("Obex", "+491719999999"));
-        let report = phone_starts(&mut device, &mut pc, SyncRequest::all(&profile, SyncMode::TwoWay));
+        let report = phone_starts(
+            &mut device,
+            &mut pc,
+            SyncRequest::all(&profile, SyncMode::TwoWay),
+        );
         assert!(report.completed, "{}", profile.name);
         assert_eq!(report.datastores[0].added, 1, "{}", profile.name);
         assert_converged(device.phone(), &mut pc);
@@ -188,17 +215,37 @@ fn every_profile_syncs_over_obex_when_the_phone_starts() {
 
 fn san(syncs: Vec<SanSync>, session_id: u16) -> SyncmlMessage {
     let san = San::new("PC Suite", session_id, syncs);
-    SyncmlMessage::new(SyncmlContentType::Notification, san.encode().expect("a SAN"))
+    SyncmlMessage::new(
+        SyncmlContentType::Notification,
+        san.encode().expect("a SAN"),
+    )
 }
 
 #[test]
 fn a_san_starts_the_alerted_datastores_when_the_pc_starts() {
     for profile in DeviceProfile::all() {
-        let phone = Phone::new(profile.clone(), generate(&profile, &small_set()), PhoneConfig::default());
-        let mut device = PcStartsObex::new(phone, obex_server_config(), Instant::now(), UnixMillis(1_160_000_000_000));
+        let phone = Phone::new(
+            profile.clone(),
+            generate(&profile, &small_set()),
+            PhoneConfig::default(),
+        );
+        let mut device = PcStartsObex::new(
+            phone,
+            obex_server_config(),
+            Instant::now(),
+            UnixMillis(1_160_000_000_000),
+        );
         let mut pc = Pc::new(ServerConfig::default());
-        let contacts = profile.datastore(Datastore::Contacts).unwrap().server_uri.clone();
-        let calendar = profile.datastore(Datastore::Calendar).unwrap().server_uri.clone();
+        let contacts = profile
+            .datastore(Datastore::Contacts)
+            .unwrap()
+            .server_uri
+            .clone();
+        let calendar = profile
+            .datastore(Datastore::Calendar)
+            .unwrap()
+            .server_uri
+            .clone();
         let notification = san(
             vec![
                 SanSync {
@@ -219,15 +266,22 @@ fn a_san_starts_the_alerted_datastores_when_the_pc_starts() {
         let report = pc_starts(&mut device, &mut pc, notification);
         assert!(report.completed, "{}: {report:#?}", profile.name);
         assert_eq!(report.session_id, "42");
-        let modes: Vec<(Datastore, SyncMode)> = report.datastores.iter().map(|d| (d.kind, d.mode)).collect();
+        let modes: Vec<(Datastore, SyncMode)> =
+            report.datastores.iter().map(|d| (d.kind, d.mode)).collect();
         assert_eq!(
             modes,
-            vec![(Datastore::Contacts, SyncMode::Slow), (Datastore::Calendar, SyncMode::RefreshFromClient)],
+            vec![
+                (Datastore::Contacts, SyncMode::Slow),
+                (Datastore::Calendar, SyncMode::RefreshFromClient)
+            ],
             "{}",
             profile.name
         );
         assert_eq!(pc.keys(Datastore::Contacts).len(), 15);
-        assert_eq!(pc.keys(Datastore::Contacts), emulator_support::phone_keys(device.phone(), Datastore::Contacts));
+        assert_eq!(
+            pc.keys(Datastore::Contacts),
+            emulator_support::phone_keys(device.phone(), Datastore::Contacts)
+        );
         // A SAN with no sync named asks for every datastore.
         let report = pc_starts(&mut device, &mut pc, san(Vec::new(), 43));
         assert!(report.completed, "{}", profile.name);
@@ -276,21 +330,36 @@ fn legacy_alert(profile: &DeviceProfile, session_id: &str) -> SyncmlMessage {
 #[test]
 fn a_syncml_1_1_alert_message_starts_a_session_too() {
     for profile in DeviceProfile::all() {
-        let phone = Phone::new(profile.clone(), generate(&profile, &small_set()), PhoneConfig::default());
-        let mut device = PcStartsObex::new(phone, obex_server_config(), Instant::now(), UnixMillis(1_160_000_000_000));
+        let phone = Phone::new(
+            profile.clone(),
+            generate(&profile, &small_set()),
+            PhoneConfig::default(),
+        );
+        let mut device = PcStartsObex::new(
+            phone,
+            obex_server_config(),
+            Instant::now(),
+            UnixMillis(1_160_000_000_000),
+        );
         let mut pc = Pc::new(ServerConfig::default());
         let report = pc_starts(&mut device, &mut pc, legacy_alert(&profile, "7"));
         assert!(report.completed, "{}: {report:#?}", profile.name);
         assert_eq!(report.datastores.len(), 1);
         assert_eq!(report.datastores[0].kind, Datastore::Contacts);
         assert_eq!(report.session_id, "7");
-        assert_eq!(pc.keys(Datastore::Contacts), emulator_support::phone_keys(device.phone(), Datastore::Contacts));
+        assert_eq!(
+            pc.keys(Datastore::Contacts),
+            emulator_support::phone_keys(device.phone(), Datastore::Contacts)
+        );
     }
 }
 
 #[test]
 fn transcripts_are_written_read_back_and_replayed() {
-    let dir = std::env::temp_dir().join(format!("handsync-emulator-transcripts-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "handsync-emulator-transcripts-{}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     for profile in DeviceProfile::all() {
         let initial = generate(&profile, &small_set());
@@ -315,7 +384,10 @@ fn transcripts_are_written_read_back_and_replayed() {
 
         // A phone holding other data does not.
         let mut other = generate(&profile, &small_set());
-        other.add(Datastore::Contacts, emulator_support::phone_vcard("Extra", "+491710000000"));
+        other.add(
+            Datastore::Contacts,
+            emulator_support::phone_vcard("Extra", "+491710000000"),
+        );
         let mut different = Phone::new(profile.clone(), other, PhoneConfig::default());
         let mismatch = replay(&mut different, &read).expect_err("a different phone differs");
         assert!(mismatch.entry > 0, "{}: {mismatch}", profile.name);
@@ -342,7 +414,10 @@ fn with_account(policy: AuthPolicy) -> Pc {
 #[test]
 fn credentials_basic_and_md5_are_accepted_and_wrong_ones_refused() {
     let profile = DeviceProfile::nokia_6230i();
-    for (policy, kind) in [(AuthPolicy::Basic, AuthKind::Basic), (AuthPolicy::Md5, AuthKind::Md5)] {
+    for (policy, kind) in [
+        (AuthPolicy::Basic, AuthKind::Basic),
+        (AuthPolicy::Md5, AuthKind::Md5),
+    ] {
         let mut pc = with_account(policy);
         let config = PhoneConfig {
             credentials: Some(Credentials {
@@ -352,27 +427,43 @@ fn credentials_basic_and_md5_are_accepted_and_wrong_ones_refused() {
             }),
             ..PhoneConfig::default()
         };
-        let mut phone = Phone::new(profile.clone(), generate(&profile, &DataSetSpec::contacts(5, 1)), config);
+        let mut phone = Phone::new(
+            profile.clone(),
+            generate(&profile, &DataSetSpec::contacts(5, 1)),
+            config,
+        );
         let report = emulator_support::sync_all(&mut phone, &mut pc, SyncMode::TwoWay);
         assert!(report.completed, "{policy:?}");
         // md5: the nonce of the last session is used in the next one, which needs no retry.
-        let outcome = emulator_support::run_session(&mut phone, &mut pc, &SyncRequest::all(&profile, SyncMode::TwoWay), None);
+        let outcome = emulator_support::run_session(
+            &mut phone,
+            &mut pc,
+            &SyncRequest::all(&profile, SyncMode::TwoWay),
+            None,
+        );
         assert!(outcome.report().completed);
         assert_eq!(outcome.report().datastores[0].mode, SyncMode::TwoWay);
 
         phone.config_mut().credentials.as_mut().unwrap().password = "wrong".into();
-        let start = phone.start_sync(&SyncRequest::all(&profile, SyncMode::TwoWay), pc.tick()).unwrap();
+        let start = phone
+            .start_sync(&SyncRequest::all(&profile, SyncMode::TwoWay), pc.tick())
+            .unwrap();
         let mut session = pc.session();
         let mut bytes = start.bytes;
         let error = loop {
             let reply = pc.exchange(&mut session, &bytes).unwrap();
             match phone.receive(&reply.bytes, pc.tick()) {
                 Ok(handsync::emulator::Step::Send(next)) => bytes = next.bytes,
-                Ok(handsync::emulator::Step::Finished(r)) => panic!("finished with wrong credentials: {r:?}"),
+                Ok(handsync::emulator::Step::Finished(r)) => {
+                    panic!("finished with wrong credentials: {r:?}")
+                }
                 Err(e) => break e,
             }
         };
-        assert!(error.to_string().contains("authentication failed"), "{error}");
+        assert!(
+            error.to_string().contains("authentication failed"),
+            "{error}"
+        );
         assert!(!phone.in_session());
     }
 }
@@ -380,10 +471,20 @@ fn credentials_basic_and_md5_are_accepted_and_wrong_ones_refused() {
 #[test]
 fn bad_server_input_is_an_error_never_a_panic() {
     let profile = DeviceProfile::sony_ericsson_k750i();
-    let mut phone = Phone::new(profile.clone(), generate(&profile, &DataSetSpec::contacts(3, 1)), PhoneConfig::default());
+    let mut phone = Phone::new(
+        profile.clone(),
+        generate(&profile, &DataSetSpec::contacts(3, 1)),
+        PhoneConfig::default(),
+    );
     let request = SyncRequest::all(&profile, SyncMode::TwoWay);
     assert!(phone.receive(b"x", UnixMillis(0)).is_err(), "no session");
-    for garbage in [&b""[..], b"\x02\x00\x00", b"<SyncML>", b"POST / HTTP/1.1\r\n", b"\x03\x01\x6a\x00\x6d\x6c"] {
+    for garbage in [
+        &b""[..],
+        b"\x02\x00\x00",
+        b"<SyncML>",
+        b"POST / HTTP/1.1\r\n",
+        b"\x03\x01\x6a\x00\x6d\x6c",
+    ] {
         phone.start_sync(&request, UnixMillis(0)).unwrap();
         let error = phone.receive(garbage, UnixMillis(1)).expect_err("garbage");
         assert!(!error.to_string().is_empty());
@@ -397,7 +498,9 @@ fn bad_server_input_is_an_error_never_a_panic() {
     let mut message = syncml::decode(&reply.bytes).unwrap();
     message.header.as_mut().unwrap().session_id = "999".into();
     let bytes = handsync::emulator::encode_message(&profile, &message).unwrap();
-    let error = phone.receive(&bytes, UnixMillis(1)).expect_err("wrong session");
+    let error = phone
+        .receive(&bytes, UnixMillis(1))
+        .expect_err("wrong session");
     assert!(error.to_string().contains("SessionID"), "{error}");
     // Every prefix of a real reply: an error or a step, never a panic.
     for cut in 0..reply.bytes.len() {
@@ -405,6 +508,11 @@ fn bad_server_input_is_an_error_never_a_panic() {
         phone.start_sync(&request, UnixMillis(0)).unwrap();
         let _ = phone.receive(&reply.bytes[..cut], UnixMillis(1));
     }
-    let notification = phone.notification_request(b"\x00\x01garbage").expect_err("not a SAN");
-    assert!(notification.to_string().contains("notification"), "{notification}");
+    let notification = phone
+        .notification_request(b"\x00\x01garbage")
+        .expect_err("not a SAN");
+    assert!(
+        notification.to_string().contains("notification"),
+        "{notification}"
+    );
 }

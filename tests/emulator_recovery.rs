@@ -13,7 +13,7 @@ use handsync::engine::ServerConfig;
 use handsync::store::Datastore;
 
 use emulator_support::{
-    phone_keys, phone_vcard, phone_with, pc_vcard, run_session, sync_all, Cut, Pc,
+    pc_vcard, phone_keys, phone_vcard, phone_with, run_session, sync_all, Cut, Pc,
 };
 
 struct Scenario {
@@ -43,20 +43,43 @@ fn scenario(profile: &DeviceProfile, forget_maps: bool) -> Scenario {
     sync_all(&mut phone, &mut pc, SyncMode::TwoWay);
     let mut deleted = BTreeSet::new();
     // The phone: two added, one edited, one deleted.
-    phone.store_mut().add(Datastore::Contacts, phone_vcard("Cutphone", "+491711000001"));
-    phone.store_mut().add(Datastore::Contacts, phone_vcard("Cutphone2", "+491711000002"));
-    let luids: Vec<String> = phone.store().datastore(Datastore::Contacts).items().keys().cloned().collect();
-    let mut text = phone.store().datastore(Datastore::Contacts).get(&luids[0]).unwrap().data.clone();
+    phone.store_mut().add(
+        Datastore::Contacts,
+        phone_vcard("Cutphone", "+491711000001"),
+    );
+    phone.store_mut().add(
+        Datastore::Contacts,
+        phone_vcard("Cutphone2", "+491711000002"),
+    );
+    let luids: Vec<String> = phone
+        .store()
+        .datastore(Datastore::Contacts)
+        .items()
+        .keys()
+        .cloned()
+        .collect();
+    let mut text = phone
+        .store()
+        .datastore(Datastore::Contacts)
+        .get(&luids[0])
+        .unwrap()
+        .data
+        .clone();
     let end = text.len() - b"END:VCARD\r\n".len();
     text.splice(end..end, b"TITLE:edited before the cut\r\n".iter().copied());
-    phone.store_mut().replace(Datastore::Contacts, &luids[0], text);
+    phone
+        .store_mut()
+        .replace(Datastore::Contacts, &luids[0], text);
     let before = phone_keys(&phone, Datastore::Contacts);
     phone.store_mut().delete(Datastore::Contacts, &luids[2]);
     let after = phone_keys(&phone, Datastore::Contacts);
     deleted.extend(before.into_iter().filter(|k| !after.contains(k)));
     // The PC: three added (more than one message's worth for the phone), one deleted.
     for n in 0..3 {
-        pc.add(Datastore::Contacts, &pc_vcard(&format!("Cutpc{n}"), &format!("+49171200000{n}")));
+        pc.add(
+            Datastore::Contacts,
+            &pc_vcard(&format!("Cutpc{n}"), &format!("+49171200000{n}")),
+        );
     }
     let victim = pc.items(Datastore::Contacts)[4].clone();
     deleted.insert(victim.identity_key.clone().unwrap());
@@ -70,11 +93,20 @@ fn check(profile: &DeviceProfile, scenario: &mut Scenario, reference: &[String],
         let on_pc = scenario.pc.keys(kind);
         assert_eq!(on_phone, on_pc, "{} {what}: {kind} differs", profile.name);
         let unique: BTreeSet<&String> = on_pc.iter().collect();
-        assert_eq!(unique.len(), on_pc.len(), "{} {what}: duplicates in {kind}: {on_pc:#?}", profile.name);
+        assert_eq!(
+            unique.len(),
+            on_pc.len(),
+            "{} {what}: duplicates in {kind}: {on_pc:#?}",
+            profile.name
+        );
     }
     let contacts: BTreeSet<String> = scenario.pc.keys(Datastore::Contacts).into_iter().collect();
     for key in reference {
-        assert!(contacts.contains(key), "{} {what}: {key} lost", profile.name);
+        assert!(
+            contacts.contains(key),
+            "{} {what}: {key} lost",
+            profile.name
+        );
     }
     for key in &contacts {
         assert!(
@@ -95,7 +127,11 @@ fn a_session_cut_after_any_message_converges_at_the_next_sync() {
         assert!(full.report().completed);
         let reference = clean.pc.keys(Datastore::Contacts);
         let messages = full.sent.len();
-        assert!(messages >= 4, "{}: a session of several messages ({messages})", profile.name);
+        assert!(
+            messages >= 4,
+            "{}: a session of several messages ({messages})",
+            profile.name
+        );
 
         for after in 1..=messages {
             for phone_reads_reply in [false, true] {
@@ -107,7 +143,10 @@ fn a_session_cut_after_any_message_converges_at_the_next_sync() {
                     );
                     let mut s = scenario(&profile, forget_maps);
                     let request = SyncRequest::all(s.phone.profile(), SyncMode::TwoWay);
-                    let cut = Cut { after, phone_reads_reply };
+                    let cut = Cut {
+                        after,
+                        phone_reads_reply,
+                    };
                     let outcome = run_session(&mut s.phone, &mut s.pc, &request, Some(cut));
                     assert!(outcome.cut || outcome.report.is_some(), "{what}");
                     // The next sync, complete; and one more that finds nothing to do.
@@ -116,7 +155,12 @@ fn a_session_cut_after_any_message_converges_at_the_next_sync() {
                     let report = sync_all(&mut s.phone, &mut s.pc, SyncMode::TwoWay);
                     for ds in &report.datastores {
                         assert_eq!(ds.mode, SyncMode::TwoWay, "{} {what}", profile.name);
-                        assert_eq!(ds.sent + ds.added + ds.replaced + ds.deleted, 0, "{} {what}: {ds:?}", profile.name);
+                        assert_eq!(
+                            ds.sent + ds.added + ds.replaced + ds.deleted,
+                            0,
+                            "{} {what}: {ds:?}",
+                            profile.name
+                        );
                     }
                 }
             }

@@ -82,7 +82,10 @@ impl SyncMode {
 
     /// Whether the phone sends its items (changes, or all of them).
     pub fn client_sends(self) -> bool {
-        !matches!(self, SyncMode::OneWayFromServer | SyncMode::RefreshFromServer)
+        !matches!(
+            self,
+            SyncMode::OneWayFromServer | SyncMode::RefreshFromServer
+        )
     }
 
     /// Whether the phone sends everything it holds rather than its changes.
@@ -263,7 +266,10 @@ enum Sent {
 enum Outbound {
     Command(Command, Sent),
     /// The Sync of a datastore begins (sent even without changes).
-    SyncStart { ds: usize, number_of_changes: Option<u32> },
+    SyncStart {
+        ds: usize,
+        number_of_changes: Option<u32>,
+    },
     Change {
         ds: usize,
         luid: String,
@@ -463,7 +469,11 @@ impl Phone {
     }
 
     /// Starts a session (package 1): Maps owed, our DevInf, an Alert per datastore.
-    pub fn start_sync(&mut self, request: &SyncRequest, now: UnixMillis) -> Result<Outgoing, EmulatorError> {
+    pub fn start_sync(
+        &mut self,
+        request: &SyncRequest,
+        now: UnixMillis,
+    ) -> Result<Outgoing, EmulatorError> {
         if self.session.is_some() {
             return Err(EmulatorError::WrongState("a session is already running"));
         }
@@ -474,16 +484,20 @@ impl Phone {
         self.store.anchor_counter += 1;
         let next_anchor = match self.profile.anchor_style {
             AnchorStyle::Counter => self.store.anchor_counter.to_string(),
-            AnchorStyle::Timestamp => {
-                DateTime::from_timestamp((now.0 / 1000) as i64, true).basic()
-            }
+            AnchorStyle::Timestamp => DateTime::from_timestamp((now.0 / 1000) as i64, true).basic(),
         };
         let mut datastores = Vec::new();
         for (kind, mode) in &request.datastores {
-            let spec = self.profile.datastore(*kind).ok_or(EmulatorError::WrongState(
-                "the profile has no such datastore",
-            ))?;
-            if datastores.iter().any(|d: &DatastoreSession| d.kind == spec.kind) {
+            let spec = self
+                .profile
+                .datastore(*kind)
+                .ok_or(EmulatorError::WrongState(
+                    "the profile has no such datastore",
+                ))?;
+            if datastores
+                .iter()
+                .any(|d: &DatastoreSession| d.kind == spec.kind)
+            {
                 continue;
             }
             let last = &self.store.datastore(spec.kind).last_anchor;
@@ -534,7 +548,12 @@ impl Phone {
         for (index, ds) in datastores.iter().enumerate() {
             let last = self.store.datastore(ds.kind).last_anchor.clone();
             init.push(Outbound::Command(
-                alert_command(ds, ds.mode.alert_code(request.server_alerted), last, &ds.next_anchor),
+                alert_command(
+                    ds,
+                    ds.mode.alert_code(request.server_alerted),
+                    last,
+                    &ds.next_anchor,
+                ),
                 Sent::Alert(index),
             ));
         }
@@ -542,9 +561,9 @@ impl Phone {
             .session_id
             .clone()
             .unwrap_or_else(|| self.session_counter.to_string());
-        let transcript = self.recording.then(|| {
-            Transcript::new(&self.profile.name, &self.profile.description, &id, now)
-        });
+        let transcript = self
+            .recording
+            .then(|| Transcript::new(&self.profile.name, &self.profile.description, &id, now));
         self.session = Some(Session {
             id,
             phase: Phase::Init,
@@ -581,7 +600,9 @@ impl Phone {
     /// [`Phone::abort`] does.
     pub fn receive(&mut self, bytes: &[u8], now: UnixMillis) -> Result<Step, EmulatorError> {
         if self.session.is_none() {
-            return Err(EmulatorError::WrongState("a server message while no session runs"));
+            return Err(EmulatorError::WrongState(
+                "a server message while no session runs",
+            ));
         }
         let result = self.receive_inner(bytes, now);
         if result.is_err() {
@@ -669,7 +690,11 @@ impl Phone {
 
     /// Reads the status of our header: on a credentials challenge in package 2, package 1
     /// goes again with (new) credentials.
-    fn read_header_status(&mut self, message: &Message, now: UnixMillis) -> Result<Option<Outgoing>, EmulatorError> {
+    fn read_header_status(
+        &mut self,
+        message: &Message,
+        now: UnixMillis,
+    ) -> Result<Option<Outgoing>, EmulatorError> {
         let our_msg_id = self.session().msg_id;
         let header_status = message.body.commands.iter().find_map(|c| match c {
             Command::Status(s) if s.cmd_ref == "0" && s.msg_ref == our_msg_id => Some(s),
@@ -724,7 +749,13 @@ impl Phone {
 
     fn handle_command(&mut self, command: &Command, msg_ref: u32) -> Result<(), EmulatorError> {
         let status_for = |code: StatusCode| {
-            Status::for_command("", msg_ref, command.cmd_id().unwrap_or(""), command.name(), code)
+            Status::for_command(
+                "",
+                msg_ref,
+                command.cmd_id().unwrap_or(""),
+                command.name(),
+                code,
+            )
         };
         match command {
             Command::Status(status) => self.handle_status(status),
@@ -760,7 +791,11 @@ impl Phone {
                         .as_ref()
                         .is_some_and(|t| t.loc_uri.to_ascii_lowercase().contains("devinf"))
                 });
-                let code = if wants_devinf { StatusCode::Ok } else { StatusCode::NotFound };
+                let code = if wants_devinf {
+                    StatusCode::Ok
+                } else {
+                    StatusCode::NotFound
+                };
                 if !get.no_resp {
                     let mut answer = status_for(code);
                     if let Some(item) = get.items.first() {
@@ -778,12 +813,16 @@ impl Phone {
             }
             Command::Put(put) => {
                 if !put.no_resp {
-                    self.session().statuses.push_back(status_for(StatusCode::Ok));
+                    self.session()
+                        .statuses
+                        .push_back(status_for(StatusCode::Ok));
                 }
                 Ok(())
             }
             Command::Results(_) => {
-                self.session().statuses.push_back(status_for(StatusCode::Ok));
+                self.session()
+                    .statuses
+                    .push_back(status_for(StatusCode::Ok));
                 Ok(())
             }
             Command::Sync(sync) => self.handle_sync(sync, msg_ref),
@@ -883,7 +922,11 @@ impl Phone {
                     datastore.acknowledged.push(luid);
                 }
             }
-            Sent::Map { ds, entries, pending } => {
+            Sent::Map {
+                ds,
+                entries,
+                pending,
+            } => {
                 if code.is_success() {
                     let kind = session.datastores[ds].kind;
                     if pending {
@@ -902,8 +945,16 @@ impl Phone {
     }
 
     fn handle_sync(&mut self, sync: &Sync, msg_ref: u32) -> Result<(), EmulatorError> {
-        let target = sync.target.as_ref().map(|t| t.loc_uri.as_str()).unwrap_or("");
-        let source = sync.source.as_ref().map(|s| s.loc_uri.as_str()).unwrap_or("");
+        let target = sync
+            .target
+            .as_ref()
+            .map(|t| t.loc_uri.as_str())
+            .unwrap_or("");
+        let source = sync
+            .source
+            .as_ref()
+            .map(|s| s.loc_uri.as_str())
+            .unwrap_or("");
         let session = self.session();
         let index = session.datastores.iter().position(|ds| {
             [target, source]
@@ -948,16 +999,22 @@ impl Phone {
 
     /// Applies one Add/Replace/Delete of the server to the datastore `index`; one status per
     /// item.
-    fn apply_server_change(&mut self, index: usize, command: &Command, msg_ref: u32) -> Result<(), EmulatorError> {
+    fn apply_server_change(
+        &mut self,
+        index: usize,
+        command: &Command,
+        msg_ref: u32,
+    ) -> Result<(), EmulatorError> {
         let (items, command_meta) = match command {
             Command::Add(c) | Command::Replace(c) => (&c.items, c.meta.as_deref()),
             Command::Delete(d) => (&d.items, d.meta.as_deref()),
             other => {
                 if !other.no_resp() {
                     let code = match other {
-                        Command::Atomic(_) | Command::Sequence(_) | Command::Copy(_) | Command::Move(_) => {
-                            StatusCode::OptionalFeatureNotSupported
-                        }
+                        Command::Atomic(_)
+                        | Command::Sequence(_)
+                        | Command::Copy(_)
+                        | Command::Move(_) => StatusCode::OptionalFeatureNotSupported,
                         _ => StatusCode::CommandNotAllowed,
                     };
                     self.session().statuses.push_back(Status::for_command(
@@ -998,7 +1055,13 @@ impl Phone {
         Ok(())
     }
 
-    fn apply_item(&mut self, index: usize, command: &Command, item: &Item, command_meta: Option<&MetInf>) -> StatusCode {
+    fn apply_item(
+        &mut self,
+        index: usize,
+        command: &Command,
+        item: &Item,
+        command_meta: Option<&MetInf>,
+    ) -> StatusCode {
         let max_items = {
             let kind = self.session.as_ref().expect("running").datastores[index].kind;
             self.profile.datastore(kind).and_then(|d| d.max_items)
@@ -1041,9 +1104,10 @@ impl Phone {
         };
         let is_replace = matches!(command, Command::Replace(_));
         // A chunk continuing the large object we are receiving, or a new object.
-        let continues = ds.incoming.as_ref().is_some_and(|o| {
-            o.guid == source && (!is_replace || o.replace_luid == target)
-        });
+        let continues = ds
+            .incoming
+            .as_ref()
+            .is_some_and(|o| o.guid == source && (!is_replace || o.replace_luid == target));
         let mut object = if continues {
             ds.incoming.take().expect("checked")
         } else {
@@ -1091,7 +1155,12 @@ impl Phone {
     }
 
     /// Decides what follows a server message.
-    fn next_step(&mut self, final_: bool, needs_answer: bool, now: UnixMillis) -> Result<Step, EmulatorError> {
+    fn next_step(
+        &mut self,
+        final_: bool,
+        needs_answer: bool,
+        now: UnixMillis,
+    ) -> Result<Step, EmulatorError> {
         let phase = self.session().phase;
         match phase {
             Phase::Init | Phase::ServerChanges | Phase::MapStatus if !final_ => {
@@ -1152,7 +1221,12 @@ impl Phone {
             let store = self.store.datastore(ds.kind);
             let mut changes: Vec<(String, Change)> = Vec::new();
             if ds.mode.sends_everything() {
-                changes.extend(store.items().keys().map(|luid| (luid.clone(), Change::Replaced)));
+                changes.extend(
+                    store
+                        .items()
+                        .keys()
+                        .map(|luid| (luid.clone(), Change::Replaced)),
+                );
             } else if ds.mode.client_sends() {
                 changes.extend(store.changes().iter().map(|(l, c)| (l.clone(), *c)));
             }
@@ -1266,7 +1340,9 @@ impl Phone {
 
     fn devinf_put(&self) -> Command {
         Command::Put(GetPut {
-            meta: Some(Box::new(MetInf::with_type(self.profile.encoding.devinf_content_type()))),
+            meta: Some(Box::new(MetInf::with_type(
+                self.profile.encoding.devinf_content_type(),
+            ))),
             items: vec![self.devinf_item()],
             ..GetPut::default()
         })
@@ -1276,7 +1352,9 @@ impl Phone {
         Command::Results(Box::new(Results {
             msg_ref: Some(msg_ref),
             cmd_ref,
-            meta: Some(Box::new(MetInf::with_type(self.profile.encoding.devinf_content_type()))),
+            meta: Some(Box::new(MetInf::with_type(
+                self.profile.encoding.devinf_content_type(),
+            ))),
             items: vec![self.devinf_item()],
             ..Results::default()
         }))
@@ -1320,11 +1398,18 @@ impl Phone {
     /// Builds the next message: statuses first, then queued commands while they fit. With
     /// `ask_more`, the message asks for the rest of the server's package (Alert 222) and is
     /// never final; otherwise it is final when `may_end` and nothing is left.
-    fn pack(&mut self, may_end: bool, ask_more: bool, now: UnixMillis) -> Result<Outgoing, EmulatorError> {
+    fn pack(
+        &mut self,
+        may_end: bool,
+        ask_more: bool,
+        now: UnixMillis,
+    ) -> Result<Outgoing, EmulatorError> {
         let (msg_id, with_cred, limit) = {
             let session = self.session();
             session.msg_id += 1;
-            let server_limit = session.server_max_msg_size.unwrap_or(UNKNOWN_SERVER_MAX_MSG_SIZE);
+            let server_limit = session
+                .server_max_msg_size
+                .unwrap_or(UNKNOWN_SERVER_MAX_MSG_SIZE);
             (
                 session.msg_id,
                 session.phase == Phase::Init && !session.authenticated,
@@ -1421,16 +1506,22 @@ impl Phone {
             match next {
                 Outbound::Command(command, sent) => {
                     if !builder.try_push_or_first(self, command.clone(), Some(sent.clone()))? {
-                        self.session().outbox.push_front(Outbound::Command(command, sent));
+                        self.session()
+                            .outbox
+                            .push_front(Outbound::Command(command, sent));
                         return Ok(());
                     }
                 }
-                Outbound::SyncStart { ds, number_of_changes } => {
+                Outbound::SyncStart {
+                    ds,
+                    number_of_changes,
+                } => {
                     let sync = self.sync_command(ds, number_of_changes);
                     if !builder.try_push_or_first(self, sync, Some(Sent::Sync(ds)))? {
-                        self.session()
-                            .outbox
-                            .push_front(Outbound::SyncStart { ds, number_of_changes });
+                        self.session().outbox.push_front(Outbound::SyncStart {
+                            ds,
+                            number_of_changes,
+                        });
                         return Ok(());
                     }
                     open_sync = Some((ds, builder.message.body.commands.len() - 1));
@@ -1462,7 +1553,8 @@ impl Phone {
                             index
                         }
                     };
-                    let keep_going = self.pack_change(builder, sync_index, ds, luid, change, payload, offset)?;
+                    let keep_going =
+                        self.pack_change(builder, sync_index, ds, luid, change, payload, offset)?;
                     if !keep_going {
                         return Ok(());
                     }
@@ -1522,7 +1614,14 @@ impl Phone {
         let total = payload.data.len();
         let large_ok = self.profile.supports_large_objects && self.profile.version != Version::V1_0;
         if offset == 0 {
-            let whole = change_command(change, &luid, &payload, payload.data.slice(0, total), None, false);
+            let whole = change_command(
+                change,
+                &luid,
+                &payload,
+                payload.data.slice(0, total),
+                None,
+                false,
+            );
             if builder.try_push_in_sync(self, sync_index, whole, sent_whole.clone())? {
                 self.session().datastores[ds].sent += 1;
                 return Ok(true);
@@ -1545,7 +1644,10 @@ impl Phone {
         }
         // A chunk: as much as fits, the first with the whole size, all but the last MoreData.
         let remaining = total - offset;
-        let fits = |builder: &mut Builder, phone: &mut Phone, length: usize| -> Result<bool, EmulatorError> {
+        let fits = |builder: &mut Builder,
+                    phone: &mut Phone,
+                    length: usize|
+         -> Result<bool, EmulatorError> {
             let last = length >= remaining;
             let command = change_command(
                 change,
@@ -1629,7 +1731,10 @@ impl Phone {
 }
 
 /// A message in the profile's encoding.
-pub fn encode_message(profile: &DeviceProfile, message: &Message) -> Result<Vec<u8>, EmulatorError> {
+pub fn encode_message(
+    profile: &DeviceProfile,
+    message: &Message,
+) -> Result<Vec<u8>, EmulatorError> {
     match profile.encoding {
         Encoding::Xml => syncml::to_xml(message, syncml::xml::XmlOptions::default())
             .map(String::into_bytes)
@@ -1693,7 +1798,12 @@ fn change_command(
     }
 }
 
-fn alert_command(ds: &DatastoreSession, code: AlertCode, last: Option<String>, next: &str) -> Command {
+fn alert_command(
+    ds: &DatastoreSession,
+    code: AlertCode,
+    last: Option<String>,
+    next: &str,
+) -> Command {
     Command::Alert(Alert {
         data: Some(code),
         items: vec![Item {
@@ -1737,7 +1847,8 @@ fn credentials(credentials: &Credentials, nonce: &[u8]) -> Cred {
         ),
         AuthKind::Md5 => {
             // SyncML 1.1: b64(md5(b64(md5(user:password)) ":" nonce)).
-            let inner = Md5::digest(format!("{}:{}", credentials.user, credentials.password).as_bytes());
+            let inner =
+                Md5::digest(format!("{}:{}", credentials.user, credentials.password).as_bytes());
             let mut outer = Md5::new();
             outer.update(BASE64.encode(inner).as_bytes());
             outer.update(b":");
@@ -1785,7 +1896,9 @@ impl Builder {
         let id: Option<CompactString> = Some(next_id.to_string().into());
         *next_id += 1;
         match command {
-            Command::Add(c) | Command::Replace(c) | Command::Copy(c) | Command::Move(c) => c.cmd_id = id,
+            Command::Add(c) | Command::Replace(c) | Command::Copy(c) | Command::Move(c) => {
+                c.cmd_id = id
+            }
             Command::Delete(c) => c.cmd_id = id,
             Command::Alert(c) => c.cmd_id = id,
             Command::Get(c) | Command::Put(c) => c.cmd_id = id,
@@ -1814,7 +1927,12 @@ impl Builder {
     }
 
     /// Adds a command whatever its size.
-    fn push_forced(&mut self, phone: &Phone, mut command: Command, sent: Option<Sent>) -> Result<(), EmulatorError> {
+    fn push_forced(
+        &mut self,
+        phone: &Phone,
+        mut command: Command,
+        sent: Option<Sent>,
+    ) -> Result<(), EmulatorError> {
         let id_before = self.next_id;
         Builder::number(&mut command, &mut self.next_id);
         self.message.body.commands.push(command);
@@ -1826,7 +1944,12 @@ impl Builder {
     }
 
     /// Adds a command if the message stays within the limit.
-    fn try_push(&mut self, phone: &Phone, mut command: Command, sent: Option<Sent>) -> Result<bool, EmulatorError> {
+    fn try_push(
+        &mut self,
+        phone: &Phone,
+        mut command: Command,
+        sent: Option<Sent>,
+    ) -> Result<bool, EmulatorError> {
         let id_before = self.next_id;
         Builder::number(&mut command, &mut self.next_id);
         self.message.body.commands.push(command);
@@ -1845,7 +1968,12 @@ impl Builder {
 
     /// As `try_push`, but the first command after the statuses goes in whatever its size
     /// (a message must carry something).
-    fn try_push_or_first(&mut self, phone: &Phone, command: Command, sent: Option<Sent>) -> Result<bool, EmulatorError> {
+    fn try_push_or_first(
+        &mut self,
+        phone: &Phone,
+        command: Command,
+        sent: Option<Sent>,
+    ) -> Result<bool, EmulatorError> {
         let has_commands = self
             .message
             .body
@@ -1872,7 +2000,12 @@ impl Builder {
     }
 
     /// Whether `command` would fit in the Sync at `index`.
-    fn fits_in_sync(&mut self, phone: &Phone, index: usize, mut command: Command) -> Result<bool, EmulatorError> {
+    fn fits_in_sync(
+        &mut self,
+        phone: &Phone,
+        index: usize,
+        mut command: Command,
+    ) -> Result<bool, EmulatorError> {
         let mut next_id = self.next_id;
         Builder::number(&mut command, &mut next_id);
         self.sync_at(index).commands.push(command);
@@ -1881,7 +2014,13 @@ impl Builder {
         Ok(size <= self.limit)
     }
 
-    fn try_push_in_sync(&mut self, phone: &Phone, index: usize, mut command: Command, sent: Sent) -> Result<bool, EmulatorError> {
+    fn try_push_in_sync(
+        &mut self,
+        phone: &Phone,
+        index: usize,
+        mut command: Command,
+        sent: Sent,
+    ) -> Result<bool, EmulatorError> {
         let id_before = self.next_id;
         Builder::number(&mut command, &mut self.next_id);
         self.sync_at(index).commands.push(command);
@@ -1900,9 +2039,20 @@ impl Builder {
     /// message: then an item that does not fit would not fit any message.
     fn only_sync_content(&mut self, index: usize) -> bool {
         let empty = self.sync_at(index).commands.is_empty();
-        let others = self.message.body.commands.iter().enumerate().filter(|(i, _)| *i != index);
-        let statuses = others.clone().filter(|(_, c)| matches!(c, Command::Status(_))).count();
-        let commands = others.filter(|(_, c)| !matches!(c, Command::Status(_))).count();
+        let others = self
+            .message
+            .body
+            .commands
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != index);
+        let statuses = others
+            .clone()
+            .filter(|(_, c)| matches!(c, Command::Status(_)))
+            .count();
+        let commands = others
+            .filter(|(_, c)| !matches!(c, Command::Status(_)))
+            .count();
         empty && commands == 0 && statuses <= 1
     }
 }

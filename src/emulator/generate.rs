@@ -63,20 +63,80 @@ impl Rng {
 }
 
 const GIVEN: &[&str] = &[
-    "Anna", "Jörg", "Zoë", "François", "Søren", "Åsa", "Miguel", "Björn", "Renée", "Tomás",
-    "Ingrid", "Paul", "Chloé", "Lars", "Inês", "Kurt", "Maëlle", "Oskar", "Núria", "Heidi",
+    "Anna",
+    "Jörg",
+    "Zoë",
+    "François",
+    "Søren",
+    "Åsa",
+    "Miguel",
+    "Björn",
+    "Renée",
+    "Tomás",
+    "Ingrid",
+    "Paul",
+    "Chloé",
+    "Lars",
+    "Inês",
+    "Kurt",
+    "Maëlle",
+    "Oskar",
+    "Núria",
+    "Heidi",
 ];
 const FAMILY: &[&str] = &[
-    "Müller", "García", "Dubois", "Sørensen", "Nyström", "Rossi", "O'Brien", "Schäfer",
-    "Lefèvre", "Jansen", "Öztürk", "Fernández", "Kowalski", "Dvořák", "Weiß", "Martín",
+    "Müller",
+    "García",
+    "Dubois",
+    "Sørensen",
+    "Nyström",
+    "Rossi",
+    "O'Brien",
+    "Schäfer",
+    "Lefèvre",
+    "Jansen",
+    "Öztürk",
+    "Fernández",
+    "Kowalski",
+    "Dvořák",
+    "Weiß",
+    "Martín",
 ];
-const CITIES: &[&str] = &["München", "Göteborg", "Zürich", "Köln", "Málaga", "Besançon", "Århus"];
-const COMPANIES: &[&str] = &["Acme GmbH", "Société Générale", "Nordisk Ltd", "Café Müller", "Widgets Inc"];
+const CITIES: &[&str] = &[
+    "München",
+    "Göteborg",
+    "Zürich",
+    "Köln",
+    "Málaga",
+    "Besançon",
+    "Århus",
+];
+const COMPANIES: &[&str] = &[
+    "Acme GmbH",
+    "Société Générale",
+    "Nordisk Ltd",
+    "Café Müller",
+    "Widgets Inc",
+];
 const SUBJECTS: &[&str] = &[
-    "Team meeting", "Dentist", "Zahnarzt", "Réunion projet", "Lunch with Åsa", "Flight to Köln",
-    "Budget review", "Football", "Birthday party", "Code review",
+    "Team meeting",
+    "Dentist",
+    "Zahnarzt",
+    "Réunion projet",
+    "Lunch with Åsa",
+    "Flight to Köln",
+    "Budget review",
+    "Football",
+    "Birthday party",
+    "Code review",
 ];
-const TODOS: &[&str] = &["Buy milk", "Call Jörg", "Pay rent", "Renew passport", "Écrire rapport"];
+const TODOS: &[&str] = &[
+    "Buy milk",
+    "Call Jörg",
+    "Pay rent",
+    "Renew passport",
+    "Écrire rapport",
+];
 
 /// Text in the phone's charset, as a property line: ASCII values as they are, others with the
 /// CHARSET (and quoted-printable) parameters the model uses.
@@ -142,8 +202,10 @@ fn fits(style: TextStyle, text: &str) -> String {
 
 /// Bytes that start like a JPEG file, then vary.
 pub fn photo(size: usize, seed: u64) -> Vec<u8> {
-    let mut rng = Rng::new(seed ^ 0x5048_4f54_4f);
-    let header = [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00];
+    let mut rng = Rng::new(seed ^ 0x0050_484f_544f);
+    let header = [
+        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00,
+    ];
     let mut bytes: Vec<u8> = header.iter().copied().take(size).collect();
     while bytes.len() < size {
         bytes.push(rng.next_u64() as u8);
@@ -152,7 +214,12 @@ pub fn photo(size: usize, seed: u64) -> Vec<u8> {
 }
 
 /// Contact `index` of the data set.
-pub fn contact(profile: &DeviceProfile, index: usize, seed: u64, photo_bytes: Option<usize>) -> PhoneItem {
+pub fn contact(
+    profile: &DeviceProfile,
+    index: usize,
+    seed: u64,
+    photo_bytes: Option<usize>,
+) -> PhoneItem {
     let mut rng = Rng::new(seed.wrapping_add(index as u64 * 7919));
     let style = profile.text_style;
     let given = fits(style, rng.pick(GIVEN));
@@ -179,7 +246,11 @@ pub fn contact(profile: &DeviceProfile, index: usize, seed: u64, photo_bytes: Op
         text_line(
             &mut card,
             "ADR;HOME",
-            &format!(";;Hauptstraße {};{city};;{};Germany", 1 + rng.below(120), 10_000 + rng.below(89_999)),
+            &format!(
+                ";;Hauptstraße {};{city};;{};Germany",
+                1 + rng.below(120),
+                10_000 + rng.below(89_999)
+            ),
             style,
         );
     }
@@ -188,12 +259,19 @@ pub fn contact(profile: &DeviceProfile, index: usize, seed: u64, photo_bytes: Op
     }
     if rng.below(4) == 0 {
         card.extend_from_slice(
-            format!("BDAY:{}{:02}{:02}\r\n", 1950 + rng.below(50), 1 + rng.below(12), 1 + rng.below(28)).as_bytes(),
+            format!(
+                "BDAY:{}{:02}{:02}\r\n",
+                1950 + rng.below(50),
+                1 + rng.below(12),
+                1 + rng.below(28)
+            )
+            .as_bytes(),
         );
     }
     if let Some(size) = photo_bytes {
         card.extend_from_slice(b"PHOTO;ENCODING=BASE64;TYPE=JPEG:");
-        let encoded = crate::pim::codec::encode_base64(&photo(size, seed.wrapping_add(index as u64)));
+        let encoded =
+            crate::pim::codec::encode_base64(&photo(size, seed.wrapping_add(index as u64)));
         // Folded at 76 with a leading space, ended by an empty line (vCard 2.1 style).
         for (line_index, chunk) in encoded.as_bytes().chunks(72).enumerate() {
             if line_index > 0 {
@@ -216,14 +294,26 @@ fn symbian(profile: &DeviceProfile) -> bool {
 pub fn event(profile: &DeviceProfile, index: usize, seed: u64) -> PhoneItem {
     let mut rng = Rng::new(seed.wrapping_add(index as u64 * 104_729) ^ 0xE7E7);
     let style = profile.text_style;
-    let day = Date { year: 2006, month: 10, day: 1 }.add_days((index * 2 + rng.below(2)) as i64);
+    let day = Date {
+        year: 2006,
+        month: 10,
+        day: 1,
+    }
+    .add_days((index * 2 + rng.below(2)) as i64);
     let hour = 8 + rng.below(10) as i64;
     let start = DateTime::from_timestamp(day.days_since_epoch() * 86_400 + hour * 3600, true);
     let end = start.add_seconds(3600 * (1 + rng.below(2) as i64));
     let mut cal = Vec::new();
     cal.extend_from_slice(b"BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VEVENT\r\n");
-    text_line(&mut cal, "SUMMARY", &format!("{} {index}", fits(style, rng.pick(SUBJECTS))), style);
-    cal.extend_from_slice(format!("DTSTART:{}\r\nDTEND:{}\r\n", start.basic(), end.basic()).as_bytes());
+    text_line(
+        &mut cal,
+        "SUMMARY",
+        &format!("{} {index}", fits(style, rng.pick(SUBJECTS))),
+        style,
+    );
+    cal.extend_from_slice(
+        format!("DTSTART:{}\r\nDTEND:{}\r\n", start.basic(), end.basic()).as_bytes(),
+    );
     if rng.below(2) == 0 {
         text_line(&mut cal, "LOCATION", &fits(style, rng.pick(CITIES)), style);
     }
@@ -241,11 +331,28 @@ pub fn event(profile: &DeviceProfile, index: usize, seed: u64) -> PhoneItem {
 pub fn todo(profile: &DeviceProfile, index: usize, seed: u64) -> PhoneItem {
     let mut rng = Rng::new(seed.wrapping_add(index as u64 * 15_485_863) ^ 0x7070);
     let style = profile.text_style;
-    let due = Date { year: 2006, month: 11, day: 1 }.add_days(index as i64);
+    let due = Date {
+        year: 2006,
+        month: 11,
+        day: 1,
+    }
+    .add_days(index as i64);
     let mut cal = Vec::new();
     cal.extend_from_slice(b"BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VTODO\r\n");
-    text_line(&mut cal, "SUMMARY", &format!("{} {index}", fits(style, rng.pick(TODOS))), style);
-    cal.extend_from_slice(format!("DUE:{}T170000Z\r\nPRIORITY:{}\r\nSTATUS:NEEDS ACTION\r\n", due.basic(), 1 + rng.below(3)).as_bytes());
+    text_line(
+        &mut cal,
+        "SUMMARY",
+        &format!("{} {index}", fits(style, rng.pick(TODOS))),
+        style,
+    );
+    cal.extend_from_slice(
+        format!(
+            "DUE:{}T170000Z\r\nPRIORITY:{}\r\nSTATUS:NEEDS ACTION\r\n",
+            due.basic(),
+            1 + rng.below(3)
+        )
+        .as_bytes(),
+    );
     if symbian(profile) {
         cal.extend_from_slice(b"X-EPOCAGENDAENTRYTYPE:TODO\r\n");
     }
@@ -268,13 +375,20 @@ pub fn note(profile: &DeviceProfile, index: usize, seed: u64) -> PhoneItem {
         .is_some_and(|d| d.content_type.eq_ignore_ascii_case("text/x-vnote"));
     if vnote {
         let mut out = b"BEGIN:VNOTE\r\nVERSION:1.1\r\n".to_vec();
-        text_line(&mut out, "BODY", &body.replace("\r\n", "\\n"), profile.text_style);
+        text_line(
+            &mut out,
+            "BODY",
+            &body.replace("\r\n", "\\n"),
+            profile.text_style,
+        );
         out.extend_from_slice(b"END:VNOTE\r\n");
         PhoneItem::new("text/x-vnote", out)
     } else {
         let bytes = match profile.text_style {
             TextStyle::Latin1EightBit => latin1(&body),
-            TextStyle::QuotedPrintableWindows1252 => encoding_rs::WINDOWS_1252.encode(&body).0.into_owned(),
+            TextStyle::QuotedPrintableWindows1252 => {
+                encoding_rs::WINDOWS_1252.encode(&body).0.into_owned()
+            }
             _ => body.into_bytes(),
         };
         PhoneItem::new("text/plain", bytes)
@@ -288,7 +402,10 @@ pub fn generate(profile: &DeviceProfile, spec: &DataSetSpec) -> PhoneStore {
     if profile.datastore(Datastore::Contacts).is_some() {
         for index in 0..spec.contacts {
             let photo = if index == 0 { spec.photo_bytes } else { None };
-            store.add(Datastore::Contacts, contact(profile, index, spec.seed, photo));
+            store.add(
+                Datastore::Contacts,
+                contact(profile, index, spec.seed, photo),
+            );
         }
     }
     if let Some(calendar) = profile.datastore(Datastore::Calendar) {

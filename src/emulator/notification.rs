@@ -11,7 +11,10 @@ use crate::syncml::san::{content_type_name, San, SyncType, VERSION_1_1, VERSION_
 use crate::syncml::{self, Command};
 
 /// The request a notification makes of this phone.
-pub fn request_from_notification(profile: &DeviceProfile, bytes: &[u8]) -> Result<SyncRequest, EmulatorError> {
+pub fn request_from_notification(
+    profile: &DeviceProfile,
+    bytes: &[u8],
+) -> Result<SyncRequest, EmulatorError> {
     let looks_like_xml = syncml::sniff_encoding(bytes) == syncml::Encoding::Xml;
     if !looks_like_xml {
         match San::decode(bytes) {
@@ -99,7 +102,9 @@ fn from_message(profile: &DeviceProfile, bytes: &[u8]) -> Result<SyncRequest, Em
         .ok_or_else(|| EmulatorError::Notification("a SyncML alert without a header".into()))?;
     let mut datastores = Vec::new();
     for command in &message.body.commands {
-        let Command::Alert(alert) = command else { continue };
+        let Command::Alert(alert) = command else {
+            continue;
+        };
         let code = alert.data.map(|c| c.code()).unwrap_or(0);
         if !(206..=210).contains(&code) {
             return Err(EmulatorError::Notification(format!(
@@ -121,7 +126,9 @@ fn from_message(profile: &DeviceProfile, bytes: &[u8]) -> Result<SyncRequest, Em
                         .as_ref()
                         .and_then(|s| profile.datastore_named(&s.loc_uri))
                 })
-                .ok_or_else(|| EmulatorError::Notification(format!("no datastore named {name:?}")))?;
+                .ok_or_else(|| {
+                    EmulatorError::Notification(format!("no datastore named {name:?}"))
+                })?;
             if !datastores.iter().any(|(kind, _)| *kind == spec.kind) {
                 datastores.push((spec.kind, mode));
             }

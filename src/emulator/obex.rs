@@ -70,7 +70,12 @@ pub struct PhoneStartsObex {
 
 impl PhoneStartsObex {
     /// `base` and `wall` name the same moment, in the OBEX machine's and the phone's clocks.
-    pub fn new(phone: Phone, config: ClientConfig, base: Instant, wall: UnixMillis) -> PhoneStartsObex {
+    pub fn new(
+        phone: Phone,
+        config: ClientConfig,
+        base: Instant,
+        wall: UnixMillis,
+    ) -> PhoneStartsObex {
         PhoneStartsObex {
             phone,
             obex: SyncmlClient::new(config),
@@ -145,7 +150,9 @@ impl PhoneStartsObex {
             match event {
                 SyncmlEvent::Connected => {
                     self.events.push_back(PhoneEvent::Connected);
-                    let Some(request) = self.request.take() else { continue };
+                    let Some(request) = self.request.take() else {
+                        continue;
+                    };
                     match self.phone.start_sync(&request, self.clock.at(now)) {
                         Ok(outgoing) => self.send(now, &outgoing),
                         Err(e) => self.fail(now, e.to_string()),
@@ -194,7 +201,12 @@ pub struct PcStartsObex {
 
 impl PcStartsObex {
     /// `base` and `wall` name the same moment, in the OBEX machine's and the phone's clocks.
-    pub fn new(phone: Phone, config: ServerConfig, base: Instant, wall: UnixMillis) -> PcStartsObex {
+    pub fn new(
+        phone: Phone,
+        config: ServerConfig,
+        base: Instant,
+        wall: UnixMillis,
+    ) -> PcStartsObex {
         PcStartsObex {
             phone,
             obex: SyncmlServer::new(config),
@@ -241,7 +253,8 @@ impl PcStartsObex {
     fn reply(&mut self, outgoing: &Outgoing) {
         if let Err(e) = self.obex.send_reply(obex_message(outgoing)) {
             self.phone.abort();
-            self.events.push_back(PhoneEvent::Failed(format!("OBEX reply: {e}")));
+            self.events
+                .push_back(PhoneEvent::Failed(format!("OBEX reply: {e}")));
         }
     }
 

@@ -10,7 +10,9 @@
 
 use crate::markup::Version;
 use crate::store::Datastore;
-use crate::syncml::{ContentType, CtCap, DataStore, DevInf, DsMem, Encoding, PropParam, Property, SyncCap};
+use crate::syncml::{
+    ContentType, CtCap, DataStore, DevInf, DsMem, Encoding, PropParam, Property, SyncCap,
+};
 
 /// The AT command (or protocol switch) that puts a phone's cable port into OBEX mode. Data for
 /// the serial driver: the emulator core itself never sees a modem.
@@ -158,7 +160,11 @@ fn sized(name: &str, params: &[&str], max_size: u64) -> CapabilityProperty {
     }
 }
 
-fn capability(content_type: &str, version: &str, properties: Vec<CapabilityProperty>) -> Capability {
+fn capability(
+    content_type: &str,
+    version: &str,
+    properties: Vec<CapabilityProperty>,
+) -> Capability {
     Capability {
         content_type: content_type.into(),
         version: version.into(),
@@ -286,7 +292,9 @@ impl DeviceProfile {
             8,
             1000,
         );
-        contacts.also_receives.push(("text/vcard".into(), "3.0".into()));
+        contacts
+            .also_receives
+            .push(("text/vcard".into(), "3.0".into()));
         DeviceProfile {
             name: "nokia-6230i".into(),
             description: "Nokia 6230i (Series 40 2nd edition, SyncML 1.1, WBXML)".into(),
@@ -359,7 +367,9 @@ impl DeviceProfile {
             8,
             10_000,
         );
-        contacts.also_receives.push(("text/vcard".into(), "3.0".into()));
+        contacts
+            .also_receives
+            .push(("text/vcard".into(), "3.0".into()));
         DeviceProfile {
             name: "nokia-e51".into(),
             description: "Nokia E51 (Series 60 3rd edition FP1, SyncML 1.2, WBXML)".into(),
@@ -560,8 +570,7 @@ impl DeviceProfile {
     pub fn motorola_v3() -> DeviceProfile {
         DeviceProfile {
             name: "motorola-v3".into(),
-            description: "Motorola RAZR V3 (SyncML 1.1, XML, windows-1252 quoted-printable)"
-                .into(),
+            description: "Motorola RAZR V3 (SyncML 1.1, XML, windows-1252 quoted-printable)".into(),
             manufacturer: "Motorola CE, Copyright 2000".into(),
             model: "V3".into(),
             software_version: "R374_G_0E.41.C3R_A".into(),
@@ -613,14 +622,11 @@ impl DeviceProfile {
 
     /// The datastore holding `kind` (for tasks, a calendar that holds them too).
     pub fn datastore(&self, kind: Datastore) -> Option<&DatastoreSpec> {
-        self.datastores
-            .iter()
-            .find(|d| d.kind == kind)
-            .or_else(|| {
-                (kind == Datastore::Tasks)
-                    .then(|| self.datastores.iter().find(|d| d.holds_tasks))
-                    .flatten()
-            })
+        self.datastores.iter().find(|d| d.kind == kind).or_else(|| {
+            (kind == Datastore::Tasks)
+                .then(|| self.datastores.iter().find(|d| d.holds_tasks))
+                .flatten()
+        })
     }
 
     /// The datastore a server names (its `server_uri` or our `local_uri`, compared
@@ -658,7 +664,8 @@ impl DeviceProfile {
         devinf.support_large_objs = self.supports_large_objects && at_least_1_1;
         devinf.support_number_of_changes = self.supports_number_of_changes && at_least_1_1;
         for spec in &self.datastores {
-            let preferred = ContentType::new(spec.content_type.clone(), spec.content_version.clone());
+            let preferred =
+                ContentType::new(spec.content_type.clone(), spec.content_version.clone());
             let mut store = DataStore {
                 source_ref: spec.local_uri.clone(),
                 display_name: Some(spec.display_name.clone()),

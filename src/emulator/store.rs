@@ -263,7 +263,8 @@ impl PhoneStore {
                 ds.items.insert(luid.to_string(), item);
             }
         }
-        let text = std::fs::read_to_string(state_path).map_err(|e| EmulatorError::io(state_path, e))?;
+        let text =
+            std::fs::read_to_string(state_path).map_err(|e| EmulatorError::io(state_path, e))?;
         let bad = |line: &str| EmulatorError::Format {
             path: state_path.display().to_string(),
             message: format!("unreadable line {line:?}"),
@@ -322,7 +323,10 @@ impl PhoneStore {
             }
             std::fs::create_dir_all(&sub).map_err(|e| EmulatorError::io(&sub, e))?;
             for (luid, item) in &ds.items {
-                let path = sub.join(format!("{luid}.{}", extension_for(*kind, &item.content_type)));
+                let path = sub.join(format!(
+                    "{luid}.{}",
+                    extension_for(*kind, &item.content_type)
+                ));
                 std::fs::write(&path, &item.data).map_err(|e| EmulatorError::io(&path, e))?;
             }
             if let Some(anchor) = &ds.last_anchor {
@@ -435,7 +439,11 @@ fn blocks(bytes: &[u8], name: &str) -> Vec<Vec<u8>> {
 
 /// A file's items: vCards, each event or to-do of a vCalendar wrapped in its own calendar
 /// (with the calendar's own properties: VERSION, TZ, DAYLIGHT...), vNotes, or a text note.
-fn split_file(extension: &str, bytes: &[u8], tasks_in_calendar: bool) -> Vec<(Datastore, PhoneItem)> {
+fn split_file(
+    extension: &str,
+    bytes: &[u8],
+    tasks_in_calendar: bool,
+) -> Vec<(Datastore, PhoneItem)> {
     match extension {
         "vcf" => blocks(bytes, "VCARD")
             .into_iter()
@@ -467,13 +475,19 @@ fn split_file(extension: &str, bytes: &[u8], tasks_in_calendar: bool) -> Vec<(Da
                         depth -= 1;
                     }
                 }
-                for (component, kind) in [("VEVENT", Datastore::Calendar), ("VTODO", Datastore::Tasks)] {
+                for (component, kind) in
+                    [("VEVENT", Datastore::Calendar), ("VTODO", Datastore::Tasks)]
+                {
                     for block in blocks(&calendar, component) {
                         let mut item = header.clone();
                         item.extend_from_slice(&block);
                         item.extend_from_slice(b"END:VCALENDAR");
                         item.extend_from_slice(line_end);
-                        let kind = if tasks_in_calendar { Datastore::Calendar } else { kind };
+                        let kind = if tasks_in_calendar {
+                            Datastore::Calendar
+                        } else {
+                            kind
+                        };
                         out.push((kind, PhoneItem::new(content_type, item)));
                     }
                 }
@@ -485,7 +499,10 @@ fn split_file(extension: &str, bytes: &[u8], tasks_in_calendar: bool) -> Vec<(Da
             .map(|note| (Datastore::Notes, PhoneItem::new("text/x-vnote", note)))
             .collect(),
         "txt" if !bytes.is_empty() => {
-            vec![(Datastore::Notes, PhoneItem::new("text/plain", bytes.to_vec()))]
+            vec![(
+                Datastore::Notes,
+                PhoneItem::new("text/plain", bytes.to_vec()),
+            )]
         }
         _ => Vec::new(),
     }
@@ -500,15 +517,27 @@ mod tests {
         let mut store = PhoneStore::new();
         let a = store.add(Datastore::Contacts, PhoneItem::new("text/x-vcard", "A"));
         assert!(store.replace(Datastore::Contacts, &a, "A2"));
-        assert_eq!(store.datastore(Datastore::Contacts).changes()[&a], Change::Added);
+        assert_eq!(
+            store.datastore(Datastore::Contacts).changes()[&a],
+            Change::Added
+        );
         store.mark_synced(Datastore::Contacts, &a);
         assert!(store.replace(Datastore::Contacts, &a, "A3"));
-        assert_eq!(store.datastore(Datastore::Contacts).changes()[&a], Change::Replaced);
+        assert_eq!(
+            store.datastore(Datastore::Contacts).changes()[&a],
+            Change::Replaced
+        );
         assert!(store.delete(Datastore::Contacts, &a));
-        assert_eq!(store.datastore(Datastore::Contacts).changes()[&a], Change::Deleted);
+        assert_eq!(
+            store.datastore(Datastore::Contacts).changes()[&a],
+            Change::Deleted
+        );
         let b = store.add(Datastore::Contacts, PhoneItem::new("text/x-vcard", "B"));
         assert!(store.delete(Datastore::Contacts, &b));
-        assert!(!store.datastore(Datastore::Contacts).changes().contains_key(&b));
+        assert!(!store
+            .datastore(Datastore::Contacts)
+            .changes()
+            .contains_key(&b));
         assert!(!store.delete(Datastore::Contacts, "404"));
     }
 

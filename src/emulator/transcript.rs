@@ -82,7 +82,9 @@ pub fn display_xml(message: &Message) -> String {
     fn textify(commands: &mut [Command]) {
         for command in commands {
             let items: &mut Vec<crate::syncml::Item> = match command {
-                Command::Add(c) | Command::Replace(c) | Command::Copy(c) | Command::Move(c) => &mut c.items,
+                Command::Add(c) | Command::Replace(c) | Command::Copy(c) | Command::Move(c) => {
+                    &mut c.items
+                }
                 Command::Delete(c) => &mut c.items,
                 Command::Get(c) | Command::Put(c) => &mut c.items,
                 Command::Results(c) => &mut c.items,
@@ -100,14 +102,17 @@ pub fn display_xml(message: &Message) -> String {
             };
             for item in items {
                 if let Some(Data::Binary(bytes)) = &item.data {
-                    item.data = Some(Data::Text(encoding_rs::WINDOWS_1252.decode(bytes).0.into_owned()));
+                    item.data = Some(Data::Text(
+                        encoding_rs::WINDOWS_1252.decode(bytes).0.into_owned(),
+                    ));
                 }
             }
         }
     }
     let mut shown = message.clone();
     textify(&mut shown.body.commands);
-    syncml::to_xml(&shown, XmlOptions::pretty()).unwrap_or_else(|e| format!("(not shown as XML: {e})"))
+    syncml::to_xml(&shown, XmlOptions::pretty())
+        .unwrap_or_else(|e| format!("(not shown as XML: {e})"))
 }
 
 impl Transcript {
@@ -123,7 +128,13 @@ impl Transcript {
     }
 
     /// Adds a message; `message` is its decoded form when it could be decoded.
-    pub fn record(&mut self, direction: Direction, now: UnixMillis, bytes: &[u8], message: Option<&Message>) {
+    pub fn record(
+        &mut self,
+        direction: Direction,
+        now: UnixMillis,
+        bytes: &[u8],
+        message: Option<&Message>,
+    ) {
         let encoding = syncml::sniff_encoding(bytes);
         let xml = match message {
             Some(message) => display_xml(message),
@@ -149,7 +160,11 @@ impl Transcript {
         let _ = writeln!(out, "device: {}", self.device);
         let _ = writeln!(out, "session: {}", self.session_id);
         let _ = writeln!(out, "started-unix-ms: {}", self.started.0);
-        let _ = writeln!(out, "completed: {}", if self.completed { "yes" } else { "no" });
+        let _ = writeln!(
+            out,
+            "completed: {}",
+            if self.completed { "yes" } else { "no" }
+        );
         for (index, entry) in self.entries.iter().enumerate() {
             let _ = writeln!(
                 out,
@@ -210,7 +225,10 @@ impl Transcript {
                     }
                     transcript.entries.push(entry);
                 } else {
-                    return Err(error(number, format!("unexpected {line:?} inside a message")));
+                    return Err(error(
+                        number,
+                        format!("unexpected {line:?} inside a message"),
+                    ));
                 }
                 continue;
             }
@@ -263,14 +281,20 @@ impl Transcript {
             }
         }
         if current.is_some() {
-            return Err(error(text.lines().count(), "the last message has no end".into()));
+            return Err(error(
+                text.lines().count(),
+                "the last message has no end".into(),
+            ));
         }
         Ok(transcript)
     }
 
     /// The file name under a transcript directory: start time, profile, session.
     pub fn file_name(&self) -> String {
-        format!("{}-{}-session{}.txt", self.started.0, self.profile, self.session_id)
+        format!(
+            "{}-{}-session{}.txt",
+            self.started.0, self.profile, self.session_id
+        )
     }
 
     /// Writes the transcript into `dir` (created if needed); returns the file's path.
@@ -295,13 +319,21 @@ impl Transcript {
                 Err(e) => format!("(undecodable: {e})"),
             };
             if shown.trim_end() != entry.xml.trim_end() {
-                return Err(ReplayMismatch::new(index, "the XML is not what the bytes decode to", &entry.xml, &shown));
+                return Err(ReplayMismatch::new(
+                    index,
+                    "the XML is not what the bytes decode to",
+                    &entry.xml,
+                    &shown,
+                ));
             }
             let encoding = syncml::sniff_encoding(&entry.bytes);
             if entry.content_type != encoding.syncml_content_type() {
                 return Err(ReplayMismatch {
                     entry: index,
-                    detail: format!("content type {} for {:?} bytes", entry.content_type, encoding),
+                    detail: format!(
+                        "content type {} for {:?} bytes",
+                        entry.content_type, encoding
+                    ),
                 });
             }
         }
@@ -358,10 +390,12 @@ pub fn replay(phone: &mut Phone, transcript: &Transcript) -> Result<(), ReplayMi
     })?;
     let request = request_for(phone, &recorded_first)?;
     let at = |entry: &Entry| UnixMillis(transcript.started.0 + entry.offset_ms);
-    let sent = phone.start_sync(&request, at(first)).map_err(|e| ReplayMismatch {
-        entry: 0,
-        detail: format!("the phone could not start: {e}"),
-    })?;
+    let sent = phone
+        .start_sync(&request, at(first))
+        .map_err(|e| ReplayMismatch {
+            entry: 0,
+            detail: format!("the phone could not start: {e}"),
+        })?;
     compare(0, first, &sent.bytes, sent.encoding)?;
     let mut finished = false;
     let mut index = 1;
@@ -384,7 +418,8 @@ pub fn replay(phone: &mut Phone, transcript: &Transcript) -> Result<(), ReplayMi
                 if expected.direction != Direction::Sent {
                     return Err(ReplayMismatch {
                         entry: index + 1,
-                        detail: "the phone sends a message where the recording has a PC message".into(),
+                        detail: "the phone sends a message where the recording has a PC message"
+                            .into(),
                     });
                 }
                 compare(index + 1, expected, &outgoing.bytes, outgoing.encoding)?;
@@ -414,7 +449,11 @@ pub fn replay(phone: &mut Phone, transcript: &Transcript) -> Result<(), ReplayMi
             entry: transcript.entries.len(),
             detail: format!(
                 "the recording {} but the replay {}",
-                if transcript.completed { "completed" } else { "did not complete" },
+                if transcript.completed {
+                    "completed"
+                } else {
+                    "did not complete"
+                },
                 if finished { "did" } else { "did not" }
             ),
         });
@@ -430,9 +469,13 @@ fn request_for(phone: &Phone, first: &Message) -> Result<SyncRequest, ReplayMism
         session_id: first.header.as_ref().map(|h| h.session_id.to_string()),
     };
     for command in &first.body.commands {
-        let Command::Alert(alert) = command else { continue };
+        let Command::Alert(alert) = command else {
+            continue;
+        };
         let Some(code) = alert.data else { continue };
-        let Some(mode) = SyncMode::from_alert(code) else { continue };
+        let Some(mode) = SyncMode::from_alert(code) else {
+            continue;
+        };
         request.server_alerted |= code.code() >= 206;
         let source = alert
             .items
@@ -440,16 +483,24 @@ fn request_for(phone: &Phone, first: &Message) -> Result<SyncRequest, ReplayMism
             .and_then(|i| i.source.as_ref())
             .map(|s| s.loc_uri.to_string())
             .unwrap_or_default();
-        let spec = phone.profile().datastore_named(&source).ok_or_else(|| ReplayMismatch {
-            entry: 0,
-            detail: format!("the profile has no datastore {source:?}"),
-        })?;
+        let spec = phone
+            .profile()
+            .datastore_named(&source)
+            .ok_or_else(|| ReplayMismatch {
+                entry: 0,
+                detail: format!("the profile has no datastore {source:?}"),
+            })?;
         request.datastores.push((spec.kind, mode));
     }
     Ok(request)
 }
 
-fn compare(index: usize, expected: &Entry, bytes: &[u8], encoding: Encoding) -> Result<(), ReplayMismatch> {
+fn compare(
+    index: usize,
+    expected: &Entry,
+    bytes: &[u8],
+    encoding: Encoding,
+) -> Result<(), ReplayMismatch> {
     if expected.bytes == bytes {
         return Ok(());
     }
@@ -457,7 +508,12 @@ fn compare(index: usize, expected: &Entry, bytes: &[u8], encoding: Encoding) -> 
         Ok(message) => display_xml(&message),
         Err(e) => format!("(undecodable: {e})"),
     };
-    let mut mismatch = ReplayMismatch::new(index, "the phone sent something else", &expected.xml, &actual);
+    let mut mismatch = ReplayMismatch::new(
+        index,
+        "the phone sent something else",
+        &expected.xml,
+        &actual,
+    );
     if expected.xml == actual {
         mismatch.detail = format!(
             "same XML, different {encoding:?} bytes ({} recorded, {} now)",

@@ -81,8 +81,13 @@ impl Pc {
         let now = Timestamp(self.now);
         self.store
             .transaction(|tx| {
-                tx.add_item(datastore, incoming.as_content(), &Cause::pc(Reason::AddedOnPc), now)
-                    .map(|i| i.guid)
+                tx.add_item(
+                    datastore,
+                    incoming.as_content(),
+                    &Cause::pc(Reason::AddedOnPc),
+                    now,
+                )
+                .map(|i| i.guid)
             })
             .expect("add")
     }
@@ -93,8 +98,13 @@ impl Pc {
         let now = Timestamp(self.now);
         self.store
             .transaction(|tx| {
-                tx.replace_item(guid, incoming.as_content(), &Cause::pc(Reason::ReplacedOnPc), now)
-                    .map(|_| ())
+                tx.replace_item(
+                    guid,
+                    incoming.as_content(),
+                    &Cause::pc(Reason::ReplacedOnPc),
+                    now,
+                )
+                .map(|_| ())
             })
             .expect("replace");
     }
@@ -103,7 +113,10 @@ impl Pc {
         self.now += 1000;
         let now = Timestamp(self.now);
         self.store
-            .transaction(|tx| tx.delete_item(guid, &Cause::pc(Reason::DeletedOnPc), now).map(|_| ()))
+            .transaction(|tx| {
+                tx.delete_item(guid, &Cause::pc(Reason::DeletedOnPc), now)
+                    .map(|_| ())
+            })
             .expect("delete");
     }
 
@@ -128,7 +141,9 @@ impl Pc {
 /// Identity keys of a phone datastore's items, read as the engine reads this phone's data.
 pub fn phone_keys(phone: &Phone, datastore: Datastore) -> Vec<String> {
     let profile = phone.profile();
-    let spec = profile.datastore(datastore).expect("the phone has the datastore");
+    let spec = profile
+        .datastore(datastore)
+        .expect("the phone has the datastore");
     let devinf = profile.devinf();
     let reader = content::phone_for(Some(&devinf), Some(&spec.local_uri));
     let mut keys: Vec<String> = phone
@@ -181,7 +196,9 @@ pub fn run_session(
 ) -> Outcome {
     let mut outcome = Outcome::default();
     let mut session = pc.session();
-    let first = phone.start_sync(request, pc.tick()).expect("the phone starts");
+    let first = phone
+        .start_sync(request, pc.tick())
+        .expect("the phone starts");
     let mut bytes = first.bytes;
     loop {
         // Package 1 goes before the phone knows the PC's MaxMsgSize.
@@ -229,7 +246,10 @@ pub fn run_session(
                 bytes = next.bytes;
             }
             Ok(Step::Finished(report)) => {
-                assert!(reply.session_finished, "the phone finished before the engine");
+                assert!(
+                    reply.session_finished,
+                    "the phone finished before the engine"
+                );
                 outcome.report = Some(report);
                 return outcome;
             }
@@ -247,7 +267,10 @@ pub fn sync_all(phone: &mut Phone, pc: &mut Pc, mode: SyncMode) -> SessionReport
     let request = SyncRequest::all(phone.profile(), mode);
     let outcome = run_session(phone, pc, &request, None);
     let report = outcome.report.expect("finished");
-    assert!(report.completed, "the session did not complete: {report:#?}");
+    assert!(
+        report.completed,
+        "the session did not complete: {report:#?}"
+    );
     report
 }
 
@@ -267,7 +290,8 @@ pub fn assert_converged(phone: &Phone, pc: &mut Pc) {
         let on_phone = phone_keys(phone, kind);
         let on_pc = pc.keys(kind);
         assert_eq!(
-            on_phone, on_pc,
+            on_phone,
+            on_pc,
             "{}: {kind} differs between phone and PC",
             phone.profile().name
         );
@@ -283,6 +307,8 @@ pub fn pc_vcard(name: &str, number: &str) -> String {
 pub fn phone_vcard(name: &str, number: &str) -> PhoneItem {
     PhoneItem::new(
         "text/x-vcard",
-        format!("BEGIN:VCARD\r\nVERSION:2.1\r\nN:{name};Phone\r\nTEL;CELL:{number}\r\nEND:VCARD\r\n"),
+        format!(
+            "BEGIN:VCARD\r\nVERSION:2.1\r\nN:{name};Phone\r\nTEL;CELL:{number}\r\nEND:VCARD\r\n"
+        ),
     )
 }
