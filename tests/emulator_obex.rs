@@ -516,3 +516,46 @@ fn bad_server_input_is_an_error_never_a_panic() {
         "{notification}"
     );
 }
+
+#[test]
+fn a_cut_session_is_recorded_as_incomplete_and_replays_so() {
+    let profile = DeviceProfile::nokia_e51();
+    let initial = generate(&profile, &small_set());
+    let mut phone = Phone::new(profile.clone(), initial.clone(), PhoneConfig::default());
+    phone.record_transcripts(true);
+    let mut pc = Pc::new(ServerConfig::default());
+    let request = SyncRequest::all(&profile, SyncMode::TwoWay);
+    let cut = emulator_support::Cut {
+        after: 2,
+        phone_reads_reply: false,
+    };
+    let outcome = emulator_support::run_session(&mut phone, &mut pc, &request, Some(cut));
+    assert!(outcome.cut);
+    let dir = std::env::temp_dir().join(format!("handsync-emulator-cut-{}", std::process::id()));
+    let written = phone.save_transcripts(&dir).unwrap();
+    assert_eq!(written.len(), 1);
+    let transcript = Transcript::read_file(&written[0]).unwrap();
+    assert!(!transcript.completed);
+    assert_eq!(
+        transcript.entries.len(),
+        3,
+        "two sent, one received before the cut"
+    );
+    transcript.check_consistency().unwrap();
+    let mut fresh = Phone::new(profile, initial, PhoneConfig::default());
+    replay(&mut fresh, &transcript).unwrap();
+    assert!(!fresh.in_session());
+    let _ = std::fs::remove_dir_all(&dir);
+    // A transcript that is not one is refused with the line.
+    let error = Transcript::parse("hello\n", "x.txt").unwrap_err();
+    assert!(
+        error.to_string().contains("x.txt") && error.to_string().contains("line 1"),
+        "{error}"
+    );
+    let error = Transcript::parse(
+        "handsync-emulator-transcript 1\nmessage 1 sideways +0ms a 1\n",
+        "y.txt",
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("sideways"), "{error}");
+}

@@ -174,8 +174,9 @@ pub struct PhoneConfig {
     pub credentials: Option<Credentials>,
     /// The server identity to address (header Target); the profile's when `None`.
     pub server_uri: Option<String>,
-    /// Resend, at the start of the next session, Maps a cut session still owed (most phones
-    /// do; some forget them and rely on the slow sync that follows).
+    /// Forget the Maps a cut session still owed instead of sending them at the start of the
+    /// next session (most phones resend them; some forget and rely on the slow sync that
+    /// follows a cut).
     pub forget_maps_after_cut: bool,
 }
 
@@ -459,6 +460,16 @@ impl Phone {
     /// The transcripts of the sessions that ended since the last call.
     pub fn take_transcripts(&mut self) -> Vec<Transcript> {
         std::mem::take(&mut self.transcripts)
+    }
+
+    /// Writes the transcripts of the sessions that ended since the last call into `dir`
+    /// (see [`Transcript::write_to_dir`]); returns the files written.
+    pub fn save_transcripts(
+        &mut self,
+        dir: &std::path::Path,
+    ) -> Result<Vec<std::path::PathBuf>, EmulatorError> {
+        let transcripts = self.take_transcripts();
+        transcripts.iter().map(|t| t.write_to_dir(dir)).collect()
     }
 
     fn server_uri(&self) -> String {
@@ -918,7 +929,11 @@ impl Phone {
                     return Ok(());
                 }
                 datastore.sent_statuses.push(code);
-                if code.is_success() || (code == StatusCode::ItemNotDeleted) {
+                // 419: the server kept its own version (and sends it); the change is settled.
+                let settled = code.is_success()
+                    || code == StatusCode::ItemNotDeleted
+                    || code == StatusCode::ConflictResolvedWithServerData;
+                if settled {
                     datastore.acknowledged.push(luid);
                 }
             }
