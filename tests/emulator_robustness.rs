@@ -43,7 +43,7 @@ fn mutate(bytes: &[u8], rng: &mut XorShift) -> Vec<u8> {
 
 #[test]
 fn mutated_server_messages_never_panic_the_phone() {
-    let mut rng = XorShift(0x5EED_0F_F00D);
+    let mut rng = XorShift(0x005E_ED0F_F00D);
     for profile in [
         DeviceProfile::sony_ericsson_k750i(),
         DeviceProfile::motorola_v3(),
