@@ -559,3 +559,127 @@ fn a_cut_session_is_recorded_as_incomplete_and_replays_so() {
     .unwrap_err();
     assert!(error.to_string().contains("sideways"), "{error}");
 }
+
+#[test]
+fn a_pc_that_disconnects_mid_session_leaves_the_phone_ready_for_the_next_one() {
+    let profile = DeviceProfile::siemens_s65();
+    let phone = Phone::new(
+        profile.clone(),
+        generate(&profile, &small_set()),
+        PhoneConfig::default(),
+    );
+    let now = Instant::now();
+    let mut device = PcStartsObex::new(
+        phone,
+        obex_server_config(),
+        now,
+        UnixMillis(1_160_000_000_000),
+    );
+    let mut pc = Pc::new(ServerConfig::default());
+    let mut client = SyncmlClient::new(obex_client_config());
+    let mut session = pc.session();
+    client.connect(now).unwrap();
+    let mut exchanges = 0;
+    let mut failed = None;
+    for _ in 0..10_000 {
+        let mut busy = false;
+        while let Some(packet) = client.poll_transmit() {
+            device.handle_input(now, &packet);
+            busy = true;
+        }
+        while let Some(packet) = device.poll_transmit() {
+            client.handle_input(now, &packet);
+            busy = true;
+        }
+        while let Some(event) = client.poll_event() {
+            busy = true;
+            match event {
+                SyncmlEvent::Connected => client.send(now, san(Vec::new(), 5), true).unwrap(),
+                SyncmlEvent::MessageReceived(message) => {
+                    exchanges += 1;
+                    if exchanges == 2 {
+                        // handsync goes away in the middle of the session.
+                        pc.cut(&mut session);
+                        client.disconnect(now).unwrap();
+                    } else {
+                        let reply = pc.exchange(&mut session, &message.bytes).unwrap();
+                        client
+                            .send(
+                                now,
+                                obex_message(reply_type(reply.encoding), reply.bytes),
+                                true,
+                            )
+                            .unwrap();
+                    }
+                }
+                SyncmlEvent::SessionEnded | SyncmlEvent::MessageSent => {}
+                SyncmlEvent::Error(e) => panic!("{e}"),
+            }
+        }
+        while let Some(event) = device.poll_event() {
+            busy = true;
+            if let PhoneEvent::Failed(why) = event {
+                failed = Some(why);
+            }
+        }
+        if !busy {
+            break;
+        }
+    }
+    let why = failed.expect("the phone saw the session fail");
+    assert!(why.contains("ended"), "{why}");
+    assert!(!device.phone().in_session());
+    // The next session, started by the PC again, converges.
+    let report = pc_starts(&mut device, &mut pc, san(Vec::new(), 6));
+    assert!(report.completed);
+    assert_converged(device.phone(), &mut pc);
+}
+
+#[test]
+fn a_silent_pc_times_the_phone_out() {
+    let profile = DeviceProfile::sony_ericsson_k750i();
+    let phone = Phone::new(
+        profile.clone(),
+        generate(&profile, &small_set()),
+        PhoneConfig::default(),
+    );
+    let start = Instant::now();
+    let mut device = PhoneStartsObex::new(
+        phone,
+        obex_client_config(),
+        start,
+        UnixMillis(1_160_000_000_000),
+    );
+    let mut server = SyncmlServer::new(obex_server_config());
+    device
+        .start(start, SyncRequest::all(&profile, SyncMode::TwoWay))
+        .unwrap();
+    // The PC accepts the connection and the message, then never answers the GET.
+    for _ in 0..1000 {
+        let mut busy = false;
+        while let Some(packet) = device.poll_transmit() {
+            server.handle_input(start, &packet);
+            busy = true;
+        }
+        while let Some(packet) = server.poll_transmit() {
+            device.handle_input(start, &packet);
+            busy = true;
+        }
+        while server.poll_event().is_some() {}
+        if !busy {
+            break;
+        }
+    }
+    assert!(device.phone().in_session());
+    let deadline = device
+        .poll_timeout()
+        .expect("the phone waits with a deadline");
+    assert!(deadline <= start + Duration::from_secs(30));
+    device.handle_timeout(deadline + Duration::from_millis(1));
+    let events: Vec<PhoneEvent> = std::iter::from_fn(|| device.poll_event()).collect();
+    assert!(
+        events.iter().any(|e| matches!(e, PhoneEvent::Failed(_))),
+        "{events:?}"
+    );
+    assert!(!device.phone().in_session());
+}

@@ -1451,18 +1451,6 @@ impl Phone {
             size: 0,
         };
         builder.size = self.encode(&builder.message)?.len();
-        if ask_more {
-            let alert = Command::Alert(Alert {
-                data: Some(AlertCode::NextMessage),
-                items: vec![Item {
-                    target: Some(Target::new(self.server_uri())),
-                    source: Some(Source::new(self.profile.device_id.clone())),
-                    ..Item::default()
-                }],
-                ..Alert::default()
-            });
-            builder.push_forced(self, alert, Some(Sent::NextMessage))?;
-        }
         // Statuses: all that fit; the first goes in whatever its size.
         loop {
             let Some(status) = self.session().statuses.pop_front() else {
@@ -1474,6 +1462,28 @@ impl Phone {
             } else if !builder.try_push(self, Command::Status(status.clone()), None)? {
                 self.session().statuses.push_front(status);
                 break;
+            }
+        }
+        if ask_more {
+            let alert = Command::Alert(Alert {
+                data: Some(AlertCode::NextMessage),
+                items: vec![Item {
+                    target: Some(Target::new(self.server_uri())),
+                    source: Some(Source::new(self.profile.device_id.clone())),
+                    ..Item::default()
+                }],
+                ..Alert::default()
+            });
+            // After the statuses, making room by leaving the last ones for the next message.
+            while !builder.try_push(self, alert.clone(), Some(Sent::NextMessage))? {
+                if builder.message.body.commands.len() <= 1 {
+                    builder.push_forced(self, alert, Some(Sent::NextMessage))?;
+                    break;
+                }
+                if let Some(Command::Status(status)) = builder.message.body.commands.pop() {
+                    builder.next_id -= 1;
+                    self.session().statuses.push_front(status);
+                }
             }
         }
         let statuses_left = !self.session().statuses.is_empty();
