@@ -103,3 +103,35 @@ fn mutated_server_messages_never_panic_the_phone() {
         assert!(refused > 0, "{}: some mutations were refused", profile.name);
     }
 }
+
+#[test]
+fn a_max_msg_size_too_small_for_any_data_is_an_error_not_a_livelock() {
+    let mut profile = DeviceProfile::motorola_v3();
+    profile.max_msg_size = 650;
+    let mut phone = Phone::new(
+        profile.clone(),
+        generate(&profile, &DataSetSpec::contacts(3, 1)),
+        PhoneConfig::default(),
+    );
+    let mut pc = Pc::new(ServerConfig {
+        max_msg_size: 650,
+        ..ServerConfig::default()
+    });
+    let mut session = pc.session();
+    let request = SyncRequest::all(&profile, SyncMode::TwoWay);
+    let mut bytes = phone.start_sync(&request, pc.tick()).unwrap().bytes;
+    let mut error = None;
+    for _ in 0..2000 {
+        let reply = pc.exchange(&mut session, &bytes).unwrap();
+        match phone.receive(&reply.bytes, pc.tick()) {
+            Ok(Step::Send(next)) => bytes = next.bytes,
+            Ok(Step::Finished(report)) => panic!("finished: {report:?}"),
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        }
+    }
+    let error = error.expect("the phone gives up with an error");
+    assert!(error.to_string().contains("no room"), "{error}");
+}

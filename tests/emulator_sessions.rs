@@ -516,3 +516,49 @@ fn a_full_phone_refuses_items_and_gets_them_once_it_has_room() {
     assert_converged(&phone, &mut pc);
     assert_eq!(pc.keys(Datastore::Contacts).len(), 42);
 }
+
+#[test]
+fn tiny_messages_split_every_package_and_still_complete() {
+    for profile in DeviceProfile::all() {
+        // As small as each encoding allows: a header, its status and an Alert 222 take
+        // about 1,000 bytes of XML, 300 of WBXML.
+        let tiny = match profile.encoding {
+            handsync::syncml::Encoding::Xml => 1600,
+            handsync::syncml::Encoding::Wbxml => 900,
+        };
+        let mut profile = profile.clone();
+        profile.max_msg_size = tiny;
+        let spec = DataSetSpec {
+            photo_bytes: Some(1500),
+            ..data_set()
+        };
+        let mut phone = phone_with(profile.clone(), generate(&profile, &spec));
+        let mut pc = Pc::new(ServerConfig {
+            max_msg_size: tiny,
+            ..ServerConfig::default()
+        });
+        let request = SyncRequest::all(&profile, SyncMode::TwoWay);
+        let outcome = run_session(&mut phone, &mut pc, &request, None);
+        assert!(
+            outcome.report().completed,
+            "{}: {:#?}",
+            profile.name,
+            outcome.report()
+        );
+        let non_final_replies = outcome.replies.iter().filter(|r| !r.is_final).count();
+        assert!(
+            non_final_replies > 3,
+            "{}: the PC's packages were split",
+            profile.name
+        );
+        for n in 0..20 {
+            pc.add(
+                Datastore::Contacts,
+                &pc_vcard(&format!("Tiny{n}"), &format!("+4917300{n:05}")),
+            );
+        }
+        let outcome = run_session(&mut phone, &mut pc, &request, None);
+        assert!(outcome.report().completed, "{}", profile.name);
+        assert_converged(&phone, &mut pc);
+    }
+}

@@ -33,6 +33,8 @@ const UNKNOWN_SERVER_MAX_MSG_SIZE: u64 = 64 * 1024;
 const MAX_AUTH_ATTEMPTS: u32 = 2;
 /// A chunk of a large object smaller than this waits for an emptier message.
 const MIN_CHUNK: usize = 256;
+/// Statuses any message may have to carry (the server's header, its Alert 222).
+const MINIMAL_STATUSES: usize = 2;
 
 /// A sync mode, as the phone asks for it and as the session settles it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1487,6 +1489,21 @@ impl Phone {
             }
         }
         let statuses_left = !self.session().statuses.is_empty();
+        let statuses_sent = builder
+            .message
+            .body
+            .commands
+            .iter()
+            .filter(|c| matches!(c, Command::Status(_)))
+            .count();
+        if statuses_left && statuses_sent < MINIMAL_STATUSES {
+            // Each server message owes it more statuses than a message can carry: the
+            // session could never end.
+            return Err(EmulatorError::Protocol(format!(
+                "a MaxMsgSize of {limit} bytes leaves no room for the statuses a message must \
+                 carry"
+            )));
+        }
         if !ask_more && !statuses_left {
             self.pack_commands(&mut builder)?;
         }
@@ -1529,6 +1546,18 @@ impl Phone {
                 return Ok(());
             };
             match next {
+                Outbound::Command(
+                    Command::Map(map),
+                    Sent::Map {
+                        ds,
+                        entries,
+                        pending,
+                    },
+                ) => {
+                    if !self.pack_map(builder, *map, ds, entries, pending)? {
+                        return Ok(());
+                    }
+                }
                 Outbound::Command(command, sent) => {
                     if !builder.try_push_or_first(self, command.clone(), Some(sent.clone()))? {
                         self.session()
@@ -1586,6 +1615,65 @@ impl Phone {
                 }
             }
         }
+    }
+
+    /// A Map, split over messages when its items do not all fit: as many as fit go now, the
+    /// rest in a Map of their own in the next message. Returns whether there is room for more.
+    fn pack_map(
+        &mut self,
+        builder: &mut Builder,
+        map: Map,
+        ds: usize,
+        entries: Vec<(String, String)>,
+        pending: bool,
+    ) -> Result<bool, EmulatorError> {
+        let part = |count: usize| {
+            let mut part = map.clone();
+            part.map_items.truncate(count);
+            let sent = Sent::Map {
+                ds,
+                entries: entries[..count.min(entries.len())].to_vec(),
+                pending,
+            };
+            (Command::Map(Box::new(part)), sent)
+        };
+        let total = map.map_items.len();
+        let (whole, sent) = part(total);
+        if builder.try_push(self, whole, Some(sent))? {
+            return Ok(true);
+        }
+        // The most items that fit, at least one when the message holds nothing else.
+        let (mut low, mut high) = (0usize, total);
+        while low < high {
+            let middle = (low + high).div_ceil(2);
+            if builder.fits(self, part(middle).0)? {
+                low = middle;
+            } else {
+                high = middle - 1;
+            }
+        }
+        if low == 0 && builder.is_minimal(None) {
+            low = 1;
+        }
+        if low > 0 {
+            let (command, sent) = part(low);
+            builder.push_forced(self, command, Some(sent))?;
+        }
+        let mut rest = map;
+        rest.map_items.drain(..low);
+        if rest.map_items.is_empty() {
+            return Ok(false);
+        }
+        let rest_entries = entries[low.min(entries.len())..].to_vec();
+        self.session().outbox.push_front(Outbound::Command(
+            Command::Map(Box::new(rest)),
+            Sent::Map {
+                ds,
+                entries: rest_entries,
+                pending,
+            },
+        ));
+        Ok(false)
     }
 
     /// One change into the Sync at `sync_index`: whole, as a chunk of a large object, or not
@@ -1656,7 +1744,7 @@ impl Phone {
                 .server_max_obj_size
                 .is_some_and(|max| total as u64 > max);
             if !large_ok || too_big_for_server {
-                if builder.only_sync_content(sync_index) {
+                if builder.is_minimal(Some(sync_index)) {
                     // Even alone it does not fit, and it cannot be cut: it stays on the phone.
                     self.session().datastores[ds].left_out.push(format!(
                         "item {luid} ({total} bytes) is too large to send to this server"
@@ -1703,10 +1791,16 @@ impl Phone {
             }
             PayloadData::Binary(_) => low,
         };
-        if chunk_len < MIN_CHUNK.min(remaining) {
+        if chunk_len < MIN_CHUNK.min(remaining) && !builder.is_minimal(Some(sync_index)) {
             // Too little room here: the chunk goes first in the next message.
             requeue(self, Some(payload), offset);
             return Ok(false);
+        }
+        if chunk_len == 0 {
+            return Err(EmulatorError::Protocol(format!(
+                "a MaxMsgSize of {} bytes leaves no room for item data",
+                builder.limit
+            )));
         }
         let last = chunk_len >= remaining;
         let command = change_command(
@@ -1999,17 +2093,9 @@ impl Builder {
         command: Command,
         sent: Option<Sent>,
     ) -> Result<bool, EmulatorError> {
-        let has_commands = self
-            .message
-            .body
-            .commands
-            .iter()
-            .any(|c| !matches!(c, Command::Status(_)));
-        if has_commands {
-            self.try_push(phone, command, sent)
-        } else if self.try_push(phone, command.clone(), sent.clone())? {
+        if self.try_push(phone, command.clone(), sent.clone())? {
             Ok(true)
-        } else if self.message.body.commands.is_empty() {
+        } else if self.is_minimal(None) {
             self.push_forced(phone, command, sent)?;
             Ok(true)
         } else {
@@ -2022,6 +2108,16 @@ impl Builder {
             Command::Sync(sync) => sync,
             _ => unreachable!("the index of a Sync this builder added"),
         }
+    }
+
+    /// Whether `command` would fit at the end of the message.
+    fn fits(&mut self, phone: &Phone, mut command: Command) -> Result<bool, EmulatorError> {
+        let mut next_id = self.next_id;
+        Builder::number(&mut command, &mut next_id);
+        self.message.body.commands.push(command);
+        let size = self.measure(phone)?;
+        self.message.body.commands.pop();
+        Ok(size <= self.limit)
     }
 
     /// Whether `command` would fit in the Sync at `index`.
@@ -2060,24 +2156,23 @@ impl Builder {
         Ok(true)
     }
 
-    /// Whether the Sync at `index` is empty and nothing but statuses and it are in the
-    /// message: then an item that does not fit would not fit any message.
-    fn only_sync_content(&mut self, index: usize) -> bool {
-        let empty = self.sync_at(index).commands.is_empty();
-        let others = self
-            .message
-            .body
-            .commands
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != index);
-        let statuses = others
-            .clone()
-            .filter(|(_, c)| matches!(c, Command::Status(_)))
-            .count();
-        let commands = others
-            .filter(|(_, c)| !matches!(c, Command::Status(_)))
-            .count();
-        empty && commands == 0 && statuses <= 1
+    /// Whether the message holds no more than any message must: a few statuses and, at
+    /// `open_sync`, an empty Sync. A command that does not fit such a message fits none, so
+    /// it goes anyway (or, for an item that cannot be cut, stays on the phone).
+    fn is_minimal(&mut self, open_sync: Option<usize>) -> bool {
+        if let Some(index) = open_sync {
+            if !self.sync_at(index).commands.is_empty() {
+                return false;
+            }
+        }
+        let mut statuses = 0;
+        for (index, command) in self.message.body.commands.iter().enumerate() {
+            match command {
+                Command::Status(_) => statuses += 1,
+                _ if Some(index) == open_sync => {}
+                _ => return false,
+            }
+        }
+        statuses <= MINIMAL_STATUSES
     }
 }

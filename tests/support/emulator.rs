@@ -201,6 +201,11 @@ pub fn run_session(
         .expect("the phone starts");
     let mut bytes = first.bytes;
     loop {
+        assert!(
+            outcome.sent.len() < 5000,
+            "{}: no end in sight after 5000 messages",
+            phone.profile().name
+        );
         // Package 1 goes before the phone knows the PC's MaxMsgSize.
         assert!(
             outcome.sent.is_empty() || bytes.len() as u64 <= pc.config.max_msg_size,
