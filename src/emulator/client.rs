@@ -13,6 +13,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use md5::{Digest as _, Md5};
 
+use super::builder::Builder;
 use super::error::EmulatorError;
 use super::profile::{AnchorStyle, DeviceProfile};
 use super::store::{Change, PhoneItem, PhoneStore};
@@ -34,7 +35,7 @@ const MAX_AUTH_ATTEMPTS: u32 = 2;
 /// A chunk of a large object smaller than this waits for an emptier message.
 const MIN_CHUNK: usize = 256;
 /// Statuses any message may have to carry (the server's header, its Alert 222).
-const MINIMAL_STATUSES: usize = 2;
+pub(super) const MINIMAL_STATUSES: usize = 2;
 
 /// A sync mode, as the phone asks for it and as the session settles it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -245,7 +246,7 @@ pub struct SessionReport {
 
 /// What a command we sent was, to read the status it gets.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Sent {
+pub(super) enum Sent {
     Alert(usize),
     Put,
     Results,
@@ -1258,7 +1259,7 @@ impl Phone {
                     Change::Deleted => None,
                     _ => store.get(&luid).map(|item| Payload {
                         content_type: item.content_type.clone(),
-                        data: payload_data(item, self.profile.encoding, &self.profile),
+                        data: payload_data(item, self.profile.encoding),
                     }),
                 };
                 outbox.push(Outbound::Change {
@@ -1408,7 +1409,7 @@ impl Phone {
         }
     }
 
-    fn encode(&self, message: &Message) -> Result<Vec<u8>, EmulatorError> {
+    pub(super) fn encode(&self, message: &Message) -> Result<Vec<u8>, EmulatorError> {
         encode_message(&self.profile, message)
     }
 
@@ -1450,9 +1451,7 @@ impl Phone {
             next_id: 1,
             limit,
             registered: Vec::new(),
-            size: 0,
         };
-        builder.size = self.encode(&builder.message)?.len();
         // Statuses: all that fit; the first goes in whatever its size.
         loop {
             let Some(status) = self.session().statuses.pop_front() else {
@@ -1460,7 +1459,7 @@ impl Phone {
             };
             let forced = builder.message.body.commands.is_empty();
             if forced {
-                builder.push_forced(self, Command::Status(status), None)?;
+                builder.push_forced(Command::Status(status), None);
             } else if !builder.try_push(self, Command::Status(status.clone()), None)? {
                 self.session().statuses.push_front(status);
                 break;
@@ -1479,7 +1478,7 @@ impl Phone {
             // After the statuses, making room by leaving the last ones for the next message.
             while !builder.try_push(self, alert.clone(), Some(Sent::NextMessage))? {
                 if builder.message.body.commands.len() <= 1 {
-                    builder.push_forced(self, alert, Some(Sent::NextMessage))?;
+                    builder.push_forced(alert, Some(Sent::NextMessage));
                     break;
                 }
                 if let Some(Command::Status(status)) = builder.message.body.commands.pop() {
@@ -1657,7 +1656,7 @@ impl Phone {
         }
         if low > 0 {
             let (command, sent) = part(low);
-            builder.push_forced(self, command, Some(sent))?;
+            builder.push_forced(command, Some(sent));
         }
         let mut rest = map;
         rest.map_items.drain(..low);
@@ -1869,20 +1868,14 @@ pub fn encode_message(
     }
 }
 
-/// The item's bytes as they travel: UTF-8 as text; other bytes as OPAQUE in WBXML, or
-/// decoded from the phone's charset into text for XML.
-fn payload_data(item: &PhoneItem, encoding: Encoding, profile: &DeviceProfile) -> PayloadData {
+/// The item's bytes as they travel: UTF-8 as text; other bytes as OPAQUE in WBXML, or, as
+/// XML cannot carry them, decoded into text from the 8-bit charsets these phones use
+/// (windows-1252, a superset of ISO-8859-1).
+fn payload_data(item: &PhoneItem, encoding: Encoding) -> PayloadData {
     match std::str::from_utf8(&item.data) {
         Ok(text) => PayloadData::Text(text.to_string()),
         Err(_) if encoding == Encoding::Wbxml => PayloadData::Binary(item.data.clone()),
-        Err(_) => {
-            let charset = match profile.text_style {
-                super::profile::TextStyle::Latin1EightBit => encoding_rs::WINDOWS_1252,
-                super::profile::TextStyle::QuotedPrintableWindows1252 => encoding_rs::WINDOWS_1252,
-                _ => encoding_rs::WINDOWS_1252,
-            };
-            PayloadData::Text(charset.decode(&item.data).0.into_owned())
-        }
+        Err(_) => PayloadData::Text(encoding_rs::WINDOWS_1252.decode(&item.data).0.into_owned()),
     }
 }
 
@@ -1998,181 +1991,5 @@ fn refs_from_item(status: &mut Status, item: &Item) {
     }
     if let Some(source) = &item.source {
         status.source_refs.push(source.loc_uri.clone());
-    }
-}
-
-/// A message being filled, measured in its real encoding after each command.
-struct Builder {
-    message: Message,
-    next_id: u32,
-    limit: usize,
-    registered: Vec<(String, Sent)>,
-    size: usize,
-}
-
-impl Builder {
-    fn number(command: &mut Command, next_id: &mut u32) {
-        let id: Option<CompactString> = Some(next_id.to_string().into());
-        *next_id += 1;
-        match command {
-            Command::Add(c) | Command::Replace(c) | Command::Copy(c) | Command::Move(c) => {
-                c.cmd_id = id
-            }
-            Command::Delete(c) => c.cmd_id = id,
-            Command::Alert(c) => c.cmd_id = id,
-            Command::Get(c) | Command::Put(c) => c.cmd_id = id,
-            Command::Map(c) => c.cmd_id = id,
-            Command::Results(c) => c.cmd_id = id,
-            Command::Status(c) => c.cmd_id = id,
-            Command::Sync(c) => {
-                c.cmd_id = id;
-                for inner in &mut c.commands {
-                    Builder::number(inner, next_id);
-                }
-            }
-            Command::Atomic(c) | Command::Sequence(c) => {
-                c.cmd_id = id;
-                for inner in &mut c.commands {
-                    Builder::number(inner, next_id);
-                }
-            }
-            Command::Exec(c) => c.cmd_id = id,
-            Command::Search(c) => c.cmd_id = id,
-        }
-    }
-
-    fn measure(&self, phone: &Phone) -> Result<usize, EmulatorError> {
-        Ok(phone.encode(&self.message)?.len())
-    }
-
-    /// Adds a command whatever its size.
-    fn push_forced(
-        &mut self,
-        phone: &Phone,
-        mut command: Command,
-        sent: Option<Sent>,
-    ) -> Result<(), EmulatorError> {
-        let id_before = self.next_id;
-        Builder::number(&mut command, &mut self.next_id);
-        self.message.body.commands.push(command);
-        self.size = self.measure(phone)?;
-        if let Some(sent) = sent {
-            self.registered.push((id_before.to_string(), sent));
-        }
-        Ok(())
-    }
-
-    /// Adds a command if the message stays within the limit.
-    fn try_push(
-        &mut self,
-        phone: &Phone,
-        mut command: Command,
-        sent: Option<Sent>,
-    ) -> Result<bool, EmulatorError> {
-        let id_before = self.next_id;
-        Builder::number(&mut command, &mut self.next_id);
-        self.message.body.commands.push(command);
-        let size = self.measure(phone)?;
-        if size > self.limit {
-            self.message.body.commands.pop();
-            self.next_id = id_before;
-            return Ok(false);
-        }
-        self.size = size;
-        if let Some(sent) = sent {
-            self.registered.push((id_before.to_string(), sent));
-        }
-        Ok(true)
-    }
-
-    /// As `try_push`, but the first command after the statuses goes in whatever its size
-    /// (a message must carry something).
-    fn try_push_or_first(
-        &mut self,
-        phone: &Phone,
-        command: Command,
-        sent: Option<Sent>,
-    ) -> Result<bool, EmulatorError> {
-        if self.try_push(phone, command.clone(), sent.clone())? {
-            Ok(true)
-        } else if self.is_minimal(None) {
-            self.push_forced(phone, command, sent)?;
-            Ok(true)
-        } else {
-            Ok(false)
-        }
-    }
-
-    fn sync_at(&mut self, index: usize) -> &mut Sync {
-        match &mut self.message.body.commands[index] {
-            Command::Sync(sync) => sync,
-            _ => unreachable!("the index of a Sync this builder added"),
-        }
-    }
-
-    /// Whether `command` would fit at the end of the message.
-    fn fits(&mut self, phone: &Phone, mut command: Command) -> Result<bool, EmulatorError> {
-        let mut next_id = self.next_id;
-        Builder::number(&mut command, &mut next_id);
-        self.message.body.commands.push(command);
-        let size = self.measure(phone)?;
-        self.message.body.commands.pop();
-        Ok(size <= self.limit)
-    }
-
-    /// Whether `command` would fit in the Sync at `index`.
-    fn fits_in_sync(
-        &mut self,
-        phone: &Phone,
-        index: usize,
-        mut command: Command,
-    ) -> Result<bool, EmulatorError> {
-        let mut next_id = self.next_id;
-        Builder::number(&mut command, &mut next_id);
-        self.sync_at(index).commands.push(command);
-        let size = self.measure(phone)?;
-        self.sync_at(index).commands.pop();
-        Ok(size <= self.limit)
-    }
-
-    fn try_push_in_sync(
-        &mut self,
-        phone: &Phone,
-        index: usize,
-        mut command: Command,
-        sent: Sent,
-    ) -> Result<bool, EmulatorError> {
-        let id_before = self.next_id;
-        Builder::number(&mut command, &mut self.next_id);
-        self.sync_at(index).commands.push(command);
-        let size = self.measure(phone)?;
-        if size > self.limit {
-            self.sync_at(index).commands.pop();
-            self.next_id = id_before;
-            return Ok(false);
-        }
-        self.size = size;
-        self.registered.push((id_before.to_string(), sent));
-        Ok(true)
-    }
-
-    /// Whether the message holds no more than any message must: a few statuses and, at
-    /// `open_sync`, an empty Sync. A command that does not fit such a message fits none, so
-    /// it goes anyway (or, for an item that cannot be cut, stays on the phone).
-    fn is_minimal(&mut self, open_sync: Option<usize>) -> bool {
-        if let Some(index) = open_sync {
-            if !self.sync_at(index).commands.is_empty() {
-                return false;
-            }
-        }
-        let mut statuses = 0;
-        for (index, command) in self.message.body.commands.iter().enumerate() {
-            match command {
-                Command::Status(_) => statuses += 1,
-                _ if Some(index) == open_sync => {}
-                _ => return false,
-            }
-        }
-        statuses <= MINIMAL_STATUSES
     }
 }

@@ -13,6 +13,7 @@
 //! - [`Transcript`]: every message of a session, recorded as text; [`replay`] checks a phone
 //!   against one.
 
+mod builder;
 mod client;
 mod error;
 mod generate;
