@@ -8,10 +8,12 @@
 //! - [`engine`]: the SyncML DS server sessions (sans-IO) and [`store`], their SQLite store;
 //! - [`obex`]: the OBEX codec and session machines (sans-IO);
 //! - [`transport`] and [`daemon`]: the wires and the `handsync serve` daemon (tokio);
+//! - [`emulator`]: an emulated phone (SyncML DS client) for tests and demonstrations;
 //! - [`cli`]: the `handsync` command.
 
 pub mod cli;
 pub mod daemon;
+pub mod emulator;
 pub mod engine;
 pub mod markup;
 pub mod obex;

@@ -1,0 +1,54 @@
+//! A phone emulator: a SyncML DS client that behaves like the phones handsync serves, for
+//! tests and for users without a phone at hand (`docs/emulator.md`).
+//!
+//! Sans-IO like the other protocol cores: no sockets, threads or clocks; time is passed in.
+//!
+//! - [`DeviceProfile`]: a phone model (identity, SyncML version, encoding, limits, datastores,
+//!   capabilities, cable switch command); built-ins for Nokia S40/S60, Sony Ericsson,
+//!   Siemens and Motorola models;
+//! - [`PhoneStore`]: the phone's memory (items by LUID, change log, anchors, Maps owed),
+//!   loaded from and saved to a directory; [`generate()`] fills one deterministically;
+//! - [`Phone`]: the SyncML client session machine (`start_sync`, `receive`, `abort`);
+//! - [`PhoneStartsObex`], [`PcStartsObex`]: the phone on OBEX, as client or server;
+//! - [`Transcript`]: every message of a session, recorded as text; [`replay`] checks a phone
+//!   against one.
+
+mod builder;
+mod client;
+mod error;
+mod generate;
+mod notification;
+mod obex;
+mod profile;
+mod store;
+mod transcript;
+
+pub use client::{
+    encode_message, AuthKind, Credentials, DatastoreReport, Outgoing, Phone, PhoneConfig,
+    SessionReport, Step, SyncMode, SyncRequest,
+};
+pub use error::EmulatorError;
+pub use generate::{contact, event, generate, note, photo, todo, DataSetSpec, Rng};
+pub use notification::request_from_notification;
+pub use obex::{PcStartsObex, PhoneEvent, PhoneStartsObex};
+pub use profile::{
+    AnchorStyle, CableSwitch, Capability, CapabilityProperty, DatastoreSpec, DeviceProfile,
+    TextStyle,
+};
+pub use store::{Change, PhoneDatastore, PhoneItem, PhoneStore};
+pub use transcript::{display_xml, replay, Direction, Entry, ReplayMismatch, Transcript};
+
+/// Wall-clock time in milliseconds since the Unix epoch, as the phone's clock reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UnixMillis(pub u64);
+
+impl UnixMillis {
+    /// The time a `SystemTime` reads (for drivers; the core never reads a clock).
+    pub fn from_system_time(time: std::time::SystemTime) -> UnixMillis {
+        let millis = time
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        UnixMillis(u64::try_from(millis).unwrap_or(u64::MAX))
+    }
+}

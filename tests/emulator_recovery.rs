@@ -1,0 +1,169 @@
+//! Sessions cut after every single message, with changes on both sides, the reply lost or
+//! read by the phone, Maps resent or forgotten: the next sync converges, nothing lost, nothing
+//! duplicated. (A delete made on one side may come back after a cut: the slow sync that
+//! follows a cut cannot carry deletions. That is checked as allowed, not as lost.)
+
+#[path = "support/emulator.rs"]
+mod emulator_support;
+
+use std::collections::BTreeSet;
+
+use handsync::emulator::{generate, DataSetSpec, DeviceProfile, Phone, SyncMode, SyncRequest};
+use handsync::engine::ServerConfig;
+use handsync::store::Datastore;
+
+use emulator_support::{
+    pc_vcard, phone_keys, phone_vcard, phone_with, run_session, sync_all, Cut, Pc,
+};
+
+struct Scenario {
+    phone: Phone,
+    pc: Pc,
+    /// Keys of items deleted on either side in the cut session.
+    deleted: BTreeSet<String>,
+}
+
+fn scenario(profile: &DeviceProfile, forget_maps: bool) -> Scenario {
+    let mut profile = profile.clone();
+    profile.max_msg_size = 2000;
+    let spec = DataSetSpec {
+        contacts: 12,
+        events: 4,
+        tasks: 2,
+        notes: 2,
+        photo_bytes: Some(6000),
+        seed: 77,
+    };
+    let mut phone = phone_with(profile.clone(), generate(&profile, &spec));
+    phone.config_mut().forget_maps_after_cut = forget_maps;
+    let mut pc = Pc::new(ServerConfig {
+        max_msg_size: 2500,
+        ..ServerConfig::default()
+    });
+    sync_all(&mut phone, &mut pc, SyncMode::TwoWay);
+    let mut deleted = BTreeSet::new();
+    // The phone: two added, one edited, one deleted.
+    phone.store_mut().add(
+        Datastore::Contacts,
+        phone_vcard("Cutphone", "+491711000001"),
+    );
+    phone.store_mut().add(
+        Datastore::Contacts,
+        phone_vcard("Cutphone2", "+491711000002"),
+    );
+    let luids: Vec<String> = phone
+        .store()
+        .datastore(Datastore::Contacts)
+        .items()
+        .keys()
+        .cloned()
+        .collect();
+    let mut text = phone
+        .store()
+        .datastore(Datastore::Contacts)
+        .get(&luids[0])
+        .unwrap()
+        .data
+        .clone();
+    let end = text.len() - b"END:VCARD\r\n".len();
+    text.splice(end..end, b"TITLE:edited before the cut\r\n".iter().copied());
+    phone
+        .store_mut()
+        .replace(Datastore::Contacts, &luids[0], text);
+    let before = phone_keys(&phone, Datastore::Contacts);
+    phone.store_mut().delete(Datastore::Contacts, &luids[2]);
+    let after = phone_keys(&phone, Datastore::Contacts);
+    deleted.extend(before.into_iter().filter(|k| !after.contains(k)));
+    // The PC: three added (more than one message's worth for the phone), one deleted.
+    for n in 0..3 {
+        pc.add(
+            Datastore::Contacts,
+            &pc_vcard(&format!("Cutpc{n}"), &format!("+49171200000{n}")),
+        );
+    }
+    let victim = pc.items(Datastore::Contacts)[4].clone();
+    deleted.insert(victim.identity_key.clone().unwrap());
+    pc.delete(victim.guid);
+    Scenario { phone, pc, deleted }
+}
+
+fn check(profile: &DeviceProfile, scenario: &mut Scenario, reference: &[String], what: &str) {
+    for kind in scenario.phone.profile().datastores.iter().map(|d| d.kind) {
+        let on_phone = phone_keys(&scenario.phone, kind);
+        let on_pc = scenario.pc.keys(kind);
+        assert_eq!(on_phone, on_pc, "{} {what}: {kind} differs", profile.name);
+        let unique: BTreeSet<&String> = on_pc.iter().collect();
+        assert_eq!(
+            unique.len(),
+            on_pc.len(),
+            "{} {what}: duplicates in {kind}: {on_pc:#?}",
+            profile.name
+        );
+    }
+    let contacts: BTreeSet<String> = scenario.pc.keys(Datastore::Contacts).into_iter().collect();
+    for key in reference {
+        assert!(
+            contacts.contains(key),
+            "{} {what}: {key} lost",
+            profile.name
+        );
+    }
+    for key in &contacts {
+        assert!(
+            reference.contains(key) || scenario.deleted.contains(key),
+            "{} {what}: {key} appeared from nowhere",
+            profile.name
+        );
+    }
+}
+
+#[test]
+fn a_session_cut_after_any_message_converges_at_the_next_sync() {
+    for profile in DeviceProfile::all() {
+        // The same changes, synced without a cut: what both sides must end with.
+        let mut clean = scenario(&profile, false);
+        let request = SyncRequest::all(clean.phone.profile(), SyncMode::TwoWay);
+        let full = run_session(&mut clean.phone, &mut clean.pc, &request, None);
+        assert!(full.report().completed);
+        let reference = clean.pc.keys(Datastore::Contacts);
+        let messages = full.sent.len();
+        assert!(
+            messages >= 4,
+            "{}: a session of several messages ({messages})",
+            profile.name
+        );
+
+        for after in 1..=messages {
+            for phone_reads_reply in [false, true] {
+                for forget_maps in [false, true] {
+                    let what = format!(
+                        "cut after message {after}/{messages}, reply {}, maps {}",
+                        if phone_reads_reply { "read" } else { "lost" },
+                        if forget_maps { "forgotten" } else { "resent" }
+                    );
+                    let mut s = scenario(&profile, forget_maps);
+                    let request = SyncRequest::all(s.phone.profile(), SyncMode::TwoWay);
+                    let cut = Cut {
+                        after,
+                        phone_reads_reply,
+                    };
+                    let outcome = run_session(&mut s.phone, &mut s.pc, &request, Some(cut));
+                    assert!(outcome.cut || outcome.report.is_some(), "{what}");
+                    // The next sync, complete; and one more that finds nothing to do.
+                    sync_all(&mut s.phone, &mut s.pc, SyncMode::TwoWay);
+                    check(&profile, &mut s, &reference, &what);
+                    let report = sync_all(&mut s.phone, &mut s.pc, SyncMode::TwoWay);
+                    for ds in &report.datastores {
+                        assert_eq!(ds.mode, SyncMode::TwoWay, "{} {what}", profile.name);
+                        assert_eq!(
+                            ds.sent + ds.added + ds.replaced + ds.deleted,
+                            0,
+                            "{} {what}: {ds:?}",
+                            profile.name
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
