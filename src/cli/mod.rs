@@ -2,6 +2,7 @@
 
 mod account;
 mod codec;
+mod emulate;
 mod export;
 mod import;
 mod listing;
@@ -46,6 +47,9 @@ enum Command {
     /// Run the handsync daemon: the SyncML server and its listeners (HTTP today), until
     /// SIGINT or SIGTERM.
     Serve(serve::ServeArgs),
+    /// An emulated phone (Nokia, Sony Ericsson, Siemens, Motorola models) syncing with
+    /// handsync or any SyncML server, for trying handsync without a phone.
+    Emulate(emulate::EmulateArgs),
     /// Start one sync with one phone from the PC: notify it (SAN), then serve its session.
     Sync(sync::SyncArgs),
     /// Accounts phones log in with (only md5("name:password") is stored).
@@ -89,6 +93,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Encode(args) => codec::encode(&args),
         Command::Serve(args) => serve::run(db, &args),
         Command::Sync(args) => sync::run(db, &args),
+        Command::Emulate(args) => emulate::run(&args),
         Command::Account(command) => account::run(&support::db_path(db)?, command),
         Command::Devices => listing::devices(&support::db_path(db)?),
         Command::History(args) => listing::history(&support::db_path(db)?, &args),

@@ -14,6 +14,7 @@ use super::serve::{load_config, resolve_db};
 use super::{support, Failure};
 use crate::daemon::config::{parse_listen, DEFAULT_IDLE_TIMEOUT};
 use crate::daemon::hub::{random_u64, Hub, HubOptions};
+use crate::pim::profile::{DataKind, DeviceInfo, PhoneProfile, ProfileSet};
 use crate::store::Datastore;
 use crate::syncml::san::{San, SanSync, SyncType};
 use crate::transport::obex::{call_phone, CallOptions, SanChoice, SanSent};
@@ -43,6 +44,12 @@ pub struct SyncArgs {
     #[arg(long, value_name = "ID")]
     server_id: Option<String>,
 
+    /// The phone, as `handsync devices` lists it (ID or URI): its quirk profile names the
+    /// server identifier and the datastore names its sync profile expects in the
+    /// notification. Without it: "PC Suite" and Contacts, Calendar, Tasks, Notes.
+    #[arg(long, value_name = "ID|URI")]
+    device: Option<String>,
+
     /// Seconds to wait for each answer of the phone (it may ask its user first).
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     timeout: u64,
@@ -70,20 +77,45 @@ enum SanArg {
     Legacy,
 }
 
-/// The datastore names and content types a notification carries (the names PC Suite used).
-fn san_entry(datastore: Datastore, sync_type: SyncType) -> SanSync {
-    let (uri, content_type) = match datastore {
-        Datastore::Contacts => ("Contacts", 0x07), // text/x-vcard
-        Datastore::Calendar => ("Calendar", 0x06), // text/x-vcalendar
-        Datastore::Tasks => ("Tasks", 0x06),
-        Datastore::Notes => ("Notes", 0x03), // text/plain
+/// The datastore names and content types a notification carries: the phone's own names for
+/// our datastores when its profile knows them, else the names PC Suite used.
+fn san_entry(datastore: Datastore, sync_type: SyncType, profile: Option<&PhoneProfile>) -> SanSync {
+    let (default_uri, content_type, kind) = match datastore {
+        Datastore::Contacts => ("Contacts", 0x07, DataKind::Contacts), // text/x-vcard
+        Datastore::Calendar => ("Calendar", 0x06, DataKind::Events),   // text/x-vcalendar
+        Datastore::Tasks => ("Tasks", 0x06, DataKind::Tasks),
+        Datastore::Notes => ("Notes", 0x03, DataKind::Notes), // text/plain
     };
+    let uri = profile
+        .and_then(|p| p.datastore_for(kind))
+        .unwrap_or(default_uri);
     SanSync {
         sync_type,
         future_use: 0,
         content_type,
         server_uri: uri.into(),
     }
+}
+
+/// The quirk profile of a known phone, from the DevInf it last sent.
+fn known_phone(store: &mut crate::store::Store, device: &str) -> Result<PhoneProfile, Failure> {
+    let record = store.read(|tx| -> Result<_, crate::store::StoreError> {
+        match device.parse::<i64>() {
+            Ok(id) => tx.device(crate::store::DeviceId(id)).map(Some),
+            Err(_) => tx.device_by_uri(device),
+        }
+    })?;
+    let record = record.ok_or_else(|| {
+        Failure::bad_input(format!(
+            "--device {device}: no such phone (see `handsync devices`)"
+        ))
+    })?;
+    let summary = &record.summary;
+    Ok(ProfileSet::embedded().resolve(&DeviceInfo {
+        manufacturer: summary.manufacturer.clone().unwrap_or_default(),
+        model: summary.model.clone().unwrap_or_default(),
+        software_version: summary.software_version.clone().unwrap_or_default(),
+    }))
 }
 
 pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
@@ -95,7 +127,18 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
         server.server_id = id.clone();
     }
     let db_path = resolve_db(db, &file)?;
-    let store = support::open_store(&db_path)?;
+    let mut store = support::open_store(&db_path)?;
+    let profile = match &args.device {
+        Some(device) => Some(known_phone(&mut store, device)?),
+        None => None,
+    };
+    if let (Some(profile), None) = (&profile, &args.server_id) {
+        server.server_id = profile.server_identifier.clone();
+    }
+    let alert_id = match (&profile, &args.server_id) {
+        (Some(profile), None) => profile.alert_server_identifier.clone(),
+        _ => server.server_id.clone(),
+    };
     let sync_type = match args.mode {
         Mode::TwoWay => SyncType::TwoWay,
         Mode::OneWayFromPhone => SyncType::OneWayFromClient,
@@ -109,11 +152,11 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
         args.datastore.clone()
     };
     let san = San::new(
-        &server.server_id,
+        &alert_id,
         (random_u64() & 0xFFFF) as u16,
         datastores
             .iter()
-            .map(|d| san_entry(*d, sync_type))
+            .map(|d| san_entry(*d, sync_type, profile.as_ref()))
             .collect(),
     );
     let options = CallOptions {

@@ -3,8 +3,10 @@
 //!
 //! - [`http`]: the SyncML HTTP binding (POST per message, RespURI, idle expiry);
 //! - [`obex`]: SyncML over OBEX on any byte stream, both roles;
-//! - [`tcp`]: OBEX over TCP (the phone emulator, IrDA/Bluetooth bridges, tests).
+//! - [`tcp`]: OBEX over TCP (the phone emulator, IrDA/Bluetooth bridges, tests);
+//! - [`emulated`]: the phone emulator on these wires (`handsync emulate`).
 
+pub mod emulated;
 pub mod http;
 pub mod obex;
 pub mod tcp;

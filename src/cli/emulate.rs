@@ -1,0 +1,307 @@
+//! `handsync emulate`: an emulated phone (see docs/emulator.md) syncing with handsync or any
+//! SyncML server, for users without a phone at hand and for tests.
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::Failure;
+use crate::daemon::config::parse_listen;
+use crate::emulator::{
+    generate, AuthKind, Credentials, DataSetSpec, DeviceProfile, Phone, PhoneConfig, PhoneEvent,
+    PhoneStore, SessionReport, SyncMode, SyncRequest,
+};
+use crate::store::Datastore;
+use crate::transport::emulated::{over_http, pc_starts, phone_starts, EmulateError};
+
+#[derive(Args, Debug)]
+pub struct EmulateArgs {
+    /// The phone model: nokia-6230i, nokia-e51, sonyericsson-k750i, siemens-s65,
+    /// motorola-v3.
+    #[arg(long, default_value = "nokia-6230i", value_name = "MODEL")]
+    profile: String,
+
+    /// The phone's data: a directory it keeps between runs (its items, anchors and change
+    /// log), or any directory of .vcf/.vcs/.ics/.vnt/.txt files to start from. Without it the
+    /// phone starts from --generate and forgets everything at the end.
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+
+    /// Start an empty --data directory (or a throwaway phone) with this many generated
+    /// contacts.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    generate: usize,
+
+    /// Generated calendar events (with --generate).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    events: usize,
+
+    /// A photo of this many bytes on the first generated contact.
+    #[arg(long, value_name = "BYTES")]
+    photo: Option<usize>,
+
+    /// Seed of the generated data (the same seed gives the same data).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+
+    /// Connect to a SyncML server's OBEX-over-TCP listener and start a session (the phone
+    /// starts, as from its Sync menu).
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen, group = "wire")]
+    connect_obex_tcp: Option<SocketAddr>,
+
+    /// Listen for OBEX over TCP and wait for the PC to start a session (`handsync sync
+    /// --obex-tcp ADDR`); one session, then exit. The address is printed once listening.
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen, group = "wire")]
+    listen_obex_tcp: Option<SocketAddr>,
+
+    /// Sync over HTTP with any SyncML server at this URL (http://HOST:PORT/PATH).
+    #[arg(long, value_name = "URL", group = "wire")]
+    http: Option<String>,
+
+    /// two-way, slow, one-way-from-phone, refresh-from-phone, one-way-from-pc,
+    /// refresh-from-pc (the phone starting; a PC-started session does what the PC asks).
+    #[arg(long, default_value = "two-way")]
+    mode: String,
+
+    /// Datastores to sync (comma-separated); default: all the phone has.
+    #[arg(long, value_delimiter = ',')]
+    datastore: Vec<Datastore>,
+
+    /// Log in with this user (and --password), md5 unless --auth basic.
+    #[arg(long, requires = "password")]
+    user: Option<String>,
+    #[arg(long, requires = "user")]
+    password: Option<String>,
+    #[arg(long, value_parser = ["md5", "basic"], default_value = "md5")]
+    auth: String,
+
+    /// The phone's MaxMsgSize (default: the model's).
+    #[arg(long, value_name = "BYTES")]
+    max_msg_size: Option<u64>,
+
+    /// Largest OBEX packet the phone takes.
+    #[arg(long, value_name = "BYTES", default_value_t = 4096)]
+    obex_packet: u16,
+
+    /// Write each session's transcript (messages as XML, raw bytes) into this directory.
+    #[arg(long, value_name = "DIR")]
+    transcripts: Option<PathBuf>,
+
+    /// Seconds to wait for the other side.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    timeout: u64,
+}
+
+pub fn run(args: &EmulateArgs) -> Result<(), Failure> {
+    let mut profile = DeviceProfile::builtin(&args.profile).ok_or_else(|| {
+        Failure::bad_input(format!(
+            "--profile {}: unknown model; known: {}",
+            args.profile,
+            DeviceProfile::BUILTIN.join(", ")
+        ))
+    })?;
+    if let Some(size) = args.max_msg_size {
+        if size < 512 {
+            return Err(Failure::bad_input(format!(
+                "--max-msg-size {size}: at least 512 bytes"
+            )));
+        }
+        profile.max_msg_size = size;
+    }
+    let mode = SyncMode::from_name(&args.mode).ok_or_else(|| {
+        Failure::bad_input(format!(
+            "--mode {}: use two-way, slow, one-way-from-phone, refresh-from-phone, \
+             one-way-from-pc or refresh-from-pc",
+            args.mode
+        ))
+    })?;
+    let spec = DataSetSpec {
+        contacts: args.generate,
+        events: args.events,
+        tasks: 0,
+        notes: 0,
+        photo_bytes: args.photo,
+        seed: args.seed,
+    };
+    let tasks_in_calendar = profile.datastores.iter().any(|d| d.holds_tasks);
+    let store = match &args.data {
+        Some(dir) if dir.exists() && std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) => {
+            PhoneStore::load_dir(dir, tasks_in_calendar)
+                .map_err(|e| Failure::bad_input(format!("--data {}: {e}", dir.display())))?
+        }
+        _ => generate(&profile, &spec),
+    };
+    let request = if args.datastore.is_empty() {
+        SyncRequest::all(&profile, mode)
+    } else {
+        for datastore in &args.datastore {
+            if profile.datastore(*datastore).is_none() {
+                return Err(Failure::bad_input(format!(
+                    "--datastore {datastore}: the {} has none",
+                    profile.model
+                )));
+            }
+        }
+        SyncRequest {
+            datastores: args.datastore.iter().map(|d| (*d, mode)).collect(),
+            server_alerted: false,
+            session_id: None,
+        }
+    };
+    let config = PhoneConfig {
+        credentials: args.user.as_ref().map(|user| Credentials {
+            user: user.clone(),
+            password: args.password.clone().unwrap_or_default(),
+            kind: if args.auth == "basic" {
+                AuthKind::Basic
+            } else {
+                AuthKind::Md5
+            },
+        }),
+        ..PhoneConfig::default()
+    };
+    let model = format!("{} {}", profile.manufacturer, profile.model);
+    let mut phone = Phone::new(profile, store, config);
+    phone.record_transcripts(args.transcripts.is_some());
+
+    let silence = Duration::from_secs(args.timeout.max(1));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::io(format!("async runtime: {e}")))?;
+    let interactive = std::io::stderr().is_terminal();
+    let show = |what: &str| {
+        if interactive {
+            eprint!("\r\x1b[2K{model}: {what}");
+        }
+    };
+    let (mut phone, result) = runtime.block_on(async {
+        if let Some(address) = args.connect_obex_tcp {
+            let stream = match tokio::net::TcpStream::connect(address).await {
+                Ok(stream) => stream,
+                Err(e) => return (phone, Err(EmulateError::Io(e))),
+            };
+            let _ = stream.set_nodelay(true);
+            let config = crate::obex::ClientConfig {
+                max_packet_length: args.obex_packet.max(255),
+                max_object_size: 16 * 1024 * 1024,
+                response_timeout: Some(silence),
+            };
+            phone_starts(stream, phone, request, config, &mut |event| {
+                if let PhoneEvent::Connected = event {
+                    show("connected");
+                }
+            })
+            .await
+        } else if let Some(address) = args.listen_obex_tcp {
+            let listener = match tokio::net::TcpListener::bind(address).await {
+                Ok(listener) => listener,
+                Err(e) => return (phone, Err(EmulateError::Io(e))),
+            };
+            let bound = listener.local_addr().unwrap_or(address);
+            // Tests and scripts read the address from this line.
+            println!("emulate: listening for OBEX on {bound}");
+            let stream = match tokio::time::timeout(silence, listener.accept()).await {
+                Ok(Ok((stream, _))) => stream,
+                Ok(Err(e)) => return (phone, Err(EmulateError::Io(e))),
+                Err(_) => return (phone, Err(EmulateError::TimedOut)),
+            };
+            let config = crate::obex::ServerConfig {
+                max_packet_length: args.obex_packet.max(255),
+                ..crate::obex::ServerConfig::default()
+            };
+            pc_starts(stream, phone, config, silence, &mut |event| {
+                if let PhoneEvent::Connected = event {
+                    show("the PC connected");
+                }
+            })
+            .await
+        } else if let Some(url) = &args.http {
+            over_http(url, phone, request, &mut |n| {
+                show(&format!("{n} messages exchanged"))
+            })
+            .await
+        } else {
+            (
+                phone,
+                Err(EmulateError::Session(
+                    "say how to reach the server: --connect-obex-tcp, --listen-obex-tcp or --http"
+                        .into(),
+                )),
+            )
+        }
+    });
+    if interactive {
+        eprintln!();
+    }
+
+    // Keep what the phone holds and what it recorded, whatever happened.
+    if let Some(dir) = &args.transcripts {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::io(format!("--transcripts {}: {e}", dir.display())))?;
+        for file in phone
+            .save_transcripts(dir)
+            .map_err(|e| Failure::io(format!("--transcripts {}: {e}", dir.display())))?
+        {
+            eprintln!("transcript: {}", file.display());
+        }
+    }
+    if let Some(dir) = &args.data {
+        phone
+            .store()
+            .save_dir(dir)
+            .map_err(|e| Failure::io(format!("--data {}: {e}", dir.display())))?;
+    }
+    match result {
+        Ok(report) => {
+            print_report(&report);
+            if report.completed {
+                Ok(())
+            } else {
+                Err(Failure::io("the session did not complete".to_string()))
+            }
+        }
+        Err(e) => Err(Failure::io(e.to_string())),
+    }
+}
+
+fn print_report(report: &SessionReport) {
+    println!(
+        "session {}: {} ({} messages sent, {} received)",
+        report.session_id,
+        if report.completed {
+            "completed"
+        } else {
+            "not completed"
+        },
+        report.messages_sent,
+        report.messages_received
+    );
+    for datastore in &report.datastores {
+        let alert = datastore
+            .alert_status
+            .map(|s| s.code().to_string())
+            .unwrap_or_else(|| "-".into());
+        println!(
+            "  {}: {} (asked {}, status {alert}); sent {}, received +{} ~{} -{}{}",
+            datastore.kind,
+            datastore.mode.name(),
+            datastore.requested.name(),
+            datastore.sent,
+            datastore.added,
+            datastore.replaced,
+            datastore.deleted,
+            datastore
+                .failure
+                .as_ref()
+                .map(|f| format!("; failed: {f}"))
+                .unwrap_or_default()
+        );
+        for item in &datastore.left_out {
+            println!("    left on the phone (too large for the server): {item}");
+        }
+    }
+}

@@ -1,0 +1,308 @@
+//! The phone emulator on real wires: OBEX over any byte stream in both roles, and HTTP. The
+//! emulator itself is sans-IO (`crate::emulator`); these drivers only move its bytes and
+//! hand it the time.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::emulator::{
+    EmulatorError, PcStartsObex, Phone, PhoneEvent, PhoneStartsObex, SessionReport, Step,
+    SyncRequest, UnixMillis,
+};
+
+/// Why an emulated session could not run.
+#[derive(Debug)]
+pub enum EmulateError {
+    Io(std::io::Error),
+    /// The link closed before the session ended.
+    Closed,
+    /// Nothing arrived for too long.
+    TimedOut,
+    /// The phone's session failed (the server's input, OBEX, authentication...).
+    Session(String),
+    Emulator(EmulatorError),
+    /// The HTTP server answered with an error.
+    Http { status: u16, body: String },
+    /// The URL is not `http://HOST:PORT/PATH`.
+    Url(String),
+}
+
+impl std::fmt::Display for EmulateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EmulateError::Io(e) => write!(f, "connection: {e}"),
+            EmulateError::Closed => f.write_str("the connection closed before the session ended"),
+            EmulateError::TimedOut => f.write_str("nothing arrived for too long"),
+            EmulateError::Session(why) => write!(f, "the session failed: {why}"),
+            EmulateError::Emulator(e) => write!(f, "{e}"),
+            EmulateError::Http { status, body } => {
+                write!(f, "the server answered HTTP {status}: {}", body.trim())
+            }
+            EmulateError::Url(url) => write!(f, "`{url}` is not an http://HOST:PORT/PATH URL"),
+        }
+    }
+}
+
+impl std::error::Error for EmulateError {}
+
+impl From<std::io::Error> for EmulateError {
+    fn from(e: std::io::Error) -> Self {
+        EmulateError::Io(e)
+    }
+}
+
+impl From<EmulatorError> for EmulateError {
+    fn from(e: EmulatorError) -> Self {
+        EmulateError::Emulator(e)
+    }
+}
+
+/// The polling surface both OBEX roles of the emulator share.
+trait ObexPhone {
+    fn handle_input(&mut self, now: Instant, input: &[u8]);
+    fn poll_transmit(&mut self) -> Option<Vec<u8>>;
+    fn poll_event(&mut self) -> Option<PhoneEvent>;
+    fn poll_timeout(&self) -> Option<Instant>;
+    fn handle_timeout(&mut self, now: Instant);
+}
+
+macro_rules! obex_phone {
+    ($type:ty) => {
+        impl ObexPhone for $type {
+            fn handle_input(&mut self, now: Instant, input: &[u8]) {
+                <$type>::handle_input(self, now, input)
+            }
+            fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+                <$type>::poll_transmit(self)
+            }
+            fn poll_event(&mut self) -> Option<PhoneEvent> {
+                <$type>::poll_event(self)
+            }
+            fn poll_timeout(&self) -> Option<Instant> {
+                <$type>::poll_timeout(self)
+            }
+            fn handle_timeout(&mut self, now: Instant) {
+                <$type>::handle_timeout(self, now)
+            }
+        }
+    };
+}
+
+obex_phone!(PhoneStartsObex);
+obex_phone!(PcStartsObex);
+
+/// Moves bytes until the session finishes (and, phone starting, the connection ends).
+/// `silence` bounds the wait for any input. `progress` sees each event.
+async fn pump<S, P>(
+    stream: &mut S,
+    machine: &mut P,
+    silence: Duration,
+    progress: &mut dyn FnMut(&PhoneEvent),
+) -> Result<SessionReport, EmulateError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    P: ObexPhone,
+{
+    let mut buffer = vec![0u8; 16 * 1024];
+    let mut report = None;
+    loop {
+        let mut wrote = false;
+        while let Some(packet) = machine.poll_transmit() {
+            stream.write_all(&packet).await?;
+            wrote = true;
+        }
+        if wrote {
+            stream.flush().await?;
+        }
+        while let Some(event) = machine.poll_event() {
+            progress(&event);
+            match event {
+                PhoneEvent::SessionFinished(finished) => report = Some(finished),
+                PhoneEvent::Failed(why) => return Err(EmulateError::Session(why)),
+                PhoneEvent::Disconnected => {
+                    return report.ok_or(EmulateError::Closed);
+                }
+                PhoneEvent::Connected => {}
+            }
+        }
+        let deadline = machine
+            .poll_timeout()
+            .map(|t| t.min(Instant::now() + silence))
+            .unwrap_or(Instant::now() + silence);
+        match tokio::time::timeout_at(deadline.into(), stream.read(&mut buffer)).await {
+            Ok(Ok(0)) => {
+                // A PC that hangs up right after our last message is fine.
+                return report.ok_or(EmulateError::Closed);
+            }
+            Ok(Ok(n)) => machine.handle_input(Instant::now(), &buffer[..n]),
+            Ok(Err(e)) => return Err(e.into()),
+            Err(_) => {
+                let now = Instant::now();
+                if machine.poll_timeout().is_some_and(|t| t <= now) {
+                    machine.handle_timeout(now);
+                } else {
+                    return Err(EmulateError::TimedOut);
+                }
+            }
+        }
+    }
+}
+
+fn wall_now() -> UnixMillis {
+    UnixMillis::from_system_time(SystemTime::now())
+}
+
+/// The phone starts a session over `stream` (it connects to the PC's OBEX server).
+pub async fn phone_starts<S>(
+    mut stream: S,
+    phone: Phone,
+    request: SyncRequest,
+    config: crate::obex::ClientConfig,
+    progress: &mut dyn FnMut(&PhoneEvent),
+) -> (Phone, Result<SessionReport, EmulateError>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let silence = config.response_timeout.unwrap_or(Duration::from_secs(120));
+    let mut machine = PhoneStartsObex::new(phone, config, Instant::now(), wall_now());
+    if let Err(e) = machine.start(Instant::now(), request) {
+        return (machine.into_phone(), Err(e.into()));
+    }
+    let result = pump(&mut stream, &mut machine, silence, progress).await;
+    let mut phone = machine.into_phone();
+    if result.is_err() && phone.in_session() {
+        phone.abort();
+    }
+    let _ = stream.shutdown().await;
+    (phone, result)
+}
+
+/// The PC starts: the phone waits on `stream` (an accepted connection) for the PC's
+/// notification and runs the session it asks for.
+pub async fn pc_starts<S>(
+    mut stream: S,
+    phone: Phone,
+    config: crate::obex::ServerConfig,
+    silence: Duration,
+    progress: &mut dyn FnMut(&PhoneEvent),
+) -> (Phone, Result<SessionReport, EmulateError>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut machine = PcStartsObex::new(phone, config, Instant::now(), wall_now());
+    let result = pump(&mut stream, &mut machine, silence, progress).await;
+    let mut phone = machine.into_phone();
+    if result.is_err() && phone.in_session() {
+        phone.abort();
+    }
+    (phone, result)
+}
+
+/// `http://HOST:PORT/PATH?QUERY` → (host:port, path and query).
+fn split_url(url: &str) -> Result<(String, String), EmulateError> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| EmulateError::Url(url.to_string()))?;
+    let (authority, path) = match rest.find('/') {
+        Some(slash) => (&rest[..slash], &rest[slash..]),
+        None => (rest, "/"),
+    };
+    if authority.is_empty() {
+        return Err(EmulateError::Url(url.to_string()));
+    }
+    let authority = if authority.contains(':') && !authority.ends_with(']') {
+        authority.to_string()
+    } else {
+        format!("{authority}:80")
+    };
+    Ok((authority, path.to_string()))
+}
+
+/// One POST; the answer's body.
+async fn post(url: &str, content_type: &str, body: Vec<u8>) -> Result<Vec<u8>, EmulateError> {
+    let (authority, path) = split_url(url)?;
+    let stream = tokio::net::TcpStream::connect(&authority).await?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| EmulateError::Io(std::io::Error::other(e)))?;
+    tokio::spawn(connection);
+    let request = hyper::Request::post(path)
+        .header(hyper::header::HOST, authority.as_str())
+        .header(hyper::header::CONTENT_TYPE, content_type)
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| EmulateError::Io(std::io::Error::other(e)))?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| EmulateError::Io(std::io::Error::other(e)))?;
+    let status = response.status().as_u16();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| EmulateError::Io(std::io::Error::other(e)))?
+        .to_bytes()
+        .to_vec();
+    if status != 200 {
+        return Err(EmulateError::Http {
+            status,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        });
+    }
+    Ok(bytes)
+}
+
+/// A session over HTTP against any SyncML server URL; later messages go to the server's
+/// RespURI when it gives one.
+pub async fn over_http(
+    url: &str,
+    mut phone: Phone,
+    request: SyncRequest,
+    progress: &mut dyn FnMut(usize),
+) -> (Phone, Result<SessionReport, EmulateError>) {
+    let mut outgoing = match phone.start_sync(&request, wall_now()) {
+        Ok(outgoing) => outgoing,
+        Err(e) => return (phone, Err(e.into())),
+    };
+    let mut exchanged = 0;
+    loop {
+        let target = phone.response_uri().unwrap_or(url).to_string();
+        let answer = match post(&target, outgoing.content_type(), outgoing.bytes.clone()).await {
+            Ok(answer) => answer,
+            Err(e) => {
+                phone.abort();
+                return (phone, Err(e));
+            }
+        };
+        exchanged += 1;
+        progress(exchanged);
+        match phone.receive(&answer, wall_now()) {
+            Ok(Step::Send(next)) => outgoing = next,
+            Ok(Step::Finished(report)) => return (phone, Ok(report)),
+            Err(e) => return (phone, Err(e.into())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            split_url("http://127.0.0.1:9180/sync?x=1").unwrap(),
+            ("127.0.0.1:9180".into(), "/sync?x=1".into())
+        );
+        assert_eq!(
+            split_url("http://example.org").unwrap(),
+            ("example.org:80".into(), "/".into())
+        );
+        assert!(split_url("https://x/").is_err());
+        assert!(split_url("http:///x").is_err());
+    }
+}
