@@ -128,7 +128,9 @@ pub fn run(args: &EmulateArgs) -> Result<(), Failure> {
     };
     let tasks_in_calendar = profile.datastores.iter().any(|d| d.holds_tasks);
     let store = match &args.data {
-        Some(dir) if dir.exists() && std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) => {
+        Some(dir)
+            if dir.exists() && std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) =>
+        {
             PhoneStore::load_dir(dir, tasks_in_calendar)
                 .map_err(|e| Failure::bad_input(format!("--data {}: {e}", dir.display())))?
         }

@@ -49,7 +49,7 @@ enum Command {
     Serve(serve::ServeArgs),
     /// An emulated phone (Nokia, Sony Ericsson, Siemens, Motorola models) syncing with
     /// handsync or any SyncML server, for trying handsync without a phone.
-    Emulate(emulate::EmulateArgs),
+    Emulate(Box<emulate::EmulateArgs>),
     /// Start one sync with one phone from the PC: notify it (SAN), then serve its session.
     Sync(sync::SyncArgs),
     /// Accounts phones log in with (only md5("name:password") is stored).

@@ -25,7 +25,10 @@ pub enum EmulateError {
     Session(String),
     Emulator(EmulatorError),
     /// The HTTP server answered with an error.
-    Http { status: u16, body: String },
+    Http {
+        status: u16,
+        body: String,
+    },
     /// The URL is not `http://HOST:PORT/PATH`.
     Url(String),
 }
