@@ -169,13 +169,13 @@ fn pc_starts(device: &mut PcStartsObex, pc: &mut Pc, notification: SyncmlMessage
     report.expect("the session finished")
 }
 
-fn small_set() -> DataSetSpec {
+fn small_set(profile: &DeviceProfile) -> DataSetSpec {
     DataSetSpec {
         contacts: 15,
         events: 5,
         tasks: 3,
         notes: 3,
-        photo_bytes: Some(4000),
+        photo_bytes: emulator_support::photo_for(profile, 4000),
         seed: 3,
     }
 }
@@ -185,7 +185,7 @@ fn every_profile_syncs_over_obex_when_the_phone_starts() {
     for profile in DeviceProfile::all() {
         let phone = Phone::new(
             profile.clone(),
-            generate(&profile, &small_set()),
+            generate(&profile, &small_set(&profile)),
             PhoneConfig::default(),
         );
         let mut device = PhoneStartsObex::new(
@@ -226,7 +226,7 @@ fn a_san_starts_the_alerted_datastores_when_the_pc_starts() {
     for profile in DeviceProfile::all() {
         let phone = Phone::new(
             profile.clone(),
-            generate(&profile, &small_set()),
+            generate(&profile, &small_set(&profile)),
             PhoneConfig::default(),
         );
         let mut device = PcStartsObex::new(
@@ -332,7 +332,7 @@ fn a_syncml_1_1_alert_message_starts_a_session_too() {
     for profile in DeviceProfile::all() {
         let phone = Phone::new(
             profile.clone(),
-            generate(&profile, &small_set()),
+            generate(&profile, &small_set(&profile)),
             PhoneConfig::default(),
         );
         let mut device = PcStartsObex::new(
@@ -362,7 +362,7 @@ fn transcripts_are_written_read_back_and_replayed() {
     ));
     let _ = std::fs::remove_dir_all(&dir);
     for profile in DeviceProfile::all() {
-        let initial = generate(&profile, &small_set());
+        let initial = generate(&profile, &small_set(&profile));
         let mut phone = Phone::new(profile.clone(), initial.clone(), PhoneConfig::default());
         phone.record_transcripts(true);
         let mut pc = Pc::new(ServerConfig::default());
@@ -383,7 +383,7 @@ fn transcripts_are_written_read_back_and_replayed() {
         replay(&mut fresh, &read).unwrap_or_else(|m| panic!("{}: {m}", profile.name));
 
         // A phone holding other data does not.
-        let mut other = generate(&profile, &small_set());
+        let mut other = generate(&profile, &small_set(&profile));
         other.add(
             Datastore::Contacts,
             emulator_support::phone_vcard("Extra", "+491710000000"),
@@ -520,7 +520,7 @@ fn bad_server_input_is_an_error_never_a_panic() {
 #[test]
 fn a_cut_session_is_recorded_as_incomplete_and_replays_so() {
     let profile = DeviceProfile::nokia_e51();
-    let initial = generate(&profile, &small_set());
+    let initial = generate(&profile, &small_set(&profile));
     let mut phone = Phone::new(profile.clone(), initial.clone(), PhoneConfig::default());
     phone.record_transcripts(true);
     let mut pc = Pc::new(ServerConfig::default());
@@ -565,7 +565,7 @@ fn a_pc_that_disconnects_mid_session_leaves_the_phone_ready_for_the_next_one() {
     let profile = DeviceProfile::siemens_s65();
     let phone = Phone::new(
         profile.clone(),
-        generate(&profile, &small_set()),
+        generate(&profile, &small_set(&profile)),
         PhoneConfig::default(),
     );
     let now = Instant::now();
@@ -640,7 +640,7 @@ fn a_silent_pc_times_the_phone_out() {
     let profile = DeviceProfile::sony_ericsson_k750i();
     let phone = Phone::new(
         profile.clone(),
-        generate(&profile, &small_set()),
+        generate(&profile, &small_set(&profile)),
         PhoneConfig::default(),
     );
     let start = Instant::now();

@@ -25,13 +25,19 @@ struct Scenario {
 
 fn scenario(profile: &DeviceProfile, forget_maps: bool) -> Scenario {
     let mut profile = profile.clone();
-    profile.max_msg_size = 2000;
+    // Small messages, so that a session has many; smaller still for a phone that cannot
+    // carry the photo (it has no large objects), which would make the most messages.
+    profile.max_msg_size = if emulator_support::carries_large_objects(&profile) {
+        2000
+    } else {
+        1000
+    };
     let spec = DataSetSpec {
         contacts: 12,
         events: 4,
         tasks: 2,
         notes: 2,
-        photo_bytes: Some(6000),
+        photo_bytes: emulator_support::photo_for(&profile, 6000),
         seed: 77,
     };
     let mut phone = phone_with(profile.clone(), generate(&profile, &spec));

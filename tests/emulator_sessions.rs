@@ -529,7 +529,7 @@ fn tiny_messages_split_every_package_and_still_complete() {
         let mut profile = profile.clone();
         profile.max_msg_size = tiny;
         let spec = DataSetSpec {
-            photo_bytes: Some(1500),
+            photo_bytes: emulator_support::photo_for(&profile, 1500),
             ..data_set()
         };
         let mut phone = phone_with(profile.clone(), generate(&profile, &spec));

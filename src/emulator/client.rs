@@ -382,7 +382,6 @@ struct Session {
     sent: BTreeMap<(u32, String), Sent>,
     server_max_msg_size: Option<u64>,
     server_max_obj_size: Option<u64>,
-    server_msg_id: u32,
     auth_attempts: u32,
     authenticated: bool,
     messages_sent: usize,
@@ -589,7 +588,6 @@ impl Phone {
             sent: BTreeMap::new(),
             server_max_msg_size: None,
             server_max_obj_size: None,
-            server_msg_id: 0,
             auth_attempts: 1,
             authenticated: false,
             messages_sent: 0,
@@ -643,7 +641,6 @@ impl Phone {
             .ok_or_else(|| EmulatorError::Protocol("the message has no SyncHdr".into()))?;
         self.check_header(header, message.version)?;
         let session = self.session();
-        session.server_msg_id = header.msg_id;
         if let Some(meta) = header.meta.as_deref() {
             if let Some(size) = meta.max_msg_size {
                 session.server_max_msg_size = Some(size);
@@ -656,9 +653,10 @@ impl Phone {
             session.response_uri = Some(uri.to_string());
         }
         if !header.no_resp {
-            let mut status = Status::for_header("", header, StatusCode::Ok);
-            std::mem::swap(&mut status.target_refs, &mut status.source_refs);
-            session.statuses.push_back(status);
+            // TargetRef and SourceRef name the server header's Target (us) and Source.
+            session
+                .statuses
+                .push_back(Status::for_header("", header, StatusCode::Ok));
         }
 
         // The server's status on our header decides whether the rest counts.

@@ -240,10 +240,11 @@ fn vcalendar_capability(todo: bool) -> Capability {
 
 impl DeviceProfile {
     /// The names of the built-in profiles.
-    pub const BUILTIN: [&'static str; 5] = [
+    pub const BUILTIN: [&'static str; 6] = [
         "nokia-6230i",
         "nokia-e51",
         "sonyericsson-k750i",
+        "sonyericsson-z600",
         "siemens-s65",
         "motorola-v3",
     ];
@@ -254,6 +255,7 @@ impl DeviceProfile {
             "nokia-6230i" => Some(DeviceProfile::nokia_6230i()),
             "nokia-e51" => Some(DeviceProfile::nokia_e51()),
             "sonyericsson-k750i" => Some(DeviceProfile::sony_ericsson_k750i()),
+            "sonyericsson-z600" => Some(DeviceProfile::sony_ericsson_z600()),
             "siemens-s65" => Some(DeviceProfile::siemens_s65()),
             "motorola-v3" => Some(DeviceProfile::motorola_v3()),
             _ => None,
@@ -500,6 +502,90 @@ impl DeviceProfile {
         }
     }
 
+    /// Sony Ericsson Z600 as its captured package 1 shows it: SyncML 1.0 over WBXML with a
+    /// text public id, no `Mod` in its DevInf (software R2B, hardware R2A), MaxMsgSize 2700,
+    /// contacts (also taking vCard 3.0), calendar and to-dos, no large objects.
+    pub fn sony_ericsson_z600() -> DeviceProfile {
+        let mut contacts = datastore(
+            Datastore::Contacts,
+            "EriPBDB",
+            "Contact",
+            "Phonebook",
+            "text/x-vcard",
+            "2.1",
+            40,
+            510,
+        );
+        contacts
+            .also_receives
+            .push(("text/vcard".into(), "3.0".into()));
+        DeviceProfile {
+            name: "sonyericsson-z600".into(),
+            description: "Sony Ericsson Z600 (SyncML 1.0, WBXML, no large objects)".into(),
+            manufacturer: "SonyEricsson".into(),
+            model: String::new(),
+            software_version: "R2B".into(),
+            hardware_version: "R2A".into(),
+            firmware_version: String::new(),
+            oem: None,
+            device_id: "351932004600689".into(),
+            version: Version::V1_0,
+            encoding: Encoding::Wbxml,
+            wbxml_public_id_as_text: true,
+            max_msg_size: 2700,
+            max_obj_size: 0,
+            supports_large_objects: false,
+            supports_number_of_changes: false,
+            utc: false,
+            datastores: vec![
+                contacts,
+                datastore(
+                    Datastore::Calendar,
+                    "EriCalDB",
+                    "Calendar",
+                    "Calendar",
+                    "text/x-vcalendar",
+                    "1.0",
+                    40,
+                    300,
+                ),
+                datastore(
+                    Datastore::Tasks,
+                    "EriTodoDB",
+                    "Task",
+                    "Tasks",
+                    "text/x-vcalendar",
+                    "1.0",
+                    40,
+                    80,
+                ),
+            ],
+            capabilities: vec![
+                capability(
+                    "text/x-vcard",
+                    "2.1",
+                    vec![
+                        prop("BEGIN", &[]),
+                        prop("VERSION", &[]),
+                        prop("N", &[]),
+                        prop("FN", &[]),
+                        prop("TITLE", &[]),
+                        prop("ORG", &[]),
+                        prop("TEL", &["WORK", "FAX", "CELL", "HOME"]),
+                        prop("EMAIL", &["INTERNET"]),
+                        prop("END", &[]),
+                    ],
+                ),
+                vcalendar_capability(true),
+            ],
+            cable_switch: Some(CableSwitch::SonyEricssonEobex),
+            text_style: TextStyle::Latin1EightBit,
+            anchor_style: AnchorStyle::Counter,
+            server_identifier: "PC Suite".into(),
+            sends_devinf: true,
+        }
+    }
+
     /// Siemens S65: SyncML 1.1 over WBXML, contacts, calendar and notes.
     pub fn siemens_s65() -> DeviceProfile {
         DeviceProfile {
@@ -652,11 +738,12 @@ impl DeviceProfile {
     pub fn devinf(&self) -> DevInf {
         let mut devinf = DevInf::new(self.version);
         devinf.man = Some(self.manufacturer.clone());
-        devinf.model = Some(self.model.clone());
+        // Some phones send no Mod at all (the Z600).
+        devinf.model = (!self.model.is_empty()).then(|| self.model.clone());
         devinf.oem.clone_from(&self.oem);
         devinf.sw_v = Some(self.software_version.clone());
         devinf.hw_v = Some(self.hardware_version.clone());
-        devinf.fw_v = Some(self.firmware_version.clone());
+        devinf.fw_v = (!self.firmware_version.is_empty()).then(|| self.firmware_version.clone());
         devinf.dev_id = Some(self.device_id.clone());
         devinf.dev_typ = Some("phone".into());
         let at_least_1_1 = self.version != Version::V1_0;

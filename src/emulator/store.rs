@@ -214,7 +214,7 @@ impl PhoneStore {
     /// LUID under `contacts/`, `calendar/`, `tasks/`, `notes/`, and the state file), or any
     /// directory of `.vcf`, `.vcs`, `.ics`, `.vnt` and `.txt` files, one item or many per
     /// file, read recursively: then every item is new to the phone (a first sync is slow).
-    /// `holds_tasks` says where to-dos go when the phone has no task datastore.
+    /// `tasks_in_calendar` puts to-dos in the calendar (phones without a task datastore).
     pub fn load_dir(dir: &Path, tasks_in_calendar: bool) -> Result<PhoneStore, EmulatorError> {
         let state_path = dir.join(STATE_FILE);
         if state_path.exists() {

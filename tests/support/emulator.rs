@@ -317,3 +317,14 @@ pub fn phone_vcard(name: &str, number: &str) -> PhoneItem {
         ),
     )
 }
+
+/// Whether the phone can take and send items larger than one message (large objects): a
+/// SyncML 1.0 phone cannot, so such items stay where they are.
+pub fn carries_large_objects(profile: &DeviceProfile) -> bool {
+    profile.supports_large_objects && profile.version != handsync::markup::Version::V1_0
+}
+
+/// A photo of `bytes` for phones that can carry it, none for those that cannot.
+pub fn photo_for(profile: &DeviceProfile, bytes: usize) -> Option<usize> {
+    carries_large_objects(profile).then_some(bytes)
+}
