@@ -97,7 +97,9 @@ fn phone_starts(device: &mut PhoneStartsObex, pc: &mut Pc, request: SyncRequest)
             match event {
                 PhoneEvent::Connected => {}
                 PhoneEvent::SessionFinished(r) => report = Some(r),
-                PhoneEvent::Failed(why) => panic!("the phone failed: {why}"),
+                PhoneEvent::Failed(why) | PhoneEvent::NotificationRefused(why) => {
+                    panic!("the phone failed: {why}")
+                }
                 PhoneEvent::Disconnected => phone_gone = true,
             }
         }
@@ -158,7 +160,9 @@ fn pc_starts(device: &mut PcStartsObex, pc: &mut Pc, notification: SyncmlMessage
             match event {
                 PhoneEvent::Connected | PhoneEvent::Disconnected => {}
                 PhoneEvent::SessionFinished(r) => report = Some(r),
-                PhoneEvent::Failed(why) => panic!("the phone failed: {why}"),
+                PhoneEvent::Failed(why) | PhoneEvent::NotificationRefused(why) => {
+                    panic!("the phone failed: {why}")
+                }
             }
         }
         if !busy {
@@ -223,7 +227,10 @@ fn san(syncs: Vec<SanSync>, session_id: u16) -> SyncmlMessage {
 
 #[test]
 fn a_san_starts_the_alerted_datastores_when_the_pc_starts() {
-    for profile in DeviceProfile::all() {
+    for mut profile in DeviceProfile::all() {
+        // About reading SANs: every model is given the binary form here (the SyncML 1.1
+        // generation refuses it; see the test below).
+        profile.binary_san = true;
         let phone = Phone::new(
             profile.clone(),
             generate(&profile, &small_set(&profile)),
@@ -562,7 +569,8 @@ fn a_cut_session_is_recorded_as_incomplete_and_replays_so() {
 
 #[test]
 fn a_pc_that_disconnects_mid_session_leaves_the_phone_ready_for_the_next_one() {
-    let profile = DeviceProfile::siemens_s65();
+    let mut profile = DeviceProfile::siemens_s65();
+    profile.binary_san = true;
     let phone = Phone::new(
         profile.clone(),
         generate(&profile, &small_set(&profile)),
@@ -682,4 +690,84 @@ fn a_silent_pc_times_the_phone_out() {
         "{events:?}"
     );
     assert!(!device.phone().in_session());
+}
+
+#[test]
+fn a_phone_of_the_syncml_1_1_generation_refuses_a_binary_san_and_stays_connected() {
+    let profile = DeviceProfile::builtin("sonyericsson-k750i").unwrap();
+    assert!(!profile.binary_san);
+    let phone = Phone::new(
+        profile.clone(),
+        generate(&profile, &small_set(&profile)),
+        PhoneConfig::default(),
+    );
+    let now = Instant::now();
+    let mut device = PcStartsObex::new(
+        phone,
+        ObexServerConfig {
+            max_packet_length: PACKET,
+            ..ObexServerConfig::default()
+        },
+        now,
+        UnixMillis(1_160_000_000_000),
+    );
+    let mut client = SyncmlClient::new(ClientConfig {
+        max_packet_length: PACKET,
+        ..ClientConfig::default()
+    });
+    client.connect(now).unwrap();
+    let san = San::new(
+        "PC Suite",
+        1,
+        vec![SanSync {
+            sync_type: SyncType::TwoWay,
+            future_use: 0,
+            content_type: 0x07,
+            server_uri: "Contact".into(),
+        }],
+    )
+    .encode()
+    .unwrap();
+    let mut refused = None;
+    let mut phone_said = None;
+    let mut sent = false;
+    for _ in 0..200 {
+        while let Some(packet) = client.poll_transmit() {
+            device.handle_input(now, &packet);
+        }
+        while let Some(packet) = device.poll_transmit() {
+            client.handle_input(now, &packet);
+        }
+        while let Some(event) = client.poll_event() {
+            match event {
+                SyncmlEvent::Connected if !sent => {
+                    sent = true;
+                    client
+                        .send(
+                            now,
+                            SyncmlMessage::new(SyncmlContentType::Notification, san.clone()),
+                            true,
+                        )
+                        .unwrap();
+                }
+                SyncmlEvent::Error(e) => refused = Some(e.to_string()),
+                _ => {}
+            }
+        }
+        while let Some(event) = device.poll_event() {
+            if let PhoneEvent::NotificationRefused(why) = event {
+                phone_said = Some(why);
+            }
+        }
+        if refused.is_some() {
+            break;
+        }
+    }
+    let refused = refused.expect("the GET is refused");
+    assert!(refused.contains("Unsupported Media Type"), "{refused}");
+    assert!(phone_said.unwrap().contains("no binary SAN"));
+    assert!(
+        client.is_ready(),
+        "the connection stays up for the legacy form"
+    );
 }

@@ -22,7 +22,7 @@ use handsync::obex::{ClientConfig, ServerConfig as ObexServerConfig};
 use handsync::store::{Datastore, SessionResult, Store};
 use handsync::syncml::san::{San, SanSync, SyncType};
 use handsync::transport::emulated::{pc_starts, phone_starts, EmulateError};
-use handsync::transport::obex::{call_phone, CallOptions, CallReport, SanChoice};
+use handsync::transport::obex::{call_phone, CallOptions, CallReport, SanChoice, SanSent};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use emulator_support::{assert_converged, pc_vcard, phone_vcard, Pc};
@@ -151,7 +151,7 @@ impl Lab {
                     ..ObexServerConfig::default()
                 };
                 let mut events = Vec::new();
-                let result = pc_starts(
+                let (phone, result) = pc_starts(
                     stream,
                     phone,
                     config,
@@ -159,14 +159,20 @@ impl Lab {
                     &mut |e: &PhoneEvent| events.push(format!("{e:?}")),
                 )
                 .await;
-                result
+                (phone, result, events)
             };
             let pc_side = async {
                 let stream = tokio::net::TcpStream::connect(address).await.unwrap();
                 call_phone(stream, hub, "obex-tcp", &options).await
             };
-            let ((phone, result), call) = tokio::join!(phone_side, pc_side);
-            (phone, result, call.expect("the PC's call succeeds"))
+            let ((phone, result, events), call) = tokio::join!(phone_side, pc_side);
+            let call = call.unwrap_or_else(|e| {
+                panic!(
+                    "{}: the PC's call failed: {e}; the phone: {events:?}",
+                    phone.profile().name
+                )
+            });
+            (phone, result, call)
         })
     }
 
@@ -242,8 +248,16 @@ fn lifecycle(lab: &mut Lab, mut phone: Phone, pc_starts: bool) {
     let name = phone.profile().name.clone();
     let run = |lab: &mut Lab, phone: Phone| -> (Phone, SessionReport) {
         if pc_starts {
+            let binary_san = phone.profile().binary_san;
             let (phone, result, call) = lab.pc_sync(phone, SyncType::TwoWay);
             assert!(call.completed, "{name}");
+            // SyncML 1.1-generation phones refuse SAN 1.2: handsync falls back.
+            let expected = if binary_san {
+                SanSent::V1_2
+            } else {
+                SanSent::Legacy
+            };
+            assert_eq!(call.san, expected, "{name}");
             (phone, completed(result))
         } else {
             let (phone, result) = lab.phone_sync(phone, SyncMode::TwoWay, None);

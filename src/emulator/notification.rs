@@ -18,6 +18,17 @@ pub fn request_from_notification(
     let looks_like_xml = syncml::sniff_encoding(bytes) == syncml::Encoding::Xml;
     if !looks_like_xml {
         match San::decode(bytes) {
+            Ok(san)
+                if !profile.binary_san
+                    && (san.header.version == VERSION_1_2 || san.header.version == VERSION_1_1) =>
+            {
+                return Err(EmulatorError::Notification(format!(
+                    "the {} takes no binary SAN (version {}.{}); only SyncML alerts",
+                    profile.model,
+                    san.header.version / 10,
+                    san.header.version % 10
+                )))
+            }
             Ok(san) if san.header.version == VERSION_1_2 || san.header.version == VERSION_1_1 => {
                 return from_san(profile, &san)
             }

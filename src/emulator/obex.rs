@@ -17,8 +17,8 @@ use super::client::{Outgoing, Phone, SessionReport, Step, SyncRequest};
 use super::error::EmulatorError;
 use super::UnixMillis;
 use crate::obex::{
-    ClientConfig, ServerConfig, SyncmlClient, SyncmlContentType, SyncmlEvent, SyncmlMessage,
-    SyncmlServer,
+    ClientConfig, ResponseCode, ServerConfig, SyncmlClient, SyncmlContentType, SyncmlEvent,
+    SyncmlMessage, SyncmlServer,
 };
 use crate::syncml::Encoding;
 
@@ -32,6 +32,9 @@ pub enum PhoneEvent {
     /// The session failed: the server's input was bad, or OBEX failed. The phone is back to
     /// idle (as after a cut).
     Failed(String),
+    /// The PC's notification could not be used (the phone refused its GET with Unsupported
+    /// Media Type); the connection stays up for another try.
+    NotificationRefused(String),
     /// The OBEX connection ended.
     Disconnected,
 }
@@ -272,7 +275,12 @@ impl PcStartsObex {
                             .and_then(|request| self.phone.start_sync(&request, wall));
                         match started {
                             Ok(outgoing) => self.reply(&outgoing),
-                            Err(e) => self.events.push_back(PhoneEvent::Failed(e.to_string())),
+                            Err(e) => {
+                                // Refused at once, as phones do: the PC may try another form.
+                                let _ = self.obex.refuse_reply(ResponseCode::UnsupportedMediaType);
+                                self.events
+                                    .push_back(PhoneEvent::NotificationRefused(e.to_string()));
+                            }
                         }
                         continue;
                     }

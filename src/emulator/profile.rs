@@ -143,6 +143,11 @@ pub struct DeviceProfile {
     pub server_identifier: String,
     /// Whether the phone sends its DevInf in package 1 unasked (all these models do).
     pub sends_devinf: bool,
+    /// Whether it takes the binary Server Alerted Notification (OMA DS 1.2 form). Phones of
+    /// the SyncML 1.0/1.1 generation take only the SyncML message with Alerts 206..210 and
+    /// refuse the binary one (the PC then falls back); Nokia S40 firmware of the 1.1
+    /// generation already took both (PC Suite started their syncs with it).
+    pub binary_san: bool,
 }
 
 fn prop(name: &str, params: &[&str]) -> CapabilityProperty {
@@ -339,6 +344,7 @@ impl DeviceProfile {
             anchor_style: AnchorStyle::Timestamp,
             server_identifier: "PC Suite".into(),
             sends_devinf: true,
+            binary_san: true,
         }
     }
 
@@ -419,6 +425,7 @@ impl DeviceProfile {
             anchor_style: AnchorStyle::Timestamp,
             server_identifier: "PC Suite".into(),
             sends_devinf: true,
+            binary_san: true,
         }
     }
 
@@ -499,6 +506,7 @@ impl DeviceProfile {
             anchor_style: AnchorStyle::Counter,
             server_identifier: "PC Suite".into(),
             sends_devinf: true,
+            binary_san: false,
         }
     }
 
@@ -583,6 +591,7 @@ impl DeviceProfile {
             anchor_style: AnchorStyle::Counter,
             server_identifier: "PC Suite".into(),
             sends_devinf: true,
+            binary_san: false,
         }
     }
 
@@ -648,6 +657,7 @@ impl DeviceProfile {
             anchor_style: AnchorStyle::Counter,
             server_identifier: "PC Suite".into(),
             sends_devinf: true,
+            binary_san: false,
         }
     }
 
@@ -703,6 +713,7 @@ impl DeviceProfile {
             anchor_style: AnchorStyle::Counter,
             server_identifier: "PC Suite".into(),
             sends_devinf: true,
+            binary_san: false,
         }
     }
 

@@ -128,6 +128,9 @@ where
                 PhoneEvent::Disconnected => {
                     return report.ok_or(EmulateError::Closed);
                 }
+                PhoneEvent::NotificationRefused(why) => {
+                    tracing::info!(%why, "notification refused; waiting for another");
+                }
                 PhoneEvent::Connected => {}
             }
         }
