@@ -12,6 +12,7 @@
 
 pub mod cli;
 pub mod daemon;
+pub mod emulator;
 pub mod engine;
 pub mod markup;
 pub mod obex;

@@ -3,8 +3,10 @@
 //!
 //! - [`http`]: the SyncML HTTP binding (POST per message, RespURI, idle expiry);
 //! - [`obex`]: SyncML over OBEX on any byte stream, both roles;
-//! - [`tcp`]: OBEX over TCP (the phone emulator, IrDA/Bluetooth bridges, tests).
+//! - [`tcp`]: OBEX over TCP (the phone emulator, IrDA/Bluetooth bridges, tests);
+//! - [`serial`]: OBEX on a serial or USB-serial cable (AT switch, Siemens BFB framing).
 
 pub mod http;
 pub mod obex;
+pub mod serial;
 pub mod tcp;

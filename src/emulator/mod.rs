@@ -1,0 +1,3 @@
+//! Phone-side emulations for tests and demos.
+
+pub mod cable;

@@ -1,0 +1,564 @@
+//! SyncML over OBEX on a serial or USB-serial cable (`/dev/ttyUSB0`, `/dev/ttyACM0`, a pty):
+//! open the tty raw, switch the phone into OBEX mode with its maker's AT command
+//! ([`at`]), run the OBEX drivers of [`crate::transport::obex`] on the port (through the
+//! Siemens BFB framing of [`bfb`] for older Siemens), and bring the phone back to AT mode.
+//! See docs/serial.md.
+
+pub mod at;
+pub mod bfb;
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use tokio::io::unix::AsyncFd;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::sync::watch;
+use tracing::Instrument;
+
+use super::obex::{
+    call_phone, serve_phone, CallError, CallOptions, CallReport, ConnectionEnd, ObexServerOptions,
+};
+use crate::daemon::hub::HubHandle;
+use at::{Exchange, Leaver, SwitchError, SwitchMethod, SwitchOptions, Switched, Switcher};
+use bfb::BfbStream;
+
+/// The transport name sessions over a cable carry.
+pub const TRANSPORT: &str = "obex-serial";
+
+/// The speed phones of the era take on their data cables (DKU-2, CA-42, DCU-60 and the
+/// Prolific-based ones all run at 115200; old Siemens BFB cables at 57600 are set with --baud).
+pub const DEFAULT_BAUD: u32 = 115_200;
+
+/// An open tty, raw 8N1, non-blocking, for tokio.
+pub struct SerialPort {
+    fd: AsyncFd<OwnedFd>,
+    path: String,
+}
+
+impl std::fmt::Debug for SerialPort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SerialPort").field("path", &self.path).finish()
+    }
+}
+
+impl SerialPort {
+    /// Opens `path` at `baud`, 8 data bits, no parity, 1 stop bit, no flow control, raw.
+    /// Needs a tokio runtime with IO enabled.
+    pub fn open(path: &str, baud: u32) -> Result<SerialPort, SerialError> {
+        let opened = serialport::new(path, baud)
+            .data_bits(serialport::DataBits::Eight)
+            .parity(serialport::Parity::None)
+            .stop_bits(serialport::StopBits::One)
+            .flow_control(serialport::FlowControl::None)
+            .open_native()
+            .map_err(|e| SerialError::Open {
+                path: path.to_string(),
+                source: io::Error::from(e),
+            })?;
+        // SAFETY: into_raw_fd hands over the descriptor serialport opened; we own it from here.
+        let fd = unsafe { OwnedFd::from_raw_fd(opened.into_raw_fd()) };
+        set_nonblocking(&fd).map_err(|source| SerialError::Open {
+            path: path.to_string(),
+            source,
+        })?;
+        // SAFETY: an OwnedFd keeps its descriptor open and unchanged until it is dropped,
+        // which only the AsyncFd does.
+        let fd = unsafe { AsyncFd::register(fd) }.map_err(|e| SerialError::Open {
+            path: path.to_string(),
+            source: io::Error::from(e),
+        })?;
+        Ok(SerialPort {
+            fd,
+            path: path.to_string(),
+        })
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Drops what the phone sent and nobody read (stray answers between dialogues).
+    pub fn discard_input(&self) {
+        // SAFETY: tcflush on a descriptor we own.
+        unsafe { libc::tcflush(self.fd.get_ref().as_raw_fd(), libc::TCIFLUSH) };
+    }
+}
+
+fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
+    // SAFETY: fcntl on a descriptor we own.
+    unsafe {
+        let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
+        if flags < 0 || libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+impl AsyncRead for SerialPort {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        loop {
+            let mut guard = std::task::ready!(self.fd.poll_read_ready(cx))?;
+            let unfilled = buf.initialize_unfilled();
+            let result = guard.try_io(|fd| {
+                // SAFETY: reading into an initialised buffer of its own length.
+                let n = unsafe {
+                    libc::read(
+                        fd.get_ref().as_raw_fd(),
+                        unfilled.as_mut_ptr().cast(),
+                        unfilled.len(),
+                    )
+                };
+                if n < 0 {
+                    Err(io::Error::last_os_error())
+                } else {
+                    Ok(n as usize)
+                }
+            });
+            match result {
+                Ok(Ok(n)) => {
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                // The other end of a pty (or a USB adapter) went away: end of stream.
+                Ok(Err(e)) if e.raw_os_error() == Some(libc::EIO) => return Poll::Ready(Ok(())),
+                Ok(Err(e)) => return Poll::Ready(Err(e)),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}
+
+impl AsyncWrite for SerialPort {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            let mut guard = std::task::ready!(self.fd.poll_write_ready(cx))?;
+            let result = guard.try_io(|fd| {
+                // SAFETY: writing from a buffer of its own length.
+                let n = unsafe {
+                    libc::write(fd.get_ref().as_raw_fd(), buf.as_ptr().cast(), buf.len())
+                };
+                if n < 0 {
+                    Err(io::Error::last_os_error())
+                } else {
+                    Ok(n as usize)
+                }
+            });
+            match result {
+                Ok(result) => return Poll::Ready(result),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(())) // the kernel sends what was written
+    }
+
+    /// The port stays open: the OBEX drivers shut their stream down, but the phone still has
+    /// to be brought back to AT mode on it.
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The OBEX stream on a switched port: plain, or in BFB frames.
+pub enum CableLink<'a> {
+    Plain(&'a mut SerialPort),
+    Bfb(BfbStream<&'a mut SerialPort>),
+}
+
+impl<'a> CableLink<'a> {
+    pub fn new(port: &'a mut SerialPort, method: SwitchMethod) -> CableLink<'a> {
+        if method.uses_bfb() {
+            CableLink::Bfb(BfbStream::new(port))
+        } else {
+            CableLink::Plain(port)
+        }
+    }
+}
+
+impl AsyncRead for CableLink<'_> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            CableLink::Plain(port) => Pin::new(&mut **port).poll_read(cx, buf),
+            CableLink::Bfb(stream) => Pin::new(stream).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for CableLink<'_> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            CableLink::Plain(port) => Pin::new(&mut **port).poll_write(cx, buf),
+            CableLink::Bfb(stream) => Pin::new(stream).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            CableLink::Plain(port) => Pin::new(&mut **port).poll_flush(cx),
+            CableLink::Bfb(stream) => Pin::new(stream).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            CableLink::Plain(port) => Pin::new(&mut **port).poll_shutdown(cx),
+            CableLink::Bfb(stream) => Pin::new(stream).poll_shutdown(cx),
+        }
+    }
+}
+
+/// Why a cable session failed.
+#[derive(Debug)]
+pub enum SerialError {
+    Open { path: String, source: io::Error },
+    Io(io::Error),
+    /// The phone could not be put in OBEX mode.
+    Switch(SwitchError),
+    /// The OBEX/SyncML part failed (the phone was then brought back to AT mode if it could).
+    Call(CallError),
+}
+
+impl std::fmt::Display for SerialError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SerialError::Open { path, source } => {
+                write!(f, "cannot open {path}: {source}")?;
+                if source.kind() == io::ErrorKind::PermissionDenied {
+                    write!(
+                        f,
+                        " (serial devices belong to the dialout group: `sudo usermod -aG dialout $USER`, then log in again)"
+                    )?;
+                }
+                Ok(())
+            }
+            SerialError::Io(e) => write!(f, "the serial port: {e}"),
+            SerialError::Switch(e) => write!(f, "switching the phone to OBEX mode: {e}"),
+            SerialError::Call(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for SerialError {}
+
+impl From<io::Error> for SerialError {
+    fn from(e: io::Error) -> Self {
+        SerialError::Io(e)
+    }
+}
+
+/// The common face of [`Switcher`] and [`Leaver`] for the driver loop.
+trait Dialogue {
+    fn transmit(&mut self) -> Option<Vec<u8>>;
+    fn input(&mut self, now: Instant, bytes: &[u8]);
+    fn timeout(&mut self, now: Instant);
+    fn deadline(&self) -> Option<Instant>;
+    fn over(&self) -> bool;
+}
+
+impl Dialogue for Switcher {
+    fn transmit(&mut self) -> Option<Vec<u8>> {
+        self.poll_transmit()
+    }
+    fn input(&mut self, now: Instant, bytes: &[u8]) {
+        self.handle_input(now, bytes)
+    }
+    fn timeout(&mut self, now: Instant) {
+        self.handle_timeout(now)
+    }
+    fn deadline(&self) -> Option<Instant> {
+        self.poll_timeout()
+    }
+    fn over(&self) -> bool {
+        self.result().is_some()
+    }
+}
+
+impl Dialogue for Leaver {
+    fn transmit(&mut self) -> Option<Vec<u8>> {
+        self.poll_transmit()
+    }
+    fn input(&mut self, now: Instant, bytes: &[u8]) {
+        self.handle_input(now, bytes)
+    }
+    fn timeout(&mut self, now: Instant) {
+        self.handle_timeout(now)
+    }
+    fn deadline(&self) -> Option<Instant> {
+        self.poll_timeout()
+    }
+    fn over(&self) -> bool {
+        self.is_finished()
+    }
+}
+
+async fn run_dialogue<D: Dialogue>(port: &mut SerialPort, dialogue: &mut D) -> io::Result<()> {
+    let mut buffer = [0u8; 512];
+    loop {
+        while let Some(bytes) = dialogue.transmit() {
+            tracing::trace!(bytes = ?String::from_utf8_lossy(&bytes), "to the phone");
+            port.write_all(&bytes).await?;
+        }
+        if dialogue.over() {
+            return Ok(());
+        }
+        let read = match dialogue.deadline() {
+            Some(deadline) => {
+                match tokio::time::timeout_at(deadline.into(), port.read(&mut buffer)).await {
+                    Ok(read) => Some(read),
+                    Err(_elapsed) => None,
+                }
+            }
+            None => Some(port.read(&mut buffer).await),
+        };
+        match read {
+            Some(Ok(0)) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the serial line hung up",
+                ))
+            }
+            Some(Ok(n)) => {
+                tracing::trace!(bytes = ?String::from_utf8_lossy(&buffer[..n]), "from the phone");
+                dialogue.input(Instant::now(), &buffer[..n]);
+            }
+            Some(Err(e)) => return Err(e),
+            None => dialogue.timeout(Instant::now()),
+        }
+    }
+}
+
+/// Puts the phone on `port` in OBEX mode.
+pub async fn switch_to_obex(
+    port: &mut SerialPort,
+    options: &SwitchOptions,
+) -> Result<Switched, SerialError> {
+    port.discard_input();
+    let mut switcher = Switcher::new(options.clone(), Instant::now());
+    run_dialogue(port, &mut switcher).await?;
+    let switched = switcher
+        .take_result()
+        .expect("the dialogue ends with a result")
+        .map_err(SerialError::Switch)?;
+    tracing::info!(
+        method = switched.method.command(),
+        manufacturer = switched.manufacturer.as_deref().unwrap_or("?"),
+        model = switched.model.as_deref().unwrap_or("?"),
+        "the phone is in OBEX mode"
+    );
+    Ok(switched)
+}
+
+/// Brings the phone back to AT mode after an OBEX session started with `method`.
+pub async fn leave_obex(
+    port: &mut SerialPort,
+    method: SwitchMethod,
+    options: &SwitchOptions,
+) -> Result<Vec<Exchange>, SerialError> {
+    let mut leaver = Leaver::new(method, options.clone(), Instant::now());
+    run_dialogue(port, &mut leaver).await?;
+    let dialogue = leaver
+        .take_result()
+        .expect("the dialogue ends with a result")
+        .map_err(SerialError::Switch)?;
+    tracing::info!("the phone is back in AT mode");
+    Ok(dialogue)
+}
+
+/// What a PC-started session on a cable did.
+#[derive(Debug)]
+pub struct CableCall {
+    pub switched: Switched,
+    pub report: CallReport,
+    /// The way back to AT mode: its dialogue, or why it failed (the session itself is done).
+    pub back_to_at: Result<Vec<Exchange>, SerialError>,
+}
+
+/// The PC starts over the cable: switch to OBEX, [`call_phone`], back to AT mode.
+pub async fn call_phone_on_cable(
+    port: &mut SerialPort,
+    hub: HubHandle,
+    options: &CallOptions,
+    switch: &SwitchOptions,
+) -> Result<CableCall, SerialError> {
+    let span = tracing::info_span!("serial_session", device = %port.path(), transport = TRANSPORT);
+    async {
+        let switched = switch_to_obex(port, switch).await?;
+        let called = call_phone(
+            CableLink::new(port, switched.method),
+            hub,
+            TRANSPORT,
+            options,
+        )
+        .await;
+        let back_to_at = leave_obex(port, switched.method, switch).await;
+        match called {
+            Ok(report) => Ok(CableCall {
+                switched,
+                report,
+                back_to_at,
+            }),
+            Err(error) => {
+                if let Err(back) = &back_to_at {
+                    tracing::warn!(error = %back, "after the failed session");
+                }
+                Err(SerialError::Call(error))
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// A phone that stays on a cable, for `handsync serve`.
+#[derive(Clone)]
+pub struct SerialListen {
+    pub path: String,
+    pub baud: u32,
+    pub switch: SwitchOptions,
+    pub obex: ObexServerOptions,
+    /// Pause before trying again after a failure (port missing, phone silent).
+    pub retry_pause: Duration,
+    /// Where status lines go (the daemon's stdout).
+    pub report: Arc<dyn Fn(&str) + Send + Sync>,
+}
+
+impl std::fmt::Debug for SerialListen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SerialListen")
+            .field("path", &self.path)
+            .field("baud", &self.baud)
+            .finish()
+    }
+}
+
+/// Keeps the port: switches the phone into OBEX mode, serves the session it starts, brings it
+/// back to AT mode, and again, until `shutdown` turns true. A missing port or a silent phone
+/// is retried after `retry_pause`.
+pub async fn serve(
+    listen: SerialListen,
+    hub: HubHandle,
+    mut shutdown: watch::Receiver<bool>,
+) -> io::Result<()> {
+    let span = tracing::info_span!("serial_listener", device = %listen.path, transport = TRANSPORT);
+    async move {
+        let stopped = |shutdown: &mut watch::Receiver<bool>| {
+            let mut shutdown = shutdown.clone();
+            async move {
+                let _ = shutdown.wait_for(|stop| *stop).await;
+            }
+        };
+        'reopen: loop {
+            if *shutdown.borrow() {
+                return Ok(());
+            }
+            let mut port = match SerialPort::open(&listen.path, listen.baud) {
+                Ok(port) => port,
+                Err(error) => {
+                    (listen.report)(&format!("Serial {}: {error}; trying again", listen.path));
+                    tokio::select! {
+                        _ = tokio::time::sleep(listen.retry_pause) => continue 'reopen,
+                        _ = stopped(&mut shutdown) => return Ok(()),
+                    }
+                }
+            };
+            loop {
+                let switched = tokio::select! {
+                    switched = switch_to_obex(&mut port, &listen.switch) => switched,
+                    _ = stopped(&mut shutdown) => return Ok(()),
+                };
+                let switched = match switched {
+                    Ok(switched) => switched,
+                    Err(SerialError::Io(error)) => {
+                        (listen.report)(&format!("Serial {}: {error}; reopening", listen.path));
+                        tokio::select! {
+                            _ = tokio::time::sleep(listen.retry_pause) => continue 'reopen,
+                            _ = stopped(&mut shutdown) => return Ok(()),
+                        }
+                    }
+                    Err(error) => {
+                        (listen.report)(&format!("Serial {}: {error}; trying again", listen.path));
+                        tokio::select! {
+                            _ = tokio::time::sleep(listen.retry_pause) => continue,
+                            _ = stopped(&mut shutdown) => return Ok(()),
+                        }
+                    }
+                };
+                let phone = match (&switched.manufacturer, &switched.model) {
+                    (Some(maker), Some(model)) => format!("{maker} {model}"),
+                    (Some(maker), None) => maker.clone(),
+                    _ => "the phone".to_string(),
+                };
+                (listen.report)(&format!(
+                    "Serial {}: {phone} in OBEX mode ({}), waiting for its session",
+                    listen.path,
+                    switched.method.command()
+                ));
+                let served = tokio::select! {
+                    served = serve_phone(
+                        CableLink::new(&mut port, switched.method),
+                        hub.clone(),
+                        TRANSPORT,
+                        &listen.obex,
+                    ) => served,
+                    _ = stopped(&mut shutdown) => {
+                        let _ = leave_obex(&mut port, switched.method, &listen.switch).await;
+                        return Ok(());
+                    }
+                };
+                match served {
+                    Ok(ConnectionEnd::Closed) => {
+                        (listen.report)(&format!("Serial {}: the line hung up", listen.path));
+                        tokio::select! {
+                            _ = tokio::time::sleep(listen.retry_pause) => continue 'reopen,
+                            _ = stopped(&mut shutdown) => return Ok(()),
+                        }
+                    }
+                    Ok(end) => (listen.report)(&format!(
+                        "Serial {}: session over ({})",
+                        listen.path,
+                        match end {
+                            ConnectionEnd::Disconnected => "the phone disconnected",
+                            ConnectionEnd::TimedOut => "the phone went silent",
+                            _ => "stopped",
+                        }
+                    )),
+                    Err(error) => {
+                        (listen.report)(&format!("Serial {}: {error}", listen.path));
+                    }
+                }
+                match leave_obex(&mut port, switched.method, &listen.switch).await {
+                    Ok(_) => (listen.report)(&format!(
+                        "Serial {}: the phone is back in AT mode",
+                        listen.path
+                    )),
+                    Err(error) => (listen.report)(&format!("Serial {}: {error}", listen.path)),
+                }
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
