@@ -16,14 +16,27 @@ use crate::daemon::config::{parse_listen, DEFAULT_IDLE_TIMEOUT};
 use crate::daemon::hub::{random_u64, Hub, HubOptions};
 use crate::store::Datastore;
 use crate::syncml::san::{San, SanSync, SyncType};
-use crate::transport::obex::{call_phone, CallOptions, SanChoice, SanSent};
+use crate::transport::obex::{call_phone, CallOptions, CallReport, SanChoice, SanSent};
+use crate::transport::serial::at::SwitchOptions;
+use crate::transport::serial::{self, SerialPort, DEFAULT_BAUD};
 
 #[derive(Args, Debug)]
 pub struct SyncArgs {
     /// The phone (or the phone emulator) listens for OBEX on TCP at this address (IP:PORT or
     /// a port on loopback).
-    #[arg(long = "obex-tcp", value_name = "ADDR", value_parser = parse_listen)]
-    obex_tcp: SocketAddr,
+    #[arg(long = "obex-tcp", value_name = "ADDR", value_parser = parse_listen,
+          required_unless_present = "serial", conflicts_with = "serial")]
+    obex_tcp: Option<SocketAddr>,
+
+    /// The phone is on this serial or USB-serial cable (/dev/ttyUSB0, /dev/ttyACM0...): switch
+    /// it into OBEX mode with its maker's AT command, sync, and bring it back to AT mode.
+    #[arg(long = "serial", value_name = "DEV")]
+    serial: Option<PathBuf>,
+
+    /// Serial line speed (default 115200, or the configuration's serial.baud).
+    #[arg(long, value_name = "N", requires = "serial",
+          value_parser = clap::value_parser!(u32).range(300..=4_000_000))]
+    baud: Option<u32>,
 
     /// Datastores to sync; repeat or separate with commas. Default: contacts, calendar.
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
@@ -141,22 +154,40 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::io(format!("async runtime: {e}")))?;
-    let address = args.obex_tcp;
-    eprintln!("handsync: calling the phone at {address} (OBEX over TCP)");
-    let result = runtime.block_on(async {
-        let stream = tokio::net::TcpStream::connect(address)
-            .await
-            .map_err(|e| Failure::io(format!("cannot connect to {address}: {e}")))?;
-        let _ = stream.set_nodelay(true);
-        call_phone(
-            stream,
-            hub.handle(),
-            crate::transport::tcp::TRANSPORT,
-            &options,
-        )
-        .await
-        .map_err(|e| Failure::io(e.to_string()))
-    });
+    let result = match (&args.serial, args.obex_tcp) {
+        (Some(device), _) => {
+            let baud = match args.baud {
+                Some(baud) => baud,
+                None => file
+                    .serial_baud()
+                    .map_err(|e| Failure::bad_input(e.to_string()))?
+                    .unwrap_or(DEFAULT_BAUD),
+            };
+            let path = device.to_string_lossy().into_owned();
+            eprintln!("handsync: calling the phone on {path} at {baud} baud (OBEX over the cable)");
+            runtime.block_on(call_on_cable(&path, baud, &hub, &options))
+        }
+        (None, Some(address)) => {
+            eprintln!("handsync: calling the phone at {address} (OBEX over TCP)");
+            runtime.block_on(async {
+                let stream = tokio::net::TcpStream::connect(address)
+                    .await
+                    .map_err(|e| Failure::io(format!("cannot connect to {address}: {e}")))?;
+                let _ = stream.set_nodelay(true);
+                call_phone(
+                    stream,
+                    hub.handle(),
+                    crate::transport::tcp::TRANSPORT,
+                    &options,
+                )
+                .await
+                .map_err(|e| Failure::io(e.to_string()))
+            })
+        }
+        (None, None) => Err(Failure::bad_input(
+            "say where the phone is: --serial DEV or --obex-tcp ADDR".to_string(),
+        )),
+    };
     hub.shutdown();
     let report = result?;
     let san = match report.san {
@@ -186,4 +217,33 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
         ))),
         None => Err(Failure::io("the phone sent no session".to_string())),
     }
+}
+
+/// Switch, session, back to AT mode; the dialogue goes to stderr.
+async fn call_on_cable(
+    path: &str,
+    baud: u32,
+    hub: &Hub,
+    options: &CallOptions,
+) -> Result<CallReport, Failure> {
+    let mut port = SerialPort::open(path, baud).map_err(|e| Failure::io(e.to_string()))?;
+    let call =
+        serial::call_phone_on_cable(&mut port, hub.handle(), options, &SwitchOptions::default())
+            .await
+            .map_err(|e| Failure::io(e.to_string()))?;
+    let switched = &call.switched;
+    let phone = match (&switched.manufacturer, &switched.model) {
+        (Some(maker), Some(model)) => format!("{maker} {model}"),
+        (Some(maker), None) => maker.clone(),
+        _ => "the phone".to_string(),
+    };
+    eprintln!(
+        "handsync: {phone} switched to OBEX with {}",
+        switched.method.command()
+    );
+    match &call.back_to_at {
+        Ok(_) => eprintln!("handsync: the phone is back in AT mode"),
+        Err(e) => eprintln!("handsync: warning: {e}"),
+    }
+    Ok(call.report)
 }

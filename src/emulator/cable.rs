@@ -379,7 +379,9 @@ impl CableModem {
                             }
                             continue;
                         }
-                        let line = String::from_utf8_lossy(&self.bfb_at_line).trim().to_string();
+                        let line = String::from_utf8_lossy(&self.bfb_at_line)
+                            .trim()
+                            .to_string();
                         self.bfb_at_line.clear();
                         self.commands.push(line.clone());
                         let leave = line.eq_ignore_ascii_case("AT^SBFB=0");
@@ -414,9 +416,24 @@ mod tests {
     #[test]
     fn each_maker_switches_on_its_own_command_only() {
         let cases = [
-            (CableProfile::Nokia, "AT+CPROT=0", "CONNECT", CableMode::Obex),
-            (CableProfile::SonyEricsson, "AT*EOBEX", "CONNECT", CableMode::Obex),
-            (CableProfile::SiemensSqwe, "AT^SQWE=3", "OK", CableMode::Obex),
+            (
+                CableProfile::Nokia,
+                "AT+CPROT=0",
+                "CONNECT",
+                CableMode::Obex,
+            ),
+            (
+                CableProfile::SonyEricsson,
+                "AT*EOBEX",
+                "CONNECT",
+                CableMode::Obex,
+            ),
+            (
+                CableProfile::SiemensSqwe,
+                "AT^SQWE=3",
+                "OK",
+                CableMode::Obex,
+            ),
             (CableProfile::SiemensBfb, "AT^SBFB=1", "OK", CableMode::Bfb),
             (CableProfile::Motorola, "AT+MODE=22", "OK", CableMode::Obex),
         ];

@@ -450,7 +450,9 @@ impl Switcher {
                             SwitchMethod::AlreadyObex.command(),
                             format!("a malformed OBEX answer: {error}"),
                         );
-                        self.fail("the phone answered the OBEX probe with a malformed packet".into());
+                        self.fail(
+                            "the phone answered the OBEX probe with a malformed packet".into(),
+                        );
                     }
                 }
             }
@@ -458,7 +460,10 @@ impl Switcher {
             Step::Waiting(command) => match self.lines.push(input) {
                 None => {}
                 Some(LineEvent::Garbage) => {
-                    self.record(command.text(), format!("over {MAX_LINE} bytes without a line end"));
+                    self.record(
+                        command.text(),
+                        format!("over {MAX_LINE} bytes without a line end"),
+                    );
                     self.fail(format!(
                         "the phone answered {} with no AT text: is it in another mode (BFB, a data call) or at another baud rate?",
                         command.text()
@@ -521,9 +526,11 @@ impl Switcher {
             Command::SqweQuery => {
                 if ok {
                     // "^SQWE: 0": RCCP (AT) mode; another number: switch back to it first.
-                    let mode = info
-                        .iter()
-                        .find_map(|l| l.rsplit(':').next().and_then(|n| n.trim().parse::<u8>().ok()));
+                    let mode = info.iter().find_map(|l| {
+                        l.rsplit(':')
+                            .next()
+                            .and_then(|n| n.trim().parse::<u8>().ok())
+                    });
                     if mode.unwrap_or(0) == 0 {
                         self.send(Command::Switch(SwitchMethod::Sqwe), now);
                     } else {
@@ -587,7 +594,10 @@ impl Switcher {
             Step::Flush => self.send(Command::Reset, now),
             Step::Waiting(command) => {
                 let waited = self.options.command_timeout;
-                self.record(command.text(), format!("no answer within {}", seconds(waited)));
+                self.record(
+                    command.text(),
+                    format!("no answer within {}", seconds(waited)),
+                );
                 match command {
                     Command::Switch(method) if method != SwitchMethod::Cprot => {
                         self.send(Command::Switch(SwitchMethod::Cprot), now)
@@ -628,8 +638,10 @@ impl Switcher {
 
     fn bfb_hello(&mut self, tries: u8, now: Instant) {
         self.frames = bfb::FrameDecoder::new();
-        self.transmit
-            .push(bfb::encode_frames(bfb::frame_type::CONNECT, &[bfb::CONNECT_HELLO]));
+        self.transmit.push(bfb::encode_frames(
+            bfb::frame_type::CONNECT,
+            &[bfb::CONNECT_HELLO],
+        ));
         self.step = Step::BfbHello { tries };
         self.deadline = Some(now + self.options.command_timeout);
     }
@@ -644,7 +656,9 @@ enum LeaveStep {
     /// BFB only: `AT^SBFB=0` in an AT frame, waiting for OK.
     LeaveBfb,
     Pause,
-    Probe { tries: u8 },
+    Probe {
+        tries: u8,
+    },
     /// Siemens: `AT^SQWE=0`, back to the default mode.
     SqweReset,
     /// Silence before and after "+++", then probe again.
@@ -793,7 +807,10 @@ impl Leaver {
         let waited = seconds(self.options.command_timeout);
         match self.step {
             LeaveStep::LeaveBfb => {
-                self.record("AT^SBFB=0 (in a BFB AT frame)", &format!("no answer within {waited}"));
+                self.record(
+                    "AT^SBFB=0 (in a BFB AT frame)",
+                    &format!("no answer within {waited}"),
+                );
                 self.step = LeaveStep::Pause;
                 self.deadline = Some(now + self.options.settle);
             }

@@ -41,7 +41,9 @@ pub struct SerialPort {
 
 impl std::fmt::Debug for SerialPort {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SerialPort").field("path", &self.path).finish()
+        f.debug_struct("SerialPort")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -233,7 +235,10 @@ impl AsyncWrite for CableLink<'_> {
 /// Why a cable session failed.
 #[derive(Debug)]
 pub enum SerialError {
-    Open { path: String, source: io::Error },
+    Open {
+        path: String,
+        source: io::Error,
+    },
     Io(io::Error),
     /// The phone could not be put in OBEX mode.
     Switch(SwitchError),
