@@ -264,12 +264,16 @@ impl CableModem {
         }
         match byte {
             b'\r' => {
-                let line = String::from_utf8_lossy(&self.line).trim().to_string();
-                self.line.clear();
+                let line = std::mem::take(&mut self.line);
+                let line = String::from_utf8_lossy(line.trim_ascii()).into_owned();
                 // Modems ignore lines that do not start with AT (the OBEX probe, noise).
-                if line.len() >= 2 && line[..2].eq_ignore_ascii_case("AT") {
+                if let Some(command) = line
+                    .get(..2)
+                    .filter(|at| at.eq_ignore_ascii_case("AT"))
+                    .map(|_| line[2..].to_string())
+                {
                     self.commands.push(line.clone());
-                    let answer = self.answer(&line[2..]);
+                    let answer = self.answer(&command);
                     self.to_wire.extend_from_slice(&answer);
                 }
             }
