@@ -63,6 +63,7 @@ impl SerialPort {
             })?;
         // SAFETY: into_raw_fd hands over the descriptor serialport opened; we own it from here.
         let fd = unsafe { OwnedFd::from_raw_fd(opened.into_raw_fd()) };
+        hang_up_on_close(&fd);
         set_nonblocking(&fd).map_err(|source| SerialError::Open {
             path: path.to_string(),
             source,
@@ -87,6 +88,19 @@ impl SerialPort {
     pub fn discard_input(&self) {
         // SAFETY: tcflush on a descriptor we own.
         unsafe { libc::tcflush(self.fd.get_ref().as_raw_fd(), libc::TCIFLUSH) };
+    }
+}
+
+/// HUPCL: closing the port drops DTR, which sends a phone still in OBEX mode back to command
+/// mode (the way out when no OBEX session is open to DISCONNECT). Best effort: a pty ignores it.
+fn hang_up_on_close(fd: &OwnedFd) {
+    // SAFETY: termios calls on a descriptor we own, into a zeroed struct tcgetattr fills.
+    unsafe {
+        let mut termios = std::mem::zeroed::<libc::termios>();
+        if libc::tcgetattr(fd.as_raw_fd(), &mut termios) == 0 {
+            termios.c_cflag |= libc::HUPCL;
+            libc::tcsetattr(fd.as_raw_fd(), libc::TCSANOW, &termios);
+        }
     }
 }
 
@@ -528,10 +542,9 @@ pub async fn serve(
                         TRANSPORT,
                         &listen.obex,
                     ) => served,
-                    _ = stopped(&mut shutdown) => {
-                        let _ = leave_obex(&mut port, switched.method, &listen.switch).await;
-                        return Ok(());
-                    }
+                    // No session to DISCONNECT: closing the port drops DTR (HUPCL), which
+                    // sends the phone back to command mode.
+                    _ = stopped(&mut shutdown) => return Ok(()),
                 };
                 match served {
                     Ok(ConnectionEnd::Closed) => {
