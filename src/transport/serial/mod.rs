@@ -345,10 +345,10 @@ async fn run_dialogue<D: Dialogue>(port: &mut SerialPort, dialogue: &mut D) -> i
         }
         let read = match dialogue.deadline() {
             Some(deadline) => {
-                match tokio::time::timeout_at(deadline.into(), port.read(&mut buffer)).await {
-                    Ok(read) => Some(read),
-                    Err(_elapsed) => None,
-                }
+                // None: the deadline passed.
+                tokio::time::timeout_at(deadline.into(), port.read(&mut buffer))
+                    .await
+                    .ok()
             }
             None => Some(port.read(&mut buffer).await),
         };
