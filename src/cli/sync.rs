@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::{ArgGroup, Args, ValueEnum};
 
 use super::listing::counts_text;
 use super::serve::{load_config, resolve_db};
@@ -21,11 +21,12 @@ use crate::transport::serial::at::SwitchOptions;
 use crate::transport::serial::{self, SerialPort, DEFAULT_BAUD};
 
 #[derive(Args, Debug)]
+// Where the phone is: exactly one of the two.
+#[command(group(ArgGroup::new("phone").required(true).args(["obex_tcp", "serial"])))]
 pub struct SyncArgs {
     /// The phone (or the phone emulator) listens for OBEX on TCP at this address (IP:PORT or
     /// a port on loopback).
-    #[arg(long = "obex-tcp", value_name = "ADDR", value_parser = parse_listen,
-          required_unless_present = "serial", conflicts_with = "serial")]
+    #[arg(long = "obex-tcp", value_name = "ADDR", value_parser = parse_listen)]
     obex_tcp: Option<SocketAddr>,
 
     /// The phone is on this serial or USB-serial cable (/dev/ttyUSB0, /dev/ttyACM0...): switch
@@ -34,7 +35,7 @@ pub struct SyncArgs {
     serial: Option<PathBuf>,
 
     /// Serial line speed (default 115200, or the configuration's serial.baud).
-    #[arg(long, value_name = "N", requires = "serial",
+    #[arg(long, value_name = "N",
           value_parser = clap::value_parser!(u32).range(300..=4_000_000))]
     baud: Option<u32>,
 
@@ -100,6 +101,11 @@ fn san_entry(datastore: Datastore, sync_type: SyncType) -> SanSync {
 }
 
 pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
+    if args.baud.is_some() && args.serial.is_none() {
+        return Err(Failure::bad_input(
+            "--baud sets the speed of a --serial line; OBEX over TCP has none".to_string(),
+        ));
+    }
     let file = load_config(args.config.as_ref())?;
     let mut server = file
         .server_config()

@@ -191,17 +191,28 @@ impl AsyncWrite for SerialPort {
 }
 
 /// The OBEX stream on a switched port: plain, or in BFB frames.
-pub enum CableLink<'a> {
+pub struct CableLink<'a> {
+    inner: LinkKind<'a>,
+    /// Nothing OBEX has arrived yet: line ends still in flight after "CONNECT" are dropped
+    /// (every OBEX request and response starts with a byte of 0x80 or above).
+    before_obex: bool,
+}
+
+enum LinkKind<'a> {
     Plain(&'a mut SerialPort),
     Bfb(BfbStream<&'a mut SerialPort>),
 }
 
 impl<'a> CableLink<'a> {
     pub fn new(port: &'a mut SerialPort, method: SwitchMethod) -> CableLink<'a> {
-        if method.uses_bfb() {
-            CableLink::Bfb(BfbStream::new(port))
+        let inner = if method.uses_bfb() {
+            LinkKind::Bfb(BfbStream::new(port))
         } else {
-            CableLink::Plain(port)
+            LinkKind::Plain(port)
+        };
+        CableLink {
+            inner,
+            before_obex: true,
         }
     }
 }
@@ -212,9 +223,34 @@ impl AsyncRead for CableLink<'_> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            CableLink::Plain(port) => Pin::new(&mut **port).poll_read(cx, buf),
-            CableLink::Bfb(stream) => Pin::new(stream).poll_read(cx, buf),
+        let this = self.get_mut();
+        loop {
+            let start = buf.filled().len();
+            match &mut this.inner {
+                LinkKind::Plain(port) => {
+                    std::task::ready!(Pin::new(&mut **port).poll_read(cx, buf))?
+                }
+                LinkKind::Bfb(stream) => std::task::ready!(Pin::new(stream).poll_read(cx, buf))?,
+            }
+            if !this.before_obex || buf.filled().len() == start {
+                return Poll::Ready(Ok(()));
+            }
+            let fresh = &buf.filled()[start..];
+            let skip = fresh
+                .iter()
+                .take_while(|&&b| b == b'\r' || b == b'\n')
+                .count();
+            if skip == fresh.len() {
+                buf.set_filled(start);
+                continue; // only line ends: read again
+            }
+            this.before_obex = false;
+            if skip > 0 {
+                let kept = fresh[skip..].to_vec();
+                buf.set_filled(start);
+                buf.put_slice(&kept);
+            }
+            return Poll::Ready(Ok(()));
         }
     }
 }
@@ -225,23 +261,23 @@ impl AsyncWrite for CableLink<'_> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            CableLink::Plain(port) => Pin::new(&mut **port).poll_write(cx, buf),
-            CableLink::Bfb(stream) => Pin::new(stream).poll_write(cx, buf),
+        match &mut self.get_mut().inner {
+            LinkKind::Plain(port) => Pin::new(&mut **port).poll_write(cx, buf),
+            LinkKind::Bfb(stream) => Pin::new(stream).poll_write(cx, buf),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            CableLink::Plain(port) => Pin::new(&mut **port).poll_flush(cx),
-            CableLink::Bfb(stream) => Pin::new(stream).poll_flush(cx),
+        match &mut self.get_mut().inner {
+            LinkKind::Plain(port) => Pin::new(&mut **port).poll_flush(cx),
+            LinkKind::Bfb(stream) => Pin::new(stream).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            CableLink::Plain(port) => Pin::new(&mut **port).poll_shutdown(cx),
-            CableLink::Bfb(stream) => Pin::new(stream).poll_shutdown(cx),
+        match &mut self.get_mut().inner {
+            LinkKind::Plain(port) => Pin::new(&mut **port).poll_shutdown(cx),
+            LinkKind::Bfb(stream) => Pin::new(stream).poll_shutdown(cx),
         }
     }
 }
