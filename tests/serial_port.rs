@@ -107,3 +107,25 @@ fn sync_wants_exactly_one_way_to_the_phone() {
     assert!(!baud_alone.status.success());
     assert!(String::from_utf8_lossy(&baud_alone.stderr).contains("--serial"));
 }
+
+#[test]
+fn the_serial_section_of_the_configuration_is_read_and_checked() {
+    use handsync::daemon::config::ConfigFile;
+    use std::path::Path;
+    let file = ConfigFile::parse(
+        "[serial]\ndevices = [\"/dev/ttyACM0\", \"/dev/ttyUSB1\"]\nbaud = 57600\n",
+        Path::new("config.toml"),
+    )
+    .unwrap();
+    assert_eq!(file.serial.devices.len(), 2);
+    assert_eq!(file.serial_baud().unwrap(), Some(57_600));
+
+    let slow = ConfigFile::parse("[serial]\nbaud = 7\n", Path::new("config.toml")).unwrap();
+    let error = slow.serial_baud().unwrap_err().to_string();
+    assert!(error.contains("serial.baud = 7"), "{error}");
+
+    let unknown = ConfigFile::parse("[serial]\nspeed = 9600\n", Path::new("config.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(unknown.contains("speed"), "{unknown}");
+}

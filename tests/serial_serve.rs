@@ -202,3 +202,68 @@ fn serve_switches_the_phone_serves_its_sessions_and_switches_it_again() {
         .iter()
         .all(|s| s.result == SessionResult::Completed && s.transport == "obex-serial"));
 }
+
+#[test]
+fn a_phone_silent_at_first_is_switched_once_it_answers_with_the_device_from_the_config() {
+    let dir = support::scratch_dir("serial-serve-late");
+    let db = dir.join("handsync.db");
+    let pty = Pty::open();
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[serial]\ndevices = [\"{}\"]\nbaud = 57600\n", pty.path),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_handsync"))
+        .arg("--db")
+        .arg(&db)
+        .args(["serve", "--no-http", "--config"])
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("handsync runs");
+    let stdout = child.stdout.take().unwrap();
+    let (send, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    // Nobody on the line: handsync's bytes are read and left unanswered.
+    let started = Instant::now();
+    let failure = loop {
+        let _ = pty.read(Duration::from_millis(50));
+        while let Ok(line) = lines.try_recv() {
+            seen.push(line);
+        }
+        if let Some(line) = seen.iter().find(|l| l.contains("trying again")) {
+            break line.clone();
+        }
+        assert!(started.elapsed() < LIMIT, "{seen:#?}");
+    };
+    assert!(
+        seen.iter().any(|l| l.contains("at 57600 baud")),
+        "{seen:#?}"
+    );
+    assert!(
+        failure.contains("does not answer ATZ within 3.0 s"),
+        "{failure}"
+    );
+    // The phone is switched on.
+    let mut phone = CablePhone::new(pty, CableModem::new(CableProfile::SonyEricsson), client());
+    wait_for_line(
+        &mut phone,
+        &lines,
+        &mut seen,
+        "Sony Ericsson K750i in OBEX mode (AT*EOBEX), waiting for its session",
+    );
+    assert_eq!(phone.modem.mode(), CableMode::Obex);
+    // SAFETY: signalling the child we started.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    assert!(phone.pump_until(LIMIT, |_| child.try_wait().unwrap().is_some()));
+    assert!(child.wait().unwrap().success());
+}

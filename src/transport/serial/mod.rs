@@ -509,9 +509,46 @@ impl std::fmt::Debug for SerialListen {
     }
 }
 
+/// The longest pause between tries at a missing port or a silent phone.
+const MAX_RETRY_PAUSE: Duration = Duration::from_secs(60);
+
+/// Failures in a row: each different one reported once (a phone left unplugged for hours does
+/// not fill the journal), tried again after a pause that doubles up to a minute.
+struct Retry {
+    base: Duration,
+    pause: Duration,
+    last: Option<String>,
+}
+
+impl Retry {
+    fn new(base: Duration) -> Retry {
+        Retry {
+            base,
+            pause: base,
+            last: None,
+        }
+    }
+
+    /// Reports `line` unless it was the last one; the pause before the next try.
+    fn failed(&mut self, report: &(dyn Fn(&str) + Send + Sync), line: String) -> Duration {
+        if self.last.as_deref() != Some(line.as_str()) {
+            report(&line);
+        }
+        self.last = Some(line);
+        let pause = self.pause;
+        self.pause = (self.pause * 2).min(MAX_RETRY_PAUSE.max(self.base));
+        pause
+    }
+
+    fn succeeded(&mut self) {
+        self.pause = self.base;
+        self.last = None;
+    }
+}
+
 /// Keeps the port: switches the phone into OBEX mode, serves the session it starts, brings it
 /// back to AT mode, and again, until `shutdown` turns true. A missing port or a silent phone
-/// is retried after `retry_pause`.
+/// is tried again after `retry_pause`, then longer pauses (up to a minute).
 pub async fn serve(
     listen: SerialListen,
     hub: HubHandle,
@@ -525,6 +562,8 @@ pub async fn serve(
                 let _ = shutdown.wait_for(|stop| *stop).await;
             }
         };
+        let mut retry = Retry::new(listen.retry_pause);
+        let report = listen.report.as_ref();
         'reopen: loop {
             if *shutdown.borrow() {
                 return Ok(());
@@ -532,9 +571,9 @@ pub async fn serve(
             let mut port = match SerialPort::open(&listen.path, listen.baud) {
                 Ok(port) => port,
                 Err(error) => {
-                    (listen.report)(&format!("Serial {}: {error}; trying again", listen.path));
+                    let line = format!("Serial {}: {error}; trying again", listen.path);
                     tokio::select! {
-                        _ = tokio::time::sleep(listen.retry_pause) => continue 'reopen,
+                        _ = tokio::time::sleep(retry.failed(report, line)) => continue 'reopen,
                         _ = stopped(&mut shutdown) => return Ok(()),
                     }
                 }
@@ -547,20 +586,21 @@ pub async fn serve(
                 let switched = match switched {
                     Ok(switched) => switched,
                     Err(SerialError::Io(error)) => {
-                        (listen.report)(&format!("Serial {}: {error}; reopening", listen.path));
+                        let line = format!("Serial {}: {error}; reopening", listen.path);
                         tokio::select! {
-                            _ = tokio::time::sleep(listen.retry_pause) => continue 'reopen,
+                            _ = tokio::time::sleep(retry.failed(report, line)) => continue 'reopen,
                             _ = stopped(&mut shutdown) => return Ok(()),
                         }
                     }
                     Err(error) => {
-                        (listen.report)(&format!("Serial {}: {error}; trying again", listen.path));
+                        let line = format!("Serial {}: {error}; trying again", listen.path);
                         tokio::select! {
-                            _ = tokio::time::sleep(listen.retry_pause) => continue,
+                            _ = tokio::time::sleep(retry.failed(report, line)) => continue,
                             _ = stopped(&mut shutdown) => return Ok(()),
                         }
                     }
                 };
+                retry.succeeded();
                 let phone = match (&switched.manufacturer, &switched.model) {
                     (Some(maker), Some(model)) => format!("{maker} {model}"),
                     (Some(maker), None) => maker.clone(),
@@ -571,22 +611,28 @@ pub async fn serve(
                     listen.path,
                     switched.method.command()
                 ));
+                let session = tracing::info_span!(
+                    "serial_session",
+                    device = %listen.path,
+                    transport = TRANSPORT,
+                    switch = switched.method.command()
+                );
                 let served = tokio::select! {
                     served = serve_phone(
                         CableLink::new(&mut port, switched.method),
                         hub.clone(),
                         TRANSPORT,
                         &listen.obex,
-                    ) => served,
+                    ).instrument(session) => served,
                     // No session to DISCONNECT: closing the port drops DTR (HUPCL), which
                     // sends the phone back to command mode.
                     _ = stopped(&mut shutdown) => return Ok(()),
                 };
                 match served {
                     Ok(ConnectionEnd::Closed) => {
-                        (listen.report)(&format!("Serial {}: the line hung up", listen.path));
+                        let line = format!("Serial {}: the line hung up; reopening", listen.path);
                         tokio::select! {
-                            _ = tokio::time::sleep(listen.retry_pause) => continue 'reopen,
+                            _ = tokio::time::sleep(retry.failed(report, line)) => continue 'reopen,
                             _ = stopped(&mut shutdown) => return Ok(()),
                         }
                     }
