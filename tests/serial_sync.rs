@@ -19,7 +19,8 @@ use handsync::emulator::cable::{CableMode, CableModem, CableProfile};
 use handsync::engine::{Reply, ServerConfig};
 use handsync::markup::Version;
 use handsync::obex::{
-    ServerConfig as ObexServerConfig, SyncmlContentType, SyncmlEvent, SyncmlMessage, SyncmlServer,
+    ResponseCode, ServerConfig as ObexServerConfig, SyncmlContentType, SyncmlEvent, SyncmlMessage,
+    SyncmlServer,
 };
 use handsync::store::{SessionResult, Store};
 use handsync::syncml::san::San;
@@ -32,6 +33,8 @@ const LIMIT: Duration = Duration::from_secs(60);
 struct CableWire {
     phone: CablePhone<SyncmlServer>,
     notifications: Vec<San>,
+    /// Refuse every notification (a phone whose user said no, or without a PC Suite profile).
+    refuse: bool,
 }
 
 impl CableWire {
@@ -46,6 +49,7 @@ impl CableWire {
                 }),
             ),
             notifications: Vec::new(),
+            refuse: false,
         }
     }
 
@@ -284,6 +288,37 @@ fn a_phone_already_in_obex_mode_is_synced_without_at_commands() {
     );
     // Nothing was switched, so nothing is switched back: no AT was sent.
     assert!(!wire.phone.heard_text().contains("AT"));
+}
+
+#[test]
+fn a_refused_notification_is_reported_and_the_phone_is_put_back_in_at_mode() {
+    let (dir, db) = scratch("serial-san-refused");
+    let mut wire = CableWire::new(CableModem::new(CableProfile::Nokia));
+    wire.refuse = true;
+    let child = sync_over(&wire.phone.pty.path.clone(), &db, &dir);
+    // SAN 1.2, then the legacy form: both refused.
+    for _ in 0..2 {
+        let notification = wire.next_message().expect("a notification");
+        assert!(!notification.bytes.is_empty());
+        wire.phone
+            .obex
+            .refuse_reply(ResponseCode::UnsupportedMediaType)
+            .unwrap();
+    }
+    let finished = answer_until_exit(&mut wire, child);
+    assert!(!finished.success);
+    assert!(
+        finished
+            .stderr
+            .contains("the phone refused the sync notification"),
+        "{}",
+        finished.stderr
+    );
+    assert_eq!(wire.phone.modem.mode(), CableMode::At);
+    assert_eq!(
+        wire.phone.modem.commands().last().map(String::as_str),
+        Some("AT")
+    );
 }
 
 #[test]

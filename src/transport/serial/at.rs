@@ -739,7 +739,10 @@ impl Leaver {
 
     fn send(&mut self, text: &str, step: LeaveStep, now: Instant) {
         self.input.clear();
-        self.transmit.push(format!("{text}\r").into_bytes());
+        // The probe starts with a line end: it ends whatever OBEX bytes the modem took for
+        // the start of a command line, so that "AT" starts a line of its own.
+        let lead = if text == "AT" { "\r" } else { "" };
+        self.transmit.push(format!("{lead}{text}\r").into_bytes());
         self.step = step;
         self.deadline = Some(now + self.options.command_timeout);
     }

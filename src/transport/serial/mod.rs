@@ -468,6 +468,15 @@ pub async fn call_phone_on_cable(
             options,
         )
         .await;
+        if called.is_err() && switched.method != SwitchMethod::AlreadyObex {
+            // The session broke off without its DISCONNECT, which is what sends most phones
+            // back to command mode: send one (its answer, if any, is not needed).
+            let mut link = CableLink::new(port, switched.method);
+            let disconnect = [0x81, 0x00, 0x03];
+            if link.write_all(&disconnect).await.is_ok() {
+                let _ = link.flush().await;
+            }
+        }
         let back_to_at = leave_obex(port, switched.method, switch).await;
         match called {
             Ok(report) => Ok(CableCall {
