@@ -79,6 +79,9 @@ pub(super) fn resolve_db(db: Option<PathBuf>, file: &ConfigFile) -> Result<PathB
 }
 
 pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
+    // SIGINT and SIGTERM are caught from here on, before the status lines go out: whoever
+    // stops the daemon as soon as it has read them must not kill it in mid-start.
+    let signals = Signals::catch().map_err(|e| Failure::io(format!("catching signals: {e}")))?;
     let file = load_config(args.config.as_ref())?;
     let server = file
         .server_config()
@@ -167,8 +170,46 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
         println!("handsync: no listener is configured; waiting for a signal to stop");
     }
 
-    let waited = daemon.wait_for_signal();
+    let waited = signals.wait();
     println!("handsync: stopping (open sessions are recorded as cut)");
     daemon.shutdown();
     waited.map_err(|e| Failure::io(format!("waiting for a signal: {e}")))
+}
+
+/// SIGINT and SIGTERM, caught on a small runtime of their own.
+struct Signals {
+    runtime: tokio::runtime::Runtime,
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn catch() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (interrupt, terminate) = runtime.block_on(async {
+            Ok::<_, std::io::Error>((
+                signal(SignalKind::interrupt())?,
+                signal(SignalKind::terminate())?,
+            ))
+        })?;
+        Ok(Signals {
+            runtime,
+            interrupt,
+            terminate,
+        })
+    }
+
+    /// Blocks until one arrives (or arrived since [`Signals::catch`]).
+    fn wait(mut self) -> std::io::Result<()> {
+        self.runtime.block_on(async {
+            tokio::select! {
+                _ = self.interrupt.recv() => {}
+                _ = self.terminate.recv() => {}
+            }
+        });
+        Ok(())
+    }
 }
