@@ -12,6 +12,9 @@ use crate::daemon::config::{
     default_config_path, parse_listen, ConfigFile, DEFAULT_HTTP_LISTEN, DEFAULT_IDLE_TIMEOUT,
 };
 use crate::daemon::{Daemon, Settings};
+use crate::transport::obex::ObexServerOptions;
+use crate::transport::serial::at::SwitchOptions;
+use crate::transport::serial::{SerialListen, DEFAULT_BAUD};
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
@@ -29,6 +32,15 @@ pub struct ServeArgs {
     /// repeatable. Off by default.
     #[arg(long = "obex-tcp", value_name = "ADDR", value_parser = parse_listen)]
     obex_tcp: Vec<SocketAddr>,
+
+    /// Serve a phone that stays on this serial cable (/dev/ttyUSB0, /dev/ttyACM0...):
+    /// switch it into OBEX mode, serve the sessions it starts, one after another. Repeatable.
+    #[arg(long = "serial", value_name = "DEV")]
+    serial: Vec<PathBuf>,
+
+    /// Serial line speed (default 115200, or the configuration's serial.baud).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(300..=4_000_000))]
+    baud: Option<u32>,
 
     /// No HTTP listener.
     #[arg(long, conflicts_with = "http")]
@@ -67,6 +79,9 @@ pub(super) fn resolve_db(db: Option<PathBuf>, file: &ConfigFile) -> Result<PathB
 }
 
 pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
+    // SIGINT and SIGTERM are caught from here on, before the status lines go out: whoever
+    // stops the daemon as soon as it has read them must not kill it in mid-start.
+    let signals = Signals::catch().map_err(|e| Failure::io(format!("catching signals: {e}")))?;
     let file = load_config(args.config.as_ref())?;
     let server = file
         .server_config()
@@ -93,10 +108,22 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
             .map_err(|e| Failure::bad_input(e.to_string()))?
             .unwrap_or(DEFAULT_IDLE_TIMEOUT),
     };
+    let serial_devices = if args.serial.is_empty() {
+        file.serial.devices.clone()
+    } else {
+        args.serial.clone()
+    };
+    let baud = match args.baud {
+        Some(baud) => baud,
+        None => file
+            .serial_baud()
+            .map_err(|e| Failure::bad_input(e.to_string()))?
+            .unwrap_or(DEFAULT_BAUD),
+    };
     let db_path = resolve_db(db, &file)?;
     let store = support::open_store(&db_path)?;
     let server_id = server.server_id.clone();
-    let daemon = Daemon::start(
+    let mut daemon = Daemon::start(
         store,
         Settings {
             server,
@@ -121,13 +148,68 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
     for address in daemon.obex_tcp_addresses() {
         println!("OBEX over TCP: listening on {address}");
     }
-    println!("Bluetooth, serial, USB and IrDA listeners: not part of this build yet");
-    if daemon.http_addresses().is_empty() && daemon.obex_tcp_addresses().is_empty() {
+    for device in &serial_devices {
+        println!(
+            "Serial: {} at {baud} baud (OBEX over the cable, the phone starts)",
+            device.display()
+        );
+        daemon.add_serial(SerialListen {
+            path: device.to_string_lossy().into_owned(),
+            baud,
+            switch: SwitchOptions::default(),
+            obex: ObexServerOptions::default(),
+            retry_pause: Duration::from_secs(5),
+            report: std::sync::Arc::new(|line: &str| println!("{line}")),
+        });
+    }
+    println!("Bluetooth, USB and IrDA listeners: not part of this build yet");
+    if daemon.http_addresses().is_empty()
+        && daemon.obex_tcp_addresses().is_empty()
+        && daemon.serial_devices().is_empty()
+    {
         println!("handsync: no listener is configured; waiting for a signal to stop");
     }
 
-    let waited = daemon.wait_for_signal();
+    let waited = signals.wait();
     println!("handsync: stopping (open sessions are recorded as cut)");
     daemon.shutdown();
     waited.map_err(|e| Failure::io(format!("waiting for a signal: {e}")))
+}
+
+/// SIGINT and SIGTERM, caught on a small runtime of their own.
+struct Signals {
+    runtime: tokio::runtime::Runtime,
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn catch() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (interrupt, terminate) = runtime.block_on(async {
+            Ok::<_, std::io::Error>((
+                signal(SignalKind::interrupt())?,
+                signal(SignalKind::terminate())?,
+            ))
+        })?;
+        Ok(Signals {
+            runtime,
+            interrupt,
+            terminate,
+        })
+    }
+
+    /// Blocks until one arrives (or arrived since [`Signals::catch`]).
+    fn wait(mut self) -> std::io::Result<()> {
+        self.runtime.block_on(async {
+            tokio::select! {
+                _ = self.interrupt.recv() => {}
+                _ = self.terminate.recv() => {}
+            }
+        });
+        Ok(())
+    }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::{ArgGroup, Args, ValueEnum};
 
 use super::listing::counts_text;
 use super::serve::{load_config, resolve_db};
@@ -17,14 +17,28 @@ use crate::daemon::hub::{random_u64, Hub, HubOptions};
 use crate::pim::profile::{DataKind, DeviceInfo, PhoneProfile, ProfileSet};
 use crate::store::Datastore;
 use crate::syncml::san::{San, SanSync, SyncType};
-use crate::transport::obex::{call_phone, CallOptions, SanChoice, SanSent};
+use crate::transport::obex::{call_phone, CallOptions, CallReport, SanChoice, SanSent};
+use crate::transport::serial::at::SwitchOptions;
+use crate::transport::serial::{self, SerialPort, DEFAULT_BAUD};
 
 #[derive(Args, Debug)]
+// Where the phone is: exactly one of the two.
+#[command(group(ArgGroup::new("phone").required(true).args(["obex_tcp", "serial"])))]
 pub struct SyncArgs {
     /// The phone (or the phone emulator) listens for OBEX on TCP at this address (IP:PORT or
     /// a port on loopback).
     #[arg(long = "obex-tcp", value_name = "ADDR", value_parser = parse_listen)]
-    obex_tcp: SocketAddr,
+    obex_tcp: Option<SocketAddr>,
+
+    /// The phone is on this serial or USB-serial cable (/dev/ttyUSB0, /dev/ttyACM0...): switch
+    /// it into OBEX mode with its maker's AT command, sync, and bring it back to AT mode.
+    #[arg(long = "serial", value_name = "DEV")]
+    serial: Option<PathBuf>,
+
+    /// Serial line speed (default 115200, or the configuration's serial.baud).
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(300..=4_000_000))]
+    baud: Option<u32>,
 
     /// Datastores to sync; repeat or separate with commas. Default: contacts, calendar.
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
@@ -119,6 +133,11 @@ fn known_phone(store: &mut crate::store::Store, device: &str) -> Result<PhonePro
 }
 
 pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
+    if args.baud.is_some() && args.serial.is_none() {
+        return Err(Failure::bad_input(
+            "--baud sets the speed of a --serial line; OBEX over TCP has none".to_string(),
+        ));
+    }
     let file = load_config(args.config.as_ref())?;
     let mut server = file
         .server_config()
@@ -184,22 +203,40 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::io(format!("async runtime: {e}")))?;
-    let address = args.obex_tcp;
-    eprintln!("handsync: calling the phone at {address} (OBEX over TCP)");
-    let result = runtime.block_on(async {
-        let stream = tokio::net::TcpStream::connect(address)
-            .await
-            .map_err(|e| Failure::io(format!("cannot connect to {address}: {e}")))?;
-        let _ = stream.set_nodelay(true);
-        call_phone(
-            stream,
-            hub.handle(),
-            crate::transport::tcp::TRANSPORT,
-            &options,
-        )
-        .await
-        .map_err(|e| Failure::io(e.to_string()))
-    });
+    let result = match (&args.serial, args.obex_tcp) {
+        (Some(device), _) => {
+            let baud = match args.baud {
+                Some(baud) => baud,
+                None => file
+                    .serial_baud()
+                    .map_err(|e| Failure::bad_input(e.to_string()))?
+                    .unwrap_or(DEFAULT_BAUD),
+            };
+            let path = device.to_string_lossy().into_owned();
+            eprintln!("handsync: calling the phone on {path} at {baud} baud (OBEX over the cable)");
+            runtime.block_on(call_on_cable(&path, baud, &hub, &options))
+        }
+        (None, Some(address)) => {
+            eprintln!("handsync: calling the phone at {address} (OBEX over TCP)");
+            runtime.block_on(async {
+                let stream = tokio::net::TcpStream::connect(address)
+                    .await
+                    .map_err(|e| Failure::io(format!("cannot connect to {address}: {e}")))?;
+                let _ = stream.set_nodelay(true);
+                call_phone(
+                    stream,
+                    hub.handle(),
+                    crate::transport::tcp::TRANSPORT,
+                    &options,
+                )
+                .await
+                .map_err(|e| Failure::io(e.to_string()))
+            })
+        }
+        (None, None) => Err(Failure::bad_input(
+            "say where the phone is: --serial DEV or --obex-tcp ADDR".to_string(),
+        )),
+    };
     hub.shutdown();
     let report = result?;
     let san = match report.san {
@@ -229,4 +266,33 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
         ))),
         None => Err(Failure::io("the phone sent no session".to_string())),
     }
+}
+
+/// Switch, session, back to AT mode; the dialogue goes to stderr.
+async fn call_on_cable(
+    path: &str,
+    baud: u32,
+    hub: &Hub,
+    options: &CallOptions,
+) -> Result<CallReport, Failure> {
+    let mut port = SerialPort::open(path, baud).map_err(|e| Failure::io(e.to_string()))?;
+    let call =
+        serial::call_phone_on_cable(&mut port, hub.handle(), options, &SwitchOptions::default())
+            .await
+            .map_err(|e| Failure::io(e.to_string()))?;
+    let switched = &call.switched;
+    let phone = match (&switched.manufacturer, &switched.model) {
+        (Some(maker), Some(model)) => format!("{maker} {model}"),
+        (Some(maker), None) => maker.clone(),
+        _ => "the phone".to_string(),
+    };
+    eprintln!(
+        "handsync: {phone} switched to OBEX with {}",
+        switched.method.command()
+    );
+    match &call.back_to_at {
+        Ok(_) => eprintln!("handsync: the phone is back in AT mode"),
+        Err(e) => eprintln!("handsync: warning: {e}"),
+    }
+    Ok(call.report)
 }

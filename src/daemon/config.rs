@@ -22,6 +22,10 @@
 //!
 //! [obex-tcp]
 //! listen = ["127.0.0.1:6500"]            # off unless listed
+//!
+//! [serial]
+//! devices = ["/dev/ttyUSB0"]             # phones that stay on a cable; off unless listed
+//! baud = 115200
 //! ```
 
 use std::collections::BTreeMap;
@@ -53,6 +57,18 @@ pub struct ConfigFile {
     pub http: HttpSection,
     #[serde(default)]
     pub obex_tcp: ObexTcpSection,
+    #[serde(default)]
+    pub serial: SerialSection,
+}
+
+/// Phones that stay on a serial cable (`handsync serve` switches and serves them).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SerialSection {
+    #[serde(default)]
+    pub devices: Vec<PathBuf>,
+    /// Line speed (default 115200).
+    pub baud: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -275,6 +291,16 @@ impl ConfigFile {
                 parse_listen(text).map_err(|e| ConfigError(format!("obex-tcp.listen: {e}")))
             })
             .collect()
+    }
+
+    /// The serial line speed from the file, checked.
+    pub fn serial_baud(&self) -> Result<Option<u32>, ConfigError> {
+        match self.serial.baud {
+            Some(baud) if !(300..=4_000_000).contains(&baud) => Err(ConfigError(format!(
+                "serial.baud = {baud}: not a serial line speed (300..4000000)"
+            ))),
+            other => Ok(other),
+        }
     }
 
     pub fn idle_timeout(&self) -> Result<Option<Duration>, ConfigError> {

@@ -16,6 +16,7 @@ use crate::engine::ServerConfig;
 use crate::store::Store;
 use crate::transport::http::{self, HttpOptions};
 use crate::transport::obex::ObexServerOptions;
+use crate::transport::serial::{self, SerialListen};
 use crate::transport::tcp;
 use hub::{Hub, HubHandle, HubOptions};
 
@@ -65,6 +66,9 @@ pub struct Daemon {
     listeners: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
     http_addresses: Vec<SocketAddr>,
     obex_tcp_addresses: Vec<SocketAddr>,
+    serial_devices: Vec<String>,
+    stopped: watch::Receiver<bool>,
+    max_body: usize,
 }
 
 impl Daemon {
@@ -137,7 +141,26 @@ impl Daemon {
             listeners,
             http_addresses,
             obex_tcp_addresses,
+            serial_devices: Vec::new(),
+            stopped,
+            max_body,
         })
+    }
+
+    /// Serves a phone that stays on a serial cable (see [`serial::serve`]); its OBEX object
+    /// limit follows the server's message size.
+    pub fn add_serial(&mut self, mut listen: SerialListen) {
+        listen.obex.max_object_size = self.max_body;
+        self.serial_devices.push(listen.path.clone());
+        let hub = self.hub.handle();
+        let stopped = self.stopped.clone();
+        self.listeners
+            .push(self.runtime.spawn(serial::serve(listen, hub, stopped)));
+    }
+
+    /// The serial devices served.
+    pub fn serial_devices(&self) -> &[String] {
+        &self.serial_devices
     }
 
     /// Where HTTP really listens (port 0 resolved).

@@ -9,11 +9,13 @@
 //! - [`PhoneStore`]: the phone's memory (items by LUID, change log, anchors, Maps owed),
 //!   loaded from and saved to a directory; [`generate()`] fills one deterministically;
 //! - [`Phone`]: the SyncML client session machine (`start_sync`, `receive`, `abort`);
+//! - [`cable`]: a phone's end of a data cable (AT commands, the switch to OBEX, BFB);
 //! - [`PhoneStartsObex`], [`PcStartsObex`]: the phone on OBEX, as client or server;
 //! - [`Transcript`]: every message of a session, recorded as text; [`replay`] checks a phone
 //!   against one.
 
 mod builder;
+pub mod cable;
 mod client;
 mod error;
 mod generate;

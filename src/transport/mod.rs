@@ -4,9 +4,11 @@
 //! - [`http`]: the SyncML HTTP binding (POST per message, RespURI, idle expiry);
 //! - [`obex`]: SyncML over OBEX on any byte stream, both roles;
 //! - [`tcp`]: OBEX over TCP (the phone emulator, IrDA/Bluetooth bridges, tests);
-//! - [`emulated`]: the phone emulator on these wires (`handsync emulate`).
+//! - [`emulated`]: the phone emulator on these wires (`handsync emulate`);
+//! - [`serial`]: OBEX on a serial or USB-serial cable (AT switch, Siemens BFB framing).
 
 pub mod emulated;
 pub mod http;
 pub mod obex;
+pub mod serial;
 pub mod tcp;
