@@ -15,7 +15,9 @@ use crate::emulator::{
     PhoneStore, SessionReport, SyncMode, SyncRequest,
 };
 use crate::store::Datastore;
-use crate::transport::emulated::{over_http, pc_starts, phone_starts, EmulateError};
+use crate::transport::emulated::{
+    cable_modem_for, over_cable, over_http, pc_starts, phone_starts, CableRole, EmulateError,
+};
 
 #[derive(Args, Debug)]
 pub struct EmulateArgs {
@@ -56,6 +58,18 @@ pub struct EmulateArgs {
     /// --obex-tcp ADDR`); one session, then exit. The address is printed once listening.
     #[arg(long, value_name = "ADDR", value_parser = parse_listen, group = "wire")]
     listen_obex_tcp: Option<SocketAddr>,
+
+    /// Be a phone on a data cable: make a pseudo-terminal, print its device path (for
+    /// `handsync sync --serial PATH` or `handsync serve --serial PATH`), answer the PC's AT
+    /// commands as the model does, then sync over OBEX once switched. One session, then exit.
+    #[arg(long, group = "wire")]
+    pty: bool,
+
+    /// With --pty: start the session from the phone once the PC has switched the cable to
+    /// OBEX (the PC waits, as `serve --serial` does); without it the phone waits for the
+    /// PC's notification (`sync --serial`).
+    #[arg(long, requires = "pty")]
+    pty_start: bool,
 
     /// Sync over HTTP with any SyncML server at this URL (http://HOST:PORT/PATH).
     #[arg(long, value_name = "URL", group = "wire")]
@@ -221,6 +235,29 @@ pub fn run(args: &EmulateArgs) -> Result<(), Failure> {
                 }
             })
             .await
+        } else if args.pty {
+            let (master, path) = match crate::transport::serial::open_pty() {
+                Ok(pty) => pty,
+                Err(e) => return (phone, Err(EmulateError::Io(e))),
+            };
+            let port = match crate::transport::serial::SerialPort::from_owned_fd(master, &path) {
+                Ok(port) => port,
+                Err(e) => return (phone, Err(EmulateError::Io(std::io::Error::other(e)))),
+            };
+            // Tests and scripts read the device from this line.
+            println!("emulate: cable on {path}");
+            let modem = cable_modem_for(phone.profile());
+            let role = if args.pty_start {
+                CableRole::PhoneStarts(request)
+            } else {
+                CableRole::PcStarts
+            };
+            over_cable(port, modem, phone, role, silence, &mut |event| {
+                if let PhoneEvent::Connected = event {
+                    show("OBEX connected on the cable");
+                }
+            })
+            .await
         } else if let Some(url) = &args.http {
             over_http(url, phone, request, &mut |n| {
                 show(&format!("{n} messages exchanged"))
@@ -230,7 +267,7 @@ pub fn run(args: &EmulateArgs) -> Result<(), Failure> {
             (
                 phone,
                 Err(EmulateError::Session(
-                    "say how to reach the server: --connect-obex-tcp, --listen-obex-tcp or --http"
+                    "say how to reach the server: --connect-obex-tcp, --listen-obex-tcp, --pty or --http"
                         .into(),
                 )),
             )

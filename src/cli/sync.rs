@@ -18,7 +18,7 @@ use crate::pim::profile::{DataKind, DeviceInfo, PhoneProfile, ProfileSet};
 use crate::store::Datastore;
 use crate::syncml::san::{San, SanSync, SyncType};
 use crate::transport::obex::{call_phone, CallOptions, CallReport, SanChoice, SanSent};
-use crate::transport::serial::at::SwitchOptions;
+use crate::transport::serial::at::{SwitchOptions, Switched};
 use crate::transport::serial::{self, SerialPort, DEFAULT_BAUD};
 
 #[derive(Args, Debug)]
@@ -111,6 +111,41 @@ fn san_entry(datastore: Datastore, sync_type: SyncType, profile: Option<&PhonePr
     }
 }
 
+/// The quirk profile of a phone on a cable, from its `AT+CGMI`/`AT+CGMM` answers (Motorola
+/// wraps them: `+CGMI: "Motorola CE, Copyright 2000"`, `+CGMM: "...","MODEL=E398"`).
+fn cable_profile(switched: &Switched) -> Option<PhoneProfile> {
+    let unwrap = |text: &str| {
+        let text =
+            text.split_once(':').map_or(
+                text,
+                |(head, rest)| {
+                    if head.starts_with('+') {
+                        rest
+                    } else {
+                        text
+                    }
+                },
+            );
+        let quoted: Vec<&str> = text.split('"').skip(1).step_by(2).collect();
+        match quoted.iter().find_map(|q| q.strip_prefix("MODEL=")) {
+            Some(model) => model.to_string(),
+            None => quoted.first().copied().unwrap_or(text).trim().to_string(),
+        }
+    };
+    let manufacturer = unwrap(switched.manufacturer.as_deref()?);
+    let model = switched.model.as_deref().map(unwrap).unwrap_or_default();
+    // "Nokia 6230": the model line repeats the maker.
+    let model = model
+        .strip_prefix(&manufacturer)
+        .map(|m| m.trim().to_string())
+        .unwrap_or(model);
+    Some(ProfileSet::embedded().resolve(&DeviceInfo {
+        manufacturer,
+        model,
+        software_version: String::new(),
+    }))
+}
+
 /// The quirk profile of a known phone, from the DevInf it last sent.
 fn known_phone(store: &mut crate::store::Store, device: &str) -> Result<PhoneProfile, Failure> {
     let record = store.read(|tx| -> Result<_, crate::store::StoreError> {
@@ -170,14 +205,22 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
     } else {
         args.datastore.clone()
     };
-    let san = San::new(
-        &alert_id,
-        (random_u64() & 0xFFFF) as u16,
-        datastores
-            .iter()
-            .map(|d| san_entry(*d, sync_type, profile.as_ref()))
-            .collect(),
-    );
+    let session_id = (random_u64() & 0xFFFF) as u16;
+    let make_san = |profile: Option<&PhoneProfile>| {
+        let server_identifier = match (profile, &args.server_id) {
+            (Some(profile), None) => profile.alert_server_identifier.clone(),
+            _ => alert_id.clone(),
+        };
+        San::new(
+            &server_identifier,
+            session_id,
+            datastores
+                .iter()
+                .map(|d| san_entry(*d, sync_type, profile))
+                .collect(),
+        )
+    };
+    let san = make_san(profile.as_ref());
     let options = CallOptions {
         san,
         choice: match args.san {
@@ -214,7 +257,15 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
             };
             let path = device.to_string_lossy().into_owned();
             eprintln!("handsync: calling the phone on {path} at {baud} baud (OBEX over the cable)");
-            runtime.block_on(call_on_cable(&path, baud, &hub, &options))
+            // Without --device, the phone's answers to AT+CGMI/AT+CGMM name its profile.
+            let options_for = |switched: &Switched| {
+                let identified = profile.clone().or_else(|| cable_profile(switched));
+                CallOptions {
+                    san: make_san(identified.as_ref()),
+                    ..options.clone()
+                }
+            };
+            runtime.block_on(call_on_cable(&path, baud, &hub, options_for))
         }
         (None, Some(address)) => {
             eprintln!("handsync: calling the phone at {address} (OBEX over TCP)");
@@ -273,13 +324,17 @@ async fn call_on_cable(
     path: &str,
     baud: u32,
     hub: &Hub,
-    options: &CallOptions,
+    options_for: impl FnOnce(&Switched) -> CallOptions,
 ) -> Result<CallReport, Failure> {
     let mut port = SerialPort::open(path, baud).map_err(|e| Failure::io(e.to_string()))?;
-    let call =
-        serial::call_phone_on_cable(&mut port, hub.handle(), options, &SwitchOptions::default())
-            .await
-            .map_err(|e| Failure::io(e.to_string()))?;
+    let call = serial::call_phone_on_cable(
+        &mut port,
+        hub.handle(),
+        options_for,
+        &SwitchOptions::default(),
+    )
+    .await
+    .map_err(|e| Failure::io(e.to_string()))?;
     let switched = &call.switched;
     let phone = match (&switched.manufacturer, &switched.model) {
         (Some(maker), Some(model)) => format!("{maker} {model}"),

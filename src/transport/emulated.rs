@@ -8,6 +8,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use crate::emulator::cable::{CableMode, CableModem, CableProfile};
 use crate::emulator::{
     EmulatorError, PcStartsObex, Phone, PhoneEvent, PhoneStartsObex, SessionReport, Step,
     SyncRequest, UnixMillis,
@@ -311,4 +312,208 @@ mod tests {
         assert!(split_url("https://x/").is_err());
         assert!(split_url("http:///x").is_err());
     }
+}
+
+/// Who starts a session on a cable.
+#[derive(Debug, Clone)]
+pub enum CableRole {
+    /// The PC switches the cable to OBEX and sends a notification; the phone answers it.
+    PcStarts,
+    /// The PC switches the cable to OBEX and waits (`handsync serve --serial`); the phone
+    /// then starts this session, as from its Sync menu.
+    PhoneStarts(SyncRequest),
+}
+
+/// The phone's cable modem for a profile's switch command.
+pub fn cable_modem_for(profile: &crate::emulator::DeviceProfile) -> CableModem {
+    use crate::emulator::CableSwitch;
+    let cable = match profile.cable_switch {
+        Some(CableSwitch::SonyEricssonEobex) => CableProfile::SonyEricsson,
+        Some(CableSwitch::SiemensSqwe) => CableProfile::SiemensSqwe,
+        Some(CableSwitch::SiemensBfb) => CableProfile::SiemensBfb,
+        Some(CableSwitch::MotorolaMode22) => CableProfile::Motorola,
+        Some(CableSwitch::Cprot0) | None => CableProfile::Nokia,
+    };
+    CableModem::new(cable)
+}
+
+/// Either OBEX role of the phone, once there is one.
+enum CableMachine {
+    Waiting(Box<Phone>),
+    PcStarts(Box<PcStartsObex>),
+    PhoneStarts(Box<PhoneStartsObex>),
+    Gone,
+}
+
+/// The phone on its end of a cable (`port`: the master side of a pty, or a real tty): the
+/// modem answers the PC's AT commands; once switched, OBEX flows to the phone's machine.
+/// Returns after the session when the PC lets go of the line (closes it, or stays quiet for
+/// a few seconds after the session ended).
+pub async fn over_cable<S>(
+    mut port: S,
+    mut modem: CableModem,
+    phone: Phone,
+    role: CableRole,
+    silence: Duration,
+    progress: &mut dyn FnMut(&PhoneEvent),
+) -> (Phone, Result<SessionReport, EmulateError>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    const AFTERWARDS: Duration = Duration::from_secs(4);
+    let mut machine = match role {
+        CableRole::PcStarts => CableMachine::PcStarts(Box::new(PcStartsObex::new(
+            phone,
+            crate::obex::ServerConfig::default(),
+            Instant::now(),
+            wall_now(),
+        ))),
+        CableRole::PhoneStarts(_) => CableMachine::Waiting(Box::new(phone)),
+    };
+    let request = match &role {
+        CableRole::PhoneStarts(request) => Some(request.clone()),
+        CableRole::PcStarts => None,
+    };
+    let mut buffer = vec![0u8; 16 * 1024];
+    let mut report: Option<SessionReport> = None;
+    let mut failure: Option<EmulateError> = None;
+    let mut last_input = Instant::now();
+    // A user starts the sync from the phone's menu a moment after the PC switched the cable,
+    // not while the PC is still reading the switch's answer.
+    const USER_DELAY: Duration = Duration::from_millis(1500);
+    let mut switched_at: Option<Instant> = None;
+    let into_phone = |machine: CableMachine| match machine {
+        CableMachine::Waiting(phone) => Some(*phone),
+        CableMachine::PcStarts(m) => Some(m.into_phone()),
+        CableMachine::PhoneStarts(m) => Some(m.into_phone()),
+        CableMachine::Gone => None,
+    };
+    loop {
+        // The phone starts once the PC has switched the cable.
+        if modem.mode() == CableMode::At {
+            switched_at = None;
+        } else {
+            let since = *switched_at.get_or_insert_with(Instant::now);
+            if since.elapsed() >= USER_DELAY && matches!(machine, CableMachine::Waiting(_)) {
+                let CableMachine::Waiting(phone) =
+                    std::mem::replace(&mut machine, CableMachine::Gone)
+                else {
+                    unreachable!()
+                };
+                let mut obex = PhoneStartsObex::new(
+                    *phone,
+                    crate::obex::ClientConfig::default(),
+                    Instant::now(),
+                    wall_now(),
+                );
+                let request = request.clone().expect("a phone-started role");
+                if let Err(e) = obex.start(Instant::now(), request) {
+                    failure = Some(e.into());
+                }
+                machine = CableMachine::PhoneStarts(Box::new(obex));
+            }
+        }
+        // OBEX bytes both ways between the modem and the phone's machine.
+        while let Some(bytes) = modem.poll_obex_input() {
+            let now = Instant::now();
+            match &mut machine {
+                CableMachine::PcStarts(m) => m.handle_input(now, &bytes),
+                CableMachine::PhoneStarts(m) => m.handle_input(now, &bytes),
+                _ => {}
+            }
+        }
+        let mut events = Vec::new();
+        match &mut machine {
+            CableMachine::PcStarts(m) => {
+                while let Some(packet) = m.poll_transmit() {
+                    modem.send_obex(&packet);
+                }
+                events.extend(std::iter::from_fn(|| m.poll_event()));
+            }
+            CableMachine::PhoneStarts(m) => {
+                while let Some(packet) = m.poll_transmit() {
+                    modem.send_obex(&packet);
+                }
+                events.extend(std::iter::from_fn(|| m.poll_event()));
+            }
+            _ => {}
+        }
+        for event in &events {
+            progress(event);
+            match event {
+                PhoneEvent::SessionFinished(finished) => report = Some(finished.clone()),
+                PhoneEvent::Failed(why) if report.is_none() => {
+                    failure = Some(EmulateError::Session(why.clone()))
+                }
+                _ => {}
+            }
+        }
+        let mut wrote = false;
+        while let Some(bytes) = modem.poll_transmit() {
+            if let Err(e) = port.write_all(&bytes).await {
+                failure.get_or_insert(EmulateError::Io(e));
+                break;
+            }
+            wrote = true;
+        }
+        if wrote {
+            let _ = port.flush().await;
+        }
+        if report.is_some() || failure.is_some() {
+            if last_input.elapsed() >= AFTERWARDS {
+                break;
+            }
+        } else if last_input.elapsed() >= silence {
+            failure = Some(EmulateError::TimedOut);
+            break;
+        }
+        let wait = if report.is_some() || failure.is_some() {
+            AFTERWARDS
+        } else if switched_at.is_some() && matches!(machine, CableMachine::Waiting(_)) {
+            USER_DELAY / 3
+        } else {
+            Duration::from_millis(500)
+        };
+        match tokio::time::timeout(wait, port.read(&mut buffer)).await {
+            Ok(Ok(0)) => {
+                if report.is_some() || failure.is_some() {
+                    break; // the PC let go of the line
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Ok(Ok(n)) => {
+                last_input = Instant::now();
+                modem.handle_input(&buffer[..n]);
+            }
+            // EIO on a pty master: nobody has the other end open (yet, or any more).
+            Ok(Err(_)) => {
+                if report.is_some() || failure.is_some() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(_) => {
+                let now = Instant::now();
+                match &mut machine {
+                    CableMachine::PcStarts(m) if m.poll_timeout().is_some_and(|t| t <= now) => {
+                        m.handle_timeout(now)
+                    }
+                    CableMachine::PhoneStarts(m) if m.poll_timeout().is_some_and(|t| t <= now) => {
+                        m.handle_timeout(now)
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    let mut phone = into_phone(machine).expect("the phone is kept");
+    if report.is_none() && phone.in_session() {
+        phone.abort();
+    }
+    let result = match (report, failure) {
+        (Some(report), _) => Ok(report),
+        (None, Some(failure)) => Err(failure),
+        (None, None) => Err(EmulateError::Closed),
+    };
+    (phone, result)
 }

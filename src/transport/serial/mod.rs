@@ -80,6 +80,22 @@ impl SerialPort {
         })
     }
 
+    /// A descriptor already open (the master end of a pseudo-terminal, for the emulated
+    /// phone), made non-blocking for tokio; `label` names it in errors and logs.
+    pub fn from_owned_fd(fd: OwnedFd, label: &str) -> Result<SerialPort, SerialError> {
+        let open_error = |source| SerialError::Open {
+            path: label.to_string(),
+            source,
+        };
+        set_nonblocking(&fd).map_err(open_error)?;
+        // SAFETY: the OwnedFd stays open and unchanged until the AsyncFd drops it.
+        let fd = unsafe { AsyncFd::register(fd) }.map_err(|e| open_error(io::Error::from(e)))?;
+        Ok(SerialPort {
+            fd,
+            path: label.to_string(),
+        })
+    }
+
     pub fn path(&self) -> &str {
         &self.path
     }
@@ -452,20 +468,23 @@ pub struct CableCall {
 }
 
 /// The PC starts over the cable: switch to OBEX, [`call_phone`], back to AT mode.
+/// `options_for` makes the call's options once the phone said who it is (its `AT+CGMI` and
+/// `AT+CGMM` answers name the quirk profile, and so the datastore names the SAN carries).
 pub async fn call_phone_on_cable(
     port: &mut SerialPort,
     hub: HubHandle,
-    options: &CallOptions,
+    options_for: impl FnOnce(&Switched) -> CallOptions,
     switch: &SwitchOptions,
 ) -> Result<CableCall, SerialError> {
     let span = tracing::info_span!("serial_session", device = %port.path(), transport = TRANSPORT);
     async {
         let switched = switch_to_obex(port, switch).await?;
+        let options = options_for(&switched);
         let called = call_phone(
             CableLink::new(port, switched.method),
             hub,
             TRANSPORT,
-            options,
+            &options,
         )
         .await;
         if called.is_err() && switched.method != SwitchMethod::AlreadyObex {
@@ -670,4 +689,43 @@ pub async fn serve(
     }
     .instrument(span)
     .await
+}
+
+/// A new pseudo-terminal pair in raw mode: the master end, and the path of the slave end a
+/// program opens as if it were a phone's cable (`handsync emulate --pty`).
+pub fn open_pty() -> io::Result<(OwnedFd, String)> {
+    let mut master: libc::c_int = -1;
+    let mut slave: libc::c_int = -1;
+    let mut name = [0 as libc::c_char; 128];
+    // SAFETY: openpty writes two descriptors and the slave's name into buffers we own.
+    let result = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            name.as_mut_ptr(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    if result != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: openpty succeeded: both descriptors are ours.
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    // Raw on the slave side too, so that nothing is echoed or translated before the PC's
+    // program opens it and sets its own modes.
+    // SAFETY: termios calls on a descriptor we own, into a zeroed struct tcgetattr fills.
+    unsafe {
+        let mut termios = std::mem::zeroed::<libc::termios>();
+        if libc::tcgetattr(slave.as_raw_fd(), &mut termios) == 0 {
+            libc::cfmakeraw(&mut termios);
+            libc::tcsetattr(slave.as_raw_fd(), libc::TCSANOW, &termios);
+        }
+    }
+    // SAFETY: name is NUL-terminated by openpty.
+    let path = unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) }
+        .to_string_lossy()
+        .into_owned();
+    drop(slave);
+    Ok((master, path))
 }
