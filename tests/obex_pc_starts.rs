@@ -143,29 +143,12 @@ impl Wire for PcCalls {
             .send_reply(SyncmlMessage::new(content_type, bytes.to_vec()))
             .unwrap();
         let answer = phone.next_message()?;
-        let message = syncml::decode(&answer.bytes).expect("handsync's answer decodes");
-        let header_code = header_status(&message).data;
-        let session_finished = message.body.final_
-            && message
-                .body
-                .commands
-                .iter()
-                .all(|c| matches!(c, syncml::Command::Status(_)))
-            && !matches!(
-                header_code,
-                syncml::StatusCode::InvalidCredentials | syncml::StatusCode::MissingCredentials
-            );
-        if session_finished {
+        let reply = reply_from_wire(answer.bytes);
+        if reply.session_finished {
             // handsync sends its last answer without a GET, then DISCONNECT.
             while phone.next_event().is_some() {}
         }
-        Some(Reply {
-            is_final: message.body.final_,
-            session_finished,
-            encoding: sniff_encoding(&answer.bytes),
-            message,
-            bytes: answer.bytes,
-        })
+        Some(reply)
     }
 
     fn cut(&mut self, phone: &mut PhoneEnd) {

@@ -135,27 +135,7 @@ impl Wire for ObexTcpWire {
             match link.next_event()? {
                 SyncmlEvent::MessageReceived(reply) => {
                     assert_eq!(reply.content_type, content_type, "answered in kind");
-                    let message = syncml::decode(&reply.bytes).expect("the answer decodes");
-                    let encoding = sniff_encoding(&reply.bytes);
-                    let header_code = header_status(&message).data;
-                    let session_finished = message.body.final_
-                        && message
-                            .body
-                            .commands
-                            .iter()
-                            .all(|c| matches!(c, syncml::Command::Status(_)))
-                        && !matches!(
-                            header_code,
-                            syncml::StatusCode::InvalidCredentials
-                                | syncml::StatusCode::MissingCredentials
-                        );
-                    return Some(Reply {
-                        is_final: message.body.final_,
-                        session_finished,
-                        message,
-                        bytes: reply.bytes,
-                        encoding,
-                    });
+                    return Some(reply_from_wire(reply.bytes));
                 }
                 SyncmlEvent::Error(error) => panic!("OBEX error: {error}"),
                 _ => {}

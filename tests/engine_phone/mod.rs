@@ -83,6 +83,29 @@ pub fn header_status(message: &Message) -> &Status {
 
 // ----- the server side: a store and the driver loop -----
 
+/// An answer as a client on a binding sees it (it cannot ask the engine): the session is over
+/// after a final message of statuses alone, unless its header refused the credentials (which
+/// the client answers again).
+pub fn reply_from_wire(bytes: Vec<u8>) -> Reply {
+    let message = syncml::decode(&bytes).expect("the answer decodes");
+    let refused = matches!(
+        header_status(&message).data,
+        StatusCode::InvalidCredentials | StatusCode::MissingCredentials
+    );
+    let only_statuses = message
+        .body
+        .commands
+        .iter()
+        .all(|c| matches!(c, Command::Status(_)));
+    Reply {
+        is_final: message.body.final_,
+        session_finished: message.body.final_ && only_statuses && !refused,
+        encoding: syncml::sniff_encoding(&bytes),
+        message,
+        bytes,
+    }
+}
+
 /// How the phone reaches a server: straight into an engine session (the engine tests) or over
 /// a binding (HTTP tests). One conversation per sync session.
 pub trait Wire {

@@ -12,9 +12,9 @@ use std::time::Duration;
 use handsync::daemon::{Daemon, Settings};
 use handsync::engine::{Reply, ServerConfig};
 use handsync::store::Store;
-use handsync::syncml::{self, sniff_encoding, Command, StatusCode};
+use handsync::syncml::sniff_encoding;
 
-use crate::engine_phone::{Server, Wire};
+use crate::engine_phone::{reply_from_wire, Server, Wire};
 
 /// A response as the client saw it.
 #[derive(Debug)]
@@ -187,38 +187,20 @@ impl Wire for HttpWire {
             Some(encoding.syncml_content_type()),
             "answered in the request's encoding"
         );
-        let message = syncml::decode(&response.body).expect("the answer decodes");
-        let header = message.header.as_ref().expect("a header");
-        let resp_uri = header
+        let reply = reply_from_wire(response.body);
+        let resp_uri = reply
+            .message
+            .header
+            .as_ref()
+            .expect("a header")
             .resp_uri
             .as_ref()
             .expect("every HTTP answer names the session in RespURI");
         if self.follow_resp_uri {
             conversation.target = path_of(resp_uri);
         }
-        // What a client can tell: a final message of statuses alone (no refused
-        // credentials, which it answers again) ends the session.
-        let header_code = message.body.commands.first().and_then(|c| match c {
-            Command::Status(status) => Some(status.data),
-            _ => None,
-        });
-        let session_finished = message.body.final_
-            && message
-                .body
-                .commands
-                .iter()
-                .all(|c| matches!(c, Command::Status(_)))
-            && !matches!(
-                header_code,
-                Some(StatusCode::InvalidCredentials | StatusCode::MissingCredentials)
-            );
-        Some(Reply {
-            is_final: message.body.final_,
-            session_finished,
-            message,
-            bytes: response.body,
-            encoding,
-        })
+        assert_eq!(reply.encoding, encoding);
+        Some(reply)
     }
 
     fn cut(&mut self, _conversation: &mut HttpConversation) {
