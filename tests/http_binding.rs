@@ -368,3 +368,64 @@ fn an_idle_session_is_cut_and_recorded() {
     assert!(phone.sync(&mut wire, AlertCode::TwoWay, None).completed);
     assert_eq!(wire.server.contacts().len(), 1);
 }
+
+/// A 200 KB photo travels as a large object over HTTP both ways (the emulated E51 over real
+/// HTTP, 10,000-byte messages).
+#[test]
+fn a_200_kb_photo_crosses_http_as_a_large_object_both_ways() {
+    use handsync::emulator::{
+        generate, DataSetSpec, DeviceProfile, Phone as EmulatedPhone, PhoneConfig, PhoneStore,
+        SyncMode as EmulatedMode, SyncRequest,
+    };
+    use handsync::transport::emulated::over_http;
+
+    let mut wire = HttpWire::start("photo", ServerConfig::default(), IDLE);
+    let url = format!("http://{}/sync", wire.address);
+    let mut profile = DeviceProfile::builtin("nokia-e51").unwrap();
+    profile.max_msg_size = 10_000;
+    let spec = DataSetSpec {
+        contacts: 2,
+        events: 0,
+        tasks: 0,
+        notes: 0,
+        photo_bytes: Some(200 * 1024),
+        seed: 3,
+    };
+    let phone = EmulatedPhone::new(
+        profile.clone(),
+        generate(&profile, &spec),
+        PhoneConfig::default(),
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let request = SyncRequest::all(&profile, EmulatedMode::TwoWay);
+    let (_, result) = runtime.block_on(over_http(&url, phone, request, &mut |_| {}));
+    let report = result.expect("the session runs");
+    assert!(report.completed);
+    assert!(report.messages_sent > 20, "{report:?}");
+    let stored = wire.server.contacts();
+    assert!(
+        stored.iter().any(|item| item.raw.len() > 200 * 1024),
+        "the photo arrived whole"
+    );
+
+    // Another phone of the kind gets it back, in chunks.
+    let mut other = profile.clone();
+    other.device_id = "IMEI:356954000000009".into();
+    let receiver = EmulatedPhone::new(other.clone(), PhoneStore::new(), PhoneConfig::default());
+    let request = SyncRequest::all(&other, EmulatedMode::TwoWay);
+    let (receiver, result) = runtime.block_on(over_http(&url, receiver, request, &mut |_| {}));
+    assert!(result.expect("the session runs").completed);
+    let largest = receiver
+        .store()
+        .datastore(handsync::store::Datastore::Contacts)
+        .items()
+        .values()
+        .map(|item| item.data.len())
+        .max()
+        .unwrap();
+    assert!(largest > 200 * 1024, "{largest}");
+    wire.stop();
+}
