@@ -71,6 +71,23 @@ fn accept_within(listener: &TcpListener, deadline: Instant) -> TcpStream {
     }
 }
 
+/// Listens on port 650 of `host`, waiting for an earlier test's connection to leave
+/// TIME_WAIT.
+fn listen_on_650(host: &str) -> TcpListener {
+    let port_deadline = Instant::now() + PORT_WAIT;
+    loop {
+        match TcpListener::bind((host, OBEX_TCP_PORT)) {
+            Ok(listener) => return listener,
+            Err(error)
+                if error.kind() == ErrorKind::AddrInUse && Instant::now() < port_deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            Err(error) => panic!("port 650 (root needed): {error}"),
+        }
+    }
+}
+
 /// Whether this run can use obex_tcp on port 650.
 fn interop_possible() -> bool {
     if !support::oracle_available("obex_tcp") {
@@ -95,18 +112,7 @@ fn obex_tcp_puts_a_file_to_our_server() {
     let _port = PORT_650
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let port_deadline = Instant::now() + PORT_WAIT;
-    let listener = loop {
-        match TcpListener::bind(("127.0.0.1", OBEX_TCP_PORT)) {
-            Ok(listener) => break listener,
-            Err(error)
-                if error.kind() == ErrorKind::AddrInUse && Instant::now() < port_deadline =>
-            {
-                std::thread::sleep(Duration::from_millis(500));
-            }
-            Err(error) => panic!("port 650 (root needed): {error}"),
-        }
-    };
+    let listener = listen_on_650("127.0.0.1");
     let _child = ChildGuard(
         Command::new("obex_tcp")
             .arg(&path)
@@ -364,18 +370,7 @@ fn obex_test_gets_a_file_from_our_server() {
     let _port = PORT_650
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let port_deadline = Instant::now() + PORT_WAIT;
-    let listener = loop {
-        match TcpListener::bind(("::1", OBEX_TCP_PORT)) {
-            Ok(listener) => break listener,
-            Err(error)
-                if error.kind() == ErrorKind::AddrInUse && Instant::now() < port_deadline =>
-            {
-                std::thread::sleep(Duration::from_millis(500));
-            }
-            Err(error) => panic!("port 650 (root needed): {error}"),
-        }
-    };
+    let listener = listen_on_650("::1");
     let mut child = Command::new("obex_test")
         .arg("-i")
         .current_dir(&dir)

@@ -129,25 +129,6 @@ impl HubHandle {
         receiver.await.map_err(|_| HubError::Stopped)?
     }
 
-    /// The same, for threads outside the async runtime.
-    pub fn deliver_blocking(
-        &self,
-        arrival: Arrival,
-        message: Message,
-        encoding: Encoding,
-    ) -> Result<Delivered, HubError> {
-        let (answer, receiver) = oneshot::channel();
-        self.requests
-            .send(Request::Deliver {
-                arrival,
-                message: Box::new(message),
-                encoding,
-                answer,
-            })
-            .map_err(|_| HubError::Stopped)?;
-        receiver.blocking_recv().map_err(|_| HubError::Stopped)?
-    }
-
     /// The transport closed: a session that had not finished is recorded as cut.
     pub fn close(&self, session: SessionKey) {
         let _ = self.requests.send(Request::Close { session });
