@@ -16,7 +16,8 @@ use crate::emulator::{
 };
 use crate::store::Datastore;
 use crate::transport::emulated::{
-    cable_modem_for, over_cable, over_http, pc_starts, phone_starts, CableRole, EmulateError,
+    cable_modem_for, over_cable, over_http, pc_starts, phone_starts, CableRole, CutAction, CutLink,
+    EmulateError,
 };
 
 #[derive(Args, Debug)]
@@ -70,6 +71,35 @@ pub struct EmulateArgs {
     /// PC's notification (`sync --serial`).
     #[arg(long, requires = "pty")]
     pty_start: bool,
+
+    /// Be a phone on Bluetooth and start a session with the PC at this address: look its
+    /// SyncML Server service up over SDP and connect RFCOMM (as a phone's Sync menu does).
+    #[arg(long, value_name = "MAC", value_parser = super::sync::parse_bt_address, group = "wire")]
+    bt_connect: Option<bluer::Address>,
+
+    /// Be a phone on Bluetooth waiting for the PC: publish a SyncML Client service over SDP,
+    /// show the model's name, and wait for `handsync sync --bt` (one session, then exit).
+    #[arg(long, group = "wire")]
+    bt_listen: bool,
+
+    /// The Bluetooth adapter the phone uses (hci1...). Default: BlueZ's default adapter.
+    #[arg(long, value_name = "NAME")]
+    adapter: Option<String>,
+
+    /// RFCOMM channel of the phone's SyncML Client service (with --bt-listen).
+    #[arg(long, value_name = "N", default_value_t = 27,
+          value_parser = clap::value_parser!(u8).range(1..=30))]
+    bt_channel: u8,
+
+    /// The PIN the phone's user types when the PC pairs with it (answers pairing on the
+    /// phone's adapter while the emulator runs).
+    #[arg(long, value_name = "PIN")]
+    bt_pin: Option<String>,
+
+    /// Drop the link once the phone has sent this many bytes (in the middle of a package):
+    /// on Bluetooth the phone disconnects from the PC, as when it leaves range.
+    #[arg(long, value_name = "BYTES")]
+    cut_after: Option<usize>,
 
     /// Sync over HTTP with any SyncML server at this URL (http://HOST:PORT/PATH).
     #[arg(long, value_name = "URL", group = "wire")]
@@ -206,12 +236,15 @@ pub fn run(args: &EmulateArgs) -> Result<(), Failure> {
                 max_object_size: 16 * 1024 * 1024,
                 response_timeout: Some(silence),
             };
+            let stream = CutLink::new(stream, args.cut_after.unwrap_or(usize::MAX), None);
             phone_starts(stream, phone, request, config, &mut |event| {
                 if let PhoneEvent::Connected = event {
                     show("connected");
                 }
             })
             .await
+        } else if args.bt_connect.is_some() || args.bt_listen {
+            bluetooth_phone(args, phone, request, silence, &show).await
         } else if let Some(address) = args.listen_obex_tcp {
             let listener = match tokio::net::TcpListener::bind(address).await {
                 Ok(listener) => listener,
@@ -267,7 +300,7 @@ pub fn run(args: &EmulateArgs) -> Result<(), Failure> {
             (
                 phone,
                 Err(EmulateError::Session(
-                    "say how to reach the server: --connect-obex-tcp, --listen-obex-tcp, --pty or --http"
+                    "say how to reach the server: --connect-obex-tcp, --listen-obex-tcp, --bt-connect, --bt-listen, --pty or --http"
                         .into(),
                 )),
             )
@@ -304,6 +337,154 @@ pub fn run(args: &EmulateArgs) -> Result<(), Failure> {
             }
         }
         Err(e) => Err(Failure::io(e.to_string())),
+    }
+}
+
+/// The phone on Bluetooth: its adapter named after the model, its pairing answers, then
+/// either it calls the PC's SyncML Server service or it waits for the PC on its own.
+async fn bluetooth_phone(
+    args: &EmulateArgs,
+    phone: Phone,
+    request: SyncRequest,
+    silence: Duration,
+    show: &dyn Fn(&str),
+) -> (Phone, Result<SessionReport, EmulateError>) {
+    use crate::transport::bluetooth::{self, agent, SYNCML_SERVER};
+    let failed = |e: bluetooth::BtError| EmulateError::Session(e.to_string());
+    let (session, adapter) = match bluetooth::open_adapter(args.adapter.as_deref()).await {
+        Ok(opened) => opened,
+        Err(e) => return (phone, Err(failed(e))),
+    };
+    let local = match adapter.address().await {
+        Ok(address) => address,
+        Err(e) => return (phone, Err(EmulateError::Session(e.to_string()))),
+    };
+    // The PC sees the phone by its model's name, as a real one shows it.
+    let model = format!("{} {}", phone.profile().manufacturer, phone.profile().model);
+    let _ = adapter.set_alias(model.clone()).await;
+    let report: std::sync::Arc<dyn Fn(&str) + Send + Sync> =
+        std::sync::Arc::new(|line: &str| println!("emulate: {line}"));
+    let _agent = match &args.bt_pin {
+        Some(pin) => {
+            let policy = agent::AgentPolicy {
+                pin: Some(pin.clone()),
+                confirm: true,
+                default: true,
+                report: report.clone(),
+            };
+            match session
+                .register_agent(policy.agent(Some(adapter.name().to_string()), Default::default()))
+                .await
+            {
+                Ok(handle) => Some(handle),
+                Err(e) => return (phone, Err(EmulateError::Session(e.to_string()))),
+            }
+        }
+        None => None,
+    };
+    let timeout = Duration::from_secs(30);
+    // The cut, on Bluetooth: the phone drops the whole link to the PC.
+    let cut_action = |peer: bluer::Address| -> Option<CutAction> {
+        let device = adapter.device(peer).ok()?;
+        Some(Box::pin(async move {
+            let _ = device.disconnect().await;
+        }))
+    };
+    if let Some(pc) = args.bt_connect {
+        let records = match bluetooth::lookup(local, pc, SYNCML_SERVER, timeout).await {
+            Ok(records) => records,
+            Err(e) => return (phone, Err(failed(e))),
+        };
+        let Some(record) = records.iter().find(|r| r.rfcomm_channel.is_some()) else {
+            return (
+                phone,
+                Err(failed(bluetooth::BtError::NoService {
+                    device: pc,
+                    class: SYNCML_SERVER,
+                })),
+            );
+        };
+        let channel = record.rfcomm_channel.expect("checked");
+        println!(
+            "emulate: {pc} offers \"{}\" on RFCOMM channel {channel}",
+            record.name.as_deref().unwrap_or("SyncML Server")
+        );
+        let stream = match bluetooth::connect(local, pc, channel, timeout).await {
+            Ok(stream) => stream,
+            Err(e) => return (phone, Err(failed(e))),
+        };
+        let stream = CutLink::new(
+            stream,
+            args.cut_after.unwrap_or(usize::MAX),
+            args.cut_after.and_then(|_| cut_action(pc)),
+        );
+        let config = crate::obex::ClientConfig {
+            max_packet_length: args.obex_packet.max(255),
+            max_object_size: 16 * 1024 * 1024,
+            response_timeout: Some(silence),
+        };
+        phone_starts(stream, phone, request, config, &mut |event| {
+            if let PhoneEvent::Connected = event {
+                show("connected over Bluetooth");
+            }
+        })
+        .await
+    } else {
+        let mut service = match bluetooth::register_service(
+            &session,
+            bluetooth::SYNCML_CLIENT,
+            args.bt_channel,
+            "SyncML Client",
+        )
+        .await
+        {
+            Ok(handle) => handle,
+            Err(e) => return (phone, Err(failed(e))),
+        };
+        let _ = adapter.set_pairable(true).await;
+        let _ = adapter.set_discoverable(true).await;
+        // Tests and scripts read the address from this line.
+        println!(
+            "emulate: {model} waiting on {} {local}, SyncML Client on RFCOMM channel {}",
+            adapter.name(),
+            args.bt_channel
+        );
+        use futures::StreamExt;
+        let request = loop {
+            match tokio::time::timeout(silence, service.next()).await {
+                Ok(Some(request)) => break request,
+                Ok(None) => {
+                    return (
+                        phone,
+                        Err(EmulateError::Session(
+                            "BlueZ released the phone's service".into(),
+                        )),
+                    )
+                }
+                Err(_) => return (phone, Err(EmulateError::TimedOut)),
+            }
+        };
+        let pc = request.device();
+        let stream = match request.accept() {
+            Ok(stream) => stream,
+            Err(e) => return (phone, Err(EmulateError::Session(e.to_string()))),
+        };
+        println!("emulate: the PC {pc} connected");
+        let stream = CutLink::new(
+            stream,
+            args.cut_after.unwrap_or(usize::MAX),
+            args.cut_after.and_then(|_| cut_action(pc)),
+        );
+        let config = crate::obex::ServerConfig {
+            max_packet_length: args.obex_packet.max(255),
+            ..crate::obex::ServerConfig::default()
+        };
+        pc_starts(stream, phone, config, silence, &mut |event| {
+            if let PhoneEvent::Connected = event {
+                show("the PC connected over Bluetooth");
+            }
+        })
+        .await
     }
 }
 

@@ -7,6 +7,7 @@ mod export;
 mod import;
 mod listing;
 mod objects;
+mod pair;
 mod rejected;
 mod restore;
 mod serve;
@@ -55,8 +56,11 @@ enum Command {
     /// Accounts phones log in with (only md5("name:password") is stored).
     #[command(subcommand)]
     Account(account::AccountCommand),
-    /// Known phones: make, model, last sync, items held per datastore.
-    Devices,
+    /// Known phones: make, model, last sync, items held per datastore; then the phones
+    /// paired over Bluetooth.
+    Devices(DevicesArgs),
+    /// Pair with a phone over Bluetooth (PIN or passkey) and trust it.
+    Pair(pair::PairArgs),
     /// Sync sessions, newest first: when, how, the result and what changed.
     History(listing::HistoryArgs),
     /// Write the store's items as vCard/iCalendar/text: to stdout, a file, or a vdir.
@@ -69,6 +73,16 @@ enum Command {
     /// Items a phone sent that the sync refused, kept with their bytes: list, show, export.
     #[command(subcommand)]
     Rejected(rejected::RejectedCommand),
+}
+
+#[derive(clap::Args, Debug)]
+struct DevicesArgs {
+    /// The Bluetooth adapter whose paired phones to list. Default: BlueZ's default adapter.
+    #[arg(long, value_name = "NAME")]
+    adapter: Option<String>,
+    /// Leave out the Bluetooth part.
+    #[arg(long)]
+    no_bluetooth: bool,
 }
 
 /// Exit status for bad input or usage: what the user gave us cannot be used.
@@ -95,7 +109,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Sync(args) => sync::run(db, &args),
         Command::Emulate(args) => emulate::run(&args),
         Command::Account(command) => account::run(&support::db_path(db)?, command),
-        Command::Devices => listing::devices(&support::db_path(db)?),
+        Command::Devices(args) => {
+            listing::devices(&support::db_path(db)?)?;
+            if args.no_bluetooth {
+                Ok(())
+            } else {
+                pair::bluetooth_devices(args.adapter.as_deref())
+            }
+        }
+        Command::Pair(args) => pair::pair(&args),
         Command::History(args) => listing::history(&support::db_path(db)?, &args),
         Command::Export(args) => export::run(&support::db_path(db)?, &args),
         Command::Import(args) => import::run(&support::db_path(db)?, &args),

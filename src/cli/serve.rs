@@ -12,6 +12,7 @@ use crate::daemon::config::{
     default_config_path, parse_listen, ConfigFile, DEFAULT_HTTP_LISTEN, DEFAULT_IDLE_TIMEOUT,
 };
 use crate::daemon::{Daemon, Settings};
+use crate::transport::bluetooth::{self, agent::AgentPolicy, BtListen};
 use crate::transport::obex::ObexServerOptions;
 use crate::transport::serial::at::SwitchOptions;
 use crate::transport::serial::{SerialListen, DEFAULT_BAUD};
@@ -41,6 +42,33 @@ pub struct ServeArgs {
     /// Serial line speed (default 115200, or the configuration's serial.baud).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(300..=4_000_000))]
     baud: Option<u32>,
+
+    /// No Bluetooth listener (by default handsync serves phones on Bluetooth whenever BlueZ
+    /// and an adapter are there).
+    #[arg(long)]
+    no_bluetooth: bool,
+
+    /// The Bluetooth adapter (hci0...). Default: BlueZ's default adapter.
+    #[arg(long, value_name = "NAME")]
+    adapter: Option<String>,
+
+    /// RFCOMM channel of the SyncML Server record (default 26).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=30))]
+    bt_channel: Option<u8>,
+
+    /// Serve phones that are neither paired nor trusted (and skip Bluetooth authentication).
+    #[arg(long)]
+    bt_serve_unpaired: bool,
+
+    /// Answer Bluetooth pairing requests (for machines without a desktop agent): legacy
+    /// phones get --bt-pin, newer ones a passkey comparison, accepted and logged. Phones
+    /// paired so are trusted.
+    #[arg(long)]
+    bt_agent: bool,
+
+    /// The PIN the agent answers legacy phones with (the user types it on the phone).
+    #[arg(long, value_name = "PIN", requires = "bt_agent")]
+    bt_pin: Option<String>,
 
     /// No HTTP listener.
     #[arg(long, conflicts_with = "http")]
@@ -162,10 +190,55 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
             report: std::sync::Arc::new(|line: &str| println!("{line}")),
         });
     }
-    println!("Bluetooth, USB and IrDA listeners: not part of this build yet");
+    let bluetooth = !args.no_bluetooth && file.bluetooth.enabled != Some(false);
+    if bluetooth {
+        let pin = match &args.bt_pin {
+            Some(pin) if pin.is_empty() || pin.len() > 16 => {
+                return Err(Failure::bad_input(
+                    "--bt-pin: a PIN has 1 to 16 characters".to_string(),
+                ))
+            }
+            Some(pin) => Some(pin.clone()),
+            None => file
+                .bluetooth_pin()
+                .map_err(|e| Failure::bad_input(e.to_string()))?,
+        };
+        let channel = match args.bt_channel {
+            Some(channel) => channel,
+            None => file
+                .bluetooth_channel()
+                .map_err(|e| Failure::bad_input(e.to_string()))?
+                .unwrap_or(bluetooth::DEFAULT_CHANNEL),
+        };
+        let report: std::sync::Arc<dyn Fn(&str) + Send + Sync> =
+            std::sync::Arc::new(|line: &str| println!("{line}"));
+        let agent = (args.bt_agent || file.bluetooth.agent).then(|| AgentPolicy {
+            pin,
+            confirm: true,
+            default: true,
+            report: report.clone(),
+        });
+        daemon.add_bluetooth(BtListen {
+            adapter: args.adapter.clone().or(file.bluetooth.adapter.clone()),
+            channel,
+            name: file
+                .bluetooth
+                .name
+                .clone()
+                .unwrap_or_else(|| bluetooth::DEFAULT_SERVICE_NAME.to_string()),
+            serve_unpaired: args.bt_serve_unpaired || file.bluetooth.serve_unpaired,
+            agent,
+            report,
+            ..BtListen::default()
+        });
+    } else {
+        println!("Bluetooth: off");
+    }
+    println!("USB and IrDA listeners: not part of this build yet");
     if daemon.http_addresses().is_empty()
         && daemon.obex_tcp_addresses().is_empty()
         && daemon.serial_devices().is_empty()
+        && !bluetooth
     {
         println!("handsync: no listener is configured; waiting for a signal to stop");
     }

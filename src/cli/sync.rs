@@ -17,13 +17,14 @@ use crate::daemon::hub::{random_u64, Hub, HubOptions};
 use crate::pim::profile::{DataKind, DeviceInfo, PhoneProfile, ProfileSet};
 use crate::store::Datastore;
 use crate::syncml::san::{San, SanSync, SyncType};
+use crate::transport::bluetooth::{self, BtTarget, PhoneFound};
 use crate::transport::obex::{call_phone, CallOptions, CallReport, SanChoice, SanSent};
 use crate::transport::serial::at::{SwitchOptions, Switched};
 use crate::transport::serial::{self, SerialPort, DEFAULT_BAUD};
 
 #[derive(Args, Debug)]
 // Where the phone is: exactly one of the two.
-#[command(group(ArgGroup::new("phone").required(true).args(["obex_tcp", "serial"])))]
+#[command(group(ArgGroup::new("phone").required(true).args(["obex_tcp", "serial", "bt"])))]
 pub struct SyncArgs {
     /// The phone (or the phone emulator) listens for OBEX on TCP at this address (IP:PORT or
     /// a port on loopback).
@@ -39,6 +40,20 @@ pub struct SyncArgs {
     #[arg(long, value_name = "N",
           value_parser = clap::value_parser!(u32).range(300..=4_000_000))]
     baud: Option<u32>,
+
+    /// The phone is on Bluetooth at this address (paired first with `handsync pair`): its
+    /// SyncML Client service is looked up over SDP unless --channel says where it is.
+    #[arg(long = "bt", value_name = "MAC", value_parser = parse_bt_address)]
+    bt: Option<bluer::Address>,
+
+    /// The phone's RFCOMM channel for SyncML (skips the SDP lookup).
+    #[arg(long, value_name = "N", requires = "bt",
+          value_parser = clap::value_parser!(u8).range(1..=30))]
+    channel: Option<u8>,
+
+    /// The Bluetooth adapter to call from (hci0...). Default: BlueZ's default adapter.
+    #[arg(long, value_name = "NAME", requires = "bt")]
+    adapter: Option<String>,
 
     /// Datastores to sync; repeat or separate with commas. Default: contacts, calendar.
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
@@ -146,6 +161,25 @@ fn cable_profile(switched: &Switched) -> Option<PhoneProfile> {
     }))
 }
 
+/// A Bluetooth address as `sync --bt` and `pair` take it.
+pub(super) fn parse_bt_address(text: &str) -> Result<bluer::Address, String> {
+    text.parse::<bluer::Address>().map_err(|_| {
+        format!("`{text}` is not a Bluetooth address (six hex pairs: 00:1A:2B:3C:4D:5E)")
+    })
+}
+
+/// The quirk profile of a phone from its Bluetooth name ("Nokia 6230i": maker, then model),
+/// when the name starts with a maker the profiles know.
+fn bluetooth_name_profile(name: &str) -> Option<PhoneProfile> {
+    let (maker, model) = name.trim().split_once(' ')?;
+    let profile = ProfileSet::embedded().resolve(&DeviceInfo {
+        manufacturer: maker.to_string(),
+        model: model.trim().to_string(),
+        software_version: String::new(),
+    });
+    Some(profile)
+}
+
 /// The quirk profile of a known phone, from the DevInf it last sent.
 fn known_phone(store: &mut crate::store::Store, device: &str) -> Result<PhoneProfile, Failure> {
     let record = store.read(|tx| -> Result<_, crate::store::StoreError> {
@@ -247,6 +281,40 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
         .build()
         .map_err(|e| Failure::io(format!("async runtime: {e}")))?;
     let result = match (&args.serial, args.obex_tcp) {
+        _ if args.bt.is_some() => {
+            let target = BtTarget {
+                adapter: args.adapter.clone(),
+                device: args.bt.expect("checked"),
+                channel: args.channel,
+                connect_timeout: Duration::from_secs(30),
+            };
+            eprintln!(
+                "handsync: calling the phone at {} (OBEX over Bluetooth)",
+                target.device
+            );
+            // Without --device, the phone's Bluetooth name picks its profile.
+            let options_for = |found: &PhoneFound| {
+                let identified = profile
+                    .clone()
+                    .or_else(|| found.name.as_deref().and_then(bluetooth_name_profile));
+                CallOptions {
+                    san: make_san(identified.as_ref()),
+                    ..options.clone()
+                }
+            };
+            runtime
+                .block_on(bluetooth::call(&target, hub.handle(), options_for))
+                .map(|(found, report)| {
+                    eprintln!(
+                        "handsync: {} on {} channel {}",
+                        found.name.as_deref().unwrap_or("the phone"),
+                        found.adapter,
+                        found.channel
+                    );
+                    report
+                })
+                .map_err(|e| Failure::io(e.to_string()))
+        }
         (Some(device), _) => {
             let baud = match args.baud {
                 Some(baud) => baud,
@@ -285,7 +353,7 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
             })
         }
         (None, None) => Err(Failure::bad_input(
-            "say where the phone is: --serial DEV or --obex-tcp ADDR".to_string(),
+            "say where the phone is: --bt MAC, --serial DEV or --obex-tcp ADDR".to_string(),
         )),
     };
     hub.shutdown();

@@ -26,6 +26,15 @@
 //! [serial]
 //! devices = ["/dev/ttyUSB0"]             # phones that stay on a cable; off unless listed
 //! baud = 115200
+//!
+//! [bluetooth]
+//! enabled = true                         # the SyncML Server profile, when an adapter exists
+//! adapter = "hci0"                       # default: BlueZ's default adapter
+//! channel = 26                           # RFCOMM channel of the record
+//! name = "PC Suite"                      # the service name phones show
+//! serve-unpaired = false                 # serve phones that are not paired and trusted
+//! agent = false                          # answer pairing requests (headless machines)
+//! pin = "0000"                           # the agent's PIN for legacy phones
 //! ```
 
 use std::collections::BTreeMap;
@@ -59,6 +68,24 @@ pub struct ConfigFile {
     pub obex_tcp: ObexTcpSection,
     #[serde(default)]
     pub serial: SerialSection,
+    #[serde(default)]
+    pub bluetooth: BluetoothSection,
+}
+
+/// Phones on Bluetooth (the SyncML Server profile through BlueZ).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BluetoothSection {
+    /// Off only when false.
+    pub enabled: Option<bool>,
+    pub adapter: Option<String>,
+    pub channel: Option<u8>,
+    pub name: Option<String>,
+    #[serde(default)]
+    pub serve_unpaired: bool,
+    #[serde(default)]
+    pub agent: bool,
+    pub pin: Option<String>,
 }
 
 /// Phones that stay on a serial cable (`handsync serve` switches and serves them).
@@ -300,6 +327,26 @@ impl ConfigFile {
                 "serial.baud = {baud}: not a serial line speed (300..4000000)"
             ))),
             other => Ok(other),
+        }
+    }
+
+    /// The RFCOMM channel from the file, checked.
+    pub fn bluetooth_channel(&self) -> Result<Option<u8>, ConfigError> {
+        match self.bluetooth.channel {
+            Some(channel) if !(1..=30).contains(&channel) => Err(ConfigError(format!(
+                "bluetooth.channel = {channel}: RFCOMM channels are 1..30"
+            ))),
+            other => Ok(other),
+        }
+    }
+
+    /// The agent's PIN from the file, checked (1..16 characters, as Bluetooth allows).
+    pub fn bluetooth_pin(&self) -> Result<Option<String>, ConfigError> {
+        match &self.bluetooth.pin {
+            Some(pin) if pin.is_empty() || pin.len() > 16 => Err(ConfigError(
+                "bluetooth.pin: a PIN has 1 to 16 characters".into(),
+            )),
+            other => Ok(other.clone()),
         }
     }
 

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 
 use crate::engine::ServerConfig;
 use crate::store::Store;
+use crate::transport::bluetooth::{self, BtListen};
 use crate::transport::http::{self, HttpOptions};
 use crate::transport::obex::ObexServerOptions;
 use crate::transport::serial::{self, SerialListen};
@@ -156,6 +157,18 @@ impl Daemon {
         let stopped = self.stopped.clone();
         self.listeners
             .push(self.runtime.spawn(serial::serve(listen, hub, stopped)));
+    }
+
+    /// Serves phones on Bluetooth (the listener waits for bluetoothd and the adapter when they
+    /// are not there yet, and reports through `listen.report`).
+    pub fn add_bluetooth(&mut self, mut listen: BtListen) {
+        listen.obex.max_object_size = self.max_body;
+        let hub = self.hub.handle();
+        let stopped = self.stopped.clone();
+        self.listeners.push(self.runtime.spawn(async move {
+            bluetooth::serve(listen, hub, stopped).await;
+            Ok(())
+        }));
     }
 
     /// The serial devices served.

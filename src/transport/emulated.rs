@@ -517,3 +517,110 @@ where
     };
     (phone, result)
 }
+
+/// What runs when a [`CutLink`] cuts: a Bluetooth emulator disconnects the device (the link
+/// drops under the server, as when a phone leaves range), others need nothing.
+pub type CutAction = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// A stream that breaks after the phone has written `limit` bytes: the first write past it
+/// sends only what fits, runs the cut action, and every write after fails. For tests and
+/// users who want to see a session survive a link lost in the middle of a package.
+pub struct CutLink<S> {
+    inner: S,
+    remaining: usize,
+    action: Option<CutAction>,
+    cut: bool,
+}
+
+impl<S> CutLink<S> {
+    pub fn new(inner: S, limit: usize, action: Option<CutAction>) -> CutLink<S> {
+        CutLink {
+            inner,
+            remaining: limit,
+            action,
+            cut: false,
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for CutLink<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if self.cut {
+            return std::task::Poll::Ready(Err(std::io::ErrorKind::ConnectionReset.into()));
+        }
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for CutLink<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        use std::task::Poll;
+        if self.remaining > 0 {
+            let take = buf.len().min(self.remaining);
+            let written = std::task::ready!(
+                std::pin::Pin::new(&mut self.inner).poll_write(cx, &buf[..take])
+            )?;
+            self.remaining -= written;
+            return Poll::Ready(Ok(written));
+        }
+        // The cut: let the bytes already written leave, then run the action to its end.
+        if !self.cut {
+            std::task::ready!(std::pin::Pin::new(&mut self.inner).poll_flush(cx))?;
+            if let Some(action) = self.action.as_mut() {
+                std::task::ready!(action.as_mut().poll(cx));
+                self.action = None;
+            }
+            self.cut = true;
+            tracing::info!("the emulated link was cut");
+        }
+        Poll::Ready(Err(std::io::ErrorKind::ConnectionReset.into()))
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if self.cut {
+            return std::task::Poll::Ready(Err(std::io::ErrorKind::ConnectionReset.into()));
+        }
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod cut_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_cut_link_passes_the_limit_then_breaks_after_its_action() {
+        let (near, mut far) = tokio::io::duplex(1024);
+        let acted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = acted.clone();
+        let action: CutAction = Box::pin(async move {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        let mut link = CutLink::new(near, 5, Some(action));
+        let error = link.write_all(b"0123456789").await.unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::ConnectionReset);
+        assert!(acted.load(std::sync::atomic::Ordering::SeqCst));
+        drop(link);
+        let mut received = Vec::new();
+        far.read_to_end(&mut received).await.unwrap();
+        assert_eq!(received, b"01234");
+    }
+}

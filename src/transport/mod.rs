@@ -5,10 +5,53 @@
 //! - [`obex`]: SyncML over OBEX on any byte stream, both roles;
 //! - [`tcp`]: OBEX over TCP (the phone emulator, IrDA/Bluetooth bridges, tests);
 //! - [`emulated`]: the phone emulator on these wires (`handsync emulate`);
-//! - [`serial`]: OBEX on a serial or USB-serial cable (AT switch, Siemens BFB framing).
+//! - [`serial`]: OBEX on a serial or USB-serial cable (AT switch, Siemens BFB framing);
+//! - [`bluetooth`]: OBEX on RFCOMM through BlueZ (the SyncML Server record, SDP lookups of
+//!   phones, pairing).
 
+pub mod bluetooth;
 pub mod emulated;
 pub mod http;
 pub mod obex;
 pub mod serial;
 pub mod tcp;
+
+use std::time::Duration;
+
+/// The longest pause between tries at a missing port or a silent phone.
+const MAX_RETRY_PAUSE: Duration = Duration::from_secs(60);
+
+/// Failures in a row: each different one reported once (a phone left unplugged for hours does
+/// not fill the journal), tried again after a pause that doubles up to a minute.
+pub(crate) struct Retry {
+    base: Duration,
+    pause: Duration,
+    last: Option<String>,
+}
+
+impl Retry {
+    pub(crate) fn new(base: Duration) -> Retry {
+        Retry {
+            base,
+            pause: base,
+            last: None,
+        }
+    }
+
+    /// Reports `line` unless it was the last one; the pause before the next try.
+    pub(crate) fn failed(&mut self, report: &(dyn Fn(&str) + Send + Sync), line: String) -> Duration {
+        if self.last.as_deref() != Some(line.as_str()) {
+            report(&line);
+        }
+        self.last = Some(line);
+        let pause = self.pause;
+        self.pause = (self.pause * 2).min(MAX_RETRY_PAUSE.max(self.base));
+        pause
+    }
+
+    pub(crate) fn succeeded(&mut self) {
+        self.pause = self.base;
+        self.last = None;
+    }
+}
+

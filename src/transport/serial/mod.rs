@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::watch;
+
+use super::Retry;
 use tracing::Instrument;
 
 use super::obex::{
@@ -534,43 +536,6 @@ impl std::fmt::Debug for SerialListen {
             .field("path", &self.path)
             .field("baud", &self.baud)
             .finish()
-    }
-}
-
-/// The longest pause between tries at a missing port or a silent phone.
-const MAX_RETRY_PAUSE: Duration = Duration::from_secs(60);
-
-/// Failures in a row: each different one reported once (a phone left unplugged for hours does
-/// not fill the journal), tried again after a pause that doubles up to a minute.
-struct Retry {
-    base: Duration,
-    pause: Duration,
-    last: Option<String>,
-}
-
-impl Retry {
-    fn new(base: Duration) -> Retry {
-        Retry {
-            base,
-            pause: base,
-            last: None,
-        }
-    }
-
-    /// Reports `line` unless it was the last one; the pause before the next try.
-    fn failed(&mut self, report: &(dyn Fn(&str) + Send + Sync), line: String) -> Duration {
-        if self.last.as_deref() != Some(line.as_str()) {
-            report(&line);
-        }
-        self.last = Some(line);
-        let pause = self.pause;
-        self.pause = (self.pause * 2).min(MAX_RETRY_PAUSE.max(self.base));
-        pause
-    }
-
-    fn succeeded(&mut self) {
-        self.pause = self.base;
-        self.last = None;
     }
 }
 

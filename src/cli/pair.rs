@@ -1,0 +1,117 @@
+//! `handsync pair`: pair with a phone over Bluetooth (legacy PIN or SSP) and trust it, so
+//! `serve` serves it and `sync --bt` can call it; and the Bluetooth part of `devices`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::sync::parse_bt_address;
+use super::Failure;
+use crate::transport::bluetooth::agent::{random_pin, AgentPolicy};
+use crate::transport::bluetooth::{self, Paired};
+
+#[derive(Args, Debug)]
+pub struct PairArgs {
+    /// The phone's Bluetooth address (its "My phone's address" screen, or `bluetoothctl
+    /// scan on`).
+    #[arg(value_name = "MAC", value_parser = parse_bt_address)]
+    device: bluer::Address,
+
+    /// The PIN to type on the phone (phones before Bluetooth 2.1 ask for one). Default: a
+    /// random 4-digit PIN, printed.
+    #[arg(long, value_name = "PIN")]
+    pin: Option<String>,
+
+    /// The Bluetooth adapter (hci0...). Default: BlueZ's default adapter.
+    #[arg(long, value_name = "NAME")]
+    adapter: Option<String>,
+
+    /// Seconds to find the phone and to pair (the user has to answer on the phone).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    timeout: u64,
+}
+
+pub fn pair(args: &PairArgs) -> Result<(), Failure> {
+    let pin = match &args.pin {
+        Some(pin) if pin.is_empty() || pin.len() > 16 => {
+            return Err(Failure::bad_input(
+                "--pin: a PIN has 1 to 16 characters".to_string(),
+            ))
+        }
+        Some(pin) => pin.clone(),
+        None => random_pin(),
+    };
+    if args.pin.is_none() {
+        // Only a PIN we made up is printed: the user needs it, and it is good for this
+        // pairing only.
+        println!("PIN for the phone (if it asks): {pin}");
+    }
+    let report: Arc<dyn Fn(&str) + Send + Sync> = Arc::new(|line: &str| println!("{line}"));
+    let policy = AgentPolicy {
+        pin: Some(pin),
+        confirm: true,
+        default: false,
+        report: report.clone(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::io(format!("async runtime: {e}")))?;
+    let timeout = Duration::from_secs(args.timeout.max(1));
+    let paired = runtime
+        .block_on(bluetooth::pair(
+            args.adapter.as_deref(),
+            args.device,
+            policy,
+            timeout,
+            report.as_ref(),
+        ))
+        .map_err(|e| Failure::io(e.to_string()))?;
+    match paired {
+        Paired::Now => println!("paired with {} and trusted it", args.device),
+        Paired::Already => println!("{} was paired already; now trusted", args.device),
+    }
+    Ok(())
+}
+
+/// The paired phones of the adapter, or why there are none to show.
+pub fn bluetooth_devices(adapter: Option<&str>) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::io(format!("async runtime: {e}")))?;
+    let listed = runtime.block_on(async {
+        let (_session, adapter) = bluetooth::open_adapter(adapter).await?;
+        let phones = bluetooth::paired_phones(&adapter).await?;
+        Ok::<_, bluetooth::BtError>((adapter.name().to_string(), phones))
+    });
+    match listed {
+        Ok((adapter, phones)) if phones.is_empty() => {
+            println!("\nBluetooth ({adapter}): no paired phones (`handsync pair MAC`)");
+        }
+        Ok((adapter, phones)) => {
+            println!("\nBluetooth ({adapter}), paired:");
+            for phone in phones {
+                println!(
+                    "  {}  {}{}{}{}",
+                    phone.address,
+                    phone.name.as_deref().unwrap_or("(no name)"),
+                    if phone.trusted {
+                        ", trusted"
+                    } else {
+                        ", not trusted (serve refuses it)"
+                    },
+                    if phone.syncml_client {
+                        ", SyncML client"
+                    } else {
+                        ""
+                    },
+                    if phone.connected { ", connected" } else { "" },
+                );
+            }
+        }
+        Err(e) => println!("\n{e}"),
+    }
+    Ok(())
+}
