@@ -46,6 +46,11 @@ pub struct EmulateArgs {
     #[arg(long, value_name = "BYTES")]
     photo: Option<usize>,
 
+    /// Before syncing, the phone's user adds the entries of this file (vCard, vCalendar,
+    /// vNote, text), or of every file under this directory; repeatable.
+    #[arg(long, value_name = "PATH")]
+    add: Vec<PathBuf>,
+
     /// Seed of the generated data (the same seed gives the same data).
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -180,6 +185,18 @@ pub fn run(args: &EmulateArgs) -> Result<(), Failure> {
         }
         _ => generate(&profile, &spec),
     };
+    let mut store = store;
+    for path in &args.add {
+        let added = store
+            .add_files(path, tasks_in_calendar)
+            .map_err(|e| Failure::bad_input(format!("--add {}: {e}", path.display())))?;
+        if added == 0 {
+            return Err(Failure::bad_input(format!(
+                "--add {}: no entries in it",
+                path.display()
+            )));
+        }
+    }
     let request = if args.datastore.is_empty() {
         SyncRequest::all(&profile, mode)
     } else {

@@ -309,6 +309,32 @@ impl PhoneStore {
         Ok(store)
     }
 
+    /// The phone's user adds the entries of a file, or of every file under a directory (as
+    /// new entries, sent at the next sync); returns how many.
+    pub fn add_files(&mut self, path: &Path, tasks_in_calendar: bool) -> Result<usize, EmulatorError> {
+        let mut files = Vec::new();
+        if path.is_dir() {
+            collect_files(path, &mut files)?;
+            files.sort();
+        } else {
+            files.push(path.to_path_buf());
+        }
+        let mut added = 0;
+        for file in files {
+            let extension = file
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            let bytes = std::fs::read(&file).map_err(|e| EmulatorError::io(&file, e))?;
+            for (kind, item) in split_file(&extension, &bytes, tasks_in_calendar) {
+                self.add(kind, item);
+                added += 1;
+            }
+        }
+        Ok(added)
+    }
+
     /// Saves the items (one file per item, named by LUID) and the state (anchors, changes,
     /// Maps owed) so that [`PhoneStore::load_dir`] gives the same phone back.
     pub fn save_dir(&self, dir: &Path) -> Result<(), EmulatorError> {

@@ -354,6 +354,12 @@ pub async fn serve(listen: BtListen, hub: HubHandle, shutdown: watch::Receiver<b
                 None => None,
             };
             let mut handle = handle;
+            // Strangers are refused by the kernel (authentication) before BlueZ hands us
+            // anything: watch devices come and go to say so. Aborted with the set.
+            let mut watchers = tokio::task::JoinSet::new();
+            if !listen.serve_unpaired {
+                watchers.spawn(watch_strangers(adapter.clone(), report.clone()));
+            }
             let restart = loop {
                 tokio::select! {
                     request = handle.next() => match request {
@@ -384,6 +390,7 @@ pub async fn serve(listen: BtListen, hub: HubHandle, shutdown: watch::Receiver<b
                     _ = stopped(&shutdown) => return,
                 }
             };
+            drop(watchers);
             drop(handle);
             drop(agent_handle);
             drop(session);
@@ -407,6 +414,59 @@ pub async fn serve(listen: BtListen, hub: HubHandle, shutdown: watch::Receiver<b
     }
     .instrument(span)
     .await
+}
+
+/// Reports the unpaired devices that connected to the adapter and left without pairing: with
+/// authentication required, the kernel refused whatever they asked for (a phone's SyncML
+/// session among it).
+async fn watch_strangers(adapter: Adapter, report: Arc<dyn Fn(&str) + Send + Sync>) {
+    let Ok(events) = adapter.events().await else {
+        return;
+    };
+    let mut events = std::pin::pin!(events);
+    let mut devices = tokio::task::JoinSet::new();
+    if let Ok(known) = adapter.device_addresses().await {
+        for address in known {
+            devices.spawn(watch_device(adapter.clone(), address, report.clone()));
+        }
+    }
+    while let Some(event) = events.next().await {
+        if let bluer::AdapterEvent::DeviceAdded(address) = event {
+            devices.spawn(watch_device(adapter.clone(), address, report.clone()));
+        }
+    }
+}
+
+async fn watch_device(adapter: Adapter, address: Address, report: Arc<dyn Fn(&str) + Send + Sync>) {
+    use bluer::{DeviceEvent, DeviceProperty};
+    let Ok(device) = adapter.device(address) else {
+        return;
+    };
+    let Ok(events) = device.events().await else {
+        return;
+    };
+    let mut events = std::pin::pin!(events);
+    let mut stranger_connected = device.is_connected().await.unwrap_or(false)
+        && !device.is_paired().await.unwrap_or(true);
+    while let Some(DeviceEvent::PropertyChanged(property)) = events.next().await {
+        match property {
+            DeviceProperty::Connected(true) => {
+                stranger_connected = !device.is_paired().await.unwrap_or(true);
+            }
+            DeviceProperty::Connected(false) if stranger_connected => {
+                stranger_connected = false;
+                if !device.is_paired().await.unwrap_or(true) {
+                    let name = device.alias().await.unwrap_or_else(|_| address.to_string());
+                    tracing::warn!(device = %address, %name, "an unpaired device was refused");
+                    report(&format!(
+                        "Bluetooth: refused {name} ({address}): not paired; `handsync pair {address}` allows it"
+                    ));
+                }
+            }
+            DeviceProperty::Paired(true) => stranger_connected = false,
+            _ => {}
+        }
+    }
 }
 
 /// Resolves once `shutdown` turns true (the guard `wait_for` returns is not `Send`).
@@ -646,12 +706,25 @@ pub async fn connect(
         channel,
         error,
     };
-    let socket = Socket::new().map_err(failed)?;
-    socket.bind(SocketAddr::new(local, 0)).map_err(failed)?;
-    tokio::time::timeout(timeout, socket.connect(SocketAddr::new(device, channel)))
-        .await
-        .map_err(|_| failed(std::io::Error::from_raw_os_error(libc::ETIMEDOUT)))?
-        .map_err(failed)
+    // A connection right after the last one ended can meet the old RFCOMM session still
+    // closing on the same link, which answers with a reset: wait for it to go, try again.
+    let mut resets = 0;
+    loop {
+        let socket = Socket::new().map_err(failed)?;
+        socket.bind(SocketAddr::new(local, 0)).map_err(failed)?;
+        let connected =
+            tokio::time::timeout(timeout, socket.connect(SocketAddr::new(device, channel)))
+                .await
+                .map_err(|_| failed(std::io::Error::from_raw_os_error(libc::ETIMEDOUT)))?;
+        match connected {
+            Err(error) if error.raw_os_error() == Some(libc::ECONNRESET) && resets < 3 => {
+                resets += 1;
+                tracing::debug!(%device, channel, "RFCOMM reset while the old link closes; again");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            other => return other.map_err(failed),
+        }
+    }
 }
 
 /// Publishes a service of the phone's (the emulator's SyncML Client record) and hands over
