@@ -17,7 +17,7 @@ use crate::emulator::{
 use crate::store::Datastore;
 use crate::transport::emulated::{
     cable_modem_for, over_cable, over_http, pc_starts, phone_starts, CableRole, CutAction, CutLink,
-    EmulateError,
+    EmulateError, LinkBytes,
 };
 
 #[derive(Args, Debug)]
@@ -241,6 +241,8 @@ pub fn run(args: &EmulateArgs) -> Result<(), Failure> {
             eprint!("\r\x1b[2K{model}: {what}");
         }
     };
+    // The OBEX link's byte counts, for the report.
+    let link_bytes = std::cell::RefCell::new(None);
     let (mut phone, result) = runtime.block_on(async {
         if let Some(address) = args.connect_obex_tcp {
             let stream = match tokio::net::TcpStream::connect(address).await {
@@ -254,6 +256,7 @@ pub fn run(args: &EmulateArgs) -> Result<(), Failure> {
                 response_timeout: Some(silence),
             };
             let stream = CutLink::new(stream, args.cut_after.unwrap_or(usize::MAX), None);
+            *link_bytes.borrow_mut() = Some(stream.bytes());
             phone_starts(stream, phone, request, config, &mut |event| {
                 if let PhoneEvent::Connected = event {
                     show("connected");
@@ -261,7 +264,7 @@ pub fn run(args: &EmulateArgs) -> Result<(), Failure> {
             })
             .await
         } else if args.bt_connect.is_some() || args.bt_listen {
-            bluetooth_phone(args, phone, request, silence, &show).await
+            bluetooth_phone(args, phone, request, silence, &show, &link_bytes).await
         } else if let Some(address) = args.listen_obex_tcp {
             let listener = match tokio::net::TcpListener::bind(address).await {
                 Ok(listener) => listener,
@@ -347,6 +350,14 @@ pub fn run(args: &EmulateArgs) -> Result<(), Failure> {
     match result {
         Ok(report) => {
             print_report(&report);
+            if let Some(bytes) = link_bytes.borrow().as_ref() {
+                use std::sync::atomic::Ordering::Relaxed;
+                println!(
+                    "  link: {} bytes sent, {} received",
+                    bytes.sent.load(Relaxed),
+                    bytes.received.load(Relaxed)
+                );
+            }
             if report.completed {
                 Ok(())
             } else {
@@ -365,6 +376,7 @@ async fn bluetooth_phone(
     request: SyncRequest,
     silence: Duration,
     show: &dyn Fn(&str),
+    link_bytes: &std::cell::RefCell<Option<std::sync::Arc<LinkBytes>>>,
 ) -> (Phone, Result<SessionReport, EmulateError>) {
     use crate::transport::bluetooth::{self, agent, SYNCML_SERVER};
     let failed = |e: bluetooth::BtError| EmulateError::Session(e.to_string());
@@ -435,6 +447,7 @@ async fn bluetooth_phone(
             args.cut_after.unwrap_or(usize::MAX),
             args.cut_after.and_then(|_| cut_action(pc)),
         );
+        *link_bytes.borrow_mut() = Some(stream.bytes());
         let config = crate::obex::ClientConfig {
             max_packet_length: args.obex_packet.max(255),
             max_object_size: 16 * 1024 * 1024,
@@ -492,6 +505,7 @@ async fn bluetooth_phone(
             args.cut_after.unwrap_or(usize::MAX),
             args.cut_after.and_then(|_| cut_action(pc)),
         );
+        *link_bytes.borrow_mut() = Some(stream.bytes());
         let config = crate::obex::ServerConfig {
             max_packet_length: args.obex_packet.max(255),
             ..crate::obex::ServerConfig::default()

@@ -311,7 +311,11 @@ impl PhoneStore {
 
     /// The phone's user adds the entries of a file, or of every file under a directory (as
     /// new entries, sent at the next sync); returns how many.
-    pub fn add_files(&mut self, path: &Path, tasks_in_calendar: bool) -> Result<usize, EmulatorError> {
+    pub fn add_files(
+        &mut self,
+        path: &Path,
+        tasks_in_calendar: bool,
+    ) -> Result<usize, EmulatorError> {
         let mut files = Vec::new();
         if path.is_dir() {
             collect_files(path, &mut files)?;

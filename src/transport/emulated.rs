@@ -522,14 +522,23 @@ where
 /// drops under the server, as when a phone leaves range), others need nothing.
 pub type CutAction = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
-/// A stream that breaks after the phone has written `limit` bytes: the first write past it
-/// sends only what fits, runs the cut action, and every write after fails. For tests and
-/// users who want to see a session survive a link lost in the middle of a package.
+/// Bytes a [`CutLink`] carried, readable while it runs and after.
+#[derive(Debug, Default)]
+pub struct LinkBytes {
+    pub sent: std::sync::atomic::AtomicU64,
+    pub received: std::sync::atomic::AtomicU64,
+}
+
+/// The phone's end of a link, counted (bytes each way, OBEX framing included) and breakable:
+/// after the phone has written `limit` bytes, the first write past it sends only what fits,
+/// runs the cut action, and every write after fails. For tests and users who want to see a
+/// session survive a link lost in the middle of a package.
 pub struct CutLink<S> {
     inner: S,
     remaining: usize,
     action: Option<CutAction>,
     cut: bool,
+    bytes: std::sync::Arc<LinkBytes>,
 }
 
 impl<S> CutLink<S> {
@@ -539,7 +548,13 @@ impl<S> CutLink<S> {
             remaining: limit,
             action,
             cut: false,
+            bytes: Default::default(),
         }
+    }
+
+    /// The counters, to read once the link is gone.
+    pub fn bytes(&self) -> std::sync::Arc<LinkBytes> {
+        self.bytes.clone()
     }
 }
 
@@ -552,7 +567,13 @@ impl<S: AsyncRead + Unpin> AsyncRead for CutLink<S> {
         if self.cut {
             return std::task::Poll::Ready(Err(std::io::ErrorKind::ConnectionReset.into()));
         }
-        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        let read = (buf.filled().len() - before) as u64;
+        self.bytes
+            .received
+            .fetch_add(read, std::sync::atomic::Ordering::Relaxed);
+        polled
     }
 }
 
@@ -569,6 +590,9 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for CutLink<S> {
                 std::pin::Pin::new(&mut self.inner).poll_write(cx, &buf[..take])
             )?;
             self.remaining -= written;
+            self.bytes
+                .sent
+                .fetch_add(written as u64, std::sync::atomic::Ordering::Relaxed);
             return Poll::Ready(Ok(written));
         }
         // The cut: let the bytes already written leave, then run the action to its end.
@@ -615,9 +639,11 @@ mod cut_tests {
             flag.store(true, std::sync::atomic::Ordering::SeqCst);
         });
         let mut link = CutLink::new(near, 5, Some(action));
+        let bytes = link.bytes();
         let error = link.write_all(b"0123456789").await.unwrap_err();
         assert_eq!(error.kind(), std::io::ErrorKind::ConnectionReset);
         assert!(acted.load(std::sync::atomic::Ordering::SeqCst));
+        assert_eq!(bytes.sent.load(std::sync::atomic::Ordering::Relaxed), 5);
         drop(link);
         let mut received = Vec::new();
         far.read_to_end(&mut received).await.unwrap();

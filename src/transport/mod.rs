@@ -39,7 +39,11 @@ impl Retry {
     }
 
     /// Reports `line` unless it was the last one; the pause before the next try.
-    pub(crate) fn failed(&mut self, report: &(dyn Fn(&str) + Send + Sync), line: String) -> Duration {
+    pub(crate) fn failed(
+        &mut self,
+        report: &(dyn Fn(&str) + Send + Sync),
+        line: String,
+    ) -> Duration {
         if self.last.as_deref() != Some(line.as_str()) {
             report(&line);
         }
@@ -54,4 +58,3 @@ impl Retry {
         self.last = None;
     }
 }
-

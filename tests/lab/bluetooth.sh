@@ -100,29 +100,44 @@ start_serve() {
 # agent (its user interface): --bt-pin keeps one registered while it runs.
 phone=("$H" emulate --profile nokia-6230i --adapter hci1 --data "$PHONE" --timeout 60 --bt-pin 4321)
 
+cpu_ticks() { # utime + stime of a process, in clock ticks
+    awk '{ print $14 + $15 }' /proc/$1/stat
+}
+
 if [ "$what" = bench ]; then
-    # ---- 1,000 contacts, phone starts, over RFCOMM then over OBEX/TCP on loopback
+    # ---- 1,000 contacts, the phone starting a slow sync: over RFCOMM, then over OBEX/TCP on
+    # loopback, with the same binaries in the same VM. Each run gets a fresh PC store and a
+    # fresh phone; serve's CPU time is read from /proc around the session.
     start_serve --obex-tcp 127.0.0.1:6500
     wait_for "serve registers the SyncML Server profile" 60 $S/serve.log '"PC Suite" (SyncML Server) on hci0'
-    step "pairing for the benchmark" 60 "$H" pair "$A1" --adapter hci0 --pin 4321 &
-    "${phone[@]}" --bt-listen --timeout 20 >/dev/null 2>&1 &
-    wait
-    for wire in bluetooth tcp; do
-        rm -rf "$PHONE"
-        "$H" emulate --profile nokia-6230i --data "$PHONE" --generate 1000 --seed 7 --mode slow \
-            --timeout 5 --http http://127.0.0.1:1/ >/dev/null 2>&1 # writes the data set only
-        rm -f "$PC_DB"*
+    "${phone[@]}" --bt-listen >$S/phone.log 2>&1 &
+    listener=$!
+    wait_for "the phone waits, visible" 30 $S/phone.log "SyncML Client on RFCOMM channel"
+    step "pairing for the benchmark" 90 "$H" pair "$A1" --adapter hci0 --pin 4321
+    kill $listener 2>/dev/null; wait $listener 2>/dev/null
+    hz=$(getconf CLK_TCK)
+    runs=0
+    for wire in bluetooth tcp bluetooth tcp; do
+        runs=$((runs + 1))
         kill $serve_pid; wait $serve_pid 2>/dev/null
+        rm -rf "$PHONE" "$PC_DB"*
         start_serve --obex-tcp 127.0.0.1:6500
-        wait_for "serve restarted for $wire" 60 $S/serve.log '"PC Suite" (SyncML Server) on hci0' $([ $wire = bluetooth ] && echo 2 || echo 3)
+        wait_for "serve ready for run $runs ($wire)" 60 $S/serve.log '"PC Suite" (SyncML Server) on hci0' $((runs + 1))
         if [ $wire = bluetooth ]; then how="--bt-connect $A0"; else how="--connect-obex-tcp 127.0.0.1:6500"; fi
-        rm -rf $S/transcripts
+        ticks_before=$(cpu_ticks $serve_pid)
         begin=$(date +%s.%N)
-        step "slow sync of 1,000 contacts over $wire" 600 "${phone[@]}" $how --mode slow --transcripts $S/transcripts-$wire
+        step "run $runs: slow sync of 1,000 contacts over $wire" 900 \
+            "${phone[@]}" --generate 1000 --seed 7 $how --mode slow
         end=$(date +%s.%N)
+        ticks_after=$(cpu_ticks $serve_pid)
+        grep -q "session .*: completed" $S/step.log || fail "the session over $wire did not complete"
         messages=$(grep -o '[0-9]* messages sent, [0-9]* received' $S/step.log)
-        bytes=$(cat $S/transcripts-$wire/*.bin 2>/dev/null | wc -c)
-        echo "BENCH $wire wall_s=$(echo "$end - $begin" | bc) $messages transcript_bytes=$bytes contacts=$(count_items contacts)"
+        link=$(grep -o 'link: [0-9]* bytes sent, [0-9]* received' $S/step.log)
+        held=$(count_items contacts)
+        [ "$held" -eq 1000 ] || fail "the PC holds $held contacts after the run over $wire"
+        printf 'BENCH %-9s wall %6.2f s  serve CPU %5.2f s  %s  %s  contacts %s\n' "$wire" \
+            "$(echo "$end - $begin" | bc)" "$(echo "($ticks_after - $ticks_before) / $hz" | bc -l)" \
+            "$messages" "$link" "$held"
     done
     kill $serve_pid; wait $serve_pid 2>/dev/null
     exit 0

@@ -48,7 +48,10 @@ impl Answered {
     }
 
     pub fn contains(&self, device: Address) -> bool {
-        self.0.lock().map(|set| set.contains(&device)).unwrap_or(false)
+        self.0
+            .lock()
+            .map(|set| set.contains(&device))
+            .unwrap_or(false)
     }
 }
 
@@ -235,4 +238,65 @@ impl AgentPolicy {
 /// A fresh 4-digit PIN for a pairing the user types on the phone.
 pub fn random_pin() -> String {
     format!("{:04}", crate::daemon::hub::random_u64() % 10_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(adapter: Option<&str>, device: Option<Address>) -> Scope {
+        Scope {
+            adapter: adapter.map(str::to_string),
+            device,
+            report: Arc::new(|_: &str| {}),
+        }
+    }
+
+    #[test]
+    fn an_agent_answers_only_for_its_adapter_and_phone() {
+        let phone: Address = "00:AA:01:01:00:01".parse().unwrap();
+        let other: Address = "00:AA:01:01:00:02".parse().unwrap();
+        // serve's agent: its adapter, any phone.
+        let serving = scope(Some("hci0"), None);
+        assert!(serving.covers("hci0", phone) && serving.covers("hci0", other));
+        assert!(!serving.covers("hci1", phone));
+        assert_eq!(serving.check("hci1", phone), Err(ReqError::Rejected));
+        // `handsync pair`: one adapter, one phone.
+        let pairing = scope(Some("hci0"), Some(phone));
+        assert!(pairing.covers("hci0", phone));
+        assert!(!pairing.covers("hci0", other) && !pairing.covers("hci1", phone));
+        // No adapter named: BlueZ's default adapter, whichever it is.
+        assert!(scope(None, None).covers("hci3", other));
+    }
+
+    #[test]
+    fn answered_phones_are_remembered_and_pins_are_four_digits() {
+        let answered = Answered::default();
+        let phone: Address = "00:AA:01:01:00:01".parse().unwrap();
+        assert!(!answered.contains(phone));
+        answered.clone().add(phone);
+        assert!(answered.contains(phone));
+        for _ in 0..50 {
+            let pin = random_pin();
+            assert!(
+                pin.len() == 4 && pin.bytes().all(|b| b.is_ascii_digit()),
+                "{pin}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_policy_never_shows_its_pin() {
+        let policy = AgentPolicy {
+            pin: Some("8642".into()),
+            confirm: true,
+            default: false,
+            report: Arc::new(|_: &str| {}),
+        };
+        let shown = format!("{policy:?}");
+        assert!(
+            !shown.contains("8642") && shown.contains("<set>"),
+            "{shown}"
+        );
+    }
 }

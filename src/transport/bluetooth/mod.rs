@@ -446,8 +446,8 @@ async fn watch_device(adapter: Adapter, address: Address, report: Arc<dyn Fn(&st
         return;
     };
     let mut events = std::pin::pin!(events);
-    let mut stranger_connected = device.is_connected().await.unwrap_or(false)
-        && !device.is_paired().await.unwrap_or(true);
+    let mut stranger_connected =
+        device.is_connected().await.unwrap_or(false) && !device.is_paired().await.unwrap_or(true);
     while let Some(DeviceEvent::PropertyChanged(property)) = events.next().await {
         match property {
             DeviceProperty::Connected(true) => {
@@ -603,7 +603,8 @@ pub async fn call(
     hub: HubHandle,
     options_for: impl FnOnce(&PhoneFound) -> CallOptions,
 ) -> Result<(PhoneFound, CallReport), BtError> {
-    let span = tracing::info_span!("bluetooth_session", device = %target.device, transport = TRANSPORT);
+    let span =
+        tracing::info_span!("bluetooth_session", device = %target.device, transport = TRANSPORT);
     async {
         let (_session, adapter) = open_adapter(target.adapter.as_deref()).await?;
         let (local, powered) = adapter_state(&adapter).await?;

@@ -783,7 +783,10 @@ mod tests {
         );
         assert_eq!(
             read_element(&[0xF8]),
-            Err(SdpError::BadElement { at: 0, header: 0xF8 })
+            Err(SdpError::BadElement {
+                at: 0,
+                header: 0xF8
+            })
         );
         let mut deep = vec![0x00];
         for _ in 0..20 {
@@ -791,10 +794,7 @@ mod tests {
             outer.extend_from_slice(&deep);
             deep = outer;
         }
-        assert!(matches!(
-            read_element(&deep),
-            Err(SdpError::TooDeep { .. })
-        ));
+        assert!(matches!(read_element(&deep), Err(SdpError::TooDeep { .. })));
     }
 
     #[test]
