@@ -480,19 +480,17 @@ async fn bluetooth_phone(
             args.bt_channel
         );
         use futures::StreamExt;
-        let request = loop {
-            match tokio::time::timeout(silence, service.next()).await {
-                Ok(Some(request)) => break request,
-                Ok(None) => {
-                    return (
-                        phone,
-                        Err(EmulateError::Session(
-                            "BlueZ released the phone's service".into(),
-                        )),
-                    )
-                }
-                Err(_) => return (phone, Err(EmulateError::TimedOut)),
+        let request = match tokio::time::timeout(silence, service.next()).await {
+            Ok(Some(request)) => request,
+            Ok(None) => {
+                return (
+                    phone,
+                    Err(EmulateError::Session(
+                        "BlueZ released the phone's service".into(),
+                    )),
+                )
             }
+            Err(_) => return (phone, Err(EmulateError::TimedOut)),
         };
         let pc = request.device();
         let stream = match request.accept() {

@@ -532,7 +532,8 @@ async fn accept(
             }
         }
     }
-    if !listen.serve_unpaired && !(paired && trusted) {
+    let allowed = listen.serve_unpaired || (paired && trusted);
+    if !allowed {
         let why = if paired {
             "paired but not trusted"
         } else {

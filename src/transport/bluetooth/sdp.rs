@@ -171,6 +171,9 @@ fn read_element_at(
     let header = *bytes.first().ok_or(SdpError::Truncated { at: base })?;
     let kind = header >> 3;
     let size_index = header & 0x07;
+    if kind > 8 {
+        return Err(SdpError::BadElement { at: base, header });
+    }
     let truncated = |need: usize| -> Result<(), SdpError> {
         if bytes.len() < need {
             Err(SdpError::Truncated {
