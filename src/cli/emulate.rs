@@ -101,6 +101,12 @@ pub struct EmulateArgs {
     #[arg(long, value_name = "PIN")]
     bt_pin: Option<String>,
 
+    /// With --bt-connect: the phone's user pairs with the PC first (from the phone, as its
+    /// "Add device" menu does), answering with --bt-pin; the PC's agent (`serve --bt-agent`)
+    /// answers its side.
+    #[arg(long, requires = "bt_connect")]
+    bt_pair: bool,
+
     /// Drop the link once the phone has sent this many bytes (in the middle of a package):
     /// on Bluetooth the phone disconnects from the PC, as when it leaves range.
     #[arg(long, value_name = "BYTES")]
@@ -250,11 +256,7 @@ pub fn run(args: &EmulateArgs) -> Result<(), Failure> {
                 Err(e) => return (phone, Err(EmulateError::Io(e))),
             };
             let _ = stream.set_nodelay(true);
-            let config = crate::obex::ClientConfig {
-                max_packet_length: args.obex_packet.max(255),
-                max_object_size: 16 * 1024 * 1024,
-                response_timeout: Some(silence),
-            };
+            let config = phone_client_config(args, silence);
             let stream = CutLink::new(stream, args.cut_after.unwrap_or(usize::MAX), None);
             *link_bytes.borrow_mut() = Some(stream.bytes());
             phone_starts(stream, phone, request, config, &mut |event| {
@@ -278,10 +280,7 @@ pub fn run(args: &EmulateArgs) -> Result<(), Failure> {
                 Ok(Err(e)) => return (phone, Err(EmulateError::Io(e))),
                 Err(_) => return (phone, Err(EmulateError::TimedOut)),
             };
-            let config = crate::obex::ServerConfig {
-                max_packet_length: args.obex_packet.max(255),
-                ..crate::obex::ServerConfig::default()
-            };
+            let config = phone_server_config(args);
             pc_starts(stream, phone, config, silence, &mut |event| {
                 if let PhoneEvent::Connected = event {
                     show("the PC connected");
@@ -393,14 +392,16 @@ async fn bluetooth_phone(
     let _ = adapter.set_alias(model.clone()).await;
     let report: std::sync::Arc<dyn Fn(&str) + Send + Sync> =
         std::sync::Arc::new(|line: &str| println!("emulate: {line}"));
+    let policy = agent::AgentPolicy {
+        pin: args.bt_pin.clone(),
+        confirm: true,
+        default: true,
+        report: report.clone(),
+    };
+    // Pairing from the phone: its agent answers for that pairing only (the PC's default agent
+    // answers the PC's side), so no default agent of the phone's while it runs.
     let _agent = match &args.bt_pin {
-        Some(pin) => {
-            let policy = agent::AgentPolicy {
-                pin: Some(pin.clone()),
-                confirm: true,
-                default: true,
-                report: report.clone(),
-            };
+        Some(_) if !args.bt_pair => {
             match session
                 .register_agent(policy.agent(Some(adapter.name().to_string()), Default::default()))
                 .await
@@ -409,7 +410,7 @@ async fn bluetooth_phone(
                 Err(e) => return (phone, Err(EmulateError::Session(e.to_string()))),
             }
         }
-        None => None,
+        _ => None,
     };
     let timeout = Duration::from_secs(30);
     // The cut, on Bluetooth: the phone drops the whole link to the PC.
@@ -420,6 +421,15 @@ async fn bluetooth_phone(
         }))
     };
     if let Some(pc) = args.bt_connect {
+        if args.bt_pair {
+            let progress = |line: &str| println!("emulate: {line}");
+            match bluetooth::pair(Some(adapter.name()), pc, policy.clone(), timeout, &progress)
+                .await
+            {
+                Ok(_) => println!("emulate: paired with the PC {pc}"),
+                Err(e) => return (phone, Err(failed(e))),
+            }
+        }
         let records = match bluetooth::lookup(local, pc, SYNCML_SERVER, timeout).await {
             Ok(records) => records,
             Err(e) => return (phone, Err(failed(e))),
@@ -448,11 +458,7 @@ async fn bluetooth_phone(
             args.cut_after.and_then(|_| cut_action(pc)),
         );
         *link_bytes.borrow_mut() = Some(stream.bytes());
-        let config = crate::obex::ClientConfig {
-            max_packet_length: args.obex_packet.max(255),
-            max_object_size: 16 * 1024 * 1024,
-            response_timeout: Some(silence),
-        };
+        let config = phone_client_config(args, silence);
         phone_starts(stream, phone, request, config, &mut |event| {
             if let PhoneEvent::Connected = event {
                 show("connected over Bluetooth");
@@ -504,16 +510,30 @@ async fn bluetooth_phone(
             args.cut_after.and_then(|_| cut_action(pc)),
         );
         *link_bytes.borrow_mut() = Some(stream.bytes());
-        let config = crate::obex::ServerConfig {
-            max_packet_length: args.obex_packet.max(255),
-            ..crate::obex::ServerConfig::default()
-        };
+        let config = phone_server_config(args);
         pc_starts(stream, phone, config, silence, &mut |event| {
             if let PhoneEvent::Connected = event {
                 show("the PC connected over Bluetooth");
             }
         })
         .await
+    }
+}
+
+/// The phone's OBEX client (it starts the session).
+fn phone_client_config(args: &EmulateArgs, silence: Duration) -> crate::obex::ClientConfig {
+    crate::obex::ClientConfig {
+        max_packet_length: args.obex_packet.max(255),
+        max_object_size: 16 * 1024 * 1024,
+        response_timeout: Some(silence),
+    }
+}
+
+/// The phone's OBEX server (the PC starts).
+fn phone_server_config(args: &EmulateArgs) -> crate::obex::ServerConfig {
+    crate::obex::ServerConfig {
+        max_packet_length: args.obex_packet.max(255),
+        ..crate::obex::ServerConfig::default()
     }
 }
 

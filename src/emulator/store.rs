@@ -221,20 +221,7 @@ impl PhoneStore {
             return PhoneStore::load_saved(dir, &state_path);
         }
         let mut store = PhoneStore::new();
-        let mut files = Vec::new();
-        collect_files(dir, &mut files)?;
-        files.sort();
-        for path in files {
-            let extension = path
-                .extension()
-                .and_then(|e| e.to_str())
-                .unwrap_or("")
-                .to_ascii_lowercase();
-            let bytes = std::fs::read(&path).map_err(|e| EmulatorError::io(&path, e))?;
-            for (kind, item) in split_file(&extension, &bytes, tasks_in_calendar) {
-                store.add(kind, item);
-            }
-        }
+        store.add_files(dir, tasks_in_calendar)?;
         Ok(store)
     }
 

@@ -97,7 +97,7 @@ impl fmt::Display for BtError {
             ),
             BtError::NotFound { device, waited } => write!(
                 f,
-                "{device} was not found within {} s: switch the phone's Bluetooth on, make it visible and keep it near",
+                "{device} was not found within {} s: is its Bluetooth on, is it visible and near?",
                 waited.as_secs()
             ),
             BtError::Sdp { device, why } => {
@@ -343,7 +343,7 @@ pub async fn serve(listen: BtListen, hub: HubHandle, shutdown: watch::Receiver<b
                     "serving paired and trusted phones"
                 },
                 if agent_handle.is_some() {
-                    "; pairing agent on"
+                    "; pairing agent on, visible"
                 } else {
                     ""
                 },
@@ -494,12 +494,17 @@ async fn register(listen: &BtListen) -> Result<Registered, BtError> {
         })?;
     let answered = agent::Answered::default();
     let agent_handle = match &listen.agent {
-        Some(policy) => Some(
-            session
+        Some(policy) => {
+            let handle = session
                 .register_agent(policy.agent(Some(adapter.name().to_string()), answered.clone()))
                 .await
-                .map_err(bluez("registering the pairing agent"))?,
-        ),
+                .map_err(bluez("registering the pairing agent"))?;
+            // A phone pairs from its own menu only with a PC it can find: visible for
+            // BlueZ's DiscoverableTimeout (3 minutes by default) after each registration.
+            let _ = adapter.set_pairable(true).await;
+            let _ = adapter.set_discoverable(true).await;
+            Some(handle)
+        }
         None => None,
     };
     Ok((session, adapter, handle, agent_handle, answered))
@@ -660,6 +665,29 @@ pub async fn lookup(
     class: Uuid128,
     timeout: Duration,
 ) -> Result<Vec<ServiceRecord>, BtError> {
+    // A phone's SDP server sometimes lets a request go unanswered (busy with another browse
+    // on the same link): ask again on a new channel, three times in all.
+    let per_try = timeout / 3;
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match lookup_once(local, device, class, per_try).await {
+            Err(BtError::Sdp { why, .. }) if why == NO_ANSWER && tries < 3 => {
+                tracing::debug!(%device, tries, "SDP: no answer; asking again");
+            }
+            other => return other,
+        }
+    }
+}
+
+const NO_ANSWER: &str = "no answer";
+
+async fn lookup_once(
+    local: Address,
+    device: Address,
+    class: Uuid128,
+    timeout: Duration,
+) -> Result<Vec<ServiceRecord>, BtError> {
     use bluer::{l2cap::SocketAddr, AddressType};
     let sdp_error = |why: String| BtError::Sdp { device, why };
     let socket = bluer::l2cap::Socket::new_seq_packet().map_err(|e| sdp_error(e.to_string()))?;
@@ -671,7 +699,7 @@ pub async fn lookup(
         socket.connect(SocketAddr::new(device, AddressType::BrEdr, sdp::SDP_PSM)),
     )
     .await
-    .map_err(|_| sdp_error("no answer".into()))?
+    .map_err(|_| sdp_error(NO_ANSWER.into()))?
     .map_err(|e| sdp_error(e.to_string()))?;
     let mut search = sdp::ServiceSearch::new(class, 1);
     let mut request = search.request();
@@ -683,7 +711,7 @@ pub async fn lookup(
             .map_err(|e| sdp_error(e.to_string()))?;
         let received = tokio::time::timeout(timeout, channel.recv(&mut buffer))
             .await
-            .map_err(|_| sdp_error("no answer".into()))?
+            .map_err(|_| sdp_error(NO_ANSWER.into()))?
             .map_err(|e| sdp_error(e.to_string()))?;
         match search
             .handle_response(&buffer[..received])
