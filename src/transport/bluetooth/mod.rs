@@ -79,10 +79,7 @@ pub enum BtError {
 impl fmt::Display for BtError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BtError::NoBluez(why) => write!(
-                f,
-                "Bluetooth is not available: {why} (is bluetoothd running on the system bus?)"
-            ),
+            BtError::NoBluez(why) => write!(f, "Bluetooth is not available: {why}"),
             BtError::NoAdapter { wanted, why } => match wanted {
                 Some(name) => write!(f, "no Bluetooth adapter {name}: {why}"),
                 None => write!(f, "no Bluetooth adapter: {why}"),
@@ -153,7 +150,7 @@ fn bluez(doing: &'static str) -> impl FnOnce(bluer::Error) -> BtError {
 pub async fn open_adapter(name: Option<&str>) -> Result<(Session, Adapter), BtError> {
     let session = Session::new()
         .await
-        .map_err(|e| BtError::NoBluez(e.to_string()))?;
+        .map_err(|e| BtError::NoBluez(format!("no system D-Bus ({e})")))?;
     let adapter = match name {
         Some(name) => session.adapter(name),
         None => session.default_adapter().await,
@@ -167,7 +164,7 @@ pub async fn open_adapter(name: Option<&str>) -> Result<(Session, Adapter), BtEr
 fn no_adapter(name: Option<&str>, error: bluer::Error) -> BtError {
     let text = error.to_string();
     if text.contains("ServiceUnknown") || text.contains("org.bluez was not provided") {
-        BtError::NoBluez("bluetoothd is not running".into())
+        BtError::NoBluez("bluetoothd is not running on the system bus".into())
     } else {
         BtError::NoAdapter {
             wanted: name.map(str::to_string),
