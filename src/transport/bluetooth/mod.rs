@@ -163,7 +163,13 @@ pub async fn open_adapter(name: Option<&str>) -> Result<(Session, Adapter), BtEr
 
 fn no_adapter(name: Option<&str>, error: bluer::Error) -> BtError {
     let text = error.to_string();
-    if text.contains("ServiceUnknown") || text.contains("org.bluez was not provided") {
+    // No owner of org.bluez: unknown service, or the bus tried to start bluetoothd for us.
+    let no_bluetoothd = [
+        "ServiceUnknown",
+        "org.bluez was not provided",
+        "Error.Spawn.",
+    ];
+    if no_bluetoothd.iter().any(|sign| text.contains(sign)) {
         BtError::NoBluez("bluetoothd is not running on the system bus".into())
     } else {
         BtError::NoAdapter {
@@ -311,6 +317,11 @@ pub async fn serve(listen: BtListen, hub: HubHandle, shutdown: watch::Receiver<b
             if *shutdown.borrow() {
                 return;
             }
+            // Read before registering: a bluetoothd that restarts in between is still noticed.
+            let owner = match &watch {
+                Some(watch) => watch.owner().await,
+                None => None,
+            };
             let attempt = register(&listen).await;
             let (session, adapter, handle, agent_handle, pairing) = match attempt {
                 Ok(registered) => registered,
@@ -324,10 +335,21 @@ pub async fn serve(listen: BtListen, hub: HubHandle, shutdown: watch::Receiver<b
                     }
                 }
             };
-            retry.succeeded();
             let (address, mut powered) = match adapter_state(&adapter).await {
                 Ok(state) => state,
-                Err(_) => continue,
+                Err(error) => {
+                    let line = format!("Bluetooth: {error}; waiting for the adapter");
+                    tokio::select! {
+                        _ = tokio::time::sleep(retry.failed(report.as_ref(), line)) => continue,
+                        _ = stopped(&shutdown) => return,
+                    }
+                }
+            };
+            retry.succeeded();
+            // bluetoothd came up between the owner's read and the registration.
+            let owner = match (&watch, owner) {
+                (Some(watch), None) => watch.owner().await,
+                (_, owner) => owner,
             };
             report(&format!(
                 "Bluetooth: \"{}\" (SyncML Server) on {} {address}, RFCOMM channel {}; {}{}{}",
@@ -346,10 +368,6 @@ pub async fn serve(listen: BtListen, hub: HubHandle, shutdown: watch::Receiver<b
                 },
                 if powered { "" } else { "; adapter off" }
             ));
-            let owner = match &watch {
-                Some(watch) => watch.owner().await,
-                None => None,
-            };
             let mut handle = handle;
             // Strangers are refused by the kernel (authentication) before BlueZ hands us
             // anything: watch devices come and go to say so. Aborted with the set.
@@ -733,8 +751,9 @@ pub async fn connect(
         channel,
         error,
     };
-    // A connection right after the last one ended can meet the old RFCOMM session still
-    // closing on the same link, which answers with a reset: wait for it to go, try again.
+    // A connection right after the last one ended (or right after a pairing) can meet the old
+    // RFCOMM session still closing on the same link, which answers with a reset or a refusal:
+    // wait for it to go and try again, three times in all.
     let mut resets = 0;
     loop {
         let socket = Socket::new().map_err(failed)?;
@@ -744,9 +763,14 @@ pub async fn connect(
                 .await
                 .map_err(|_| failed(std::io::Error::from_raw_os_error(libc::ETIMEDOUT)))?;
         match connected {
-            Err(error) if error.raw_os_error() == Some(libc::ECONNRESET) && resets < 3 => {
+            Err(error)
+                if matches!(
+                    error.raw_os_error(),
+                    Some(libc::ECONNRESET) | Some(libc::ECONNREFUSED)
+                ) && resets < 2 =>
+            {
                 resets += 1;
-                tracing::debug!(%device, channel, "RFCOMM reset while the old link closes; again");
+                tracing::debug!(%device, channel, %error, "RFCOMM: trying again");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
             other => return other.map_err(failed),
