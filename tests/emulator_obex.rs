@@ -9,9 +9,9 @@ mod emulator_support;
 use std::time::{Duration, Instant};
 
 use handsync::emulator::{
-    generate, replay, AuthKind, Credentials, DataSetSpec, DeviceProfile, PcStartsObex, Phone,
-    PhoneConfig, PhoneEvent, PhoneStartsObex, SessionReport, SyncMode, SyncRequest, Transcript,
-    UnixMillis,
+    generate, replay, AuthKind, Credentials, DataSetSpec, DeviceProfile, ObexPhone, PcStartsObex,
+    Phone, PhoneConfig, PhoneEvent, PhoneStartsObex, SessionReport, SyncMode, SyncRequest,
+    Transcript, UnixMillis,
 };
 use handsync::engine::{AuthPolicy, ServerConfig, Session};
 use handsync::obex::{

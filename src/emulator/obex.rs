@@ -61,6 +61,48 @@ fn obex_message(outgoing: &Outgoing) -> SyncmlMessage {
     SyncmlMessage::new(content_type, outgoing.bytes.clone())
 }
 
+/// The polling surface both OBEX roles of the phone share, so one driver moves the bytes of
+/// either (quinn-proto style: input and timeouts in, packets and events out).
+pub trait ObexPhone {
+    /// Bytes from the link, in any chunks.
+    fn handle_input(&mut self, now: Instant, input: &[u8]);
+    fn poll_transmit(&mut self) -> Option<Vec<u8>>;
+    fn poll_event(&mut self) -> Option<PhoneEvent>;
+    fn poll_timeout(&self) -> Option<Instant>;
+    fn handle_timeout(&mut self, now: Instant);
+}
+
+macro_rules! obex_phone {
+    ($type:ty) => {
+        impl ObexPhone for $type {
+            fn handle_input(&mut self, now: Instant, input: &[u8]) {
+                self.obex.handle_input(now, input);
+                self.process(now);
+            }
+
+            fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+                self.obex.poll_transmit()
+            }
+
+            fn poll_event(&mut self) -> Option<PhoneEvent> {
+                self.events.pop_front()
+            }
+
+            fn poll_timeout(&self) -> Option<Instant> {
+                self.obex.poll_timeout()
+            }
+
+            fn handle_timeout(&mut self, now: Instant) {
+                self.obex.handle_timeout(now);
+                self.process(now);
+            }
+        }
+    };
+}
+
+obex_phone!(PhoneStartsObex);
+obex_phone!(PcStartsObex);
+
 /// The phone starts: an OBEX client carrying the phone's SyncML client.
 #[derive(Debug)]
 pub struct PhoneStartsObex {
@@ -110,29 +152,6 @@ impl PhoneStartsObex {
             .map_err(|_| EmulatorError::WrongState("the OBEX connection is already up"))?;
         self.request = Some(request);
         Ok(())
-    }
-
-    /// Bytes from the link, in any chunks.
-    pub fn handle_input(&mut self, now: Instant, input: &[u8]) {
-        self.obex.handle_input(now, input);
-        self.process(now);
-    }
-
-    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        self.obex.poll_transmit()
-    }
-
-    pub fn poll_event(&mut self) -> Option<PhoneEvent> {
-        self.events.pop_front()
-    }
-
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.obex.poll_timeout()
-    }
-
-    pub fn handle_timeout(&mut self, now: Instant) {
-        self.obex.handle_timeout(now);
-        self.process(now);
     }
 
     fn fail(&mut self, now: Instant, why: String) {
@@ -228,29 +247,6 @@ impl PcStartsObex {
 
     pub fn into_phone(self) -> Phone {
         self.phone
-    }
-
-    /// Bytes from the link, in any chunks.
-    pub fn handle_input(&mut self, now: Instant, input: &[u8]) {
-        self.obex.handle_input(now, input);
-        self.process(now);
-    }
-
-    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        self.obex.poll_transmit()
-    }
-
-    pub fn poll_event(&mut self) -> Option<PhoneEvent> {
-        self.events.pop_front()
-    }
-
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.obex.poll_timeout()
-    }
-
-    pub fn handle_timeout(&mut self, now: Instant) {
-        self.obex.handle_timeout(now);
-        self.process(now);
     }
 
     fn reply(&mut self, outgoing: &Outgoing) {

@@ -10,8 +10,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::emulator::cable::{CableMode, CableModem, CableProfile};
 use crate::emulator::{
-    EmulatorError, PcStartsObex, Phone, PhoneEvent, PhoneStartsObex, SessionReport, Step,
-    SyncRequest, UnixMillis,
+    EmulatorError, ObexPhone, PcStartsObex, Phone, PhoneEvent, PhoneStartsObex, SessionReport,
+    Step, SyncRequest, UnixMillis,
 };
 
 /// Why an emulated session could not run.
@@ -63,40 +63,6 @@ impl From<EmulatorError> for EmulateError {
         EmulateError::Emulator(e)
     }
 }
-
-/// The polling surface both OBEX roles of the emulator share.
-trait ObexPhone {
-    fn handle_input(&mut self, now: Instant, input: &[u8]);
-    fn poll_transmit(&mut self) -> Option<Vec<u8>>;
-    fn poll_event(&mut self) -> Option<PhoneEvent>;
-    fn poll_timeout(&self) -> Option<Instant>;
-    fn handle_timeout(&mut self, now: Instant);
-}
-
-macro_rules! obex_phone {
-    ($type:ty) => {
-        impl ObexPhone for $type {
-            fn handle_input(&mut self, now: Instant, input: &[u8]) {
-                <$type>::handle_input(self, now, input)
-            }
-            fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-                <$type>::poll_transmit(self)
-            }
-            fn poll_event(&mut self) -> Option<PhoneEvent> {
-                <$type>::poll_event(self)
-            }
-            fn poll_timeout(&self) -> Option<Instant> {
-                <$type>::poll_timeout(self)
-            }
-            fn handle_timeout(&mut self, now: Instant) {
-                <$type>::handle_timeout(self, now)
-            }
-        }
-    };
-}
-
-obex_phone!(PhoneStartsObex);
-obex_phone!(PcStartsObex);
 
 /// Moves bytes until the session finishes (and, phone starting, the connection ends).
 /// `silence` bounds the wait for any input. `progress` sees each event.
