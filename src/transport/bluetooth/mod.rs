@@ -272,25 +272,32 @@ impl Default for BtListen {
     }
 }
 
-/// The SyncML Server profile as BlueZ takes it.
-fn server_profile(listen: &BtListen) -> Profile {
+/// A SyncML service of ours as BlueZ takes it: our own record (class, RFCOMM `channel`, OBEX,
+/// `name`), served on that channel, BlueZ never connecting it by itself.
+fn obex_profile(class: Uuid128, channel: u8, name: &str, require_authentication: bool) -> Profile {
     Profile {
-        uuid: bluer_uuid(SYNCML_SERVER),
-        name: Some(listen.name.clone()),
+        uuid: bluer_uuid(class),
+        name: Some(name.to_string()),
         role: Some(Role::Server),
-        channel: Some(u16::from(listen.channel)),
-        // Paired phones authenticate with their link key (an impostor with a paired phone's
-        // address has none); strangers have to pair first, which our agent, if any, decides.
-        require_authentication: Some(!listen.serve_unpaired),
+        channel: Some(u16::from(channel)),
+        require_authentication: Some(require_authentication),
         require_authorization: Some(false),
         auto_connect: Some(false),
-        service_record: Some(sdp::obex_service_record_xml(
-            SYNCML_SERVER,
-            listen.channel,
-            &listen.name,
-        )),
+        service_record: Some(sdp::obex_service_record_xml(class, channel, name)),
         ..Default::default()
     }
+}
+
+/// The SyncML Server profile `serve` registers. Paired phones authenticate with their link
+/// key (an impostor with a paired phone's address has none); strangers have to pair first,
+/// which our agent, if any, decides.
+fn server_profile(listen: &BtListen) -> Profile {
+    obex_profile(
+        SYNCML_SERVER,
+        listen.channel,
+        &listen.name,
+        !listen.serve_unpaired,
+    )
 }
 
 /// Why the listener goes back to registering.
@@ -786,18 +793,9 @@ pub async fn register_service(
     channel: u8,
     name: &str,
 ) -> Result<ProfileHandle, BtError> {
+    // The phone accepts whoever calls (its user decides on the phone's screen).
     session
-        .register_profile(Profile {
-            uuid: bluer_uuid(class),
-            name: Some(name.to_string()),
-            role: Some(Role::Server),
-            channel: Some(u16::from(channel)),
-            require_authentication: Some(false),
-            require_authorization: Some(false),
-            auto_connect: Some(false),
-            service_record: Some(sdp::obex_service_record_xml(class, channel, name)),
-            ..Default::default()
-        })
+        .register_profile(obex_profile(class, channel, name, false))
         .await
         .map_err(bluez("registering the service"))
 }
