@@ -1,24 +1,22 @@
-//! handsync: the PC side of SyncML DS for legacy phones.
+//! handsync: the PC side of SyncML DS for legacy phones. This crate is the program: the
+//! transports on tokio, the `handsync serve` daemon and the `handsync` command. It may depend
+//! on every crate of the workspace; nothing depends on it.
 //!
-//! Layers, bottom up (see `docs/architecture.md`):
-//! - [`markup`]: element events and trees shared by the XML and WBXML codecs;
-//! - [`wbxml`]: the WBXML codec and the SyncML, MetInf and DevInf code pages;
-//! - [`syncml`]: the typed SyncML model and its XML and WBXML mappings;
-//! - [`pim`]: vCard, vCalendar, iCalendar and vNote;
-//! - [`engine`]: the SyncML DS server sessions (sans-IO) and [`store`], their SQLite store;
-//! - [`obex`]: the OBEX codec and session machines (sans-IO);
-//! - [`transport`] and [`daemon`]: the wires and the `handsync serve` daemon (tokio);
-//! - [`emulator`]: an emulated phone (SyncML DS client) for tests and demonstrations;
-//! - [`cli`]: the `handsync` command.
+//! The layers below it are crates of their own (see `docs/architecture.md`), re-exported
+//! here under the names the program and its tests use:
+//! - [`markup`], [`wbxml`], [`syncml`], [`pim`], [`obex`]: `handsync-proto`, the sans-IO
+//!   protocol cores;
+//! - [`engine`]: `handsync-engine`, the SyncML DS server sessions (sans-IO);
+//! - [`store`]: `handsync-store`, the SQLite store implementing the engine's storage trait;
+//! - [`emulator`]: `handsync-emulator`, an emulated phone for tests and demonstrations.
+//!
+//! Here: [`transport`] and [`daemon`] (the wires and the daemon), [`cli`] (the command).
+
+pub use handsync_emulator as emulator;
+pub use handsync_engine as engine;
+pub use handsync_proto::{cable, markup, obex, pim, sdp, syncml, wbxml};
+pub use handsync_store as store;
 
 pub mod cli;
 pub mod daemon;
-pub mod emulator;
-pub mod engine;
-pub mod markup;
-pub mod obex;
-pub mod pim;
-pub mod store;
-pub mod syncml;
 pub mod transport;
-pub mod wbxml;

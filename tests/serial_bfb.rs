@@ -2,10 +2,10 @@
 //! flips caught (never a wrong packet, never a panic), garbage skipped with bounded buffers,
 //! and the stream adapter carrying OBEX both ways.
 
-use handsync::transport::serial::bfb::{
-    self, encode_chunk, encode_frames, frame_type, BfbCodec, BfbError, BfbStream, ChunkDecoder,
-    FrameDecoder,
+use handsync::cable::bfb::{
+    self, encode_chunk, encode_frames, frame_type, BfbCodec, BfbError, ChunkDecoder, FrameDecoder,
 };
+use handsync::transport::serial::BfbStream;
 use proptest::prelude::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

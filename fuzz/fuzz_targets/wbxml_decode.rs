@@ -4,6 +4,6 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = handsync::wbxml::decode_tree(data);
-    let _ = handsync::syncml::decode(data);
+    let _ = handsync_proto::wbxml::decode_tree(data);
+    let _ = handsync_proto::syncml::decode(data);
 });

@@ -3,8 +3,8 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(text) = handsync::syncml::xml::xml_text(data) {
-        let _ = handsync::syncml::xml::decode_tree(&text);
+    if let Ok(text) = handsync_proto::syncml::xml::xml_text(data) {
+        let _ = handsync_proto::syncml::xml::decode_tree(&text);
     }
-    let _ = handsync::syncml::decode(data);
+    let _ = handsync_proto::syncml::decode(data);
 });

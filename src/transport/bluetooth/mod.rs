@@ -16,7 +16,7 @@
 //! second adapter of the same bluetoothd would otherwise share it with the server.
 
 pub mod agent;
-pub mod sdp;
+pub use handsync_proto::sdp;
 
 use std::fmt;
 use std::sync::Arc;

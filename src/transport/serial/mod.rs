@@ -4,8 +4,10 @@
 //! Siemens BFB framing of [`bfb`] for older Siemens), and bring the phone back to AT mode.
 //! See docs/serial.md.
 
-pub mod at;
-pub mod bfb;
+pub use handsync_proto::cable::{at, bfb};
+mod bfb_stream;
+
+pub use bfb_stream::BfbStream;
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
@@ -26,7 +28,6 @@ use super::obex::{
 };
 use crate::daemon::hub::HubHandle;
 use at::{Exchange, Leaver, SwitchError, SwitchMethod, SwitchOptions, Switched, Switcher};
-use bfb::BfbStream;
 
 /// The transport name sessions over a cable carry.
 pub const TRANSPORT: &str = "obex-serial";

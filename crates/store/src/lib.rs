@@ -1,0 +1,423 @@
+//! The SQLite store: items and their full history, devices and what each one holds, sessions
+//! and accounts.
+//!
+//! # Transactions
+//! Everything happens inside a [`Tx`]. The engine applies one SyncML message per transaction:
+//! ```no_run
+//! # use handsync_store::*;
+//! # fn demo(store: &mut Store, now: Timestamp) -> Result<(), StoreError> {
+//! let guid = store.transaction(|tx| {
+//!     let content = ItemContent {
+//!         content_type: "text/vcard",
+//!         raw: b"BEGIN:VCARD...",
+//!         canonical: "BEGIN:VCARD...",
+//!         identity_key: Some("fn:ada lovelace"),
+//!     };
+//!     let item = tx.add_item(Datastore::Contacts, content, &Cause::pc(Reason::AddedOnPc), now)?;
+//!     Ok::<_, StoreError>(item.guid)
+//! })?;
+//! # let _ = guid; Ok(()) }
+//! ```
+//! The closure's `Ok` commits, its `Err` (or a panic) rolls everything back. [`Store::begin`]
+//! gives the same as an object for callers that cannot use a closure: [`Tx::commit`] commits,
+//! dropping it rolls back.
+//!
+//! # Nothing is lost
+//! Item rows are never deleted: a delete leaves a tombstone. Every applied change writes a
+//! version into `item_versions`, with the device, session and reason that caused it, so the
+//! content before any overwrite or delete can be restored ([`Tx::restore_item`],
+//! [`Tx::restore_datastore`]); a restore writes versions too and can itself be undone.
+//!
+//! What *is* deleted is bookkeeping that a sync can rebuild: a device's mapping once it
+//! confirmed a Delete or before a slow sync, a stale LUID the device reused, an account.
+//!
+//! # Tables
+//! - `items`: the current state of each item (GUID = rowid, never reused), tombstones included;
+//! - `item_versions`: every version of every item, the current one included, with its cause;
+//! - `change_counter`: the global revision counter;
+//! - `restores`: each restore, with the revision that undoes it;
+//! - `devices`, `device_settings`: phones, their DevInf, nonce and settings;
+//! - `device_datastores`: a device's copy of a datastore: its URI, anchors, last result;
+//! - `device_items`: what it holds: LUID <-> GUID and the revision it has (NULL LUID: the
+//!   Map is pending);
+//! - `sessions`, `session_counts`: sessions, their result, resume state and counts;
+//! - `accounts`: names and `md5("name:password")` digests;
+//! - `rejected_items`: items a phone sent that the engine refused, with their bytes and why
+//!   ([`Tx::record_rejected_item`], [`Tx::rejected_items`]).
+//!
+//! # A two-way sync, as the engine drives it
+//! 1. [`Tx::upsert_device`], [`Tx::set_device_info`], [`Tx::begin_session`];
+//!    [`Tx::set_up_device_datastore`] and [`Tx::begin_datastore_sync`] with the new anchors
+//!    (compare the phone's Last anchor with [`DeviceDatastore::client_last_anchor`] to choose
+//!    a fast or slow sync).
+//! 2. The phone's changes: [`Tx::apply_from_device`] for each (slow sync:
+//!    [`Tx::forget_device_items`] first, then [`Tx::unheld_items_by_identity_key`] and
+//!    [`Tx::map_device_item`] to match what both sides have).
+//! 3. Ours: [`Tx::changes_for_device`]; on each Status 2xx [`Tx::record_delivered`]; each
+//!    Map item [`Tx::apply_map`] (in this session or a later one).
+//! 4. [`Tx::complete_datastore_sync`] moves the anchors; [`Tx::end_session`] or
+//!    [`Tx::suspend_session`] closes the session. A session cut anywhere leaves the anchors as
+//!    they were and everything applied so far consistent: the next sync converges.
+//!
+//! # Time
+//! The store never reads the clock: every write takes a [`Timestamp`] from the caller.
+
+mod accounts;
+mod devices;
+mod error;
+mod items;
+mod rejected;
+mod schema;
+mod sessions;
+mod types;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+pub use accounts::{md5_user_password, Account};
+pub use devices::{
+    Applied, AppliedOutcome, DevInfSummary, DeviceChange, DeviceDatastore, DeviceDatastoreSummary,
+    DeviceItem, DeviceRecord, DeviceSummary, PcChange,
+};
+pub use error::{Result, StoreError};
+pub use items::{PointInTime, RestoreRecord, RestoreReport};
+pub use rejected::{NewRejectedItem, RejectedItem};
+pub use schema::SCHEMA_VERSION;
+pub use sessions::{NewSession, SessionCounts, SessionRecord};
+pub use types::{
+    Cause, ChangeKind, Datastore, DevInfEncoding, DeviceId, Direction, Guid, Item, ItemContent,
+    ItemVersion, Reason, Revision, SessionId, SessionResult, Timestamp, Tombstone,
+};
+
+use error::Context;
+
+/// How long a writer waits for another process (CLI beside the daemon) to finish its write.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An open store: one SQLite connection.
+pub struct Store {
+    conn: Connection,
+    path: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed, owner-only) the store at `path` and migrates it to the
+    /// current schema.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        let path = path.as_ref().to_path_buf();
+        let open_err = |source| StoreError::Open {
+            path: path.clone(),
+            source,
+        };
+        create_private_file(&path)?;
+        let conn = Connection::open(&path).map_err(open_err)?;
+        let mut store = Store {
+            conn,
+            path: Some(path.clone()),
+        };
+        store.configure().map_err(|e| match e {
+            StoreError::Sqlite { source, .. } => open_err(source),
+            other => other,
+        })?;
+        schema::migrate(&mut store.conn)?;
+        tracing::debug!(path = %path.display(), "store opened");
+        Ok(store)
+    }
+
+    /// A store in memory, for tests and dry runs. Everything but WAL applies.
+    pub fn open_in_memory() -> Result<Store> {
+        let conn = Connection::open_in_memory().context(|| "opening an in-memory store".into())?;
+        let mut store = Store { conn, path: None };
+        store.configure()?;
+        schema::migrate(&mut store.conn)?;
+        Ok(store)
+    }
+
+    fn configure(&mut self) -> Result<()> {
+        let conn = &self.conn;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .context(|| "setting the busy timeout".into())?;
+        // WAL lets the CLI read while the daemon writes; an in-memory database stays "memory".
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+            .context(|| "switching to WAL mode".into())?;
+        if self.path.is_some() && !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(mode, "SQLite refused WAL mode");
+        }
+        // FULL: a phone is told its change is stored only once it is on disk.
+        conn.pragma_update(None, "synchronous", "FULL")
+            .context(|| "setting synchronous=FULL".into())?;
+        conn.pragma_update(None, "foreign_keys", true)
+            .context(|| "enabling foreign keys".into())?;
+        // Every statement the store runs is a constant: parse each once per connection (a
+        // slow sync runs the same few statements thousands of times).
+        conn.set_prepared_statement_cache_capacity(256);
+        Ok(())
+    }
+
+    /// The file this store lives in; `None` in memory.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The SQLite journal mode in force ("wal" for a file store).
+    pub fn journal_mode(&self) -> Result<String> {
+        self.conn
+            .pragma_query_value(None, "journal_mode", |row| row.get(0))
+            .context(|| "reading the journal mode".into())
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<i64> {
+        self.conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .context(|| "reading the schema version".into())
+    }
+
+    /// Runs SQLite's integrity and foreign key checks; returns the problems found (none when
+    /// the file is sound).
+    pub fn check_integrity(&self) -> Result<Vec<String>> {
+        let what = || "checking the store's integrity".to_string();
+        let mut problems = Vec::new();
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check").context(what)?;
+        let rows = stmt
+            .query_map([], |row| row.get::<_, String>(0))
+            .context(what)?;
+        for row in rows {
+            let line = row.context(what)?;
+            if line != "ok" {
+                problems.push(line);
+            }
+        }
+        let mut stmt = self
+            .conn
+            .prepare("PRAGMA foreign_key_check")
+            .context(what)?;
+        let rows = stmt
+            .query_map([], |row| {
+                Ok(format!(
+                    "row {} of {} refers to a missing row of {}",
+                    row.get::<_, Option<i64>>(1)?.unwrap_or_default(),
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(2)?
+                ))
+            })
+            .context(what)?;
+        for row in rows {
+            problems.push(row.context(what)?);
+        }
+        Ok(problems)
+    }
+
+    /// Starts a write transaction. It takes the write lock at once (IMMEDIATE), so two
+    /// processes never deadlock upgrading a read lock. Dropping the [`Tx`] rolls it back.
+    pub fn begin(&mut self) -> Result<Tx<'_>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .context(|| "beginning a transaction".into())?;
+        Ok(Tx { tx })
+    }
+
+    /// Runs `f` in one write transaction: committed if it returns `Ok`, rolled back otherwise.
+    pub fn transaction<T, E>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let tx = self.begin()?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Runs `f` on one consistent snapshot and writes nothing (for queries: CLI listings).
+    pub fn read<T, E>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)
+            .context(|| "beginning a read transaction".into())?;
+        let tx = Tx { tx };
+        let value = f(&tx);
+        tx.rollback()?;
+        value
+    }
+}
+
+/// Creates the database file readable by its owner only, before SQLite touches it: it holds
+/// the account digests, and SQLite gives the WAL and shm files the same permissions.
+fn create_private_file(path: &Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(StoreError::Create {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+fn check_savepoint_name(name: &str) -> Result<()> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(StoreError::InvalidInput(format!(
+            "savepoint name {name:?} is not a plain identifier"
+        )));
+    }
+    Ok(())
+}
+
+/// An open transaction. All store operations are its methods.
+pub struct Tx<'a> {
+    tx: rusqlite::Transaction<'a>,
+}
+
+impl Tx<'_> {
+    pub fn commit(self) -> Result<()> {
+        self.tx.commit().context(|| "committing".into())
+    }
+
+    pub fn rollback(self) -> Result<()> {
+        self.tx.rollback().context(|| "rolling back".into())
+    }
+
+    fn conn(&self) -> &Connection {
+        &self.tx
+    }
+
+    /// `execute` through the statement cache.
+    fn execute_cached<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.tx.prepare_cached(sql)?.execute(params)
+    }
+
+    /// `query_row` through the statement cache.
+    fn query_row_cached<T, P, F>(&self, sql: &str, params: P, f: F) -> rusqlite::Result<T>
+    where
+        P: rusqlite::Params,
+        F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    {
+        self.tx.prepare_cached(sql)?.query_row(params, f)
+    }
+
+    /// Opens a savepoint inside the transaction (for SyncML `Atomic`): what follows can be
+    /// undone alone with [`Tx::rollback_to_savepoint`]. `name` must be a plain identifier.
+    pub fn savepoint(&self, name: &str) -> Result<()> {
+        check_savepoint_name(name)?;
+        self.execute_cached(&format!("SAVEPOINT {name}"), [])
+            .map(drop)
+            .context(|| format!("opening savepoint {name}"))
+    }
+
+    /// Undoes everything since the savepoint and closes it.
+    pub fn rollback_to_savepoint(&self, name: &str) -> Result<()> {
+        check_savepoint_name(name)?;
+        self.conn()
+            .execute_batch(&format!(
+                "ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"
+            ))
+            .context(|| format!("rolling back to savepoint {name}"))
+    }
+
+    /// Keeps what was done since the savepoint and closes it.
+    pub fn release_savepoint(&self, name: &str) -> Result<()> {
+        check_savepoint_name(name)?;
+        self.execute_cached(&format!("RELEASE SAVEPOINT {name}"), [])
+            .map(drop)
+            .context(|| format!("releasing savepoint {name}"))
+    }
+
+    /// The last revision handed out by the change counter.
+    pub fn current_revision(&self) -> Result<Revision> {
+        self.query_row_cached("SELECT value FROM change_counter WHERE id = 1", [], |row| {
+            row.get(0)
+        })
+        .context(|| "reading the change counter".into())
+    }
+
+    /// Takes the next revision from the change counter.
+    fn next_revision(&self) -> Result<Revision> {
+        self.query_row_cached(
+            "UPDATE change_counter SET value = value + 1 WHERE id = 1 RETURNING value",
+            [],
+            |row| row.get(0),
+        )
+        .context(|| "advancing the change counter".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn foreign_keys_are_enforced() {
+        let store = Store::open_in_memory().unwrap();
+        let enabled: bool = store
+            .conn
+            .pragma_query_value(None, "foreign_keys", |row| row.get(0))
+            .unwrap();
+        assert!(enabled);
+        let orphan = store.conn.execute(
+            "INSERT INTO item_versions (item_id, revision, content_type, raw, canonical, \
+             deleted, applied, at, reason) VALUES (99, 1, 't', x'', '', 0, 1, 0, 'added_on_pc')",
+            [],
+        );
+        assert!(orphan.is_err());
+        assert!(store.check_integrity().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_savepoint_undoes_only_what_followed_it() {
+        let mut store = Store::open_in_memory().unwrap();
+        let content = ItemContent {
+            content_type: "text/plain",
+            raw: b"a",
+            canonical: "a",
+            identity_key: None,
+        };
+        let cause = Cause::pc(Reason::AddedOnPc);
+        store
+            .transaction(|tx| {
+                tx.add_item(Datastore::Notes, content, &cause, Timestamp(1))?;
+                tx.savepoint("atomic")?;
+                tx.add_item(Datastore::Notes, content, &cause, Timestamp(2))?;
+                tx.rollback_to_savepoint("atomic")?;
+                tx.savepoint("atomic")?;
+                tx.add_item(Datastore::Notes, content, &cause, Timestamp(3))?;
+                tx.release_savepoint("atomic")?;
+                assert!(tx.savepoint("bad name; DROP").is_err());
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        let count = store.read(|tx| tx.item_count(Datastore::Notes)).unwrap();
+        assert_eq!(count, 2);
+    }
+
+    #[test]
+    fn the_integrity_check_reports_dangling_references() {
+        let store = Store::open_in_memory().unwrap();
+        store
+            .conn
+            .execute_batch(
+                "PRAGMA foreign_keys = OFF;
+                 INSERT INTO device_settings (device_id, key, value) VALUES (42, 'k', 'v');",
+            )
+            .unwrap();
+        let problems = store.check_integrity().unwrap();
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].contains("device_settings"), "{problems:?}");
+    }
+}

@@ -1,0 +1,281 @@
+//! Sync sessions: when, with whom, how they ended, what they changed, how to resume them.
+
+use rusqlite::{params, OptionalExtension, Row};
+
+use super::error::{Context, Result, StoreError};
+use super::types::datastore_column;
+use super::types::{
+    ChangeKind, Datastore, DeviceId, Direction, Revision, SessionId, SessionResult, Timestamp,
+};
+use super::Tx;
+
+/// What the engine knows when a session starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession<'a> {
+    pub device: DeviceId,
+    /// How the phone reached us: "obex-bluetooth", "http", "usb"...
+    pub transport: &'a str,
+    /// The SessionID of the SyncHdr.
+    pub syncml_session_id: Option<&'a str>,
+    pub started_at: Timestamp,
+}
+
+/// Changes in one datastore and one direction during a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionCounts {
+    pub datastore: Datastore,
+    pub direction: Direction,
+    pub added: u64,
+    pub replaced: u64,
+    pub deleted: u64,
+}
+
+/// A session as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub id: SessionId,
+    pub device: DeviceId,
+    pub syncml_session_id: Option<String>,
+    pub transport: String,
+    pub started_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+    pub result: SessionResult,
+    pub error: Option<String>,
+    /// The change counter when the session began: restoring to it undoes the session.
+    pub revision_at_start: Revision,
+    pub revision_at_end: Option<Revision>,
+    pub has_resume_state: bool,
+    pub counts: Vec<SessionCounts>,
+}
+
+const SESSION_COLUMNS: &str = "id, device_id, syncml_session_id, transport, started_at, ended_at, \
+     result, error, revision_at_start, revision_at_end, resume_state IS NOT NULL";
+
+fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRecord> {
+    Ok(SessionRecord {
+        id: row.get(0)?,
+        device: row.get(1)?,
+        syncml_session_id: row.get(2)?,
+        transport: row.get(3)?,
+        started_at: row.get(4)?,
+        ended_at: row.get(5)?,
+        result: row.get(6)?,
+        error: row.get(7)?,
+        revision_at_start: row.get(8)?,
+        revision_at_end: row.get(9)?,
+        has_resume_state: row.get(10)?,
+        counts: Vec::new(),
+    })
+}
+
+fn counts_from_row(row: &Row<'_>) -> rusqlite::Result<SessionCounts> {
+    let count = |i| row.get::<_, i64>(i).map(|n| n.max(0) as u64);
+    Ok(SessionCounts {
+        datastore: datastore_column(row, 0)?,
+        direction: row.get(1)?,
+        added: count(2)?,
+        replaced: count(3)?,
+        deleted: count(4)?,
+    })
+}
+
+impl Tx<'_> {
+    pub fn begin_session(&self, new: &NewSession<'_>) -> Result<SessionId> {
+        self.device(new.device)?;
+        let revision = self.current_revision()?;
+        let id = self
+            .query_row_cached(
+                "INSERT INTO sessions (device_id, syncml_session_id, transport, started_at, \
+                 revision_at_start) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+                params![
+                    new.device,
+                    new.syncml_session_id,
+                    new.transport,
+                    new.started_at,
+                    revision
+                ],
+                |row| row.get(0),
+            )
+            .context(|| format!("starting a session for device {}", new.device))?;
+        tracing::info!(session = %id, device = %new.device, transport = new.transport, "session started");
+        Ok(id)
+    }
+
+    /// Ends a session. Datastores whose sync this session began and did not complete get the
+    /// session's result; their anchors stay where they were.
+    pub fn end_session(
+        &self,
+        session: SessionId,
+        result: SessionResult,
+        error: Option<&str>,
+        now: Timestamp,
+    ) -> Result<()> {
+        if result == SessionResult::Running {
+            return Err(StoreError::InvalidInput(format!(
+                "session {session} cannot end as running"
+            )));
+        }
+        self.running_session(session)?;
+        let revision = self.current_revision()?;
+        self.execute_cached(
+            "UPDATE sessions SET ended_at = ?2, result = ?3, error = ?4, revision_at_end = ?5 \
+                 WHERE id = ?1",
+            params![session, now, result, error, revision],
+        )
+        .context(|| format!("ending session {session}"))?;
+        // A datastore whose sync the engine never completed did not complete, even if the
+        // session as a whole did: its anchors did not move, and its result must not say so.
+        let datastore_result = match result {
+            SessionResult::Completed => SessionResult::Failed,
+            other => other,
+        };
+        let unfinished = self
+            .execute_cached(
+                "UPDATE device_datastores SET last_result = ?2 \
+                 WHERE last_session_id = ?1 AND last_result = 'running'",
+                params![session, datastore_result],
+            )
+            .context(|| format!("recording the result of session {session} per datastore"))?;
+        if unfinished > 0 && result == SessionResult::Completed {
+            tracing::warn!(%session, unfinished, "session completed with datastore syncs left unfinished");
+        }
+        tracing::info!(%session, %result, "session ended");
+        Ok(())
+    }
+
+    /// Suspends a session, keeping what the engine needs to resume it.
+    pub fn suspend_session(
+        &self,
+        session: SessionId,
+        resume_state: &[u8],
+        now: Timestamp,
+    ) -> Result<()> {
+        self.end_session(session, SessionResult::Suspended, None, now)?;
+        self.execute_cached(
+            "UPDATE sessions SET resume_state = ?2 WHERE id = ?1",
+            params![session, resume_state],
+        )
+        .map(|_| ())
+        .context(|| format!("storing the resume state of session {session}"))
+    }
+
+    /// The device's latest session if it is suspended, with its resume state.
+    pub fn suspended_session(&self, device: DeviceId) -> Result<Option<(SessionId, Vec<u8>)>> {
+        self.query_row_cached(
+            "SELECT id, result, resume_state FROM sessions WHERE device_id = ?1 \
+                 ORDER BY id DESC LIMIT 1",
+            [device],
+            |row| {
+                Ok((
+                    row.get::<_, SessionId>(0)?,
+                    row.get::<_, SessionResult>(1)?,
+                    row.get::<_, Option<Vec<u8>>>(2)?,
+                ))
+            },
+        )
+        .optional()
+        .context(|| format!("finding a suspended session of device {device}"))
+        .map(|latest| match latest {
+            Some((id, SessionResult::Suspended, Some(state))) => Some((id, state)),
+            _ => None,
+        })
+    }
+
+    /// Hands out the resume state and clears it, so a suspended session is resumed once.
+    pub fn take_resume_state(&self, session: SessionId) -> Result<Option<Vec<u8>>> {
+        let state: Option<Vec<u8>> = self
+            .query_row_cached(
+                "SELECT resume_state FROM sessions WHERE id = ?1",
+                [session],
+                |row| row.get(0),
+            )
+            .optional()
+            .context(|| format!("reading the resume state of session {session}"))?
+            .ok_or(StoreError::SessionNotFound(session))?;
+        self.execute_cached(
+            "UPDATE sessions SET resume_state = NULL WHERE id = ?1",
+            [session],
+        )
+        .context(|| format!("clearing the resume state of session {session}"))?;
+        Ok(state)
+    }
+
+    pub fn session(&self, session: SessionId) -> Result<SessionRecord> {
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1");
+        let mut record = self
+            .conn()
+            .prepare_cached(&sql)
+            .and_then(|mut stmt| stmt.query_row([session], session_from_row).optional())
+            .context(|| format!("reading session {session}"))?
+            .ok_or(StoreError::SessionNotFound(session))?;
+        record.counts = self.session_counts(session)?;
+        Ok(record)
+    }
+
+    /// Sessions, newest first, optionally of one device, at most `limit`.
+    pub fn sessions(&self, device: Option<DeviceId>, limit: usize) -> Result<Vec<SessionRecord>> {
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE (?1 IS NULL OR device_id = ?1) \
+             ORDER BY id DESC LIMIT ?2"
+        );
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut records = self.collect(&sql, params![device, limit], session_from_row, || {
+            "listing sessions".into()
+        })?;
+        for record in &mut records {
+            record.counts = self.session_counts(record.id)?;
+        }
+        Ok(records)
+    }
+
+    fn session_counts(&self, session: SessionId) -> Result<Vec<SessionCounts>> {
+        self.collect(
+            "SELECT datastore, direction, added, replaced, deleted FROM session_counts \
+             WHERE session_id = ?1 ORDER BY datastore, direction",
+            [session],
+            counts_from_row,
+            || format!("reading the counts of session {session}"),
+        )
+    }
+
+    fn running_session(&self, session: SessionId) -> Result<()> {
+        let result: Option<SessionResult> = self
+            .query_row_cached(
+                "SELECT result FROM sessions WHERE id = ?1",
+                [session],
+                |row| row.get(0),
+            )
+            .optional()
+            .context(|| format!("reading session {session}"))?;
+        match result {
+            None => Err(StoreError::SessionNotFound(session)),
+            Some(SessionResult::Running) => Ok(()),
+            Some(_) => Err(StoreError::SessionEnded(session)),
+        }
+    }
+
+    /// Counts one change of a session (the store counts what it applies and what is delivered).
+    pub(crate) fn count_change(
+        &self,
+        session: SessionId,
+        datastore: Datastore,
+        direction: Direction,
+        kind: ChangeKind,
+    ) -> Result<()> {
+        let column = match kind {
+            ChangeKind::Add => "added",
+            ChangeKind::Replace => "replaced",
+            ChangeKind::Delete => "deleted",
+        };
+        self.execute_cached(
+            &format!(
+                "INSERT INTO session_counts (session_id, datastore, direction, {column}) \
+                     VALUES (?1, ?2, ?3, 1) ON CONFLICT (session_id, datastore, direction) \
+                     DO UPDATE SET {column} = {column} + 1"
+            ),
+            params![session, datastore.as_str(), direction],
+        )
+        .map(|_| ())
+        .context(|| format!("counting a change of session {session}"))
+    }
+}
