@@ -40,8 +40,6 @@ pub struct Alarm {
     pub note: Option<String>,
 }
 
-/// How to write all-day events for a phone.
-
 impl Alarm {
     /// Reads AALARM/DALARM/PALARM/MALARM: `runtime;snooze;repeat;payload`.
     pub fn from_vcal(property: &Property) -> Option<Alarm> {

@@ -2,6 +2,8 @@
 //! typed access, and conversion both ways: RRULE grammars, AALARM/DALARM/
 //! PALARM/MALARM <-> VALARM, TZ/DAYLIGHT <-> VTIMEZONE or UTC, all-day
 //! events as phones write them, vCalendar's empty DUE/COMPLETED.
+//!
+//! Here the types and typed access; alarms in `alarm`, the item conversions in `convert`.
 
 use super::content::{self, Component, Property, WriteOptions};
 use super::datetime::CalTime;
@@ -44,6 +46,7 @@ pub struct CalendarItem {
     pub zones: Vec<TimeZone>,
 }
 
+/// How to write all-day events for a phone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AllDayStyle {
     /// `DTSTART:20060405` `DTEND:20060406`.

@@ -8,6 +8,8 @@
 //! decoded to Unicode, with the escapes of RFC 2426/5545 (`\n`, `\\`, `\;`,
 //! `\,`) marking newlines and literal separators, so that an unescaped `;`
 //! separates components and an unescaped `,` separates list items.
+//!
+//! Here the types; reading in `parse`, the writers in `write`.
 
 use super::codec;
 

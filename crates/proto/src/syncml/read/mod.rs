@@ -5,6 +5,9 @@
 //! including the matching end, and keeps the element path for error messages. Nesting is
 //! bounded by [`MAX_DEPTH`]; subtrees kept verbatim are read by the iterative
 //! [`Element::read_after_start`].
+//!
+//! Here the plumbing and the message's frame; by element family: `elements` (those the header,
+//! commands and items share, and MetInf), `data`, `commands` and `devinf`.
 
 use super::devinf::DevInf;
 use super::error::SyncMlError;
