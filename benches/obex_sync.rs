@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use handsync::emulator::{
     generate, DataSetSpec, DeviceProfile, Direction, Phone, PhoneConfig, SyncMode, SyncRequest,
 };
-use handsync::obex::ClientConfig;
+use handsync::obex::ObexClientConfig;
 use handsync::transport::emulated::phone_starts;
 
 const MAX_MSG_SIZE: u64 = 10_000;
@@ -64,7 +64,7 @@ fn main() {
     let (mut phone, result) = runtime.block_on(async {
         let stream = tokio::net::TcpStream::connect(&address).await.unwrap();
         let _ = stream.set_nodelay(true);
-        let config = ClientConfig {
+        let config = ObexClientConfig {
             max_packet_length: 0x8000,
             max_object_size: 16 * 1024 * 1024,
             response_timeout: Some(Duration::from_secs(600)),

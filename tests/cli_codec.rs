@@ -161,11 +161,11 @@ fn decode_reads_obex_streams_and_sans() {
 
     // A phone's PUTs as a capture holds them: CONNECT, then a SyncML message over several
     // packets; the message inside is decoded too.
-    use handsync::obex::{ClientConfig, SyncmlClient, SyncmlContentType, SyncmlMessage};
+    use handsync::obex::{ObexClientConfig, SyncmlClient, SyncmlContentType, SyncmlMessage};
     let message = corpus_file("wbxml/horde-k500i_client_0.wbxml");
-    let mut client = SyncmlClient::new(ClientConfig {
+    let mut client = SyncmlClient::new(ObexClientConfig {
         max_packet_length: 255,
-        ..ClientConfig::default()
+        ..ObexClientConfig::default()
     });
     let now = std::time::Instant::now();
     client.connect(now).unwrap();

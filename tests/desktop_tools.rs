@@ -181,7 +181,7 @@ fn khard_lists_and_shows_the_exported_contacts() {
 /// The first start of an event as khal prints it with `local_timezone = UTC`: `YYYY-MM-DD`
 /// for a date, `YYYY-MM-DD HH:MM` for a time. `None` when the zone is not in the item
 /// (khal would resolve it from its own database).
-fn khal_start(item: &handsync::pim::calendar::Item) -> Option<String> {
+fn khal_start(item: &handsync::pim::calendar::CalendarItem) -> Option<String> {
     let property = item.component.property("DTSTART")?;
     let time = item.time_in_utc("DTSTART")?;
     match time {

@@ -15,7 +15,7 @@ use handsync::emulator::{
 };
 use handsync::engine::{AuthPolicy, ServerConfig, Session};
 use handsync::obex::{
-    ClientConfig, ServerConfig as ObexServerConfig, SyncmlClient, SyncmlContentType, SyncmlEvent,
+    ObexClientConfig, ObexServerConfig, SyncmlClient, SyncmlContentType, SyncmlEvent,
     SyncmlMessage, SyncmlServer,
 };
 use handsync::store::{Datastore, Timestamp};
@@ -28,8 +28,8 @@ use emulator_support::{assert_converged, pc_vcard, Pc};
 
 const PACKET: u16 = 255;
 
-fn obex_client_config() -> ClientConfig {
-    ClientConfig {
+fn obex_client_config() -> ObexClientConfig {
+    ObexClientConfig {
         max_packet_length: PACKET,
         max_object_size: 1024 * 1024,
         response_timeout: Some(Duration::from_secs(30)),
@@ -711,9 +711,9 @@ fn a_phone_of_the_syncml_1_1_generation_refuses_a_binary_san_and_stays_connected
         now,
         UnixMillis(1_160_000_000_000),
     );
-    let mut client = SyncmlClient::new(ClientConfig {
+    let mut client = SyncmlClient::new(ObexClientConfig {
         max_packet_length: PACKET,
-        ..ClientConfig::default()
+        ..ObexClientConfig::default()
     });
     client.connect(now).unwrap();
     let san = San::new(

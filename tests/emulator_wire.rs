@@ -18,7 +18,7 @@ use handsync::emulator::{
     SessionReport, SyncMode, SyncRequest,
 };
 use handsync::engine::ServerConfig;
-use handsync::obex::{ClientConfig, ServerConfig as ObexServerConfig};
+use handsync::obex::{ObexClientConfig, ObexServerConfig};
 use handsync::store::{Datastore, SessionResult, Store};
 use handsync::syncml::san::{San, SanSync, SyncType};
 use handsync::transport::emulated::{pc_starts, phone_starts, EmulateError};
@@ -94,7 +94,7 @@ impl Lab {
         let request = SyncRequest::all(phone.profile(), mode);
         self.runtime.block_on(async move {
             let stream = tokio::net::TcpStream::connect(address).await.unwrap();
-            let config = ClientConfig {
+            let config = ObexClientConfig {
                 max_packet_length: 512,
                 max_object_size: 8 * 1024 * 1024,
                 response_timeout: Some(Duration::from_secs(30)),

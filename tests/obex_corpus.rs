@@ -6,7 +6,7 @@ mod support;
 use std::time::Instant;
 
 use handsync::obex::{
-    describe, ClientConfig, ClientError, ClientEvent, ConnectFields, Header, ObexClient,
+    describe, ClientError, ClientEvent, ConnectFields, Header, ObexClient, ObexClientConfig,
     OperationKind, Response, ResponseCode, ResponseTo, SYNCML_TARGET,
 };
 
@@ -45,7 +45,7 @@ fn connect_success_with_who_and_connection_id() {
 #[test]
 fn client_connects_on_the_corpus_response() {
     let now = Instant::now();
-    let mut client = ObexClient::new(ClientConfig::default());
+    let mut client = ObexClient::new(ObexClientConfig::default());
     client
         .connect(now, vec![Header::Target(SYNCML_TARGET.to_vec())])
         .expect("connects");
@@ -73,7 +73,7 @@ fn service_unavailable_is_a_busy_phone() {
     assert!(describe(&bytes).contains("0xD3 Service Unavailable"));
 
     let now = Instant::now();
-    let mut client = ObexClient::new(ClientConfig::default());
+    let mut client = ObexClient::new(ObexClientConfig::default());
     client.connect(now, Vec::new()).expect("connects");
     client.poll_transmit().expect("CONNECT request");
     client.handle_input(now, &bytes);

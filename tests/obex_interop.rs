@@ -15,7 +15,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use handsync::obex::{
-    ClientConfig, ClientEvent, Header, ObexClient, ObexServer, ServerConfig, ServerEvent,
+    ClientEvent, Header, ObexClient, ObexClientConfig, ObexServer, ObexServerConfig, ServerEvent,
 };
 
 const OBEX_TCP_PORT: u16 = 650;
@@ -127,9 +127,9 @@ fn obex_tcp_puts_a_file_to_our_server() {
     stream
         .set_read_timeout(Some(Duration::from_millis(100)))
         .expect("read timeout");
-    let mut server = ObexServer::new(ServerConfig {
+    let mut server = ObexServer::new(ObexServerConfig {
         max_packet_length: 1024,
-        ..ServerConfig::default()
+        ..ObexServerConfig::default()
     });
     let mut events = Vec::new();
     let mut buffer = [0u8; 4096];
@@ -203,9 +203,9 @@ fn our_client_puts_a_file_to_obex_tcp() {
     stream
         .set_read_timeout(Some(Duration::from_millis(100)))
         .expect("read timeout");
-    let mut client = ObexClient::new(ClientConfig {
+    let mut client = ObexClient::new(ObexClientConfig {
         max_packet_length: 1024,
-        ..ClientConfig::default()
+        ..ObexClientConfig::default()
     });
     let content = file_content();
     let mut events = Vec::new();
@@ -308,9 +308,9 @@ fn our_client_gets_a_file_from_obex_test() {
     stream
         .set_read_timeout(Some(Duration::from_millis(100)))
         .expect("read timeout");
-    let mut client = ObexClient::new(ClientConfig {
+    let mut client = ObexClient::new(ObexClientConfig {
         max_packet_length: 1024,
-        ..ClientConfig::default()
+        ..ObexClientConfig::default()
     });
     client
         .connect(Instant::now(), Vec::new())
@@ -391,9 +391,9 @@ fn obex_test_gets_a_file_from_our_server() {
     stream
         .set_read_timeout(Some(Duration::from_millis(100)))
         .expect("read timeout");
-    let mut server = ObexServer::new(ServerConfig {
+    let mut server = ObexServer::new(ObexServerConfig {
         max_packet_length: 1024,
-        ..ServerConfig::default()
+        ..ObexServerConfig::default()
     });
     let mut events = Vec::new();
     let mut buffer = [0u8; 4096];

@@ -18,8 +18,7 @@ use handsync::daemon::hub::{Hub, HubOptions};
 use handsync::engine::{Reply, ServerConfig};
 use handsync::markup::Version;
 use handsync::obex::{
-    ResponseCode, ServerConfig as ObexServerConfig, SyncmlContentType, SyncmlEvent, SyncmlMessage,
-    SyncmlServer,
+    ObexServerConfig, ResponseCode, SyncmlContentType, SyncmlEvent, SyncmlMessage, SyncmlServer,
 };
 use handsync::store::{SessionResult, Store};
 use handsync::syncml::san::{San, SanSync, SyncType};

@@ -6,8 +6,8 @@ mod support;
 use std::time::Instant;
 
 use handsync::obex::{
-    describe, ClientConfig, Header, ObexClient, ObexServer, Opcode, Request, Response, ResponseTo,
-    ServerConfig, SyncmlServer, SYNCML_TARGET,
+    describe, Header, ObexClient, ObexClientConfig, ObexServer, ObexServerConfig, Opcode, Request,
+    Response, ResponseTo, SyncmlServer, SYNCML_TARGET,
 };
 use handsync::syncml::san::{self, San};
 
@@ -74,11 +74,11 @@ fn check_san_decoder(bytes: &[u8]) {
     let _ = san::describe(bytes);
 }
 
-fn server_config() -> ServerConfig {
-    ServerConfig {
+fn server_config() -> ObexServerConfig {
+    ObexServerConfig {
         max_packet_length: SERVER_MAX,
         required_target: Some(SYNCML_TARGET.to_vec()),
-        ..ServerConfig::default()
+        ..ObexServerConfig::default()
     }
 }
 
@@ -193,9 +193,9 @@ fn flipped_sans_never_panic_and_re_encode_exactly() {
 
 /// A client connected to a peer with a 65535-byte maximum, waiting for a GET response.
 fn client_awaiting_get(now: Instant) -> ObexClient {
-    let mut client = ObexClient::new(ClientConfig {
+    let mut client = ObexClient::new(ObexClientConfig {
         max_packet_length: SERVER_MAX,
-        ..ClientConfig::default()
+        ..ObexClientConfig::default()
     });
     client.connect(now, Vec::new()).expect("connects");
     client.poll_transmit().expect("CONNECT");

@@ -9,15 +9,15 @@
 use std::time::{Duration, Instant};
 
 use handsync::obex::{
-    ClientConfig, ServerConfig, SyncmlClient, SyncmlContentType, SyncmlEvent, SyncmlMessage,
-    SyncmlServer,
+    ObexClientConfig, ObexServerConfig, SyncmlClient, SyncmlContentType, SyncmlEvent,
+    SyncmlMessage, SyncmlServer,
 };
 use handsync::syncml::san::{San, SanSync, SyncType, DEFAULT_SERVER_IDENTIFIER};
 
 const MAX_PACKET: u16 = 255;
 
 fn client() -> SyncmlClient {
-    SyncmlClient::new(ClientConfig {
+    SyncmlClient::new(ObexClientConfig {
         max_packet_length: MAX_PACKET,
         max_object_size: 1024 * 1024,
         response_timeout: Some(Duration::from_secs(30)),
@@ -25,7 +25,7 @@ fn client() -> SyncmlClient {
 }
 
 fn server() -> SyncmlServer {
-    SyncmlServer::new(ServerConfig {
+    SyncmlServer::new(ObexServerConfig {
         max_packet_length: MAX_PACKET,
         required_target: None,
         connection_id: 7,

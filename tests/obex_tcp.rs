@@ -16,7 +16,9 @@ use engine_phone::*;
 use handsync::daemon::{Daemon, Settings};
 use handsync::engine::{Reply, ServerConfig};
 use handsync::markup::Version;
-use handsync::obex::{ClientConfig, SyncmlClient, SyncmlContentType, SyncmlEvent, SyncmlMessage};
+use handsync::obex::{
+    ObexClientConfig, SyncmlClient, SyncmlContentType, SyncmlEvent, SyncmlMessage,
+};
 use handsync::store::{SessionResult, Store};
 use handsync::syncml::{self, sniff_encoding, AlertCode, Encoding};
 
@@ -107,7 +109,7 @@ impl Wire for ObexTcpWire {
             .unwrap();
         let mut link = Link {
             stream,
-            client: SyncmlClient::new(ClientConfig {
+            client: SyncmlClient::new(ObexClientConfig {
                 max_packet_length: self.packet,
                 max_object_size: 1024 * 1024,
                 response_timeout: Some(Duration::from_secs(60)),

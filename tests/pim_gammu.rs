@@ -402,7 +402,7 @@ fn check_repeat(file: &str, key: &str, value: &str, rule: &Recurrence) {
 // ------------------------------------------------ writing and conversion
 
 /// What both calendar formats hold of an item, in comparable form.
-fn calendar_facts(item: &handsync::pim::calendar::Item) -> String {
+fn calendar_facts(item: &handsync::pim::calendar::CalendarItem) -> String {
     let rule = item.recurrence().map(|mut rule| {
         // UNTIL may move between floating (in the item's zone) and UTC; the
         // instant is what counts, or the day for all-day items.

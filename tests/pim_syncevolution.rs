@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use handsync::pim::calendar::{Calendar, Item, VcalOptions};
+use handsync::pim::calendar::{Calendar, CalendarItem, VcalOptions};
 use handsync::pim::content::{parse_object, parse_objects, Component, Property, Value};
 use handsync::pim::datetime::{CalTime, Date};
 use handsync::pim::recurrence::Recurrence;
@@ -167,7 +167,7 @@ const TIME_PROPERTIES: [&str; 7] = [
 /// Compares two versions of the same items field by field: times as UTC
 /// instants, rules as rules, alarms by when they ring, every other property
 /// as it is (vCalendar's DCREATED being iCalendar's CREATED).
-fn assert_same_items(expected: &[Item], actual: &[Item], context: &str) {
+fn assert_same_items(expected: &[CalendarItem], actual: &[CalendarItem], context: &str) {
     assert_eq!(expected.len(), actual.len(), "{context}");
     for (want, got) in expected.iter().zip(actual) {
         assert_eq!(want.kind(), got.kind(), "{context}");
@@ -198,13 +198,13 @@ fn assert_same_items(expected: &[Item], actual: &[Item], context: &str) {
             got.component.text_of("STATUS").map(|s| s.replace(' ', "-")),
             "{context}"
         );
-        let created = |item: &Item| {
+        let created = |item: &CalendarItem| {
             item.component
                 .text_of("CREATED")
                 .or_else(|| item.component.text_of("DCREATED"))
         };
         assert_eq!(created(want), created(got), "{context}");
-        let ring_times = |item: &Item| {
+        let ring_times = |item: &CalendarItem| {
             let start = item.time_in_utc("DTSTART").map(|s| s.to_date_time());
             item.alarms()
                 .iter()
@@ -219,7 +219,12 @@ fn assert_same_items(expected: &[Item], actual: &[Item], context: &str) {
 /// case-insensitive: MAILTO: = mailto:). Across versions the parameters
 /// have other names (vCalendar's STATUS is iCalendar's PARTSTAT, the
 /// organizer is an ATTENDEE with ROLE=ORGANIZER): the address must be kept.
-fn assert_attendee_kept(property: &Property, got: &Item, same_version: bool, context: &str) {
+fn assert_attendee_kept(
+    property: &Property,
+    got: &CalendarItem,
+    same_version: bool,
+    context: &str,
+) {
     let address = |p: &Property| {
         let text = p.text_value();
         match text.split_once(':') {
@@ -243,7 +248,7 @@ fn assert_attendee_kept(property: &Property, got: &Item, same_version: bool, con
     );
 }
 
-fn utc_times(item: &Item, name: &str) -> Vec<Option<CalTime>> {
+fn utc_times(item: &CalendarItem, name: &str) -> Vec<Option<CalTime>> {
     let mut times: Vec<Option<CalTime>> = Vec::new();
     for property in item.component.properties_named(name) {
         for value in property.list_items() {
@@ -261,7 +266,7 @@ fn utc_times(item: &Item, name: &str) -> Vec<Option<CalTime>> {
 /// The rule with UNTIL reduced to what both grammars hold: a date for
 /// all-day rules (vCalendar writes them as midnight), a UTC instant
 /// otherwise.
-fn rule(item: &Item) -> Option<(Recurrence, Option<String>)> {
+fn rule(item: &CalendarItem) -> Option<(Recurrence, Option<String>)> {
     let mut rule = item.recurrence()?;
     let until = rule.until.take().map(|until| match until {
         CalTime::Date(date) => date.basic(),
@@ -345,7 +350,7 @@ fn merge_keeps_what_the_nokia_7210c_cannot_hold() {
         let patch =
             std::fs::read_to_string(dir.join(format!("{file}.nokia_7210c.tem.patch"))).unwrap();
         let phone_text = apply_patch(&original, &patch);
-        let stored_items: Vec<Item> = parse_objects(original.as_bytes())
+        let stored_items: Vec<CalendarItem> = parse_objects(original.as_bytes())
             .unwrap()
             .into_iter()
             .flat_map(|o| {
@@ -355,7 +360,7 @@ fn merge_keeps_what_the_nokia_7210c_cannot_hold() {
                 .items()
             })
             .collect();
-        let phone_items: Vec<Item> = parse_objects(phone_text.as_bytes())
+        let phone_items: Vec<CalendarItem> = parse_objects(phone_text.as_bytes())
             .unwrap()
             .into_iter()
             .flat_map(|o| {

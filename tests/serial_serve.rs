@@ -17,7 +17,9 @@ use engine_phone::*;
 use handsync::emulator::cable::{CableMode, CableModem, CableProfile};
 use handsync::engine::{Reply, ServerConfig};
 use handsync::markup::Version;
-use handsync::obex::{ClientConfig, SyncmlClient, SyncmlContentType, SyncmlEvent, SyncmlMessage};
+use handsync::obex::{
+    ObexClientConfig, SyncmlClient, SyncmlContentType, SyncmlEvent, SyncmlMessage,
+};
 use handsync::store::{SessionResult, Store};
 use handsync::syncml::{self, sniff_encoding, AlertCode, Encoding};
 use serial_support::{CablePhone, Pty};
@@ -30,7 +32,7 @@ struct PhoneStarts {
 }
 
 fn client() -> SyncmlClient {
-    SyncmlClient::new(ClientConfig {
+    SyncmlClient::new(ObexClientConfig {
         max_packet_length: 600,
         max_object_size: 1024 * 1024,
         response_timeout: Some(LIMIT),

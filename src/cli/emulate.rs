@@ -521,8 +521,8 @@ async fn bluetooth_phone(
 }
 
 /// The phone's OBEX client (it starts the session).
-fn phone_client_config(args: &EmulateArgs, silence: Duration) -> crate::obex::ClientConfig {
-    crate::obex::ClientConfig {
+fn phone_client_config(args: &EmulateArgs, silence: Duration) -> crate::obex::ObexClientConfig {
+    crate::obex::ObexClientConfig {
         max_packet_length: args.obex_packet.max(255),
         max_object_size: 16 * 1024 * 1024,
         response_timeout: Some(silence),
@@ -530,10 +530,10 @@ fn phone_client_config(args: &EmulateArgs, silence: Duration) -> crate::obex::Cl
 }
 
 /// The phone's OBEX server (the PC starts).
-fn phone_server_config(args: &EmulateArgs) -> crate::obex::ServerConfig {
-    crate::obex::ServerConfig {
+fn phone_server_config(args: &EmulateArgs) -> crate::obex::ObexServerConfig {
+    crate::obex::ObexServerConfig {
         max_packet_length: args.obex_packet.max(255),
-        ..crate::obex::ServerConfig::default()
+        ..crate::obex::ObexServerConfig::default()
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use crate::pim::calendar::Calendar;
 use crate::pim::content::{self, Component, Property};
 use crate::pim::note::Note;
-use crate::pim::stored::{self, ExportUid, SourceObject, StoredItem, StoredKind};
+use crate::pim::stored::{self, ExportUid, SourceObject, StoredItem};
 use crate::pim::vcard::VCard;
 use crate::store::{Datastore, Guid, Item, Timestamp};
 
@@ -170,7 +170,7 @@ pub struct NewItem {
 impl From<StoredItem> for NewItem {
     fn from(item: StoredItem) -> NewItem {
         NewItem {
-            datastore: datastore_of(item.kind),
+            datastore: item.datastore,
             content_type: item.source_type,
             raw: item.raw,
             component: item.component,
@@ -179,16 +179,6 @@ impl From<StoredItem> for NewItem {
             uid: item.uid,
             guid_hint: item.export_uid.map(GuidHint::from),
         }
-    }
-}
-
-/// The datastore an item of this kind belongs to.
-pub fn datastore_of(kind: StoredKind) -> Datastore {
-    match kind {
-        StoredKind::Contact => Datastore::Contacts,
-        StoredKind::Event => Datastore::Calendar,
-        StoredKind::Task => Datastore::Tasks,
-        StoredKind::Note => Datastore::Notes,
     }
 }
 

@@ -133,7 +133,7 @@ pub async fn phone_starts<S>(
     mut stream: S,
     phone: Phone,
     request: SyncRequest,
-    config: crate::obex::ClientConfig,
+    config: crate::obex::ObexClientConfig,
     progress: &mut dyn FnMut(&PhoneEvent),
 ) -> (Phone, Result<SessionReport, EmulateError>)
 where
@@ -158,7 +158,7 @@ where
 pub async fn pc_starts<S>(
     mut stream: S,
     phone: Phone,
-    config: crate::obex::ServerConfig,
+    config: crate::obex::ObexServerConfig,
     silence: Duration,
     progress: &mut dyn FnMut(&PhoneEvent),
 ) -> (Phone, Result<SessionReport, EmulateError>)
@@ -330,7 +330,7 @@ where
     let mut machine = match role {
         CableRole::PcStarts => CableMachine::PcStarts(Box::new(PcStartsObex::new(
             phone,
-            crate::obex::ServerConfig::default(),
+            crate::obex::ObexServerConfig::default(),
             Instant::now(),
             wall_now(),
         ))),
@@ -368,7 +368,7 @@ where
                 };
                 let mut obex = PhoneStartsObex::new(
                     *phone,
-                    crate::obex::ClientConfig::default(),
+                    crate::obex::ObexClientConfig::default(),
                     Instant::now(),
                     wall_now(),
                 );

@@ -15,8 +15,8 @@ use crate::daemon::hub::{Arrival, HubError, HubHandle, Route, SessionKey};
 use crate::engine::EngineError;
 use crate::markup::Version;
 use crate::obex::{
-    ClientConfig, ClientError, ResponseCode, ServerConfig as ObexServerConfig, SyncmlClient,
-    SyncmlContentType, SyncmlError, SyncmlEvent, SyncmlMessage, SyncmlServer,
+    ClientError, ObexBindingError, ObexClientConfig, ObexServerConfig, ResponseCode, SyncmlClient,
+    SyncmlContentType, SyncmlEvent, SyncmlMessage, SyncmlServer,
 };
 use crate::syncml::san::San;
 use crate::syncml::{decode_document, to_wbxml, Document, Encoding};
@@ -93,7 +93,7 @@ where
                 SyncmlEvent::SessionEnded => ended = Some(ConnectionEnd::Disconnected),
                 SyncmlEvent::Error(error) => {
                     tracing::warn!(%error, "OBEX");
-                    if matches!(error, crate::obex::SyncmlError::TimedOut) {
+                    if matches!(error, crate::obex::ObexBindingError::TimedOut) {
                         ended = Some(ConnectionEnd::TimedOut);
                     }
                 }
@@ -270,7 +270,7 @@ pub enum CallError {
     /// An OBEX operation failed.
     Obex {
         during: &'static str,
-        error: SyncmlError,
+        error: ObexBindingError,
     },
     /// The phone refused every notification we tried.
     SanRefused {
@@ -376,7 +376,7 @@ where
 {
     let mut link = ClientLink {
         stream,
-        machine: SyncmlClient::new(ClientConfig {
+        machine: SyncmlClient::new(ObexClientConfig {
             max_packet_length: options.max_packet_length,
             max_object_size: options.max_object_size,
             response_timeout: Some(options.response_timeout),
@@ -439,7 +439,7 @@ where
             }
             Err(CallError::Obex {
                 error:
-                    SyncmlError::Obex {
+                    ObexBindingError::Obex {
                         error: error @ (ClientError::Refused(_) | ClientError::PeerBusy(_)),
                         ..
                     },

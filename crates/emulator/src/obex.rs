@@ -17,7 +17,7 @@ use super::client::{Outgoing, Phone, SessionReport, Step, SyncRequest};
 use super::error::EmulatorError;
 use super::UnixMillis;
 use handsync_proto::obex::{
-    ClientConfig, ResponseCode, ServerConfig, SyncmlClient, SyncmlContentType, SyncmlEvent,
+    ObexClientConfig, ObexServerConfig, ResponseCode, SyncmlClient, SyncmlContentType, SyncmlEvent,
     SyncmlMessage, SyncmlServer,
 };
 use handsync_proto::syncml::Encoding;
@@ -117,7 +117,7 @@ impl PhoneStartsObex {
     /// `base` and `wall` name the same moment, in the OBEX machine's and the phone's clocks.
     pub fn new(
         phone: Phone,
-        config: ClientConfig,
+        config: ObexClientConfig,
         base: Instant,
         wall: UnixMillis,
     ) -> PhoneStartsObex {
@@ -225,7 +225,7 @@ impl PcStartsObex {
     /// `base` and `wall` name the same moment, in the OBEX machine's and the phone's clocks.
     pub fn new(
         phone: Phone,
-        config: ServerConfig,
+        config: ObexServerConfig,
         base: Instant,
         wall: UnixMillis,
     ) -> PcStartsObex {

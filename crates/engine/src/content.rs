@@ -5,9 +5,9 @@
 use handsync_proto::pim::calendar::Calendar;
 use handsync_proto::pim::identity::contact_key;
 use handsync_proto::pim::merge::{PhoneCapabilities, PropertyCapability};
-use handsync_proto::pim::phone::Phone;
+use handsync_proto::pim::phone::PhoneFormat;
 use handsync_proto::pim::profile::{DeviceInfo, ProfileSet};
-use handsync_proto::pim::stored::{self, StoredKind};
+use handsync_proto::pim::stored;
 use handsync_proto::pim::vcard::VCard;
 use handsync_proto::syncml::DevInf;
 use handsync_store::{Datastore, Item};
@@ -41,25 +41,15 @@ pub fn default_content_type(datastore: Datastore) -> &'static str {
     }
 }
 
-/// What the PIM layer expects in a datastore (events and to-dos are both read as calendars).
-pub fn stored_kind(datastore: Datastore) -> StoredKind {
-    match datastore {
-        Datastore::Contacts => StoredKind::Contact,
-        Datastore::Calendar => StoredKind::Event,
-        Datastore::Tasks => StoredKind::Task,
-        Datastore::Notes => StoredKind::Note,
-    }
-}
-
 /// Reads a phone's item into the stored form, the same one `handsync import` stores
 /// (`pim::stored`). The error says what is wrong with it.
 pub fn from_phone(
-    phone: &Phone,
+    phone: &PhoneFormat,
     datastore: Datastore,
     content_type: &str,
     bytes: &[u8],
 ) -> Result<Incoming, String> {
-    let item = stored::from_phone(phone, stored_kind(datastore), bytes)?;
+    let item = stored::from_phone(phone, datastore, bytes)?;
     Ok(Incoming {
         content_type: content_type.to_string(),
         raw: item.raw,
@@ -74,7 +64,7 @@ pub fn from_phone(
 /// lost. `unchanged_since_sent` says the PC did not change the item since the phone got it, so
 /// what we would send now is what the phone had. Other datastores are taken as they come.
 pub fn merge_into_stored(
-    phone: &Phone,
+    phone: &PhoneFormat,
     stored: &Item,
     incoming: Incoming,
     unchanged_since_sent: bool,
@@ -107,7 +97,7 @@ pub fn merge_into_stored(
 
 /// A stored item as the phone gets it: its content type and bytes. `preferred` is the
 /// phone's `Rx-Pref` for the datastore, when its DevInf gave one.
-pub fn to_phone(phone: &Phone, item: &Item, preferred: Option<&str>) -> (String, Vec<u8>) {
+pub fn to_phone(phone: &PhoneFormat, item: &Item, preferred: Option<&str>) -> (String, Vec<u8>) {
     let wants = |t: &str| preferred.is_some_and(|p| p.eq_ignore_ascii_case(t));
     let canonical = item.canonical.as_bytes();
     let converted = match item.datastore {
@@ -166,7 +156,7 @@ pub fn modified_at(canonical: &str) -> Option<handsync_store::Timestamp> {
 
 /// The phone as the PIM layer sees it: its quirk profile (matched on DevInf Man/Mod/SwV)
 /// and, for one datastore, the capabilities its CTCap declares.
-pub fn phone_for(devinf: Option<&DevInf>, phone_datastore: Option<&str>) -> Phone {
+pub fn phone_for(devinf: Option<&DevInf>, phone_datastore: Option<&str>) -> PhoneFormat {
     let info = DeviceInfo {
         manufacturer: devinf.and_then(|d| d.man.as_deref()).unwrap_or("").into(),
         model: devinf.and_then(|d| d.model.as_deref()).unwrap_or("").into(),
@@ -189,7 +179,7 @@ pub fn phone_for(devinf: Option<&DevInf>, phone_datastore: Option<&str>) -> Phon
             }
         }
     }
-    Phone::new(profile, capabilities)
+    PhoneFormat::new(profile, capabilities)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use super::devinf::{devinf_uri, is_devinf_uri, server_devinf, summary};
 use super::model::{self, meta, some_meta, text};
 use super::storage::SyncStore;
 use handsync_proto::markup::Version;
-use handsync_proto::pim::phone::Phone;
+use handsync_proto::pim::phone::PhoneFormat;
 use handsync_proto::syncml::{
     decode_document, document_to_wbxml, document_to_xml, to_wbxml, to_xml, xml::XmlOptions, Alert,
     AlertCode, Command, Container, Data, Delete, DevInf, Document, Encoding, GetPut, Item,
@@ -325,7 +325,7 @@ struct State {
     client_max_obj_size: Option<u64>,
     client_devinf: Option<DevInf>,
     devinf_requested: bool,
-    phones: HashMap<Datastore, Phone>,
+    phones: HashMap<Datastore, PhoneFormat>,
     active: Vec<Active>,
     statuses: VecDeque<Status>,
     commands: VecDeque<Command>,
@@ -1531,7 +1531,7 @@ impl Session {
         Ok(())
     }
 
-    fn phone_for_datastore(&mut self, datastore: Datastore) -> Phone {
+    fn phone_for_datastore(&mut self, datastore: Datastore) -> PhoneFormat {
         match self
             .state
             .active
@@ -1543,7 +1543,7 @@ impl Session {
         }
     }
 
-    fn phone(&mut self, index: usize) -> Phone {
+    fn phone(&mut self, index: usize) -> PhoneFormat {
         let active = &self.state.active[index];
         let datastore = active.datastore;
         if let Some(phone) = self.state.phones.get(&datastore) {

@@ -23,7 +23,7 @@ use super::packet::{
 
 /// How the client behaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientConfig {
+pub struct ObexClientConfig {
     /// The largest packet we accept, announced in CONNECT (255..=65535).
     pub max_packet_length: u16,
     /// A GET object larger than this is aborted.
@@ -32,9 +32,9 @@ pub struct ClientConfig {
     pub response_timeout: Option<Duration>,
 }
 
-impl Default for ClientConfig {
+impl Default for ObexClientConfig {
     fn default() -> Self {
-        ClientConfig {
+        ObexClientConfig {
             max_packet_length: 0x2000,
             max_object_size: 4 * 1024 * 1024,
             response_timeout: Some(Duration::from_secs(60)),
@@ -161,7 +161,7 @@ impl Pending {
 /// The OBEX client machine.
 #[derive(Debug)]
 pub struct ObexClient {
-    config: ClientConfig,
+    config: ObexClientConfig,
     reader: PacketReader,
     connected: bool,
     peer_max_packet_length: u16,
@@ -175,7 +175,7 @@ pub struct ObexClient {
 
 impl ObexClient {
     /// A client, not yet connected. `max_packet_length` below 255 is raised to 255.
-    pub fn new(mut config: ClientConfig) -> Self {
+    pub fn new(mut config: ObexClientConfig) -> Self {
         config.max_packet_length = config.max_packet_length.max(MIN_MAX_PACKET_LENGTH);
         ObexClient {
             reader: PacketReader::new(config.max_packet_length),

@@ -16,9 +16,9 @@
 //!
 //! ```
 //! use std::time::Instant;
-//! use handsync::obex::{ServerConfig, SyncmlEvent, SyncmlMessage, SyncmlServer};
+//! use handsync_proto::obex::{ObexServerConfig, SyncmlEvent, SyncmlMessage, SyncmlServer};
 //!
-//! let mut server = SyncmlServer::new(ServerConfig::default());
+//! let mut server = SyncmlServer::new(ObexServerConfig::default());
 //! # let received_from_phone: Vec<u8> = Vec::new();
 //! // Bytes from the link, in whatever chunks it delivers them:
 //! server.handle_input(Instant::now(), &received_from_phone);
@@ -55,12 +55,12 @@ pub mod client;
 pub mod server;
 pub mod syncml;
 
-pub use client::{ClientConfig, ClientError, ClientEvent, ObexClient, OperationKind};
+pub use client::{ClientError, ClientEvent, ObexClient, ObexClientConfig, OperationKind};
 pub use server::{
-    GetAnswer, ObexServer, ReceivedObject, Refusal, ServerConfig, ServerError, ServerEvent,
+    GetAnswer, ObexServer, ObexServerConfig, ReceivedObject, Refusal, ServerError, ServerEvent,
 };
 pub use syncml::{
-    SyncmlClient, SyncmlContentType, SyncmlError, SyncmlEvent, SyncmlMessage, SyncmlServer,
+    ObexBindingError, SyncmlClient, SyncmlContentType, SyncmlEvent, SyncmlMessage, SyncmlServer,
     SYNCML_TARGET,
 };
 

@@ -22,7 +22,7 @@ use super::packet::{
 
 /// How the server behaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerConfig {
+pub struct ObexServerConfig {
     /// The largest packet we accept, announced in the CONNECT response (255..=65535).
     pub max_packet_length: u16,
     /// When set, a CONNECT must carry this Target; it is echoed as Who with a Connection ID.
@@ -35,9 +35,9 @@ pub struct ServerConfig {
     pub idle_timeout: Option<Duration>,
 }
 
-impl Default for ServerConfig {
+impl Default for ObexServerConfig {
     fn default() -> Self {
-        ServerConfig {
+        ObexServerConfig {
             max_packet_length: 0x2000,
             required_target: None,
             connection_id: 1,
@@ -186,7 +186,7 @@ enum Operation {
 /// The OBEX server machine.
 #[derive(Debug)]
 pub struct ObexServer {
-    config: ServerConfig,
+    config: ObexServerConfig,
     reader: PacketReader,
     connected: bool,
     peer_max_packet_length: u16,
@@ -198,7 +198,7 @@ pub struct ObexServer {
 
 impl ObexServer {
     /// A server waiting for CONNECT. `max_packet_length` below 255 is raised to 255.
-    pub fn new(mut config: ServerConfig) -> Self {
+    pub fn new(mut config: ObexServerConfig) -> Self {
         config.max_packet_length = config.max_packet_length.max(MIN_MAX_PACKET_LENGTH);
         ObexServer {
             reader: PacketReader::new(config.max_packet_length),
@@ -213,7 +213,7 @@ impl ObexServer {
     }
 
     /// The configuration in force.
-    pub fn config(&self) -> &ServerConfig {
+    pub fn config(&self) -> &ObexServerConfig {
         &self.config
     }
 

@@ -2,16 +2,16 @@
 
 use std::time::{Duration, Instant};
 
-use super::client::{ClientConfig, ClientError, ClientEvent, ObexClient, OperationKind};
+use super::client::{ClientError, ClientEvent, ObexClient, ObexClientConfig, OperationKind};
 use super::codes::{Opcode, ResponseCode};
 use super::header::Header;
 use super::packet::{Request, Response, ResponseTo};
-use super::server::{GetAnswer, ObexServer, Refusal, ServerConfig, ServerEvent};
+use super::server::{GetAnswer, ObexServer, ObexServerConfig, Refusal, ServerEvent};
 
 const TARGET: &[u8] = b"SYNCML-SYNC";
 
-fn server_config(max_packet_length: u16) -> ServerConfig {
-    ServerConfig {
+fn server_config(max_packet_length: u16) -> ObexServerConfig {
+    ObexServerConfig {
         max_packet_length,
         required_target: Some(TARGET.to_vec()),
         connection_id: 0x0102_0304,
@@ -20,8 +20,8 @@ fn server_config(max_packet_length: u16) -> ServerConfig {
     }
 }
 
-fn client_config(max_packet_length: u16) -> ClientConfig {
-    ClientConfig {
+fn client_config(max_packet_length: u16) -> ObexClientConfig {
+    ObexClientConfig {
         max_packet_length,
         max_object_size: 64 * 1024,
         response_timeout: Some(Duration::from_secs(30)),
@@ -706,7 +706,7 @@ fn a_second_connect_renegotiates() {
 #[test]
 fn server_without_a_required_target_accepts_plain_connect_and_bare_puts() {
     let now = Instant::now();
-    let mut server = ObexServer::new(ServerConfig {
+    let mut server = ObexServer::new(ObexServerConfig {
         required_target: None,
         ..server_config(255)
     });

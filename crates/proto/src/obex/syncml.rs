@@ -17,10 +17,10 @@ use std::time::Instant;
 
 use tracing::{debug, warn};
 
-use super::client::{ClientConfig, ClientError, ClientEvent, ObexClient, OperationKind};
+use super::client::{ClientError, ClientEvent, ObexClient, ObexClientConfig, OperationKind};
 use super::codes::ResponseCode;
 use super::header::Header;
-use super::server::{GetAnswer, ObexServer, Refusal, ServerConfig, ServerEvent};
+use super::server::{GetAnswer, ObexServer, ObexServerConfig, Refusal, ServerEvent};
 
 /// The OBEX Target (and Who) of a SyncML DS session: 11 ASCII bytes, no terminator.
 pub const SYNCML_TARGET: &[u8] = b"SYNCML-SYNC";
@@ -91,7 +91,7 @@ impl SyncmlMessage {
 
 /// What went wrong in a SyncML OBEX session.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SyncmlError {
+pub enum ObexBindingError {
     /// (Client) an OBEX operation failed; [`ClientError::PeerBusy`] means "phone busy".
     Obex {
         operation: OperationKind,
@@ -111,23 +111,27 @@ pub enum SyncmlError {
     WrongState(&'static str),
 }
 
-impl fmt::Display for SyncmlError {
+impl fmt::Display for ObexBindingError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SyncmlError::Obex { operation, error } => {
+            ObexBindingError::Obex { operation, error } => {
                 write!(f, "OBEX {operation:?} failed: {error}")
             }
-            SyncmlError::Refused { code, reason } => write!(f, "refused with {code}: {reason}"),
-            SyncmlError::PeerAborted => write!(f, "the phone aborted the operation"),
-            SyncmlError::TimedOut => write!(f, "the phone went silent mid-operation"),
-            SyncmlError::PutWithoutBody => write!(f, "PUT without a body"),
-            SyncmlError::ReplyAlreadyQueued => write!(f, "a reply is already waiting for its GET"),
-            SyncmlError::WrongState(what) => write!(f, "not possible now: {what}"),
+            ObexBindingError::Refused { code, reason } => {
+                write!(f, "refused with {code}: {reason}")
+            }
+            ObexBindingError::PeerAborted => write!(f, "the phone aborted the operation"),
+            ObexBindingError::TimedOut => write!(f, "the phone went silent mid-operation"),
+            ObexBindingError::PutWithoutBody => write!(f, "PUT without a body"),
+            ObexBindingError::ReplyAlreadyQueued => {
+                write!(f, "a reply is already waiting for its GET")
+            }
+            ObexBindingError::WrongState(what) => write!(f, "not possible now: {what}"),
         }
     }
 }
 
-impl std::error::Error for SyncmlError {}
+impl std::error::Error for ObexBindingError {}
 
 /// What the SyncML engine hears about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,7 +145,7 @@ pub enum SyncmlEvent {
     /// The session ended with DISCONNECT.
     SessionEnded,
     /// Something failed; the session may go on (server) or needs a decision (client).
-    Error(SyncmlError),
+    Error(ObexBindingError),
 }
 
 /// We are the OBEX server; the phone starts the session.
@@ -154,7 +158,7 @@ pub struct SyncmlServer {
 
 impl SyncmlServer {
     /// A server for the SyncML binding; the Target is forced to `SYNCML-SYNC`.
-    pub fn new(mut config: ServerConfig) -> Self {
+    pub fn new(mut config: ObexServerConfig) -> Self {
         config.required_target = Some(SYNCML_TARGET.to_vec());
         SyncmlServer {
             obex: ObexServer::new(config),
@@ -197,7 +201,7 @@ impl SyncmlServer {
 
     /// Hands in the reply to the message received last; it goes out with the phone's GET,
     /// at once if the GET is already waiting.
-    pub fn send_reply(&mut self, reply: SyncmlMessage) -> Result<(), SyncmlError> {
+    pub fn send_reply(&mut self, reply: SyncmlMessage) -> Result<(), ObexBindingError> {
         debug!(bytes = reply.bytes.len(), "SyncML server: reply ready");
         self.queue_answer(GetAnswer::Object {
             headers: vec![Header::Type(reply.content_type.media_type().to_vec())],
@@ -207,14 +211,14 @@ impl SyncmlServer {
 
     /// There will be no reply to the message received last (the engine could not read it):
     /// the phone's GET is refused with `code` instead of left waiting.
-    pub fn refuse_reply(&mut self, code: ResponseCode) -> Result<(), SyncmlError> {
+    pub fn refuse_reply(&mut self, code: ResponseCode) -> Result<(), ObexBindingError> {
         debug!(?code, "SyncML server: no reply; the GET is refused");
         self.queue_answer(GetAnswer::Refuse(code))
     }
 
-    fn queue_answer(&mut self, answer: GetAnswer) -> Result<(), SyncmlError> {
+    fn queue_answer(&mut self, answer: GetAnswer) -> Result<(), ObexBindingError> {
         if self.reply.is_some() {
-            return Err(SyncmlError::ReplyAlreadyQueued);
+            return Err(ObexBindingError::ReplyAlreadyQueued);
         }
         if self.obex.is_get_pending() {
             self.answer(answer);
@@ -252,7 +256,7 @@ impl SyncmlServer {
                         }
                         None => self
                             .events
-                            .push_back(SyncmlEvent::Error(SyncmlError::PutWithoutBody)),
+                            .push_back(SyncmlEvent::Error(ObexBindingError::PutWithoutBody)),
                     }
                 }
                 ServerEvent::GetRequested { .. } => {
@@ -262,7 +266,7 @@ impl SyncmlServer {
                 }
                 ServerEvent::Aborted => {
                     self.events
-                        .push_back(SyncmlEvent::Error(SyncmlError::PeerAborted));
+                        .push_back(SyncmlEvent::Error(ObexBindingError::PeerAborted));
                 }
                 ServerEvent::Disconnected => {
                     self.reply = None;
@@ -270,11 +274,14 @@ impl SyncmlServer {
                 }
                 ServerEvent::Refused { code, reason } => {
                     self.events
-                        .push_back(SyncmlEvent::Error(SyncmlError::Refused { code, reason }));
+                        .push_back(SyncmlEvent::Error(ObexBindingError::Refused {
+                            code,
+                            reason,
+                        }));
                 }
                 ServerEvent::TimedOut => {
                     self.events
-                        .push_back(SyncmlEvent::Error(SyncmlError::TimedOut));
+                        .push_back(SyncmlEvent::Error(ObexBindingError::TimedOut));
                 }
             }
         }
@@ -307,7 +314,7 @@ pub struct SyncmlClient {
 
 impl SyncmlClient {
     /// A client, not yet connected.
-    pub fn new(config: ClientConfig) -> Self {
+    pub fn new(config: ObexClientConfig) -> Self {
         SyncmlClient {
             obex: ObexClient::new(config),
             state: ClientState::Idle,
@@ -332,13 +339,13 @@ impl SyncmlClient {
     }
 
     /// CONNECTs with Target `SYNCML-SYNC`.
-    pub fn connect(&mut self, now: Instant) -> Result<(), SyncmlError> {
+    pub fn connect(&mut self, now: Instant) -> Result<(), ObexBindingError> {
         if self.state != ClientState::Idle {
-            return Err(SyncmlError::WrongState("connect while a session runs"));
+            return Err(ObexBindingError::WrongState("connect while a session runs"));
         }
         self.obex
             .connect(now, vec![Header::Target(SYNCML_TARGET.to_vec())])
-            .map_err(|error| SyncmlError::Obex {
+            .map_err(|error| ObexBindingError::Obex {
                 operation: OperationKind::Connect,
                 error,
             })?;
@@ -353,9 +360,9 @@ impl SyncmlClient {
         now: Instant,
         message: SyncmlMessage,
         expect_reply: bool,
-    ) -> Result<(), SyncmlError> {
+    ) -> Result<(), ObexBindingError> {
         if !self.is_ready() {
-            return Err(SyncmlError::WrongState(
+            return Err(ObexBindingError::WrongState(
                 "send before connected or while busy",
             ));
         }
@@ -373,7 +380,7 @@ impl SyncmlClient {
                 ],
                 Some(message.bytes),
             )
-            .map_err(|error| SyncmlError::Obex {
+            .map_err(|error| ObexBindingError::Obex {
                 operation: OperationKind::Put,
                 error,
             })?;
@@ -382,15 +389,15 @@ impl SyncmlClient {
     }
 
     /// Ends the session with DISCONNECT.
-    pub fn disconnect(&mut self, now: Instant) -> Result<(), SyncmlError> {
+    pub fn disconnect(&mut self, now: Instant) -> Result<(), ObexBindingError> {
         if !self.is_ready() {
-            return Err(SyncmlError::WrongState(
+            return Err(ObexBindingError::WrongState(
                 "disconnect while not connected and idle",
             ));
         }
         self.obex
             .disconnect(now)
-            .map_err(|error| SyncmlError::Obex {
+            .map_err(|error| ObexBindingError::Obex {
                 operation: OperationKind::Disconnect,
                 error,
             })?;
@@ -440,12 +447,12 @@ impl SyncmlClient {
                             let headers = vec![Header::Type(requested.media_type().to_vec())];
                             match self.obex.get(now, headers) {
                                 Ok(()) => self.state = ClientState::Getting { requested },
-                                Err(error) => {
-                                    self.events.push_back(SyncmlEvent::Error(SyncmlError::Obex {
+                                Err(error) => self.events.push_back(SyncmlEvent::Error(
+                                    ObexBindingError::Obex {
                                         operation: OperationKind::Get,
                                         error,
-                                    }))
-                                }
+                                    },
+                                )),
                             }
                         }
                         _ => self.events.push_back(SyncmlEvent::MessageSent),
@@ -483,7 +490,10 @@ impl SyncmlClient {
                         ClientState::Idle
                     };
                     self.events
-                        .push_back(SyncmlEvent::Error(SyncmlError::Obex { operation, error }));
+                        .push_back(SyncmlEvent::Error(ObexBindingError::Obex {
+                            operation,
+                            error,
+                        }));
                 }
             }
         }
@@ -520,19 +530,19 @@ mod tests {
 
     #[test]
     fn a_second_reply_before_the_get_is_refused() {
-        let mut server = SyncmlServer::new(ServerConfig::default());
+        let mut server = SyncmlServer::new(ObexServerConfig::default());
         let reply = SyncmlMessage::new(SyncmlContentType::Wbxml, vec![1]);
         assert_eq!(server.send_reply(reply.clone()), Ok(()));
         assert_eq!(
             server.send_reply(reply),
-            Err(SyncmlError::ReplyAlreadyQueued)
+            Err(ObexBindingError::ReplyAlreadyQueued)
         );
     }
 
     fn connected_server(now: Instant) -> SyncmlServer {
-        let mut server = SyncmlServer::new(ServerConfig {
+        let mut server = SyncmlServer::new(ObexServerConfig {
             idle_timeout: Some(std::time::Duration::from_secs(5)),
-            ..ServerConfig::default()
+            ..ObexServerConfig::default()
         });
         let connect = super::super::packet::Request::connect(
             255,
@@ -558,7 +568,7 @@ mod tests {
         server.handle_timeout(deadline);
         assert_eq!(
             server.poll_event(),
-            Some(SyncmlEvent::Error(SyncmlError::TimedOut))
+            Some(SyncmlEvent::Error(ObexBindingError::TimedOut))
         );
     }
 
@@ -569,7 +579,7 @@ mod tests {
         server.handle_input(now, &[0x82, 0x00, 0x03]);
         assert_eq!(
             server.poll_event(),
-            Some(SyncmlEvent::Error(SyncmlError::PutWithoutBody))
+            Some(SyncmlEvent::Error(ObexBindingError::PutWithoutBody))
         );
         server.handle_input(now, &[0x82, 0x00, 0x07, 0x49, 0x00, 0x04, 0x01]);
         assert_eq!(
@@ -597,11 +607,11 @@ mod tests {
 
     #[test]
     fn the_client_refuses_to_send_before_connecting() {
-        let mut client = SyncmlClient::new(ClientConfig::default());
+        let mut client = SyncmlClient::new(ObexClientConfig::default());
         let message = SyncmlMessage::new(SyncmlContentType::Wbxml, vec![1]);
         assert!(matches!(
             client.send(Instant::now(), message, true),
-            Err(SyncmlError::WrongState(_))
+            Err(ObexBindingError::WrongState(_))
         ));
     }
 }

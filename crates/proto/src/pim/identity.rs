@@ -7,7 +7,7 @@
 //! - to-dos: SUMMARY + DUE;
 //! - notes: first line + hash of the body.
 
-use super::calendar::{Item, ItemKind};
+use super::calendar::{CalendarItem, ItemKind};
 use super::datetime::CalTime;
 use super::note::Note;
 use super::vcard::VCard;
@@ -65,7 +65,7 @@ pub fn contact_key(card: &VCard) -> IdentityKey {
     IdentityKey(format!("contact|{name}|{}", contact.unwrap_or_default()))
 }
 
-fn time_key(item: &Item, name: &str) -> String {
+fn time_key(item: &CalendarItem, name: &str) -> String {
     if item.is_all_day() {
         return item.start().map(|s| s.date().basic()).unwrap_or_default();
     }
@@ -78,7 +78,7 @@ fn time_key(item: &Item, name: &str) -> String {
 
 /// Events: SUMMARY + DTSTART; to-dos: SUMMARY + DUE; journals: SUMMARY +
 /// DTSTART.
-pub fn calendar_key(item: &Item) -> IdentityKey {
+pub fn calendar_key(item: &CalendarItem) -> IdentityKey {
     let summary = normalize_text(&item.summary().unwrap_or_default());
     let (kind, time) = match item.kind() {
         ItemKind::Event => ("event", time_key(item, "DTSTART")),

@@ -13,19 +13,19 @@ use super::recurrence::{Frequency, Recurrence};
 use super::timezone::TimeZone;
 use super::vcard::VCard;
 
-/// A phone: its resolved quirk profile and its CTCap (adjusted by the
-/// profile), plus the user's zone for phones that need local times.
+/// How items are written for one phone and read from it: its resolved quirk profile and its
+/// CTCap (adjusted by the profile), plus the user's zone for phones that need local times.
 #[derive(Debug, Clone)]
-pub struct Phone {
+pub struct PhoneFormat {
     pub profile: PhoneProfile,
     pub capabilities: PhoneCapabilities,
     pub local_zone: Option<TimeZone>,
 }
 
-impl Phone {
+impl PhoneFormat {
     pub fn new(profile: PhoneProfile, mut capabilities: PhoneCapabilities) -> Self {
         profile.adjust_capabilities(&mut capabilities);
-        Phone {
+        PhoneFormat {
             profile,
             capabilities,
             local_zone: None,
@@ -266,13 +266,13 @@ mod tests {
     use crate::pim::merge::merge_from_phone;
     use crate::pim::profile::{DeviceInfo, ProfileSet};
 
-    fn phone(manufacturer: &str, model: &str, capabilities: PhoneCapabilities) -> Phone {
+    fn phone(manufacturer: &str, model: &str, capabilities: PhoneCapabilities) -> PhoneFormat {
         let profile = ProfileSet::embedded().resolve(&DeviceInfo {
             manufacturer: manufacturer.into(),
             model: model.into(),
             software_version: String::new(),
         });
-        Phone::new(profile, capabilities)
+        PhoneFormat::new(profile, capabilities)
     }
 
     const STORED: &str = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Jörg Müller\r\nN:Müller;Jörg;;;\r\nTEL;TYPE=CELL:+491701234567\r\nEMAIL;TYPE=WORK:j@work.example\r\nEMAIL:\r\nNOTE:Ein sehr langer Hinweis, den das Telefon nicht ganz speichern kann, weil er zu lang ist.\r\nX-EVOLUTION-SPOUSE:Anna\r\nEND:VCARD\r\n";
@@ -409,7 +409,7 @@ mod property_tests {
                 });
                 let mut capabilities = PhoneCapabilities::with_properties(&["N", "TEL", "NOTE"]);
                 capabilities.set_max_length("NOTE", 10);
-                let phone = Phone::new(profile, capabilities);
+                let phone = PhoneFormat::new(profile, capabilities);
                 let sent = phone.contact_to_phone(&stored);
                 let back = phone.contact_from_phone(sent.as_bytes()).expect("own output parses");
                 let _ = merge_from_phone(&stored.component, &back.component, None, &phone.capabilities);

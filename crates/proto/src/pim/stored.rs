@@ -16,34 +16,16 @@
 
 use super::calendar::{Calendar, CalendarVersion};
 use super::content::{self, Component, Property, WriteOptions};
+use super::datastore::Datastore;
 use super::identity;
 use super::note::Note;
-use super::phone::Phone;
+use super::phone::PhoneFormat;
 use super::vcard::{VCard, VCardVersion};
 
 /// Prefix of the UID export gives items that have none (see [`ExportUid`]).
 pub const EXPORT_UID_PREFIX: &str = "handsync-guid-";
 
 const PRODID: &str = "-//handsync//handsync//EN";
-
-/// What an item is, and so which datastore it belongs in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StoredKind {
-    Contact,
-    Event,
-    Task,
-    Note,
-}
-
-impl StoredKind {
-    fn of_component(name: &str) -> StoredKind {
-        match name {
-            "VTODO" => StoredKind::Task,
-            "VJOURNAL" => StoredKind::Note,
-            _ => StoredKind::Event,
-        }
-    }
-}
 
 /// `handsync-guid-<GUID>-<creation time in ms>`: the UID export writes for an item without
 /// one. It names the stored item (the time tells it from the item with the same GUID in
@@ -78,7 +60,8 @@ impl ExportUid {
 /// An item in its stored form.
 #[derive(Debug, Clone)]
 pub struct StoredItem {
-    pub kind: StoredKind,
+    /// Where the item belongs: an event, to-do or journal by its component.
+    pub datastore: Datastore,
     /// The content type of the object as it was read (`text/x-vcard` for vCard 2.1,
     /// `text/vcard`, `text/x-vcalendar`, `text/calendar`, `text/x-vnote`, `text/plain`).
     pub source_type: &'static str,
@@ -111,7 +94,7 @@ fn contact_v30(card: VCard, source_type: &'static str, raw: Vec<u8>) -> StoredIt
     let uid = card.uid().filter(|u| !u.trim().is_empty());
     let canonical = content::write_component(&card.component, &WriteOptions::modern());
     StoredItem {
-        kind: StoredKind::Contact,
+        datastore: Datastore::Contacts,
         source_type,
         raw,
         component: card.component,
@@ -126,7 +109,7 @@ fn contact_v30(card: VCard, source_type: &'static str, raw: Vec<u8>) -> StoredIt
 pub fn note(note: &Note, source_type: &'static str, raw: Vec<u8>) -> StoredItem {
     let mut journal = note.to_journal();
     let export_uid = journal.components.first_mut().and_then(take_export_uid);
-    calendar_item(journal, StoredKind::Note, source_type, raw, export_uid)
+    calendar_item(journal, Datastore::Notes, source_type, raw, export_uid)
 }
 
 /// A text/plain note (UTF-8, else windows-1252).
@@ -199,10 +182,14 @@ pub fn items_of(objects: Vec<SourceObject>) -> (Vec<(String, StoredItem)>, Vec<S
 /// An item a phone sent, as stored. `expected` is what its datastore holds (events and to-dos
 /// are both read as calendars: phones keep them in one datastore). The phone's quirks (its
 /// charset, the e-mail types it adds) are undone on the way. The error says what is wrong.
-pub fn from_phone(phone: &Phone, expected: StoredKind, bytes: &[u8]) -> Result<StoredItem, String> {
+pub fn from_phone(
+    phone: &PhoneFormat,
+    expected: Datastore,
+    bytes: &[u8],
+) -> Result<StoredItem, String> {
     let top = top_component(bytes);
     match expected {
-        StoredKind::Contact => {
+        Datastore::Contacts => {
             if let Some(other) = top.as_deref().filter(|name| *name != "VCARD") {
                 return Err(format!("BEGIN:{other} where a vCard was expected"));
             }
@@ -216,7 +203,7 @@ pub fn from_phone(phone: &Phone, expected: StoredKind, bytes: &[u8]) -> Result<S
             };
             Ok(contact_v30(card, source_type, bytes.to_vec()))
         }
-        StoredKind::Event | StoredKind::Task => {
+        Datastore::Calendar | Datastore::Tasks => {
             if let Some(other) = top.as_deref().filter(|name| *name != "VCALENDAR") {
                 return Err(format!(
                     "BEGIN:{other} where a vCalendar/iCalendar was expected"
@@ -227,7 +214,7 @@ pub fn from_phone(phone: &Phone, expected: StoredKind, bytes: &[u8]) -> Result<S
                 .map_err(|e| format!("not a vCalendar/iCalendar: {e}"))?;
             phone_calendar(calendar, calendar_source_type(bytes), bytes)
         }
-        StoredKind::Note => match top.as_deref() {
+        Datastore::Notes => match top.as_deref() {
             // Some phones send their memos as iCalendar journals.
             Some("VCALENDAR") => {
                 let calendar = phone
@@ -305,13 +292,13 @@ fn phone_calendar(
     let Some(first) = members.first() else {
         return Err("a calendar without an event, to-do or journal".into());
     };
-    let kind = StoredKind::of_component(&first.name);
+    let datastore = datastore_of_component(&first.name);
     let zones: Vec<&Component> = calendar.component.children_named("VTIMEZONE").collect();
     let mut item = series_calendar(&calendar.component, &zones, members);
     let export_uid = take_series_export_uid(&mut item);
     Ok(calendar_item(
         item,
-        kind,
+        datastore,
         source_type,
         bytes.to_vec(),
         export_uid,
@@ -387,13 +374,22 @@ fn series_items(calendars: &[ReadCalendar]) -> Vec<(String, StoredItem)> {
                 .iter()
                 .flat_map(|&i| calendars[i].raw.iter().copied())
                 .collect();
-            let kind = StoredKind::of_component(&one.kind);
+            let datastore = datastore_of_component(&one.kind);
             (
                 first.label.clone(),
-                calendar_item(calendar, kind, first.source_type, raw, export_uid),
+                calendar_item(calendar, datastore, first.source_type, raw, export_uid),
             )
         })
         .collect()
+}
+
+/// The datastore an event, to-do or journal belongs in (a journal is a note).
+fn datastore_of_component(name: &str) -> Datastore {
+    match name {
+        "VTODO" => Datastore::Tasks,
+        "VJOURNAL" => Datastore::Notes,
+        _ => Datastore::Calendar,
+    }
 }
 
 fn is_item(name: &str) -> bool {
@@ -418,16 +414,16 @@ fn take_series_export_uid(calendar: &mut Component) -> Option<ExportUid> {
 
 fn calendar_item(
     component: Component,
-    kind: StoredKind,
+    datastore: Datastore,
     source_type: &'static str,
     raw: Vec<u8>,
     export_uid: Option<ExportUid>,
 ) -> StoredItem {
-    let identity_key = calendar_identity(&component, kind);
+    let identity_key = calendar_identity(&component, datastore);
     let uid = super::vdir::uid_of(&component);
     let canonical = content::write_component(&component, &WriteOptions::modern());
     StoredItem {
-        kind,
+        datastore,
         source_type,
         raw,
         component,
@@ -438,8 +434,8 @@ fn calendar_item(
     }
 }
 
-fn calendar_identity(component: &Component, kind: StoredKind) -> String {
-    if kind == StoredKind::Note {
+fn calendar_identity(component: &Component, datastore: Datastore) -> String {
+    if datastore == Datastore::Notes {
         return identity::note_key(&Note::from_journal(component)).0;
     }
     let calendar = Calendar {
@@ -532,8 +528,8 @@ mod tests {
         items.into_iter().map(|(_, item)| item).collect()
     }
 
-    fn phone() -> Phone {
-        Phone::new(
+    fn phone() -> PhoneFormat {
+        PhoneFormat::new(
             super::super::profile::ProfileSet::embedded()
                 .resolve(&super::super::profile::DeviceInfo::default()),
             super::super::merge::PhoneCapabilities::default(),
@@ -554,10 +550,10 @@ mod tests {
         let text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:PUBLISH\r\nBEGIN:VTIMEZONE\r\nTZID:Berlin\r\nEND:VTIMEZONE\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART;TZID=Berlin:20060406T160000\r\nSUMMARY:A\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:a\r\nRECURRENCE-ID;TZID=Berlin:20060413T160000\r\nSUMMARY:A moved\r\nEND:VEVENT\r\nBEGIN:VTODO\r\nSUMMARY:T\r\nEND:VTODO\r\nEND:VCALENDAR\r\n";
         let items = items_from(text);
         assert_eq!(items.len(), 2);
-        assert_eq!(items[0].kind, StoredKind::Event);
+        assert_eq!(items[0].datastore, Datastore::Calendar);
         assert_eq!(items[0].component.components.len(), 3);
         assert!(!items[0].canonical.contains("METHOD"));
-        assert_eq!(items[1].kind, StoredKind::Task);
+        assert_eq!(items[1].datastore, Datastore::Tasks);
         assert_eq!(items[1].component.components.len(), 1);
         assert!(items[0].identity_key.starts_with("event|a|"));
     }
@@ -587,27 +583,27 @@ mod tests {
         let phone = phone();
         let samples = [
             (
-                StoredKind::Contact,
+                Datastore::Contacts,
                 "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Lovelace;Ada\r\nTEL;CELL:+44 20 1234567\r\nUID:ada-1\r\nEND:VCARD\r\n",
             ),
             (
-                StoredKind::Event,
+                Datastore::Calendar,
                 "BEGIN:VCALENDAR\r\nVERSION:1.0\r\nTZ:+01\r\nBEGIN:VEVENT\r\nUID:ev-1\r\nSUMMARY:Dentist\r\nDTSTART:20060406T160000Z\r\nDTEND:20060406T170000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
             ),
             (
-                StoredKind::Task,
+                Datastore::Tasks,
                 "BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VTODO\r\nSUMMARY:Taxes\r\nDUE:20060430T000000Z\r\nEND:VTODO\r\nEND:VCALENDAR\r\n",
             ),
             (
-                StoredKind::Note,
+                Datastore::Notes,
                 "BEGIN:VNOTE\r\nVERSION:1.1\r\nBODY:Shopping\\nmilk\r\nEND:VNOTE\r\n",
             ),
         ];
-        for (kind, text) in samples {
-            let from_phone = from_phone(&phone, kind, text.as_bytes()).unwrap();
+        for (datastore, text) in samples {
+            let from_phone = from_phone(&phone, datastore, text.as_bytes()).unwrap();
             let from_file = items_from(text).remove(0);
-            assert_eq!(from_phone.kind, kind, "{text}");
-            assert_eq!(from_file.kind, kind, "{text}");
+            assert_eq!(from_phone.datastore, datastore, "{text}");
+            assert_eq!(from_file.datastore, datastore, "{text}");
             assert_eq!(from_phone.canonical, from_file.canonical, "{text}");
             assert_eq!(from_phone.identity_key, from_file.identity_key, "{text}");
             assert_eq!(from_phone.uid, from_file.uid, "{text}");
@@ -618,7 +614,7 @@ mod tests {
     #[test]
     fn notes_are_stored_as_journals_and_read_back_as_notes() {
         let phone = phone();
-        let item = from_phone(&phone, StoredKind::Note, b"Call Anna\nabout Sunday").unwrap();
+        let item = from_phone(&phone, Datastore::Notes, b"Call Anna\nabout Sunday").unwrap();
         assert_eq!(item.source_type, "text/plain");
         assert!(
             item.canonical.contains("BEGIN:VJOURNAL"),
@@ -644,20 +640,21 @@ mod tests {
         let phone = phone();
         let card = b"BEGIN:VCARD\r\nVERSION:2.1\r\nN:A\r\nEND:VCARD\r\n";
         let event = b"BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VEVENT\r\nSUMMARY:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
-        let reason = from_phone(&phone, StoredKind::Contact, event).unwrap_err();
+        let reason = from_phone(&phone, Datastore::Contacts, event).unwrap_err();
         assert_eq!(reason, "BEGIN:VCALENDAR where a vCard was expected");
-        let reason = from_phone(&phone, StoredKind::Event, card).unwrap_err();
+        let reason = from_phone(&phone, Datastore::Calendar, card).unwrap_err();
         assert_eq!(
             reason,
             "BEGIN:VCARD where a vCalendar/iCalendar was expected"
         );
-        let reason = from_phone(&phone, StoredKind::Note, card).unwrap_err();
+        let reason = from_phone(&phone, Datastore::Notes, card).unwrap_err();
         assert_eq!(reason, "BEGIN:VCARD where a note was expected");
-        let reason = from_phone(&phone, StoredKind::Contact, b"hello").unwrap_err();
+        let reason = from_phone(&phone, Datastore::Contacts, b"hello").unwrap_err();
         assert!(reason.starts_with("not a vCard"), "{reason}");
         let empty = b"BEGIN:VCALENDAR\r\nVERSION:1.0\r\nEND:VCALENDAR\r\n";
-        let reason = from_phone(&phone, StoredKind::Event, empty).unwrap_err();
+        let reason = from_phone(&phone, Datastore::Calendar, empty).unwrap_err();
         assert!(reason.contains("without an event"), "{reason}");
-        assert!(from_phone(&phone, StoredKind::Note, b"").is_ok_and(|n| n.kind == StoredKind::Note));
+        assert!(from_phone(&phone, Datastore::Notes, b"")
+            .is_ok_and(|n| n.datastore == Datastore::Notes));
     }
 }
