@@ -4,7 +4,7 @@
 use crate::model::{self, meta, some_meta, text};
 use crate::storage::SyncStore;
 use handsync_proto::syncml::{Alert, AlertCode, Command, MetInf, StatusCode};
-use handsync_store::{Datastore, SessionResult, StoreError, Timestamp};
+use handsync_store::{Datastore, SessionId, SessionResult, StoreError, Timestamp};
 
 use super::{Active, EngineError, Phase, Result, Session};
 
@@ -100,6 +100,17 @@ impl ResumeDatastore {
     }
 }
 
+/// Suspend and resume.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Suspension {
+    /// The phone asked to suspend (Alert 224) in the message being handled.
+    pub(super) requested: bool,
+    /// The device's suspended session when this one began.
+    pub(super) suspended: Option<SessionId>,
+    /// The suspended session's datastores, once a resume Alert asked for them.
+    resume: Option<Vec<ResumeDatastore>>,
+}
+
 impl Session {
     /// Returns the status code and, for sync alerts, the phone's Next anchor to echo.
     pub(super) fn handle_alert<S: SyncStore + ?Sized>(
@@ -114,7 +125,7 @@ impl Session {
         let resuming = code == AlertCode::Resume;
         if code == AlertCode::Suspend {
             tracing::info!("the phone suspends the session");
-            self.state.suspend_requested = true;
+            self.state.suspension.requested = true;
             return Ok((StatusCode::Ok, None));
         }
         // A resumed datastore continues in the mode of the suspended session (found below).
@@ -245,7 +256,7 @@ impl Session {
             )),
             ..MetInf::default()
         });
-        self.state.commands.push_back(Command::Alert(Alert {
+        self.state.outbox.commands.push_back(Command::Alert(Alert {
             data: Some(mode.alert_code()),
             items: vec![our_item],
             ..Alert::default()
@@ -261,9 +272,9 @@ impl Session {
         datastore: Datastore,
         client_next: &str,
     ) -> Result<Option<ResumeDatastore>> {
-        if self.state.resume.is_none() {
+        if self.state.suspension.resume.is_none() {
             let mut saved = Vec::new();
-            if let Some(session) = self.state.suspended {
+            if let Some(session) = self.state.suspension.suspended {
                 if let Some(bytes) = store.take_resume_state(session)? {
                     match std::str::from_utf8(&bytes)
                         .ok()
@@ -274,9 +285,9 @@ impl Session {
                     }
                 }
             }
-            self.state.resume = Some(saved);
+            self.state.suspension.resume = Some(saved);
         }
-        let saved = self.state.resume.as_ref().expect("just loaded");
+        let saved = self.state.suspension.resume.as_ref().expect("just loaded");
         Ok(saved
             .iter()
             .find(|d| d.datastore == datastore.as_str() && d.client_next == client_next)
@@ -310,9 +321,9 @@ impl Session {
             store.suspend_session(session, text.as_bytes(), now)?;
             self.state.session_ended = true;
         }
-        self.state.commands.clear();
-        self.state.changes.clear();
-        self.state.package_complete = true;
+        self.state.outbox.commands.clear();
+        self.state.outbox.changes.clear();
+        self.state.outbox.package_complete = true;
         self.state.phase = Phase::Finished;
         tracing::info!("session suspended");
         Ok(())
@@ -329,9 +340,9 @@ impl Session {
         for active in &self.state.active {
             store.complete_datastore_sync(device, active.datastore, session, now)?;
         }
-        if !self.state.awaiting.is_empty() {
+        if !self.state.outbox.awaiting.is_empty() {
             tracing::warn!(
-                unanswered = self.state.awaiting.len(),
+                unanswered = self.state.outbox.awaiting.len(),
                 "changes without a status; they are sent again next time"
             );
         }

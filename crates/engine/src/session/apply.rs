@@ -215,7 +215,7 @@ impl Session {
     }
 
     pub(super) fn queue_no_end_of_data(&mut self, luid: &str) {
-        self.state.commands.push_back(Command::Alert(Alert {
+        self.state.outbox.commands.push_back(Command::Alert(Alert {
             data: Some(AlertCode::NoEndOfData),
             items: vec![model::item(None, Some(luid))],
             ..Alert::default()

@@ -13,6 +13,16 @@ use handsync_store::DeviceId;
 
 use super::{Result, Session};
 
+/// Where the phone's authentication stands.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Auth {
+    pub(super) authenticated: bool,
+    /// Refused attempts in this session; the session ends at the configured maximum.
+    pub(super) failures: u32,
+    /// Nonces handed out in this session (one of their inputs).
+    nonce_counter: u64,
+}
+
 impl Session {
     /// `Ok(header status)` when the phone may go on, `Err(header status with a challenge)`
     /// when it may not.
@@ -23,7 +33,7 @@ impl Session {
     ) -> Result<std::result::Result<Status, Status>> {
         let policy = self.config.auth_for(&self.params.transport);
         if policy == AuthPolicy::None {
-            self.state.authenticated = true;
+            self.state.auth.authenticated = true;
             return Ok(Ok(Status::for_header("0", header, StatusCode::Ok)));
         }
         let device = self.state.device.expect("started");
@@ -67,7 +77,7 @@ impl Session {
             return Ok(Err(status));
         }
         tracing::info!(auth_type, "authenticated");
-        self.state.authenticated = true;
+        self.state.auth.authenticated = true;
         let mut status = Status::for_header("0", header, StatusCode::AuthenticationAccepted);
         if auth_type == "syncml:auth-md5" {
             // The nonce for the next session.
@@ -98,12 +108,12 @@ impl Session {
     }
 
     fn new_nonce(&mut self) -> Vec<u8> {
-        self.state.nonce_counter += 1;
+        self.state.auth.nonce_counter += 1;
         let mut hasher = Md5::new();
         hasher.update(self.params.seed.to_le_bytes());
-        hasher.update(self.state.nonce_counter.to_le_bytes());
-        hasher.update(self.state.client_uri.as_bytes());
-        hasher.update(self.state.syncml_session_id.as_bytes());
+        hasher.update(self.state.auth.nonce_counter.to_le_bytes());
+        hasher.update(self.state.peer.client_uri.as_bytes());
+        hasher.update(self.state.peer.syncml_session_id.as_bytes());
         hasher.finalize()[..12].to_vec()
     }
 }

@@ -1,6 +1,8 @@
 //! Device information both ways: the phone's DevInf (its Put or Results, our Get for it),
 //! ours (its Get), and what the phone's DevInf tells about each of its datastores.
 
+use std::collections::HashMap;
+
 use crate::content;
 use crate::devinf::{devinf_uri, is_devinf_uri, server_devinf, summary};
 use crate::model::{self, some_meta, text};
@@ -15,6 +17,17 @@ use handsync_proto::wbxml::WriterOptions;
 use handsync_store::{Datastore, DevInfEncoding};
 
 use super::{EngineError, Result, Session};
+
+/// What we know of the phone's device information.
+#[derive(Debug, Clone, Default)]
+pub(super) struct PhoneInfo {
+    /// The phone's DevInf, once it sent it (this session or before).
+    pub(super) devinf: Option<DevInf>,
+    /// Our Get for it is queued or sent.
+    pub(super) devinf_requested: bool,
+    /// What each datastore's phone takes, made from the DevInf when first needed.
+    phones: HashMap<Datastore, Phone>,
+}
 
 impl Session {
     pub(super) fn handle_put<S: SyncStore + ?Sized>(
@@ -34,7 +47,7 @@ impl Session {
 
     fn store_devinf<S: SyncStore + ?Sized>(&mut self, store: &S, devinf: &DevInf) -> Result<()> {
         let document = Document::DevInf(devinf.clone());
-        let (raw, encoding) = match self.state.encoding {
+        let (raw, encoding) = match self.state.peer.encoding {
             Encoding::Xml => (
                 document_to_xml(&document, XmlOptions::default())
                     .map_err(EngineError::Encode)?
@@ -56,8 +69,8 @@ impl Session {
             datastores = devinf.data_stores.len(),
             "phone DevInf stored"
         );
-        self.state.client_devinf = Some(devinf.clone());
-        self.state.phones.clear();
+        self.state.phone_info.devinf = Some(devinf.clone());
+        self.state.phone_info.phones.clear();
         Ok(())
     }
 
@@ -73,15 +86,17 @@ impl Session {
         if !is_devinf_uri(&target) {
             return StatusCode::NotFound;
         }
-        let version = self.state.version;
+        let version = self.state.peer.version;
         let devinf = server_devinf(&self.config, version);
         let mut result_item = model::item(None, Some(devinf_uri(version)));
         result_item.data = Some(Data::DevInf(Box::new(devinf)));
-        self.state.commands.push_back(Command::Results(
+        self.state.outbox.commands.push_back(Command::Results(
             Results {
-                msg_ref: Some(self.state.client_msg_id),
+                msg_ref: Some(self.state.peer.msg_id),
                 cmd_ref: get.cmd_id.as_ref().map(|c| c.to_string().into()),
-                meta: some_meta(MetInf::with_type(self.state.encoding.devinf_content_type())),
+                meta: some_meta(MetInf::with_type(
+                    self.state.peer.encoding.devinf_content_type(),
+                )),
                 target_refs: Vec::new(),
                 source_refs: vec![devinf_uri(version).to_string().into()],
                 items: vec![result_item],
@@ -100,26 +115,34 @@ impl Session {
             .position(|a| a.datastore == datastore)
         {
             Some(index) => self.phone(index),
-            None => content::phone_for(self.state.client_devinf.as_ref(), None),
+            None => content::phone_for(self.state.phone_info.devinf.as_ref(), None),
         }
     }
 
     pub(super) fn phone(&mut self, index: usize) -> Phone {
         let active = &self.state.active[index];
         let datastore = active.datastore;
-        if let Some(phone) = self.state.phones.get(&datastore) {
+        if let Some(phone) = self.state.phone_info.phones.get(&datastore) {
             return phone.clone();
         }
-        let phone = content::phone_for(self.state.client_devinf.as_ref(), Some(&active.phone_uri));
-        self.state.phones.insert(datastore, phone.clone());
+        let phone = content::phone_for(
+            self.state.phone_info.devinf.as_ref(),
+            Some(&active.phone_uri),
+        );
+        self.state
+            .phone_info
+            .phones
+            .insert(datastore, phone.clone());
         phone
     }
 
     pub(super) fn request_devinf(&mut self) {
-        let version = self.state.version;
-        self.state.devinf_requested = true;
-        self.state.commands.push_back(Command::Get(GetPut {
-            meta: some_meta(MetInf::with_type(self.state.encoding.devinf_content_type())),
+        let version = self.state.peer.version;
+        self.state.phone_info.devinf_requested = true;
+        self.state.outbox.commands.push_back(Command::Get(GetPut {
+            meta: some_meta(MetInf::with_type(
+                self.state.peer.encoding.devinf_content_type(),
+            )),
             items: vec![model::item(Some(devinf_uri(version)), None)],
             ..GetPut::default()
         }));
@@ -127,7 +150,7 @@ impl Session {
 
     /// MaxGUIDSize and the preferred content type of a phone datastore, from its DevInf.
     pub(super) fn phone_datastore_facts(&self, phone_uri: &str) -> (Option<u32>, Option<String>) {
-        let Some(devinf) = &self.state.client_devinf else {
+        let Some(devinf) = &self.state.phone_info.devinf else {
             return (None, None);
         };
         let Some(store) = devinf
@@ -143,10 +166,11 @@ impl Session {
 
     /// Whether the phone said it takes items in chunks (DevInf `SupportLargeObjs`, 1.1+).
     pub(super) fn phone_takes_large_objects(&self) -> bool {
-        self.state.version != Version::V1_0
+        self.state.peer.version != Version::V1_0
             && self
                 .state
-                .client_devinf
+                .phone_info
+                .devinf
                 .as_ref()
                 .is_some_and(|d| d.support_large_objs)
     }

@@ -87,7 +87,7 @@ impl Session {
                     .target_refs
                     .extend(outcome.target_ref.clone().map(Into::into));
             }
-            self.state.statuses.push_back(status);
+            self.state.outbox.statuses.push_back(status);
         }
     }
 
@@ -233,7 +233,7 @@ impl Session {
             tracing::warn!(target, "Sync for a datastore not alerted in this session");
             status.data = StatusCode::NotFound;
             if !no_resp && !sync.no_resp {
-                self.state.statuses.push_back(status);
+                self.state.outbox.statuses.push_back(status);
             }
             for inner in &sync.commands {
                 self.refuse_command_items(
@@ -253,7 +253,7 @@ impl Session {
             tracing::info!(datastore = %self.state.active[index].datastore, count, "phone announces its changes");
         }
         if !no_resp && !sync.no_resp {
-            self.state.statuses.push_back(status);
+            self.state.outbox.statuses.push_back(status);
         }
         for inner in &sync.commands {
             self.handle_sync_command(store, index, inner, no_resp, now)?;
@@ -333,16 +333,17 @@ impl Session {
     ) -> Result<()> {
         // All or nothing: a savepoint in the message's transaction undoes the commands of a
         // failed Atomic, and what the session learnt from them is put back.
-        let before = self.state.statuses.len();
+        let before = self.state.outbox.statuses.len();
         let seen_before = self.state.active[index].seen_luids.clone();
         let partial_before = self.state.partial.clone();
         store.savepoint("engine_atomic")?;
         if !no_resp && !container.no_resp {
             self.state
+                .outbox
                 .statuses
                 .push_back(self.status_for(command, StatusCode::Ok));
         }
-        let first_inner = self.state.statuses.len();
+        let first_inner = self.state.outbox.statuses.len();
         for inner in &container.commands {
             if matches!(inner, Command::Atomic(_)) {
                 // Atomic does not nest (SyncML Representation Protocol).
@@ -353,6 +354,7 @@ impl Session {
         }
         let failed = self
             .state
+            .outbox
             .statuses
             .iter()
             .skip(first_inner)
@@ -365,13 +367,13 @@ impl Session {
         tracing::info!("Atomic failed; its commands were rolled back");
         self.state.active[index].seen_luids = seen_before;
         self.state.partial = partial_before;
-        for status in self.state.statuses.iter_mut().skip(first_inner) {
+        for status in self.state.outbox.statuses.iter_mut().skip(first_inner) {
             if status.data.is_success() {
                 status.data = StatusCode::AtomicRollBackOk;
             }
         }
         if first_inner > before {
-            self.state.statuses[before].data = StatusCode::AtomicFailed;
+            self.state.outbox.statuses[before].data = StatusCode::AtomicFailed;
         }
         Ok(())
     }

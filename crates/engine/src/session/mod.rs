@@ -12,14 +12,13 @@ mod reply;
 
 pub use alerts::SyncMode;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::config::ServerConfig;
 use super::model::{self, meta};
 use super::storage::SyncStore;
 use handsync_proto::markup::Version;
-use handsync_proto::pim::phone::Phone;
 use handsync_proto::syncml::{
     decode_document, AlertCode, Command, DevInf, Document, Encoding, Message, Status, StatusCode,
     SyncHdr, SyncMlError,
@@ -28,10 +27,12 @@ use handsync_store::{
     Datastore, DeviceId, NewSession, SessionId, SessionResult, StoreError, Timestamp,
 };
 
-use alerts::ResumeDatastore;
+use alerts::Suspension;
 use apply::Partial;
+use auth::Auth;
+use device_info::PhoneInfo;
 use incoming::Rejection;
-use outgoing::{Outgoing, Sent};
+use reply::Outbox;
 
 /// How a session reached us, and what its binding needs.
 #[derive(Debug, Clone)]
@@ -125,47 +126,41 @@ struct Active {
     seen_luids: HashSet<String>,
 }
 
+/// All a session learns and queues. Cloned before each message, so that a message not
+/// answered leaves the session as it was.
 #[derive(Debug, Clone)]
 struct State {
     phase: Phase,
-    version: Version,
-    encoding: Encoding,
     started: bool,
-    ver_proto: String,
-    syncml_session_id: String,
-    client_uri: String,
-    server_uri: String,
+    peer: Peer,
     device: Option<DeviceId>,
     store_session: Option<SessionId>,
     session_ended: bool,
-    authenticated: bool,
-    auth_failures: u32,
-    client_msg_id: u32,
-    next_msg_id: u32,
-    client_max_msg_size: Option<u64>,
-    client_max_obj_size: Option<u64>,
-    client_devinf: Option<DevInf>,
-    devinf_requested: bool,
-    phones: HashMap<Datastore, Phone>,
+    auth: Auth,
+    phone_info: PhoneInfo,
     active: Vec<Active>,
-    statuses: VecDeque<Status>,
-    commands: VecDeque<Command>,
-    changes: VecDeque<Outgoing>,
-    awaiting: HashMap<(u32, String), Sent>,
     partial: Option<Partial>,
     /// Items refused while handling the current message; written to the store when the
     /// message is done, so that an Atomic's rollback does not take them with it.
     rejected: Vec<Rejection>,
-    suspend_requested: bool,
-    /// The device's suspended session when this one began.
-    suspended: Option<SessionId>,
-    /// The suspended session's datastores, once a resume Alert asked for them.
-    resume: Option<Vec<ResumeDatastore>>,
-    /// The package we are sending is complete once the queues drain.
-    package_complete: bool,
-    /// Our last message ended a package.
-    last_reply_final: bool,
-    nonce_counter: u64,
+    outbox: Outbox,
+    suspension: Suspension,
+}
+
+/// What the phone's headers tell: fixed by its first message (protocol, encoding, the ids
+/// our headers echo), then its current message and its limits.
+#[derive(Debug, Clone)]
+struct Peer {
+    version: Version,
+    encoding: Encoding,
+    ver_proto: String,
+    syncml_session_id: String,
+    client_uri: String,
+    server_uri: String,
+    /// The MsgID of the phone's message being handled.
+    msg_id: u32,
+    max_msg_size: Option<u64>,
+    max_obj_size: Option<u64>,
 }
 
 /// A SyncML DS server session. Create one per phone session; feed it every message.
@@ -189,38 +184,28 @@ impl Session {
             params,
             state: State {
                 phase: Phase::Init,
-                version: Version::V1_2,
-                encoding: Encoding::Wbxml,
                 started: false,
-                ver_proto: String::new(),
-                syncml_session_id: String::new(),
-                client_uri: String::new(),
-                server_uri: String::new(),
+                peer: Peer {
+                    version: Version::V1_2,
+                    encoding: Encoding::Wbxml,
+                    ver_proto: String::new(),
+                    syncml_session_id: String::new(),
+                    client_uri: String::new(),
+                    server_uri: String::new(),
+                    msg_id: 0,
+                    max_msg_size: None,
+                    max_obj_size: None,
+                },
                 device: None,
                 store_session: None,
                 session_ended: false,
-                authenticated: false,
-                auth_failures: 0,
-                client_msg_id: 0,
-                next_msg_id: 1,
-                client_max_msg_size: None,
-                client_max_obj_size: None,
-                client_devinf: None,
-                devinf_requested: false,
-                phones: HashMap::new(),
+                auth: Auth::default(),
+                phone_info: PhoneInfo::default(),
                 active: Vec::new(),
-                statuses: VecDeque::new(),
-                commands: VecDeque::new(),
-                changes: VecDeque::new(),
-                awaiting: HashMap::new(),
                 partial: None,
                 rejected: Vec::new(),
-                suspend_requested: false,
-                suspended: None,
-                resume: None,
-                package_complete: false,
-                last_reply_final: true,
-                nonce_counter: 0,
+                outbox: Outbox::new(),
+                suspension: Suspension::default(),
             },
             span,
         }
@@ -243,7 +228,7 @@ impl Session {
 
     /// The phone's DevInf, once it sent it (this session or before).
     pub fn client_devinf(&self) -> Option<&DevInf> {
-        self.state.client_devinf.as_ref()
+        self.state.phone_info.devinf.as_ref()
     }
 
     /// Answers one message given as bytes (XML or WBXML; the answer uses the same encoding).
@@ -309,12 +294,12 @@ impl Session {
         if !self.state.started {
             self.start(store, message, header, encoding, now)?;
         }
-        self.state.client_msg_id = header.msg_id;
+        self.state.peer.msg_id = header.msg_id;
         if let Some(size) = meta(&header.meta).and_then(|m| m.max_msg_size) {
-            self.state.client_max_msg_size = Some(size);
+            self.state.peer.max_msg_size = Some(size);
         }
         if let Some(size) = meta(&header.meta).and_then(|m| m.max_obj_size) {
-            self.state.client_max_obj_size = Some(size);
+            self.state.peer.max_obj_size = Some(size);
         }
         let no_resp = header.no_resp;
 
@@ -341,16 +326,16 @@ impl Session {
             return self.reply(Some(status), true);
         }
 
-        let mut header_status = if self.state.authenticated {
+        let mut header_status = if self.state.auth.authenticated {
             Status::for_header("0", header, StatusCode::Ok)
         } else {
             match self.authenticate(store, header)? {
                 Ok(status) => status,
                 Err(status) => {
-                    self.state.auth_failures += 1;
-                    if self.state.auth_failures >= self.config.max_auth_failures {
+                    self.state.auth.failures += 1;
+                    if self.state.auth.failures >= self.config.max_auth_failures {
                         tracing::warn!(
-                            failures = self.state.auth_failures,
+                            failures = self.state.auth.failures,
                             "authentication failed; ending the session"
                         );
                         self.end(
@@ -360,7 +345,7 @@ impl Session {
                             now,
                         )?;
                     }
-                    self.state.last_reply_final = true;
+                    self.state.outbox.last_reply_final = true;
                     return self.reply(Some(status), true);
                 }
             }
@@ -369,7 +354,7 @@ impl Session {
             header_status.data = StatusCode::Ok;
         }
 
-        let continuation = !self.state.last_reply_final;
+        let continuation = !self.state.outbox.last_reply_final;
         // Maps first: a Map left over from a cut session must land before an Alert decides
         // what the phone holds.
         for command in &message.body.commands {
@@ -383,7 +368,7 @@ impl Session {
         }
         self.keep_rejected(store, now)?;
 
-        if self.state.suspend_requested {
+        if self.state.suspension.requested {
             self.suspend(store, now)?;
             let header_status = (!no_resp).then_some(header_status);
             return self.reply(header_status, true);
@@ -414,26 +399,26 @@ impl Session {
     ) -> Result<()> {
         let state = &mut self.state;
         state.started = true;
-        state.version = message.version;
-        state.encoding = encoding;
-        state.ver_proto = header.ver_proto.to_string();
-        state.syncml_session_id = header.session_id.to_string();
-        state.client_uri = header.source.loc_uri.to_string();
-        state.server_uri = header.target.loc_uri.to_string();
-        let uri = if state.client_uri.trim().is_empty() {
+        state.peer.version = message.version;
+        state.peer.encoding = encoding;
+        state.peer.ver_proto = header.ver_proto.to_string();
+        state.peer.syncml_session_id = header.session_id.to_string();
+        state.peer.client_uri = header.source.loc_uri.to_string();
+        state.peer.server_uri = header.target.loc_uri.to_string();
+        let uri = if state.peer.client_uri.trim().is_empty() {
             // A phone that does not say who it is still gets its statuses; it is one device.
             "unknown-device"
         } else {
-            state.client_uri.as_str()
+            state.peer.client_uri.as_str()
         };
         let device = store.upsert_device(uri, now)?;
         state.device = Some(device);
         // Before this session becomes the device's latest: a suspended one may be resumed.
-        state.suspended = store.suspended_session(device)?.map(|(id, _)| id);
+        state.suspension.suspended = store.suspended_session(device)?.map(|(id, _)| id);
         let session = store.begin_session(&NewSession {
             device,
             transport: &self.params.transport,
-            syncml_session_id: Some(&state.syncml_session_id),
+            syncml_session_id: Some(&state.peer.syncml_session_id),
             started_at: now,
         })?;
         state.store_session = Some(session);
@@ -442,7 +427,7 @@ impl Session {
         let record = store.device(device)?;
         if let Some(raw) = &record.devinf_raw {
             match decode_document(raw) {
-                Ok((Document::DevInf(devinf), _)) => state.client_devinf = Some(devinf),
+                Ok((Document::DevInf(devinf), _)) => state.phone_info.devinf = Some(devinf),
                 _ => tracing::warn!("the stored DevInf of the device is unreadable"),
             }
         }
@@ -479,13 +464,13 @@ impl Session {
             return;
         }
         let status = self.status_for(command, code);
-        self.state.statuses.push_back(status);
+        self.state.outbox.statuses.push_back(status);
     }
 
     pub(super) fn status_for(&self, command: &Command, code: StatusCode) -> Status {
         Status::for_command(
             "0",
-            self.state.client_msg_id,
+            self.state.peer.msg_id,
             command.cmd_id().unwrap_or("0"),
             command.name(),
             code,
@@ -517,7 +502,7 @@ impl Session {
                     if let Some(next) = extra {
                         status.items.push(model::anchor_item(&next));
                     }
-                    self.state.statuses.push_back(status);
+                    self.state.outbox.statuses.push_back(status);
                 }
             }
             Command::Sync(sync) => self.handle_sync(store, command, sync, no_resp, now)?,
@@ -571,11 +556,12 @@ impl Session {
     ) -> Result<()> {
         match self.state.phase {
             Phase::Init => {
-                if self.state.client_devinf.is_none() && !self.state.devinf_requested {
+                if self.state.phone_info.devinf.is_none() && !self.state.phone_info.devinf_requested
+                {
                     self.request_devinf();
                 }
                 self.state.phase = Phase::ClientSync;
-                self.state.package_complete = true;
+                self.state.outbox.package_complete = true;
             }
             Phase::ClientSync => {
                 if let Some(partial) = self.state.partial.take() {
@@ -587,8 +573,8 @@ impl Session {
                 }
                 self.settle_full_syncs(store, now)?;
                 self.queue_changes(store)?;
-                self.state.package_complete = true;
-                if self.state.changes.is_empty() {
+                self.state.outbox.package_complete = true;
+                if self.state.outbox.changes.is_empty() {
                     // Nothing we send needs an answer: the session is complete now.
                     self.complete(store, now)?;
                 } else {
@@ -597,7 +583,7 @@ impl Session {
             }
             Phase::ClientMap => {
                 self.complete(store, now)?;
-                self.state.package_complete = true;
+                self.state.outbox.package_complete = true;
             }
             Phase::Finished => {}
         }

@@ -51,7 +51,7 @@ impl Session {
         status: &Status,
     ) -> Result<()> {
         let key = (status.msg_ref, status.cmd_ref.to_string());
-        let Some(sent) = self.state.awaiting.remove(&key) else {
+        let Some(sent) = self.state.outbox.awaiting.remove(&key) else {
             if status.data.is_error() {
                 tracing::warn!(cmd = %status.cmd, code = %status.data, "the phone refused a command");
             }
@@ -130,6 +130,7 @@ impl Session {
                 continue;
             }
             self.state
+                .outbox
                 .changes
                 .push_back(Outgoing::Open(active.datastore));
             let (max_guid_size, preferred) = self.phone_datastore_facts(&active.phone_uri);
@@ -155,7 +156,7 @@ impl Session {
                 } else {
                     content::to_phone(&phone, &change.item, preferred.as_deref())
                 };
-                if let Some(max) = self.state.client_max_obj_size {
+                if let Some(max) = self.state.peer.max_obj_size {
                     if data.len() as u64 > max {
                         tracing::warn!(
                             guid = guid_text,
@@ -167,6 +168,7 @@ impl Session {
                     }
                 }
                 self.state
+                    .outbox
                     .changes
                     .push_back(Outgoing::Change(PendingChange {
                         datastore: active.datastore,
@@ -194,7 +196,7 @@ impl Session {
         let limit = budget.limit;
         // The datastore of the Sync at the end of the body, if the body ends with one.
         let mut open: Option<Datastore> = None;
-        while let Some(outgoing) = self.state.changes.pop_front() {
+        while let Some(outgoing) = self.state.outbox.changes.pop_front() {
             let datastore = match &outgoing {
                 Outgoing::Open(d) => *d,
                 Outgoing::Change(c) => c.datastore,
@@ -207,7 +209,7 @@ impl Session {
                 opened_here = true;
                 if !budget.fits(self, message)? {
                     message.body.commands.pop();
-                    self.state.changes.push_front(outgoing);
+                    self.state.outbox.changes.push_front(outgoing);
                     return Ok(());
                 }
                 *next_id += 1;
@@ -221,7 +223,7 @@ impl Session {
             let command = budget.measure_in_sync(self, command)?;
             last_sync(message).commands.push(command);
             if budget.fits(self, message)? {
-                self.state.awaiting.insert(
+                self.state.outbox.awaiting.insert(
                     (msg_id, next_id.to_string()),
                     Sent {
                         datastore: change.datastore,
@@ -253,7 +255,10 @@ impl Session {
                         budget.resync(self, message)?;
                         *next_id += 1;
                         change.sent_bytes += length;
-                        self.state.changes.push_front(Outgoing::Change(change));
+                        self.state
+                            .outbox
+                            .changes
+                            .push_front(Outgoing::Change(change));
                         return Ok(());
                     }
                 }
@@ -266,7 +271,10 @@ impl Session {
                 message.body.commands.pop();
                 *next_id -= 1;
             }
-            self.state.changes.push_front(Outgoing::Change(change));
+            self.state
+                .outbox
+                .changes
+                .push_front(Outgoing::Change(change));
             return Ok(());
         }
         Ok(())
@@ -322,8 +330,9 @@ impl Session {
             .iter()
             .find(|a| a.datastore == datastore)
             .expect("queued for an active datastore");
-        let number_of_changes = (self.state.version != Version::V1_0).then(|| {
+        let number_of_changes = (self.state.peer.version != Version::V1_0).then(|| {
             self.state
+                .outbox
                 .changes
                 .iter()
                 .filter(|c| matches!(c, Outgoing::Change(c) if c.datastore == datastore))

@@ -1,6 +1,8 @@
 //! Building our messages: the header, the encoding, and fitting queued statuses, commands
 //! and changes into the phone's MaxMsgSize without re-encoding the whole message each time.
 
+use std::collections::{HashMap, VecDeque};
+
 use crate::model::{self, some_meta};
 use handsync_proto::markup::Version;
 use handsync_proto::syncml::{
@@ -9,7 +11,38 @@ use handsync_proto::syncml::{
 };
 use handsync_proto::wbxml::WriterOptions;
 
+use super::outgoing::{Outgoing, Sent};
 use super::{EngineError, Phase, Reply, Result, Session};
+
+/// What our next messages carry.
+#[derive(Debug, Clone)]
+pub(super) struct Outbox {
+    next_msg_id: u32,
+    pub(super) statuses: VecDeque<Status>,
+    pub(super) commands: VecDeque<Command>,
+    pub(super) changes: VecDeque<Outgoing>,
+    /// Changes sent, waiting for their Status, by (MsgID, CmdID).
+    pub(super) awaiting: HashMap<(u32, String), Sent>,
+    /// The package we are sending is complete once the queues drain.
+    pub(super) package_complete: bool,
+    /// Our last message ended a package.
+    pub(super) last_reply_final: bool,
+}
+
+impl Outbox {
+    /// Nothing queued; our first message has MsgID 1.
+    pub(super) fn new() -> Outbox {
+        Outbox {
+            next_msg_id: 1,
+            statuses: VecDeque::new(),
+            commands: VecDeque::new(),
+            changes: VecDeque::new(),
+            awaiting: HashMap::new(),
+            package_complete: false,
+            last_reply_final: true,
+        }
+    }
+}
 
 impl Session {
     fn our_header(&self, msg_id: u32) -> SyncHdr {
@@ -17,15 +50,15 @@ impl Session {
             max_msg_size: Some(self.config.max_msg_size),
             ..MetInf::default()
         };
-        if self.state.version != Version::V1_0 {
+        if self.state.peer.version != Version::V1_0 {
             meta.max_obj_size = Some(self.config.max_obj_size);
         }
         SyncHdr {
-            ver_proto: self.state.ver_proto.clone().into(),
-            session_id: self.state.syncml_session_id.clone().into(),
+            ver_proto: self.state.peer.ver_proto.clone().into(),
+            session_id: self.state.peer.syncml_session_id.clone().into(),
             msg_id,
-            target: Target::new(self.state.client_uri.clone()),
-            source: Source::new(self.state.server_uri.clone()),
+            target: Target::new(self.state.peer.client_uri.clone()),
+            source: Source::new(self.state.peer.server_uri.clone()),
             resp_uri: self.params.resp_uri.clone().map(Into::into),
             no_resp: false,
             cred: None,
@@ -35,7 +68,7 @@ impl Session {
     }
 
     pub(super) fn encode(&self, message: &Message) -> Result<Vec<u8>> {
-        match self.state.encoding {
+        match self.state.peer.encoding {
             Encoding::Xml => to_xml(message, XmlOptions::default())
                 .map(String::into_bytes)
                 .map_err(EngineError::Encode),
@@ -49,7 +82,8 @@ impl Session {
     fn limit(&self) -> usize {
         let limit = self
             .state
-            .client_max_msg_size
+            .peer
+            .max_msg_size
             .unwrap_or(self.config.default_client_max_msg_size);
         usize::try_from(limit).unwrap_or(usize::MAX)
     }
@@ -61,11 +95,11 @@ impl Session {
         header_status: Option<Status>,
         client_final: bool,
     ) -> Result<Reply> {
-        let msg_id = self.state.next_msg_id;
-        self.state.next_msg_id += 1;
+        let msg_id = self.state.outbox.next_msg_id;
+        self.state.outbox.next_msg_id += 1;
         let limit = self.limit();
         let mut message = Message {
-            version: self.state.version,
+            version: self.state.peer.version,
             header: Some(self.our_header(msg_id)),
             body: SyncBody::default(),
             extensions: Default::default(),
@@ -79,7 +113,7 @@ impl Session {
         }
         let mut full = false;
         let mut budget = SizeBudget::new(self, &message, limit)?;
-        while let Some(status) = self.state.statuses.pop_front() {
+        while let Some(status) = self.state.outbox.statuses.pop_front() {
             let mut command = Command::Status(status);
             model::set_cmd_id(&mut command, next_id);
             let command = budget.measure(self, command)?;
@@ -89,7 +123,7 @@ impl Session {
                     let Some(Command::Status(status)) = message.body.commands.pop() else {
                         unreachable!()
                     };
-                    self.state.statuses.push_front(status);
+                    self.state.outbox.statuses.push_front(status);
                     full = true;
                     break;
                 }
@@ -98,7 +132,7 @@ impl Session {
             next_id += 1;
         }
         while !full {
-            let Some(mut command) = self.state.commands.pop_front() else {
+            let Some(mut command) = self.state.outbox.commands.pop_front() else {
                 break;
             };
             model::set_cmd_id(&mut command, next_id);
@@ -106,7 +140,7 @@ impl Session {
             message.body.commands.push(command);
             if !budget.fits(self, &message)? {
                 let command = message.body.commands.pop().expect("just pushed");
-                self.state.commands.push_front(command);
+                self.state.outbox.commands.push_front(command);
                 full = true;
                 break;
             }
@@ -115,10 +149,10 @@ impl Session {
         if !full {
             self.fill_changes(&mut message, &mut next_id, msg_id, &mut budget)?;
         }
-        let drained = self.state.statuses.is_empty()
-            && self.state.commands.is_empty()
-            && self.state.changes.is_empty();
-        let is_final = drained && self.state.package_complete;
+        let drained = self.state.outbox.statuses.is_empty()
+            && self.state.outbox.commands.is_empty()
+            && self.state.outbox.changes.is_empty();
+        let is_final = drained && self.state.outbox.package_complete;
         if !is_final && !client_final && self.phase_expects_more_from_client() {
             // The phone's package goes on and we have nothing but statuses: ask for more.
             let only_statuses = message
@@ -130,8 +164,8 @@ impl Session {
                 let mut alert = Command::Alert(Alert {
                     data: Some(AlertCode::NextMessage),
                     items: vec![model::item(
-                        Some(&self.state.client_uri),
-                        Some(&self.state.server_uri),
+                        Some(&self.state.peer.client_uri),
+                        Some(&self.state.peer.server_uri),
                     )],
                     ..Alert::default()
                 });
@@ -141,9 +175,9 @@ impl Session {
         }
         message.body.final_ = is_final;
         if is_final {
-            self.state.package_complete = false;
+            self.state.outbox.package_complete = false;
         }
-        self.state.last_reply_final = is_final || drained;
+        self.state.outbox.last_reply_final = is_final || drained;
         let bytes = self.encode(&message)?;
         if bytes.len() > limit {
             tracing::warn!(
@@ -162,7 +196,7 @@ impl Session {
         Ok(Reply {
             message,
             bytes,
-            encoding: self.state.encoding,
+            encoding: self.state.peer.encoding,
             is_final,
             session_finished: self.state.phase == Phase::Finished,
         })
