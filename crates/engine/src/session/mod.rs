@@ -1,6 +1,13 @@
 //! One SyncML DS server session: fed the phone's messages one at a time, it answers each with
 //! one message. Sans-IO: the clock is passed in, storage is a [`SyncStore`] (one transaction
 //! per message, opened and committed by the driver).
+//!
+//! This file holds the session's types, the message loop and the command dispatch; the rest
+//! of `impl Session` is split by concern: `auth` (credentials, nonces), `alerts` (sync modes,
+//! anchors, suspend and resume), `device_info` (DevInf both ways), `incoming` (the phone's
+//! Sync, Atomic, refused items), `apply` (its items against the store: large objects,
+//! slow-sync matching, conflicts), `outgoing` (our changes and what comes back for them) and
+//! `reply` (our messages within the phone's MaxMsgSize).
 
 mod alerts;
 mod apply;
