@@ -1,0 +1,352 @@
+//! Sync alerts: which datastores sync and how (sync modes, anchors), suspend and resume,
+//! and the anchors moving when the session completes.
+
+use crate::model::{self, meta, some_meta, text};
+use crate::storage::SyncStore;
+use handsync_proto::syncml::{Alert, AlertCode, Command, MetInf, StatusCode};
+use handsync_store::{Datastore, SessionId, SessionResult, StoreError, Timestamp};
+
+use super::{Active, EngineError, Phase, Result, Session};
+
+/// The sync types of SyncML DS (the 206..210 server-alerted forms fold into these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncMode {
+    TwoWay,
+    Slow,
+    OneWayFromClient,
+    RefreshFromClient,
+    OneWayFromServer,
+    RefreshFromServer,
+}
+
+impl SyncMode {
+    pub fn from_alert(code: AlertCode) -> Option<SyncMode> {
+        Some(match code.code() {
+            200 | 206 => SyncMode::TwoWay,
+            201 => SyncMode::Slow,
+            202 | 207 => SyncMode::OneWayFromClient,
+            203 | 208 => SyncMode::RefreshFromClient,
+            204 | 209 => SyncMode::OneWayFromServer,
+            205 | 210 => SyncMode::RefreshFromServer,
+            _ => return None,
+        })
+    }
+
+    pub fn alert_code(self) -> AlertCode {
+        match self {
+            SyncMode::TwoWay => AlertCode::TwoWay,
+            SyncMode::Slow => AlertCode::SlowSync,
+            SyncMode::OneWayFromClient => AlertCode::OneWayFromClient,
+            SyncMode::RefreshFromClient => AlertCode::RefreshFromClient,
+            SyncMode::OneWayFromServer => AlertCode::OneWayFromServer,
+            SyncMode::RefreshFromServer => AlertCode::RefreshFromServer,
+        }
+    }
+
+    /// Whether we send our changes in this mode.
+    pub fn server_sends(self) -> bool {
+        !matches!(
+            self,
+            SyncMode::OneWayFromClient | SyncMode::RefreshFromClient
+        )
+    }
+
+    /// Whether the phone sends its changes in this mode.
+    pub fn client_sends(self) -> bool {
+        !matches!(
+            self,
+            SyncMode::OneWayFromServer | SyncMode::RefreshFromServer
+        )
+    }
+
+    /// The phone sends everything it holds, matched against the store.
+    pub(super) fn sends_everything(self) -> bool {
+        matches!(self, SyncMode::Slow | SyncMode::RefreshFromClient)
+    }
+}
+
+/// What a suspended session leaves for its resume (stored as TOML in the session row).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct ResumeState {
+    datastores: Vec<ResumeDatastore>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(super) struct ResumeDatastore {
+    datastore: String,
+    /// The `SyncMode` name.
+    mode: String,
+    /// The phone's Next anchor of the suspended session: its resume Alert carries it again.
+    client_next: String,
+    /// What the phone had sent of a slow sync.
+    seen_luids: Vec<String>,
+}
+
+impl ResumeDatastore {
+    fn mode(&self) -> Result<SyncMode> {
+        Ok(match self.mode.as_str() {
+            "TwoWay" => SyncMode::TwoWay,
+            "Slow" => SyncMode::Slow,
+            "OneWayFromClient" => SyncMode::OneWayFromClient,
+            "RefreshFromClient" => SyncMode::RefreshFromClient,
+            "OneWayFromServer" => SyncMode::OneWayFromServer,
+            "RefreshFromServer" => SyncMode::RefreshFromServer,
+            other => {
+                return Err(EngineError::Store(StoreError::InvalidInput(format!(
+                    "unknown sync mode {other:?} in a resume state"
+                ))))
+            }
+        })
+    }
+}
+
+/// Suspend and resume.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Suspension {
+    /// The phone asked to suspend (Alert 224) in the message being handled.
+    pub(super) requested: bool,
+    /// The device's suspended session when this one began.
+    pub(super) suspended: Option<SessionId>,
+    /// The suspended session's datastores, once a resume Alert asked for them.
+    resume: Option<Vec<ResumeDatastore>>,
+}
+
+impl Session {
+    /// Returns the status code and, for sync alerts, the phone's Next anchor to echo.
+    pub(super) fn handle_alert<S: SyncStore + ?Sized>(
+        &mut self,
+        store: &S,
+        alert: &Alert,
+        now: Timestamp,
+    ) -> Result<(StatusCode, Option<String>)> {
+        let Some(code) = alert.data else {
+            return Ok((StatusCode::BadRequest, None));
+        };
+        let resuming = code == AlertCode::Resume;
+        if code == AlertCode::Suspend {
+            tracing::info!("the phone suspends the session");
+            self.state.suspension.requested = true;
+            return Ok((StatusCode::Ok, None));
+        }
+        // A resumed datastore continues in the mode of the suspended session (found below).
+        let requested = if resuming {
+            Some(SyncMode::TwoWay)
+        } else {
+            SyncMode::from_alert(code)
+        };
+        let Some(requested) = requested else {
+            return Ok(match code {
+                AlertCode::NoEndOfData => {
+                    if let Some(partial) = self.state.partial.take() {
+                        tracing::warn!(luid = partial.luid, "the phone gave up a large object");
+                    }
+                    (StatusCode::Ok, None)
+                }
+                AlertCode::NextMessage | AlertCode::Display => (StatusCode::Ok, None),
+                _ => {
+                    tracing::info!(%code, "alert not supported");
+                    (StatusCode::OptionalFeatureNotSupported, None)
+                }
+            });
+        };
+        let Some(item) = alert.items.first() else {
+            return Ok((StatusCode::BadRequest, None));
+        };
+        let target = item
+            .target
+            .as_ref()
+            .map(|t| t.loc_uri.to_string())
+            .unwrap_or_default();
+        let source = item
+            .source
+            .as_ref()
+            .map(|s| s.loc_uri.to_string())
+            .unwrap_or_default();
+        let Some(datastore) = self
+            .config
+            .datastore_for(&target)
+            .or_else(|| self.config.datastore_for(&source))
+        else {
+            tracing::warn!(target, source, known = ?self.config.known_names(), "unknown datastore");
+            return Ok((StatusCode::NotFound, None));
+        };
+        let device = self.state.device.expect("started");
+        let session = self.state.store_session.expect("started");
+        let anchor = meta(&item.meta).and_then(|m| m.anchor.as_ref());
+        let client_next = anchor
+            .map(|a| a.next.to_string())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| now.0.to_string());
+        let client_last = anchor.and_then(|a| text(&a.last)).map(str::to_string);
+        let phone_uri = if source.is_empty() {
+            target.clone()
+        } else {
+            source
+        };
+        let state = store.set_up_device_datastore(device, datastore, &phone_uri)?;
+
+        let mut mode = requested;
+        let mut status = StatusCode::Ok;
+        let mut resumed: Option<ResumeDatastore> = None;
+        if resuming {
+            resumed = self.resumable(store, datastore, &client_next)?;
+            match &resumed {
+                Some(saved) => {
+                    mode = saved.mode()?;
+                    tracing::info!(%datastore, ?mode, "resuming the suspended sync");
+                }
+                None => {
+                    tracing::info!(%datastore, "nothing to resume: slow sync");
+                    mode = SyncMode::Slow;
+                    status = StatusCode::RefreshRequired;
+                }
+            }
+        } else if matches!(
+            requested,
+            SyncMode::TwoWay | SyncMode::OneWayFromClient | SyncMode::OneWayFromServer
+        ) {
+            let anchors_match = state.client_last_anchor.is_some()
+                && state.client_last_anchor == client_last
+                && state.last_session_completed;
+            if !anchors_match {
+                tracing::info!(%datastore, stored = ?state.client_last_anchor, sent = ?client_last, completed = state.last_session_completed, "anchors do not match: slow sync");
+                mode = SyncMode::Slow;
+                status = StatusCode::RefreshRequired;
+            }
+        }
+        let mut server_next = now.0.to_string();
+        if state.server_last_anchor.as_deref() == Some(server_next.as_str()) {
+            server_next.push_str("-1");
+        }
+        store.begin_datastore_sync(device, datastore, session, &client_next, &server_next, now)?;
+        // A resumed sync goes on from where it stopped: what was exchanged stays as it is.
+        let preparation = if resumed.is_some() { None } else { Some(mode) };
+        match preparation {
+            Some(SyncMode::Slow | SyncMode::RefreshFromClient) => {
+                // Items sent but never mapped: the phone holds them under LUIDs we do not
+                // know, so they must be matchable again.
+                for held in store.device_items(device, datastore)? {
+                    if held.luid.is_none() {
+                        store.forget_device_item(device, datastore, held.guid)?;
+                    }
+                }
+            }
+            Some(SyncMode::RefreshFromServer) => {
+                store.forget_device_items(device, datastore)?;
+            }
+            _ => {}
+        }
+        tracing::info!(%datastore, ?requested, ?mode, phone_uri, "datastore sync begins");
+
+        self.state.active.retain(|a| a.datastore != datastore);
+        self.state.active.push(Active {
+            datastore,
+            phone_uri: phone_uri.clone(),
+            server_uri: target.clone(),
+            mode,
+            seen_luids: resumed
+                .map(|saved| saved.seen_luids.into_iter().collect())
+                .unwrap_or_default(),
+        });
+        let mut our_item = model::item(Some(&phone_uri), Some(&target));
+        our_item.meta = some_meta(MetInf {
+            anchor: Some(model::anchor(
+                state.server_last_anchor.as_deref(),
+                &server_next,
+            )),
+            ..MetInf::default()
+        });
+        self.state.outbox.commands.push_back(Command::Alert(Alert {
+            data: Some(mode.alert_code()),
+            items: vec![our_item],
+            ..Alert::default()
+        }));
+        Ok((status, Some(client_next)))
+    }
+
+    /// The suspended sync of a datastore this Alert 225 resumes: the device's latest session
+    /// was suspended with this datastore and the same phone Next anchor.
+    fn resumable<S: SyncStore + ?Sized>(
+        &mut self,
+        store: &S,
+        datastore: Datastore,
+        client_next: &str,
+    ) -> Result<Option<ResumeDatastore>> {
+        if self.state.suspension.resume.is_none() {
+            let mut saved = Vec::new();
+            if let Some(session) = self.state.suspension.suspended {
+                if let Some(bytes) = store.take_resume_state(session)? {
+                    match std::str::from_utf8(&bytes)
+                        .ok()
+                        .and_then(|text| toml::from_str::<ResumeState>(text).ok())
+                    {
+                        Some(state) => saved = state.datastores,
+                        None => tracing::warn!("unreadable resume state"),
+                    }
+                }
+            }
+            self.state.suspension.resume = Some(saved);
+        }
+        let saved = self.state.suspension.resume.as_ref().expect("just loaded");
+        Ok(saved
+            .iter()
+            .find(|d| d.datastore == datastore.as_str() && d.client_next == client_next)
+            .cloned())
+    }
+
+    /// The phone asked to suspend: what a resume needs is stored, the session ends
+    /// suspended, the anchors stay.
+    pub(super) fn suspend<S: SyncStore + ?Sized>(
+        &mut self,
+        store: &S,
+        now: Timestamp,
+    ) -> Result<()> {
+        let device = self.state.device.expect("started");
+        let mut datastores = Vec::new();
+        for active in &self.state.active {
+            let state =
+                store.set_up_device_datastore(device, active.datastore, &active.phone_uri)?;
+            let mut seen_luids: Vec<String> = active.seen_luids.iter().cloned().collect();
+            seen_luids.sort();
+            datastores.push(ResumeDatastore {
+                datastore: active.datastore.as_str().to_string(),
+                mode: format!("{:?}", active.mode),
+                client_next: state.pending_client_anchor.unwrap_or_default(),
+                seen_luids,
+            });
+        }
+        let text = toml::to_string(&ResumeState { datastores })
+            .map_err(|e| EngineError::Store(StoreError::InvalidInput(e.to_string())))?;
+        if let (Some(session), false) = (self.state.store_session, self.state.session_ended) {
+            store.suspend_session(session, text.as_bytes(), now)?;
+            self.state.session_ended = true;
+        }
+        self.state.outbox.commands.clear();
+        self.state.outbox.changes.clear();
+        self.state.outbox.package_complete = true;
+        self.state.phase = Phase::Finished;
+        tracing::info!("session suspended");
+        Ok(())
+    }
+
+    /// The session completed: anchors move for every datastore synced.
+    pub(super) fn complete<S: SyncStore + ?Sized>(
+        &mut self,
+        store: &S,
+        now: Timestamp,
+    ) -> Result<()> {
+        let device = self.state.device.expect("started");
+        let session = self.state.store_session.expect("started");
+        for active in &self.state.active {
+            store.complete_datastore_sync(device, active.datastore, session, now)?;
+        }
+        if !self.state.outbox.awaiting.is_empty() {
+            tracing::warn!(
+                unanswered = self.state.outbox.awaiting.len(),
+                "changes without a status; they are sent again next time"
+            );
+        }
+        tracing::info!(datastores = self.state.active.len(), "session completed");
+        self.end(store, SessionResult::Completed, None, now)
+    }
+}

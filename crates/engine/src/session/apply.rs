@@ -1,0 +1,511 @@
+//! Applying one item the phone sent: large objects assembled from chunks, two-way and
+//! slow-sync matching, conflicts settled by the policy, deletes.
+
+use std::collections::HashSet;
+
+use crate::config::ConflictPolicy;
+use crate::content::{self, Incoming};
+use crate::model::{self, meta, text};
+use crate::storage::SyncStore;
+use handsync_proto::syncml::{Alert, AlertCode, Command, Delete, Item, ItemCommand, StatusCode};
+use handsync_store::{AppliedOutcome, Cause, Datastore, DeviceChange, Reason, Revision, Timestamp};
+
+use super::alerts::SyncMode;
+use super::incoming::{item_luid, ItemOrigin, ItemOutcome};
+use super::{Result, Session};
+
+/// A large object being received in chunks.
+#[derive(Debug, Clone)]
+pub(super) struct Partial {
+    datastore: Datastore,
+    /// The command that carried its first chunk (`Add`, `Replace`).
+    command: &'static str,
+    pub(super) luid: String,
+    content_type: String,
+    /// The declared size (Meta Size of the first chunk).
+    size: u64,
+    data: Vec<u8>,
+}
+
+impl Session {
+    /// A large object that will not be completed: what arrived of it is kept.
+    pub(super) fn abandon_partial(&mut self, partial: Partial, why: &str) {
+        let origin = ItemOrigin {
+            datastore: Some(partial.datastore),
+            device_datastore: self.phone_uri_of(partial.datastore),
+            command: partial.command,
+            luid: Some(partial.luid.clone()),
+        };
+        self.refuse(
+            &origin,
+            &partial.content_type,
+            &partial.data,
+            // The phone got our Alert 223 for it, not a status.
+            StatusCode::from_code(AlertCode::NoEndOfData.code()),
+            format!(
+                "large object not completed ({why}): {} of {} bytes arrived",
+                partial.data.len(),
+                partial.size
+            ),
+        );
+    }
+
+    /// Applies one Add or Replace item; returns its status. An item refused is kept in the
+    /// store with its bytes ([`Self::refuse`]).
+    pub(super) fn apply_item<S: SyncStore + ?Sized>(
+        &mut self,
+        store: &S,
+        index: usize,
+        command: &ItemCommand,
+        item: &Item,
+        is_add: bool,
+        now: Timestamp,
+    ) -> Result<StatusCode> {
+        let command_name = if is_add { "Add" } else { "Replace" };
+        let datastore = self.state.active[index].datastore;
+        let origin = ItemOrigin {
+            datastore: Some(datastore),
+            device_datastore: self.state.active[index].phone_uri.clone(),
+            command: command_name,
+            luid: item_luid(item),
+        };
+        let mut content_type = meta(&item.meta)
+            .and_then(|m| text(&m.type_))
+            .or_else(|| meta(&command.meta).and_then(|m| text(&m.type_)))
+            .unwrap_or(content::default_content_type(datastore))
+            .to_string();
+        let chunk = item.data.as_ref().and_then(|d| d.as_bytes());
+        let Some(luid) = origin.luid.clone() else {
+            return Ok(self.refuse(
+                &origin,
+                &content_type,
+                chunk.unwrap_or_default(),
+                StatusCode::BadRequest,
+                "the item names no LUID (no Source or Target)".into(),
+            ));
+        };
+        let assembled;
+        let bytes: &[u8] = match self.state.partial.take() {
+            Some(mut partial) if partial.datastore == datastore && partial.luid == luid => {
+                let Some(chunk) = chunk else {
+                    // What had arrived of the object is kept.
+                    let reason = format!(
+                        "a chunk without data; {} of {} bytes had arrived",
+                        partial.data.len(),
+                        partial.size
+                    );
+                    let origin = ItemOrigin {
+                        command: partial.command,
+                        ..origin
+                    };
+                    return Ok(self.refuse(
+                        &origin,
+                        &partial.content_type,
+                        &partial.data,
+                        StatusCode::IncompleteCommand,
+                        reason,
+                    ));
+                };
+                partial.data.extend_from_slice(chunk);
+                if partial.data.len() as u64 > partial.size
+                    || (!item.more_data && partial.data.len() as u64 != partial.size)
+                {
+                    let reason = format!(
+                        "large object of {} bytes declared, {} received",
+                        partial.size,
+                        partial.data.len()
+                    );
+                    let origin = ItemOrigin {
+                        command: partial.command,
+                        ..origin
+                    };
+                    return Ok(self.refuse(
+                        &origin,
+                        &partial.content_type,
+                        &partial.data,
+                        StatusCode::SizeMismatch,
+                        reason,
+                    ));
+                }
+                if item.more_data {
+                    self.state.partial = Some(partial);
+                    return Ok(StatusCode::ChunkedItemAccepted);
+                }
+                content_type = partial.content_type;
+                assembled = partial.data;
+                &assembled
+            }
+            other => {
+                if let Some(abandoned) = other {
+                    // A new item while chunks of another were expected: that one is dropped
+                    // and the phone told so.
+                    self.queue_no_end_of_data(&abandoned.luid);
+                    self.abandon_partial(abandoned, "another item came before its last chunk");
+                }
+                let Some(chunk) = chunk else {
+                    return Ok(self.refuse(
+                        &origin,
+                        &content_type,
+                        &[],
+                        StatusCode::IncompleteCommand,
+                        "the item carries no data".into(),
+                    ));
+                };
+                if item.more_data {
+                    let size = meta(&item.meta)
+                        .and_then(|m| m.size)
+                        .or_else(|| meta(&command.meta).and_then(|m| m.size));
+                    let refused = match size {
+                        None => Some((
+                            StatusCode::SizeRequired,
+                            "the first chunk of a large object declares no size".to_string(),
+                        )),
+                        Some(size) if size > self.config.max_obj_size => Some((
+                            StatusCode::RequestEntityTooLarge,
+                            format!(
+                                "a large object of {size} bytes, over our MaxObjSize of {}",
+                                self.config.max_obj_size
+                            ),
+                        )),
+                        Some(size) if chunk.len() as u64 > size => Some((
+                            StatusCode::SizeMismatch,
+                            format!(
+                                "a first chunk of {} bytes for a large object of {size}",
+                                chunk.len()
+                            ),
+                        )),
+                        Some(_) => None,
+                    };
+                    if let Some((code, reason)) = refused {
+                        return Ok(self.refuse(&origin, &content_type, chunk, code, reason));
+                    }
+                    self.state.partial = Some(Partial {
+                        datastore,
+                        command: command_name,
+                        luid: luid.clone(),
+                        content_type,
+                        size: size.unwrap_or_default(),
+                        data: chunk.to_vec(),
+                    });
+                    return Ok(StatusCode::ChunkedItemAccepted);
+                }
+                chunk
+            }
+        };
+        let phone = self.phone(index);
+        let incoming = match content::from_phone(&phone, datastore, &content_type, bytes) {
+            Ok(incoming) => incoming,
+            Err(reason) => {
+                return Ok(self.refuse(
+                    &origin,
+                    &content_type,
+                    bytes,
+                    StatusCode::UnsupportedMediaType,
+                    reason,
+                ));
+            }
+        };
+        self.state.active[index].seen_luids.insert(luid.clone());
+        let code = if self.state.active[index].mode.sends_everything() {
+            self.apply_slow(store, datastore, &luid, &incoming, now)?
+        } else {
+            self.apply_fast(store, datastore, &luid, &incoming, is_add, now)?
+        };
+        Ok(code)
+    }
+
+    pub(super) fn queue_no_end_of_data(&mut self, luid: &str) {
+        self.state.outbox.commands.push_back(Command::Alert(Alert {
+            data: Some(AlertCode::NoEndOfData),
+            items: vec![model::item(None, Some(luid))],
+            ..Alert::default()
+        }));
+    }
+
+    fn cause(&self, reason: Reason) -> Cause {
+        Cause::device(
+            reason,
+            self.state.device.expect("started"),
+            self.state.store_session,
+        )
+    }
+
+    /// A change in a two-way or one-way sync: applied, unless the PC changed the item too and
+    /// the conflict policy says otherwise.
+    fn apply_fast<S: SyncStore + ?Sized>(
+        &mut self,
+        store: &S,
+        datastore: Datastore,
+        luid: &str,
+        incoming: &Incoming,
+        is_add: bool,
+        now: Timestamp,
+    ) -> Result<StatusCode> {
+        let device = self.state.device.expect("started");
+        let session = self.state.store_session;
+        let held = store.device_item_by_luid(device, datastore, luid)?;
+        // A new version of something the PC holds keeps what the phone cannot hold.
+        let merged;
+        let incoming = match &held {
+            Some(held) => {
+                let stored = store.item(held.guid)?;
+                let phone = self.phone_for_datastore(datastore);
+                let unchanged = held.item_revision <= held.seen_revision;
+                merged = content::merge_into_stored(&phone, &stored, incoming.clone(), unchanged);
+                &merged
+            }
+            None => incoming,
+        };
+        let content = incoming.as_content();
+        if let Some(held) = held {
+            if held.item_revision > held.seen_revision {
+                let item = store.item(held.guid)?;
+                let same = !item.is_deleted() && item.canonical == incoming.canonical;
+                if !same {
+                    let policy = settle(self.config.conflicts, &item, Some(incoming));
+                    tracing::info!(%datastore, guid = %held.guid, ?policy, "conflict: changed on both sides");
+                    match policy {
+                        ConflictPolicy::PcWins => {
+                            let cause = self.cause(Reason::ReplacedByPhone).with_note(format!(
+                                "conflict: PC revision {} won",
+                                held.item_revision
+                            ));
+                            store.record_conflict_loser(held.guid, content, &cause, now)?;
+                            return Ok(StatusCode::ConflictResolvedWithServerData);
+                        }
+                        ConflictPolicy::KeepBoth if !item.is_deleted() => {
+                            let cause = self
+                                .cause(Reason::AddedByPhone)
+                                .with_note(format!("conflict: kept beside item {}", held.guid));
+                            let added = store.add_item(datastore, content, &cause, now)?;
+                            store.map_device_item(
+                                device,
+                                datastore,
+                                added.guid,
+                                luid,
+                                Some(added.revision),
+                                now,
+                            )?;
+                            return Ok(StatusCode::ConflictResolvedWithDuplicate);
+                        }
+                        _ => {
+                            store.apply_from_device(
+                                device,
+                                datastore,
+                                session,
+                                DeviceChange::Replace { luid, content },
+                                now,
+                            )?;
+                            return Ok(StatusCode::ConflictResolvedWithClientWinning);
+                        }
+                    }
+                }
+            }
+        }
+        let change = if is_add {
+            DeviceChange::Add { luid, content }
+        } else {
+            DeviceChange::Replace { luid, content }
+        };
+        let applied = store.apply_from_device(device, datastore, session, change, now)?;
+        Ok(match applied.outcome {
+            AppliedOutcome::Added => StatusCode::ItemAdded,
+            _ => StatusCode::Ok,
+        })
+    }
+
+    /// An item of a slow sync: the phone sends all it holds, so each item is matched to what
+    /// it already is on the PC (its mapping, else its identity key) before anything is added.
+    fn apply_slow<S: SyncStore + ?Sized>(
+        &mut self,
+        store: &S,
+        datastore: Datastore,
+        luid: &str,
+        incoming: &Incoming,
+        now: Timestamp,
+    ) -> Result<StatusCode> {
+        let device = self.state.device.expect("started");
+        if let Some(held) = store.device_item_by_luid(device, datastore, luid)? {
+            let item = store.item(held.guid)?;
+            let same_item = !item.is_deleted()
+                && (item.canonical == incoming.canonical
+                    || (item.identity_key.is_some() && item.identity_key == incoming.identity_key));
+            if same_item {
+                return self.apply_fast(store, datastore, luid, incoming, false, now);
+            }
+            // The phone reused the LUID for something else (it was reset): the old mapping
+            // no longer holds.
+            store.forget_device_item(device, datastore, held.guid)?;
+        }
+        let candidate = match &incoming.identity_key {
+            Some(key) => store
+                .unheld_items_by_identity_key(device, datastore, key)?
+                .into_iter()
+                .next(),
+            None => None,
+        };
+        let Some(item) = candidate else {
+            return self.apply_fast(store, datastore, luid, incoming, true, now);
+        };
+        // What the phone cannot hold is not a difference.
+        let phone = self.phone_for_datastore(datastore);
+        let incoming = &content::merge_into_stored(&phone, &item, incoming.clone(), false);
+        if item.canonical == incoming.canonical {
+            store.map_device_item(device, datastore, item.guid, luid, Some(item.revision), now)?;
+            return Ok(StatusCode::Ok);
+        }
+        // Both sides have a version of the item: a conflict, settled by the policy.
+        match settle(self.config.conflicts, &item, Some(incoming)) {
+            // `settle` never gives NewerWins back.
+            ConflictPolicy::PhoneWins | ConflictPolicy::NewerWins => {
+                store.map_device_item(
+                    device,
+                    datastore,
+                    item.guid,
+                    luid,
+                    Some(item.revision),
+                    now,
+                )?;
+                store.apply_from_device(
+                    device,
+                    datastore,
+                    self.state.store_session,
+                    DeviceChange::Replace {
+                        luid,
+                        content: incoming.as_content(),
+                    },
+                    now,
+                )?;
+                Ok(StatusCode::Ok)
+            }
+            ConflictPolicy::PcWins => {
+                // Seen revision 0: the PC's version goes to the phone.
+                store.map_device_item(
+                    device,
+                    datastore,
+                    item.guid,
+                    luid,
+                    Some(Revision(0)),
+                    now,
+                )?;
+                let cause = self
+                    .cause(Reason::ReplacedByPhone)
+                    .with_note("slow sync: PC version won");
+                store.record_conflict_loser(item.guid, incoming.as_content(), &cause, now)?;
+                Ok(StatusCode::ConflictResolvedWithServerData)
+            }
+            ConflictPolicy::KeepBoth => {
+                self.apply_fast(store, datastore, luid, incoming, true, now)?;
+                Ok(StatusCode::ConflictResolvedWithDuplicate)
+            }
+        }
+    }
+
+    /// Applies the items of a Delete; returns each item's outcome.
+    pub(super) fn apply_delete<S: SyncStore + ?Sized>(
+        &mut self,
+        store: &S,
+        index: usize,
+        delete: &Delete,
+        now: Timestamp,
+    ) -> Result<Vec<ItemOutcome>> {
+        let device = self.state.device.expect("started");
+        let datastore = self.state.active[index].datastore;
+        let mut outcomes = Vec::with_capacity(delete.items.len());
+        for item in &delete.items {
+            let Some(luid) = item_luid(item) else {
+                tracing::warn!("Delete item names no LUID");
+                outcomes.push(ItemOutcome::of(item, StatusCode::BadRequest));
+                continue;
+            };
+            let held = store.device_item_by_luid(device, datastore, &luid)?;
+            let conflict = held
+                .as_ref()
+                .is_some_and(|h| !h.item_deleted && h.item_revision > h.seen_revision);
+            if let (true, Some(held)) = (conflict, &held) {
+                let stored = store.item(held.guid)?;
+                if settle(self.config.conflicts, &stored, None) != ConflictPolicy::PhoneWins {
+                    // The PC's edit wins over the phone's delete: the phone gets it again.
+                    tracing::info!(guid = %held.guid, "conflict: phone deleted what the PC changed; PC version kept");
+                    store.forget_device_item(device, datastore, held.guid)?;
+                    outcomes.push(ItemOutcome::of(
+                        item,
+                        StatusCode::ConflictResolvedWithServerData,
+                    ));
+                    continue;
+                }
+            }
+            let applied = store.apply_from_device(
+                device,
+                datastore,
+                self.state.store_session,
+                DeviceChange::Delete { luid: &luid },
+                now,
+            )?;
+            let code = match applied.outcome {
+                AppliedOutcome::NotFound => StatusCode::ItemNotDeleted,
+                _ if conflict => StatusCode::ConflictResolvedWithClientWinning,
+                _ => StatusCode::Ok,
+            };
+            outcomes.push(ItemOutcome::of(item, code));
+        }
+        Ok(outcomes)
+    }
+
+    /// After a slow sync or refresh from the phone: what the phone did not send, it no longer
+    /// holds; after a refresh from the phone, the PC keeps only what the phone sent.
+    pub(super) fn settle_full_syncs<S: SyncStore + ?Sized>(
+        &mut self,
+        store: &S,
+        now: Timestamp,
+    ) -> Result<()> {
+        let device = self.state.device.expect("started");
+        for active in self.state.active.clone() {
+            if !active.mode.sends_everything() {
+                continue;
+            }
+            let mut held = HashSet::new();
+            for item in store.device_items(device, active.datastore)? {
+                match &item.luid {
+                    Some(luid) if !active.seen_luids.contains(luid) => {
+                        store.forget_device_item(device, active.datastore, item.guid)?;
+                    }
+                    _ => {
+                        held.insert(item.guid);
+                    }
+                }
+            }
+            if active.mode == SyncMode::RefreshFromClient {
+                let cause = self
+                    .cause(Reason::DeletedByPhone)
+                    .with_note("refresh from the phone: not on the phone");
+                for item in store.items(active.datastore, false)? {
+                    if !held.contains(&item.guid) {
+                        store.delete_item(item.guid, &cause, now)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The policy that settles one conflict: `NewerWins` becomes the side changed last, by the
+/// phone's own timestamp (vCard REV, iCalendar LAST-MODIFIED) against the PC's modification
+/// time; without one the phone wins an edit, and the PC's edit wins over a phone's delete.
+fn settle(
+    policy: ConflictPolicy,
+    pc: &handsync_store::Item,
+    phone: Option<&Incoming>,
+) -> ConflictPolicy {
+    if policy != ConflictPolicy::NewerWins {
+        return policy;
+    }
+    let Some(phone) = phone else {
+        return ConflictPolicy::PcWins;
+    };
+    match content::modified_at(&phone.canonical) {
+        Some(at) if at < pc.modified_at => ConflictPolicy::PcWins,
+        _ => ConflictPolicy::PhoneWins,
+    }
+}

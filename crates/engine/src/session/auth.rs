@@ -1,0 +1,119 @@
+//! Authentication: the phone's credentials against the auth policy, our challenges and
+//! the MD5 nonces we hand out.
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use md5::{Digest, Md5};
+
+use crate::config::AuthPolicy;
+use crate::model::{self, meta, text};
+use crate::storage::SyncStore;
+use handsync_proto::syncml::{MetInf, Status, StatusCode, SyncHdr};
+use handsync_store::DeviceId;
+
+use super::{Result, Session};
+
+/// Where the phone's authentication stands.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Auth {
+    pub(super) authenticated: bool,
+    /// Refused attempts in this session; the session ends at the configured maximum.
+    pub(super) failures: u32,
+    /// Nonces handed out in this session (one of their inputs).
+    nonce_counter: u64,
+}
+
+impl Session {
+    /// `Ok(header status)` when the phone may go on, `Err(header status with a challenge)`
+    /// when it may not.
+    pub(super) fn authenticate<S: SyncStore + ?Sized>(
+        &mut self,
+        store: &S,
+        header: &SyncHdr,
+    ) -> Result<std::result::Result<Status, Status>> {
+        let policy = self.config.auth_for(&self.params.transport);
+        if policy == AuthPolicy::None {
+            self.state.auth.authenticated = true;
+            return Ok(Ok(Status::for_header("0", header, StatusCode::Ok)));
+        }
+        let device = self.state.device.expect("started");
+        let Some(cred) = &header.cred else {
+            tracing::info!("no credentials; challenging");
+            let mut status = Status::for_header("0", header, StatusCode::MissingCredentials);
+            status.chal = Some(self.challenge(store, policy, device)?.into());
+            return Ok(Err(status));
+        };
+        let auth_type = meta(&cred.meta)
+            .and_then(|m| text(&m.type_))
+            .unwrap_or("syncml:auth-basic")
+            .to_ascii_lowercase();
+        let accepted = match auth_type.as_str() {
+            "syncml:auth-basic" if policy == AuthPolicy::Basic => {
+                let decoded = BASE64
+                    .decode(cred.data.trim())
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok());
+                match decoded.as_deref().and_then(|d| d.split_once(':')) {
+                    Some((name, password)) => store.verify_basic(name, password)?,
+                    None => false,
+                }
+            }
+            "syncml:auth-md5" => {
+                let name = text(&header.source.loc_name).unwrap_or("");
+                let nonce = store.device(device)?.next_nonce;
+                match nonce {
+                    Some(nonce) if !name.is_empty() => {
+                        store.verify_md5(name, &cred.data, &nonce)?
+                    }
+                    _ => false,
+                }
+            }
+            _ => false,
+        };
+        if !accepted {
+            tracing::warn!(auth_type, "credentials refused");
+            let mut status = Status::for_header("0", header, StatusCode::InvalidCredentials);
+            status.chal = Some(self.challenge(store, policy, device)?.into());
+            return Ok(Err(status));
+        }
+        tracing::info!(auth_type, "authenticated");
+        self.state.auth.authenticated = true;
+        let mut status = Status::for_header("0", header, StatusCode::AuthenticationAccepted);
+        if auth_type == "syncml:auth-md5" {
+            // The nonce for the next session.
+            status.chal = Some(self.challenge(store, policy, device)?.into());
+        }
+        Ok(Ok(status))
+    }
+
+    fn challenge<S: SyncStore + ?Sized>(
+        &mut self,
+        store: &S,
+        policy: AuthPolicy,
+        device: DeviceId,
+    ) -> Result<handsync_proto::syncml::Chal> {
+        let mut meta = MetInf {
+            format: Some("b64".into()),
+            ..MetInf::default()
+        };
+        if policy == AuthPolicy::Md5 {
+            let nonce = self.new_nonce();
+            store.set_next_nonce(device, &nonce)?;
+            meta.type_ = Some("syncml:auth-md5".into());
+            meta.next_nonce = Some(BASE64.encode(nonce).into());
+        } else {
+            meta.type_ = Some("syncml:auth-basic".into());
+        }
+        Ok(model::chal(meta))
+    }
+
+    fn new_nonce(&mut self) -> Vec<u8> {
+        self.state.auth.nonce_counter += 1;
+        let mut hasher = Md5::new();
+        hasher.update(self.params.seed.to_le_bytes());
+        hasher.update(self.state.auth.nonce_counter.to_le_bytes());
+        hasher.update(self.state.peer.client_uri.as_bytes());
+        hasher.update(self.state.peer.syncml_session_id.as_bytes());
+        hasher.finalize()[..12].to_vec()
+    }
+}

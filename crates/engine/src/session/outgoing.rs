@@ -1,0 +1,402 @@
+//! Our changes: what we queue for the phone, how they fill our Sync commands (large objects
+//! in chunks), and the Statuses and Maps that come back for them.
+
+use crate::content;
+use crate::model::{self, some_meta};
+use crate::storage::SyncStore;
+use handsync_proto::markup::Version;
+use handsync_proto::syncml::{
+    Command, Data, Delete, ItemCommand, Map, Message, MetInf, Source, Status, StatusCode, Sync,
+    Target,
+};
+use handsync_store::{ChangeKind, Datastore, Guid, Revision, StoreError, Timestamp};
+
+use super::reply::{last_sync, SizeBudget};
+use super::{Result, Session};
+
+/// One of our changes waiting to be sent.
+#[derive(Debug, Clone)]
+pub(super) enum Outgoing {
+    /// Opens our Sync for a datastore (sent even when no change follows).
+    Open(Datastore),
+    Change(PendingChange),
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct PendingChange {
+    datastore: Datastore,
+    kind: ChangeKind,
+    guid: Guid,
+    revision: Revision,
+    luid: Option<String>,
+    content_type: String,
+    data: Vec<u8>,
+    /// Bytes already sent in chunks (large objects).
+    sent_bytes: usize,
+}
+
+/// A change we sent, waiting for its Status.
+#[derive(Debug, Clone)]
+pub(super) struct Sent {
+    datastore: Datastore,
+    kind: ChangeKind,
+    guid: Guid,
+    revision: Revision,
+}
+
+impl Session {
+    pub(super) fn handle_status<S: SyncStore + ?Sized>(
+        &mut self,
+        store: &S,
+        status: &Status,
+    ) -> Result<()> {
+        let key = (status.msg_ref, status.cmd_ref.to_string());
+        let Some(sent) = self.state.outbox.awaiting.remove(&key) else {
+            if status.data.is_error() {
+                tracing::warn!(cmd = %status.cmd, code = %status.data, "the phone refused a command");
+            }
+            return Ok(());
+        };
+        let delivered = status.data.is_success()
+            || (sent.kind == ChangeKind::Delete && status.data == StatusCode::ItemNotDeleted);
+        if delivered {
+            store.record_delivered(
+                self.state.device.expect("started"),
+                sent.datastore,
+                self.state.store_session,
+                sent.kind,
+                sent.guid,
+                sent.revision,
+            )?;
+        } else {
+            tracing::warn!(guid = %sent.guid, kind = %sent.kind, code = %status.data, "the phone refused our change; it is sent again next time");
+        }
+        Ok(())
+    }
+
+    pub(super) fn handle_map<S: SyncStore + ?Sized>(
+        &mut self,
+        store: &S,
+        map: &Map,
+        now: Timestamp,
+    ) -> Result<StatusCode> {
+        let target = map.target.loc_uri.to_string();
+        let source = map.source.loc_uri.to_string();
+        let Some(datastore) = self
+            .config
+            .datastore_for(&target)
+            .or_else(|| self.config.datastore_for(&source))
+        else {
+            tracing::warn!(target, source, "Map for an unknown datastore");
+            return Ok(StatusCode::NotFound);
+        };
+        let device = self.state.device.expect("started");
+        if !self.state.active.iter().any(|a| a.datastore == datastore) {
+            store.set_up_device_datastore(device, datastore, &source)?;
+        }
+        let mut code = StatusCode::Ok;
+        for map_item in &map.map_items {
+            let luid = map_item.source.loc_uri.to_string();
+            let guid = match map_item.target.loc_uri.parse::<Guid>() {
+                Ok(guid) => guid,
+                Err(_) => {
+                    tracing::warn!(guid = %map_item.target.loc_uri, "Map names no GUID of ours");
+                    code = StatusCode::NotFound;
+                    continue;
+                }
+            };
+            match store.apply_map(device, datastore, guid, &luid, now) {
+                Ok(()) => {}
+                Err(
+                    e @ (StoreError::ItemNotFound(_)
+                    | StoreError::WrongDatastore { .. }
+                    | StoreError::InvalidInput(_)),
+                ) => {
+                    tracing::warn!(error = %e, "Map item refused");
+                    code = StatusCode::NotFound;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        tracing::debug!(%datastore, items = map.map_items.len(), "Map applied");
+        Ok(code)
+    }
+
+    pub(super) fn queue_changes<S: SyncStore + ?Sized>(&mut self, store: &S) -> Result<()> {
+        let device = self.state.device.expect("started");
+        for index in 0..self.state.active.len() {
+            let active = self.state.active[index].clone();
+            if !active.mode.server_sends() {
+                continue;
+            }
+            self.state
+                .outbox
+                .changes
+                .push_back(Outgoing::Open(active.datastore));
+            let (max_guid_size, preferred) = self.phone_datastore_facts(&active.phone_uri);
+            let phone = self.phone(index);
+            for change in store.changes_for_device(device, active.datastore)? {
+                let guid_text = change.item.guid.to_string();
+                if max_guid_size.is_some_and(|max| guid_text.len() > max as usize) {
+                    tracing::warn!(
+                        guid = guid_text,
+                        ?max_guid_size,
+                        "GUID longer than the phone takes; not sent"
+                    );
+                    continue;
+                }
+                if change.kind != ChangeKind::Add && change.luid.is_none() {
+                    // The phone holds it under a LUID whose Map has not come: it cannot be
+                    // addressed until it does.
+                    tracing::debug!(guid = guid_text, "change waits for a Map");
+                    continue;
+                }
+                let (content_type, data) = if change.kind == ChangeKind::Delete {
+                    (String::new(), Vec::new())
+                } else {
+                    content::to_phone(&phone, &change.item, preferred.as_deref())
+                };
+                if let Some(max) = self.state.peer.max_obj_size {
+                    if data.len() as u64 > max {
+                        tracing::warn!(
+                            guid = guid_text,
+                            size = data.len(),
+                            max,
+                            "item larger than the phone's MaxObjSize; not sent"
+                        );
+                        continue;
+                    }
+                }
+                self.state
+                    .outbox
+                    .changes
+                    .push_back(Outgoing::Change(PendingChange {
+                        datastore: active.datastore,
+                        kind: change.kind,
+                        guid: change.item.guid,
+                        revision: change.item.revision,
+                        luid: change.luid,
+                        content_type,
+                        data,
+                        sent_bytes: 0,
+                    }));
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds queued changes inside per-datastore Sync commands while they fit.
+    pub(super) fn fill_changes(
+        &mut self,
+        message: &mut Message,
+        next_id: &mut u32,
+        msg_id: u32,
+        budget: &mut SizeBudget,
+    ) -> Result<()> {
+        let limit = budget.limit;
+        // The datastore of the Sync at the end of the body, if the body ends with one.
+        let mut open: Option<Datastore> = None;
+        while let Some(outgoing) = self.state.outbox.changes.pop_front() {
+            let datastore = match &outgoing {
+                Outgoing::Open(d) => *d,
+                Outgoing::Change(c) => c.datastore,
+            };
+            let mut opened_here = false;
+            if open != Some(datastore) || matches!(outgoing, Outgoing::Open(_)) {
+                let sync = self.sync_for(datastore, *next_id);
+                let sync = budget.measure(self, Command::Sync(sync.into()))?;
+                message.body.commands.push(sync);
+                opened_here = true;
+                if !budget.fits(self, message)? {
+                    message.body.commands.pop();
+                    self.state.outbox.changes.push_front(outgoing);
+                    return Ok(());
+                }
+                *next_id += 1;
+                open = Some(datastore);
+            }
+            let Outgoing::Change(change) = outgoing else {
+                continue;
+            };
+            let mut command = change_command(&change);
+            model::set_cmd_id(&mut command, *next_id);
+            let command = budget.measure_in_sync(self, command)?;
+            last_sync(message).commands.push(command);
+            if budget.fits(self, message)? {
+                self.state.outbox.awaiting.insert(
+                    (msg_id, next_id.to_string()),
+                    Sent {
+                        datastore: change.datastore,
+                        kind: change.kind,
+                        guid: change.guid,
+                        revision: change.revision,
+                    },
+                );
+                *next_id += 1;
+                continue;
+            }
+            last_sync(message).commands.pop();
+            budget.resync(self, message)?;
+            let alone = last_sync(message).commands.is_empty()
+                && message
+                    .body
+                    .commands
+                    .iter()
+                    .filter(|c| !matches!(c, Command::Status(_)))
+                    .count()
+                    == 1;
+            if alone {
+                if self.phone_takes_large_objects() && change.kind != ChangeKind::Delete {
+                    if let Some(length) = self.largest_chunk(message, &change, *next_id, limit)? {
+                        let mut change = change;
+                        let mut command = chunk_command(&change, length);
+                        model::set_cmd_id(&mut command, *next_id);
+                        last_sync(message).commands.push(command);
+                        budget.resync(self, message)?;
+                        *next_id += 1;
+                        change.sent_bytes += length;
+                        self.state
+                            .outbox
+                            .changes
+                            .push_front(Outgoing::Change(change));
+                        return Ok(());
+                    }
+                }
+                // Too large for any message of this phone, which cannot take it in chunks:
+                // it stays on the PC and is reported, not sent.
+                tracing::warn!(guid = %change.guid, size = change.data.len(), limit, "item too large for the phone's MaxMsgSize; not sent");
+                continue;
+            }
+            if opened_here && last_sync(message).commands.is_empty() {
+                message.body.commands.pop();
+                *next_id -= 1;
+            }
+            self.state
+                .outbox
+                .changes
+                .push_front(Outgoing::Change(change));
+            return Ok(());
+        }
+        Ok(())
+    }
+
+    /// The most bytes of the change's remaining data that fit, as a chunk, at the end of the
+    /// message; `None` when not even a small chunk does.
+    fn largest_chunk(
+        &self,
+        message: &mut Message,
+        change: &PendingChange,
+        cmd_id: u32,
+        limit: usize,
+    ) -> Result<Option<usize>> {
+        let remaining = change.data.len() - change.sent_bytes;
+        let text = std::str::from_utf8(&change.data).ok();
+        let boundary = |length: usize| {
+            let mut end = change.sent_bytes + length;
+            if let Some(text) = text {
+                while end > change.sent_bytes && !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+            }
+            end - change.sent_bytes
+        };
+        let mut fits = |length: usize| -> Result<bool> {
+            let mut command = chunk_command(change, length);
+            model::set_cmd_id(&mut command, cmd_id);
+            last_sync(message).commands.push(command);
+            let size = self.encode(message)?.len();
+            last_sync(message).commands.pop();
+            Ok(size <= limit)
+        };
+        let (mut low, mut high) = (0usize, remaining);
+        while low < high {
+            let middle = boundary(low + (high - low).div_ceil(2));
+            if middle <= low {
+                break;
+            }
+            if fits(middle)? {
+                low = middle;
+            } else {
+                high = middle - 1;
+            }
+        }
+        Ok((low >= 64.min(remaining)).then_some(low))
+    }
+
+    fn sync_for(&self, datastore: Datastore, cmd_id: u32) -> Sync {
+        let active = self
+            .state
+            .active
+            .iter()
+            .find(|a| a.datastore == datastore)
+            .expect("queued for an active datastore");
+        let number_of_changes = (self.state.peer.version != Version::V1_0).then(|| {
+            self.state
+                .outbox
+                .changes
+                .iter()
+                .filter(|c| matches!(c, Outgoing::Change(c) if c.datastore == datastore))
+                .count() as u32
+        });
+        Sync {
+            cmd_id: Some(cmd_id.to_string().into()),
+            target: Some(Target::new(active.phone_uri.clone())),
+            source: Some(Source::new(active.server_uri.clone())),
+            number_of_changes,
+            ..Sync::default()
+        }
+    }
+}
+
+/// A chunk of a large object: `length` bytes from where the last chunk ended, `MoreData`,
+/// and on the first chunk the whole size.
+fn chunk_command(change: &PendingChange, length: usize) -> Command {
+    let mut command = change_command(change);
+    if let Command::Add(c) | Command::Replace(c) = &mut command {
+        let item = &mut c.items[0];
+        let bytes = &change.data[change.sent_bytes..change.sent_bytes + length];
+        item.data = Some(match std::str::from_utf8(bytes) {
+            Ok(text) => Data::Text(text.to_string()),
+            Err(_) => Data::Binary(bytes.to_vec()),
+        });
+        item.more_data = true;
+        if change.sent_bytes == 0 {
+            item.meta = some_meta(MetInf {
+                size: Some(change.data.len() as u64),
+                ..MetInf::default()
+            });
+        }
+    }
+    command
+}
+
+fn change_command(change: &PendingChange) -> Command {
+    let guid = change.guid.to_string();
+    match change.kind {
+        ChangeKind::Delete => Command::Delete(Delete {
+            items: vec![model::item(change.luid.as_deref(), Some(&guid))],
+            ..Delete::default()
+        }),
+        ChangeKind::Add | ChangeKind::Replace => {
+            let mut item = match change.kind {
+                ChangeKind::Add => model::item(None, Some(&guid)),
+                _ => model::item(change.luid.as_deref(), Some(&guid)),
+            };
+            let rest = &change.data[change.sent_bytes..];
+            item.data = Some(match std::str::from_utf8(rest) {
+                Ok(text) => Data::Text(text.to_string()),
+                Err(_) => Data::Binary(rest.to_vec()),
+            });
+            let command = ItemCommand {
+                meta: some_meta(MetInf::with_type(change.content_type.clone())),
+                items: vec![item],
+                ..ItemCommand::default()
+            };
+            if change.kind == ChangeKind::Add {
+                Command::Add(command)
+            } else {
+                Command::Replace(command)
+            }
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! Building our messages: the header, the encoding, and fitting queued statuses, commands
+//! and changes into the phone's MaxMsgSize without re-encoding the whole message each time.
+
+use std::collections::{HashMap, VecDeque};
+
+use crate::model::{self, some_meta};
+use handsync_proto::markup::Version;
+use handsync_proto::syncml::{
+    to_wbxml, to_xml, xml::XmlOptions, Alert, AlertCode, Command, Encoding, Message, MetInf,
+    Source, Status, Sync, SyncBody, SyncHdr, Target,
+};
+use handsync_proto::wbxml::WriterOptions;
+
+use super::outgoing::{Outgoing, Sent};
+use super::{EngineError, Phase, Reply, Result, Session};
+
+/// What our next messages carry.
+#[derive(Debug, Clone)]
+pub(super) struct Outbox {
+    next_msg_id: u32,
+    pub(super) statuses: VecDeque<Status>,
+    pub(super) commands: VecDeque<Command>,
+    pub(super) changes: VecDeque<Outgoing>,
+    /// Changes sent, waiting for their Status, by (MsgID, CmdID).
+    pub(super) awaiting: HashMap<(u32, String), Sent>,
+    /// The package we are sending is complete once the queues drain.
+    pub(super) package_complete: bool,
+    /// Our last message ended a package.
+    pub(super) last_reply_final: bool,
+}
+
+impl Outbox {
+    /// Nothing queued; our first message has MsgID 1.
+    pub(super) fn new() -> Outbox {
+        Outbox {
+            next_msg_id: 1,
+            statuses: VecDeque::new(),
+            commands: VecDeque::new(),
+            changes: VecDeque::new(),
+            awaiting: HashMap::new(),
+            package_complete: false,
+            last_reply_final: true,
+        }
+    }
+}
+
+impl Session {
+    fn our_header(&self, msg_id: u32) -> SyncHdr {
+        let mut meta = MetInf {
+            max_msg_size: Some(self.config.max_msg_size),
+            ..MetInf::default()
+        };
+        if self.state.peer.version != Version::V1_0 {
+            meta.max_obj_size = Some(self.config.max_obj_size);
+        }
+        SyncHdr {
+            ver_proto: self.state.peer.ver_proto.clone().into(),
+            session_id: self.state.peer.syncml_session_id.clone().into(),
+            msg_id,
+            target: Target::new(self.state.peer.client_uri.clone()),
+            source: Source::new(self.state.peer.server_uri.clone()),
+            resp_uri: self.params.resp_uri.clone().map(Into::into),
+            no_resp: false,
+            cred: None,
+            meta: some_meta(meta),
+            extensions: Default::default(),
+        }
+    }
+
+    pub(super) fn encode(&self, message: &Message) -> Result<Vec<u8>> {
+        match self.state.peer.encoding {
+            Encoding::Xml => to_xml(message, XmlOptions::default())
+                .map(String::into_bytes)
+                .map_err(EngineError::Encode),
+            Encoding::Wbxml => {
+                to_wbxml(message, &WriterOptions::default()).map_err(EngineError::Encode)
+            }
+        }
+    }
+
+    /// The size limit of our messages.
+    fn limit(&self) -> usize {
+        let limit = self
+            .state
+            .peer
+            .max_msg_size
+            .unwrap_or(self.config.default_client_max_msg_size);
+        usize::try_from(limit).unwrap_or(usize::MAX)
+    }
+
+    /// Builds our next message: the header status, then as many queued statuses, commands
+    /// and changes as fit in the phone's MaxMsgSize.
+    pub(super) fn reply(
+        &mut self,
+        header_status: Option<Status>,
+        client_final: bool,
+    ) -> Result<Reply> {
+        let msg_id = self.state.outbox.next_msg_id;
+        self.state.outbox.next_msg_id += 1;
+        let limit = self.limit();
+        let mut message = Message {
+            version: self.state.peer.version,
+            header: Some(self.our_header(msg_id)),
+            body: SyncBody::default(),
+            extensions: Default::default(),
+        };
+        let mut next_id = 1u32;
+        if let Some(status) = header_status {
+            let mut command = Command::Status(status);
+            model::set_cmd_id(&mut command, next_id);
+            next_id += 1;
+            message.body.commands.push(command);
+        }
+        let mut full = false;
+        let mut budget = SizeBudget::new(self, &message, limit)?;
+        while let Some(status) = self.state.outbox.statuses.pop_front() {
+            let mut command = Command::Status(status);
+            model::set_cmd_id(&mut command, next_id);
+            let command = budget.measure(self, command)?;
+            message.body.commands.push(command);
+            if !budget.fits(self, &message)? {
+                if message.body.commands.len() > 1 {
+                    let Some(Command::Status(status)) = message.body.commands.pop() else {
+                        unreachable!()
+                    };
+                    self.state.outbox.statuses.push_front(status);
+                    full = true;
+                    break;
+                }
+                budget.resync(self, &message)?;
+            }
+            next_id += 1;
+        }
+        while !full {
+            let Some(mut command) = self.state.outbox.commands.pop_front() else {
+                break;
+            };
+            model::set_cmd_id(&mut command, next_id);
+            let command = budget.measure(self, command)?;
+            message.body.commands.push(command);
+            if !budget.fits(self, &message)? {
+                let command = message.body.commands.pop().expect("just pushed");
+                self.state.outbox.commands.push_front(command);
+                full = true;
+                break;
+            }
+            next_id += 1;
+        }
+        if !full {
+            self.fill_changes(&mut message, &mut next_id, msg_id, &mut budget)?;
+        }
+        let drained = self.state.outbox.statuses.is_empty()
+            && self.state.outbox.commands.is_empty()
+            && self.state.outbox.changes.is_empty();
+        let is_final = drained && self.state.outbox.package_complete;
+        if !is_final && !client_final && self.phase_expects_more_from_client() {
+            // The phone's package goes on and we have nothing but statuses: ask for more.
+            let only_statuses = message
+                .body
+                .commands
+                .iter()
+                .all(|c| matches!(c, Command::Status(_)));
+            if only_statuses {
+                let mut alert = Command::Alert(Alert {
+                    data: Some(AlertCode::NextMessage),
+                    items: vec![model::item(
+                        Some(&self.state.peer.client_uri),
+                        Some(&self.state.peer.server_uri),
+                    )],
+                    ..Alert::default()
+                });
+                model::set_cmd_id(&mut alert, next_id);
+                message.body.commands.push(alert);
+            }
+        }
+        message.body.final_ = is_final;
+        if is_final {
+            self.state.outbox.package_complete = false;
+        }
+        self.state.outbox.last_reply_final = is_final || drained;
+        let bytes = self.encode(&message)?;
+        if bytes.len() > limit {
+            tracing::warn!(
+                size = bytes.len(),
+                limit,
+                "our message exceeds the phone's MaxMsgSize"
+            );
+        }
+        tracing::debug!(
+            msg_id,
+            size = bytes.len(),
+            commands = message.body.commands.len(),
+            is_final,
+            "reply"
+        );
+        Ok(Reply {
+            message,
+            bytes,
+            encoding: self.state.peer.encoding,
+            is_final,
+            session_finished: self.state.phase == Phase::Finished,
+        })
+    }
+
+    fn phase_expects_more_from_client(&self) -> bool {
+        self.state.phase != Phase::Finished
+    }
+}
+
+/// The encoded size of the message being built, tracked as commands are added without
+/// encoding the whole message each time (that made building quadratic in its size).
+///
+/// Each command's cost is measured by encoding it alone in a probe message (our header and
+/// nothing else, or an empty Sync for changes) plus a few bytes for a WBXML code page switch
+/// the context may need. That makes `size` an upper bound: while it stays under the limit the
+/// command certainly fits; past it, one exact encode decides and resets the bound.
+pub(super) struct SizeBudget {
+    pub(super) limit: usize,
+    /// An upper bound of the message's encoded size (exact after `resync`).
+    size: usize,
+    /// The cost of the command measured last.
+    pending: usize,
+    probe: Message,
+    probe_len: usize,
+    /// The probe with one empty Sync, and its size, for changes inside a Sync.
+    sync_probe: Option<(Message, usize)>,
+}
+
+/// A WBXML SWITCH_PAGE back to SyncML's code page (2 bytes) and a little more, per command.
+const CONTEXT_SLACK: usize = 4;
+
+impl SizeBudget {
+    fn new(session: &Session, message: &Message, limit: usize) -> Result<SizeBudget> {
+        let probe = Message {
+            version: message.version,
+            header: message.header.clone(),
+            body: SyncBody::default(),
+            extensions: Default::default(),
+        };
+        let probe_len = session.encode(&probe)?.len();
+        Ok(SizeBudget {
+            limit,
+            size: session.encode(message)?.len(),
+            pending: 0,
+            probe,
+            probe_len,
+            sync_probe: None,
+        })
+    }
+
+    /// Measures a command for the body; hands it back.
+    pub(super) fn measure(&mut self, session: &Session, command: Command) -> Result<Command> {
+        self.probe.body.commands.push(command);
+        let len = session.encode(&self.probe)?.len();
+        let command = self.probe.body.commands.pop().expect("just pushed");
+        self.pending = len.saturating_sub(self.probe_len) + CONTEXT_SLACK;
+        Ok(command)
+    }
+
+    /// Measures a change for the Sync at the end of the body; hands it back.
+    pub(super) fn measure_in_sync(
+        &mut self,
+        session: &Session,
+        command: Command,
+    ) -> Result<Command> {
+        if self.sync_probe.is_none() {
+            let mut probe = self.probe.clone();
+            probe
+                .body
+                .commands
+                .push(Command::Sync(Sync::default().into()));
+            let len = session.encode(&probe)?.len();
+            self.sync_probe = Some((probe, len));
+        }
+        let (probe, base) = self.sync_probe.as_mut().expect("just made");
+        last_sync(probe).commands.push(command);
+        let len = session.encode(probe)?.len();
+        let command = last_sync(probe).commands.pop().expect("just pushed");
+        self.pending = len.saturating_sub(*base) + CONTEXT_SLACK;
+        Ok(command)
+    }
+
+    /// Whether the message, with the command measured last now in it, fits the limit.
+    pub(super) fn fits(&mut self, session: &Session, message: &Message) -> Result<bool> {
+        if self.size + self.pending <= self.limit {
+            self.size += self.pending;
+            return Ok(true);
+        }
+        let exact = session.encode(message)?.len();
+        if exact <= self.limit {
+            self.size = exact;
+            Ok(true)
+        } else {
+            Ok(false)
+        }
+    }
+
+    /// After a command was taken out again or changed: the exact size.
+    pub(super) fn resync(&mut self, session: &Session, message: &Message) -> Result<()> {
+        self.size = session.encode(message)?.len();
+        Ok(())
+    }
+}
+
+pub(super) fn last_sync(message: &mut Message) -> &mut Sync {
+    match message.body.commands.last_mut() {
+        Some(Command::Sync(sync)) => sync,
+        _ => unreachable!("a Sync was opened"),
+    }
+}
