@@ -11,9 +11,15 @@ use md5::{Digest, Md5};
 
 use super::config::{AuthPolicy, ConflictPolicy, ServerConfig};
 use super::content::{self, Incoming};
+use super::credentials;
 use super::devinf::{devinf_uri, is_devinf_uri, server_devinf, summary};
 use super::model::{self, meta, some_meta, text};
 use super::storage::SyncStore;
+use super::storage::{
+    AppliedOutcome, Cause, ChangeKind, Datastore, DevInfEncoding, DeviceChange, DeviceId, Guid,
+    ItemRecord, NewRejectedItem, NewSession, Reason, Revision, SessionId, SessionResult,
+    StorageError, StorageErrorKind, Timestamp,
+};
 use handsync_proto::markup::Version;
 use handsync_proto::pim::phone::Phone;
 use handsync_proto::syncml::{
@@ -23,10 +29,6 @@ use handsync_proto::syncml::{
     SyncHdr, SyncMlError, Target,
 };
 use handsync_proto::wbxml::WriterOptions;
-use handsync_store::{
-    AppliedOutcome, Cause, ChangeKind, Datastore, DevInfEncoding, DeviceChange, DeviceId, Guid,
-    NewRejectedItem, NewSession, Reason, Revision, SessionId, SessionResult, StoreError, Timestamp,
-};
 
 /// How a session reached us, and what its binding needs.
 #[derive(Debug, Clone)]
@@ -59,7 +61,7 @@ pub enum EngineError {
     NoHeader,
     /// Our answer could not be encoded (a bug).
     Encode(SyncMlError),
-    Store(StoreError),
+    Store(StorageError),
 }
 
 impl std::fmt::Display for EngineError {
@@ -75,8 +77,8 @@ impl std::fmt::Display for EngineError {
 
 impl std::error::Error for EngineError {}
 
-impl From<StoreError> for EngineError {
-    fn from(e: StoreError) -> Self {
+impl From<StorageError> for EngineError {
+    fn from(e: StorageError) -> Self {
         EngineError::Store(e)
     }
 }
@@ -225,7 +227,7 @@ impl ResumeDatastore {
             "OneWayFromServer" => SyncMode::OneWayFromServer,
             "RefreshFromServer" => SyncMode::RefreshFromServer,
             other => {
-                return Err(EngineError::Store(StoreError::InvalidInput(format!(
+                return Err(EngineError::Store(StorageError::invalid(format!(
                     "unknown sync mode {other:?} in a resume state"
                 ))))
             }
@@ -680,7 +682,9 @@ impl Session {
                     .ok()
                     .and_then(|b| String::from_utf8(b).ok());
                 match decoded.as_deref().and_then(|d| d.split_once(':')) {
-                    Some((name, password)) => store.verify_basic(name, password)?,
+                    Some((name, password)) => {
+                        credentials::basic_matches(store.account_digest(name)?, name, password)
+                    }
                     None => false,
                 }
             }
@@ -689,7 +693,7 @@ impl Session {
                 let nonce = store.device(device)?.next_nonce;
                 match nonce {
                     Some(nonce) if !name.is_empty() => {
-                        store.verify_md5(name, &cred.data, &nonce)?
+                        credentials::md5_matches(store.account_digest(name)?, &cred.data, &nonce)
                     }
                     _ => false,
                 }
@@ -1210,7 +1214,7 @@ impl Session {
             });
         }
         let text = toml::to_string(&ResumeState { datastores })
-            .map_err(|e| EngineError::Store(StoreError::InvalidInput(e.to_string())))?;
+            .map_err(|e| EngineError::Store(StorageError::invalid(e.to_string())))?;
         if let (Some(session), false) = (self.state.store_session, self.state.session_ended) {
             store.suspend_session(session, text.as_bytes(), now)?;
             self.state.session_ended = true;
@@ -1329,13 +1333,9 @@ impl Session {
                     continue;
                 }
             };
-            match store.apply_map(device, datastore, guid, &luid, now) {
+            match store.map_device_item(device, datastore, guid, &luid, None, now) {
                 Ok(()) => {}
-                Err(
-                    e @ (StoreError::ItemNotFound(_)
-                    | StoreError::WrongDatastore { .. }
-                    | StoreError::InvalidInput(_)),
-                ) => {
+                Err(e) if e.kind() != StorageErrorKind::Failed => {
                     tracing::warn!(error = %e, "Map item refused");
                     code = StatusCode::NotFound;
                 }
@@ -2468,11 +2468,7 @@ impl Session {
 /// The policy that settles one conflict: `NewerWins` becomes the side changed last, by the
 /// phone's own timestamp (vCard REV, iCalendar LAST-MODIFIED) against the PC's modification
 /// time; without one the phone wins an edit, and the PC's edit wins over a phone's delete.
-fn settle(
-    policy: ConflictPolicy,
-    pc: &handsync_store::Item,
-    phone: Option<&Incoming>,
-) -> ConflictPolicy {
+fn settle(policy: ConflictPolicy, pc: &ItemRecord, phone: Option<&Incoming>) -> ConflictPolicy {
     if policy != ConflictPolicy::NewerWins {
         return policy;
     }
