@@ -209,6 +209,10 @@ impl<B: Backend> Server<B> {
         self.with(|store| Ok(store.items(datastore, include_deleted)?))
     }
 
+    pub fn add_account(&mut self, name: &str, password: &str) {
+        self.store.add_account(name, password);
+    }
+
     /// Sessions, newest first.
     pub fn sessions(&mut self) -> Vec<SessionSeen> {
         self.store.sessions()

@@ -1,11 +1,6 @@
 //! Full SyncML sessions between a scripted phone and the engine, on a real (in-memory) store.
 
-#![allow(clippy::useless_conversion)] // model values built with `.into()` (see engine_phone)
-
-mod engine_phone;
-mod support;
-
-use engine_phone::*;
+use crate::engine_phone::*;
 use handsync_engine::ServerConfig;
 use handsync_proto::markup::Version;
 use handsync_proto::syncml::{AlertCode, Encoding, StatusCode};

@@ -2,12 +2,7 @@
 //! per distinct code, naming the items it covers), a bad item costs only itself, and what the
 //! engine refuses is kept in the store with its bytes.
 
-#![allow(clippy::useless_conversion)] // model values built with `.into()` (see engine_phone)
-
-mod engine_phone;
-mod support;
-
-use engine_phone::*;
+use crate::engine_phone::*;
 use handsync_engine::storage::{Datastore, StoredRejection, Timestamp};
 use handsync_engine::{Reply, ServerConfig, Session};
 use handsync_proto::markup::Version;

@@ -1,11 +1,6 @@
 //! Authentication: none, syncml:auth-basic and syncml:auth-md5 with a NextNonce per device.
 
-#![allow(clippy::useless_conversion)] // model values built with `.into()` (see engine_phone)
-
-mod engine_phone;
-mod support;
-
-use engine_phone::*;
+use crate::engine_phone::*;
 use handsync_engine::{AuthPolicy, ServerConfig};
 use handsync_proto::markup::Version;
 use handsync_proto::syncml::{AlertCode, Encoding, StatusCode};
@@ -15,7 +10,7 @@ fn server_with_account(policy: AuthPolicy) -> Server {
         auth: policy,
         ..ServerConfig::default()
     });
-    server.store.add_account("anna", "s3cret").unwrap();
+    server.add_account("anna", "s3cret");
     server
 }
 

@@ -1,11 +1,6 @@
 //! Items changed on both sides since the last sync, under each conflict policy.
 
-#![allow(clippy::useless_conversion)] // model values built with `.into()` (see engine_phone)
-
-mod engine_phone;
-mod support;
-
-use engine_phone::*;
+use crate::engine_phone::*;
 use handsync_engine::storage::{Datastore, Reason};
 use handsync_engine::{ConflictPolicy, ServerConfig};
 use handsync_proto::markup::Version;

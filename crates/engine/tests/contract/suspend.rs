@@ -1,11 +1,6 @@
 //! SyncML 1.2 suspend (Alert 224) and resume (Alert 225).
 
-#![allow(clippy::useless_conversion)] // model values built with `.into()` (see engine_phone)
-
-mod engine_phone;
-mod support;
-
-use engine_phone::*;
+use crate::engine_phone::*;
 use handsync_engine::storage::SessionResult;
 use handsync_engine::{ServerConfig, Session};
 use handsync_proto::markup::Version;

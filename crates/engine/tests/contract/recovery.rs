@@ -1,11 +1,6 @@
 //! Sessions cut after any message, Maps arriving in a later session, and bad input.
 
-#![allow(clippy::useless_conversion)] // model values built with `.into()` (see engine_phone)
-
-mod engine_phone;
-mod support;
-
-use engine_phone::*;
+use crate::engine_phone::*;
 use handsync_engine::storage::Datastore;
 use handsync_engine::{EngineError, ServerConfig};
 use handsync_proto::markup::Version;
@@ -211,7 +206,7 @@ fn mutated_session_messages_never_panic_and_refusals_leave_the_session_intact() 
         let reference = phone.sync(&mut server, AlertCode::TwoWay, None);
         assert!(reference.completed);
         let messages = reference.sent.clone();
-        let mut random = support::XorShift(0x5eed ^ messages.len() as u64);
+        let mut random = crate::support::XorShift(0x5eed ^ messages.len() as u64);
         for index in 0..messages.len() {
             for round in 0..12 {
                 let (mut server, _) = setup();
