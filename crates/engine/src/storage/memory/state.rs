@@ -461,7 +461,7 @@ impl State {
         ) = content;
         item.revision = revision;
         item.modified_at = now;
-        item.deleted = deleted.then(|| Tombstone {
+        item.deleted = deleted.then_some(Tombstone {
             at: now,
             device: cause.device,
             session: cause.session,
