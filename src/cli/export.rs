@@ -17,7 +17,7 @@ use crate::pim::content::{self, Component, WriteOptions};
 use crate::pim::note::Note;
 use crate::pim::vcard::VCard;
 use crate::pim::vdir;
-use crate::store::{Datastore, Item, Tx};
+use crate::store::{Datastore, ItemRecord, Tx};
 
 #[derive(Args, Debug)]
 pub struct ExportArgs {
@@ -137,7 +137,7 @@ pub fn run(db: &Path, args: &ExportArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn components(items: &[Item]) -> Result<Vec<Component>, Failure> {
+fn components(items: &[ItemRecord]) -> Result<Vec<Component>, Failure> {
     let mut progress = Progress::new("exporting", Some(items.len()));
     let mut out = Vec::with_capacity(items.len());
     for (done, item) in items.iter().enumerate() {
@@ -148,7 +148,7 @@ fn components(items: &[Item]) -> Result<Vec<Component>, Failure> {
     Ok(out)
 }
 
-fn render(items: &[Item], format: Format) -> Result<String, Failure> {
+fn render(items: &[ItemRecord], format: Format) -> Result<String, Failure> {
     let components = components(items)?;
     Ok(match format {
         Format::Vcf => components
@@ -327,7 +327,7 @@ fn extension(datastore: Datastore) -> &'static str {
 }
 
 /// What identifies a stored item in a file: its UID, else its canonical text.
-fn item_key(item: &Item) -> String {
+fn item_key(item: &ItemRecord) -> String {
     content::parse_object(item.canonical.as_bytes())
         .ok()
         .and_then(|object| vdir::uid_of(&object.component))
@@ -369,12 +369,12 @@ fn items_in_other_files(collection: &Path, names: &[String]) -> HashMap<String, 
 
 /// Whether a file's content is one of the item's versions as exported: replacing or removing
 /// it then loses nothing.
-fn matches_history(tx: &Tx<'_>, item: &Item, bytes: &[u8]) -> Result<bool, Failure> {
+fn matches_history(tx: &Tx<'_>, item: &ItemRecord, bytes: &[u8]) -> Result<bool, Failure> {
     let Ok(file) = content::parse_object(bytes) else {
         return Ok(false);
     };
     for version in tx.item_history(item.guid)? {
-        let as_item = Item {
+        let as_item = ItemRecord {
             canonical: version.canonical,
             ..item.clone()
         };
@@ -403,7 +403,8 @@ fn export_collection(
     let mut progress = Progress::new("exporting", Some(items.len()));
     // Live items first take their names; a tombstone only removes a file no live item wrote.
     let mut written_names: BTreeSet<String> = BTreeSet::new();
-    let (live, deleted): (Vec<&Item>, Vec<&Item>) = items.iter().partition(|i| !i.is_deleted());
+    let (live, deleted): (Vec<&ItemRecord>, Vec<&ItemRecord>) =
+        items.iter().partition(|i| !i.is_deleted());
     let mut planned = Vec::with_capacity(live.len());
     for item in &live {
         let component = export_component(item).map_err(Failure::io)?;

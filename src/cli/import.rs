@@ -17,7 +17,7 @@ use super::objects::{self, NewItem, Piece};
 use super::support::{describe_count, now, open_store, Progress};
 use super::Failure;
 use crate::pim::content;
-use crate::store::{Cause, Datastore, Guid, Item, ItemContent, Reason, Timestamp, Tx};
+use crate::store::{Cause, Datastore, Guid, ItemContent, ItemRecord, Reason, Timestamp, Tx};
 
 #[derive(Args, Debug)]
 pub struct ImportArgs {
@@ -326,7 +326,7 @@ impl Index {
         Ok(index)
     }
 
-    fn add(&mut self, item: &Item) {
+    fn add(&mut self, item: &ItemRecord) {
         if let Ok(object) = content::parse_object(item.canonical.as_bytes()) {
             if let Some(uid) = crate::pim::vdir::uid_of(&object.component) {
                 self.by_uid.insert((item.datastore, uid), item.guid);
@@ -347,7 +347,7 @@ fn is_weak_key(key: &str) -> bool {
     key.split('|').skip(1).all(|part| part.is_empty())
 }
 
-fn same_content(stored: &Item, item: &NewItem) -> bool {
+fn same_content(stored: &ItemRecord, item: &NewItem) -> bool {
     content::parse_object(stored.canonical.as_bytes())
         .is_ok_and(|object| object.component == item.component)
 }

@@ -9,7 +9,7 @@ use crate::pim::content::{self, Component, Property};
 use crate::pim::note::Note;
 use crate::pim::stored::{self, ExportUid, SourceObject, StoredItem};
 use crate::pim::vcard::VCard;
-use crate::store::{Datastore, Guid, Item, Timestamp};
+use crate::store::{Datastore, Guid, ItemRecord, Timestamp};
 
 /// The store item a `handsync-guid-…` UID names: its GUID and creation time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +23,7 @@ impl GuidHint {
         ExportUid::parse(uid).map(GuidHint::from)
     }
 
-    pub fn of(item: &Item) -> GuidHint {
+    pub fn of(item: &ItemRecord) -> GuidHint {
         GuidHint {
             guid: item.guid,
             created_at: item.created_at,
@@ -203,12 +203,12 @@ fn is_item(name: &str) -> bool {
 }
 
 /// The UID an item is exported under: its own, else `handsync-guid-N`.
-pub fn export_uid(item: &Item, component: &Component) -> String {
+pub fn export_uid(item: &ItemRecord, component: &Component) -> String {
     crate::pim::vdir::uid_of(component).unwrap_or_else(|| GuidHint::of(item).uid())
 }
 
 /// The stored item as written out: its canonical form, with the UID it is exported under.
-pub fn export_component(item: &Item) -> Result<Component, String> {
+pub fn export_component(item: &ItemRecord) -> Result<Component, String> {
     let mut component = content::parse_object(item.canonical.as_bytes())
         .map_err(|e| format!("stored item {} does not parse: {e}", item.guid))?
         .component;

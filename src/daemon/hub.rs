@@ -302,10 +302,7 @@ impl Worker {
             .get_mut(&key)
             .expect("session just found or opened");
         open.last_activity = Instant::now();
-        let tx = self
-            .store
-            .begin()
-            .map_err(|e| HubError::Engine(EngineError::Store(e)))?;
+        let tx = self.store.begin().map_err(|e| HubError::Engine(e.into()))?;
         let result = open.session.receive_message(&tx, message, encoding, now);
         match result {
             Ok(reply) => {

@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 use handsync::pim::calendar::Calendar;
 use handsync::pim::identity::normalize_phone_number;
 use handsync::pim::vcard::VCard;
-use handsync::store::{Datastore, Item, Store};
+use handsync::store::{Datastore, ItemRecord, Store};
 
 /// Runs `handsync --db DB ARGS`, feeding `stdin` when given.
 pub fn handsync(db: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
@@ -51,7 +51,7 @@ pub fn text(bytes: &[u8]) -> String {
 }
 
 /// The live items of a datastore, read through the store library.
-pub fn stored_items(db: &Path, datastore: Datastore) -> Vec<Item> {
+pub fn stored_items(db: &Path, datastore: Datastore) -> Vec<ItemRecord> {
     let mut store = Store::open(db).unwrap();
     store.read(|tx| tx.items(datastore, false)).unwrap()
 }

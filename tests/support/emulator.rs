@@ -10,7 +10,7 @@ use handsync::emulator::{
     SyncRequest, UnixMillis,
 };
 use handsync::engine::{content, EngineError, Reply, ServerConfig, Session, SessionParams};
-use handsync::store::{Cause, Datastore, Guid, Item, Reason, Store, Timestamp};
+use handsync::store::{Cause, Datastore, Guid, ItemRecord, Reason, Store, Timestamp};
 use handsync::syncml;
 
 /// handsync's side: a store and the engine's configuration.
@@ -120,7 +120,7 @@ impl Pc {
             .expect("delete");
     }
 
-    pub fn items(&mut self, datastore: Datastore) -> Vec<Item> {
+    pub fn items(&mut self, datastore: Datastore) -> Vec<ItemRecord> {
         self.store
             .read(|tx| tx.items(datastore, false))
             .expect("items")

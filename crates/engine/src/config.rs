@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use handsync_store::Datastore;
+use crate::storage::Datastore;
 
 /// How phones must authenticate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 //! what the phone sends becomes an [`ItemContent`] (raw bytes kept, canonical form, identity
 //! key for slow-sync matching); what we send is the stored item in the phone's format.
 
+use crate::storage::{Datastore, ItemContent, ItemRecord, Timestamp};
 use handsync_proto::pim::calendar::Calendar;
 use handsync_proto::pim::identity::contact_key;
 use handsync_proto::pim::merge::{PhoneCapabilities, PropertyCapability};
@@ -10,7 +11,6 @@ use handsync_proto::pim::profile::{DeviceInfo, ProfileSet};
 use handsync_proto::pim::stored;
 use handsync_proto::pim::vcard::VCard;
 use handsync_proto::syncml::DevInf;
-use handsync_store::{Datastore, Item};
 
 /// An item from the phone, ready for the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,8 +22,8 @@ pub struct Incoming {
 }
 
 impl Incoming {
-    pub fn as_content(&self) -> handsync_store::ItemContent<'_> {
-        handsync_store::ItemContent {
+    pub fn as_content(&self) -> ItemContent<'_> {
+        ItemContent {
             content_type: &self.content_type,
             raw: &self.raw,
             canonical: &self.canonical,
@@ -65,7 +65,7 @@ pub fn from_phone(
 /// what we would send now is what the phone had. Other datastores are taken as they come.
 pub fn merge_into_stored(
     phone: &PhoneFormat,
-    stored: &Item,
+    stored: &ItemRecord,
     incoming: Incoming,
     unchanged_since_sent: bool,
 ) -> Incoming {
@@ -97,7 +97,11 @@ pub fn merge_into_stored(
 
 /// A stored item as the phone gets it: its content type and bytes. `preferred` is the
 /// phone's `Rx-Pref` for the datastore, when its DevInf gave one.
-pub fn to_phone(phone: &PhoneFormat, item: &Item, preferred: Option<&str>) -> (String, Vec<u8>) {
+pub fn to_phone(
+    phone: &PhoneFormat,
+    item: &ItemRecord,
+    preferred: Option<&str>,
+) -> (String, Vec<u8>) {
     let wants = |t: &str| preferred.is_some_and(|p| p.eq_ignore_ascii_case(t));
     let canonical = item.canonical.as_bytes();
     let converted = match item.datastore {
@@ -136,7 +140,7 @@ pub fn to_phone(phone: &PhoneFormat, item: &Item, preferred: Option<&str>) -> (S
 
 /// When the item says it was last changed (vCard `REV`, iCalendar `LAST-MODIFIED`), in the
 /// store's time.
-pub fn modified_at(canonical: &str) -> Option<handsync_store::Timestamp> {
+pub fn modified_at(canonical: &str) -> Option<Timestamp> {
     canonical.lines().find_map(|line| {
         let (name, value) = line.split_once(':')?;
         let name = name.split(';').next()?.trim();
@@ -148,9 +152,7 @@ pub fn modified_at(canonical: &str) -> Option<handsync_store::Timestamp> {
             // A date alone (REV:2006-04-06) means its start.
             handsync_proto::pim::datetime::DateTime::parse(&format!("{value}T000000Z"))
         })?;
-        Some(handsync_store::Timestamp::from_unix_seconds(
-            time.timestamp(),
-        ))
+        Some(Timestamp::from_unix_seconds(time.timestamp()))
     })
 }
 
@@ -189,15 +191,9 @@ mod tests {
     #[test]
     fn the_last_change_time_comes_from_rev_or_last_modified() {
         let at = modified_at("BEGIN:VCARD\r\nREV:2006-04-06T17:00:00Z\r\nEND:VCARD\r\n");
-        assert_eq!(
-            at,
-            Some(handsync_store::Timestamp::from_unix_seconds(1_144_342_800))
-        );
+        assert_eq!(at, Some(Timestamp::from_unix_seconds(1_144_342_800)));
         let at = modified_at("BEGIN:VEVENT\r\nLAST-MODIFIED:20060406T170000Z\r\nEND:VEVENT");
-        assert_eq!(
-            at,
-            Some(handsync_store::Timestamp::from_unix_seconds(1_144_342_800))
-        );
+        assert_eq!(at, Some(Timestamp::from_unix_seconds(1_144_342_800)));
         assert_eq!(modified_at("BEGIN:VCARD\r\nN:x\r\nEND:VCARD"), None);
     }
 

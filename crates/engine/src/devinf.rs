@@ -1,9 +1,9 @@
 //! Our device information ("PC Suite"), and what we keep of a phone's.
 
 use super::config::ServerConfig;
+use crate::storage::{Datastore, DevInfSummary};
 use handsync_proto::markup::Version;
 use handsync_proto::syncml::{ContentType, DataStore, DevInf, SyncCap};
-use handsync_store::{Datastore, DevInfSummary};
 
 /// The DevInf `LocURI` of a SyncML version: `./devinf10`, `./devinf11`, `./devinf12`.
 pub fn devinf_uri(version: Version) -> &'static str {

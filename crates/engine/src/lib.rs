@@ -2,7 +2,9 @@
 //! "PC Suite" (see `docs/engine.md`).
 //!
 //! - [`Session`]: one sync session, fed messages, returning answers;
-//! - [`SyncStore`]: what the engine needs from storage, implemented for [`handsync_store::Tx`];
+//! - [`SyncStore`]: what the engine needs from storage, in the engine's own words
+//!   ([`storage`]); the SQLite store implements it, [`storage::MemoryStore`] too;
+//! - [`credentials`]: SyncML basic and md5 credentials checked against a stored digest;
 //! - [`ServerConfig`]: identity, datastore names, authentication and conflict policies;
 //! - [`content`]: items between the phone's formats and the stored ones.
 
@@ -12,6 +14,7 @@
 
 pub mod config;
 pub mod content;
+pub mod credentials;
 pub mod devinf;
 mod model;
 pub mod session;

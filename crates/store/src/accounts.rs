@@ -1,18 +1,14 @@
 //! Accounts phones authenticate with.
 //!
 //! Only `md5("name:password")` is stored, never the password: a leaked database does not
-//! reveal it. That digest is still *password-equivalent for SyncML auth-md5*: whoever holds
-//! it can compute `b64(md5(b64(digest) ":" nonce))` for any nonce, exactly like the phone.
-//! SyncML 1.1/1.2 auth-md5 and basic auth can both be checked against it. (SyncML 1.0's
-//! `md5("name:password:nonce")` variant cannot, since it needs the password itself.)
+//! reveal it (see `handsync_engine::credentials` for what that digest still allows).
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
-use md5::{Digest, Md5};
+use handsync_engine::credentials::{basic_matches, md5_matches, md5_user_password};
+use handsync_engine::storage::Timestamp;
 use rusqlite::{params, OptionalExtension};
 
 use super::error::{Context, Result, StoreError};
-use super::types::Timestamp;
+use super::types::id_column;
 use super::Tx;
 
 /// An account as listed (the digest is never handed out in listings).
@@ -20,29 +16,6 @@ use super::Tx;
 pub struct Account {
     pub name: String,
     pub created_at: Timestamp,
-}
-
-/// `md5("name:password")`, the digest stored for an account.
-pub fn md5_user_password(name: &str, password: &str) -> [u8; 16] {
-    let mut hasher = Md5::new();
-    hasher.update(name.as_bytes());
-    hasher.update(b":");
-    hasher.update(password.as_bytes());
-    hasher.finalize().into()
-}
-
-/// The SyncML auth-md5 credential: `b64(md5(b64(digest) ":" nonce))`.
-fn md5_credential(digest: &[u8; 16], nonce: &[u8]) -> String {
-    let mut hasher = Md5::new();
-    hasher.update(BASE64.encode(digest).as_bytes());
-    hasher.update(b":");
-    hasher.update(nonce);
-    BASE64.encode(hasher.finalize())
-}
-
-/// Compares without an early exit, so timing does not tell how much of a credential matched.
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 impl Tx<'_> {
@@ -59,7 +32,7 @@ impl Tx<'_> {
             .execute_cached(
                 "INSERT INTO accounts (name, md5_digest, created_at) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (name) DO NOTHING",
-                params![name, &digest[..], now],
+                params![name, &digest[..], now.0],
             )
             .context(|| format!("adding account {name:?}"))?;
         if inserted == 0 {
@@ -76,7 +49,7 @@ impl Tx<'_> {
             |row| {
                 Ok(Account {
                     name: row.get(0)?,
-                    created_at: row.get(1)?,
+                    created_at: id_column(row, 1)?,
                 })
             },
             || "listing accounts".into(),
@@ -120,45 +93,12 @@ impl Tx<'_> {
 
     /// Checks syncml:auth-basic credentials (already base64-decoded and split at the ':').
     pub fn verify_basic(&self, name: &str, password: &str) -> Result<bool> {
-        Ok(match self.account_digest(name)? {
-            Some(stored) => same_bytes(&stored, &md5_user_password(name, password)),
-            None => false,
-        })
+        Ok(basic_matches(self.account_digest(name)?, name, password))
     }
 
     /// Checks a syncml:auth-md5 credential (the base64 text of the Cred's Data) against the
     /// nonce we gave the device (raw bytes, as decoded from our NextNonce).
     pub fn verify_md5(&self, name: &str, credential: &str, nonce: &[u8]) -> Result<bool> {
-        Ok(match self.account_digest(name)? {
-            Some(stored) => same_bytes(
-                md5_credential(&stored, nonce).as_bytes(),
-                credential.trim().as_bytes(),
-            ),
-            None => false,
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn md5_credential_matches_the_syncml_formula() {
-        // Expected values computed independently with coreutils:
-        // printf 'Bruce2:OhBehave' | md5sum | xxd -r -p | base64, then the same on "<that>:Nonce".
-        let digest = md5_user_password("Bruce2", "OhBehave");
-        assert_eq!(BASE64.encode(digest), "PtEdr8lBQ45IbT1bZIkrOQ==");
-        assert_eq!(
-            md5_credential(&digest, b"Nonce"),
-            "Zz6EivR3yeaaENcRN6lpAQ=="
-        );
-    }
-
-    #[test]
-    fn same_bytes_needs_equal_length_and_content() {
-        assert!(same_bytes(b"abc", b"abc"));
-        assert!(!same_bytes(b"abc", b"abd"));
-        assert!(!same_bytes(b"abc", b"ab"));
+        Ok(md5_matches(self.account_digest(name)?, credential, nonce))
     }
 }

@@ -1,137 +1,19 @@
 //! Devices, their datastores (anchors, map, what they hold) and the two directions of change:
 //! what a device sends us and what it has not seen yet.
 
+use handsync_engine::storage::{
+    Applied, AppliedOutcome, Cause, ChangeKind, Datastore, DevInfEncoding, DevInfSummary,
+    DeviceChange, DeviceDatastore, DeviceId, DeviceItem, DeviceRecord, Guid, ItemContent,
+    ItemRecord, PcChange, Reason, Revision, SessionId, Timestamp,
+};
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::error::{Context, Result, StoreError};
-use super::items::{content_of, item_from_row};
-use super::types::datastore_column;
+use super::items::item_from_row;
 use super::types::{
-    Cause, ChangeKind, Datastore, DevInfEncoding, DeviceId, Direction, Guid, Item, ItemContent,
-    Reason, Revision, SessionId, SessionResult, Timestamp,
+    id_column, optional_id, optional_id_column, optional_text_column, text_column, Direction,
 };
 use super::Tx;
-
-/// The identifying fields of a DevInf.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DevInfSummary {
-    pub manufacturer: Option<String>,
-    pub model: Option<String>,
-    pub oem: Option<String>,
-    pub firmware_version: Option<String>,
-    pub software_version: Option<String>,
-    pub hardware_version: Option<String>,
-    /// DevInf's DevID (usually the same as the Source LocURI, not always).
-    pub dev_id: Option<String>,
-    /// DevInf's DevTyp: phone, pda, smartphone...
-    pub device_type: Option<String>,
-}
-
-/// A device as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceRecord {
-    pub id: DeviceId,
-    /// The SyncML Source LocURI, e.g. `IMEI:350000000000000`.
-    pub uri: String,
-    /// The DevInf exactly as received.
-    pub devinf_raw: Option<Vec<u8>>,
-    pub devinf_encoding: Option<DevInfEncoding>,
-    pub summary: DevInfSummary,
-    pub first_seen: Timestamp,
-    pub last_seen: Timestamp,
-    /// The NextNonce we last gave it for syncml:auth-md5.
-    pub next_nonce: Option<Vec<u8>>,
-}
-
-/// The state of one of our datastores on one device.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceDatastore {
-    pub device: DeviceId,
-    pub datastore: Datastore,
-    /// The phone's URI for it, e.g. `Contacts` or `./EriPBDB`.
-    pub device_uri: String,
-    /// The phone's anchor of the last completed sync (its Next then, its Last now).
-    pub client_last_anchor: Option<String>,
-    /// Our anchor of the last completed sync.
-    pub server_last_anchor: Option<String>,
-    /// Anchors of the sync under way; they become the last ones only when it completes.
-    pub pending_client_anchor: Option<String>,
-    pub pending_server_anchor: Option<String>,
-    pub last_session_completed: bool,
-    pub last_session: Option<SessionId>,
-    pub last_sync_at: Option<Timestamp>,
-    pub last_result: Option<SessionResult>,
-    pub last_completed_at: Option<Timestamp>,
-}
-
-/// One item a device holds, or has been sent and not yet mapped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceItem {
-    pub guid: Guid,
-    /// `None` while the mapping is pending: the device took our Add, its Map has not come.
-    pub luid: Option<String>,
-    /// The item's revision the device has.
-    pub seen_revision: Revision,
-    /// The item's current revision.
-    pub item_revision: Revision,
-    pub item_deleted: bool,
-}
-
-/// A change a device sends, identified by its LUID.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeviceChange<'a> {
-    Add {
-        luid: &'a str,
-        content: ItemContent<'a>,
-    },
-    Replace {
-        luid: &'a str,
-        content: ItemContent<'a>,
-    },
-    Delete {
-        luid: &'a str,
-    },
-}
-
-/// What applying a device's change did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AppliedOutcome {
-    /// A new item (an Add, or a Replace of a LUID we did not know).
-    Added,
-    /// The mapped item got the device's content (a Replace, or an Add of a LUID already
-    /// mapped: a resend after a cut session, which must not duplicate).
-    Replaced,
-    Deleted,
-    /// The mapped item was already deleted; the device no longer holds it.
-    AlreadyDeleted,
-    /// A Delete of a LUID we do not know.
-    NotFound,
-}
-
-/// The result of [`Tx::apply_from_device`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Applied {
-    pub outcome: AppliedOutcome,
-    pub guid: Option<Guid>,
-    /// The item's revision after the change.
-    pub revision: Option<Revision>,
-    /// The PC had changed the item since the device last saw it; the device's change won and
-    /// the PC's version is in the item's history.
-    pub conflict: bool,
-    /// The item had been deleted on the PC and the device's Replace brought it back.
-    pub revived: bool,
-}
-
-/// A change the device has not seen yet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PcChange {
-    pub kind: ChangeKind,
-    /// The item as it is now (for a Delete, the tombstone).
-    pub item: Item,
-    /// The device's id for it; `None` for an Add, and for a Replace or Delete of an item
-    /// whose mapping is still pending.
-    pub luid: Option<String>,
-}
 
 /// A device with the state of each of its datastores, for `handsync devices`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,10 +35,10 @@ const DEVICE_COLUMNS: &str = "id, uri, devinf_raw, devinf_encoding, manufacturer
 
 fn device_from_row(row: &Row<'_>) -> rusqlite::Result<DeviceRecord> {
     Ok(DeviceRecord {
-        id: row.get(0)?,
+        id: id_column(row, 0)?,
         uri: row.get(1)?,
         devinf_raw: row.get(2)?,
-        devinf_encoding: row.get(3)?,
+        devinf_encoding: optional_text_column(row, 3)?,
         summary: DevInfSummary {
             manufacturer: row.get(4)?,
             model: row.get(5)?,
@@ -167,8 +49,8 @@ fn device_from_row(row: &Row<'_>) -> rusqlite::Result<DeviceRecord> {
             dev_id: row.get(10)?,
             device_type: row.get(11)?,
         },
-        first_seen: row.get(12)?,
-        last_seen: row.get(13)?,
+        first_seen: id_column(row, 12)?,
+        last_seen: id_column(row, 13)?,
         next_nonce: row.get(14)?,
     })
 }
@@ -179,18 +61,18 @@ const DEVICE_DATASTORE_COLUMNS: &str = "device_id, datastore, device_uri, client
 
 fn device_datastore_from_row(row: &Row<'_>) -> rusqlite::Result<DeviceDatastore> {
     Ok(DeviceDatastore {
-        device: row.get(0)?,
-        datastore: datastore_column(row, 1)?,
+        device: id_column(row, 0)?,
+        datastore: text_column(row, 1)?,
         device_uri: row.get(2)?,
         client_last_anchor: row.get(3)?,
         server_last_anchor: row.get(4)?,
         pending_client_anchor: row.get(5)?,
         pending_server_anchor: row.get(6)?,
         last_session_completed: row.get(7)?,
-        last_session: row.get(8)?,
-        last_sync_at: row.get(9)?,
-        last_result: row.get(10)?,
-        last_completed_at: row.get(11)?,
+        last_session: optional_id_column(row, 8)?,
+        last_sync_at: optional_id_column(row, 9)?,
+        last_result: optional_text_column(row, 10)?,
+        last_completed_at: optional_id_column(row, 11)?,
     })
 }
 
@@ -198,10 +80,10 @@ const DEVICE_ITEM_COLUMNS: &str = "d.item_id, d.luid, d.seen_revision, i.revisio
 
 fn device_item_from_row(row: &Row<'_>) -> rusqlite::Result<DeviceItem> {
     Ok(DeviceItem {
-        guid: row.get(0)?,
+        guid: id_column(row, 0)?,
         luid: row.get(1)?,
-        seen_revision: row.get(2)?,
-        item_revision: row.get(3)?,
+        seen_revision: id_column(row, 2)?,
+        item_revision: id_column(row, 3)?,
         item_deleted: row.get(4)?,
     })
 }
@@ -218,8 +100,8 @@ impl Tx<'_> {
             "INSERT INTO devices (uri, first_seen, last_seen) VALUES (?1, ?2, ?2) \
                  ON CONFLICT (uri) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen) \
                  RETURNING id",
-            params![uri, now],
-            |row| row.get(0),
+            params![uri, now.0],
+            |row| id_column(row, 0),
         )
         .context(|| format!("recording device {uri}"))
     }
@@ -228,7 +110,7 @@ impl Tx<'_> {
         let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1");
         self.conn()
             .prepare_cached(&sql)
-            .and_then(|mut stmt| stmt.query_row([device], device_from_row).optional())
+            .and_then(|mut stmt| stmt.query_row([device.0], device_from_row).optional())
             .context(|| format!("reading device {device}"))?
             .ok_or(StoreError::DeviceNotFound(device))
     }
@@ -255,9 +137,9 @@ impl Tx<'_> {
                  model = ?5, oem = ?6, firmware_version = ?7, software_version = ?8, \
                  hardware_version = ?9, devinf_devid = ?10, device_type = ?11 WHERE id = ?1",
                 params![
-                    device,
+                    device.0,
                     raw,
-                    encoding,
+                    encoding.as_str(),
                     summary.manufacturer,
                     summary.model,
                     summary.oem,
@@ -280,7 +162,7 @@ impl Tx<'_> {
         let changed = self
             .execute_cached(
                 "UPDATE devices SET next_nonce = ?2 WHERE id = ?1",
-                params![device, nonce],
+                params![device.0, nonce],
             )
             .context(|| format!("storing the nonce of device {device}"))?;
         if changed == 0 {
@@ -294,7 +176,7 @@ impl Tx<'_> {
         self.execute_cached(
             "INSERT INTO device_settings (device_id, key, value) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (device_id, key) DO UPDATE SET value = excluded.value",
-            params![device, key, value],
+            params![device.0, key, value],
         )
         .map(|_| ())
         .context(|| format!("setting {key} of device {device}"))
@@ -303,7 +185,7 @@ impl Tx<'_> {
     pub fn device_setting(&self, device: DeviceId, key: &str) -> Result<Option<String>> {
         self.query_row_cached(
             "SELECT value FROM device_settings WHERE device_id = ?1 AND key = ?2",
-            params![device, key],
+            params![device.0, key],
             |row| row.get(0),
         )
         .optional()
@@ -314,7 +196,7 @@ impl Tx<'_> {
     pub fn device_settings(&self, device: DeviceId) -> Result<Vec<(String, String)>> {
         self.collect(
             "SELECT key, value FROM device_settings WHERE device_id = ?1 ORDER BY key",
-            [device],
+            [device.0],
             |row| Ok((row.get(0)?, row.get(1)?)),
             || format!("reading the settings of device {device}"),
         )
@@ -334,7 +216,7 @@ impl Tx<'_> {
                          JOIN device_datastores s ON s.id = d.device_datastore_id \
                          JOIN items i ON i.id = d.item_id \
                          WHERE s.device_id = ?1 AND s.datastore = ?2 AND i.deleted = 0",
-                        params![device.id, state.datastore.as_str()],
+                        params![device.id.0, state.datastore.as_str()],
                         |row| row.get::<_, i64>(0),
                     )
                     .context(|| {
@@ -364,7 +246,7 @@ impl Tx<'_> {
             "INSERT INTO device_datastores (device_id, datastore, device_uri) \
                  VALUES (?1, ?2, ?3) \
                  ON CONFLICT (device_id, datastore) DO UPDATE SET device_uri = excluded.device_uri",
-            params![device, datastore.as_str(), device_uri],
+            params![device.0, datastore.as_str(), device_uri],
         )
         .context(|| format!("setting up {datastore} on device {device}"))?;
         self.device_datastore(device, datastore)?
@@ -384,7 +266,7 @@ impl Tx<'_> {
             .prepare_cached(&sql)
             .and_then(|mut stmt| {
                 stmt.query_row(
-                    params![device, datastore.as_str()],
+                    params![device.0, datastore.as_str()],
                     device_datastore_from_row,
                 )
                 .optional()
@@ -397,7 +279,7 @@ impl Tx<'_> {
             "SELECT {DEVICE_DATASTORE_COLUMNS} FROM device_datastores WHERE device_id = ?1 \
              ORDER BY datastore"
         );
-        self.collect(&sql, [device], device_datastore_from_row, || {
+        self.collect(&sql, [device.0], device_datastore_from_row, || {
             format!("listing the datastores of device {device}")
         })
     }
@@ -408,7 +290,7 @@ impl Tx<'_> {
                 "SELECT id FROM device_datastores WHERE device_id = ?1 AND datastore = ?2",
             )
             .and_then(|mut stmt| {
-                stmt.query_row(params![device, datastore.as_str()], |row| row.get(0))
+                stmt.query_row(params![device.0, datastore.as_str()], |row| row.get(0))
                     .optional()
             })
             .context(|| format!("finding {datastore} of device {device}"))?
@@ -431,7 +313,7 @@ impl Tx<'_> {
             "UPDATE device_datastores SET pending_client_anchor = ?2, \
                  pending_server_anchor = ?3, last_session_completed = 0, last_session_id = ?4, \
                  last_sync_at = ?5, last_result = 'running' WHERE id = ?1",
-            params![id, client_next_anchor, server_next_anchor, session, now],
+            params![id, client_next_anchor, server_next_anchor, session.0, now.0],
         )
         .map(|_| ())
         .context(|| format!("starting the {datastore} sync of device {device}"))
@@ -459,7 +341,7 @@ impl Tx<'_> {
                  pending_server_anchor = NULL, last_session_completed = 1, \
                  last_result = 'completed', last_completed_at = ?2 \
                  WHERE device_id = ?1 AND datastore = ?3",
-            params![device, now, datastore.as_str()],
+            params![device.0, now.0, datastore.as_str()],
         )
         .map(|_| ())
         .context(|| format!("completing the {datastore} sync of device {device}"))
@@ -521,7 +403,7 @@ impl Tx<'_> {
         self.conn()
             .prepare_cached(&sql)
             .and_then(|mut stmt| {
-                stmt.query_row(params![id, guid], device_item_from_row)
+                stmt.query_row(params![id, guid.0], device_item_from_row)
                     .optional()
             })
             .context(|| format!("finding item {guid} on device {device}"))
@@ -534,7 +416,7 @@ impl Tx<'_> {
         device: DeviceId,
         datastore: Datastore,
         key: &str,
-    ) -> Result<Vec<Item>> {
+    ) -> Result<Vec<ItemRecord>> {
         let id = self.device_datastore_id(device, datastore)?;
         self.collect(
             "SELECT id, datastore, content_type, raw, canonical, identity_key, revision, \
@@ -572,7 +454,7 @@ impl Tx<'_> {
             .execute_cached(
                 "DELETE FROM device_items WHERE device_datastore_id = ?1 AND luid = ?2 \
                  AND item_id != ?3",
-                params![id, luid, guid],
+                params![id, luid, guid.0],
             )
             .context(|| format!("dropping a stale mapping of LUID {luid} on device {device}"))?;
         if stale > 0 {
@@ -585,7 +467,7 @@ impl Tx<'_> {
                  mapped_at) VALUES (?1, ?2, ?3, coalesce(?4, 0), ?5) \
                  ON CONFLICT (device_datastore_id, item_id) DO UPDATE SET luid = excluded.luid, \
                  seen_revision = coalesce(?4, seen_revision), mapped_at = excluded.mapped_at",
-            params![id, guid, luid, seen_revision, now],
+            params![id, guid.0, luid, optional_id(seen_revision), now.0],
         )
         .map(|_| ())
         .context(|| format!("mapping LUID {luid} to item {guid} on device {device}"))
@@ -630,7 +512,7 @@ impl Tx<'_> {
         let dropped = self
             .execute_cached(
                 "DELETE FROM device_items WHERE device_datastore_id = ?1 AND item_id = ?2",
-                params![id, guid],
+                params![id, guid.0],
             )
             .context(|| format!("forgetting item {guid} on device {device}"))?;
         Ok(dropped > 0)
@@ -703,14 +585,14 @@ impl Tx<'_> {
                     "INSERT INTO device_items (device_datastore_id, item_id, seen_revision) \
                          VALUES (?1, ?2, ?3) ON CONFLICT (device_datastore_id, item_id) \
                          DO UPDATE SET seen_revision = max(seen_revision, excluded.seen_revision)",
-                    params![id, guid, revision],
+                    params![id, guid.0, revision.0],
                 )
                 .context(what)?;
             }
             ChangeKind::Delete => {
                 self.execute_cached(
                     "DELETE FROM device_items WHERE device_datastore_id = ?1 AND item_id = ?2",
-                    params![id, guid],
+                    params![id, guid.0],
                 )
                 .context(what)?;
             }
@@ -781,7 +663,7 @@ impl Tx<'_> {
                     Some(held) => {
                         self.execute_cached(
                             "DELETE FROM device_items WHERE device_datastore_id = ?1 AND item_id = ?2",
-                            params![id, held.guid],
+                            params![id, held.guid.0],
                         )
                         .context(|| format!("unmapping item {} from device {device}", held.guid))?;
                         if held.item_deleted {
@@ -838,7 +720,7 @@ impl Tx<'_> {
         now: Timestamp,
     ) -> Result<Applied> {
         let item = self.item(held.guid)?;
-        let same_content = !item.is_deleted() && content == content_of(&item);
+        let same_content = !item.is_deleted() && content == item.content();
         // Both sides holding the same content is no conflict, whatever happened in between.
         let conflict = held.item_revision > held.seen_revision && !same_content;
         let mut cause = Cause::device(Reason::ReplacedByPhone, device, session);
@@ -858,7 +740,7 @@ impl Tx<'_> {
         self.execute_cached(
             "UPDATE device_items SET seen_revision = ?3 \
                  WHERE device_datastore_id = ?1 AND item_id = ?2",
-            params![id, item.guid, item.revision],
+            params![id, item.guid.0, item.revision.0],
         )
         .context(|| format!("recording that device {device} has item {}", item.guid))?;
         Ok(Applied {

@@ -3,7 +3,10 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use super::types::{Datastore, DeviceId, Guid, Revision, SessionId};
+use handsync_engine::storage::{
+    Datastore, DeviceId, Guid, Revision, SessionId, StorageError, StorageErrorKind,
+};
+use handsync_engine::EngineError;
 
 /// Everything that can go wrong in the store. Messages name what failed and which item,
 /// device or session it concerned.
@@ -129,6 +132,41 @@ impl std::error::Error for StoreError {
             StoreError::Create { source, .. } => Some(source),
             _ => None,
         }
+    }
+}
+
+/// The engine sees the store's failures in its own words: what was not found, what was
+/// refused, and what failed in SQLite.
+impl From<StoreError> for StorageError {
+    fn from(error: StoreError) -> StorageError {
+        let kind = match &error {
+            StoreError::ItemNotFound(_)
+            | StoreError::VersionNotFound { .. }
+            | StoreError::DeviceNotFound(_)
+            | StoreError::DeviceDatastoreNotFound { .. }
+            | StoreError::SessionNotFound(_)
+            | StoreError::AccountNotFound(_)
+            | StoreError::RejectedItemNotFound(_) => StorageErrorKind::NotFound,
+            StoreError::ItemDeleted(_)
+            | StoreError::WrongDatastore { .. }
+            | StoreError::SessionEnded(_)
+            | StoreError::AccountExists(_)
+            | StoreError::InvalidInput(_) => StorageErrorKind::Invalid,
+            StoreError::Open { .. }
+            | StoreError::Create { .. }
+            | StoreError::Sqlite { .. }
+            | StoreError::SchemaTooNew { .. }
+            | StoreError::Migration { .. }
+            | StoreError::Corrupt { .. } => StorageErrorKind::Failed,
+        };
+        StorageError::new(kind, error.to_string())
+    }
+}
+
+/// So a driver can `?` a failed `begin` or `commit` where it answers with engine errors.
+impl From<StoreError> for EngineError {
+    fn from(error: StoreError) -> EngineError {
+        EngineError::Store(error.into())
     }
 }
 

@@ -1,12 +1,15 @@
 //! Items, their versions (the history) and restores.
 
+use handsync_engine::storage::{
+    Cause, Datastore, Guid, ItemContent, ItemRecord, Reason, Revision, SessionId, Timestamp,
+    Tombstone,
+};
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::error::{Context, Result, StoreError};
-use super::types::{datastore_column, optional_datastore_column};
 use super::types::{
-    Cause, Datastore, Guid, Item, ItemContent, ItemVersion, Reason, Revision, SessionId, Timestamp,
-    Tombstone,
+    cause_columns, id_column, optional_id, optional_id_column, optional_text_column, text_column,
+    ItemVersion,
 };
 use super::Tx;
 
@@ -18,51 +21,46 @@ const VERSION_COLUMNS: &str = "v.item_id, i.datastore, v.revision, v.content_typ
      v.canonical, v.identity_key, v.deleted, v.applied, v.at, v.reason, v.device_id, \
      v.session_id, v.note, v.restored_from_revision";
 
-pub(crate) fn item_from_row(row: &Row<'_>) -> rusqlite::Result<Item> {
+pub(crate) fn item_from_row(row: &Row<'_>) -> rusqlite::Result<ItemRecord> {
     let deleted: bool = row.get(9)?;
     let tombstone = if deleted {
         Some(Tombstone {
-            at: row.get(10)?,
-            device: row.get(11)?,
-            session: row.get(12)?,
-            reason: row.get(13)?,
+            at: id_column(row, 10)?,
+            device: optional_id_column(row, 11)?,
+            session: optional_id_column(row, 12)?,
+            reason: text_column(row, 13)?,
         })
     } else {
         None
     };
-    Ok(Item {
-        guid: row.get(0)?,
-        datastore: datastore_column(row, 1)?,
+    Ok(ItemRecord {
+        guid: id_column(row, 0)?,
+        datastore: text_column(row, 1)?,
         content_type: row.get(2)?,
         raw: row.get(3)?,
         canonical: row.get(4)?,
         identity_key: row.get(5)?,
-        revision: row.get(6)?,
-        created_at: row.get(7)?,
-        modified_at: row.get(8)?,
+        revision: id_column(row, 6)?,
+        created_at: id_column(row, 7)?,
+        modified_at: id_column(row, 8)?,
         deleted: tombstone,
     })
 }
 
 fn version_from_row(row: &Row<'_>) -> rusqlite::Result<ItemVersion> {
     Ok(ItemVersion {
-        guid: row.get(0)?,
-        datastore: datastore_column(row, 1)?,
-        revision: row.get(2)?,
+        guid: id_column(row, 0)?,
+        datastore: text_column(row, 1)?,
+        revision: id_column(row, 2)?,
         content_type: row.get(3)?,
         raw: row.get(4)?,
         canonical: row.get(5)?,
         identity_key: row.get(6)?,
         deleted: row.get(7)?,
         applied: row.get(8)?,
-        at: row.get(9)?,
-        cause: Cause {
-            reason: row.get(10)?,
-            device: row.get(11)?,
-            session: row.get(12)?,
-            note: row.get(13)?,
-        },
-        restored_from: row.get(14)?,
+        at: id_column(row, 9)?,
+        cause: cause_columns(row, 10)?,
+        restored_from: optional_id_column(row, 14)?,
     })
 }
 
@@ -129,21 +127,21 @@ fn non_empty(guid_or_what: &str, value: &str) -> Result<()> {
 
 impl Tx<'_> {
     /// The item with this GUID, tombstone or not.
-    pub fn item(&self, guid: Guid) -> Result<Item> {
+    pub fn item(&self, guid: Guid) -> Result<ItemRecord> {
         self.find_item(guid)?.ok_or(StoreError::ItemNotFound(guid))
     }
 
     /// The item with this GUID if there is one.
-    pub fn find_item(&self, guid: Guid) -> Result<Option<Item>> {
+    pub fn find_item(&self, guid: Guid) -> Result<Option<ItemRecord>> {
         let sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = ?1");
         self.conn()
             .prepare_cached(&sql)
-            .and_then(|mut stmt| stmt.query_row([guid], item_from_row).optional())
+            .and_then(|mut stmt| stmt.query_row([guid.0], item_from_row).optional())
             .context(|| format!("reading item {guid}"))
     }
 
     /// The items of a datastore in GUID order; tombstones only when asked for.
-    pub fn items(&self, datastore: Datastore, include_deleted: bool) -> Result<Vec<Item>> {
+    pub fn items(&self, datastore: Datastore, include_deleted: bool) -> Result<Vec<ItemRecord>> {
         let sql = format!(
             "SELECT {ITEM_COLUMNS} FROM items WHERE datastore = ?1 AND (?2 OR deleted = 0) \
              ORDER BY id"
@@ -157,7 +155,11 @@ impl Tx<'_> {
     }
 
     /// Live items of a datastore with this identity key (slow-sync matching).
-    pub fn items_by_identity_key(&self, datastore: Datastore, key: &str) -> Result<Vec<Item>> {
+    pub fn items_by_identity_key(
+        &self,
+        datastore: Datastore,
+        key: &str,
+    ) -> Result<Vec<ItemRecord>> {
         let sql = format!(
             "SELECT {ITEM_COLUMNS} FROM items \
              WHERE datastore = ?1 AND identity_key = ?2 AND deleted = 0 ORDER BY id"
@@ -188,7 +190,7 @@ impl Tx<'_> {
         content: ItemContent<'_>,
         cause: &Cause,
         now: Timestamp,
-    ) -> Result<Item> {
+    ) -> Result<ItemRecord> {
         non_empty("content type", content.content_type)?;
         let revision = self.next_revision()?;
         self.conn()
@@ -203,8 +205,8 @@ impl Tx<'_> {
                     content.raw,
                     content.canonical,
                     content.identity_key,
-                    revision,
-                    now
+                    revision.0,
+                    now.0
                 ])
             })
             .context(|| format!("adding a {datastore} item"))?;
@@ -234,13 +236,13 @@ impl Tx<'_> {
         content: ItemContent<'_>,
         cause: &Cause,
         now: Timestamp,
-    ) -> Result<Item> {
+    ) -> Result<ItemRecord> {
         non_empty("content type", content.content_type)?;
         let item = self.item(guid)?;
         if item.is_deleted() {
             return Err(StoreError::ItemDeleted(guid));
         }
-        if content == content_of(&item) {
+        if content == item.content() {
             // Same content: a new revision would only send every phone a needless Replace.
             return Ok(item);
         }
@@ -259,7 +261,7 @@ impl Tx<'_> {
 
     /// Deletes a live item: it becomes a tombstone that keeps its content, and the deletion is
     /// a version of its own.
-    pub fn delete_item(&self, guid: Guid, cause: &Cause, now: Timestamp) -> Result<Item> {
+    pub fn delete_item(&self, guid: Guid, cause: &Cause, now: Timestamp) -> Result<ItemRecord> {
         let item = self.item(guid)?;
         if item.is_deleted() {
             return Err(StoreError::ItemDeleted(guid));
@@ -267,7 +269,7 @@ impl Tx<'_> {
         self.write_version(
             &item,
             NewVersion {
-                content: content_of(&item),
+                content: item.content(),
                 deleted: true,
                 restored_from: None,
                 restore_id: None,
@@ -280,11 +282,11 @@ impl Tx<'_> {
     /// Brings a tombstone back to life with new content (a phone edited what the PC deleted).
     pub(crate) fn revive_item(
         &self,
-        item: &Item,
+        item: &ItemRecord,
         content: ItemContent<'_>,
         cause: &Cause,
         now: Timestamp,
-    ) -> Result<Item> {
+    ) -> Result<ItemRecord> {
         self.write_version(
             item,
             NewVersion {
@@ -337,7 +339,7 @@ impl Tx<'_> {
             "SELECT {VERSION_COLUMNS} FROM item_versions v JOIN items i ON i.id = v.item_id \
              WHERE v.item_id = ?1 ORDER BY v.revision"
         );
-        self.collect(&sql, [guid], version_from_row, || {
+        self.collect(&sql, [guid.0], version_from_row, || {
             format!("reading the history of item {guid}")
         })
     }
@@ -348,7 +350,7 @@ impl Tx<'_> {
             "SELECT {VERSION_COLUMNS} FROM item_versions v JOIN items i ON i.id = v.item_id \
              WHERE v.session_id = ?1 ORDER BY v.revision"
         );
-        self.collect(&sql, [session], version_from_row, || {
+        self.collect(&sql, [session.0], version_from_row, || {
             format!("reading the changes of session {session}")
         })
     }
@@ -362,7 +364,7 @@ impl Tx<'_> {
         self.conn()
             .prepare_cached(&sql)
             .and_then(|mut stmt| {
-                stmt.query_row(params![guid, revision], version_from_row)
+                stmt.query_row(params![guid.0, revision.0], version_from_row)
                     .optional()
             })
             .context(|| format!("reading version {revision} of item {guid}"))?
@@ -376,8 +378,8 @@ impl Tx<'_> {
             PointInTime::Time(at) => self
                 .query_row_cached(
                     "SELECT coalesce(max(revision), 0) FROM item_versions WHERE at <= ?1",
-                    [at],
-                    |row| row.get(0),
+                    [at.0],
+                    |row| id_column(row, 0),
                 )
                 .context(|| format!("finding the last change at or before {}", at.0)),
             PointInTime::BeforeSession(session) => {
@@ -405,7 +407,7 @@ impl Tx<'_> {
         self.conn()
             .prepare_cached(&sql)
             .and_then(|mut stmt| {
-                stmt.query_row(params![guid, revision], version_from_row)
+                stmt.query_row(params![guid.0, revision.0], version_from_row)
                     .optional()
             })
             .context(|| format!("reading item {guid} as of revision {revision}"))
@@ -478,11 +480,11 @@ impl Tx<'_> {
             |row| {
                 Ok(RestoreRecord {
                     id: row.get(0)?,
-                    datastore: optional_datastore_column(row, 1)?,
-                    guid: row.get(2)?,
-                    target: row.get(3)?,
-                    undo_point: row.get(4)?,
-                    at: row.get(5)?,
+                    datastore: optional_text_column(row, 1)?,
+                    guid: optional_id_column(row, 2)?,
+                    target: id_column(row, 3)?,
+                    undo_point: id_column(row, 4)?,
+                    at: id_column(row, 5)?,
                     changed: row.get::<_, i64>(6)?.max(0) as u64,
                 })
             },
@@ -503,10 +505,10 @@ impl Tx<'_> {
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
                 datastore.map(Datastore::as_str),
-                guid,
-                target,
-                undo_point,
-                now
+                optional_id(guid),
+                target.0,
+                undo_point.0,
+                now.0
             ],
         )
         .context(|| format!("recording a restore to revision {target}"))?;
@@ -532,7 +534,7 @@ impl Tx<'_> {
 
     fn restore_one(
         &self,
-        item: &Item,
+        item: &ItemRecord,
         target: Option<&ItemVersion>,
         report: &mut RestoreReport,
         now: Timestamp,
@@ -550,12 +552,12 @@ impl Tx<'_> {
                 Some(version.revision),
             ),
             // Did not exist at the target: delete, keeping the current content in the tombstone.
-            None => (content_of(item), true, None),
+            None => (item.content(), true, None),
         };
         let unchanged = if deleted {
             item.is_deleted()
         } else {
-            !item.is_deleted() && content == content_of(item)
+            !item.is_deleted() && content == item.content()
         };
         if unchanged {
             report.unchanged += 1;
@@ -587,11 +589,11 @@ impl Tx<'_> {
     /// Makes `new` the item's state under a new revision and records it as a version.
     fn write_version(
         &self,
-        item: &Item,
+        item: &ItemRecord,
         new: NewVersion<'_>,
         cause: &Cause,
         now: Timestamp,
-    ) -> Result<Item> {
+    ) -> Result<ItemRecord> {
         let guid = item.guid;
         let revision = self.next_revision()?;
         let content = new.content;
@@ -609,18 +611,18 @@ impl Tx<'_> {
             )
             .and_then(|mut stmt| {
                 stmt.execute(params![
-                    guid,
+                    guid.0,
                     content.content_type,
                     content.raw,
                     content.canonical,
                     content.identity_key,
-                    revision,
-                    now,
+                    revision.0,
+                    now.0,
                     new.deleted,
-                    deleted_at,
-                    deleted_by_device,
-                    deleted_by_session,
-                    deleted_reason
+                    optional_id(deleted_at),
+                    optional_id(deleted_by_device),
+                    optional_id(deleted_by_session),
+                    deleted_reason.map(Reason::as_str)
                 ])
             })
             .context(|| format!("writing item {guid}"))?;
@@ -649,20 +651,20 @@ impl Tx<'_> {
             )
             .and_then(|mut stmt| {
                 stmt.execute(params![
-                    guid,
-                    revision,
+                    guid.0,
+                    revision.0,
                     content.content_type,
                     content.raw,
                     content.canonical,
                     content.identity_key,
                     new.deleted,
                     applied,
-                    now,
-                    cause.reason,
-                    cause.device,
-                    cause.session,
+                    now.0,
+                    cause.reason.as_str(),
+                    optional_id(cause.device),
+                    optional_id(cause.session),
                     cause.note,
-                    new.restored_from,
+                    optional_id(new.restored_from),
                     new.restore_id
                 ])
             })
@@ -681,15 +683,5 @@ impl Tx<'_> {
         let mut stmt = self.conn().prepare_cached(sql).context(&what)?;
         let rows = stmt.query_map(params, map).context(&what)?;
         rows.collect::<rusqlite::Result<Vec<T>>>().context(&what)
-    }
-}
-
-/// The content of an item as an [`ItemContent`].
-pub(crate) fn content_of(item: &Item) -> ItemContent<'_> {
-    ItemContent {
-        content_type: &item.content_type,
-        raw: &item.raw,
-        canonical: &item.canonical,
-        identity_key: item.identity_key.as_deref(),
     }
 }

@@ -69,6 +69,7 @@ mod items;
 mod rejected;
 mod schema;
 mod sessions;
+mod sync_store;
 mod types;
 
 use std::path::{Path, PathBuf};
@@ -76,22 +77,25 @@ use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior};
 
-pub use accounts::{md5_user_password, Account};
-pub use devices::{
-    Applied, AppliedOutcome, DevInfSummary, DeviceChange, DeviceDatastore, DeviceDatastoreSummary,
-    DeviceItem, DeviceRecord, DeviceSummary, PcChange,
-};
+pub use accounts::Account;
+pub use devices::{DeviceDatastoreSummary, DeviceSummary};
 pub use error::{Result, StoreError};
 pub use items::{PointInTime, RestoreRecord, RestoreReport};
-pub use rejected::{NewRejectedItem, RejectedItem};
+pub use rejected::RejectedItem;
 pub use schema::SCHEMA_VERSION;
-pub use sessions::{NewSession, SessionCounts, SessionRecord};
-pub use types::{
-    Cause, ChangeKind, Datastore, DevInfEncoding, DeviceId, Direction, Guid, Item, ItemContent,
-    ItemVersion, Reason, Revision, SessionId, SessionResult, Timestamp, Tombstone,
+pub use sessions::{SessionCounts, SessionRecord};
+pub use types::{Direction, ItemVersion};
+// The engine's storage vocabulary, which the store speaks too: so callers find every type of
+// the store's API here.
+pub use handsync_engine::storage::{
+    Applied, AppliedOutcome, Cause, ChangeKind, Datastore, DevInfEncoding, DevInfSummary,
+    DeviceChange, DeviceDatastore, DeviceId, DeviceItem, DeviceRecord, Guid, ItemContent,
+    ItemRecord, NewRejectedItem, NewSession, PcChange, Reason, Revision, SessionId, SessionResult,
+    Timestamp, Tombstone,
 };
 
 use error::Context;
+use types::id_column;
 
 /// How long a writer waits for another process (CLI beside the daemon) to finish its write.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -342,7 +346,7 @@ impl Tx<'_> {
     /// The last revision handed out by the change counter.
     pub fn current_revision(&self) -> Result<Revision> {
         self.query_row_cached("SELECT value FROM change_counter WHERE id = 1", [], |row| {
-            row.get(0)
+            id_column(row, 0)
         })
         .context(|| "reading the change counter".into())
     }
@@ -352,7 +356,7 @@ impl Tx<'_> {
         self.query_row_cached(
             "UPDATE change_counter SET value = value + 1 WHERE id = 1 RETURNING value",
             [],
-            |row| row.get(0),
+            |row| id_column(row, 0),
         )
         .context(|| "advancing the change counter".into())
     }

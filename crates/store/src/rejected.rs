@@ -1,32 +1,12 @@
 //! Items a phone sent that the engine refused: kept with their bytes, device, datastore, LUID,
 //! content type, the status the phone got and why, so the user can recover them.
 
+use handsync_engine::storage::{Datastore, DeviceId, NewRejectedItem, SessionId, Timestamp};
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::error::{Context, Result, StoreError};
-use super::types::optional_datastore_column;
-use super::types::{Datastore, DeviceId, SessionId, Timestamp};
+use super::types::{id_column, optional_id, optional_id_column, optional_text_column};
 use super::Tx;
-
-/// A refused item, as the engine records it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NewRejectedItem<'a> {
-    pub device: DeviceId,
-    pub session: Option<SessionId>,
-    /// Our datastore; `None` when the phone's datastore matched none of ours.
-    pub datastore: Option<Datastore>,
-    /// The phone's name for its datastore (the Sync's Source LocURI).
-    pub device_datastore: &'a str,
-    /// The phone's id of the item, when it named one.
-    pub luid: Option<&'a str>,
-    /// The SyncML command that carried it (`Add`, `Replace`).
-    pub command: &'a str,
-    pub content_type: &'a str,
-    pub raw: &'a [u8],
-    /// The SyncML status code the phone was answered with.
-    pub status: u16,
-    pub reason: &'a str,
-}
 
 /// A refused item as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,9 +31,9 @@ const REJECTED_COLUMNS: &str = "id, device_id, session_id, datastore, device_dat
 fn rejected_from_row(row: &Row<'_>) -> rusqlite::Result<RejectedItem> {
     Ok(RejectedItem {
         id: row.get(0)?,
-        device: row.get(1)?,
-        session: row.get(2)?,
-        datastore: optional_datastore_column(row, 3)?,
+        device: id_column(row, 1)?,
+        session: optional_id_column(row, 2)?,
+        datastore: optional_text_column(row, 3)?,
         device_datastore: row.get(4)?,
         luid: row.get(5)?,
         command: row.get(6)?,
@@ -61,7 +41,7 @@ fn rejected_from_row(row: &Row<'_>) -> rusqlite::Result<RejectedItem> {
         raw: row.get(8)?,
         status: row.get(9)?,
         reason: row.get(10)?,
-        received_at: row.get(11)?,
+        received_at: id_column(row, 11)?,
     })
 }
 
@@ -75,8 +55,8 @@ impl Tx<'_> {
                  luid, command, content_type, raw, status, reason, received_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
                 params![
-                    new.device,
-                    new.session,
+                    new.device.0,
+                    optional_id(new.session),
                     new.datastore.map(Datastore::as_str),
                     new.device_datastore,
                     new.luid,
@@ -85,7 +65,7 @@ impl Tx<'_> {
                     new.raw,
                     new.status,
                     new.reason,
-                    now
+                    now.0
                 ],
                 |row| row.get(0),
             )
@@ -111,16 +91,19 @@ impl Tx<'_> {
              ORDER BY id DESC LIMIT ?2"
         );
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.collect(&sql, params![device, limit], rejected_from_row, || {
-            "listing refused items".into()
-        })
+        self.collect(
+            &sql,
+            params![optional_id(device), limit],
+            rejected_from_row,
+            || "listing refused items".into(),
+        )
     }
 
     /// How many items the engine refused in a session.
     pub fn rejected_item_count(&self, session: SessionId) -> Result<u64> {
         self.query_row_cached(
             "SELECT count(*) FROM rejected_items WHERE session_id = ?1",
-            [session],
+            [session.0],
             |row| row.get::<_, i64>(0),
         )
         .map(|n| n.max(0) as u64)

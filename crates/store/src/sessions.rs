@@ -1,24 +1,13 @@
 //! Sync sessions: when, with whom, how they ended, what they changed, how to resume them.
 
+use handsync_engine::storage::{
+    ChangeKind, Datastore, DeviceId, NewSession, Revision, SessionId, SessionResult, Timestamp,
+};
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::error::{Context, Result, StoreError};
-use super::types::datastore_column;
-use super::types::{
-    ChangeKind, Datastore, DeviceId, Direction, Revision, SessionId, SessionResult, Timestamp,
-};
+use super::types::{id_column, optional_id, optional_id_column, text_column, Direction};
 use super::Tx;
-
-/// What the engine knows when a session starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewSession<'a> {
-    pub device: DeviceId,
-    /// How the phone reached us: "obex-bluetooth", "http", "usb"...
-    pub transport: &'a str,
-    /// The SessionID of the SyncHdr.
-    pub syncml_session_id: Option<&'a str>,
-    pub started_at: Timestamp,
-}
 
 /// Changes in one datastore and one direction during a session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,16 +42,16 @@ const SESSION_COLUMNS: &str = "id, device_id, syncml_session_id, transport, star
 
 fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRecord> {
     Ok(SessionRecord {
-        id: row.get(0)?,
-        device: row.get(1)?,
+        id: id_column(row, 0)?,
+        device: id_column(row, 1)?,
         syncml_session_id: row.get(2)?,
         transport: row.get(3)?,
-        started_at: row.get(4)?,
-        ended_at: row.get(5)?,
-        result: row.get(6)?,
+        started_at: id_column(row, 4)?,
+        ended_at: optional_id_column(row, 5)?,
+        result: text_column(row, 6)?,
         error: row.get(7)?,
-        revision_at_start: row.get(8)?,
-        revision_at_end: row.get(9)?,
+        revision_at_start: id_column(row, 8)?,
+        revision_at_end: optional_id_column(row, 9)?,
         has_resume_state: row.get(10)?,
         counts: Vec::new(),
     })
@@ -71,7 +60,7 @@ fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRecord> {
 fn counts_from_row(row: &Row<'_>) -> rusqlite::Result<SessionCounts> {
     let count = |i| row.get::<_, i64>(i).map(|n| n.max(0) as u64);
     Ok(SessionCounts {
-        datastore: datastore_column(row, 0)?,
+        datastore: text_column(row, 0)?,
         direction: row.get(1)?,
         added: count(2)?,
         replaced: count(3)?,
@@ -88,13 +77,13 @@ impl Tx<'_> {
                 "INSERT INTO sessions (device_id, syncml_session_id, transport, started_at, \
                  revision_at_start) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
                 params![
-                    new.device,
+                    new.device.0,
                     new.syncml_session_id,
                     new.transport,
-                    new.started_at,
-                    revision
+                    new.started_at.0,
+                    revision.0
                 ],
-                |row| row.get(0),
+                |row| id_column(row, 0),
             )
             .context(|| format!("starting a session for device {}", new.device))?;
         tracing::info!(session = %id, device = %new.device, transport = new.transport, "session started");
@@ -120,7 +109,7 @@ impl Tx<'_> {
         self.execute_cached(
             "UPDATE sessions SET ended_at = ?2, result = ?3, error = ?4, revision_at_end = ?5 \
                  WHERE id = ?1",
-            params![session, now, result, error, revision],
+            params![session.0, now.0, result.as_str(), error, revision.0],
         )
         .context(|| format!("ending session {session}"))?;
         // A datastore whose sync the engine never completed did not complete, even if the
@@ -133,7 +122,7 @@ impl Tx<'_> {
             .execute_cached(
                 "UPDATE device_datastores SET last_result = ?2 \
                  WHERE last_session_id = ?1 AND last_result = 'running'",
-                params![session, datastore_result],
+                params![session.0, datastore_result.as_str()],
             )
             .context(|| format!("recording the result of session {session} per datastore"))?;
         if unfinished > 0 && result == SessionResult::Completed {
@@ -153,7 +142,7 @@ impl Tx<'_> {
         self.end_session(session, SessionResult::Suspended, None, now)?;
         self.execute_cached(
             "UPDATE sessions SET resume_state = ?2 WHERE id = ?1",
-            params![session, resume_state],
+            params![session.0, resume_state],
         )
         .map(|_| ())
         .context(|| format!("storing the resume state of session {session}"))
@@ -164,11 +153,11 @@ impl Tx<'_> {
         self.query_row_cached(
             "SELECT id, result, resume_state FROM sessions WHERE device_id = ?1 \
                  ORDER BY id DESC LIMIT 1",
-            [device],
+            [device.0],
             |row| {
                 Ok((
-                    row.get::<_, SessionId>(0)?,
-                    row.get::<_, SessionResult>(1)?,
+                    id_column::<SessionId>(row, 0)?,
+                    text_column::<SessionResult>(row, 1)?,
                     row.get::<_, Option<Vec<u8>>>(2)?,
                 ))
             },
@@ -186,7 +175,7 @@ impl Tx<'_> {
         let state: Option<Vec<u8>> = self
             .query_row_cached(
                 "SELECT resume_state FROM sessions WHERE id = ?1",
-                [session],
+                [session.0],
                 |row| row.get(0),
             )
             .optional()
@@ -194,7 +183,7 @@ impl Tx<'_> {
             .ok_or(StoreError::SessionNotFound(session))?;
         self.execute_cached(
             "UPDATE sessions SET resume_state = NULL WHERE id = ?1",
-            [session],
+            [session.0],
         )
         .context(|| format!("clearing the resume state of session {session}"))?;
         Ok(state)
@@ -205,7 +194,7 @@ impl Tx<'_> {
         let mut record = self
             .conn()
             .prepare_cached(&sql)
-            .and_then(|mut stmt| stmt.query_row([session], session_from_row).optional())
+            .and_then(|mut stmt| stmt.query_row([session.0], session_from_row).optional())
             .context(|| format!("reading session {session}"))?
             .ok_or(StoreError::SessionNotFound(session))?;
         record.counts = self.session_counts(session)?;
@@ -219,9 +208,12 @@ impl Tx<'_> {
              ORDER BY id DESC LIMIT ?2"
         );
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut records = self.collect(&sql, params![device, limit], session_from_row, || {
-            "listing sessions".into()
-        })?;
+        let mut records = self.collect(
+            &sql,
+            params![optional_id(device), limit],
+            session_from_row,
+            || "listing sessions".into(),
+        )?;
         for record in &mut records {
             record.counts = self.session_counts(record.id)?;
         }
@@ -232,7 +224,7 @@ impl Tx<'_> {
         self.collect(
             "SELECT datastore, direction, added, replaced, deleted FROM session_counts \
              WHERE session_id = ?1 ORDER BY datastore, direction",
-            [session],
+            [session.0],
             counts_from_row,
             || format!("reading the counts of session {session}"),
         )
@@ -242,8 +234,8 @@ impl Tx<'_> {
         let result: Option<SessionResult> = self
             .query_row_cached(
                 "SELECT result FROM sessions WHERE id = ?1",
-                [session],
-                |row| row.get(0),
+                [session.0],
+                |row| text_column(row, 0),
             )
             .optional()
             .context(|| format!("reading session {session}"))?;
@@ -273,7 +265,7 @@ impl Tx<'_> {
                      VALUES (?1, ?2, ?3, 1) ON CONFLICT (session_id, datastore, direction) \
                      DO UPDATE SET {column} = {column} + 1"
             ),
-            params![session, datastore.as_str(), direction],
+            params![session.0, datastore.as_str(), direction],
         )
         .map(|_| ())
         .context(|| format!("counting a change of session {session}"))

@@ -1,281 +1,63 @@
-//! Value types of the store: identifiers, the datastore kinds, time, causes of changes and
-//! the records queries return.
+//! The store's own value types (what only its history and listings speak: the direction of a
+//! change, a version of an item) and the conversions between the engine's storage types and
+//! SQLite columns. The engine's types live in `handsync_engine::storage`; the orphan rule
+//! keeps `ToSql`/`FromSql` off them, so columns are converted where they are read.
 
 use std::fmt;
 use std::str::FromStr;
 
+use handsync_engine::storage::{
+    Cause, Datastore, DeviceId, Guid, Reason, Revision, SessionId, Timestamp,
+};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+use rusqlite::Row;
 
 use super::error::StoreError;
-pub use handsync_proto::pim::Datastore;
 
-/// Declares a text-valued enum stored as its name, with exact parsing.
-macro_rules! text_enum {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($(#[$vdoc])* $variant),+ }
-
-        impl $name {
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = StoreError;
-            fn from_str(s: &str) -> Result<Self, StoreError> {
-                match s {
-                    $($text => Ok($name::$variant),)+
-                    other => Err(StoreError::InvalidInput(format!(
-                        concat!("unknown ", stringify!($name), " {:?}"), other
-                    ))),
-                }
-            }
-        }
-
-        impl ToSql for $name {
-            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-                Ok(ToSqlOutput::from(self.as_str()))
-            }
-        }
-
-        impl FromSql for $name {
-            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-                let text = value.as_str()?;
-                text.parse().map_err(FromSqlError::other)
-            }
-        }
-    };
+/// Which way a change travelled in a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    ToPhone,
+    FromPhone,
 }
 
-text_enum! {
-    /// Why a version of an item exists: what the phone or the user did.
-    Reason {
-        AddedByPhone => "added_by_phone",
-        ReplacedByPhone => "replaced_by_phone",
-        DeletedByPhone => "deleted_by_phone",
-        AddedOnPc => "added_on_pc",
-        ReplacedOnPc => "replaced_on_pc",
-        DeletedOnPc => "deleted_on_pc",
-        /// A version that lost a conflict: kept for the record, never the item's content.
-        ConflictLoser => "conflict_loser",
-        /// A version written by a restore from history.
-        Restored => "restored",
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::ToPhone => "to_phone",
+            Direction::FromPhone => "from_phone",
+        }
     }
 }
 
-text_enum! {
-    /// How a session ended. `Running` until it does.
-    SessionResult {
-        Running => "running",
-        Completed => "completed",
-        Failed => "failed",
-        /// The transport went away mid-session.
-        Cut => "cut",
-        /// Suspended by either side (SyncML 1.2 suspend/resume); the resume state is kept.
-        Suspended => "suspended",
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
-text_enum! {
-    /// Which way a change travelled in a session.
-    Direction {
-        ToPhone => "to_phone",
-        FromPhone => "from_phone",
-    }
-}
-
-text_enum! {
-    /// What a change did to an item.
-    ChangeKind {
-        Add => "add",
-        Replace => "replace",
-        Delete => "delete",
-    }
-}
-
-text_enum! {
-    /// How the device sent its DevInf.
-    DevInfEncoding {
-        Xml => "xml",
-        Wbxml => "wbxml",
-    }
-}
-
-/// Declares an integer id newtype stored as INTEGER.
-macro_rules! id_type {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(pub i64);
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{}", self.0)
-            }
-        }
-
-        impl ToSql for $name {
-            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-                Ok(ToSqlOutput::from(self.0))
-            }
-        }
-
-        impl FromSql for $name {
-            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-                value.as_i64().map($name)
-            }
-        }
-    };
-}
-
-id_type! {
-    /// The server's id of an item, as sent to phones: the decimal rowid ("1234"), short enough
-    /// for the smallest MaxGUIDSize and never reused.
-    Guid
-}
-id_type! {
-    /// A value of the global change counter. Every applied change of any item takes the next
-    /// one, so "changed since revision R" is a plain comparison.
-    Revision
-}
-id_type! {
-    /// The store's id of a device row.
-    DeviceId
-}
-id_type! {
-    /// The store's id of a session row (not the SyncML SessionID, which phones reuse).
-    SessionId
-}
-
-impl FromStr for Guid {
+impl FromStr for Direction {
     type Err = StoreError;
-    /// Parses the GUID text a phone sends back (Target or Map LocURI).
     fn from_str(s: &str) -> Result<Self, StoreError> {
-        match s.trim().parse::<i64>() {
-            Ok(n) if n > 0 => Ok(Guid(n)),
-            _ => Err(StoreError::InvalidInput(format!(
-                "{s:?} is not a handsync GUID"
+        match s {
+            "to_phone" => Ok(Direction::ToPhone),
+            "from_phone" => Ok(Direction::FromPhone),
+            other => Err(StoreError::InvalidInput(format!(
+                "unknown Direction {other:?}"
             ))),
         }
     }
 }
 
-/// A point in time in milliseconds since the Unix epoch, UTC. The caller supplies it: the store
-/// never reads the clock, so the engine and tests decide what "now" is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Timestamp(pub i64);
-
-impl Timestamp {
-    pub fn from_unix_millis(millis: i64) -> Self {
-        Timestamp(millis)
-    }
-    pub fn from_unix_seconds(seconds: i64) -> Self {
-        Timestamp(seconds.saturating_mul(1000))
-    }
-    pub fn unix_millis(self) -> i64 {
-        self.0
-    }
-}
-
-impl ToSql for Timestamp {
+impl ToSql for Direction {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::from(self.0))
+        Ok(ToSqlOutput::from(self.as_str()))
     }
 }
 
-impl FromSql for Timestamp {
+impl FromSql for Direction {
     fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-        value.as_i64().map(Timestamp)
-    }
-}
-
-/// Who or what caused a change: recorded with every version of an item.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cause {
-    pub reason: Reason,
-    /// The device whose message caused it; `None` for changes made on the PC.
-    pub device: Option<DeviceId>,
-    pub session: Option<SessionId>,
-    /// Free text for people reading the history ("conflict: phone won over PC revision 12").
-    pub note: Option<String>,
-}
-
-impl Cause {
-    /// A change made on the PC (desktop import, CLI, ...).
-    pub fn pc(reason: Reason) -> Self {
-        Cause {
-            reason,
-            device: None,
-            session: None,
-            note: None,
-        }
-    }
-
-    /// A change caused by a device's message in a session.
-    pub fn device(reason: Reason, device: DeviceId, session: Option<SessionId>) -> Self {
-        Cause {
-            reason,
-            device: Some(device),
-            session,
-            note: None,
-        }
-    }
-
-    pub fn with_note(mut self, note: impl Into<String>) -> Self {
-        self.note = Some(note.into());
-        self
-    }
-}
-
-/// The content of an item as the PIM layer hands it over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ItemContent<'a> {
-    /// MIME type as received, e.g. `text/x-vcard`.
-    pub content_type: &'a str,
-    /// The bytes exactly as received, kept so nothing the phone sent is lost.
-    pub raw: &'a [u8],
-    /// The normalized form the PIM layer produced.
-    pub canonical: &'a str,
-    /// The slow-sync matching key the PIM layer computed; `None` when it has none.
-    pub identity_key: Option<&'a str>,
-}
-
-/// Deletion record of a tombstoned item.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tombstone {
-    pub at: Timestamp,
-    pub device: Option<DeviceId>,
-    pub session: Option<SessionId>,
-    pub reason: Reason,
-}
-
-/// The current state of an item.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Item {
-    pub guid: Guid,
-    pub datastore: Datastore,
-    pub content_type: String,
-    pub raw: Vec<u8>,
-    pub canonical: String,
-    pub identity_key: Option<String>,
-    pub revision: Revision,
-    pub created_at: Timestamp,
-    pub modified_at: Timestamp,
-    /// `Some` for a tombstone. A tombstone keeps its last content.
-    pub deleted: Option<Tombstone>,
-}
-
-impl Item {
-    pub fn is_deleted(&self) -> bool {
-        self.deleted.is_some()
+        value.as_str()?.parse().map_err(FromSqlError::other)
     }
 }
 
@@ -301,35 +83,87 @@ pub struct ItemVersion {
     pub restored_from: Option<Revision>,
 }
 
-/// Reads a datastore name column ([`Datastore`] is the engine's type; SQLite holds its name).
-pub(crate) fn datastore_column(
-    row: &rusqlite::Row<'_>,
-    index: usize,
-) -> rusqlite::Result<Datastore> {
+/// Reads a column holding the name of a value (a datastore, a reason, a session result...).
+pub(crate) fn text_column<T>(row: &Row<'_>, index: usize) -> rusqlite::Result<T>
+where
+    T: FromStr,
+    T::Err: fmt::Display,
+{
     let text: String = row.get(index)?;
-    text.parse().map_err(|e| {
+    text.parse().map_err(|e: T::Err| {
         rusqlite::Error::FromSqlConversionFailure(
             index,
             rusqlite::types::Type::Text,
-            Box::new(StoreError::InvalidInput(format!("{e}"))),
+            Box::new(StoreError::InvalidInput(e.to_string())),
         )
     })
 }
 
-/// Reads a nullable datastore name column.
-pub(crate) fn optional_datastore_column(
-    row: &rusqlite::Row<'_>,
-    index: usize,
-) -> rusqlite::Result<Option<Datastore>> {
+/// Reads a nullable column holding the name of a value.
+pub(crate) fn optional_text_column<T>(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<T>>
+where
+    T: FromStr,
+    T::Err: fmt::Display,
+{
     match row.get_ref(index)? {
-        rusqlite::types::ValueRef::Null => Ok(None),
-        _ => datastore_column(row, index).map(Some),
+        ValueRef::Null => Ok(None),
+        _ => text_column(row, index).map(Some),
     }
+}
+
+/// An engine identifier (or time) held as an INTEGER column.
+pub(crate) trait IntegerColumn: Copy {
+    fn from_integer(value: i64) -> Self;
+    fn integer(self) -> i64;
+}
+
+macro_rules! integer_column {
+    ($($name:ident),+) => {$(
+        impl IntegerColumn for $name {
+            fn from_integer(value: i64) -> Self {
+                $name(value)
+            }
+            fn integer(self) -> i64 {
+                self.0
+            }
+        }
+    )+};
+}
+
+integer_column!(DeviceId, Guid, Revision, SessionId, Timestamp);
+
+/// Reads an INTEGER column as an engine identifier or time.
+pub(crate) fn id_column<T: IntegerColumn>(row: &Row<'_>, index: usize) -> rusqlite::Result<T> {
+    row.get(index).map(T::from_integer)
+}
+
+/// Reads a nullable INTEGER column as an engine identifier or time.
+pub(crate) fn optional_id_column<T: IntegerColumn>(
+    row: &Row<'_>,
+    index: usize,
+) -> rusqlite::Result<Option<T>> {
+    Ok(row.get::<_, Option<i64>>(index)?.map(T::from_integer))
+}
+
+/// The INTEGER an optional identifier is stored as (NULL for `None`).
+pub(crate) fn optional_id<T: IntegerColumn>(value: Option<T>) -> Option<i64> {
+    value.map(IntegerColumn::integer)
+}
+
+/// Reads the cause columns of a version: reason, device, session, note.
+pub(crate) fn cause_columns(row: &Row<'_>, first: usize) -> rusqlite::Result<Cause> {
+    Ok(Cause {
+        reason: text_column::<Reason>(row, first)?,
+        device: optional_id_column(row, first + 1)?,
+        session: optional_id_column(row, first + 2)?,
+        note: row.get(first + 3)?,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use handsync_engine::storage::SessionResult;
     use rusqlite::Connection;
 
     #[test]
@@ -346,7 +180,7 @@ mod tests {
     }
 
     #[test]
-    fn text_enums_round_trip_through_sqlite_and_bad_text_is_an_error() {
+    fn text_columns_round_trip_through_sqlite_and_bad_text_is_an_error() {
         let conn = Connection::open_in_memory().unwrap();
         for reason in [
             Reason::AddedByPhone,
@@ -354,25 +188,34 @@ mod tests {
             Reason::Restored,
         ] {
             let back: Reason = conn
-                .query_row("SELECT ?1", [reason], |row| row.get(0))
+                .query_row("SELECT ?1", [reason.as_str()], |row| text_column(row, 0))
                 .unwrap();
             assert_eq!(back, reason);
         }
         let bad = conn.query_row("SELECT 'exploded'", [], |row| {
-            row.get::<_, SessionResult>(0)
+            text_column::<SessionResult>(row, 0)
         });
         let message = bad.unwrap_err().to_string();
         assert!(message.contains("exploded"), "{message}");
-        let not_text = conn.query_row("SELECT 7", [], |row| datastore_column(row, 0));
+        let not_text = conn.query_row("SELECT 7", [], |row| text_column::<Datastore>(row, 0));
         assert!(not_text.is_err());
-        let unknown = conn.query_row("SELECT 'diary'", [], |row| datastore_column(row, 0));
+        let unknown = conn.query_row("SELECT 'diary'", [], |row| text_column::<Datastore>(row, 0));
         assert!(unknown.unwrap_err().to_string().contains("diary"));
+        let direction: Direction = conn
+            .query_row("SELECT ?1", [Direction::ToPhone], |row| row.get(0))
+            .unwrap();
+        assert_eq!(direction, Direction::ToPhone);
     }
 
     #[test]
-    fn timestamps_convert_seconds_to_millis() {
-        assert_eq!(Timestamp::from_unix_seconds(2).unix_millis(), 2000);
-        assert_eq!(Timestamp::from_unix_millis(5).0, 5);
-        assert_eq!(Timestamp::from_unix_seconds(i64::MAX).0, i64::MAX);
+    fn identifiers_round_trip_through_integer_columns() {
+        let conn = Connection::open_in_memory().unwrap();
+        let (guid, none): (Guid, Option<SessionId>) = conn
+            .query_row("SELECT ?1, NULL", [Guid(7).integer()], |row| {
+                Ok((id_column(row, 0)?, optional_id_column(row, 1)?))
+            })
+            .unwrap();
+        assert_eq!((guid, none), (Guid(7), None));
+        assert_eq!(optional_id(Some(DeviceId(3))), Some(3));
     }
 }

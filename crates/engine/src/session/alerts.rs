@@ -3,8 +3,8 @@
 
 use crate::model::{self, meta, some_meta, text};
 use crate::storage::SyncStore;
+use crate::storage::{Datastore, SessionId, SessionResult, StorageError, Timestamp};
 use handsync_proto::syncml::{Alert, AlertCode, Command, MetInf, StatusCode};
-use handsync_store::{Datastore, SessionId, SessionResult, StoreError, Timestamp};
 
 use super::{Active, EngineError, Phase, Result, Session};
 
@@ -92,7 +92,7 @@ impl ResumeDatastore {
             "OneWayFromServer" => SyncMode::OneWayFromServer,
             "RefreshFromServer" => SyncMode::RefreshFromServer,
             other => {
-                return Err(EngineError::Store(StoreError::InvalidInput(format!(
+                return Err(EngineError::Store(StorageError::invalid(format!(
                     "unknown sync mode {other:?} in a resume state"
                 ))))
             }
@@ -316,7 +316,7 @@ impl Session {
             });
         }
         let text = toml::to_string(&ResumeState { datastores })
-            .map_err(|e| EngineError::Store(StoreError::InvalidInput(e.to_string())))?;
+            .map_err(|e| EngineError::Store(StorageError::invalid(e.to_string())))?;
         if let (Some(session), false) = (self.state.store_session, self.state.session_ended) {
             store.suspend_session(session, text.as_bytes(), now)?;
             self.state.session_ended = true;

@@ -7,8 +7,10 @@ use crate::config::ConflictPolicy;
 use crate::content::{self, Incoming};
 use crate::model::{self, meta, text};
 use crate::storage::SyncStore;
+use crate::storage::{
+    AppliedOutcome, Cause, Datastore, DeviceChange, ItemRecord, Reason, Revision, Timestamp,
+};
 use handsync_proto::syncml::{Alert, AlertCode, Command, Delete, Item, ItemCommand, StatusCode};
-use handsync_store::{AppliedOutcome, Cause, Datastore, DeviceChange, Reason, Revision, Timestamp};
 
 use super::alerts::SyncMode;
 use super::incoming::{item_luid, ItemOrigin, ItemOutcome};
@@ -493,11 +495,7 @@ impl Session {
 /// The policy that settles one conflict: `NewerWins` becomes the side changed last, by the
 /// phone's own timestamp (vCard REV, iCalendar LAST-MODIFIED) against the PC's modification
 /// time; without one the phone wins an edit, and the PC's edit wins over a phone's delete.
-fn settle(
-    policy: ConflictPolicy,
-    pc: &handsync_store::Item,
-    phone: Option<&Incoming>,
-) -> ConflictPolicy {
+fn settle(policy: ConflictPolicy, pc: &ItemRecord, phone: Option<&Incoming>) -> ConflictPolicy {
     if policy != ConflictPolicy::NewerWins {
         return policy;
     }

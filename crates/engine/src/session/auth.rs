@@ -6,10 +6,11 @@ use base64::Engine as _;
 use md5::{Digest, Md5};
 
 use crate::config::AuthPolicy;
+use crate::credentials;
 use crate::model::{self, meta, text};
+use crate::storage::DeviceId;
 use crate::storage::SyncStore;
 use handsync_proto::syncml::{MetInf, Status, StatusCode, SyncHdr};
-use handsync_store::DeviceId;
 
 use super::{Result, Session};
 
@@ -54,7 +55,9 @@ impl Session {
                     .ok()
                     .and_then(|b| String::from_utf8(b).ok());
                 match decoded.as_deref().and_then(|d| d.split_once(':')) {
-                    Some((name, password)) => store.verify_basic(name, password)?,
+                    Some((name, password)) => {
+                        credentials::basic_matches(store.account_digest(name)?, name, password)
+                    }
                     None => false,
                 }
             }
@@ -63,7 +66,7 @@ impl Session {
                 let nonce = store.device(device)?.next_nonce;
                 match nonce {
                     Some(nonce) if !name.is_empty() => {
-                        store.verify_md5(name, &cred.data, &nonce)?
+                        credentials::md5_matches(store.account_digest(name)?, &cred.data, &nonce)
                     }
                     _ => false,
                 }

@@ -7,6 +7,7 @@ use crate::content;
 use crate::devinf::{devinf_uri, is_devinf_uri, server_devinf, summary};
 use crate::model::{self, some_meta, text};
 use crate::storage::SyncStore;
+use crate::storage::{Datastore, DevInfEncoding};
 use handsync_proto::markup::Version;
 use handsync_proto::pim::phone::PhoneFormat;
 use handsync_proto::syncml::{
@@ -14,7 +15,6 @@ use handsync_proto::syncml::{
     GetPut, Item, MetInf, Results, StatusCode,
 };
 use handsync_proto::wbxml::WriterOptions;
-use handsync_store::{Datastore, DevInfEncoding};
 
 use super::{EngineError, Result, Session};
 

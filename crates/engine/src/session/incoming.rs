@@ -4,8 +4,8 @@
 use crate::content;
 use crate::model::{meta, text};
 use crate::storage::SyncStore;
+use crate::storage::{Datastore, NewRejectedItem, Timestamp};
 use handsync_proto::syncml::{Command, Container, Item, StatusCode, Sync};
-use handsync_store::{Datastore, NewRejectedItem, Timestamp};
 
 use super::{Result, Session};
 

@@ -25,13 +25,13 @@ use std::sync::Arc;
 use super::config::ServerConfig;
 use super::model::{self, meta};
 use super::storage::SyncStore;
+use crate::storage::{
+    Datastore, DeviceId, NewSession, SessionId, SessionResult, StorageError, Timestamp,
+};
 use handsync_proto::markup::Version;
 use handsync_proto::syncml::{
     decode_document, AlertCode, Command, DevInf, Document, Encoding, Message, Status, StatusCode,
     SyncHdr, SyncMlError,
-};
-use handsync_store::{
-    Datastore, DeviceId, NewSession, SessionId, SessionResult, StoreError, Timestamp,
 };
 
 use alerts::Suspension;
@@ -72,7 +72,7 @@ pub enum EngineError {
     NoHeader,
     /// Our answer could not be encoded (a bug).
     Encode(SyncMlError),
-    Store(StoreError),
+    Store(StorageError),
 }
 
 impl std::fmt::Display for EngineError {
@@ -88,8 +88,8 @@ impl std::fmt::Display for EngineError {
 
 impl std::error::Error for EngineError {}
 
-impl From<StoreError> for EngineError {
-    fn from(e: StoreError) -> Self {
+impl From<StorageError> for EngineError {
+    fn from(e: StorageError) -> Self {
         EngineError::Store(e)
     }
 }

@@ -4,12 +4,12 @@
 use crate::content;
 use crate::model::{self, some_meta};
 use crate::storage::SyncStore;
+use crate::storage::{ChangeKind, Datastore, Guid, Revision, StorageErrorKind, Timestamp};
 use handsync_proto::markup::Version;
 use handsync_proto::syncml::{
     Command, Data, Delete, ItemCommand, Map, Message, MetInf, Source, Status, StatusCode, Sync,
     Target,
 };
-use handsync_store::{ChangeKind, Datastore, Guid, Revision, StoreError, Timestamp};
 
 use super::reply::{last_sync, SizeBudget};
 use super::{Result, Session};
@@ -105,13 +105,9 @@ impl Session {
                     continue;
                 }
             };
-            match store.apply_map(device, datastore, guid, &luid, now) {
+            match store.map_device_item(device, datastore, guid, &luid, None, now) {
                 Ok(()) => {}
-                Err(
-                    e @ (StoreError::ItemNotFound(_)
-                    | StoreError::WrongDatastore { .. }
-                    | StoreError::InvalidInput(_)),
-                ) => {
+                Err(e) if e.kind() != StorageErrorKind::Failed => {
                     tracing::warn!(error = %e, "Map item refused");
                     code = StatusCode::NotFound;
                 }

@@ -1,14 +1,9 @@
 //! Full SyncML sessions between a scripted phone and the engine, on a real (in-memory) store.
 
-#![allow(clippy::useless_conversion)] // model values built with `.into()` (see engine_phone)
-
-mod engine_phone;
-mod support;
-
-use engine_phone::*;
-use handsync::engine::ServerConfig;
-use handsync::markup::Version;
-use handsync::syncml::{AlertCode, Encoding, StatusCode};
+use crate::engine_phone::*;
+use handsync_engine::ServerConfig;
+use handsync_proto::markup::Version;
+use handsync_proto::syncml::{AlertCode, Encoding, StatusCode};
 
 #[test]
 fn first_sync_is_slow_and_stores_every_corpus_contact() {
@@ -101,10 +96,7 @@ fn a_two_way_sync_carries_changes_on_both_sides() {
         .iter()
         .any(|i| i.canonical.contains("two@example.com")));
     // The phone's delete is a tombstone with history, not a loss.
-    let all = server
-        .store
-        .read(|tx| tx.items(handsync::store::Datastore::Contacts, true))
-        .unwrap();
+    let all = server.items(handsync_engine::storage::Datastore::Contacts, true);
     assert_eq!(all.iter().filter(|i| i.is_deleted()).count(), 1);
 }
 
@@ -172,10 +164,7 @@ fn refresh_from_client_makes_the_pc_hold_what_the_phone_holds() {
     assert!(outcome.received.is_empty());
     assert_eq!(server.contact_keys(), phone.keys());
     // What the PC dropped is in its history.
-    let all = server
-        .store
-        .read(|tx| tx.items(handsync::store::Datastore::Contacts, true))
-        .unwrap();
+    let all = server.items(handsync_engine::storage::Datastore::Contacts, true);
     assert_eq!(all.iter().filter(|i| i.is_deleted()).count(), 2);
 }
 

@@ -2,16 +2,11 @@
 //! per distinct code, naming the items it covers), a bad item costs only itself, and what the
 //! engine refuses is kept in the store with its bytes.
 
-#![allow(clippy::useless_conversion)] // model values built with `.into()` (see engine_phone)
-
-mod engine_phone;
-mod support;
-
-use engine_phone::*;
-use handsync::engine::{Reply, ServerConfig, Session};
-use handsync::markup::Version;
-use handsync::store::{Datastore, RejectedItem, Timestamp};
-use handsync::syncml::{
+use crate::engine_phone::*;
+use handsync_engine::storage::{Datastore, StoredRejection, Timestamp};
+use handsync_engine::{Reply, ServerConfig, Session};
+use handsync_proto::markup::Version;
+use handsync_proto::syncml::{
     AlertCode, Command, Container, Data, Delete, Encoding, Item as SyncItem, ItemCommand, MetInf,
     Source, StatusCode, Sync, Target,
 };
@@ -74,11 +69,8 @@ fn refs(luids: &[&str]) -> Vec<String> {
 }
 
 /// Refused items as the store lists them, oldest first.
-fn rejected(server: &mut Server) -> Vec<RejectedItem> {
-    let mut items = server
-        .store
-        .read(|tx| tx.rejected_items(None, 100))
-        .unwrap();
+fn rejected(server: &mut Server) -> Vec<StoredRejection> {
+    let mut items = server.rejected_items();
     items.reverse();
     items
 }

@@ -6,9 +6,9 @@ mod engine_phone;
 mod support;
 
 use engine_phone::*;
-use handsync::engine::ServerConfig;
-use handsync::markup::Version;
-use handsync::syncml::{AlertCode, Command, Encoding};
+use handsync_engine::ServerConfig;
+use handsync_proto::markup::Version;
+use handsync_proto::syncml::{AlertCode, Command, Encoding};
 
 /// 300 contacts each way through messages of at most 1,500 bytes (checked on every reply by
 /// the phone helper), in both encodings.

@@ -6,9 +6,9 @@ mod engine_phone;
 mod support;
 
 use engine_phone::*;
-use handsync::engine::{ServerConfig, Session};
-use handsync::markup::Version;
-use handsync::syncml::{
+use handsync_engine::{ServerConfig, Session};
+use handsync_proto::markup::Version;
+use handsync_proto::syncml::{
     AlertCode, Command, Data, Encoding, ItemCommand, MetInf, Source, Status, StatusCode, Sync,
     Target,
 };
@@ -50,7 +50,7 @@ fn sync_of(commands: Vec<Command>) -> Command {
     )
 }
 
-fn add_status(reply: &handsync::engine::Reply) -> Vec<StatusCode> {
+fn add_status(reply: &handsync_engine::Reply) -> Vec<StatusCode> {
     statuses(&reply.message)
         .into_iter()
         .filter(|s: &&Status| s.cmd == "Add")

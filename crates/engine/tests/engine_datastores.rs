@@ -6,10 +6,10 @@ mod engine_phone;
 mod support;
 
 use engine_phone::*;
-use handsync::engine::ServerConfig;
-use handsync::markup::Version;
-use handsync::store::Datastore;
-use handsync::syncml::{AlertCode, Encoding};
+use handsync_engine::storage::Datastore;
+use handsync_engine::ServerConfig;
+use handsync_proto::markup::Version;
+use handsync_proto::syncml::{AlertCode, Encoding};
 
 fn phone_for(datastore: Datastore, local: &str, remote: &str, content_type: &str) -> Phone {
     let mut phone = Phone::new(Version::V1_1, Encoding::Wbxml);

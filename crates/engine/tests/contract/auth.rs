@@ -1,25 +1,16 @@
 //! Authentication: none, syncml:auth-basic and syncml:auth-md5 with a NextNonce per device.
 
-#![allow(clippy::useless_conversion)] // model values built with `.into()` (see engine_phone)
-
-mod engine_phone;
-mod support;
-
-use engine_phone::*;
-use handsync::engine::{AuthPolicy, ServerConfig};
-use handsync::markup::Version;
-use handsync::store::Timestamp;
-use handsync::syncml::{AlertCode, Encoding, StatusCode};
+use crate::engine_phone::*;
+use handsync_engine::{AuthPolicy, ServerConfig};
+use handsync_proto::markup::Version;
+use handsync_proto::syncml::{AlertCode, Encoding, StatusCode};
 
 fn server_with_account(policy: AuthPolicy) -> Server {
     let mut server = Server::new(ServerConfig {
         auth: policy,
         ..ServerConfig::default()
     });
-    server
-        .store
-        .transaction(|tx| tx.add_account("anna", "s3cret", Timestamp(0)))
-        .unwrap();
+    server.add_account("anna", "s3cret");
     server
 }
 
@@ -93,8 +84,11 @@ fn wrong_credentials_are_refused_and_repeated_failures_end_the_session() {
         .iter()
         .all(|r| r.message.body.commands.len() == 1));
     assert!(server.contacts().is_empty());
-    let sessions = server.store.read(|tx| tx.sessions(None, 10)).unwrap();
-    assert_eq!(sessions[0].result, handsync::store::SessionResult::Failed);
+    let sessions = server.sessions();
+    assert_eq!(
+        sessions[0].result,
+        handsync_engine::storage::SessionResult::Failed
+    );
 }
 
 #[test]

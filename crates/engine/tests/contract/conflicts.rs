@@ -1,18 +1,21 @@
 //! Items changed on both sides since the last sync, under each conflict policy.
 
-#![allow(clippy::useless_conversion)] // model values built with `.into()` (see engine_phone)
-
-mod engine_phone;
-mod support;
-
-use engine_phone::*;
-use handsync::engine::{ConflictPolicy, ServerConfig};
-use handsync::markup::Version;
-use handsync::store::{Datastore, Reason};
-use handsync::syncml::{AlertCode, Encoding, StatusCode};
+use crate::engine_phone::*;
+use handsync_engine::storage::{Datastore, Reason};
+use handsync_engine::{ConflictPolicy, ServerConfig};
+use handsync_proto::markup::Version;
+use handsync_proto::syncml::{AlertCode, Encoding, StatusCode};
 
 /// A phone and a PC that share contact 1, then both edit it.
-fn conflict(policy: ConflictPolicy) -> (Server, Phone, String, handsync::store::Guid, Outcome) {
+fn conflict(
+    policy: ConflictPolicy,
+) -> (
+    Server,
+    Phone,
+    String,
+    handsync_engine::storage::Guid,
+    Outcome,
+) {
     let mut server = Server::new(ServerConfig {
         conflicts: policy,
         ..ServerConfig::default()
@@ -34,11 +37,9 @@ fn conflict(policy: ConflictPolicy) -> (Server, Phone, String, handsync::store::
     (server, phone, luid, guid, outcome)
 }
 
-fn history_reasons(server: &mut Server, guid: handsync::store::Guid) -> Vec<Reason> {
+fn history_reasons(server: &mut Server, guid: handsync_engine::storage::Guid) -> Vec<Reason> {
     server
-        .store
-        .read(|tx| tx.item_history(guid))
-        .unwrap()
+        .history(guid)
         .into_iter()
         .map(|v| v.cause.reason)
         .collect()
@@ -52,10 +53,10 @@ fn phone_wins_by_default_and_the_pc_version_stays_in_history() {
         outcome.change_statuses,
         vec![StatusCode::ConflictResolvedWithClientWinning]
     );
-    let item = server.store.read(|tx| tx.item(guid)).unwrap();
+    let item = server.item(guid);
     assert!(item.canonical.contains("phone@example.com"));
     assert!(phone.items[&luid].contains("phone@example.com"));
-    let history = server.store.read(|tx| tx.item_history(guid)).unwrap();
+    let history = server.history(guid);
     assert!(history
         .iter()
         .any(|v| v.canonical.contains("pc@example.com")));
@@ -70,11 +71,11 @@ fn pc_wins_sends_the_pc_version_and_keeps_the_phone_version_as_loser() {
         outcome.change_statuses,
         vec![StatusCode::ConflictResolvedWithServerData]
     );
-    let item = server.store.read(|tx| tx.item(guid)).unwrap();
+    let item = server.item(guid);
     assert!(item.canonical.contains("pc@example.com"));
     assert_eq!(outcome.received, vec![("Replace".to_string(), 200)]);
     assert!(phone.items[&luid].contains("pc@example.com"));
-    let history = server.store.read(|tx| tx.item_history(guid)).unwrap();
+    let history = server.history(guid);
     let loser = history
         .iter()
         .find(|v| v.cause.reason == Reason::ConflictLoser)
@@ -139,10 +140,7 @@ fn a_phone_delete_of_an_item_the_pc_changed_follows_the_policy() {
                     .contains("Changed on PC"));
             }
         }
-        let all = server
-            .store
-            .read(|tx| tx.items(Datastore::Contacts, true))
-            .unwrap();
+        let all = server.items(Datastore::Contacts, true);
         assert_eq!(all.len(), 1, "{policy:?}: nothing duplicated");
     }
 }
@@ -210,7 +208,7 @@ fn newer_wins_judges_by_the_phone_timestamp() {
         );
         let outcome = phone.sync(&mut server, AlertCode::TwoWay, None);
         assert!(outcome.completed);
-        let stored = server.store.read(|tx| tx.item(guid)).unwrap();
+        let stored = server.item(guid);
         if phone_should_win {
             assert_eq!(
                 outcome.change_statuses,

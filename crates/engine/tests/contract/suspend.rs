@@ -1,15 +1,10 @@
 //! SyncML 1.2 suspend (Alert 224) and resume (Alert 225).
 
-#![allow(clippy::useless_conversion)] // model values built with `.into()` (see engine_phone)
-
-mod engine_phone;
-mod support;
-
-use engine_phone::*;
-use handsync::engine::{ServerConfig, Session};
-use handsync::markup::Version;
-use handsync::store::SessionResult;
-use handsync::syncml::{
+use crate::engine_phone::*;
+use handsync_engine::storage::SessionResult;
+use handsync_engine::{ServerConfig, Session};
+use handsync_proto::markup::Version;
+use handsync_proto::syncml::{
     Alert, AlertCode, Anchor, Command, Encoding, Message, MetInf, Source, StatusCode, Sync, Target,
 };
 
@@ -44,13 +39,13 @@ fn sync_with(phone: &Phone, luids: std::ops::Range<usize>) -> Command {
     )
 }
 
-fn send(server: &mut Server, session: &mut Session, message: &Message) -> handsync::engine::Reply {
+fn send(server: &mut Server, session: &mut Session, message: &Message) -> handsync_engine::Reply {
     server
         .exchange(session, &encode(message, Encoding::Wbxml))
         .unwrap()
 }
 
-fn alert_status(reply: &handsync::engine::Reply) -> StatusCode {
+fn alert_status(reply: &handsync_engine::Reply) -> StatusCode {
     statuses(&reply.message)
         .into_iter()
         .find(|s| s.cmd == "Alert")
@@ -58,7 +53,7 @@ fn alert_status(reply: &handsync::engine::Reply) -> StatusCode {
         .unwrap()
 }
 
-fn server_alert(reply: &handsync::engine::Reply) -> Option<AlertCode> {
+fn server_alert(reply: &handsync_engine::Reply) -> Option<AlertCode> {
     reply.message.body.commands.iter().find_map(|c| match c {
         Command::Alert(a) if a.data.is_some_and(|d| d.is_sync_type()) => a.data,
         _ => None,
@@ -92,11 +87,7 @@ fn a_suspended_slow_sync_resumes_where_it_stopped() {
     let reply = send(&mut server, &mut session, &message);
     assert_eq!(alert_status(&reply), StatusCode::Ok);
     assert!(reply.session_finished && reply.is_final);
-    let record = server
-        .store
-        .read(|tx| tx.sessions(None, 1))
-        .unwrap()
-        .remove(0);
+    let record = server.sessions().remove(0);
     assert_eq!(record.result, SessionResult::Suspended);
     assert!(record.has_resume_state);
     assert_eq!(server.contacts().len(), 4);

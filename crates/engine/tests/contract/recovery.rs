@@ -1,14 +1,10 @@
 //! Sessions cut after any message, Maps arriving in a later session, and bad input.
 
-#![allow(clippy::useless_conversion)] // model values built with `.into()` (see engine_phone)
-
-mod engine_phone;
-mod support;
-
-use engine_phone::*;
-use handsync::engine::{EngineError, ServerConfig};
-use handsync::markup::Version;
-use handsync::syncml::{AlertCode, Encoding, StatusCode};
+use crate::engine_phone::*;
+use handsync_engine::storage::Datastore;
+use handsync_engine::{EngineError, ServerConfig};
+use handsync_proto::markup::Version;
+use handsync_proto::syncml::{AlertCode, Encoding, StatusCode};
 
 fn setup() -> (Server, Phone) {
     let mut server = Server::new(ServerConfig::default());
@@ -129,13 +125,8 @@ fn a_map_arriving_in_the_next_session_is_applied() {
     // The statuses for those Adds were lost with package 5: the server does not know yet
     // that the phone holds them.
     let held = |server: &mut Server, phone: &Phone| {
-        server
-            .store
-            .read(|tx| {
-                let device = tx.device_by_uri(&phone.device_uri)?.unwrap().id;
-                tx.device_items(device, handsync::store::Datastore::Contacts)
-            })
-            .unwrap()
+        let device = server.device_by_uri(&phone.device_uri).unwrap().id;
+        server.with(|store| Ok(store.device_items(device, Datastore::Contacts)?))
     };
     assert!(held(&mut server, &phone).is_empty());
     phone.reply_survives_cut = false;
@@ -215,7 +206,7 @@ fn mutated_session_messages_never_panic_and_refusals_leave_the_session_intact() 
         let reference = phone.sync(&mut server, AlertCode::TwoWay, None);
         assert!(reference.completed);
         let messages = reference.sent.clone();
-        let mut random = support::XorShift(0x5eed ^ messages.len() as u64);
+        let mut random = crate::support::XorShift(0x5eed ^ messages.len() as u64);
         for index in 0..messages.len() {
             for round in 0..12 {
                 let (mut server, _) = setup();
@@ -245,7 +236,7 @@ fn mutated_session_messages_never_panic_and_refusals_leave_the_session_intact() 
                         "message {index} refused after a refused mutation"
                     );
                 }
-                let problems = server.store.check_integrity().unwrap();
+                let problems = server.problems();
                 assert!(problems.is_empty(), "{problems:?}");
             }
         }

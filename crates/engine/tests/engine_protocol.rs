@@ -7,9 +7,9 @@ mod engine_phone;
 mod support;
 
 use engine_phone::*;
-use handsync::engine::{content, ServerConfig, Session, SessionParams};
-use handsync::markup::Version;
-use handsync::syncml::{
+use handsync_engine::{content, ServerConfig, Session, SessionParams};
+use handsync_proto::markup::Version;
+use handsync_proto::syncml::{
     Alert, AlertCode, Anchor, Command, Data, Encoding, Exec, GetPut, ItemCommand, MetInf, Status,
     StatusCode,
 };
@@ -30,7 +30,7 @@ fn sync_alert(target: &str, source: &str) -> Command {
     })
 }
 
-fn status_of<'a>(message: &'a handsync::syncml::Message, cmd: &str) -> Vec<&'a Status> {
+fn status_of<'a>(message: &'a handsync_proto::syncml::Message, cmd: &str) -> Vec<&'a Status> {
     statuses(message)
         .into_iter()
         .filter(|s| s.cmd == cmd)
@@ -99,18 +99,14 @@ fn the_phone_devinf_is_stored_and_drives_the_pim_layer() {
     let mut phone = Phone::new(Version::V1_1, Encoding::Wbxml);
     phone.add(&vcard(1));
     assert!(phone.sync(&mut server, AlertCode::TwoWay, None).completed);
-    let device = server
-        .store
-        .read(|tx| tx.device_by_uri(&phone.device_uri))
-        .unwrap()
-        .unwrap();
+    let device = server.device_by_uri(&phone.device_uri).unwrap();
     assert_eq!(device.summary.manufacturer.as_deref(), Some("Nokia"));
     assert_eq!(device.summary.model.as_deref(), Some("6230i"));
     assert_eq!(device.summary.software_version.as_deref(), Some("V 03.88"));
     // The stored bytes decode back to the DevInf the phone sent.
     let (document, _) =
-        handsync::syncml::decode_document(device.devinf_raw.as_ref().unwrap()).unwrap();
-    let handsync::syncml::Document::DevInf(stored) = document else {
+        handsync_proto::syncml::decode_document(device.devinf_raw.as_ref().unwrap()).unwrap();
+    let handsync_proto::syncml::Document::DevInf(stored) = document else {
         panic!("not a DevInf");
     };
     assert_eq!(stored, phone.devinf());
@@ -140,11 +136,7 @@ fn a_phone_without_devinf_is_asked_for_it() {
         .iter()
         .any(|c| matches!(c, Command::Get(g) if g.items[0].target.as_ref().unwrap().loc_uri.as_str() == "./devinf12"));
     assert!(asked);
-    let device = server
-        .store
-        .read(|tx| tx.device_by_uri(&phone.device_uri))
-        .unwrap()
-        .unwrap();
+    let device = server.device_by_uri(&phone.device_uri).unwrap();
     assert_eq!(device.summary.model.as_deref(), Some("6230i"));
 }
 
@@ -295,7 +287,7 @@ fn add(luid: &str, text: &str) -> Command {
 
 #[test]
 fn an_atomic_is_all_or_nothing() {
-    use handsync::syncml::{Container, Source, Sync, Target};
+    use handsync_proto::syncml::{Container, Source, Sync, Target};
     let mut server = Server::new(ServerConfig::default());
     let mut session = server.session();
     let mut phone = Phone::new(Version::V1_2, Encoding::Wbxml);
@@ -374,7 +366,7 @@ fn guids_longer_than_the_phone_max_guid_size_are_not_sent() {
 
 #[test]
 fn a_sync_for_a_datastore_not_alerted_gets_404_for_it_and_each_command() {
-    use handsync::syncml::{Source, Sync, Target};
+    use handsync_proto::syncml::{Source, Sync, Target};
     let mut server = Server::new(ServerConfig::default());
     let mut session = server.session();
     let mut phone = Phone::new(Version::V1_1, Encoding::Xml);

@@ -1,0 +1,226 @@
+//! The storage interface the engine talks to.
+
+use super::error::StorageResult as Result;
+use super::records::{
+    Applied, DevInfSummary, DeviceChange, DeviceDatastore, DeviceItem, DeviceRecord,
+    NewRejectedItem, NewSession, PcChange,
+};
+use super::types::{
+    Cause, ChangeKind, Datastore, DevInfEncoding, DeviceId, Guid, ItemContent, ItemRecord,
+    Revision, SessionId, SessionResult, Timestamp,
+};
+
+/// What the engine needs from storage, for one transaction: the driver opens it, hands it to
+/// [`Session::receive`](crate::Session::receive) and commits it when that returns `Ok`.
+///
+/// Nothing is lost: items are never removed (a delete leaves a tombstone that keeps its
+/// content) and every applied change takes the next revision of one global counter and is
+/// kept as a version of the item, with its [`Cause`]. Methods naming a device's datastore
+/// fail with [`NotFound`](super::StorageErrorKind::NotFound) until
+/// [`set_up_device_datastore`](SyncStore::set_up_device_datastore) created it; an item of
+/// another datastore than the one named is [`Invalid`](super::StorageErrorKind::Invalid).
+pub trait SyncStore {
+    // ----- savepoints (SyncML Atomic) -----
+
+    /// Opens a savepoint: what follows can be undone alone. `name` is a plain identifier.
+    fn savepoint(&self, name: &str) -> Result<()>;
+    /// Undoes everything since the savepoint and closes it.
+    fn rollback_to_savepoint(&self, name: &str) -> Result<()>;
+    /// Keeps what was done since the savepoint and closes it.
+    fn release_savepoint(&self, name: &str) -> Result<()>;
+
+    // ----- devices and accounts -----
+
+    /// Finds the device by its SyncML URI (non-empty), creating it on first contact, and
+    /// marks it seen at `now`.
+    fn upsert_device(&self, uri: &str, now: Timestamp) -> Result<DeviceId>;
+    fn device(&self, device: DeviceId) -> Result<DeviceRecord>;
+    /// Stores the DevInf as received and its summary.
+    fn set_device_info(
+        &self,
+        device: DeviceId,
+        raw: &[u8],
+        encoding: DevInfEncoding,
+        summary: &DevInfSummary,
+    ) -> Result<()>;
+    /// Remembers the NextNonce we sent, to check the device's next auth-md5 credentials.
+    fn set_next_nonce(&self, device: DeviceId, nonce: &[u8]) -> Result<()>;
+    /// The account's `md5("name:password")`, `None` if there is no such account. The engine
+    /// checks basic and md5 credentials against it ([`crate::credentials`]).
+    fn account_digest(&self, name: &str) -> Result<Option<[u8; 16]>>;
+
+    // ----- sessions -----
+
+    /// Records a session as running and remembers the revision it starts at.
+    fn begin_session(&self, new: &NewSession<'_>) -> Result<SessionId>;
+    /// Ends a running session as [`SessionResult::Suspended`], keeping `resume_state`.
+    fn suspend_session(
+        &self,
+        session: SessionId,
+        resume_state: &[u8],
+        now: Timestamp,
+    ) -> Result<()>;
+    /// The device's latest session if it is suspended with a resume state.
+    fn suspended_session(&self, device: DeviceId) -> Result<Option<(SessionId, Vec<u8>)>>;
+    /// Hands out the resume state and clears it, so a suspended session is resumed once.
+    fn take_resume_state(&self, session: SessionId) -> Result<Option<Vec<u8>>>;
+    /// Ends a running session (not as `Running`). Datastores whose sync it began and did not
+    /// complete get its result (`Failed` for a `Completed` session); their anchors stay.
+    fn end_session(
+        &self,
+        session: SessionId,
+        result: SessionResult,
+        error: Option<&str>,
+        now: Timestamp,
+    ) -> Result<()>;
+
+    // ----- a device's datastores and anchors -----
+
+    /// Sets up (or updates the URI of) a device's copy of a datastore.
+    fn set_up_device_datastore(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+        device_uri: &str,
+    ) -> Result<DeviceDatastore>;
+    /// A sync starts: remembers the anchors it moves to when (and only when) it completes;
+    /// the datastore's last result is `Running` until then.
+    fn begin_datastore_sync(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+        session: SessionId,
+        client_next_anchor: &str,
+        server_next_anchor: &str,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// The sync begun in `session` completed: the pending anchors become the last ones.
+    fn complete_datastore_sync(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+        session: SessionId,
+        now: Timestamp,
+    ) -> Result<()>;
+
+    // ----- items -----
+
+    /// The item with this GUID, tombstone or not.
+    fn item(&self, guid: Guid) -> Result<ItemRecord>;
+    /// The items of a datastore in GUID order; tombstones only when asked for.
+    fn items(&self, datastore: Datastore, include_deleted: bool) -> Result<Vec<ItemRecord>>;
+    /// Adds a new item (a non-empty content type) under a new GUID and revision.
+    fn add_item(
+        &self,
+        datastore: Datastore,
+        content: ItemContent<'_>,
+        cause: &Cause,
+        now: Timestamp,
+    ) -> Result<ItemRecord>;
+    /// Deletes a live item: it becomes a tombstone keeping its content.
+    fn delete_item(&self, guid: Guid, cause: &Cause, now: Timestamp) -> Result<ItemRecord>;
+    /// Keeps a version that lost a conflict in the item's history (reason `ConflictLoser`,
+    /// never applied) under a new revision; the item keeps its content.
+    fn record_conflict_loser(
+        &self,
+        guid: Guid,
+        content: ItemContent<'_>,
+        cause: &Cause,
+        now: Timestamp,
+    ) -> Result<Revision>;
+
+    // ----- what a device holds -----
+
+    /// What the device holds (or was sent, mapping pending), in GUID order.
+    fn device_items(&self, device: DeviceId, datastore: Datastore) -> Result<Vec<DeviceItem>>;
+    fn device_item_by_luid(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+        luid: &str,
+    ) -> Result<Option<DeviceItem>>;
+    /// Forgets that the device holds one item; returns whether it did.
+    fn forget_device_item(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+        guid: Guid,
+    ) -> Result<bool>;
+    /// Forgets everything the device holds in a datastore (before a slow sync or refresh);
+    /// returns how many mappings went.
+    fn forget_device_items(&self, device: DeviceId, datastore: Datastore) -> Result<usize> {
+        let mut dropped = 0;
+        for held in self.device_items(device, datastore)? {
+            if self.forget_device_item(device, datastore, held.guid)? {
+                dropped += 1;
+            }
+        }
+        Ok(dropped)
+    }
+    /// Slow-sync matching: live items with this identity key the device does not hold yet,
+    /// in GUID order.
+    fn unheld_items_by_identity_key(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+        key: &str,
+    ) -> Result<Vec<ItemRecord>> {
+        let held: Vec<Guid> = self
+            .device_items(device, datastore)?
+            .into_iter()
+            .map(|held| held.guid)
+            .collect();
+        Ok(self
+            .items(datastore, false)?
+            .into_iter()
+            .filter(|item| item.identity_key.as_deref() == Some(key))
+            .filter(|item| !held.contains(&item.guid))
+            .collect())
+    }
+    /// Records that the device holds `guid` as `luid` (non-empty) at `seen_revision`: a Map
+    /// (`None`: keep the revision recorded, 0 if none) or a slow-sync match. A LUID the
+    /// device gave another item before now means this one.
+    fn map_device_item(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+        guid: Guid,
+        luid: &str,
+        seen_revision: Option<Revision>,
+        now: Timestamp,
+    ) -> Result<()>;
+
+    // ----- the two directions of change -----
+
+    /// Applies a change the device sent, recording history, the map, what the device now
+    /// holds and the session's counts. The device wins over unseen PC changes (flagged in
+    /// [`Applied::conflict`]); an Add of a mapped LUID replaces (a resend must not duplicate);
+    /// a Replace of a tombstone revives it; identical content is no conflict.
+    fn apply_from_device(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+        session: Option<SessionId>,
+        change: DeviceChange<'_>,
+        now: Timestamp,
+    ) -> Result<Applied>;
+    /// What the device has not seen: Adds of live items it does not hold, Replaces of items
+    /// it holds at an older revision, Deletes of tombstones it holds; in that order, each by
+    /// revision.
+    fn changes_for_device(&self, device: DeviceId, datastore: Datastore) -> Result<Vec<PcChange>>;
+    /// The device acknowledged our change: after an Add or Replace it holds the item at
+    /// `revision` (at least; an Add's mapping stays pending until its Map); after a Delete it
+    /// no longer holds it. Counted in the session's changes.
+    fn record_delivered(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+        session: Option<SessionId>,
+        kind: ChangeKind,
+        guid: Guid,
+        revision: Revision,
+    ) -> Result<()>;
+
+    /// Keeps an item the engine refused, with its bytes and why; returns its id.
+    fn record_rejected_item(&self, new: &NewRejectedItem<'_>, now: Timestamp) -> Result<i64>;
+}
