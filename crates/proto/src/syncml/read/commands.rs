@@ -45,6 +45,15 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     }
 
     fn read_item_command(&mut self) -> Result<ItemCommand> {
+        self.read_item_command_and(|_, _| Ok(false))
+    }
+
+    /// The children of `Add`, `Copy`, `Move` and `Replace`, which `Delete`, `Get` and `Put`
+    /// also hold; `own` reads (and returns true for) the children a command adds to them.
+    fn read_item_command_and(
+        &mut self,
+        mut own: impl FnMut(&mut Self, &StartTag<'a>) -> Result<bool>,
+    ) -> Result<ItemCommand> {
         let mut c = ItemCommand::default();
         let mut extensions = Extensions::new();
         self.children(&mut extensions, |ctx, tag| {
@@ -54,7 +63,7 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
                 "Cred" if c.cred.is_none() => c.cred = Some(ctx.read_cred()?),
                 "Meta" if c.meta.is_none() => c.meta = Some(Box::new(ctx.read_metinf()?)),
                 "Item" => c.items.push(ctx.read_item()?),
-                _ => return Ok(false),
+                _ => return own(ctx, tag),
             }
             Ok(true)
         })?;
@@ -63,42 +72,45 @@ impl<'r, 'a, R: EventReader<'a>> Ctx<'r, 'a, R> {
     }
 
     fn read_delete(&mut self) -> Result<Delete> {
-        let mut c = Delete::default();
-        let mut extensions = Extensions::new();
-        self.children(&mut extensions, |ctx, tag| {
+        let (mut archive, mut sft_del) = (false, false);
+        let c = self.read_item_command_and(|ctx, tag| {
             match tag.name.as_ref() {
-                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.short()?),
-                "NoResp" if !c.no_resp => c.no_resp = ctx.flag()?,
-                "Archive" if !c.archive => c.archive = ctx.flag()?,
-                "SftDel" if !c.sft_del => c.sft_del = ctx.flag()?,
-                "Cred" if c.cred.is_none() => c.cred = Some(ctx.read_cred()?),
-                "Meta" if c.meta.is_none() => c.meta = Some(Box::new(ctx.read_metinf()?)),
-                "Item" => c.items.push(ctx.read_item()?),
+                "Archive" if !archive => archive = ctx.flag()?,
+                "SftDel" if !sft_del => sft_del = ctx.flag()?,
                 _ => return Ok(false),
             }
             Ok(true)
         })?;
-        c.extensions = extensions;
-        Ok(c)
+        Ok(Delete {
+            cmd_id: c.cmd_id,
+            no_resp: c.no_resp,
+            archive,
+            sft_del,
+            cred: c.cred,
+            meta: c.meta,
+            items: c.items,
+            extensions: c.extensions,
+        })
     }
 
     fn read_get_put(&mut self) -> Result<GetPut> {
-        let mut c = GetPut::default();
-        let mut extensions = Extensions::new();
-        self.children(&mut extensions, |ctx, tag| {
-            match tag.name.as_ref() {
-                "CmdID" if c.cmd_id.is_none() => c.cmd_id = Some(ctx.short()?),
-                "NoResp" if !c.no_resp => c.no_resp = ctx.flag()?,
-                "Lang" if c.lang.is_none() => c.lang = Some(ctx.short()?),
-                "Cred" if c.cred.is_none() => c.cred = Some(ctx.read_cred()?),
-                "Meta" if c.meta.is_none() => c.meta = Some(Box::new(ctx.read_metinf()?)),
-                "Item" => c.items.push(ctx.read_item()?),
-                _ => return Ok(false),
+        let mut lang = None;
+        let c = self.read_item_command_and(|ctx, tag| {
+            if tag.name == "Lang" && lang.is_none() {
+                lang = Some(ctx.short()?);
+                return Ok(true);
             }
-            Ok(true)
+            Ok(false)
         })?;
-        c.extensions = extensions;
-        Ok(c)
+        Ok(GetPut {
+            cmd_id: c.cmd_id,
+            no_resp: c.no_resp,
+            lang,
+            cred: c.cred,
+            meta: c.meta,
+            items: c.items,
+            extensions: c.extensions,
+        })
     }
 
     fn read_alert(&mut self) -> Result<Alert> {
