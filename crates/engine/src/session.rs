@@ -14,11 +14,10 @@ use super::content::{self, Incoming};
 use super::credentials;
 use super::devinf::{devinf_uri, is_devinf_uri, server_devinf, summary};
 use super::model::{self, meta, some_meta, text};
-use super::storage::SyncStore;
 use super::storage::{
     AppliedOutcome, Cause, ChangeKind, Datastore, DevInfEncoding, DeviceChange, DeviceId, Guid,
     ItemRecord, NewRejectedItem, NewSession, Reason, Revision, SessionId, SessionResult,
-    StorageError, StorageErrorKind, Timestamp,
+    StorageError, StorageErrorKind, SyncStore, Timestamp,
 };
 use handsync_proto::markup::Version;
 use handsync_proto::pim::phone::Phone;
