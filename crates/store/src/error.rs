@@ -185,3 +185,31 @@ impl<T> Context<T> for rusqlite::Result<T> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_engine_sees_what_was_missing_refused_or_broken() {
+        let kind = |error: StoreError| StorageError::from(error).kind();
+        assert_eq!(
+            kind(StoreError::ItemNotFound(Guid(1))),
+            StorageErrorKind::NotFound
+        );
+        let wrong = StoreError::WrongDatastore {
+            guid: Guid(1),
+            expected: Datastore::Contacts,
+            found: Datastore::Notes,
+        };
+        assert_eq!(kind(wrong), StorageErrorKind::Invalid);
+        let corrupt = StoreError::Corrupt {
+            table: "items",
+            row: 1,
+            detail: "bad".into(),
+        };
+        assert_eq!(kind(corrupt), StorageErrorKind::Failed);
+        let message = StorageError::from(StoreError::SessionEnded(SessionId(4))).to_string();
+        assert_eq!(message, "session 4 has already ended");
+    }
+}

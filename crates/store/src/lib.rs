@@ -1,5 +1,13 @@
 //! The SQLite store: items and their full history, devices and what each one holds, sessions
-//! and accounts.
+//! and accounts. It is the program's implementation of the engine's storage trait
+//! ([`handsync_engine::SyncStore`], implemented for [`Tx`]) and speaks the engine's storage
+//! vocabulary (re-exported here); on top it keeps what only the program needs: restores,
+//! listings, accounts and settings for the CLI.
+//!
+//! # What it may depend on
+//! `handsync-engine` (the trait and types it implements), `handsync-proto`, `rusqlite` and
+//! `tracing`; no network or async crates. Nothing below it (proto, engine, emulator) may
+//! depend on it: only the program does.
 //!
 //! # Transactions
 //! Everything happens inside a [`Tx`]. The engine applies one SyncML message per transaction:

@@ -457,3 +457,91 @@ impl SyncStore for MemoryStore {
         self.state.borrow_mut().record_rejected_item(new, now)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Reason, StorageErrorKind};
+    use super::*;
+
+    const NOTE: ItemContent<'static> = ItemContent {
+        content_type: "text/plain",
+        raw: b"a",
+        canonical: "a",
+        identity_key: None,
+    };
+
+    fn add(store: &MemoryStore, at: i64) -> Result<ItemRecord> {
+        let cause = Cause::pc(Reason::AddedOnPc);
+        store.add_item(Datastore::Notes, NOTE, &cause, Timestamp(at))
+    }
+
+    #[test]
+    fn a_savepoint_undoes_only_what_followed_it() {
+        let mut store = MemoryStore::new();
+        store
+            .transaction(|store| {
+                add(store, 1)?;
+                store.savepoint("atomic")?;
+                add(store, 2)?;
+                store.rollback_to_savepoint("atomic")?;
+                store.savepoint("atomic")?;
+                add(store, 3)?;
+                store.release_savepoint("atomic")?;
+                assert!(store.savepoint("bad name; DROP").is_err());
+                assert!(store.release_savepoint("never_opened").is_err());
+                Ok::<_, StorageError>(())
+            })
+            .unwrap();
+        let notes = store.items(Datastore::Notes, false).unwrap();
+        assert_eq!(notes.len(), 2);
+        assert_eq!(notes[1].created_at, Timestamp(3));
+        assert!(store.consistency_problems().is_empty());
+    }
+
+    #[test]
+    fn a_failed_transaction_leaves_nothing_behind() {
+        let mut store = MemoryStore::new();
+        let failed = store.transaction(|store| {
+            add(store, 1)?;
+            store.upsert_device("IMEI:1", Timestamp(1))?;
+            store.upsert_device(" ", Timestamp(1))
+        });
+        assert_eq!(failed.unwrap_err().kind(), StorageErrorKind::Invalid);
+        assert!(store.items(Datastore::Notes, true).unwrap().is_empty());
+        assert!(store.device_by_uri("IMEI:1").is_none());
+        assert_eq!(store.current_revision(), Revision(0));
+    }
+
+    #[test]
+    fn deletes_leave_tombstones_and_every_change_a_version() {
+        let mut store = MemoryStore::new();
+        let guid = add(&store, 1).unwrap().guid;
+        let edited = ItemContent {
+            raw: b"b",
+            canonical: "b",
+            ..NOTE
+        };
+        let cause = Cause::pc(Reason::ReplacedOnPc);
+        store
+            .replace_item(guid, NOTE, &cause, Timestamp(2))
+            .unwrap();
+        store
+            .replace_item(guid, edited, &cause, Timestamp(3))
+            .unwrap();
+        let deleted = store
+            .delete_item(guid, &Cause::pc(Reason::DeletedOnPc), Timestamp(4))
+            .unwrap();
+        assert!(deleted.is_deleted());
+        assert_eq!(deleted.canonical, "b", "a tombstone keeps its content");
+        let again = store.delete_item(guid, &Cause::pc(Reason::DeletedOnPc), Timestamp(5));
+        assert_eq!(again.unwrap_err().kind(), StorageErrorKind::Invalid);
+        let reasons: Vec<_> = store.history(guid).iter().map(|v| v.cause.reason).collect();
+        // Replacing with the same content made no version.
+        assert_eq!(
+            reasons,
+            [Reason::AddedOnPc, Reason::ReplacedOnPc, Reason::DeletedOnPc]
+        );
+        let missing = store.item(Guid(99)).unwrap_err();
+        assert_eq!(missing.kind(), StorageErrorKind::NotFound);
+    }
+}
