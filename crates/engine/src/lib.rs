@@ -14,6 +14,7 @@ pub mod config;
 pub mod content;
 pub mod devinf;
 mod model;
+pub mod routing;
 pub mod session;
 pub mod storage;
 
