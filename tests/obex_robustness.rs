@@ -5,6 +5,7 @@ mod support;
 
 use std::time::Instant;
 
+use handsync::machine::Machine;
 use handsync::obex::{
     describe, ClientConfig, Header, ObexClient, ObexServer, Opcode, Request, Response, ResponseTo,
     ServerConfig, SyncmlServer, SYNCML_TARGET,

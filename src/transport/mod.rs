@@ -13,7 +13,9 @@ pub mod bluetooth;
 pub mod emulated;
 pub mod http;
 pub mod obex;
+mod pump;
 pub mod serial;
+pub mod sessions;
 pub mod tcp;
 
 use std::time::Duration;

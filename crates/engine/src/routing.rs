@@ -196,11 +196,6 @@ impl<T> SessionTable<T> {
         }
     }
 
-    /// Whether a message of the session was answered.
-    pub fn is_answered(&self, key: SessionKey) -> bool {
-        self.sessions.get(&key).is_some_and(|entry| entry.answered)
-    }
-
     /// Drops a session (finished, failed or cut) from both indexes.
     pub fn remove(&mut self, key: SessionKey) -> Option<T> {
         let entry = self.sessions.remove(&key)?;
@@ -413,7 +408,16 @@ mod tests {
         assert_ne!(again.key, first);
         assert_eq!(again.replaced, vec![(first, "old")]);
         assert_eq!(table.len(), 1);
-        assert!(!table.is_answered(again.key));
+        // The new session is not answered yet: a MsgID 1 again stays in it.
+        let retry = open(
+            &mut table,
+            Route::Key(again.key),
+            &message(1, "8", "IMEI:1"),
+            now,
+            "x",
+            30,
+        );
+        assert_eq!((retry.key, retry.opened), (again.key, false));
     }
 
     #[test]
