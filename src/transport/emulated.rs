@@ -287,6 +287,17 @@ enum CableMachine {
     Gone,
 }
 
+impl CableMachine {
+    /// The phone's OBEX machine, when it has one.
+    fn obex(&mut self) -> Option<&mut dyn Machine<Event = PhoneEvent>> {
+        match self {
+            CableMachine::PcStarts(m) => Some(m.as_mut()),
+            CableMachine::PhoneStarts(m) => Some(m.as_mut()),
+            CableMachine::Waiting(_) | CableMachine::Gone => None,
+        }
+    }
+}
+
 /// The phone on its end of a cable (`port`: the master side of a pty, or a real tty): the
 /// modem answers the PC's AT commands; once switched, OBEX flows to the phone's machine.
 /// Returns after the session when the PC lets go of the line (closes it, or stays quiet for
@@ -357,28 +368,16 @@ where
         }
         // OBEX bytes both ways between the modem and the phone's machine.
         while let Some(bytes) = modem.poll_obex_input() {
-            let now = Instant::now();
-            match &mut machine {
-                CableMachine::PcStarts(m) => m.handle_input(now, &bytes),
-                CableMachine::PhoneStarts(m) => m.handle_input(now, &bytes),
-                _ => {}
+            if let Some(obex) = machine.obex() {
+                obex.handle_input(Instant::now(), &bytes);
             }
         }
         let mut events = Vec::new();
-        match &mut machine {
-            CableMachine::PcStarts(m) => {
-                while let Some(packet) = m.poll_transmit() {
-                    modem.send_obex(&packet);
-                }
-                events.extend(std::iter::from_fn(|| m.poll_event()));
+        if let Some(obex) = machine.obex() {
+            while let Some(packet) = obex.poll_transmit() {
+                modem.send_obex(&packet);
             }
-            CableMachine::PhoneStarts(m) => {
-                while let Some(packet) = m.poll_transmit() {
-                    modem.send_obex(&packet);
-                }
-                events.extend(std::iter::from_fn(|| m.poll_event()));
-            }
-            _ => {}
+            events.extend(std::iter::from_fn(|| obex.poll_event()));
         }
         for event in &events {
             progress(event);
@@ -435,15 +434,9 @@ where
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             Err(_) => {
-                let now = Instant::now();
-                match &mut machine {
-                    CableMachine::PcStarts(m) if m.poll_timeout().is_some_and(|t| t <= now) => {
-                        m.handle_timeout(now)
-                    }
-                    CableMachine::PhoneStarts(m) if m.poll_timeout().is_some_and(|t| t <= now) => {
-                        m.handle_timeout(now)
-                    }
-                    _ => {}
+                if let Some(obex) = machine.obex() {
+                    // The machine ignores a timeout before its deadline.
+                    obex.handle_timeout(Instant::now());
                 }
             }
         }
