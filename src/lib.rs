@@ -4,19 +4,21 @@
 //!
 //! The layers below it are crates of their own (see `docs/architecture.md`), re-exported
 //! here under the names the program and its tests use:
-//! - [`markup`], [`wbxml`], [`syncml`], [`pim`], [`obex`]: `handsync-proto`, the sans-IO
-//!   protocol cores;
+//! - [`markup`], [`wbxml`], [`syncml`], [`pim`], [`obex`], [`cable`], [`machine`]:
+//!   `handsync-proto`, the sans-IO protocol cores and the one trait their machines share;
 //! - [`engine`]: `handsync-engine`, the SyncML DS server sessions (sans-IO);
 //! - [`store`]: `handsync-store`, the SQLite store implementing the engine's storage trait;
 //! - [`emulator`]: `handsync-emulator`, an emulated phone for tests and demonstrations.
 //!
-//! Here: [`transport`] and [`daemon`] (the wires and the daemon), [`cli`] (the command).
+//! Here: [`transport`] and [`daemon`] (the wires and the daemon), [`cli`] (the command),
+//! [`entropy`] (the OS's random values, handed to the sans-IO cores).
 
 pub use handsync_emulator as emulator;
 pub use handsync_engine as engine;
-pub use handsync_proto::{cable, markup, obex, pim, sdp, syncml, wbxml};
+pub use handsync_proto::{cable, machine, markup, obex, pim, sdp, syncml, wbxml};
 pub use handsync_store as store;
 
 pub mod cli;
 pub mod daemon;
+pub mod entropy;
 pub mod transport;

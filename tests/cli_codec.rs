@@ -161,6 +161,7 @@ fn decode_reads_obex_streams_and_sans() {
 
     // A phone's PUTs as a capture holds them: CONNECT, then a SyncML message over several
     // packets; the message inside is decoded too.
+    use handsync::machine::Machine;
     use handsync::obex::{ObexClientConfig, SyncmlClient, SyncmlContentType, SyncmlMessage};
     let message = corpus_file("wbxml/horde-k500i_client_0.wbxml");
     let mut client = SyncmlClient::new(ObexClientConfig {

@@ -9,11 +9,12 @@ mod emulator_support;
 use std::time::{Duration, Instant};
 
 use handsync::emulator::{
-    generate, replay, AuthKind, Credentials, DataSetSpec, DeviceProfile, ObexPhone, PcStartsObex,
-    Phone, PhoneConfig, PhoneEvent, PhoneStartsObex, SessionReport, SyncMode, SyncRequest,
-    Transcript, UnixMillis,
+    generate, replay, AuthKind, Credentials, DataSetSpec, DeviceProfile, PcStartsObex, Phone,
+    PhoneConfig, PhoneEvent, PhoneStartsObex, SessionReport, SyncMode, SyncRequest, Transcript,
+    UnixMillis,
 };
 use handsync::engine::{AuthPolicy, ServerConfig, Session};
+use handsync::machine::Machine;
 use handsync::obex::{
     ObexClientConfig, ObexServerConfig, SyncmlClient, SyncmlContentType, SyncmlEvent,
     SyncmlMessage, SyncmlServer,

@@ -5,6 +5,7 @@ mod support;
 
 use std::time::Instant;
 
+use handsync::machine::Machine;
 use handsync::obex::{
     describe, ClientError, ClientEvent, ConnectFields, Header, ObexClient, ObexClientConfig,
     OperationKind, Response, ResponseCode, ResponseTo, SYNCML_TARGET,

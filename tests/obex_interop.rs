@@ -14,6 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use handsync::machine::Machine;
 use handsync::obex::{
     ClientEvent, Header, ObexClient, ObexClientConfig, ObexServer, ObexServerConfig, ServerEvent,
 };

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use engine_phone::*;
 use handsync::daemon::hub::{Hub, HubOptions};
 use handsync::engine::{Reply, ServerConfig};
+use handsync::machine::Machine;
 use handsync::markup::Version;
 use handsync::obex::{
     ObexServerConfig, ResponseCode, SyncmlContentType, SyncmlEvent, SyncmlMessage, SyncmlServer,

@@ -5,6 +5,7 @@ mod support;
 
 use std::time::Instant;
 
+use handsync::machine::Machine;
 use handsync::obex::{
     describe, Header, ObexClient, ObexClientConfig, ObexServer, ObexServerConfig, Opcode, Request,
     Response, ResponseTo, SyncmlServer, SYNCML_TARGET,

@@ -8,6 +8,7 @@
 
 use std::time::{Duration, Instant};
 
+use handsync::machine::Machine;
 use handsync::obex::{
     ObexClientConfig, ObexServerConfig, SyncmlClient, SyncmlContentType, SyncmlEvent,
     SyncmlMessage, SyncmlServer,

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use engine_phone::*;
 use handsync::daemon::{Daemon, Settings};
 use handsync::engine::{Reply, ServerConfig};
+use handsync::machine::Machine;
 use handsync::markup::Version;
 use handsync::obex::{
     ObexClientConfig, SyncmlClient, SyncmlContentType, SyncmlEvent, SyncmlMessage,

@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use handsync::emulator::cable::{CableMode, CableModem, CableProfile};
+use handsync::machine::Machine;
 use handsync::transport::serial::at::{
     Leaver, Maker, SwitchError, SwitchMethod, SwitchOptions, Switched, Switcher,
 };
@@ -36,7 +37,7 @@ fn switch(modem: &mut CableModem, mute: bool) -> Result<Switched, SwitchError> {
                 }
             }
         }
-        if let Some(result) = switcher.take_result() {
+        if let Some(result) = switcher.poll_event() {
             return result;
         }
         match modem.poll_transmit() {
@@ -57,7 +58,7 @@ fn leave(modem: &mut CableModem, method: SwitchMethod) -> Result<(), SwitchError
         while let Some(bytes) = leaver.poll_transmit() {
             modem.handle_input(&bytes);
         }
-        if let Some(result) = leaver.take_result() {
+        if let Some(result) = leaver.poll_event() {
             return result.map(|_| ());
         }
         match modem.poll_transmit() {
@@ -199,7 +200,7 @@ fn a_sony_ericsson_refusing_eobex_falls_back_to_cprot() {
         while let Some(bytes) = switcher.poll_transmit() {
             modem.handle_input(&bytes);
         }
-        if let Some(result) = switcher.take_result() {
+        if let Some(result) = switcher.poll_event() {
             break result;
         }
         match modem.poll_transmit() {

@@ -8,11 +8,13 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use super::pump::{Pump, PumpError};
 use crate::emulator::cable::{CableMode, CableModem, CableProfile};
 use crate::emulator::{
-    EmulatorError, ObexPhone, PcStartsObex, Phone, PhoneEvent, PhoneStartsObex, SessionReport,
-    Step, SyncRequest, UnixMillis,
+    EmulatorError, PcStartsObex, Phone, PhoneEvent, PhoneStartsObex, SessionReport, Step,
+    SyncRequest, UnixMillis,
 };
+use crate::machine::Machine;
 
 /// Why an emulated session could not run.
 #[derive(Debug)]
@@ -65,61 +67,33 @@ impl From<EmulatorError> for EmulateError {
 }
 
 /// Moves bytes until the session finishes (and, phone starting, the connection ends).
-/// `silence` bounds the wait for any input. `progress` sees each event.
-async fn pump<S, P>(
-    stream: &mut S,
-    machine: &mut P,
-    silence: Duration,
+/// `progress` sees each event.
+async fn run<S, M>(
+    pump: &mut Pump<S, M>,
     progress: &mut dyn FnMut(&PhoneEvent),
 ) -> Result<SessionReport, EmulateError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
-    P: ObexPhone,
+    M: Machine<Event = PhoneEvent>,
 {
-    let mut buffer = vec![0u8; 16 * 1024];
     let mut report = None;
     loop {
-        let mut wrote = false;
-        while let Some(packet) = machine.poll_transmit() {
-            stream.write_all(&packet).await?;
-            wrote = true;
-        }
-        if wrote {
-            stream.flush().await?;
-        }
-        while let Some(event) = machine.poll_event() {
-            progress(&event);
-            match event {
-                PhoneEvent::SessionFinished(finished) => report = Some(finished),
-                PhoneEvent::Failed(why) => return Err(EmulateError::Session(why)),
-                PhoneEvent::Disconnected => {
-                    return report.ok_or(EmulateError::Closed);
-                }
-                PhoneEvent::NotificationRefused(why) => {
-                    tracing::info!(%why, "notification refused; waiting for another");
-                }
-                PhoneEvent::Connected => {}
+        let event = match pump.next_event().await {
+            Ok(event) => event,
+            // A PC that hangs up right after our last message is fine.
+            Err(PumpError::Closed) => return report.ok_or(EmulateError::Closed),
+            Err(PumpError::Io(e)) => return Err(e.into()),
+            Err(PumpError::Silent) => return Err(EmulateError::TimedOut),
+        };
+        progress(&event);
+        match event {
+            PhoneEvent::SessionFinished(finished) => report = Some(finished),
+            PhoneEvent::Failed(why) => return Err(EmulateError::Session(why)),
+            PhoneEvent::Disconnected => return report.ok_or(EmulateError::Closed),
+            PhoneEvent::NotificationRefused(why) => {
+                tracing::info!(%why, "notification refused; waiting for another");
             }
-        }
-        let deadline = machine
-            .poll_timeout()
-            .map(|t| t.min(Instant::now() + silence))
-            .unwrap_or(Instant::now() + silence);
-        match tokio::time::timeout_at(deadline.into(), stream.read(&mut buffer)).await {
-            Ok(Ok(0)) => {
-                // A PC that hangs up right after our last message is fine.
-                return report.ok_or(EmulateError::Closed);
-            }
-            Ok(Ok(n)) => machine.handle_input(Instant::now(), &buffer[..n]),
-            Ok(Err(e)) => return Err(e.into()),
-            Err(_) => {
-                let now = Instant::now();
-                if machine.poll_timeout().is_some_and(|t| t <= now) {
-                    machine.handle_timeout(now);
-                } else {
-                    return Err(EmulateError::TimedOut);
-                }
-            }
+            PhoneEvent::Connected => {}
         }
     }
 }
@@ -144,8 +118,9 @@ where
     if let Err(e) = machine.start(Instant::now(), request) {
         return (machine.into_phone(), Err(e.into()));
     }
-    let result = pump(&mut stream, &mut machine, silence, progress).await;
-    let mut phone = machine.into_phone();
+    let mut pump = Pump::new(&mut stream, machine).with_silence(silence);
+    let result = run(&mut pump, progress).await;
+    let mut phone = pump.into_machine().into_phone();
     if result.is_err() && phone.in_session() {
         phone.abort();
     }
@@ -156,7 +131,7 @@ where
 /// The PC starts: the phone waits on `stream` (an accepted connection) for the PC's
 /// notification and runs the session it asks for.
 pub async fn pc_starts<S>(
-    mut stream: S,
+    stream: S,
     phone: Phone,
     config: crate::obex::ObexServerConfig,
     silence: Duration,
@@ -165,9 +140,10 @@ pub async fn pc_starts<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut machine = PcStartsObex::new(phone, config, Instant::now(), wall_now());
-    let result = pump(&mut stream, &mut machine, silence, progress).await;
-    let mut phone = machine.into_phone();
+    let machine = PcStartsObex::new(phone, config, Instant::now(), wall_now());
+    let mut pump = Pump::new(stream, machine).with_silence(silence);
+    let result = run(&mut pump, progress).await;
+    let mut phone = pump.into_machine().into_phone();
     if result.is_err() && phone.in_session() {
         phone.abort();
     }
@@ -311,6 +287,17 @@ enum CableMachine {
     Gone,
 }
 
+impl CableMachine {
+    /// The phone's OBEX machine, when it has one.
+    fn obex(&mut self) -> Option<&mut dyn Machine<Event = PhoneEvent>> {
+        match self {
+            CableMachine::PcStarts(m) => Some(m.as_mut()),
+            CableMachine::PhoneStarts(m) => Some(m.as_mut()),
+            CableMachine::Waiting(_) | CableMachine::Gone => None,
+        }
+    }
+}
+
 /// The phone on its end of a cable (`port`: the master side of a pty, or a real tty): the
 /// modem answers the PC's AT commands; once switched, OBEX flows to the phone's machine.
 /// Returns after the session when the PC lets go of the line (closes it, or stays quiet for
@@ -381,28 +368,16 @@ where
         }
         // OBEX bytes both ways between the modem and the phone's machine.
         while let Some(bytes) = modem.poll_obex_input() {
-            let now = Instant::now();
-            match &mut machine {
-                CableMachine::PcStarts(m) => m.handle_input(now, &bytes),
-                CableMachine::PhoneStarts(m) => m.handle_input(now, &bytes),
-                _ => {}
+            if let Some(obex) = machine.obex() {
+                obex.handle_input(Instant::now(), &bytes);
             }
         }
         let mut events = Vec::new();
-        match &mut machine {
-            CableMachine::PcStarts(m) => {
-                while let Some(packet) = m.poll_transmit() {
-                    modem.send_obex(&packet);
-                }
-                events.extend(std::iter::from_fn(|| m.poll_event()));
+        if let Some(obex) = machine.obex() {
+            while let Some(packet) = obex.poll_transmit() {
+                modem.send_obex(&packet);
             }
-            CableMachine::PhoneStarts(m) => {
-                while let Some(packet) = m.poll_transmit() {
-                    modem.send_obex(&packet);
-                }
-                events.extend(std::iter::from_fn(|| m.poll_event()));
-            }
-            _ => {}
+            events.extend(std::iter::from_fn(|| obex.poll_event()));
         }
         for event in &events {
             progress(event);
@@ -459,15 +434,9 @@ where
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             Err(_) => {
-                let now = Instant::now();
-                match &mut machine {
-                    CableMachine::PcStarts(m) if m.poll_timeout().is_some_and(|t| t <= now) => {
-                        m.handle_timeout(now)
-                    }
-                    CableMachine::PhoneStarts(m) if m.poll_timeout().is_some_and(|t| t <= now) => {
-                        m.handle_timeout(now)
-                    }
-                    _ => {}
+                if let Some(obex) = machine.obex() {
+                    // The machine ignores a timeout before its deadline.
+                    obex.handle_timeout(Instant::now());
                 }
             }
         }

@@ -21,9 +21,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::Instrument;
 
-use crate::daemon::hub::{Arrival, HubError, HubHandle, Route, SessionKey};
+use super::sessions::{Arrival, HubError, HubHandle, Route, SessionKey};
 use crate::engine::EngineError;
-use crate::syncml::{decode_document, sniff_encoding, Document, Encoding};
+use crate::syncml::{sniff_encoding, Encoding};
 
 /// The query parameter our RespURI carries the session in.
 pub const SESSION_PARAMETER: &str = "sessionid";
@@ -153,46 +153,35 @@ impl Context {
                 "Content-Type does not match the body"
             );
         }
-        let (message, encoding) = match decode_document(&body) {
-            Ok((Document::Message(message), encoding)) => (message, encoding),
-            Ok((Document::DevInf(_), _)) => {
-                return text(
-                    StatusCode::BAD_REQUEST,
-                    "a DevInf document is not a SyncML message\n",
-                )
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, len = body.len(), "unreadable SyncML message");
-                return text(
-                    StatusCode::BAD_REQUEST,
-                    &format!("unreadable SyncML message: {e}\n"),
-                );
-            }
-        };
         let arrival = Arrival {
             route: route.unwrap_or(Route::Header),
             transport: "http".into(),
             resp_uri_template: Some(resp_uri_template),
         };
-        match self.hub.deliver(arrival, message, encoding).await {
+        match self.hub.deliver(arrival, body.to_vec()).await {
             Ok(delivered) => {
-                let mut response = Response::new(Full::new(Bytes::from(delivered.reply.bytes)));
+                let answer = delivered.answer;
+                let mut response = Response::new(Full::new(Bytes::from(answer.bytes)));
                 let headers = response.headers_mut();
                 headers.insert(
                     header::CONTENT_TYPE,
-                    HeaderValue::from_static(delivered.reply.encoding.syncml_content_type()),
+                    HeaderValue::from_static(answer.encoding.syncml_content_type()),
                 );
                 headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
                 response
             }
+            Err(HubError::NotAMessage) => text(
+                StatusCode::BAD_REQUEST,
+                "a DevInf document is not a SyncML message\n",
+            ),
+            Err(HubError::Unreadable(e) | HubError::Engine(EngineError::Decode(e))) => text(
+                StatusCode::BAD_REQUEST,
+                &format!("unreadable SyncML message: {e}\n"),
+            ),
             Err(HubError::UnknownSession) => text(
                 StatusCode::NOT_FOUND,
                 "no such SyncML session: it expired, ended, or never started; \
                  start a new one (MsgID 1)\n",
-            ),
-            Err(HubError::Engine(EngineError::Decode(e))) => text(
-                StatusCode::BAD_REQUEST,
-                &format!("unreadable SyncML message: {e}\n"),
             ),
             Err(HubError::Engine(EngineError::NoHeader)) => text(
                 StatusCode::BAD_REQUEST,
@@ -246,7 +235,7 @@ fn session_in_query(query: Option<&str>) -> Option<Route> {
         .map(|(_, value)| match SessionKey::from_hex(value) {
             Some(key) => Route::Key(key),
             // A malformed key names no session: it can only start a new one.
-            None => Route::Key(SessionKey(0)),
+            None => Route::Key(SessionKey::NONE),
         })
 }
 

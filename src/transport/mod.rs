@@ -1,6 +1,8 @@
-//! The wires phones and SyncML clients reach us by; each hands messages to the session hub
-//! ([`crate::daemon::hub`]) and carries its answers back.
+//! The wires phones and SyncML clients reach us by; each hands messages' bytes to the session
+//! hub through the one handle of [`sessions`] and carries its answers back.
 //!
+//! - [`sessions`]: the handle to the hub and what crosses its channel;
+//! - `pump`: the one driver of every sans-IO [`crate::machine::Machine`] on a byte stream;
 //! - [`http`]: the SyncML HTTP binding (POST per message, RespURI, idle expiry);
 //! - [`obex`]: SyncML over OBEX on any byte stream, both roles;
 //! - [`tcp`]: OBEX over TCP (the phone emulator, IrDA/Bluetooth bridges, tests);
@@ -13,7 +15,9 @@ pub mod bluetooth;
 pub mod emulated;
 pub mod http;
 pub mod obex;
+mod pump;
 pub mod serial;
+pub mod sessions;
 pub mod tcp;
 
 use std::time::Duration;

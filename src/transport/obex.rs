@@ -8,10 +8,11 @@
 
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tracing::Instrument;
 
-use crate::daemon::hub::{Arrival, HubError, HubHandle, Route, SessionKey};
+use super::pump::{Pump, PumpError};
+use super::sessions::{Arrival, HubError, HubHandle, Route, SessionKey};
 use crate::engine::EngineError;
 use crate::markup::Version;
 use crate::obex::{
@@ -19,7 +20,7 @@ use crate::obex::{
     SyncmlContentType, SyncmlEvent, SyncmlMessage, SyncmlServer,
 };
 use crate::syncml::san::San;
-use crate::syncml::{decode_document, to_wbxml, Document, Encoding};
+use crate::syncml::{to_wbxml, Encoding};
 use crate::wbxml::WriterOptions;
 
 /// OBEX settings of our server role.
@@ -59,7 +60,7 @@ pub enum ConnectionEnd {
 /// Serves one phone on `stream` until it disconnects or the stream closes. `transport` names
 /// the wire ("obex-tcp", "obex-serial"...) for authentication policy, logs and records.
 pub async fn serve_phone<S>(
-    mut stream: S,
+    stream: S,
     hub: HubHandle,
     transport: &str,
     options: &ObexServerOptions,
@@ -67,86 +68,66 @@ pub async fn serve_phone<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut machine = SyncmlServer::new(ObexServerConfig {
+    let machine = SyncmlServer::new(ObexServerConfig {
         max_packet_length: options.max_packet_length,
         required_target: None, // SyncmlServer sets SYNCML-SYNC
         connection_id: 1,
         max_object_size: options.max_object_size,
         idle_timeout: Some(options.idle_timeout),
     });
+    let mut pump = Pump::new(stream, machine);
     let mut session: Option<SessionKey> = None;
-    let mut buffer = vec![0u8; 16 * 1024];
-    let end = loop {
-        flush(&mut machine, &mut stream).await?;
-        let mut ended = None;
-        while let Some(event) = machine.poll_event() {
-            match event {
+    let ended = async {
+        loop {
+            let event = match pump.next_event().await {
+                Ok(event) => event,
+                Err(PumpError::Closed) => return Ok(ConnectionEnd::Closed),
+                Err(PumpError::Io(e)) => return Err(e),
+                Err(PumpError::Silent) => return Ok(ConnectionEnd::TimedOut),
+            };
+            let end = match event {
                 SyncmlEvent::Connected => {
                     tracing::debug!("OBEX connected");
                     if let Some(previous) = session.take() {
                         hub.close(previous);
                     }
+                    None
                 }
                 SyncmlEvent::MessageReceived(message) => {
-                    answer(&mut machine, &hub, transport, &mut session, message).await;
+                    answer(pump.machine_mut(), &hub, transport, &mut session, message).await;
+                    None
                 }
-                SyncmlEvent::SessionEnded => ended = Some(ConnectionEnd::Disconnected),
+                SyncmlEvent::SessionEnded => Some(ConnectionEnd::Disconnected),
                 SyncmlEvent::Error(error) => {
                     tracing::warn!(%error, "OBEX");
-                    if matches!(error, crate::obex::ObexBindingError::TimedOut) {
-                        ended = Some(ConnectionEnd::TimedOut);
-                    }
+                    matches!(error, ObexBindingError::TimedOut).then_some(ConnectionEnd::TimedOut)
                 }
-                SyncmlEvent::MessageSent => {}
+                SyncmlEvent::MessageSent => None,
+            };
+            if let Some(end) = end {
+                // The machine's last words (the answer to DISCONNECT) go out first.
+                pump.flush().await?;
+                return Ok(end);
             }
         }
-        flush(&mut machine, &mut stream).await?;
-        if let Some(end) = ended {
-            break end;
-        }
-        let deadline = machine.poll_timeout();
-        let read = async {
-            match deadline {
-                Some(deadline) => {
-                    tokio::time::timeout_at(deadline.into(), stream.read(&mut buffer)).await
-                }
-                None => Ok(stream.read(&mut buffer).await),
-            }
-        };
-        match read.await {
-            Ok(Ok(0)) => break ConnectionEnd::Closed,
-            Ok(Ok(n)) => machine.handle_input(Instant::now(), &buffer[..n]),
-            Ok(Err(e)) => {
-                if let Some(key) = session {
-                    hub.close(key);
-                }
-                return Err(e);
-            }
-            Err(_elapsed) => machine.handle_timeout(Instant::now()),
-        }
-    };
-    let _ = stream.shutdown().await;
+    }
+    .await;
     if let Some(key) = session {
         // A session that finished is gone from the hub already; one that did not is cut.
         hub.close(key);
     }
+    let end = ended?;
+    let _ = pump.stream_mut().shutdown().await;
     tracing::info!(?end, "OBEX connection ended");
     Ok(end)
 }
 
-async fn flush<S: AsyncWrite + Unpin>(
-    machine: &mut SyncmlServer,
-    stream: &mut S,
-) -> std::io::Result<()> {
-    let mut wrote = false;
-    while let Some(packet) = machine.poll_transmit() {
-        stream.write_all(&packet).await?;
-        wrote = true;
+/// The SyncML content type of an answer in `encoding`.
+fn content_type(encoding: Encoding) -> SyncmlContentType {
+    match encoding {
+        Encoding::Wbxml => SyncmlContentType::Wbxml,
+        Encoding::Xml => SyncmlContentType::Xml,
     }
-    if wrote {
-        stream.flush().await?;
-    }
-    Ok(())
 }
 
 /// Hands one PUT message to the hub and queues the answer (or refuses the GET).
@@ -165,47 +146,28 @@ async fn answer(
         let _ = machine.refuse_reply(ResponseCode::UnsupportedMediaType);
         return;
     }
-    let (decoded, encoding) = match decode_document(&message.bytes) {
-        Ok((Document::Message(decoded), encoding)) => (decoded, encoding),
-        Ok((Document::DevInf(_), _)) => {
-            tracing::warn!("a DevInf document PUT as a SyncML message");
-            let _ = machine.refuse_reply(ResponseCode::BadRequest);
-            return;
-        }
-        Err(error) => {
-            tracing::warn!(%error, len = message.bytes.len(), "unreadable SyncML message");
-            let _ = machine.refuse_reply(ResponseCode::BadRequest);
-            return;
-        }
-    };
     let arrival = Arrival {
-        // No session yet: key 0 names none, so MsgID 1 opens one.
-        route: Route::Key(session.unwrap_or(SessionKey(0))),
+        // No session yet: a key that names none, so MsgID 1 opens one.
+        route: Route::Key(session.unwrap_or(SessionKey::NONE)),
         transport: transport.to_string(),
         resp_uri_template: None,
     };
     let span = tracing::debug_span!("obex_message", session = session.map(|k| k.to_hex()));
-    match hub
-        .deliver(arrival, decoded, encoding)
-        .instrument(span)
-        .await
-    {
+    match hub.deliver(arrival, message.bytes).instrument(span).await {
         Ok(delivered) => {
             *session = Some(delivered.session);
-            let content_type = match delivered.reply.encoding {
-                Encoding::Wbxml => SyncmlContentType::Wbxml,
-                Encoding::Xml => SyncmlContentType::Xml,
-            };
-            if let Err(error) =
-                machine.send_reply(SyncmlMessage::new(content_type, delivered.reply.bytes))
-            {
+            let answer = delivered.answer;
+            let reply = SyncmlMessage::new(content_type(answer.encoding), answer.bytes);
+            if let Err(error) = machine.send_reply(reply) {
                 tracing::error!(%error, "the answer could not be queued");
             }
         }
         Err(error) => {
             tracing::warn!(%error, "message not answered");
             let code = match error {
-                HubError::Engine(EngineError::Decode(_) | EngineError::NoHeader)
+                HubError::Unreadable(_)
+                | HubError::NotAMessage
+                | HubError::Engine(EngineError::Decode(_) | EngineError::NoHeader)
                 | HubError::UnknownSession => ResponseCode::BadRequest,
                 HubError::Stopped => ResponseCode::ServiceUnavailable,
                 _ => ResponseCode::InternalServerError,
@@ -313,41 +275,21 @@ impl From<std::io::Error> for CallError {
     }
 }
 
-/// The client machine on a stream: bytes out, bytes in, events up.
+/// The client machine on a stream, its events told apart by what the session was doing.
 struct ClientLink<S> {
-    stream: S,
-    machine: SyncmlClient,
-    buffer: Vec<u8>,
+    pump: Pump<S, SyncmlClient>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> ClientLink<S> {
+    fn machine(&mut self) -> &mut SyncmlClient {
+        self.pump.machine_mut()
+    }
+
     async fn next_event(&mut self, during: &'static str) -> Result<SyncmlEvent, CallError> {
-        loop {
-            let mut wrote = false;
-            while let Some(packet) = self.machine.poll_transmit() {
-                self.stream.write_all(&packet).await?;
-                wrote = true;
-            }
-            if wrote {
-                self.stream.flush().await?;
-            }
-            if let Some(event) = self.machine.poll_event() {
-                return Ok(event);
-            }
-            let read = match self.machine.poll_timeout() {
-                Some(deadline) => {
-                    tokio::time::timeout_at(deadline.into(), self.stream.read(&mut self.buffer))
-                        .await
-                }
-                None => Ok(self.stream.read(&mut self.buffer).await),
-            };
-            match read {
-                Ok(Ok(0)) => return Err(CallError::Closed { during }),
-                Ok(Ok(n)) => self.machine.handle_input(Instant::now(), &self.buffer[..n]),
-                Ok(Err(e)) => return Err(e.into()),
-                Err(_) => self.machine.handle_timeout(Instant::now()),
-            }
-        }
+        self.pump.next_event().await.map_err(|error| match error {
+            PumpError::Io(e) => CallError::Io(e),
+            PumpError::Closed | PumpError::Silent => CallError::Closed { during },
+        })
     }
 
     /// Waits for the phone's message after a PUT with a GET.
@@ -374,17 +316,16 @@ pub async fn call_phone<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let machine = SyncmlClient::new(ObexClientConfig {
+        max_packet_length: options.max_packet_length,
+        max_object_size: options.max_object_size,
+        response_timeout: Some(options.response_timeout),
+    });
     let mut link = ClientLink {
-        stream,
-        machine: SyncmlClient::new(ObexClientConfig {
-            max_packet_length: options.max_packet_length,
-            max_object_size: options.max_object_size,
-            response_timeout: Some(options.response_timeout),
-        }),
-        buffer: vec![0u8; 16 * 1024],
+        pump: Pump::new(stream, machine),
     };
     let wrong_state = |during, error| CallError::Obex { during, error };
-    link.machine
+    link.machine()
         .connect(Instant::now())
         .map_err(|e| wrong_state("connecting", e))?;
     match link.next_event("connecting").await? {
@@ -429,7 +370,7 @@ where
             }
         };
         tracing::info!(san = ?attempt, "notifying the phone");
-        link.machine
+        link.machine()
             .send(Instant::now(), message, true)
             .map_err(|e| wrong_state("sending the notification", e))?;
         match link.receive("after the notification").await {
@@ -452,7 +393,7 @@ where
         }
     }
     let Some((san, mut message)) = first else {
-        let _ = link.machine.disconnect(Instant::now());
+        let _ = link.machine().disconnect(Instant::now());
         let _ = link.next_event("disconnecting").await;
         return Err(CallError::SanRefused { tried });
     };
@@ -462,32 +403,26 @@ where
     let result: Result<bool, CallError> = async {
         loop {
             messages_received += 1;
-            let (decoded, encoding) = match decode_document(&message.bytes) {
-                Ok((Document::Message(decoded), encoding)) => (decoded, encoding),
-                Ok((Document::DevInf(_), _)) => {
-                    return Err(CallError::NotSyncml("a DevInf document".into()))
-                }
-                Err(e) => return Err(CallError::NotSyncml(e.to_string())),
-            };
             let arrival = Arrival {
-                route: Route::Key(session.unwrap_or(SessionKey(0))),
+                route: Route::Key(session.unwrap_or(SessionKey::NONE)),
                 transport: transport.to_string(),
                 resp_uri_template: None,
             };
-            let delivered = hub
-                .deliver(arrival, decoded, encoding)
-                .await
-                .map_err(CallError::Unanswered)?;
+            let delivered =
+                hub.deliver(arrival, message.bytes)
+                    .await
+                    .map_err(|error| match error {
+                        HubError::NotAMessage => CallError::NotSyncml("a DevInf document".into()),
+                        HubError::Unreadable(e) => CallError::NotSyncml(e.to_string()),
+                        other => CallError::Unanswered(other),
+                    })?;
             session = Some(delivered.session);
-            let content_type = match delivered.reply.encoding {
-                Encoding::Wbxml => SyncmlContentType::Wbxml,
-                Encoding::Xml => SyncmlContentType::Xml,
-            };
-            let finished = delivered.reply.session_finished;
-            link.machine
+            let answer = delivered.answer;
+            let finished = answer.session_finished;
+            link.machine()
                 .send(
                     Instant::now(),
-                    SyncmlMessage::new(content_type, delivered.reply.bytes),
+                    SyncmlMessage::new(content_type(answer.encoding), answer.bytes),
                     !finished,
                 )
                 .map_err(|e| wrong_state("sending our answer", e))?;
@@ -513,7 +448,7 @@ where
         hub.close(key); // cut unless finished
     }
     let completed = result?;
-    if link.machine.disconnect(Instant::now()).is_ok() {
+    if link.machine().disconnect(Instant::now()).is_ok() {
         loop {
             match link.next_event("disconnecting").await {
                 Ok(SyncmlEvent::SessionEnded) | Err(_) => break,
@@ -521,7 +456,7 @@ where
             }
         }
     }
-    let _ = link.stream.shutdown().await;
+    let _ = link.pump.stream_mut().shutdown().await;
     Ok(CallReport {
         san,
         messages_received,

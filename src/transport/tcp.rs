@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 use super::obex::{serve_phone, ObexServerOptions};
-use crate::daemon::hub::HubHandle;
+use super::sessions::HubHandle;
 
 /// The transport name sessions over this listener carry.
 pub const TRANSPORT: &str = "obex-tcp";

@@ -7,6 +7,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use handsync::emulator::cable::CableModem;
+use handsync::machine::Machine;
 use handsync::obex::{SyncmlClient, SyncmlEvent, SyncmlServer};
 
 /// A pty pair: handsync opens `path` (the slave), the phone holds the master.

@@ -32,7 +32,7 @@ pub use client::{
 pub use error::EmulatorError;
 pub use generate::{contact, event, generate, note, photo, todo, DataSetSpec, Rng};
 pub use notification::request_from_notification;
-pub use obex::{ObexPhone, PcStartsObex, PhoneEvent, PhoneStartsObex};
+pub use obex::{PcStartsObex, PhoneEvent, PhoneStartsObex};
 pub use profile::{
     AnchorStyle, CableSwitch, Capability, CapabilityProperty, DatastoreSpec, DeviceProfile,
     TextStyle,

@@ -16,6 +16,7 @@ use std::time::Instant;
 use super::client::{Outgoing, Phone, SessionReport, Step, SyncRequest};
 use super::error::EmulatorError;
 use super::UnixMillis;
+use handsync_proto::machine::Machine;
 use handsync_proto::obex::{
     ObexClientConfig, ObexServerConfig, ResponseCode, SyncmlClient, SyncmlContentType, SyncmlEvent,
     SyncmlMessage, SyncmlServer,
@@ -61,20 +62,12 @@ fn obex_message(outgoing: &Outgoing) -> SyncmlMessage {
     SyncmlMessage::new(content_type, outgoing.bytes.clone())
 }
 
-/// The polling surface both OBEX roles of the phone share, so one driver moves the bytes of
-/// either (quinn-proto style: input and timeouts in, packets and events out).
-pub trait ObexPhone {
-    /// Bytes from the link, in any chunks.
-    fn handle_input(&mut self, now: Instant, input: &[u8]);
-    fn poll_transmit(&mut self) -> Option<Vec<u8>>;
-    fn poll_event(&mut self) -> Option<PhoneEvent>;
-    fn poll_timeout(&self) -> Option<Instant>;
-    fn handle_timeout(&mut self, now: Instant);
-}
-
-macro_rules! obex_phone {
+// Both OBEX roles of the phone are [`Machine`]s, so one driver moves the bytes of either.
+macro_rules! phone_machine {
     ($type:ty) => {
-        impl ObexPhone for $type {
+        impl Machine for $type {
+            type Event = PhoneEvent;
+
             fn handle_input(&mut self, now: Instant, input: &[u8]) {
                 self.obex.handle_input(now, input);
                 self.process(now);
@@ -100,8 +93,8 @@ macro_rules! obex_phone {
     };
 }
 
-obex_phone!(PhoneStartsObex);
-obex_phone!(PcStartsObex);
+phone_machine!(PhoneStartsObex);
+phone_machine!(PcStartsObex);
 
 /// The phone starts: an OBEX client carrying the phone's SyncML client.
 #[derive(Debug)]

@@ -24,6 +24,7 @@ pub mod content;
 pub mod credentials;
 pub mod devinf;
 mod model;
+pub mod routing;
 pub mod session;
 pub mod storage;
 

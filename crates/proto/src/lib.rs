@@ -12,8 +12,11 @@
 //! - [`obex`]: the OBEX codec and session machines;
 //! - [`cable`]: a phone's data cable: the AT switch to OBEX and Siemens BFB framing;
 //! - [`sdp`]: the Bluetooth SDP client and the SyncML service records.
+//!
+//! Every machine that talks over a byte stream implements [`machine::Machine`].
 
 pub mod cable;
+pub mod machine;
 pub mod markup;
 pub mod obex;
 pub mod pim;

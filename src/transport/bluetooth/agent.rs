@@ -237,7 +237,7 @@ impl AgentPolicy {
 
 /// A fresh 4-digit PIN for a pairing the user types on the phone.
 pub fn random_pin() -> String {
-    format!("{:04}", crate::daemon::hub::random_u64() % 10_000)
+    format!("{:04}", crate::entropy::random_u64() % 10_000)
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ use tracing::Instrument;
 
 use super::obex::{self, CallError, CallOptions, CallReport, ObexServerOptions};
 use super::Retry;
-use crate::daemon::hub::HubHandle;
+use crate::transport::sessions::HubHandle;
 pub use sdp::{ServiceRecord, Uuid128, SYNCML_CLIENT, SYNCML_SERVER};
 
 /// Our name in logs, records and the authentication policy.

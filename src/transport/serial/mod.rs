@@ -17,16 +17,18 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use tokio::io::unix::AsyncFd;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::watch;
 
+use super::pump::{Pump, PumpError};
 use super::Retry;
+use crate::machine::Machine;
 use tracing::Instrument;
 
 use super::obex::{
     call_phone, serve_phone, CallError, CallOptions, CallReport, ConnectionEnd, ObexServerOptions,
 };
-use crate::daemon::hub::HubHandle;
+use crate::transport::sessions::HubHandle;
 use at::{Exchange, Leaver, SwitchError, SwitchMethod, SwitchOptions, Switched, Switcher};
 
 /// The transport name sessions over a cable carry.
@@ -343,85 +345,15 @@ impl From<io::Error> for SerialError {
     }
 }
 
-/// The common face of [`Switcher`] and [`Leaver`] for the driver loop.
-trait Dialogue {
-    fn transmit(&mut self) -> Option<Vec<u8>>;
-    fn input(&mut self, now: Instant, bytes: &[u8]);
-    fn timeout(&mut self, now: Instant);
-    fn deadline(&self) -> Option<Instant>;
-    fn over(&self) -> bool;
-}
-
-impl Dialogue for Switcher {
-    fn transmit(&mut self) -> Option<Vec<u8>> {
-        self.poll_transmit()
-    }
-    fn input(&mut self, now: Instant, bytes: &[u8]) {
-        self.handle_input(now, bytes)
-    }
-    fn timeout(&mut self, now: Instant) {
-        self.handle_timeout(now)
-    }
-    fn deadline(&self) -> Option<Instant> {
-        self.poll_timeout()
-    }
-    fn over(&self) -> bool {
-        self.result().is_some()
-    }
-}
-
-impl Dialogue for Leaver {
-    fn transmit(&mut self) -> Option<Vec<u8>> {
-        self.poll_transmit()
-    }
-    fn input(&mut self, now: Instant, bytes: &[u8]) {
-        self.handle_input(now, bytes)
-    }
-    fn timeout(&mut self, now: Instant) {
-        self.handle_timeout(now)
-    }
-    fn deadline(&self) -> Option<Instant> {
-        self.poll_timeout()
-    }
-    fn over(&self) -> bool {
-        self.is_finished()
-    }
-}
-
-async fn run_dialogue<D: Dialogue>(port: &mut SerialPort, dialogue: &mut D) -> io::Result<()> {
-    let mut buffer = [0u8; 512];
-    loop {
-        while let Some(bytes) = dialogue.transmit() {
-            tracing::trace!(bytes = ?String::from_utf8_lossy(&bytes), "to the phone");
-            port.write_all(&bytes).await?;
+/// Runs an AT dialogue ([`Switcher`] or [`Leaver`]) on `port` to its outcome.
+async fn run_dialogue<D: Machine>(port: &mut SerialPort, dialogue: D) -> io::Result<D::Event> {
+    let mut pump = Pump::new(port, dialogue);
+    pump.next_event().await.map_err(|error| match error {
+        PumpError::Io(e) => e,
+        PumpError::Closed | PumpError::Silent => {
+            io::Error::new(io::ErrorKind::UnexpectedEof, "the serial line hung up")
         }
-        if dialogue.over() {
-            return Ok(());
-        }
-        let read = match dialogue.deadline() {
-            Some(deadline) => {
-                // None: the deadline passed.
-                tokio::time::timeout_at(deadline.into(), port.read(&mut buffer))
-                    .await
-                    .ok()
-            }
-            None => Some(port.read(&mut buffer).await),
-        };
-        match read {
-            Some(Ok(0)) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the serial line hung up",
-                ))
-            }
-            Some(Ok(n)) => {
-                tracing::trace!(bytes = ?String::from_utf8_lossy(&buffer[..n]), "from the phone");
-                dialogue.input(Instant::now(), &buffer[..n]);
-            }
-            Some(Err(e)) => return Err(e),
-            None => dialogue.timeout(Instant::now()),
-        }
-    }
+    })
 }
 
 /// Puts the phone on `port` in OBEX mode.
@@ -430,11 +362,9 @@ pub async fn switch_to_obex(
     options: &SwitchOptions,
 ) -> Result<Switched, SerialError> {
     port.discard_input();
-    let mut switcher = Switcher::new(options.clone(), Instant::now());
-    run_dialogue(port, &mut switcher).await?;
-    let switched = switcher
-        .take_result()
-        .expect("the dialogue ends with a result")
+    let switcher = Switcher::new(options.clone(), Instant::now());
+    let switched = run_dialogue(port, switcher)
+        .await?
         .map_err(SerialError::Switch)?;
     tracing::info!(
         method = switched.method.command(),
@@ -451,11 +381,9 @@ pub async fn leave_obex(
     method: SwitchMethod,
     options: &SwitchOptions,
 ) -> Result<Vec<Exchange>, SerialError> {
-    let mut leaver = Leaver::new(method, options.clone(), Instant::now());
-    run_dialogue(port, &mut leaver).await?;
-    let dialogue = leaver
-        .take_result()
-        .expect("the dialogue ends with a result")
+    let leaver = Leaver::new(method, options.clone(), Instant::now());
+    let dialogue = run_dialogue(port, leaver)
+        .await?
         .map_err(SerialError::Switch)?;
     tracing::info!("the phone is back in AT mode");
     Ok(dialogue)

@@ -11,6 +11,7 @@
 use std::time::{Duration, Instant};
 
 use super::bfb;
+use crate::machine::Machine;
 use crate::obex::{Header, Request, Response, ResponseTo};
 
 /// Timing of the dialogue.
@@ -361,25 +362,9 @@ impl Switcher {
         switcher
     }
 
-    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        if self.transmit.is_empty() {
-            None
-        } else {
-            Some(self.transmit.remove(0))
-        }
-    }
-
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.deadline
-    }
-
     /// The outcome, once the dialogue is over.
     pub fn result(&self) -> Option<&Result<Switched, SwitchError>> {
         self.result.as_ref()
-    }
-
-    pub fn take_result(&mut self) -> Option<Result<Switched, SwitchError>> {
-        self.result.take()
     }
 
     fn send(&mut self, command: Command, now: Instant) {
@@ -421,71 +406,6 @@ impl Switcher {
     fn settle(&mut self, then: AfterSettle, now: Instant) {
         self.step = Step::Settle(then);
         self.deadline = Some(now + self.options.settle);
-    }
-
-    pub fn handle_input(&mut self, now: Instant, input: &[u8]) {
-        match self.step {
-            Step::Probe => {
-                if self.probe_input.len() < 4096 {
-                    self.probe_input.extend_from_slice(input);
-                }
-                match obex_answer(&self.probe_input) {
-                    None => {}
-                    Some(Ok(response)) if response.code.is_success() => {
-                        self.record(
-                            SwitchMethod::AlreadyObex.command(),
-                            format!("OBEX {}", response.code),
-                        );
-                        self.finish(SwitchMethod::AlreadyObex);
-                    }
-                    Some(Ok(response)) => {
-                        let code = response.code;
-                        self.record(SwitchMethod::AlreadyObex.command(), format!("OBEX {code}"));
-                        self.fail(format!(
-                            "the phone is in OBEX mode but refuses SyncML (CONNECT SYNCML-SYNC answered {code})"
-                        ));
-                    }
-                    Some(Err(error)) => {
-                        self.record(
-                            SwitchMethod::AlreadyObex.command(),
-                            format!("a malformed OBEX answer: {error}"),
-                        );
-                        self.fail(
-                            "the phone answered the OBEX probe with a malformed packet".into(),
-                        );
-                    }
-                }
-            }
-            Step::Flush | Step::Settle(_) | Step::Finished => {} // stray answers
-            Step::Waiting(command) => match self.lines.push(input) {
-                None => {}
-                Some(LineEvent::Garbage) => {
-                    self.record(
-                        command.text(),
-                        format!("over {MAX_LINE} bytes without a line end"),
-                    );
-                    self.fail(format!(
-                        "the phone answered {} with no AT text: is it in another mode (BFB, a data call) or at another baud rate?",
-                        command.text()
-                    ));
-                }
-                Some(LineEvent::Final(answer, info)) => self.answered(command, answer, info, now),
-            },
-            Step::BfbHello { .. } => {
-                self.frames.push(input);
-                while let Some(frame) = self.frames.next_frame() {
-                    if let Ok(frame) = frame {
-                        if frame.kind == bfb::frame_type::CONNECT
-                            && frame.payload == [bfb::CONNECT_HELLO, bfb::CONNECT_HELLO_ACK]
-                        {
-                            self.record("BFB hello", "BFB hello acknowledged".into());
-                            self.finish(SwitchMethod::Sbfb);
-                            return;
-                        }
-                    }
-                }
-            }
-        }
     }
 
     fn answered(&mut self, command: Command, answer: Final, info: Vec<String>, now: Instant) {
@@ -573,7 +493,103 @@ impl Switcher {
         }
     }
 
-    pub fn handle_timeout(&mut self, now: Instant) {
+    fn bfb_hello(&mut self, tries: u8, now: Instant) {
+        self.frames = bfb::FrameDecoder::new();
+        self.transmit.push(bfb::encode_frames(
+            bfb::frame_type::CONNECT,
+            &[bfb::CONNECT_HELLO],
+        ));
+        self.step = Step::BfbHello { tries };
+        self.deadline = Some(now + self.options.command_timeout);
+    }
+}
+
+impl Machine for Switcher {
+    type Event = Result<Switched, SwitchError>;
+
+    fn handle_input(&mut self, now: Instant, input: &[u8]) {
+        match self.step {
+            Step::Probe => {
+                if self.probe_input.len() < 4096 {
+                    self.probe_input.extend_from_slice(input);
+                }
+                match obex_answer(&self.probe_input) {
+                    None => {}
+                    Some(Ok(response)) if response.code.is_success() => {
+                        self.record(
+                            SwitchMethod::AlreadyObex.command(),
+                            format!("OBEX {}", response.code),
+                        );
+                        self.finish(SwitchMethod::AlreadyObex);
+                    }
+                    Some(Ok(response)) => {
+                        let code = response.code;
+                        self.record(SwitchMethod::AlreadyObex.command(), format!("OBEX {code}"));
+                        self.fail(format!(
+                            "the phone is in OBEX mode but refuses SyncML (CONNECT SYNCML-SYNC answered {code})"
+                        ));
+                    }
+                    Some(Err(error)) => {
+                        self.record(
+                            SwitchMethod::AlreadyObex.command(),
+                            format!("a malformed OBEX answer: {error}"),
+                        );
+                        self.fail(
+                            "the phone answered the OBEX probe with a malformed packet".into(),
+                        );
+                    }
+                }
+            }
+            Step::Flush | Step::Settle(_) | Step::Finished => {} // stray answers
+            Step::Waiting(command) => match self.lines.push(input) {
+                None => {}
+                Some(LineEvent::Garbage) => {
+                    self.record(
+                        command.text(),
+                        format!("over {MAX_LINE} bytes without a line end"),
+                    );
+                    self.fail(format!(
+                        "the phone answered {} with no AT text: is it in another mode (BFB, a data call) or at another baud rate?",
+                        command.text()
+                    ));
+                }
+                Some(LineEvent::Final(answer, info)) => self.answered(command, answer, info, now),
+            },
+            Step::BfbHello { .. } => {
+                self.frames.push(input);
+                while let Some(frame) = self.frames.next_frame() {
+                    if let Ok(frame) = frame {
+                        if frame.kind == bfb::frame_type::CONNECT
+                            && frame.payload == [bfb::CONNECT_HELLO, bfb::CONNECT_HELLO_ACK]
+                        {
+                            self.record("BFB hello", "BFB hello acknowledged".into());
+                            self.finish(SwitchMethod::Sbfb);
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        if self.transmit.is_empty() {
+            None
+        } else {
+            Some(self.transmit.remove(0))
+        }
+    }
+
+    /// The outcome, once the dialogue is over (handed out once).
+    fn poll_event(&mut self) -> Option<Self::Event> {
+        self.result.take()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
         match self.deadline {
             Some(deadline) if now >= deadline => {}
             _ => return,
@@ -634,16 +650,6 @@ impl Switcher {
             }
             Step::Finished => self.deadline = None,
         }
-    }
-
-    fn bfb_hello(&mut self, tries: u8, now: Instant) {
-        self.frames = bfb::FrameDecoder::new();
-        self.transmit.push(bfb::encode_frames(
-            bfb::frame_type::CONNECT,
-            &[bfb::CONNECT_HELLO],
-        ));
-        self.step = Step::BfbHello { tries };
-        self.deadline = Some(now + self.options.command_timeout);
     }
 }
 
@@ -716,27 +722,6 @@ impl Leaver {
         leaver
     }
 
-    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        if self.transmit.is_empty() {
-            None
-        } else {
-            Some(self.transmit.remove(0))
-        }
-    }
-
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.deadline
-    }
-
-    /// The dialogue once the phone is back in AT mode, or why it is not.
-    pub fn take_result(&mut self) -> Option<Result<Vec<Exchange>, SwitchError>> {
-        self.result.take()
-    }
-
-    pub fn is_finished(&self) -> bool {
-        self.step == LeaveStep::Finished || self.result.is_some()
-    }
-
     fn send(&mut self, text: &str, step: LeaveStep, now: Instant) {
         self.input.clear();
         // The probe starts with a line end: it ends whatever OBEX bytes the modem took for
@@ -771,8 +756,12 @@ impl Leaver {
             None
         }
     }
+}
 
-    pub fn handle_input(&mut self, now: Instant, input: &[u8]) {
+impl Machine for Leaver {
+    type Event = Result<Vec<Exchange>, SwitchError>;
+
+    fn handle_input(&mut self, now: Instant, input: &[u8]) {
         if self.input.len() < 4096 {
             self.input.extend_from_slice(input);
         }
@@ -802,7 +791,24 @@ impl Leaver {
         }
     }
 
-    pub fn handle_timeout(&mut self, now: Instant) {
+    fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        if self.transmit.is_empty() {
+            None
+        } else {
+            Some(self.transmit.remove(0))
+        }
+    }
+
+    /// The dialogue once the phone is back in AT mode, or why it is not (handed out once).
+    fn poll_event(&mut self) -> Option<Self::Event> {
+        self.result.take()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
         match self.deadline {
             Some(deadline) if now >= deadline => {}
             _ => return,

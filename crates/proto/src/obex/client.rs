@@ -20,6 +20,7 @@ use super::packet::{
     PacketReader, ReadOutcome, Request, Response, ResponseTo, MIN_MAX_PACKET_LENGTH,
     PACKET_PREFIX_LEN,
 };
+use crate::machine::Machine;
 
 /// How the client behaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -274,45 +275,6 @@ impl ObexClient {
         self.pending = Pending::Disconnect;
         self.send(now, &Request::new(Opcode::Disconnect, headers));
         Ok(())
-    }
-
-    /// Takes received bytes, in chunks of any size.
-    pub fn handle_input(&mut self, now: Instant, mut input: &[u8]) {
-        while !input.is_empty() {
-            match self.reader.read(&mut input) {
-                ReadOutcome::NeedMore => {}
-                ReadOutcome::Packet(packet) => self.handle_packet(now, &packet),
-                ReadOutcome::Refused(error) => self.fail(ClientError::Malformed(error)),
-            }
-        }
-    }
-
-    /// The next packet to send.
-    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        self.outgoing.pop_front()
-    }
-
-    /// The next event.
-    pub fn poll_event(&mut self) -> Option<ClientEvent> {
-        self.events.pop_front()
-    }
-
-    /// When [`ObexClient::handle_timeout`] should be called, if at all.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.response_deadline
-    }
-
-    /// Fails the running operation if its response is overdue. The connection is then
-    /// considered lost: the stream may be out of step.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        if self
-            .response_deadline
-            .is_some_and(|deadline| now >= deadline)
-        {
-            self.fail(ClientError::Timeout);
-            self.connected = false;
-            self.reader.reset();
-        }
     }
 
     fn check_idle(&self) -> Result<(), ClientError> {
@@ -592,6 +554,49 @@ impl ObexClient {
                 }
             }
             code => self.fail(Self::error_for(code)),
+        }
+    }
+}
+
+impl Machine for ObexClient {
+    type Event = ClientEvent;
+
+    /// Takes received bytes, in chunks of any size.
+    fn handle_input(&mut self, now: Instant, mut input: &[u8]) {
+        while !input.is_empty() {
+            match self.reader.read(&mut input) {
+                ReadOutcome::NeedMore => {}
+                ReadOutcome::Packet(packet) => self.handle_packet(now, &packet),
+                ReadOutcome::Refused(error) => self.fail(ClientError::Malformed(error)),
+            }
+        }
+    }
+
+    /// The next packet to send.
+    fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.outgoing.pop_front()
+    }
+
+    /// The next event.
+    fn poll_event(&mut self) -> Option<ClientEvent> {
+        self.events.pop_front()
+    }
+
+    /// When [`ObexClient::handle_timeout`] should be called, if at all.
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.response_deadline
+    }
+
+    /// Fails the running operation if its response is overdue. The connection is then
+    /// considered lost: the stream may be out of step.
+    fn handle_timeout(&mut self, now: Instant) {
+        if self
+            .response_deadline
+            .is_some_and(|deadline| now >= deadline)
+        {
+            self.fail(ClientError::Timeout);
+            self.connected = false;
+            self.reader.reset();
         }
     }
 }

@@ -12,10 +12,12 @@
 //!   with a SAN): the SyncML binding, handing SyncML messages up as bytes + content type;
 //! - [`describe()`]: a readable account of a captured stream.
 //!
-//! Every machine is driven the same way; a transport's loop looks like this:
+//! Every machine implements [`crate::machine::Machine`] and is driven the same way; a
+//! transport's loop looks like this:
 //!
 //! ```
 //! use std::time::Instant;
+//! use handsync_proto::machine::Machine;
 //! use handsync_proto::obex::{ObexServerConfig, SyncmlEvent, SyncmlMessage, SyncmlServer};
 //!
 //! let mut server = SyncmlServer::new(ObexServerConfig::default());

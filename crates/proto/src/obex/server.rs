@@ -19,6 +19,7 @@ use super::packet::{
     ConnectFields, PacketReader, ReadOutcome, Request, Response, MIN_MAX_PACKET_LENGTH,
     PACKET_PREFIX_LEN,
 };
+use crate::machine::Machine;
 
 /// How the server behaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -235,56 +236,6 @@ impl ObexServer {
     /// Whether a GET waits for [`ObexServer::answer_get`].
     pub fn is_get_pending(&self) -> bool {
         matches!(self.operation, Operation::GetAwaitingAnswer)
-    }
-
-    /// Takes received bytes, in chunks of any size.
-    pub fn handle_input(&mut self, now: Instant, mut input: &[u8]) {
-        if !input.is_empty() {
-            self.last_input = Some(now);
-        }
-        while !input.is_empty() {
-            match self.reader.read(&mut input) {
-                ReadOutcome::NeedMore => {}
-                ReadOutcome::Packet(packet) => self.handle_packet(&packet),
-                ReadOutcome::Refused(error) => {
-                    self.operation = Operation::Idle;
-                    self.refuse(ResponseCode::BadRequest, Refusal::Malformed(error), None);
-                }
-            }
-        }
-    }
-
-    /// The next packet to send.
-    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        self.outgoing.pop_front()
-    }
-
-    /// The next event.
-    pub fn poll_event(&mut self) -> Option<ServerEvent> {
-        self.events.pop_front()
-    }
-
-    /// When [`ObexServer::handle_timeout`] should be called, if at all.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        let waiting_for_peer = self.reader.is_mid_packet()
-            || matches!(
-                self.operation,
-                Operation::Put { .. } | Operation::GetCollecting { .. } | Operation::GetSending(_)
-            );
-        match (waiting_for_peer, self.config.idle_timeout, self.last_input) {
-            (true, Some(timeout), Some(last)) => Some(last + timeout),
-            _ => None,
-        }
-    }
-
-    /// Drops a multi-packet operation the peer has left silent past the idle timeout.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        if self.poll_timeout().is_some_and(|deadline| now >= deadline) {
-            debug!("OBEX server: peer silent past the idle timeout, dropping the operation");
-            self.operation = Operation::Idle;
-            self.reader.reset();
-            self.events.push_back(ServerEvent::TimedOut);
-        }
     }
 
     /// Answers the GET announced by [`ServerEvent::GetRequested`].
@@ -559,6 +510,60 @@ impl ObexServer {
             Ok(bytes) => self.outgoing.push_back(bytes),
             // Responses are built to fit the peer's maximum; failing here is a bug upstream.
             Err(error) => warn!(%error, "OBEX server: response could not be encoded"),
+        }
+    }
+}
+
+impl Machine for ObexServer {
+    type Event = ServerEvent;
+
+    /// Takes received bytes, in chunks of any size.
+    fn handle_input(&mut self, now: Instant, mut input: &[u8]) {
+        if !input.is_empty() {
+            self.last_input = Some(now);
+        }
+        while !input.is_empty() {
+            match self.reader.read(&mut input) {
+                ReadOutcome::NeedMore => {}
+                ReadOutcome::Packet(packet) => self.handle_packet(&packet),
+                ReadOutcome::Refused(error) => {
+                    self.operation = Operation::Idle;
+                    self.refuse(ResponseCode::BadRequest, Refusal::Malformed(error), None);
+                }
+            }
+        }
+    }
+
+    /// The next packet to send.
+    fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.outgoing.pop_front()
+    }
+
+    /// The next event.
+    fn poll_event(&mut self) -> Option<ServerEvent> {
+        self.events.pop_front()
+    }
+
+    /// When [`ObexServer::handle_timeout`] should be called, if at all.
+    fn poll_timeout(&self) -> Option<Instant> {
+        let waiting_for_peer = self.reader.is_mid_packet()
+            || matches!(
+                self.operation,
+                Operation::Put { .. } | Operation::GetCollecting { .. } | Operation::GetSending(_)
+            );
+        match (waiting_for_peer, self.config.idle_timeout, self.last_input) {
+            (true, Some(timeout), Some(last)) => Some(last + timeout),
+            _ => None,
+        }
+    }
+
+    /// Drops a multi-packet operation the peer has left silent past the idle timeout.
+    fn handle_timeout(&mut self, now: Instant) {
+        if self.poll_timeout().is_some_and(|deadline| now >= deadline) {
+            debug!("OBEX server: peer silent past the idle timeout, dropping the operation");
+            self.operation = Operation::Idle;
+            self.reader.reset();
+            self.events.push_back(ServerEvent::TimedOut);
         }
     }
 }

@@ -7,6 +7,7 @@ use super::codes::{Opcode, ResponseCode};
 use super::header::Header;
 use super::packet::{Request, Response, ResponseTo};
 use super::server::{GetAnswer, ObexServer, ObexServerConfig, Refusal, ServerEvent};
+use crate::machine::Machine;
 
 const TARGET: &[u8] = b"SYNCML-SYNC";
 

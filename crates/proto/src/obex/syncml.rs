@@ -21,6 +21,7 @@ use super::client::{ClientError, ClientEvent, ObexClient, ObexClientConfig, Oper
 use super::codes::ResponseCode;
 use super::header::Header;
 use super::server::{GetAnswer, ObexServer, ObexServerConfig, Refusal, ServerEvent};
+use crate::machine::Machine;
 
 /// The OBEX Target (and Who) of a SyncML DS session: 11 ASCII bytes, no terminator.
 pub const SYNCML_TARGET: &[u8] = b"SYNCML-SYNC";
@@ -172,33 +173,6 @@ impl SyncmlServer {
         &self.obex
     }
 
-    /// Takes received bytes, in chunks of any size.
-    pub fn handle_input(&mut self, now: Instant, input: &[u8]) {
-        self.obex.handle_input(now, input);
-        self.process_obex_events();
-    }
-
-    /// The next packet to send.
-    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        self.obex.poll_transmit()
-    }
-
-    /// The next event.
-    pub fn poll_event(&mut self) -> Option<SyncmlEvent> {
-        self.events.pop_front()
-    }
-
-    /// When [`SyncmlServer::handle_timeout`] should be called, if at all.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.obex.poll_timeout()
-    }
-
-    /// Passes the time on to the OBEX machine.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        self.obex.handle_timeout(now);
-        self.process_obex_events();
-    }
-
     /// Hands in the reply to the message received last; it goes out with the phone's GET,
     /// at once if the GET is already waiting.
     pub fn send_reply(&mut self, reply: SyncmlMessage) -> Result<(), ObexBindingError> {
@@ -285,6 +259,37 @@ impl SyncmlServer {
                 }
             }
         }
+    }
+}
+
+impl Machine for SyncmlServer {
+    type Event = SyncmlEvent;
+
+    /// Takes received bytes, in chunks of any size.
+    fn handle_input(&mut self, now: Instant, input: &[u8]) {
+        self.obex.handle_input(now, input);
+        self.process_obex_events();
+    }
+
+    /// The next packet to send.
+    fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.obex.poll_transmit()
+    }
+
+    /// The next event.
+    fn poll_event(&mut self) -> Option<SyncmlEvent> {
+        self.events.pop_front()
+    }
+
+    /// When [`SyncmlServer::handle_timeout`] should be called, if at all.
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.obex.poll_timeout()
+    }
+
+    /// Passes the time on to the OBEX machine.
+    fn handle_timeout(&mut self, now: Instant) {
+        self.obex.handle_timeout(now);
+        self.process_obex_events();
     }
 }
 
@@ -405,33 +410,6 @@ impl SyncmlClient {
         Ok(())
     }
 
-    /// Takes received bytes, in chunks of any size.
-    pub fn handle_input(&mut self, now: Instant, input: &[u8]) {
-        self.obex.handle_input(now, input);
-        self.process_obex_events(now);
-    }
-
-    /// The next packet to send.
-    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        self.obex.poll_transmit()
-    }
-
-    /// The next event.
-    pub fn poll_event(&mut self) -> Option<SyncmlEvent> {
-        self.events.pop_front()
-    }
-
-    /// When [`SyncmlClient::handle_timeout`] should be called, if at all.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.obex.poll_timeout()
-    }
-
-    /// Passes the time on to the OBEX machine.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        self.obex.handle_timeout(now);
-        self.process_obex_events(now);
-    }
-
     fn process_obex_events(&mut self, now: Instant) {
         while let Some(event) = self.obex.poll_event() {
             match event {
@@ -497,6 +475,37 @@ impl SyncmlClient {
                 }
             }
         }
+    }
+}
+
+impl Machine for SyncmlClient {
+    type Event = SyncmlEvent;
+
+    /// Takes received bytes, in chunks of any size.
+    fn handle_input(&mut self, now: Instant, input: &[u8]) {
+        self.obex.handle_input(now, input);
+        self.process_obex_events(now);
+    }
+
+    /// The next packet to send.
+    fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.obex.poll_transmit()
+    }
+
+    /// The next event.
+    fn poll_event(&mut self) -> Option<SyncmlEvent> {
+        self.events.pop_front()
+    }
+
+    /// When [`SyncmlClient::handle_timeout`] should be called, if at all.
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.obex.poll_timeout()
+    }
+
+    /// Passes the time on to the OBEX machine.
+    fn handle_timeout(&mut self, now: Instant) {
+        self.obex.handle_timeout(now);
+        self.process_obex_events(now);
     }
 }
 

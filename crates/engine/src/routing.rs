@@ -1,0 +1,545 @@
+//! Which open session a SyncML message belongs to, sans-IO: the table of open sessions by
+//! our random key and by the client's own header, the restart on MsgID 1, the idle cut. The
+//! caller owns the sessions' work (the store, the engine) and hands in the time and the
+//! random values; the table only decides.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use handsync_proto::syncml::Message;
+
+/// A session's handle, random so that one client cannot guess another's HTTP session URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SessionKey(pub u64);
+
+impl SessionKey {
+    /// What a missing or malformed session parameter maps to: it names no session.
+    pub const NONE: SessionKey = SessionKey(0);
+
+    pub fn to_hex(self) -> String {
+        format!("{:016x}", self.0)
+    }
+
+    pub fn from_hex(text: &str) -> Option<SessionKey> {
+        if text.len() != 16 {
+            return None;
+        }
+        u64::from_str_radix(text, 16).ok().map(SessionKey)
+    }
+}
+
+/// How a message finds its session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// The session a transport opened or an HTTP RespURI named.
+    Key(SessionKey),
+    /// No handle: by the message's header (SessionID and Source), for HTTP clients that
+    /// ignore RespURI. A message with MsgID 1 starts a new session.
+    Header,
+}
+
+/// A client's own SessionID and its device URI: what identifies a session without our key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct HeaderKey {
+    session_id: String,
+    device: String,
+}
+
+/// What a message says about the session it belongs to.
+#[derive(Debug, Clone)]
+struct Addressing {
+    /// MsgID 1: the client starts a session.
+    starts_session: bool,
+    header_key: Option<HeaderKey>,
+}
+
+impl Addressing {
+    fn of(message: &Message) -> Addressing {
+        let header = message.header.as_ref();
+        Addressing {
+            starts_session: header.is_some_and(|h| h.msg_id == 1),
+            header_key: header.map(|h| HeaderKey {
+                session_id: h.session_id.to_string(),
+                device: h.source.loc_uri.to_string(),
+            }),
+        }
+    }
+}
+
+/// The message names no open session (expired, finished, or never opened) and does not
+/// start a new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownSession;
+
+/// Where a message goes, and what routing it ended.
+#[derive(Debug)]
+pub struct Routed<T> {
+    pub key: SessionKey,
+    /// The session was opened for this message.
+    pub opened: bool,
+    /// Sessions the client left by starting over: to be recorded as cut.
+    pub replaced: Vec<(SessionKey, T)>,
+}
+
+struct Entry<T> {
+    session: T,
+    last_activity: Instant,
+    header_key: Option<HeaderKey>,
+    /// A message of it was answered: a MsgID 1 on it now means the client starts over.
+    answered: bool,
+}
+
+/// The open sessions, each a `T` (the engine's session in the daemon).
+pub struct SessionTable<T> {
+    idle_timeout: Duration,
+    sessions: HashMap<SessionKey, Entry<T>>,
+    by_header: HashMap<HeaderKey, SessionKey>,
+}
+
+impl<T> SessionTable<T> {
+    /// A session with no message for `idle_timeout` is cut by [`SessionTable::expire`].
+    pub fn new(idle_timeout: Duration) -> SessionTable<T> {
+        SessionTable {
+            idle_timeout,
+            sessions: HashMap::new(),
+            by_header: HashMap::new(),
+        }
+    }
+
+    /// Finds the session of `message` arriving by `route` at `now`, or opens one when the
+    /// message starts a session: its key from `random` (called until it gives an unused,
+    /// non-zero value), the session itself from `open`.
+    pub fn route(
+        &mut self,
+        route: Route,
+        message: &Message,
+        now: Instant,
+        mut random: impl FnMut() -> u64,
+        open: impl FnOnce(SessionKey) -> T,
+    ) -> Result<Routed<T>, UnknownSession> {
+        let addressing = Addressing::of(message);
+        let existing = match route {
+            Route::Key(key) => Some(key).filter(|key| self.sessions.contains_key(key)),
+            Route::Header => addressing
+                .header_key
+                .as_ref()
+                .and_then(|k| self.by_header.get(k).copied()),
+        };
+        // A MsgID 1 on a session that already answered messages is the client starting over
+        // (a phone retrying after a failure): the old session is cut, a new one starts.
+        let existing =
+            existing.filter(|key| !(addressing.starts_session && self.sessions[key].answered));
+        if let Some(key) = existing {
+            self.touch(key, now);
+            return Ok(Routed {
+                key,
+                opened: false,
+                replaced: Vec::new(),
+            });
+        }
+        if !addressing.starts_session {
+            return Err(UnknownSession);
+        }
+        let mut replaced = Vec::new();
+        let by_header = addressing
+            .header_key
+            .as_ref()
+            .and_then(|k| self.by_header.get(k).copied());
+        let by_key = match route {
+            Route::Key(key) => Some(key),
+            Route::Header => None,
+        };
+        for old in by_header.into_iter().chain(by_key) {
+            if let Some(session) = self.remove(old) {
+                replaced.push((old, session));
+            }
+        }
+        let key = loop {
+            let key = SessionKey(random());
+            if key != SessionKey::NONE && !self.sessions.contains_key(&key) {
+                break key;
+            }
+        };
+        if let Some(header_key) = &addressing.header_key {
+            self.by_header.insert(header_key.clone(), key);
+        }
+        self.sessions.insert(
+            key,
+            Entry {
+                session: open(key),
+                last_activity: now,
+                header_key: addressing.header_key,
+                answered: false,
+            },
+        );
+        Ok(Routed {
+            key,
+            opened: true,
+            replaced,
+        })
+    }
+
+    fn touch(&mut self, key: SessionKey, now: Instant) {
+        if let Some(entry) = self.sessions.get_mut(&key) {
+            entry.last_activity = now;
+        }
+    }
+
+    pub fn get_mut(&mut self, key: SessionKey) -> Option<&mut T> {
+        self.sessions.get_mut(&key).map(|entry| &mut entry.session)
+    }
+
+    /// A message of the session was answered.
+    pub fn mark_answered(&mut self, key: SessionKey) {
+        if let Some(entry) = self.sessions.get_mut(&key) {
+            entry.answered = true;
+        }
+    }
+
+    /// Drops a session (finished, failed or cut) from both indexes.
+    pub fn remove(&mut self, key: SessionKey) -> Option<T> {
+        let entry = self.sessions.remove(&key)?;
+        if let Some(header_key) = &entry.header_key {
+            if self.by_header.get(header_key) == Some(&key) {
+                self.by_header.remove(header_key);
+            }
+        }
+        Some(entry.session)
+    }
+
+    /// When the next session goes idle too long, if any is open.
+    pub fn next_expiry(&self) -> Option<Instant> {
+        self.sessions
+            .values()
+            .map(|entry| entry.last_activity + self.idle_timeout)
+            .min()
+    }
+
+    /// Removes and returns the sessions idle for the idle timeout or longer at `now`.
+    pub fn expire(&mut self, now: Instant) -> Vec<(SessionKey, T)> {
+        let expired: Vec<SessionKey> = self
+            .sessions
+            .iter()
+            .filter(|(_, entry)| {
+                now.saturating_duration_since(entry.last_activity) >= self.idle_timeout
+            })
+            .map(|(key, _)| *key)
+            .collect();
+        self.take(expired)
+    }
+
+    /// Removes and returns every open session.
+    pub fn drain(&mut self) -> Vec<(SessionKey, T)> {
+        let all: Vec<SessionKey> = self.sessions.keys().copied().collect();
+        self.take(all)
+    }
+
+    fn take(&mut self, keys: Vec<SessionKey>) -> Vec<(SessionKey, T)> {
+        keys.into_iter()
+            .filter_map(|key| self.remove(key).map(|session| (key, session)))
+            .collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.sessions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sessions.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use handsync_proto::syncml::{decode_document, Document};
+
+    const IDLE: Duration = Duration::from_secs(60);
+
+    fn message(msg_id: u32, session_id: &str, device: &str) -> Message {
+        let xml = format!(
+            "<SyncML><SyncHdr><VerDTD>1.1</VerDTD><VerProto>SyncML/1.1</VerProto>\
+             <SessionID>{session_id}</SessionID><MsgID>{msg_id}</MsgID>\
+             <Target><LocURI>PC Suite</LocURI></Target>\
+             <Source><LocURI>{device}</LocURI></Source></SyncHdr>\
+             <SyncBody><Final/></SyncBody></SyncML>"
+        );
+        match decode_document(xml.as_bytes()).expect("a SyncML message").0 {
+            Document::Message(message) => message,
+            Document::DevInf(_) => panic!("not a message"),
+        }
+    }
+
+    /// Random values from a counter, so that keys are predictable.
+    fn counter(start: u64) -> impl FnMut() -> u64 {
+        let mut next = start;
+        move || {
+            next += 1;
+            next - 1
+        }
+    }
+
+    fn open(
+        table: &mut SessionTable<&'static str>,
+        route: Route,
+        m: &Message,
+        now: Instant,
+        name: &'static str,
+        random: u64,
+    ) -> Routed<&'static str> {
+        table
+            .route(route, m, now, counter(random), |_| name)
+            .expect("routed")
+    }
+
+    #[test]
+    fn a_first_message_opens_a_session_with_a_random_nonzero_key() {
+        let mut table = SessionTable::new(IDLE);
+        let now = Instant::now();
+        let routed = open(
+            &mut table,
+            Route::Key(SessionKey::NONE),
+            &message(1, "7", "IMEI:1"),
+            now,
+            "a",
+            0,
+        );
+        // 0 names no session: the next random value is taken.
+        assert_eq!(routed.key, SessionKey(1));
+        assert!(routed.opened);
+        assert!(routed.replaced.is_empty());
+        assert_eq!(table.get_mut(SessionKey(1)), Some(&mut "a"));
+        assert_eq!(table.len(), 1);
+    }
+
+    #[test]
+    fn a_key_in_use_is_not_given_again() {
+        let mut table = SessionTable::new(IDLE);
+        let now = Instant::now();
+        open(
+            &mut table,
+            Route::Header,
+            &message(1, "1", "IMEI:1"),
+            now,
+            "a",
+            5,
+        );
+        let second = open(
+            &mut table,
+            Route::Header,
+            &message(1, "1", "IMEI:2"),
+            now,
+            "b",
+            5,
+        );
+        assert_eq!(second.key, SessionKey(6));
+    }
+
+    #[test]
+    fn later_messages_find_their_session_by_key_or_by_header() {
+        let mut table = SessionTable::new(IDLE);
+        let now = Instant::now();
+        let key = open(
+            &mut table,
+            Route::Header,
+            &message(1, "7", "IMEI:1"),
+            now,
+            "a",
+            9,
+        )
+        .key;
+        table.mark_answered(key);
+        let by_key = open(
+            &mut table,
+            Route::Key(key),
+            &message(2, "7", "IMEI:1"),
+            now,
+            "x",
+            0,
+        );
+        assert_eq!((by_key.key, by_key.opened), (key, false));
+        let by_header = open(
+            &mut table,
+            Route::Header,
+            &message(3, "7", "IMEI:1"),
+            now,
+            "x",
+            0,
+        );
+        assert_eq!((by_header.key, by_header.opened), (key, false));
+        assert_eq!(table.len(), 1);
+    }
+
+    #[test]
+    fn a_message_for_no_session_that_does_not_start_one_is_unknown() {
+        let mut table: SessionTable<&str> = SessionTable::new(IDLE);
+        let now = Instant::now();
+        let later = message(2, "7", "IMEI:1");
+        let error = table.route(Route::Header, &later, now, counter(1), |_| "a");
+        assert_eq!(error.unwrap_err(), UnknownSession);
+        let error = table.route(Route::Key(SessionKey(42)), &later, now, counter(1), |_| "a");
+        assert_eq!(error.unwrap_err(), UnknownSession);
+        assert!(table.is_empty());
+    }
+
+    #[test]
+    fn msg_id_1_on_an_answered_session_starts_over_and_hands_back_the_old_one() {
+        let mut table = SessionTable::new(IDLE);
+        let now = Instant::now();
+        let first = open(
+            &mut table,
+            Route::Header,
+            &message(1, "7", "IMEI:1"),
+            now,
+            "old",
+            10,
+        )
+        .key;
+        table.mark_answered(first);
+        let again = open(
+            &mut table,
+            Route::Key(first),
+            &message(1, "8", "IMEI:1"),
+            now,
+            "new",
+            20,
+        );
+        assert!(again.opened);
+        assert_ne!(again.key, first);
+        assert_eq!(again.replaced, vec![(first, "old")]);
+        assert_eq!(table.len(), 1);
+        // The new session is not answered yet: a MsgID 1 again stays in it.
+        let retry = open(
+            &mut table,
+            Route::Key(again.key),
+            &message(1, "8", "IMEI:1"),
+            now,
+            "x",
+            30,
+        );
+        assert_eq!((retry.key, retry.opened), (again.key, false));
+    }
+
+    #[test]
+    fn msg_id_1_again_before_an_answer_stays_in_the_same_session() {
+        let mut table = SessionTable::new(IDLE);
+        let now = Instant::now();
+        let first = open(
+            &mut table,
+            Route::Header,
+            &message(1, "7", "IMEI:1"),
+            now,
+            "a",
+            10,
+        )
+        .key;
+        let retry = open(
+            &mut table,
+            Route::Header,
+            &message(1, "7", "IMEI:1"),
+            now,
+            "b",
+            20,
+        );
+        assert_eq!((retry.key, retry.opened), (first, false));
+    }
+
+    #[test]
+    fn a_restart_by_header_replaces_the_session_of_that_header() {
+        let mut table = SessionTable::new(IDLE);
+        let now = Instant::now();
+        let first = open(
+            &mut table,
+            Route::Header,
+            &message(1, "7", "IMEI:1"),
+            now,
+            "old",
+            10,
+        )
+        .key;
+        table.mark_answered(first);
+        let again = open(
+            &mut table,
+            Route::Header,
+            &message(1, "7", "IMEI:1"),
+            now,
+            "new",
+            20,
+        );
+        assert_eq!(again.replaced, vec![(first, "old")]);
+        let next = open(
+            &mut table,
+            Route::Header,
+            &message(2, "7", "IMEI:1"),
+            now,
+            "x",
+            0,
+        );
+        assert_eq!(next.key, again.key);
+    }
+
+    #[test]
+    fn removing_a_session_forgets_its_header() {
+        let mut table = SessionTable::new(IDLE);
+        let now = Instant::now();
+        let key = open(
+            &mut table,
+            Route::Header,
+            &message(1, "7", "IMEI:1"),
+            now,
+            "a",
+            10,
+        )
+        .key;
+        assert_eq!(table.remove(key), Some("a"));
+        let later = table.route(
+            Route::Header,
+            &message(2, "7", "IMEI:1"),
+            now,
+            counter(1),
+            |_| "b",
+        );
+        assert!(later.is_err());
+    }
+
+    #[test]
+    fn idle_sessions_expire_after_the_timeout_from_their_last_message() {
+        let mut table = SessionTable::new(IDLE);
+        let start = Instant::now();
+        let a = open(
+            &mut table,
+            Route::Header,
+            &message(1, "1", "IMEI:1"),
+            start,
+            "a",
+            10,
+        )
+        .key;
+        let b = open(
+            &mut table,
+            Route::Header,
+            &message(1, "2", "IMEI:2"),
+            start,
+            "b",
+            20,
+        )
+        .key;
+        let later = start + Duration::from_secs(30);
+        open(
+            &mut table,
+            Route::Key(b),
+            &message(2, "2", "IMEI:2"),
+            later,
+            "x",
+            0,
+        );
+        assert_eq!(table.next_expiry(), Some(start + IDLE));
+        assert!(table
+            .expire(start + IDLE - Duration::from_secs(1))
+            .is_empty());
+        assert_eq!(table.expire(start + IDLE), vec![(a, "a")]);
+        assert_eq!(table.next_expiry(), Some(later + IDLE));
+        assert_eq!(table.drain(), vec![(b, "b")]);
+        assert_eq!(table.next_expiry(), None);
+    }
+}
