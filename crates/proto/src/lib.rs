@@ -8,12 +8,15 @@
 //! - [`markup`]: element events and trees shared by the XML and WBXML codecs;
 //! - [`wbxml`]: the WBXML codec and the SyncML, MetInf and DevInf code pages;
 //! - [`syncml`]: the typed SyncML model, its XML and WBXML mappings, the SAN;
+//! - [`ds`]: SyncML DS pieces shared by server and client (sync modes, CmdIDs, message size,
+//!   credentials);
 //! - [`pim`]: vCard, vCalendar, iCalendar and vNote, and the four datastores;
 //! - [`obex`]: the OBEX codec and session machines;
 //! - [`cable`]: a phone's data cable: the AT switch to OBEX and Siemens BFB framing;
 //! - [`sdp`]: the Bluetooth SDP client and the SyncML service records.
 
 pub mod cable;
+pub mod ds;
 pub mod markup;
 pub mod obex;
 pub mod pim;
