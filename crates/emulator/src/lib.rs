@@ -8,13 +8,12 @@
 //!   Siemens and Motorola models;
 //! - [`PhoneStore`]: the phone's memory (items by LUID, change log, anchors, Maps owed),
 //!   loaded from and saved to a directory; [`generate()`] fills one deterministically;
-//! - [`Phone`]: the SyncML client session machine (`start_sync`, `receive`, `abort`);
+//! - [`EmulatedPhone`]: the SyncML client session machine (`start_sync`, `receive`, `abort`);
 //! - [`cable`]: a phone's end of a data cable (AT commands, the switch to OBEX, BFB);
 //! - [`PhoneStartsObex`], [`PcStartsObex`]: the phone on OBEX, as client or server;
 //! - [`Transcript`]: every message of a session, recorded as text; [`replay`] checks a phone
 //!   against one.
 
-mod builder;
 pub mod cable;
 mod client;
 mod error;
@@ -26,7 +25,7 @@ mod store;
 mod transcript;
 
 pub use client::{
-    encode_message, AuthKind, Credentials, DatastoreReport, Outgoing, Phone, PhoneConfig,
+    encode_message, AuthKind, Credentials, DatastoreReport, EmulatedPhone, Outgoing, PhoneConfig,
     SessionReport, Step, SyncMode, SyncRequest,
 };
 pub use error::EmulatorError;
