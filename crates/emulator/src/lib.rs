@@ -18,6 +18,7 @@ pub mod cable;
 mod client;
 mod error;
 mod generate;
+mod models;
 mod notification;
 mod obex;
 mod profile;
@@ -30,6 +31,7 @@ pub use client::{
 };
 pub use error::EmulatorError;
 pub use generate::{contact, event, generate, note, photo, todo, DataSetSpec, Rng};
+pub use models::ModelError;
 pub use notification::request_from_notification;
 pub use obex::{ObexPhone, PcStartsObex, PhoneEvent, PhoneStartsObex};
 pub use profile::{
