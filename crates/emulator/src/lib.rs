@@ -1,11 +1,20 @@
 //! A phone emulator: a SyncML DS client that behaves like the phones handsync serves, for
-//! tests and for users without a phone at hand (`docs/emulator.md`).
+//! tests and for users without a phone at hand (`handsync emulate`, `docs/emulator.md`). The
+//! engine's tests run it against the real server; its recorded sessions are the golden
+//! transcripts in `captures/`.
 //!
 //! Sans-IO like the other protocol cores: no sockets, threads or clocks; time is passed in.
+//! Files are touched only by the explicit directory and transcript functions.
+//!
+//! Dependencies: `handsync-proto` (the codecs, the SyncML model, the DS pieces it shares with
+//! the engine in `handsync_proto::ds`, OBEX and cable machines) and small data crates (base64,
+//! encoding_rs, serde and toml for the model files, tracing). Never tokio, hyper, rusqlite,
+//! bluer or dbus, and not the engine or the store: the transports in the root package drive
+//! it, and `scripts/test-all` checks the dependency tree.
 //!
 //! - [`DeviceProfile`]: a phone model (identity, SyncML version, encoding, limits, datastores,
-//!   capabilities, cable switch command); built-ins for Nokia S40/S60, Sony Ericsson,
-//!   Siemens and Motorola models;
+//!   capabilities, cable switch command); the built-ins (Nokia S40/S60, Sony Ericsson,
+//!   Siemens, Motorola) are data files, `models/*.toml`;
 //! - [`PhoneStore`]: the phone's memory (items by LUID, change log, anchors, Maps owed),
 //!   loaded from and saved to a directory; [`generate()`] fills one deterministically;
 //! - [`EmulatedPhone`]: the SyncML client session machine (`start_sync`, `receive`, `abort`);
