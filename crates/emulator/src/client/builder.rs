@@ -118,7 +118,7 @@ impl Builder {
         Ok(Some(status))
     }
 
-    pub(super) fn sync_at(&mut self, index: usize) -> &mut Sync {
+    fn sync_at(&mut self, index: usize) -> &mut Sync {
         match &mut self.message.body.commands[index] {
             Command::Sync(sync) => sync,
             _ => unreachable!("the index of a Sync this builder added"),

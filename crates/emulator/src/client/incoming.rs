@@ -109,7 +109,7 @@ impl EmulatedPhone {
         }
     }
 
-    pub(super) fn handle_alert(&mut self, alert: &Alert, code: AlertCode) -> StatusCode {
+    fn handle_alert(&mut self, alert: &Alert, code: AlertCode) -> StatusCode {
         let session = self.session();
         match code {
             AlertCode::NextMessage => return StatusCode::Ok,
@@ -148,7 +148,7 @@ impl EmulatedPhone {
         }
     }
 
-    pub(super) fn handle_status(&mut self, status: &Status) -> Result<(), EmulatorError> {
+    fn handle_status(&mut self, status: &Status) -> Result<(), EmulatorError> {
         let session = self.session.as_mut().expect("running");
         let key = (status.msg_ref, status.cmd_ref.to_string());
         let Some(sent) = session.sent.get(&key).cloned() else {
@@ -213,7 +213,7 @@ impl EmulatedPhone {
         Ok(())
     }
 
-    pub(super) fn handle_sync(&mut self, sync: &Sync, msg_ref: u32) -> Result<(), EmulatorError> {
+    fn handle_sync(&mut self, sync: &Sync, msg_ref: u32) -> Result<(), EmulatorError> {
         let target = sync
             .target
             .as_ref()
@@ -268,7 +268,7 @@ impl EmulatedPhone {
 
     /// Applies one Add/Replace/Delete of the server to the datastore `index`; one status per
     /// item.
-    pub(super) fn apply_server_change(
+    fn apply_server_change(
         &mut self,
         index: usize,
         command: &Command,
@@ -325,13 +325,13 @@ impl EmulatedPhone {
     }
 }
 
-pub(super) fn same_uri(a: &str, b: &str) -> bool {
+fn same_uri(a: &str, b: &str) -> bool {
     let clean = |s: &str| s.trim().trim_start_matches("./").to_ascii_lowercase();
     !a.trim().is_empty() && clean(a) == clean(b)
 }
 
 /// A status names the item it answers: its Target as TargetRef, its Source as SourceRef.
-pub(super) fn refs_from_item(status: &mut Status, item: &Item) {
+fn refs_from_item(status: &mut Status, item: &Item) {
     if let Some(target) = &item.target {
         status.target_refs.push(target.loc_uri.clone());
     }

@@ -35,7 +35,7 @@ impl PayloadData {
     }
 
     /// The part from `start`, at most `max` bytes, ending on a character boundary.
-    pub(super) fn slice(&self, start: usize, max: usize) -> Data {
+    fn slice(&self, start: usize, max: usize) -> Data {
         match self {
             PayloadData::Text(text) => {
                 let mut end = (start + max).min(text.len());
@@ -328,7 +328,7 @@ pub(super) fn payload_data(item: &PhoneItem, encoding: Encoding) -> PayloadData 
     }
 }
 
-pub(super) fn change_command(
+fn change_command(
     change: Change,
     luid: &str,
     payload: &Payload,

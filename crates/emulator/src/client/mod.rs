@@ -1,11 +1,17 @@
 //! The SyncML DS client session: the phone's side of packages 1 to 6.
 //!
-//! [`EmulatedPhone`] owns a [`DeviceProfile`], a [`PhoneStore`] and, while a session runs, its state.
-//! It is sans-IO: [`EmulatedPhone::start_sync`] returns the first message, [`EmulatedPhone::receive`] takes
-//! each server message and says what to send next or that the session is over. Anchors move
-//! and change logs are cleared only when a session completes; a session cut anywhere
-//! ([`EmulatedPhone::abort`]) leaves the phone as it would a real one: items received so far kept,
-//! changes still pending, Maps owed remembered for the next session.
+//! [`EmulatedPhone`] owns a [`DeviceProfile`], a [`PhoneStore`] and, while a session runs,
+//! its state. It is sans-IO: [`EmulatedPhone::start_sync`] returns the first message,
+//! [`EmulatedPhone::receive`] takes each server message and says what to send next or that the
+//! session is over. Anchors move and change logs are cleared only when a session completes; a
+//! session cut anywhere ([`EmulatedPhone::abort`]) leaves the phone as it would a real one:
+//! items received so far kept, changes still pending, Maps owed remembered for the next
+//! session.
+//!
+//! By concern: `session` (the course of a session, packages 1 and the step after each server
+//! message), `outgoing` (our messages and what goes in them), `incoming` (the server's
+//! commands and statuses), `large_objects` (items whole or in chunks, both ways), `auth`
+//! (credentials and challenges), `builder` (one message within MaxMsgSize).
 
 mod auth;
 mod builder;

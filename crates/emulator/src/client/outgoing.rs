@@ -192,7 +192,7 @@ impl EmulatedPhone {
     }
 
     /// Queued commands and changes into the message, while they fit.
-    pub(super) fn pack_commands(&mut self, builder: &mut Builder) -> Result<(), EmulatorError> {
+    fn pack_commands(&mut self, builder: &mut Builder) -> Result<(), EmulatorError> {
         // The Sync the changes go into, in this message: (datastore, index in the body).
         let mut open_sync: Option<(usize, usize)> = None;
         loop {
@@ -273,7 +273,7 @@ impl EmulatedPhone {
 
     /// A Map, split over messages when its items do not all fit: as many as fit go now, the
     /// rest in a Map of their own in the next message. Returns whether there is room for more.
-    pub(super) fn pack_map(
+    fn pack_map(
         &mut self,
         builder: &mut Builder,
         map: Map,
@@ -330,7 +330,7 @@ impl EmulatedPhone {
         Ok(false)
     }
 
-    pub(super) fn sync_command(&mut self, ds: usize, number_of_changes: Option<u32>) -> Command {
+    fn sync_command(&mut self, ds: usize, number_of_changes: Option<u32>) -> Command {
         let datastore = &self.session().datastores[ds];
         Command::Sync(Box::new(Sync {
             target: Some(Target::new(datastore.server_uri.clone())),

@@ -168,11 +168,7 @@ impl EmulatedPhone {
         result
     }
 
-    pub(super) fn receive_inner(
-        &mut self,
-        bytes: &[u8],
-        now: UnixMillis,
-    ) -> Result<Step, EmulatorError> {
+    fn receive_inner(&mut self, bytes: &[u8], now: UnixMillis) -> Result<Step, EmulatorError> {
         let decoded = syncml::decode(bytes);
         let session = self.session();
         session.messages_received += 1;
@@ -218,11 +214,7 @@ impl EmulatedPhone {
         self.next_step(message.body.final_, needs_answer, now)
     }
 
-    pub(super) fn check_header(
-        &self,
-        header: &SyncHdr,
-        version: Version,
-    ) -> Result<(), EmulatorError> {
+    fn check_header(&self, header: &SyncHdr, version: Version) -> Result<(), EmulatorError> {
         let session = self.session.as_ref().expect("checked by the callers");
         let expected = format!("SyncML/{}", self.profile.version.as_str());
         if !header.ver_proto.eq_ignore_ascii_case(&expected) || version != self.profile.version {
@@ -250,7 +242,7 @@ impl EmulatedPhone {
     }
 
     /// Decides what follows a server message.
-    pub(super) fn next_step(
+    fn next_step(
         &mut self,
         final_: bool,
         needs_answer: bool,
@@ -301,7 +293,7 @@ impl EmulatedPhone {
     }
 
     /// The session completed: anchors move, acknowledged changes are forgotten.
-    pub(super) fn complete(&mut self) -> SessionReport {
+    fn complete(&mut self) -> SessionReport {
         let session = self.session.as_ref().expect("running");
         for ds in &session.datastores {
             if ds.failure.is_some() {
@@ -330,7 +322,7 @@ impl EmulatedPhone {
         self.end_session(true)
     }
 
-    pub(super) fn end_session(&mut self, completed: bool) -> SessionReport {
+    fn end_session(&mut self, completed: bool) -> SessionReport {
         let Some(mut session) = self.session.take() else {
             return SessionReport::default();
         };
@@ -374,7 +366,7 @@ impl EmulatedPhone {
         }
     }
 
-    pub(super) fn devinf_item(&self) -> Item {
+    fn devinf_item(&self) -> Item {
         Item {
             source: Some(Source::new(self.profile.devinf_uri())),
             data: Some(Data::DevInf(Box::new(self.profile.devinf()))),
@@ -382,7 +374,7 @@ impl EmulatedPhone {
         }
     }
 
-    pub(super) fn devinf_put(&self) -> Command {
+    fn devinf_put(&self) -> Command {
         Command::Put(GetPut {
             meta: Some(Box::new(MetInf::with_type(
                 self.profile.encoding.devinf_content_type(),
@@ -436,7 +428,7 @@ impl EmulatedPhone {
     }
 }
 
-pub(super) fn alert_command(
+fn alert_command(
     ds: &DatastoreSession,
     code: AlertCode,
     last: Option<String>,
