@@ -12,7 +12,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use handsync::emulator::{
-    generate, DataSetSpec, DeviceProfile, Direction, Phone, PhoneConfig, SyncMode, SyncRequest,
+    generate, DataSetSpec, DeviceProfile, Direction, EmulatedPhone, PhoneConfig, SyncMode,
+    SyncRequest,
 };
 use handsync::obex::ObexClientConfig;
 use handsync::transport::emulated::phone_starts;
@@ -51,7 +52,7 @@ fn main() {
     let mut profile = DeviceProfile::builtin("nokia-e51").expect("the E51 profile");
     profile.max_msg_size = MAX_MSG_SIZE;
     let store = generate(&profile, &DataSetSpec::contacts(count, 7));
-    let mut phone = Phone::new(profile.clone(), store, PhoneConfig::default());
+    let mut phone = EmulatedPhone::new(profile.clone(), store, PhoneConfig::default());
     phone.record_transcripts(true);
     let request = SyncRequest::only(handsync::store::Datastore::Contacts, SyncMode::Slow);
 

@@ -15,8 +15,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use handsync::emulator::{
-    DeviceProfile, Phone, PhoneConfig, PhoneItem, PhoneStore, Rng, Step, SyncMode, SyncRequest,
-    UnixMillis,
+    DeviceProfile, EmulatedPhone, PhoneConfig, PhoneItem, PhoneStore, Rng, Step, SyncMode,
+    SyncRequest, UnixMillis,
 };
 use handsync::engine::{content, ServerConfig, Session, SessionParams};
 use handsync::store::{Cause, Datastore, Guid, Reason, Store, Timestamp};
@@ -119,7 +119,7 @@ fn phone_card(id: u32, version: u32) -> PhoneItem {
 }
 
 /// Live contacts on the phone as (logical id, version, LUID).
-fn phone_contacts(phone: &Phone) -> Vec<(u32, u32, String)> {
+fn phone_contacts(phone: &EmulatedPhone) -> Vec<(u32, u32, String)> {
     phone
         .store()
         .datastore(Datastore::Contacts)
@@ -133,7 +133,7 @@ fn phone_contacts(phone: &Phone) -> Vec<(u32, u32, String)> {
 }
 
 /// The user's edits between two syncs, on both sides, kept in the model.
-fn edit(rng: &mut Rng, model: &mut Model, phone: &mut Phone, pc: &mut Pc) {
+fn edit(rng: &mut Rng, model: &mut Model, phone: &mut EmulatedPhone, pc: &mut Pc) {
     for _ in 0..1 + rng.below(4) {
         let side = if rng.below(2) == 0 {
             Side::Phone
@@ -241,7 +241,11 @@ struct SessionEnd {
 }
 
 /// One phone-started two-way session, interrupted as asked.
-fn run_session(phone: &mut Phone, pc: &mut Pc, interruption: Option<Interruption>) -> SessionEnd {
+fn run_session(
+    phone: &mut EmulatedPhone,
+    pc: &mut Pc,
+    interruption: Option<Interruption>,
+) -> SessionEnd {
     let mut session = Session::new(
         pc.config.clone(),
         SessionParams {
@@ -416,7 +420,8 @@ fn main() -> ExitCode {
     for profile in &options.profiles {
         let mut rng = Rng::new(options.seed);
         let mut model = Model::default();
-        let mut phone = Phone::new(profile.clone(), PhoneStore::new(), PhoneConfig::default());
+        let mut phone =
+            EmulatedPhone::new(profile.clone(), PhoneStore::new(), PhoneConfig::default());
         let mut pc = Pc {
             store: Store::open_in_memory().expect("store"),
             config: Arc::new(ServerConfig::default()),

@@ -14,7 +14,7 @@ mod emulator_support;
 use std::path::PathBuf;
 
 use handsync::emulator::{
-    generate, replay, DataSetSpec, DeviceProfile, Phone, PhoneConfig, SyncMode, Transcript,
+    generate, replay, DataSetSpec, DeviceProfile, EmulatedPhone, PhoneConfig, SyncMode, Transcript,
 };
 use handsync::engine::ServerConfig;
 use handsync::store::Datastore;
@@ -32,8 +32,8 @@ fn data() -> DataSetSpec {
     }
 }
 
-fn fresh_phone(profile: &DeviceProfile) -> Phone {
-    let mut phone = Phone::new(
+fn fresh_phone(profile: &DeviceProfile) -> EmulatedPhone {
+    let mut phone = EmulatedPhone::new(
         profile.clone(),
         generate(profile, &data()),
         PhoneConfig::default(),
@@ -43,7 +43,7 @@ fn fresh_phone(profile: &DeviceProfile) -> Phone {
 }
 
 /// The user's edits between the two sessions.
-fn edit(phone: &mut Phone, pc: &mut Pc) {
+fn edit(phone: &mut EmulatedPhone, pc: &mut Pc) {
     pc.add(Datastore::Contacts, &pc_vcard("Golden", "+4930555"));
     phone
         .store_mut()

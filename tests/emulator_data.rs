@@ -7,8 +7,8 @@ mod emulator_support;
 mod support;
 
 use handsync::emulator::{
-    generate, CableSwitch, Change, DataSetSpec, DeviceProfile, Phone, PhoneConfig, PhoneStore,
-    SyncMode, TextStyle,
+    generate, CableSwitch, Change, DataSetSpec, DeviceProfile, EmulatedPhone, PhoneConfig,
+    PhoneStore, SyncMode, TextStyle,
 };
 use handsync::engine::ServerConfig;
 use handsync::pim::profile::{DeviceInfo, ProfileSet};
@@ -74,7 +74,7 @@ fn generated_data_is_deterministic_and_written_as_each_model_writes() {
         }
         // Every item reads back, with identity keys all different.
         for kind in profile.datastores.iter().map(|d| d.kind) {
-            let phone = Phone::new(profile.clone(), one.clone(), PhoneConfig::default());
+            let phone = EmulatedPhone::new(profile.clone(), one.clone(), PhoneConfig::default());
             let keys = phone_keys(&phone, kind);
             let mut unique = keys.clone();
             unique.dedup();
@@ -115,7 +115,7 @@ fn generated_data_is_deterministic_and_written_as_each_model_writes() {
 #[test]
 fn a_saved_phone_loads_back_with_its_state() {
     let profile = DeviceProfile::sony_ericsson_k750i();
-    let mut phone = Phone::new(
+    let mut phone = EmulatedPhone::new(
         profile.clone(),
         generate(&profile, &spec(9)),
         PhoneConfig::default(),
@@ -148,7 +148,7 @@ fn a_saved_phone_loads_back_with_its_state() {
     assert!(loaded.datastore(Datastore::Contacts).last_anchor.is_some());
 
     // The loaded phone goes on syncing where the saved one stopped: a two-way sync.
-    let mut again = Phone::new(profile, loaded, PhoneConfig::default());
+    let mut again = EmulatedPhone::new(profile, loaded, PhoneConfig::default());
     again
         .store_mut()
         .datastore_mut(Datastore::Notes)
@@ -189,7 +189,7 @@ fn corpus_files_load_as_a_phone_and_sync() {
     assert_eq!(store.datastore(Datastore::Contacts).len(), 16);
     assert_eq!(store.datastore(Datastore::Calendar).len(), 8);
     assert_eq!(store.datastore(Datastore::Notes).len(), 2);
-    let mut phone = Phone::new(profile, store, PhoneConfig::default());
+    let mut phone = EmulatedPhone::new(profile, store, PhoneConfig::default());
     let mut pc = Pc::new(ServerConfig::default());
     sync_all(&mut phone, &mut pc, SyncMode::TwoWay);
     assert_eq!(pc.keys(Datastore::Contacts).len(), 16);

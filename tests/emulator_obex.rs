@@ -9,9 +9,9 @@ mod emulator_support;
 use std::time::{Duration, Instant};
 
 use handsync::emulator::{
-    generate, replay, AuthKind, Credentials, DataSetSpec, DeviceProfile, PcStartsObex, Phone,
-    PhoneConfig, PhoneEvent, PhoneStartsObex, SessionReport, SyncMode, SyncRequest, Transcript,
-    UnixMillis,
+    generate, replay, AuthKind, Credentials, DataSetSpec, DeviceProfile, EmulatedPhone,
+    PcStartsObex, PhoneConfig, PhoneEvent, PhoneStartsObex, SessionReport, SyncMode, SyncRequest,
+    Transcript, UnixMillis,
 };
 use handsync::engine::{AuthPolicy, ServerConfig, Session};
 use handsync::machine::Machine;
@@ -188,7 +188,7 @@ fn small_set(profile: &DeviceProfile) -> DataSetSpec {
 #[test]
 fn every_profile_syncs_over_obex_when_the_phone_starts() {
     for profile in DeviceProfile::all() {
-        let phone = Phone::new(
+        let phone = EmulatedPhone::new(
             profile.clone(),
             generate(&profile, &small_set(&profile)),
             PhoneConfig::default(),
@@ -232,7 +232,7 @@ fn a_san_starts_the_alerted_datastores_when_the_pc_starts() {
         // About reading SANs: every model is given the binary form here (the SyncML 1.1
         // generation refuses it; see the test below).
         profile.binary_san = true;
-        let phone = Phone::new(
+        let phone = EmulatedPhone::new(
             profile.clone(),
             generate(&profile, &small_set(&profile)),
             PhoneConfig::default(),
@@ -338,7 +338,7 @@ fn legacy_alert(profile: &DeviceProfile, session_id: &str) -> SyncmlMessage {
 #[test]
 fn a_syncml_1_1_alert_message_starts_a_session_too() {
     for profile in DeviceProfile::all() {
-        let phone = Phone::new(
+        let phone = EmulatedPhone::new(
             profile.clone(),
             generate(&profile, &small_set(&profile)),
             PhoneConfig::default(),
@@ -371,7 +371,8 @@ fn transcripts_are_written_read_back_and_replayed() {
     let _ = std::fs::remove_dir_all(&dir);
     for profile in DeviceProfile::all() {
         let initial = generate(&profile, &small_set(&profile));
-        let mut phone = Phone::new(profile.clone(), initial.clone(), PhoneConfig::default());
+        let mut phone =
+            EmulatedPhone::new(profile.clone(), initial.clone(), PhoneConfig::default());
         phone.record_transcripts(true);
         let mut pc = Pc::new(ServerConfig::default());
         emulator_support::sync_all(&mut phone, &mut pc, SyncMode::TwoWay);
@@ -387,7 +388,8 @@ fn transcripts_are_written_read_back_and_replayed() {
         read.check_consistency().expect("XML and bytes agree");
 
         // The same phone state replays the same session exactly.
-        let mut fresh = Phone::new(profile.clone(), initial.clone(), PhoneConfig::default());
+        let mut fresh =
+            EmulatedPhone::new(profile.clone(), initial.clone(), PhoneConfig::default());
         replay(&mut fresh, &read).unwrap_or_else(|m| panic!("{}: {m}", profile.name));
 
         // A phone holding other data does not.
@@ -396,7 +398,7 @@ fn transcripts_are_written_read_back_and_replayed() {
             Datastore::Contacts,
             emulator_support::phone_vcard("Extra", "+491710000000"),
         );
-        let mut different = Phone::new(profile.clone(), other, PhoneConfig::default());
+        let mut different = EmulatedPhone::new(profile.clone(), other, PhoneConfig::default());
         let mismatch = replay(&mut different, &read).expect_err("a different phone differs");
         assert!(mismatch.entry > 0, "{}: {mismatch}", profile.name);
 
@@ -435,7 +437,7 @@ fn credentials_basic_and_md5_are_accepted_and_wrong_ones_refused() {
             }),
             ..PhoneConfig::default()
         };
-        let mut phone = Phone::new(
+        let mut phone = EmulatedPhone::new(
             profile.clone(),
             generate(&profile, &DataSetSpec::contacts(5, 1)),
             config,
@@ -479,7 +481,7 @@ fn credentials_basic_and_md5_are_accepted_and_wrong_ones_refused() {
 #[test]
 fn bad_server_input_is_an_error_never_a_panic() {
     let profile = DeviceProfile::sony_ericsson_k750i();
-    let mut phone = Phone::new(
+    let mut phone = EmulatedPhone::new(
         profile.clone(),
         generate(&profile, &DataSetSpec::contacts(3, 1)),
         PhoneConfig::default(),
@@ -529,7 +531,7 @@ fn bad_server_input_is_an_error_never_a_panic() {
 fn a_cut_session_is_recorded_as_incomplete_and_replays_so() {
     let profile = DeviceProfile::nokia_e51();
     let initial = generate(&profile, &small_set(&profile));
-    let mut phone = Phone::new(profile.clone(), initial.clone(), PhoneConfig::default());
+    let mut phone = EmulatedPhone::new(profile.clone(), initial.clone(), PhoneConfig::default());
     phone.record_transcripts(true);
     let mut pc = Pc::new(ServerConfig::default());
     let request = SyncRequest::all(&profile, SyncMode::TwoWay);
@@ -550,7 +552,7 @@ fn a_cut_session_is_recorded_as_incomplete_and_replays_so() {
         "two sent, one received before the cut"
     );
     transcript.check_consistency().unwrap();
-    let mut fresh = Phone::new(profile, initial, PhoneConfig::default());
+    let mut fresh = EmulatedPhone::new(profile, initial, PhoneConfig::default());
     replay(&mut fresh, &transcript).unwrap();
     assert!(!fresh.in_session());
     let _ = std::fs::remove_dir_all(&dir);
@@ -572,7 +574,7 @@ fn a_cut_session_is_recorded_as_incomplete_and_replays_so() {
 fn a_pc_that_disconnects_mid_session_leaves_the_phone_ready_for_the_next_one() {
     let mut profile = DeviceProfile::siemens_s65();
     profile.binary_san = true;
-    let phone = Phone::new(
+    let phone = EmulatedPhone::new(
         profile.clone(),
         generate(&profile, &small_set(&profile)),
         PhoneConfig::default(),
@@ -647,7 +649,7 @@ fn a_pc_that_disconnects_mid_session_leaves_the_phone_ready_for_the_next_one() {
 #[test]
 fn a_silent_pc_times_the_phone_out() {
     let profile = DeviceProfile::sony_ericsson_k750i();
-    let phone = Phone::new(
+    let phone = EmulatedPhone::new(
         profile.clone(),
         generate(&profile, &small_set(&profile)),
         PhoneConfig::default(),
@@ -697,7 +699,7 @@ fn a_silent_pc_times_the_phone_out() {
 fn a_phone_of_the_syncml_1_1_generation_refuses_a_binary_san_and_stays_connected() {
     let profile = DeviceProfile::builtin("sonyericsson-k750i").unwrap();
     assert!(!profile.binary_san);
-    let phone = Phone::new(
+    let phone = EmulatedPhone::new(
         profile.clone(),
         generate(&profile, &small_set(&profile)),
         PhoneConfig::default(),

@@ -8,7 +8,9 @@ mod emulator_support;
 
 use std::collections::BTreeSet;
 
-use handsync::emulator::{generate, DataSetSpec, DeviceProfile, Phone, SyncMode, SyncRequest};
+use handsync::emulator::{
+    generate, DataSetSpec, DeviceProfile, EmulatedPhone, SyncMode, SyncRequest,
+};
 use handsync::engine::ServerConfig;
 use handsync::store::Datastore;
 
@@ -17,7 +19,7 @@ use emulator_support::{
 };
 
 struct Scenario {
-    phone: Phone,
+    phone: EmulatedPhone,
     pc: Pc,
     /// Keys of items deleted on either side in the cut session.
     deleted: BTreeSet<String>,

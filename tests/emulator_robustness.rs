@@ -7,7 +7,7 @@ mod emulator_support;
 mod support;
 
 use handsync::emulator::{
-    generate, DataSetSpec, DeviceProfile, Phone, PhoneConfig, Step, SyncMode, SyncRequest,
+    generate, DataSetSpec, DeviceProfile, EmulatedPhone, PhoneConfig, Step, SyncMode, SyncRequest,
     UnixMillis,
 };
 use handsync::engine::ServerConfig;
@@ -57,7 +57,7 @@ fn mutated_server_messages_never_panic_the_phone() {
         };
         let initial = generate(&small, &spec);
         // A recorded session with changes both ways.
-        let mut phone = Phone::new(small.clone(), initial.clone(), PhoneConfig::default());
+        let mut phone = EmulatedPhone::new(small.clone(), initial.clone(), PhoneConfig::default());
         let mut pc = Pc::new(ServerConfig {
             max_msg_size: 1800,
             ..ServerConfig::default()
@@ -76,7 +76,8 @@ fn mutated_server_messages_never_panic_the_phone() {
         for point in 0..replies.len() {
             for _ in 0..40 {
                 // The same phone, the same session up to `point`, then a mutated reply.
-                let mut fresh = Phone::new(small.clone(), initial.clone(), PhoneConfig::default());
+                let mut fresh =
+                    EmulatedPhone::new(small.clone(), initial.clone(), PhoneConfig::default());
                 fresh
                     .start_sync(&request, UnixMillis(1_160_000_001_000))
                     .unwrap();
@@ -108,7 +109,7 @@ fn mutated_server_messages_never_panic_the_phone() {
 fn a_max_msg_size_too_small_for_any_data_is_an_error_not_a_livelock() {
     let mut profile = DeviceProfile::motorola_v3();
     profile.max_msg_size = 650;
-    let mut phone = Phone::new(
+    let mut phone = EmulatedPhone::new(
         profile.clone(),
         generate(&profile, &DataSetSpec::contacts(3, 1)),
         PhoneConfig::default(),

@@ -57,7 +57,7 @@ fn first_slow_sync_of_every_profile_puts_everything_on_the_pc() {
     }
 }
 
-fn synced_phone(profile: &DeviceProfile) -> (handsync::emulator::Phone, Pc) {
+fn synced_phone(profile: &DeviceProfile) -> (handsync::emulator::EmulatedPhone, Pc) {
     let store = generate(profile, &data_set());
     let mut phone = phone_with(profile.clone(), store);
     let mut pc = Pc::new(ServerConfig::default());
@@ -222,7 +222,7 @@ fn a_conflict_is_settled_once_and_both_sides_agree() {
     }
 }
 
-fn support_key(phone: &handsync::emulator::Phone, data: &[u8]) -> String {
+fn support_key(phone: &handsync::emulator::EmulatedPhone, data: &[u8]) -> String {
     let devinf = phone.profile().devinf();
     let spec = phone.profile().datastore(Datastore::Contacts).unwrap();
     let reader = handsync::engine::content::phone_for(Some(&devinf), Some(&spec.local_uri));

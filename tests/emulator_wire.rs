@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use handsync::daemon::{Daemon, Settings};
 use handsync::emulator::{
-    generate, DataSetSpec, DeviceProfile, Phone, PhoneConfig, PhoneEvent, PhoneStore,
+    generate, DataSetSpec, DeviceProfile, EmulatedPhone, PhoneConfig, PhoneEvent, PhoneStore,
     SessionReport, SyncMode, SyncRequest,
 };
 use handsync::engine::ServerConfig;
@@ -74,21 +74,21 @@ impl Lab {
     /// The phone connects and runs a session; `cut_after` bytes from the PC, the link drops.
     fn phone_sync(
         &mut self,
-        phone: Phone,
+        phone: EmulatedPhone,
         mode: SyncMode,
         cut_after: Option<usize>,
-    ) -> (Phone, Result<SessionReport, EmulateError>) {
+    ) -> (EmulatedPhone, Result<SessionReport, EmulateError>) {
         self.phone_sync_counting(phone, mode, cut_after, &Arc::new(AtomicUsize::new(0)))
     }
 
     /// The same, counting the bytes that came from the PC.
     fn phone_sync_counting(
         &mut self,
-        phone: Phone,
+        phone: EmulatedPhone,
         mode: SyncMode,
         cut_after: Option<usize>,
         from_pc: &Arc<AtomicUsize>,
-    ) -> (Phone, Result<SessionReport, EmulateError>) {
+    ) -> (EmulatedPhone, Result<SessionReport, EmulateError>) {
         let from_pc = from_pc.clone();
         let address = self.obex_address();
         let request = SyncRequest::all(phone.profile(), mode);
@@ -113,9 +113,13 @@ impl Lab {
     /// The PC calls the phone with a SAN naming the phone's own datastore names.
     fn pc_sync(
         &mut self,
-        phone: Phone,
+        phone: EmulatedPhone,
         sync_type: SyncType,
-    ) -> (Phone, Result<SessionReport, EmulateError>, CallReport) {
+    ) -> (
+        EmulatedPhone,
+        Result<SessionReport, EmulateError>,
+        CallReport,
+    ) {
         let hub = self.daemon.as_ref().unwrap().hub();
         let san = San::new(
             &phone.profile().server_identifier,
@@ -221,7 +225,7 @@ async fn cutting_proxy(
     }
 }
 
-fn data(profile: &DeviceProfile, contacts: usize, seed: u64) -> Phone {
+fn data(profile: &DeviceProfile, contacts: usize, seed: u64) -> EmulatedPhone {
     let spec = DataSetSpec {
         contacts,
         events: 4,
@@ -230,7 +234,7 @@ fn data(profile: &DeviceProfile, contacts: usize, seed: u64) -> Phone {
         photo_bytes: None,
         seed,
     };
-    Phone::new(
+    EmulatedPhone::new(
         profile.clone(),
         generate(profile, &spec),
         PhoneConfig::default(),
@@ -244,9 +248,9 @@ fn completed(result: Result<SessionReport, EmulateError>) -> SessionReport {
 }
 
 /// First sync, edits on both sides, a delete each way, a conflict: always converged.
-fn lifecycle(lab: &mut Lab, mut phone: Phone, pc_starts: bool) {
+fn lifecycle(lab: &mut Lab, mut phone: EmulatedPhone, pc_starts: bool) {
     let name = phone.profile().name.clone();
-    let run = |lab: &mut Lab, phone: Phone| -> (Phone, SessionReport) {
+    let run = |lab: &mut Lab, phone: EmulatedPhone| -> (EmulatedPhone, SessionReport) {
         if pc_starts {
             let binary_san = phone.profile().binary_san;
             let (phone, result, call) = lab.pc_sync(phone, SyncType::TwoWay);
@@ -354,7 +358,7 @@ fn a_150_kb_photo_crosses_in_3000_byte_messages_both_ways() {
         photo_bytes: Some(150 * 1024),
         seed: 5,
     };
-    let phone = Phone::new(
+    let phone = EmulatedPhone::new(
         profile.clone(),
         generate(&profile, &spec),
         PhoneConfig::default(),
@@ -372,7 +376,7 @@ fn a_150_kb_photo_crosses_in_3000_byte_messages_both_ways() {
     // A second phone of the same kind gets it from the PC, in chunks.
     let mut other_profile = profile.clone();
     other_profile.device_id = "IMEI:356954000000002".into();
-    let other = Phone::new(other_profile, PhoneStore::new(), PhoneConfig::default());
+    let other = EmulatedPhone::new(other_profile, PhoneStore::new(), PhoneConfig::default());
     let (other, result) = lab.phone_sync(other, SyncMode::TwoWay, None);
     completed(result);
     assert_converged(&other, &mut lab.pc);

@@ -374,7 +374,7 @@ fn an_idle_session_is_cut_and_recorded() {
 #[test]
 fn a_200_kb_photo_crosses_http_as_a_large_object_both_ways() {
     use handsync::emulator::{
-        generate, DataSetSpec, DeviceProfile, Phone as EmulatedPhone, PhoneConfig, PhoneStore,
+        generate, DataSetSpec, DeviceProfile, EmulatedPhone, PhoneConfig, PhoneStore,
         SyncMode as EmulatedMode, SyncRequest,
     };
     use handsync::transport::emulated::over_http;

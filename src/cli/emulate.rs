@@ -11,8 +11,8 @@ use clap::Args;
 use super::Failure;
 use crate::daemon::config::parse_listen;
 use crate::emulator::{
-    generate, AuthKind, Credentials, DataSetSpec, DeviceProfile, Phone, PhoneConfig, PhoneEvent,
-    PhoneStore, SessionReport, SyncMode, SyncRequest,
+    generate, AuthKind, Credentials, DataSetSpec, DeviceProfile, EmulatedPhone, PhoneConfig,
+    PhoneEvent, PhoneStore, SessionReport, SyncMode, SyncRequest,
 };
 use crate::store::Datastore;
 use crate::transport::emulated::{
@@ -233,7 +233,7 @@ pub fn run(args: &EmulateArgs) -> Result<(), Failure> {
         ..PhoneConfig::default()
     };
     let model = format!("{} {}", profile.manufacturer, profile.model);
-    let mut phone = Phone::new(profile, store, config);
+    let mut phone = EmulatedPhone::new(profile, store, config);
     phone.record_transcripts(args.transcripts.is_some());
 
     let silence = Duration::from_secs(args.timeout.max(1));
@@ -371,12 +371,12 @@ pub fn run(args: &EmulateArgs) -> Result<(), Failure> {
 /// either it calls the PC's SyncML Server service or it waits for the PC on its own.
 async fn bluetooth_phone(
     args: &EmulateArgs,
-    phone: Phone,
+    phone: EmulatedPhone,
     request: SyncRequest,
     silence: Duration,
     show: &dyn Fn(&str),
     link_bytes: &std::cell::RefCell<Option<std::sync::Arc<LinkBytes>>>,
-) -> (Phone, Result<SessionReport, EmulateError>) {
+) -> (EmulatedPhone, Result<SessionReport, EmulateError>) {
     use crate::transport::bluetooth::{self, agent, SYNCML_SERVER};
     let failed = |e: bluetooth::BtError| EmulateError::Session(e.to_string());
     let (session, adapter) = match bluetooth::open_adapter(args.adapter.as_deref()).await {

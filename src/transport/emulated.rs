@@ -11,7 +11,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use super::pump::{Pump, PumpError};
 use crate::emulator::cable::{CableMode, CableModem, CableProfile};
 use crate::emulator::{
-    EmulatorError, PcStartsObex, Phone, PhoneEvent, PhoneStartsObex, SessionReport, Step,
+    EmulatedPhone, EmulatorError, PcStartsObex, PhoneEvent, PhoneStartsObex, SessionReport, Step,
     SyncRequest, UnixMillis,
 };
 use crate::machine::Machine;
@@ -105,11 +105,11 @@ fn wall_now() -> UnixMillis {
 /// The phone starts a session over `stream` (it connects to the PC's OBEX server).
 pub async fn phone_starts<S>(
     mut stream: S,
-    phone: Phone,
+    phone: EmulatedPhone,
     request: SyncRequest,
     config: crate::obex::ObexClientConfig,
     progress: &mut dyn FnMut(&PhoneEvent),
-) -> (Phone, Result<SessionReport, EmulateError>)
+) -> (EmulatedPhone, Result<SessionReport, EmulateError>)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -132,11 +132,11 @@ where
 /// notification and runs the session it asks for.
 pub async fn pc_starts<S>(
     stream: S,
-    phone: Phone,
+    phone: EmulatedPhone,
     config: crate::obex::ObexServerConfig,
     silence: Duration,
     progress: &mut dyn FnMut(&PhoneEvent),
-) -> (Phone, Result<SessionReport, EmulateError>)
+) -> (EmulatedPhone, Result<SessionReport, EmulateError>)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -209,10 +209,10 @@ async fn post(url: &str, content_type: &str, body: Vec<u8>) -> Result<Vec<u8>, E
 /// RespURI when it gives one.
 pub async fn over_http(
     url: &str,
-    mut phone: Phone,
+    mut phone: EmulatedPhone,
     request: SyncRequest,
     progress: &mut dyn FnMut(usize),
-) -> (Phone, Result<SessionReport, EmulateError>) {
+) -> (EmulatedPhone, Result<SessionReport, EmulateError>) {
     let mut outgoing = match phone.start_sync(&request, wall_now()) {
         Ok(outgoing) => outgoing,
         Err(e) => return (phone, Err(e.into())),
@@ -281,7 +281,7 @@ pub fn cable_modem_for(profile: &crate::emulator::DeviceProfile) -> CableModem {
 
 /// Either OBEX role of the phone, once there is one.
 enum CableMachine {
-    Waiting(Box<Phone>),
+    Waiting(Box<EmulatedPhone>),
     PcStarts(Box<PcStartsObex>),
     PhoneStarts(Box<PhoneStartsObex>),
     Gone,
@@ -305,11 +305,11 @@ impl CableMachine {
 pub async fn over_cable<S>(
     mut port: S,
     mut modem: CableModem,
-    phone: Phone,
+    phone: EmulatedPhone,
     role: CableRole,
     silence: Duration,
     progress: &mut dyn FnMut(&PhoneEvent),
-) -> (Phone, Result<SessionReport, EmulateError>)
+) -> (EmulatedPhone, Result<SessionReport, EmulateError>)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {

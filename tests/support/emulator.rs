@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use handsync::emulator::{
-    DeviceProfile, Phone, PhoneConfig, PhoneItem, PhoneStore, SessionReport, Step, SyncMode,
-    SyncRequest, UnixMillis,
+    DeviceProfile, EmulatedPhone, PhoneConfig, PhoneItem, PhoneStore, SessionReport, Step,
+    SyncMode, SyncRequest, UnixMillis,
 };
 use handsync::engine::{content, EngineError, Reply, ServerConfig, Session, SessionParams};
 use handsync::store::{Cause, Datastore, Guid, ItemRecord, Reason, Store, Timestamp};
@@ -139,7 +139,7 @@ impl Pc {
 }
 
 /// Identity keys of a phone datastore's items, read as the engine reads this phone's data.
-pub fn phone_keys(phone: &Phone, datastore: Datastore) -> Vec<String> {
+pub fn phone_keys(phone: &EmulatedPhone, datastore: Datastore) -> Vec<String> {
     let profile = phone.profile();
     let spec = profile
         .datastore(datastore)
@@ -189,7 +189,7 @@ pub struct Cut {
 
 /// Runs one session the phone starts, cut where `cut` says.
 pub fn run_session(
-    phone: &mut Phone,
+    phone: &mut EmulatedPhone,
     pc: &mut Pc,
     request: &SyncRequest,
     cut: Option<Cut>,
@@ -268,7 +268,7 @@ pub fn run_session(
 }
 
 /// A complete session of every datastore in `mode`; panics if it does not complete.
-pub fn sync_all(phone: &mut Phone, pc: &mut Pc, mode: SyncMode) -> SessionReport {
+pub fn sync_all(phone: &mut EmulatedPhone, pc: &mut Pc, mode: SyncMode) -> SessionReport {
     let request = SyncRequest::all(phone.profile(), mode);
     let outcome = run_session(phone, pc, &request, None);
     let report = outcome.report.expect("finished");
@@ -280,8 +280,8 @@ pub fn sync_all(phone: &mut Phone, pc: &mut Pc, mode: SyncMode) -> SessionReport
 }
 
 /// A phone of a built-in profile with a generated data set.
-pub fn phone_with(profile: DeviceProfile, store: PhoneStore) -> Phone {
-    Phone::new(profile, store, PhoneConfig::default())
+pub fn phone_with(profile: DeviceProfile, store: PhoneStore) -> EmulatedPhone {
+    EmulatedPhone::new(profile, store, PhoneConfig::default())
 }
 
 /// The datastores a profile syncs with the PC, as the PC stores them.
@@ -290,7 +290,7 @@ pub fn kinds(profile: &DeviceProfile) -> Vec<Datastore> {
 }
 
 /// Asserts that both sides hold the same items in every datastore of the phone.
-pub fn assert_converged(phone: &Phone, pc: &mut Pc) {
+pub fn assert_converged(phone: &EmulatedPhone, pc: &mut Pc) {
     for kind in kinds(phone.profile()) {
         let on_phone = phone_keys(phone, kind);
         let on_pc = pc.keys(kind);

@@ -1,24 +1,33 @@
 //! A phone emulator: a SyncML DS client that behaves like the phones handsync serves, for
-//! tests and for users without a phone at hand (`docs/emulator.md`).
+//! tests and for users without a phone at hand (`handsync emulate`, `docs/emulator.md`). The
+//! engine's tests run it against the real server; its recorded sessions are the golden
+//! transcripts in `captures/`.
 //!
 //! Sans-IO like the other protocol cores: no sockets, threads or clocks; time is passed in.
+//! Files are touched only by the explicit directory and transcript functions.
+//!
+//! Dependencies: `handsync-proto` (the codecs, the SyncML model, the DS pieces it shares with
+//! the engine in `handsync_proto::ds`, OBEX and cable machines) and small data crates (base64,
+//! encoding_rs, serde and toml for the model files, tracing). Never tokio, hyper, rusqlite,
+//! bluer or dbus, and not the engine or the store: the transports in the root package drive
+//! it, and `scripts/test-all` checks the dependency tree.
 //!
 //! - [`DeviceProfile`]: a phone model (identity, SyncML version, encoding, limits, datastores,
-//!   capabilities, cable switch command); built-ins for Nokia S40/S60, Sony Ericsson,
-//!   Siemens and Motorola models;
+//!   capabilities, cable switch command); the built-ins (Nokia S40/S60, Sony Ericsson,
+//!   Siemens, Motorola) are data files, `models/*.toml`;
 //! - [`PhoneStore`]: the phone's memory (items by LUID, change log, anchors, Maps owed),
 //!   loaded from and saved to a directory; [`generate()`] fills one deterministically;
-//! - [`Phone`]: the SyncML client session machine (`start_sync`, `receive`, `abort`);
+//! - [`EmulatedPhone`]: the SyncML client session machine (`start_sync`, `receive`, `abort`);
 //! - [`cable`]: a phone's end of a data cable (AT commands, the switch to OBEX, BFB);
 //! - [`PhoneStartsObex`], [`PcStartsObex`]: the phone on OBEX, as client or server;
 //! - [`Transcript`]: every message of a session, recorded as text; [`replay`] checks a phone
 //!   against one.
 
-mod builder;
 pub mod cable;
 mod client;
 mod error;
 mod generate;
+mod models;
 mod notification;
 mod obex;
 mod profile;
@@ -26,11 +35,12 @@ mod store;
 mod transcript;
 
 pub use client::{
-    encode_message, AuthKind, Credentials, DatastoreReport, Outgoing, Phone, PhoneConfig,
+    encode_message, AuthKind, Credentials, DatastoreReport, EmulatedPhone, Outgoing, PhoneConfig,
     SessionReport, Step, SyncMode, SyncRequest,
 };
 pub use error::EmulatorError;
 pub use generate::{contact, event, generate, note, photo, todo, DataSetSpec, Rng};
+pub use models::ModelError;
 pub use notification::request_from_notification;
 pub use obex::{PcStartsObex, PhoneEvent, PhoneStartsObex};
 pub use profile::{

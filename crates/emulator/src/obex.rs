@@ -13,7 +13,7 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use super::client::{Outgoing, Phone, SessionReport, Step, SyncRequest};
+use super::client::{EmulatedPhone, Outgoing, SessionReport, Step, SyncRequest};
 use super::error::EmulatorError;
 use super::UnixMillis;
 use handsync_proto::machine::Machine;
@@ -99,7 +99,7 @@ phone_machine!(PcStartsObex);
 /// The phone starts: an OBEX client carrying the phone's SyncML client.
 #[derive(Debug)]
 pub struct PhoneStartsObex {
-    phone: Phone,
+    phone: EmulatedPhone,
     obex: SyncmlClient,
     clock: Clock,
     request: Option<SyncRequest>,
@@ -109,7 +109,7 @@ pub struct PhoneStartsObex {
 impl PhoneStartsObex {
     /// `base` and `wall` name the same moment, in the OBEX machine's and the phone's clocks.
     pub fn new(
-        phone: Phone,
+        phone: EmulatedPhone,
         config: ObexClientConfig,
         base: Instant,
         wall: UnixMillis,
@@ -123,15 +123,15 @@ impl PhoneStartsObex {
         }
     }
 
-    pub fn phone(&self) -> &Phone {
+    pub fn phone(&self) -> &EmulatedPhone {
         &self.phone
     }
 
-    pub fn phone_mut(&mut self) -> &mut Phone {
+    pub fn phone_mut(&mut self) -> &mut EmulatedPhone {
         &mut self.phone
     }
 
-    pub fn into_phone(self) -> Phone {
+    pub fn into_phone(self) -> EmulatedPhone {
         self.phone
     }
 
@@ -208,7 +208,7 @@ impl PhoneStartsObex {
 /// The PC starts: an OBEX server carrying the phone's SyncML client.
 #[derive(Debug)]
 pub struct PcStartsObex {
-    phone: Phone,
+    phone: EmulatedPhone,
     obex: SyncmlServer,
     clock: Clock,
     events: VecDeque<PhoneEvent>,
@@ -217,7 +217,7 @@ pub struct PcStartsObex {
 impl PcStartsObex {
     /// `base` and `wall` name the same moment, in the OBEX machine's and the phone's clocks.
     pub fn new(
-        phone: Phone,
+        phone: EmulatedPhone,
         config: ObexServerConfig,
         base: Instant,
         wall: UnixMillis,
@@ -230,15 +230,15 @@ impl PcStartsObex {
         }
     }
 
-    pub fn phone(&self) -> &Phone {
+    pub fn phone(&self) -> &EmulatedPhone {
         &self.phone
     }
 
-    pub fn phone_mut(&mut self) -> &mut Phone {
+    pub fn phone_mut(&mut self) -> &mut EmulatedPhone {
         &mut self.phone
     }
 
-    pub fn into_phone(self) -> Phone {
+    pub fn into_phone(self) -> EmulatedPhone {
         self.phone
     }
 

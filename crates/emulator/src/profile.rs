@@ -3,11 +3,14 @@
 //! Each built-in profile reproduces one real model of 2004-2008: its DevInf identity, SyncML
 //! version and encoding, message and object limits, datastore names and content types, the
 //! capabilities (CTCap) it declares, how it writes its vCards, and the AT command that turns
-//! its cable port into OBEX. Sources: `phones/*.toml`, `docs/phones.md`, SyncEvolution's phone
+//! its cable port into OBEX. The models are data, `models/*.toml` (see `models.rs`). Sources: `phones/*.toml`, `docs/phones.md`, SyncEvolution's phone
 //! templates and real client messages (Sony Ericsson K500i/Z600 captures). Values no capture
 //! shows (Nokia's and Siemens' MaxMsgSize, for instance) are typical of their generation and
 //! said so in `docs/emulator.md`.
 
+use serde::Deserialize;
+
+use super::models::{self, ModelError};
 use handsync_proto::markup::Version;
 use handsync_proto::pim::Datastore;
 use handsync_proto::syncml::{
@@ -16,7 +19,8 @@ use handsync_proto::syncml::{
 
 /// The AT command (or protocol switch) that puts a phone's cable port into OBEX mode. Data for
 /// the serial driver: the emulator core itself never sees a modem.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum CableSwitch {
     /// Sony Ericsson: `AT*EOBEX`.
     SonyEricssonEobex,
@@ -46,7 +50,8 @@ impl CableSwitch {
 
 /// How the phone writes non-ASCII text in its vCards and vCalendars (used by the generated
 /// data set; items the server sends are stored as they come).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum TextStyle {
     /// `CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE` (Nokia).
     QuotedPrintableUtf8,
@@ -60,7 +65,8 @@ pub enum TextStyle {
 }
 
 /// How the phone makes its sync anchors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum AnchorStyle {
     /// A counter (`51`), as Sony Ericsson phones send.
     Counter,
@@ -150,99 +156,6 @@ pub struct DeviceProfile {
     pub binary_san: bool,
 }
 
-fn prop(name: &str, params: &[&str]) -> CapabilityProperty {
-    CapabilityProperty {
-        name: name.to_string(),
-        params: params.iter().map(|p| p.to_string()).collect(),
-        max_size: None,
-    }
-}
-
-fn sized(name: &str, params: &[&str], max_size: u64) -> CapabilityProperty {
-    CapabilityProperty {
-        max_size: Some(max_size),
-        ..prop(name, params)
-    }
-}
-
-fn capability(
-    content_type: &str,
-    version: &str,
-    properties: Vec<CapabilityProperty>,
-) -> Capability {
-    Capability {
-        content_type: content_type.into(),
-        version: version.into(),
-        properties,
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn datastore(
-    kind: Datastore,
-    local_uri: &str,
-    server_uri: &str,
-    display_name: &str,
-    content_type: &str,
-    content_version: &str,
-    max_guid_size: u32,
-    max_items: u64,
-) -> DatastoreSpec {
-    DatastoreSpec {
-        kind,
-        local_uri: local_uri.into(),
-        server_uri: server_uri.into(),
-        display_name: display_name.into(),
-        content_type: content_type.into(),
-        content_version: content_version.into(),
-        also_receives: Vec::new(),
-        max_guid_size,
-        max_items: Some(max_items),
-        holds_tasks: false,
-    }
-}
-
-fn vcard_capability(extra: Vec<CapabilityProperty>) -> Capability {
-    let mut properties = vec![
-        prop("BEGIN", &[]),
-        prop("VERSION", &[]),
-        prop("N", &[]),
-        prop("FN", &[]),
-        prop("TEL", &["HOME", "WORK", "CELL", "FAX", "VOICE", "PREF"]),
-        prop("EMAIL", &["INTERNET"]),
-        prop("ADR", &["HOME", "WORK"]),
-        prop("ORG", &[]),
-        prop("TITLE", &[]),
-        prop("NOTE", &[]),
-        prop("URL", &[]),
-        prop("BDAY", &[]),
-        prop("END", &[]),
-    ];
-    properties.extend(extra);
-    capability("text/x-vcard", "2.1", properties)
-}
-
-fn vcalendar_capability(todo: bool) -> Capability {
-    let mut properties = vec![
-        prop("BEGIN", &[]),
-        prop("VERSION", &[]),
-        prop("SUMMARY", &[]),
-        prop("DESCRIPTION", &[]),
-        prop("LOCATION", &[]),
-        prop("DTSTART", &[]),
-        prop("DTEND", &[]),
-        prop("AALARM", &[]),
-        prop("RRULE", &[]),
-        prop("CATEGORIES", &[]),
-        prop("CLASS", &[]),
-    ];
-    if todo {
-        properties.extend([prop("DUE", &[]), prop("PRIORITY", &[]), prop("STATUS", &[])]);
-    }
-    properties.push(prop("END", &[]));
-    capability("text/x-vcalendar", "1.0", properties)
-}
-
 impl DeviceProfile {
     /// The names of the built-in profiles.
     pub const BUILTIN: [&'static str; 6] = [
@@ -256,15 +169,7 @@ impl DeviceProfile {
 
     /// A built-in profile by name (see [`DeviceProfile::BUILTIN`]).
     pub fn builtin(name: &str) -> Option<DeviceProfile> {
-        match name {
-            "nokia-6230i" => Some(DeviceProfile::nokia_6230i()),
-            "nokia-e51" => Some(DeviceProfile::nokia_e51()),
-            "sonyericsson-k750i" => Some(DeviceProfile::sony_ericsson_k750i()),
-            "sonyericsson-z600" => Some(DeviceProfile::sony_ericsson_z600()),
-            "siemens-s65" => Some(DeviceProfile::siemens_s65()),
-            "motorola-v3" => Some(DeviceProfile::motorola_v3()),
-            _ => None,
-        }
+        models::builtin_model(name)
     }
 
     /// Every built-in profile.
@@ -275,446 +180,44 @@ impl DeviceProfile {
             .collect()
     }
 
-    /// Nokia 6230i, Series 40 2nd edition: SyncML 1.1 over WBXML, small messages, contacts,
-    /// a calendar holding events and to-dos, notes as plain text.
+    /// A profile from a model file's text (the format of `models/*.toml`); `file` names it in
+    /// errors.
+    pub fn from_toml(file: &str, text: &str) -> Result<DeviceProfile, ModelError> {
+        models::model_from_toml(file, text)
+    }
+
+    /// Nokia 6230i, Series 40 2nd edition (SyncML 1.1, WBXML).
     pub fn nokia_6230i() -> DeviceProfile {
-        let mut calendar = datastore(
-            Datastore::Calendar,
-            "./Calendar",
-            "Calendar",
-            "Calendar",
-            "text/x-vcalendar",
-            "1.0",
-            8,
-            1000,
-        );
-        calendar.holds_tasks = true;
-        let mut contacts = datastore(
-            Datastore::Contacts,
-            "./Contacts",
-            "Contacts",
-            "Contacts",
-            "text/x-vcard",
-            "2.1",
-            8,
-            1000,
-        );
-        contacts
-            .also_receives
-            .push(("text/vcard".into(), "3.0".into()));
-        DeviceProfile {
-            name: "nokia-6230i".into(),
-            description: "Nokia 6230i (Series 40 2nd edition, SyncML 1.1, WBXML)".into(),
-            manufacturer: "NOKIA".into(),
-            model: "6230i".into(),
-            software_version: "V 03.88".into(),
-            hardware_version: "0606".into(),
-            firmware_version: "V 03.88".into(),
-            oem: None,
-            device_id: "IMEI:355355001234567".into(),
-            version: Version::V1_1,
-            encoding: Encoding::Wbxml,
-            wbxml_public_id_as_text: false,
-            max_msg_size: 3584,
-            max_obj_size: 262_144,
-            supports_large_objects: true,
-            supports_number_of_changes: true,
-            utc: true,
-            datastores: vec![
-                contacts,
-                calendar,
-                datastore(
-                    Datastore::Notes,
-                    "./Notes",
-                    "Notes",
-                    "Notes",
-                    "text/plain",
-                    "1.0",
-                    8,
-                    50,
-                ),
-            ],
-            capabilities: vec![
-                vcard_capability(vec![prop("PHOTO", &["TYPE"]), prop("X-NICKNAME", &[])]),
-                vcalendar_capability(true),
-                capability("text/plain", "1.0", Vec::new()),
-            ],
-            cable_switch: Some(CableSwitch::Cprot0),
-            text_style: TextStyle::QuotedPrintableUtf8,
-            anchor_style: AnchorStyle::Timestamp,
-            server_identifier: "PC Suite".into(),
-            sends_devinf: true,
-            binary_san: true,
-        }
+        DeviceProfile::built_in_model("nokia-6230i")
     }
 
-    /// Nokia E51, Series 60 3rd edition FP1: SyncML 1.2 over WBXML, larger messages, CTCap
-    /// inside the datastores (the 1.2 layout).
+    /// Nokia E51, Series 60 3rd edition FP1 (SyncML 1.2, WBXML).
     pub fn nokia_e51() -> DeviceProfile {
-        let mut calendar = datastore(
-            Datastore::Calendar,
-            "./C\\Calendar",
-            "Calendar",
-            "Calendar",
-            "text/x-vcalendar",
-            "1.0",
-            8,
-            10_000,
-        );
-        calendar.holds_tasks = true;
-        calendar
-            .also_receives
-            .push(("text/calendar".into(), "2.0".into()));
-        let mut contacts = datastore(
-            Datastore::Contacts,
-            "./C\\System\\Data\\Contacts.cdb",
-            "Contacts",
-            "Contacts",
-            "text/x-vcard",
-            "2.1",
-            8,
-            10_000,
-        );
-        contacts
-            .also_receives
-            .push(("text/vcard".into(), "3.0".into()));
-        DeviceProfile {
-            name: "nokia-e51".into(),
-            description: "Nokia E51 (Series 60 3rd edition FP1, SyncML 1.2, WBXML)".into(),
-            manufacturer: "NOKIA".into(),
-            model: "E51-1".into(),
-            software_version: "200.34.36".into(),
-            hardware_version: "1.0".into(),
-            firmware_version: "200.34.36".into(),
-            oem: Some("NOKIA".into()),
-            device_id: "IMEI:356954012345678".into(),
-            version: Version::V1_2,
-            encoding: Encoding::Wbxml,
-            wbxml_public_id_as_text: false,
-            max_msg_size: 16_384,
-            max_obj_size: 1_048_576,
-            supports_large_objects: true,
-            supports_number_of_changes: true,
-            utc: true,
-            datastores: vec![
-                contacts,
-                calendar,
-                datastore(
-                    Datastore::Notes,
-                    "./C\\Notepad.dat",
-                    "Notes",
-                    "Notes",
-                    "text/plain",
-                    "1.0",
-                    8,
-                    1000,
-                ),
-            ],
-            capabilities: vec![
-                vcard_capability(vec![
-                    prop("PHOTO", &["TYPE", "ENCODING"]),
-                    prop("NICKNAME", &[]),
-                    prop("X-ASSISTANT", &[]),
-                    prop("X-SIP", &["POC", "VOIP"]),
-                ]),
-                vcalendar_capability(true),
-                capability("text/plain", "1.0", Vec::new()),
-            ],
-            cable_switch: Some(CableSwitch::Cprot0),
-            text_style: TextStyle::QuotedPrintableUtf8,
-            anchor_style: AnchorStyle::Timestamp,
-            server_identifier: "PC Suite".into(),
-            sends_devinf: true,
-            binary_san: true,
-        }
+        DeviceProfile::built_in_model("nokia-e51")
     }
 
-    /// Sony Ericsson K750i: SyncML 1.1 over WBXML with a text public id, MaxMsgSize 2700 (as
-    /// the K500i and Z600 captures show), ISO-8859-1 vCards, four datastores.
+    /// Sony Ericsson K750i (SyncML 1.1, WBXML, ISO-8859-1 vCards).
     pub fn sony_ericsson_k750i() -> DeviceProfile {
-        DeviceProfile {
-            name: "sonyericsson-k750i".into(),
-            description: "Sony Ericsson K750i (SyncML 1.1, WBXML, ISO-8859-1 vCards)".into(),
-            manufacturer: "SonyEricsson".into(),
-            model: "K750i".into(),
-            software_version: "R1CA021".into(),
-            hardware_version: "R1A".into(),
-            firmware_version: "R1CA021".into(),
-            oem: None,
-            device_id: "IMEI:354416005739727".into(),
-            version: Version::V1_1,
-            encoding: Encoding::Wbxml,
-            wbxml_public_id_as_text: true,
-            max_msg_size: 2700,
-            max_obj_size: 262_144,
-            supports_large_objects: true,
-            supports_number_of_changes: false,
-            utc: true,
-            datastores: vec![
-                datastore(
-                    Datastore::Contacts,
-                    "EriPBDB",
-                    "Contact",
-                    "Phonebook",
-                    "text/x-vcard",
-                    "2.1",
-                    40,
-                    510,
-                ),
-                datastore(
-                    Datastore::Calendar,
-                    "EriCalDB",
-                    "Calendar",
-                    "Calendar",
-                    "text/x-vcalendar",
-                    "1.0",
-                    40,
-                    300,
-                ),
-                datastore(
-                    Datastore::Tasks,
-                    "EriTodoDB",
-                    "Task",
-                    "Tasks",
-                    "text/x-vcalendar",
-                    "1.0",
-                    40,
-                    80,
-                ),
-                datastore(
-                    Datastore::Notes,
-                    "EriNoteDB",
-                    "Memo",
-                    "Notes",
-                    "text/x-vnote",
-                    "1.1",
-                    40,
-                    50,
-                ),
-            ],
-            capabilities: vec![
-                vcard_capability(vec![prop("PHOTO", &["TYPE"]), prop("X-IRMC-LUID", &[])]),
-                vcalendar_capability(true),
-                capability(
-                    "text/x-vnote",
-                    "1.1",
-                    vec![prop("BEGIN", &[]), prop("BODY", &[]), prop("END", &[])],
-                ),
-            ],
-            cable_switch: Some(CableSwitch::SonyEricssonEobex),
-            text_style: TextStyle::Latin1EightBit,
-            anchor_style: AnchorStyle::Counter,
-            server_identifier: "PC Suite".into(),
-            sends_devinf: true,
-            binary_san: false,
-        }
+        DeviceProfile::built_in_model("sonyericsson-k750i")
     }
 
-    /// Sony Ericsson Z600 as its captured package 1 shows it: SyncML 1.0 over WBXML with a
-    /// text public id, no `Mod` in its DevInf (software R2B, hardware R2A), MaxMsgSize 2700,
-    /// contacts (also taking vCard 3.0), calendar and to-dos, no large objects.
+    /// Sony Ericsson Z600 (SyncML 1.0, WBXML, no large objects).
     pub fn sony_ericsson_z600() -> DeviceProfile {
-        let mut contacts = datastore(
-            Datastore::Contacts,
-            "EriPBDB",
-            "Contact",
-            "Phonebook",
-            "text/x-vcard",
-            "2.1",
-            40,
-            510,
-        );
-        contacts
-            .also_receives
-            .push(("text/vcard".into(), "3.0".into()));
-        DeviceProfile {
-            name: "sonyericsson-z600".into(),
-            description: "Sony Ericsson Z600 (SyncML 1.0, WBXML, no large objects)".into(),
-            manufacturer: "SonyEricsson".into(),
-            model: String::new(),
-            software_version: "R2B".into(),
-            hardware_version: "R2A".into(),
-            firmware_version: String::new(),
-            oem: None,
-            device_id: "351932004600689".into(),
-            version: Version::V1_0,
-            encoding: Encoding::Wbxml,
-            wbxml_public_id_as_text: true,
-            max_msg_size: 2700,
-            max_obj_size: 0,
-            supports_large_objects: false,
-            supports_number_of_changes: false,
-            utc: false,
-            datastores: vec![
-                contacts,
-                datastore(
-                    Datastore::Calendar,
-                    "EriCalDB",
-                    "Calendar",
-                    "Calendar",
-                    "text/x-vcalendar",
-                    "1.0",
-                    40,
-                    300,
-                ),
-                datastore(
-                    Datastore::Tasks,
-                    "EriTodoDB",
-                    "Task",
-                    "Tasks",
-                    "text/x-vcalendar",
-                    "1.0",
-                    40,
-                    80,
-                ),
-            ],
-            capabilities: vec![
-                capability(
-                    "text/x-vcard",
-                    "2.1",
-                    vec![
-                        prop("BEGIN", &[]),
-                        prop("VERSION", &[]),
-                        prop("N", &[]),
-                        prop("FN", &[]),
-                        prop("TITLE", &[]),
-                        prop("ORG", &[]),
-                        prop("TEL", &["WORK", "FAX", "CELL", "HOME"]),
-                        prop("EMAIL", &["INTERNET"]),
-                        prop("END", &[]),
-                    ],
-                ),
-                vcalendar_capability(true),
-            ],
-            cable_switch: Some(CableSwitch::SonyEricssonEobex),
-            text_style: TextStyle::Latin1EightBit,
-            anchor_style: AnchorStyle::Counter,
-            server_identifier: "PC Suite".into(),
-            sends_devinf: true,
-            binary_san: false,
-        }
+        DeviceProfile::built_in_model("sonyericsson-z600")
     }
 
-    /// Siemens S65: SyncML 1.1 over WBXML, contacts, calendar and notes.
+    /// Siemens S65 (SyncML 1.1, WBXML).
     pub fn siemens_s65() -> DeviceProfile {
-        DeviceProfile {
-            name: "siemens-s65".into(),
-            description: "Siemens S65 (SyncML 1.1, WBXML)".into(),
-            manufacturer: "SIEMENS".into(),
-            model: "S65".into(),
-            software_version: "25".into(),
-            hardware_version: "03".into(),
-            firmware_version: "25".into(),
-            oem: None,
-            device_id: "IMEI:350312345678901".into(),
-            version: Version::V1_1,
-            encoding: Encoding::Wbxml,
-            wbxml_public_id_as_text: false,
-            max_msg_size: 4096,
-            max_obj_size: 131_072,
-            supports_large_objects: true,
-            supports_number_of_changes: true,
-            utc: false,
-            datastores: vec![
-                datastore(
-                    Datastore::Contacts,
-                    "Addressbook",
-                    "Contacts",
-                    "Addressbook",
-                    "text/x-vcard",
-                    "2.1",
-                    16,
-                    1000,
-                ),
-                datastore(
-                    Datastore::Calendar,
-                    "Organizer",
-                    "Calendar",
-                    "Organizer",
-                    "text/x-vcalendar",
-                    "1.0",
-                    16,
-                    500,
-                ),
-                datastore(
-                    Datastore::Notes,
-                    "Notes",
-                    "Notes",
-                    "Notes",
-                    "text/plain",
-                    "1.0",
-                    16,
-                    100,
-                ),
-            ],
-            capabilities: vec![
-                vcard_capability(vec![sized("NOTE", &[], 400), prop("PHOTO", &["TYPE"])]),
-                vcalendar_capability(false),
-                capability("text/plain", "1.0", Vec::new()),
-            ],
-            cable_switch: Some(CableSwitch::SiemensSqwe),
-            text_style: TextStyle::Utf8EightBit,
-            anchor_style: AnchorStyle::Counter,
-            server_identifier: "PC Suite".into(),
-            sends_devinf: true,
-            binary_san: false,
-        }
+        DeviceProfile::built_in_model("siemens-s65")
     }
 
-    /// Motorola RAZR V3: SyncML 1.1 over XML, contacts and calendar, quoted-printable
-    /// windows-1252 without folding.
+    /// Motorola RAZR V3 (SyncML 1.1, XML, windows-1252 quoted-printable).
     pub fn motorola_v3() -> DeviceProfile {
-        DeviceProfile {
-            name: "motorola-v3".into(),
-            description: "Motorola RAZR V3 (SyncML 1.1, XML, windows-1252 quoted-printable)".into(),
-            manufacturer: "Motorola CE, Copyright 2000".into(),
-            model: "V3".into(),
-            software_version: "R374_G_0E.41.C3R_A".into(),
-            hardware_version: "P3".into(),
-            firmware_version: "R374_G_0E.41.C3R_A".into(),
-            oem: None,
-            device_id: "IMEI:354543001234567".into(),
-            version: Version::V1_1,
-            encoding: Encoding::Xml,
-            wbxml_public_id_as_text: false,
-            max_msg_size: 5120,
-            max_obj_size: 65_536,
-            supports_large_objects: true,
-            supports_number_of_changes: false,
-            utc: false,
-            datastores: vec![
-                datastore(
-                    Datastore::Contacts,
-                    "./contacts",
-                    "Contacts",
-                    "Phonebook",
-                    "text/x-vcard",
-                    "2.1",
-                    12,
-                    1000,
-                ),
-                datastore(
-                    Datastore::Calendar,
-                    "./calendar",
-                    "Calendar",
-                    "Datebook",
-                    "text/x-vcalendar",
-                    "1.0",
-                    12,
-                    500,
-                ),
-            ],
-            capabilities: vec![
-                vcard_capability(vec![prop("PHOTO", &["TYPE"])]),
-                vcalendar_capability(false),
-            ],
-            cable_switch: Some(CableSwitch::MotorolaMode22),
-            text_style: TextStyle::QuotedPrintableWindows1252,
-            anchor_style: AnchorStyle::Counter,
-            server_identifier: "PC Suite".into(),
-            sends_devinf: true,
-            binary_san: false,
-        }
+        DeviceProfile::built_in_model("motorola-v3")
+    }
+
+    fn built_in_model(name: &str) -> DeviceProfile {
+        DeviceProfile::builtin(name).expect("one of DeviceProfile::BUILTIN")
     }
 
     /// The datastore holding `kind` (for tasks, a calendar that holds them too).

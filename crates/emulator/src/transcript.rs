@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 
-use super::client::{Phone, Step, SyncMode, SyncRequest};
+use super::client::{EmulatedPhone, Step, SyncMode, SyncRequest};
 use super::error::EmulatorError;
 use super::UnixMillis;
 use handsync_proto::syncml::{self, xml::XmlOptions, Command, Data, Encoding, Message};
@@ -379,7 +379,7 @@ impl std::error::Error for ReplayMismatch {}
 /// Runs `phone` (in the state it had when the session was recorded) against the recorded
 /// server messages, at the recorded times, and checks that it sends exactly the recorded
 /// messages and ends as the recording did.
-pub fn replay(phone: &mut Phone, transcript: &Transcript) -> Result<(), ReplayMismatch> {
+pub fn replay(phone: &mut EmulatedPhone, transcript: &Transcript) -> Result<(), ReplayMismatch> {
     let first = transcript.entries.first().ok_or(ReplayMismatch {
         entry: 0,
         detail: "an empty transcript".into(),
@@ -466,7 +466,7 @@ pub fn replay(phone: &mut Phone, transcript: &Transcript) -> Result<(), ReplayMi
     Ok(())
 }
 
-fn request_for(phone: &Phone, first: &Message) -> Result<SyncRequest, ReplayMismatch> {
+fn request_for(phone: &EmulatedPhone, first: &Message) -> Result<SyncRequest, ReplayMismatch> {
     let mut request = SyncRequest {
         datastores: Vec::new(),
         server_alerted: false,

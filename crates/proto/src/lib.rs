@@ -8,6 +8,8 @@
 //! - [`markup`]: element events and trees shared by the XML and WBXML codecs;
 //! - [`wbxml`]: the WBXML codec and the SyncML, MetInf and DevInf code pages;
 //! - [`syncml`]: the typed SyncML model, its XML and WBXML mappings, the SAN;
+//! - [`ds`]: SyncML DS pieces shared by server and client (sync modes, CmdIDs, message size,
+//!   credentials);
 //! - [`pim`]: vCard, vCalendar, iCalendar and vNote, and the four datastores;
 //! - [`obex`]: the OBEX codec and session machines;
 //! - [`cable`]: a phone's data cable: the AT switch to OBEX and Siemens BFB framing;
@@ -16,6 +18,7 @@
 //! Every machine that talks over a byte stream implements [`machine::Machine`].
 
 pub mod cable;
+pub mod ds;
 pub mod machine;
 pub mod markup;
 pub mod obex;
