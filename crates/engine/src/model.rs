@@ -1,7 +1,7 @@
 //! Small builders and accessors over the SyncML model, so the engine does not depend on how
 //! the model stores its optional parts (inline or boxed) and short strings.
 
-use handsync_proto::syncml::{Anchor, Chal, Command, Data, Item, MetInf, Source, Target};
+use handsync_proto::syncml::{Anchor, Chal, Data, Item, MetInf, Source, Target};
 
 /// The `Meta` of a command, item or header, if any.
 pub fn meta(field: &Option<Box<MetInf>>) -> Option<&MetInf> {
@@ -56,22 +56,4 @@ pub fn text<S: AsRef<str>>(value: &Option<S>) -> Option<&str> {
     value.as_ref().map(|v| v.as_ref())
 }
 
-/// Sets the `CmdID` of a command we send (numbered per message when it is written).
-pub fn set_cmd_id(command: &mut Command, id: u32) {
-    let id = Some(id.to_string().into());
-    match command {
-        Command::Add(c) | Command::Copy(c) | Command::Move(c) | Command::Replace(c) => {
-            c.cmd_id = id
-        }
-        Command::Alert(c) => c.cmd_id = id,
-        Command::Atomic(c) | Command::Sequence(c) => c.cmd_id = id,
-        Command::Delete(c) => c.cmd_id = id,
-        Command::Exec(c) => c.cmd_id = id,
-        Command::Get(c) | Command::Put(c) => c.cmd_id = id,
-        Command::Map(c) => c.cmd_id = id,
-        Command::Results(c) => c.cmd_id = id,
-        Command::Search(c) => c.cmd_id = id,
-        Command::Status(c) => c.cmd_id = id,
-        Command::Sync(c) => c.cmd_id = id,
-    }
-}
+pub use handsync_proto::ds::set_cmd_id;

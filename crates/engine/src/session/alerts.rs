@@ -4,66 +4,10 @@
 use crate::model::{self, meta, some_meta, text};
 use crate::storage::SyncStore;
 use crate::storage::{Datastore, SessionId, SessionResult, StorageError, Timestamp};
+pub use handsync_proto::ds::SyncMode;
 use handsync_proto::syncml::{Alert, AlertCode, Command, MetInf, StatusCode};
 
 use super::{Active, EngineError, Phase, Result, Session};
-
-/// The sync types of SyncML DS (the 206..210 server-alerted forms fold into these).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SyncMode {
-    TwoWay,
-    Slow,
-    OneWayFromClient,
-    RefreshFromClient,
-    OneWayFromServer,
-    RefreshFromServer,
-}
-
-impl SyncMode {
-    pub fn from_alert(code: AlertCode) -> Option<SyncMode> {
-        Some(match code.code() {
-            200 | 206 => SyncMode::TwoWay,
-            201 => SyncMode::Slow,
-            202 | 207 => SyncMode::OneWayFromClient,
-            203 | 208 => SyncMode::RefreshFromClient,
-            204 | 209 => SyncMode::OneWayFromServer,
-            205 | 210 => SyncMode::RefreshFromServer,
-            _ => return None,
-        })
-    }
-
-    pub fn alert_code(self) -> AlertCode {
-        match self {
-            SyncMode::TwoWay => AlertCode::TwoWay,
-            SyncMode::Slow => AlertCode::SlowSync,
-            SyncMode::OneWayFromClient => AlertCode::OneWayFromClient,
-            SyncMode::RefreshFromClient => AlertCode::RefreshFromClient,
-            SyncMode::OneWayFromServer => AlertCode::OneWayFromServer,
-            SyncMode::RefreshFromServer => AlertCode::RefreshFromServer,
-        }
-    }
-
-    /// Whether we send our changes in this mode.
-    pub fn server_sends(self) -> bool {
-        !matches!(
-            self,
-            SyncMode::OneWayFromClient | SyncMode::RefreshFromClient
-        )
-    }
-
-    /// Whether the phone sends its changes in this mode.
-    pub fn client_sends(self) -> bool {
-        !matches!(
-            self,
-            SyncMode::OneWayFromServer | SyncMode::RefreshFromServer
-        )
-    }
-
-    /// The phone sends everything it holds, matched against the store.
-    pub(super) fn sends_everything(self) -> bool {
-        matches!(self, SyncMode::Slow | SyncMode::RefreshFromClient)
-    }
-}
 
 /// What a suspended session leaves for its resume (stored as TOML in the session row).
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]

@@ -3,6 +3,7 @@
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use handsync_proto::ds::auth;
 use md5::{Digest, Md5};
 
 use crate::config::AuthPolicy;
@@ -46,22 +47,16 @@ impl Session {
         };
         let auth_type = meta(&cred.meta)
             .and_then(|m| text(&m.type_))
-            .unwrap_or("syncml:auth-basic")
+            .unwrap_or(auth::BASIC)
             .to_ascii_lowercase();
         let accepted = match auth_type.as_str() {
-            "syncml:auth-basic" if policy == AuthPolicy::Basic => {
-                let decoded = BASE64
-                    .decode(cred.data.trim())
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok());
-                match decoded.as_deref().and_then(|d| d.split_once(':')) {
-                    Some((name, password)) => {
-                        credentials::basic_matches(store.account_digest(name)?, name, password)
-                    }
-                    None => false,
+            auth::BASIC if policy == AuthPolicy::Basic => match auth::parse_basic(&cred.data) {
+                Some((name, password)) => {
+                    credentials::basic_matches(store.account_digest(&name)?, &name, &password)
                 }
-            }
-            "syncml:auth-md5" => {
+                None => false,
+            },
+            auth::MD5 => {
                 let name = text(&header.source.loc_name).unwrap_or("");
                 let nonce = store.device(device)?.next_nonce;
                 match nonce {
@@ -82,7 +77,7 @@ impl Session {
         tracing::info!(auth_type, "authenticated");
         self.state.auth.authenticated = true;
         let mut status = Status::for_header("0", header, StatusCode::AuthenticationAccepted);
-        if auth_type == "syncml:auth-md5" {
+        if auth_type == auth::MD5 {
             // The nonce for the next session.
             status.chal = Some(self.challenge(store, policy, device)?.into());
         }
@@ -102,10 +97,10 @@ impl Session {
         if policy == AuthPolicy::Md5 {
             let nonce = self.new_nonce();
             store.set_next_nonce(device, &nonce)?;
-            meta.type_ = Some("syncml:auth-md5".into());
+            meta.type_ = Some(auth::MD5.into());
             meta.next_nonce = Some(BASE64.encode(nonce).into());
         } else {
-            meta.type_ = Some("syncml:auth-basic".into());
+            meta.type_ = Some(auth::BASIC.into());
         }
         Ok(model::chal(meta))
     }

@@ -11,8 +11,9 @@ use handsync_proto::syncml::{
     Target,
 };
 
-use super::reply::{last_sync, SizeBudget};
+use super::reply::last_sync;
 use super::{Result, Session};
+use handsync_proto::ds::SizeBudget;
 
 /// One of our changes waiting to be sent.
 #[derive(Debug, Clone)]
@@ -189,7 +190,7 @@ impl Session {
         msg_id: u32,
         budget: &mut SizeBudget,
     ) -> Result<()> {
-        let limit = budget.limit;
+        let limit = budget.limit();
         // The datastore of the Sync at the end of the body, if the body ends with one.
         let mut open: Option<Datastore> = None;
         while let Some(outgoing) = self.state.outbox.changes.pop_front() {

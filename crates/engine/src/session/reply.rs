@@ -4,6 +4,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use crate::model::{self, some_meta};
+use handsync_proto::ds::{MessageEncoder, SizeBudget};
 use handsync_proto::markup::Version;
 use handsync_proto::syncml::{
     to_wbxml, to_xml, xml::XmlOptions, Alert, AlertCode, Command, Encoding, Message, MetInf,
@@ -207,98 +208,13 @@ impl Session {
     }
 }
 
-/// The encoded size of the message being built, tracked as commands are added without
-/// encoding the whole message each time (that made building quadratic in its size).
-///
-/// Each command's cost is measured by encoding it alone in a probe message (our header and
-/// nothing else, or an empty Sync for changes) plus a few bytes for a WBXML code page switch
-/// the context may need. That makes `size` an upper bound: while it stays under the limit the
-/// command certainly fits; past it, one exact encode decides and resets the bound.
-pub(super) struct SizeBudget {
-    pub(super) limit: usize,
-    /// An upper bound of the message's encoded size (exact after `resync`).
-    size: usize,
-    /// The cost of the command measured last.
-    pending: usize,
-    probe: Message,
-    probe_len: usize,
-    /// The probe with one empty Sync, and its size, for changes inside a Sync.
-    sync_probe: Option<(Message, usize)>,
-}
+/// Our messages are measured by encoding them in the session's encoding: the shared
+/// [`SizeBudget`] tracks an upper bound of a message's size as commands are added.
+impl MessageEncoder for Session {
+    type Error = EngineError;
 
-/// A WBXML SWITCH_PAGE back to SyncML's code page (2 bytes) and a little more, per command.
-const CONTEXT_SLACK: usize = 4;
-
-impl SizeBudget {
-    fn new(session: &Session, message: &Message, limit: usize) -> Result<SizeBudget> {
-        let probe = Message {
-            version: message.version,
-            header: message.header.clone(),
-            body: SyncBody::default(),
-            extensions: Default::default(),
-        };
-        let probe_len = session.encode(&probe)?.len();
-        Ok(SizeBudget {
-            limit,
-            size: session.encode(message)?.len(),
-            pending: 0,
-            probe,
-            probe_len,
-            sync_probe: None,
-        })
-    }
-
-    /// Measures a command for the body; hands it back.
-    pub(super) fn measure(&mut self, session: &Session, command: Command) -> Result<Command> {
-        self.probe.body.commands.push(command);
-        let len = session.encode(&self.probe)?.len();
-        let command = self.probe.body.commands.pop().expect("just pushed");
-        self.pending = len.saturating_sub(self.probe_len) + CONTEXT_SLACK;
-        Ok(command)
-    }
-
-    /// Measures a change for the Sync at the end of the body; hands it back.
-    pub(super) fn measure_in_sync(
-        &mut self,
-        session: &Session,
-        command: Command,
-    ) -> Result<Command> {
-        if self.sync_probe.is_none() {
-            let mut probe = self.probe.clone();
-            probe
-                .body
-                .commands
-                .push(Command::Sync(Sync::default().into()));
-            let len = session.encode(&probe)?.len();
-            self.sync_probe = Some((probe, len));
-        }
-        let (probe, base) = self.sync_probe.as_mut().expect("just made");
-        last_sync(probe).commands.push(command);
-        let len = session.encode(probe)?.len();
-        let command = last_sync(probe).commands.pop().expect("just pushed");
-        self.pending = len.saturating_sub(*base) + CONTEXT_SLACK;
-        Ok(command)
-    }
-
-    /// Whether the message, with the command measured last now in it, fits the limit.
-    pub(super) fn fits(&mut self, session: &Session, message: &Message) -> Result<bool> {
-        if self.size + self.pending <= self.limit {
-            self.size += self.pending;
-            return Ok(true);
-        }
-        let exact = session.encode(message)?.len();
-        if exact <= self.limit {
-            self.size = exact;
-            Ok(true)
-        } else {
-            Ok(false)
-        }
-    }
-
-    /// After a command was taken out again or changed: the exact size.
-    pub(super) fn resync(&mut self, session: &Session, message: &Message) -> Result<()> {
-        self.size = session.encode(message)?.len();
-        Ok(())
+    fn encoded_len(&self, message: &Message) -> Result<usize> {
+        Ok(self.encode(message)?.len())
     }
 }
 

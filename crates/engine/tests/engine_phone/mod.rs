@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use md5::{Digest, Md5};
+use handsync_proto::ds::auth;
 
 mod server;
 
@@ -301,34 +301,13 @@ impl Phone {
 
     fn cred(&self) -> Option<Cred> {
         let (user, password, auth) = self.credentials.as_ref()?;
-        match auth {
-            Auth::Basic => Some(Cred {
-                meta: meta(MetInf {
-                    type_: Some("syncml:auth-basic".into()),
-                    format: Some("b64".into()),
-                    ..MetInf::default()
-                }),
-                data: BASE64.encode(format!("{user}:{password}")),
-                ..Cred::default()
-            }),
+        Some(match auth {
+            Auth::Basic => auth::cred(auth::BASIC, auth::basic(user, password)),
             Auth::Md5 => {
                 let nonce = self.nonce.clone().unwrap_or_default();
-                let digest = Md5::digest(format!("{user}:{password}").as_bytes());
-                let mut hasher = Md5::new();
-                hasher.update(BASE64.encode(digest).as_bytes());
-                hasher.update(b":");
-                hasher.update(&nonce);
-                Some(Cred {
-                    meta: meta(MetInf {
-                        type_: Some("syncml:auth-md5".into()),
-                        format: Some("b64".into()),
-                        ..MetInf::default()
-                    }),
-                    data: BASE64.encode(hasher.finalize()),
-                    ..Cred::default()
-                })
+                auth::cred(auth::MD5, auth::md5_digest(user, password, &nonce))
             }
-        }
+        })
     }
 
     pub fn devinf(&self) -> DevInf {
