@@ -610,25 +610,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn server_alerted_sync_types_fold_into_the_plain_ones() {
-        for (code, mode) in [
-            (200, SyncMode::TwoWay),
-            (206, SyncMode::TwoWay),
-            (201, SyncMode::Slow),
-            (207, SyncMode::OneWayFromClient),
-            (208, SyncMode::RefreshFromClient),
-            (209, SyncMode::OneWayFromServer),
-            (210, SyncMode::RefreshFromServer),
-        ] {
-            assert_eq!(SyncMode::from_alert(AlertCode::from_code(code)), Some(mode));
-        }
-        assert_eq!(SyncMode::from_alert(AlertCode::NextMessage), None);
-        assert!(!SyncMode::RefreshFromClient.server_sends());
-        assert!(!SyncMode::OneWayFromServer.client_sends());
-        assert_eq!(SyncMode::Slow.alert_code(), AlertCode::SlowSync);
-    }
-
-    #[test]
     fn only_syncml_protocol_versions_are_served() {
         assert!(supported_protocol("SyncML/1.1"));
         assert!(supported_protocol(" syncml/1.2 "));
