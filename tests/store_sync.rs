@@ -61,7 +61,7 @@ fn deliver_all(tx: &Tx<'_>, device: DeviceId, session: Option<SessionId>, luid_p
         .unwrap();
         if change.kind == ChangeKind::Add {
             let luid = format!("{luid_prefix}{}", change.item.guid);
-            tx.apply_map(device, CONTACTS, change.item.guid, &luid, at(1))
+            tx.map_device_item(device, CONTACTS, change.item.guid, &luid, None, at(1))
                 .unwrap();
         }
     }
@@ -216,7 +216,7 @@ fn a_map_arriving_in_a_later_session_completes_the_pending_mapping() {
             assert_eq!(waiting[0].guid, guid);
             assert_eq!(waiting[0].luid, None);
             session(tx, device, 20);
-            tx.apply_map(device, CONTACTS, guid, "55", at(21))
+            tx.map_device_item(device, CONTACTS, guid, "55", None, at(21))
         })
         .unwrap();
 
@@ -518,9 +518,11 @@ fn maps_check_datastores_and_drop_stale_luids() {
         .unwrap()
         .guid;
 
-    tx.apply_map(device, CONTACTS, first, "A", at(2)).unwrap();
+    tx.map_device_item(device, CONTACTS, first, "A", None, at(2))
+        .unwrap();
     // The phone reuses LUID "A" for another item: the old mapping is gone.
-    tx.apply_map(device, CONTACTS, second, "A", at(3)).unwrap();
+    tx.map_device_item(device, CONTACTS, second, "A", None, at(3))
+        .unwrap();
     assert_eq!(
         tx.device_item_by_luid(device, CONTACTS, "A")
             .unwrap()
@@ -534,7 +536,7 @@ fn maps_check_datastores_and_drop_stale_luids() {
         .is_none());
 
     assert!(matches!(
-        tx.apply_map(device, CONTACTS, event, "B", at(4)),
+        tx.map_device_item(device, CONTACTS, event, "B", None, at(4)),
         Err(StoreError::WrongDatastore { .. })
     ));
     assert!(matches!(

@@ -3,7 +3,7 @@
 //! Only `md5("name:password")` is stored, never the password: a leaked database does not
 //! reveal it (see `handsync_engine::credentials` for what that digest still allows).
 
-use handsync_engine::credentials::{basic_matches, md5_matches, md5_user_password};
+use handsync_engine::credentials::md5_user_password;
 use handsync_engine::storage::Timestamp;
 use rusqlite::{params, OptionalExtension};
 
@@ -89,16 +89,5 @@ impl Tx<'_> {
                 })
             })
             .transpose()
-    }
-
-    /// Checks syncml:auth-basic credentials (already base64-decoded and split at the ':').
-    pub fn verify_basic(&self, name: &str, password: &str) -> Result<bool> {
-        Ok(basic_matches(self.account_digest(name)?, name, password))
-    }
-
-    /// Checks a syncml:auth-md5 credential (the base64 text of the Cred's Data) against the
-    /// nonce we gave the device (raw bytes, as decoded from our NextNonce).
-    pub fn verify_md5(&self, name: &str, credential: &str, nonce: &[u8]) -> Result<bool> {
-        Ok(md5_matches(self.account_digest(name)?, credential, nonce))
     }
 }

@@ -473,18 +473,6 @@ impl Tx<'_> {
         .context(|| format!("mapping LUID {luid} to item {guid} on device {device}"))
     }
 
-    /// Applies a Map from the device: its LUID for an item we sent.
-    pub fn apply_map(
-        &self,
-        device: DeviceId,
-        datastore: Datastore,
-        guid: Guid,
-        luid: &str,
-        now: Timestamp,
-    ) -> Result<()> {
-        self.map_device_item(device, datastore, guid, luid, None, now)
-    }
-
     /// Forgets what the device holds in a datastore (before a slow sync or refresh rebuilds
     /// it). Items are untouched. Returns how many mappings were dropped.
     pub fn forget_device_items(&self, device: DeviceId, datastore: Datastore) -> Result<usize> {
