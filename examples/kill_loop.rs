@@ -353,7 +353,12 @@ impl Damage {
         for (id, expected) in &model.items {
             let versions = copies.get(id).map(Vec::as_slice).unwrap_or_default();
             match expected {
-                None if !versions.is_empty() => self.resurrected += 1,
+                None if !versions.is_empty() => {
+                    if std::env::var_os("KILL_LOOP_DEBUG").is_some() {
+                        eprintln!("resurrected: K{id} {versions:?}");
+                    }
+                    self.resurrected += 1
+                }
                 None => {}
                 Some(_) if versions.is_empty() => self.lost += 1,
                 Some(version) => {
@@ -442,6 +447,24 @@ fn main() -> ExitCode {
                 }),
             };
             let end = run_session(&mut phone, &mut pc, interruption);
+            if let Some(watch) = std::env::var("KILL_LOOP_WATCH")
+                .ok()
+                .and_then(|w| w.parse::<u32>().ok())
+            {
+                eprintln!(
+                    "{interruption:?} completed={} model={:?} phone={:?} pc={:?}",
+                    end.completed,
+                    model.items.get(&watch),
+                    phone_contacts(&phone)
+                        .into_iter()
+                        .filter(|c| c.0 == watch)
+                        .collect::<Vec<_>>(),
+                    pc.contacts()
+                        .into_iter()
+                        .filter(|c| c.0 == watch)
+                        .collect::<Vec<_>>()
+                );
+            }
             if last_was_cut {
                 after_kill += 1;
                 forced_slow += usize::from(end.forced_slow);

@@ -427,7 +427,7 @@ fn record_a_sync(db: &Path) -> (i64, i64) {
                 },
                 at,
             )?;
-            tx.complete_datastore_sync(device, Datastore::Contacts, session, at)?;
+            tx.complete_datastore_sync(device, Datastore::Contacts, session, None, at)?;
             tx.end_session(session, SessionResult::Completed, None, Timestamp::from_unix_seconds(1_700_000_060))?;
             Ok::<_, StoreError>((device.0, session.0))
         })

@@ -346,7 +346,7 @@ fn anchors_move_only_when_the_sync_completes() {
     let first = session(&tx, device, 10);
     tx.begin_datastore_sync(device, CONTACTS, first, "c1", "s1", at(10))
         .unwrap();
-    tx.complete_datastore_sync(device, CONTACTS, first, at(11))
+    tx.complete_datastore_sync(device, CONTACTS, first, None, at(11))
         .unwrap();
     tx.end_session(first, SessionResult::Completed, None, at(11))
         .unwrap();
@@ -371,7 +371,7 @@ fn anchors_move_only_when_the_sync_completes() {
 
     // Completing from a session that did not begin the sync is refused.
     assert!(matches!(
-        tx.complete_datastore_sync(device, CONTACTS, first, at(22)),
+        tx.complete_datastore_sync(device, CONTACTS, first, None, at(22)),
         Err(StoreError::InvalidInput(_))
     ));
     // An ended session cannot end again.
@@ -751,7 +751,7 @@ fn a_session_cut_within_a_message_loses_nothing_and_the_next_session_converges()
             for change in phone_changes {
                 tx.apply_from_device(device, CONTACTS, Some(second), change, at(11))?;
             }
-            tx.complete_datastore_sync(device, CONTACTS, second, at(12))?;
+            tx.complete_datastore_sync(device, CONTACTS, second, None, at(12))?;
             tx.end_session(second, SessionResult::Completed, None, at(12))
         })
         .unwrap();

@@ -205,6 +205,17 @@ impl PhoneStore {
         store.changes.clear();
     }
 
+    /// The item's Add went out in a session that did not complete: the server may hold it,
+    /// so it stays pending as a Replace (which adds it where it is missing), and deleting it
+    /// is reported.
+    pub fn mark_sent(&mut self, kind: Datastore, luid: &str) {
+        if let Some(change) = self.datastore_mut(kind).changes.get_mut(luid) {
+            if *change == Change::Added {
+                *change = Change::Replaced;
+            }
+        }
+    }
+
     /// The server has the item as it is now: forget its change.
     pub fn mark_synced(&mut self, kind: Datastore, luid: &str) {
         self.datastore_mut(kind).changes.remove(luid);

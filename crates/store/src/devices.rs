@@ -2,9 +2,9 @@
 //! what a device sends us and what it has not seen yet.
 
 use handsync_engine::storage::{
-    Applied, AppliedOutcome, Cause, ChangeKind, Datastore, DevInfEncoding, DevInfSummary,
-    DeviceChange, DeviceDatastore, DeviceId, DeviceItem, DeviceRecord, Guid, ItemContent,
-    ItemRecord, PcChange, Reason, Revision, SessionId, Timestamp,
+    AnchorBase, Applied, AppliedOutcome, Cause, ChangeKind, Datastore, DevInfEncoding,
+    DevInfSummary, DeviceChange, DeviceDatastore, DeviceId, DeviceItem, DeviceRecord, Guid,
+    ItemContent, ItemRecord, PcChange, Reason, Revision, SessionId, Timestamp,
 };
 use rusqlite::{params, OptionalExtension, Row};
 
@@ -57,7 +57,8 @@ fn device_from_row(row: &Row<'_>) -> rusqlite::Result<DeviceRecord> {
 
 const DEVICE_DATASTORE_COLUMNS: &str = "device_id, datastore, device_uri, client_last_anchor, \
      server_last_anchor, pending_client_anchor, pending_server_anchor, last_session_completed, \
-     last_session_id, last_sync_at, last_result, last_completed_at";
+     last_session_id, last_sync_at, last_result, last_completed_at, previous_client_anchor, \
+     previous_server_anchor, previous_completed_at";
 
 fn device_datastore_from_row(row: &Row<'_>) -> rusqlite::Result<DeviceDatastore> {
     Ok(DeviceDatastore {
@@ -73,10 +74,14 @@ fn device_datastore_from_row(row: &Row<'_>) -> rusqlite::Result<DeviceDatastore>
         last_sync_at: optional_id_column(row, 9)?,
         last_result: optional_text_column(row, 10)?,
         last_completed_at: optional_id_column(row, 11)?,
+        previous_client_anchor: row.get(12)?,
+        previous_server_anchor: row.get(13)?,
+        previous_completed_at: optional_id_column(row, 14)?,
     })
 }
 
-const DEVICE_ITEM_COLUMNS: &str = "d.item_id, d.luid, d.seen_revision, i.revision, i.deleted";
+const DEVICE_ITEM_COLUMNS: &str =
+    "d.item_id, d.luid, d.seen_revision, i.revision, i.deleted, d.mapped_at";
 
 fn device_item_from_row(row: &Row<'_>) -> rusqlite::Result<DeviceItem> {
     Ok(DeviceItem {
@@ -85,6 +90,7 @@ fn device_item_from_row(row: &Row<'_>) -> rusqlite::Result<DeviceItem> {
         seen_revision: id_column(row, 2)?,
         item_revision: id_column(row, 3)?,
         item_deleted: row.get(4)?,
+        mapped_at: optional_id_column(row, 5)?,
     })
 }
 
@@ -319,12 +325,14 @@ impl Tx<'_> {
         .context(|| format!("starting the {datastore} sync of device {device}"))
     }
 
-    /// The sync completed: the pending anchors become the last ones.
+    /// The sync completed: the pending anchors become the last ones, and `base` (the anchors
+    /// the phone started it from, if we gave them) the previous ones.
     pub fn complete_datastore_sync(
         &self,
         device: DeviceId,
         datastore: Datastore,
         session: SessionId,
+        base: Option<&AnchorBase>,
         now: Timestamp,
     ) -> Result<()> {
         let state = self
@@ -339,9 +347,18 @@ impl Tx<'_> {
             "UPDATE device_datastores SET client_last_anchor = pending_client_anchor, \
                  server_last_anchor = pending_server_anchor, pending_client_anchor = NULL, \
                  pending_server_anchor = NULL, last_session_completed = 1, \
-                 last_result = 'completed', last_completed_at = ?2 \
+                 last_result = 'completed', last_completed_at = ?2, \
+                 previous_client_anchor = ?4, previous_server_anchor = ?5, \
+                 previous_completed_at = ?6 \
                  WHERE device_id = ?1 AND datastore = ?3",
-            params![device.0, now.0, datastore.as_str()],
+            params![
+                device.0,
+                now.0,
+                datastore.as_str(),
+                base.map(|b| b.client.as_str()),
+                base.and_then(|b| b.server.as_deref()),
+                base.and_then(|b| b.completed_at).map(|t| t.0)
+            ],
         )
         .map(|_| ())
         .context(|| format!("completing the {datastore} sync of device {device}"))

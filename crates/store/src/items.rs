@@ -355,6 +355,32 @@ impl Tx<'_> {
         })
     }
 
+    /// The item as its applied version `revision` left it; `None` when no applied version
+    /// took that revision.
+    pub fn item_as_of(&self, guid: Guid, revision: Revision) -> Result<Option<ItemRecord>> {
+        let item = self.item(guid)?;
+        let version = match self.item_version(guid, revision) {
+            Ok(version) if version.applied => version,
+            Ok(_) | Err(StoreError::VersionNotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        Ok(Some(ItemRecord {
+            content_type: version.content_type,
+            raw: version.raw,
+            canonical: version.canonical,
+            identity_key: version.identity_key,
+            revision: version.revision,
+            modified_at: version.at,
+            deleted: version.deleted.then_some(Tombstone {
+                at: version.at,
+                device: version.cause.device,
+                session: version.cause.session,
+                reason: version.cause.reason,
+            }),
+            ..item
+        }))
+    }
+
     /// The version of an item that took this revision.
     pub fn item_version(&self, guid: Guid, revision: Revision) -> Result<ItemVersion> {
         let sql = format!(

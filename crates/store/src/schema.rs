@@ -199,7 +199,17 @@ CREATE TABLE rejected_items (
 CREATE INDEX rejected_items_device ON rejected_items(device_id, received_at);
 "#;
 
-const MIGRATIONS: &[&str] = &[V1, V2];
+/// Schema version 3: what a phone that missed the end of a sync holds. The anchors it started
+/// that sync from stay beside the new ones, so that it gets a two-way sync, not a slow one.
+const V3: &str = r#"
+ALTER TABLE device_datastores ADD COLUMN previous_client_anchor TEXT;
+ALTER TABLE device_datastores ADD COLUMN previous_server_anchor TEXT;
+-- When the sync that gave the phone the previous anchors completed (mappings made up to then
+-- are known to a phone holding them); NULL when unknown.
+ALTER TABLE device_datastores ADD COLUMN previous_completed_at INTEGER;
+"#;
+
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -253,7 +263,7 @@ mod tests {
     }
 
     #[test]
-    fn a_version_1_file_gains_the_rejected_items_table() {
+    fn a_version_1_file_is_brought_forward_with_its_data() {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(V1).unwrap();
         conn.pragma_update(None, "user_version", 1).unwrap();
@@ -263,7 +273,7 @@ mod tests {
         )
         .unwrap();
         migrate(&mut conn).unwrap();
-        assert_eq!(version(&conn), 2);
+        assert_eq!(version(&conn), SCHEMA_VERSION);
         let devices: i64 = conn
             .query_row("SELECT count(*) FROM devices", [], |row| row.get(0))
             .unwrap();
@@ -275,6 +285,21 @@ mod tests {
             [],
         )
         .unwrap();
+        // Version 3: the previous anchors, empty for datastores synced before.
+        conn.execute(
+            "INSERT INTO device_datastores (device_id, datastore, device_uri) \
+             VALUES (1, 'contacts', 'Contacts')",
+            [],
+        )
+        .unwrap();
+        let previous: Option<String> = conn
+            .query_row(
+                "SELECT previous_client_anchor FROM device_datastores",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(previous, None);
     }
 
     #[test]

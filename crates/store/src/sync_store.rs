@@ -2,7 +2,7 @@
 //! inherent one of the same name (see there), its error told in the engine's words.
 
 use handsync_engine::storage::{
-    Applied, Cause, ChangeKind, Datastore, DevInfEncoding, DevInfSummary, DeviceChange,
+    AnchorBase, Applied, Cause, ChangeKind, Datastore, DevInfEncoding, DevInfSummary, DeviceChange,
     DeviceDatastore, DeviceId, DeviceItem, DeviceRecord, Guid, ItemContent, ItemRecord,
     NewRejectedItem, NewSession, PcChange, Revision, SessionId, SessionResult, StorageResult,
     SyncStore, Timestamp,
@@ -116,15 +116,20 @@ impl SyncStore for Tx<'_> {
         device: DeviceId,
         datastore: Datastore,
         session: SessionId,
+        base: Option<&AnchorBase>,
         now: Timestamp,
     ) -> StorageResult<()> {
         Ok(Tx::complete_datastore_sync(
-            self, device, datastore, session, now,
+            self, device, datastore, session, base, now,
         )?)
     }
 
     fn item(&self, guid: Guid) -> StorageResult<ItemRecord> {
         Ok(Tx::item(self, guid)?)
+    }
+
+    fn item_as_of(&self, guid: Guid, revision: Revision) -> StorageResult<Option<ItemRecord>> {
+        Ok(Tx::item_as_of(self, guid, revision)?)
     }
 
     fn items(&self, datastore: Datastore, include_deleted: bool) -> StorageResult<Vec<ItemRecord>> {
@@ -186,16 +191,23 @@ impl SyncStore for Tx<'_> {
         Ok(Tx::forget_device_items(self, device, datastore)?)
     }
 
-    /// One query rather than a scan of the datastore.
-    fn unheld_items_by_identity_key(
+    /// One query rather than a scan of what the device holds.
+    fn device_item(
         &self,
         device: DeviceId,
         datastore: Datastore,
+        guid: Guid,
+    ) -> StorageResult<Option<DeviceItem>> {
+        Ok(Tx::device_item_by_guid(self, device, datastore, guid)?)
+    }
+
+    /// One indexed query rather than a scan of the datastore.
+    fn items_by_identity_key(
+        &self,
+        datastore: Datastore,
         key: &str,
     ) -> StorageResult<Vec<ItemRecord>> {
-        Ok(Tx::unheld_items_by_identity_key(
-            self, device, datastore, key,
-        )?)
+        Ok(Tx::items_by_identity_key(self, datastore, key)?)
     }
 
     fn map_device_item(

@@ -326,6 +326,23 @@ impl EmulatedPhone {
         let Some(mut session) = self.session.take() else {
             return SessionReport::default();
         };
+        if !completed {
+            // An Add that went out may have reached the server: the item is no longer one
+            // the server never saw, so deleting it later must be reported.
+            let sent_adds = session.sent.values().filter_map(|sent| match sent {
+                Sent::Change { ds, luid, .. } => Some((*ds, luid)),
+                _ => None,
+            });
+            let acknowledged = session
+                .datastores
+                .iter()
+                .enumerate()
+                .flat_map(|(ds, d)| d.acknowledged.iter().map(move |luid| (ds, luid)));
+            for (ds, luid) in sent_adds.chain(acknowledged) {
+                let kind = session.datastores[ds].kind;
+                self.store.mark_sent(kind, luid);
+            }
+        }
         for ds in &session.datastores {
             if !ds.new_maps.is_empty() && !self.config.forget_maps_after_cut {
                 let store = self.store.datastore_mut(ds.kind);

@@ -3,7 +3,9 @@
 
 use crate::model::{self, meta, some_meta, text};
 use crate::storage::SyncStore;
-use crate::storage::{Datastore, SessionId, SessionResult, StorageError, Timestamp};
+use crate::storage::{
+    AnchorBase, Datastore, DeviceDatastore, SessionId, SessionResult, StorageError, Timestamp,
+};
 pub use handsync_proto::ds::SyncMode;
 use handsync_proto::syncml::{Alert, AlertCode, Command, MetInf, StatusCode};
 
@@ -145,23 +147,42 @@ impl Session {
                     status = StatusCode::RefreshRequired;
                 }
             }
-        } else if matches!(
-            requested,
-            SyncMode::TwoWay | SyncMode::OneWayFromClient | SyncMode::OneWayFromServer
-        ) {
-            let anchors_match = state.client_last_anchor.is_some()
-                && state.client_last_anchor == client_last
-                && state.last_session_completed;
-            if !anchors_match {
-                tracing::info!(%datastore, stored = ?state.client_last_anchor, sent = ?client_last, completed = state.last_session_completed, "anchors do not match: slow sync");
-                mode = SyncMode::Slow;
-                status = StatusCode::RefreshRequired;
-            }
         }
+        // The anchors the phone starts from: those it got when the last sync completed, or,
+        // when it never saw that end, those it had at that sync's start.
+        let base = known_base(&state, client_last.as_deref());
+        if !resuming
+            && base.is_none()
+            && matches!(
+                requested,
+                SyncMode::TwoWay | SyncMode::OneWayFromClient | SyncMode::OneWayFromServer
+            )
+        {
+            tracing::info!(%datastore, stored = ?state.client_last_anchor, previous = ?state.previous_client_anchor, sent = ?client_last, "the phone's Last anchor is none we gave it: slow sync");
+            mode = SyncMode::Slow;
+            status = StatusCode::RefreshRequired;
+        }
+        // Our Last anchor is the one paired with the phone's.
+        let server_last = match &base {
+            Some(base) => base.server.clone(),
+            None => state.server_last_anchor.clone(),
+        };
         let mut server_next = now.0.to_string();
         if state.server_last_anchor.as_deref() == Some(server_next.as_str()) {
             server_next.push_str("-1");
         }
+        let confirmed_until = base.as_ref().and_then(|b| b.completed_at);
+        // Kept when this sync completes: a phone that misses the end comes back with them.
+        let base = base.or_else(|| {
+            client_last
+                .clone()
+                .filter(|l| !l.is_empty())
+                .map(|client| AnchorBase {
+                    client,
+                    server: server_last.clone(),
+                    completed_at: None,
+                })
+        });
         store.begin_datastore_sync(device, datastore, session, &client_next, &server_next, now)?;
         // A resumed sync goes on from where it stopped: what was exchanged stays as it is.
         let preparation = if resumed.is_some() { None } else { Some(mode) };
@@ -188,16 +209,15 @@ impl Session {
             phone_uri: phone_uri.clone(),
             server_uri: target.clone(),
             mode,
+            base,
+            confirmed_until,
             seen_luids: resumed
                 .map(|saved| saved.seen_luids.into_iter().collect())
                 .unwrap_or_default(),
         });
         let mut our_item = model::item(Some(&phone_uri), Some(&target));
         our_item.meta = some_meta(MetInf {
-            anchor: Some(model::anchor(
-                state.server_last_anchor.as_deref(),
-                &server_next,
-            )),
+            anchor: Some(model::anchor(server_last.as_deref(), &server_next)),
             ..MetInf::default()
         });
         self.state.outbox.commands.push_back(Command::Alert(Alert {
@@ -282,7 +302,13 @@ impl Session {
         let device = self.state.device.expect("started");
         let session = self.state.store_session.expect("started");
         for active in &self.state.active {
-            store.complete_datastore_sync(device, active.datastore, session, now)?;
+            store.complete_datastore_sync(
+                device,
+                active.datastore,
+                session,
+                active.base.as_ref(),
+                now,
+            )?;
         }
         if !self.state.outbox.awaiting.is_empty() {
             tracing::warn!(
@@ -293,4 +319,27 @@ impl Session {
         tracing::info!(datastores = self.state.active.len(), "session completed");
         self.end(store, SessionResult::Completed, None, now)
     }
+}
+
+/// The anchors a phone's Last names, if we gave them to it: those of the last completed sync,
+/// or those it started that sync from (it never saw the end). A two-way sync from either is
+/// exact: the store knows item by item what the phone holds, and the phone sends again what
+/// it sent since its Last.
+fn known_base(state: &DeviceDatastore, client_last: Option<&str>) -> Option<AnchorBase> {
+    let last = client_last.filter(|l| !l.is_empty())?;
+    if state.client_last_anchor.as_deref() == Some(last) {
+        return Some(AnchorBase {
+            client: last.to_string(),
+            server: state.server_last_anchor.clone(),
+            completed_at: state.last_completed_at,
+        });
+    }
+    if state.previous_client_anchor.as_deref() == Some(last) {
+        return Some(AnchorBase {
+            client: last.to_string(),
+            server: state.previous_server_anchor.clone(),
+            completed_at: state.previous_completed_at,
+        });
+    }
+    None
 }

@@ -8,7 +8,8 @@ use crate::content::{self, Incoming};
 use crate::model::{self, meta, text};
 use crate::storage::SyncStore;
 use crate::storage::{
-    AppliedOutcome, Cause, Datastore, DeviceChange, ItemRecord, Reason, Revision, Timestamp,
+    AppliedOutcome, Cause, Datastore, DeviceChange, DeviceItem, ItemRecord, Reason, Revision,
+    Timestamp,
 };
 use handsync_proto::syncml::{Alert, AlertCode, Command, Delete, Item, ItemCommand, StatusCode};
 
@@ -245,7 +246,27 @@ impl Session {
     ) -> Result<StatusCode> {
         let device = self.state.device.expect("started");
         let session = self.state.store_session;
-        let held = store.device_item_by_luid(device, datastore, luid)?;
+        let mut held = store.device_item_by_luid(device, datastore, luid)?;
+        if let (true, Some(mapped)) = (is_add, &held) {
+            if self.mapping_known_to_phone(datastore, mapped) {
+                // The phone saw the sync that mapped this LUID complete, so its Add is not a
+                // resend: it gave the LUID to a new item. The old one goes back to it.
+                tracing::info!(%datastore, luid, guid = %mapped.guid, "the phone reused a LUID it had synced: a new item");
+                store.forget_device_item(device, datastore, mapped.guid)?;
+                held = None;
+            }
+        }
+        if let Some(mapped) = &held {
+            if mapped.item_revision > mapped.seen_revision
+                && self.phone_holds_seen_version(store, datastore, mapped, incoming)?
+            {
+                // The phone sent again the version it was known to hold (a resend after a
+                // cut, or a slow sync): only the PC changed the item, and its version (or
+                // deletion) goes to the phone.
+                tracing::debug!(%datastore, luid, guid = %mapped.guid, "the phone's copy is the one it had: the PC's change stands");
+                return Ok(StatusCode::Ok);
+            }
+        }
         // A new version of something the PC holds keeps what the phone cannot hold.
         let merged;
         let incoming = match &held {
@@ -316,8 +337,52 @@ impl Session {
         })
     }
 
+    /// Whether the phone knows the PC has this mapping: it was made before the sync whose
+    /// anchors the phone started from completed.
+    fn mapping_known_to_phone(&self, datastore: Datastore, held: &DeviceItem) -> bool {
+        let confirmed_until = self
+            .state
+            .active
+            .iter()
+            .find(|a| a.datastore == datastore)
+            .and_then(|a| a.confirmed_until);
+        match (held.mapped_at, confirmed_until) {
+            (Some(mapped_at), Some(until)) => mapped_at <= until,
+            // A mapping from before mapping times were kept, known to a phone with anchors.
+            (None, Some(_)) => held.luid.is_some(),
+            (_, None) => false,
+        }
+    }
+
+    /// Whether what the phone sent is the version of the item it was last known to hold
+    /// (what it cannot hold aside).
+    fn phone_holds_seen_version<S: SyncStore + ?Sized>(
+        &mut self,
+        store: &S,
+        datastore: Datastore,
+        held: &DeviceItem,
+        incoming: &Incoming,
+    ) -> Result<bool> {
+        if held.seen_revision == Revision(0) {
+            return Ok(false);
+        }
+        let Some(seen) = store.item_as_of(held.guid, held.seen_revision)? else {
+            return Ok(false);
+        };
+        if seen.is_deleted() {
+            return Ok(false);
+        }
+        let phone = self.phone_for_datastore(datastore);
+        let as_seen = content::merge_into_stored(&phone, &seen, incoming.clone(), true);
+        Ok(as_seen.canonical == seen.canonical)
+    }
+
     /// An item of a slow sync: the phone sends all it holds, so each item is matched to what
-    /// it already is on the PC (its mapping, else its identity key) before anything is added.
+    /// it already is on the PC before anything is added. A mapping is the strongest evidence
+    /// there is: the item mapped to the LUID is the phone's item, changed or not, unless what
+    /// came is plainly another item the PC holds (the phone gave out its LUIDs anew). Without
+    /// a mapping, the identity key finds it among all the PC holds, mapped or not (a phone
+    /// reset gives its items new LUIDs).
     fn apply_slow<S: SyncStore + ?Sized>(
         &mut self,
         store: &S,
@@ -328,27 +393,28 @@ impl Session {
     ) -> Result<StatusCode> {
         let device = self.state.device.expect("started");
         if let Some(held) = store.device_item_by_luid(device, datastore, luid)? {
-            let item = store.item(held.guid)?;
-            let same_item = !item.is_deleted()
-                && (item.canonical == incoming.canonical
-                    || (item.identity_key.is_some() && item.identity_key == incoming.identity_key));
-            if same_item {
-                return self.apply_fast(store, datastore, luid, incoming, false, now);
+            let mapped = store.item(held.guid)?;
+            match self.other_item_named(store, datastore, luid, &mapped, incoming)? {
+                None => return self.apply_fast(store, datastore, luid, incoming, false, now),
+                Some(other) => {
+                    tracing::info!(%datastore, luid, was = %held.guid, now_is = %other.guid, "the phone gave the LUID to another item");
+                    store.forget_device_item(device, datastore, held.guid)?;
+                }
             }
-            // The phone reused the LUID for something else (it was reset): the old mapping
-            // no longer holds.
-            store.forget_device_item(device, datastore, held.guid)?;
         }
         let candidate = match &incoming.identity_key {
-            Some(key) => store
-                .unheld_items_by_identity_key(device, datastore, key)?
-                .into_iter()
-                .next(),
+            Some(key) => self.slow_match(store, datastore, key)?,
             None => None,
         };
         let Some(item) = candidate else {
             return self.apply_fast(store, datastore, luid, incoming, true, now);
         };
+        if let Some(held) = store.device_item(device, datastore, item.guid)? {
+            // The phone held it under another LUID: it is the same item, renamed.
+            tracing::info!(%datastore, luid, old_luid = ?held.luid, guid = %item.guid, "the phone holds the item under a new LUID");
+            store.map_device_item(device, datastore, item.guid, luid, None, now)?;
+            return self.apply_fast(store, datastore, luid, incoming, false, now);
+        }
         // What the phone cannot hold is not a difference.
         let phone = self.phone_for_datastore(datastore);
         let incoming = &content::merge_into_stored(&phone, &item, incoming.clone(), false);
@@ -356,7 +422,8 @@ impl Session {
             store.map_device_item(device, datastore, item.guid, luid, Some(item.revision), now)?;
             return Ok(StatusCode::Ok);
         }
-        // Both sides have a version of the item: a conflict, settled by the policy.
+        // Both sides have a version of the item and nothing tells which is older: a
+        // conflict, settled by the policy.
         match settle(self.config.conflicts, &item, Some(incoming)) {
             // `settle` never gives NewerWins back.
             ConflictPolicy::PhoneWins | ConflictPolicy::NewerWins => {
@@ -401,6 +468,76 @@ impl Session {
                 Ok(StatusCode::ConflictResolvedWithDuplicate)
             }
         }
+    }
+
+    /// In a slow sync, the item the phone sent under a mapped LUID is another one the PC
+    /// holds when it is not the mapped item (by content or identity key, now or as the phone
+    /// last had it) and its identity key names another live item not yet matched.
+    fn other_item_named<S: SyncStore + ?Sized>(
+        &mut self,
+        store: &S,
+        datastore: Datastore,
+        luid: &str,
+        mapped: &ItemRecord,
+        incoming: &Incoming,
+    ) -> Result<Option<ItemRecord>> {
+        let Some(key) = &incoming.identity_key else {
+            return Ok(None);
+        };
+        let is_mapped = |item: &ItemRecord| {
+            !item.is_deleted()
+                && (item.canonical == incoming.canonical
+                    || item.identity_key.as_deref() == Some(key.as_str()))
+        };
+        if is_mapped(mapped) {
+            return Ok(None);
+        }
+        let device = self.state.device.expect("started");
+        if let Some(held) = store.device_item_by_luid(device, datastore, luid)? {
+            if let Some(seen) = store.item_as_of(held.guid, held.seen_revision)? {
+                if is_mapped(&seen) {
+                    return Ok(None);
+                }
+            }
+        }
+        Ok(self
+            .slow_match(store, datastore, key)?
+            .filter(|other| other.guid != mapped.guid))
+    }
+
+    /// The live item with this identity key a slow-sync item is: one the phone does not hold
+    /// first, else one held under a LUID the phone has not sent in this session.
+    fn slow_match<S: SyncStore + ?Sized>(
+        &self,
+        store: &S,
+        datastore: Datastore,
+        key: &str,
+    ) -> Result<Option<ItemRecord>> {
+        let device = self.state.device.expect("started");
+        let seen_luids = self
+            .state
+            .active
+            .iter()
+            .find(|a| a.datastore == datastore)
+            .map(|a| &a.seen_luids);
+        let mut renamed = None;
+        for item in store.items_by_identity_key(datastore, key)? {
+            match store.device_item(device, datastore, item.guid)? {
+                None => return Ok(Some(item)),
+                Some(held) => {
+                    let matched = match (&held.luid, seen_luids) {
+                        (Some(luid), Some(seen)) => seen.contains(luid),
+                        // Sent, its Map never came: the phone holds it under some LUID.
+                        (None, _) => false,
+                        (Some(_), None) => true,
+                    };
+                    if !matched && renamed.is_none() {
+                        renamed = Some(item);
+                    }
+                }
+            }
+        }
+        Ok(renamed)
     }
 
     /// Applies the items of a Delete; returns each item's outcome.

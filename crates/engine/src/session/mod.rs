@@ -26,7 +26,7 @@ use super::config::ServerConfig;
 use super::model::{self, meta};
 use super::storage::SyncStore;
 use crate::storage::{
-    Datastore, DeviceId, NewSession, SessionId, SessionResult, StorageError, Timestamp,
+    AnchorBase, Datastore, DeviceId, NewSession, SessionId, SessionResult, StorageError, Timestamp,
 };
 use handsync_proto::markup::Version;
 use handsync_proto::syncml::{
@@ -129,6 +129,11 @@ struct Active {
     /// Our name as the phone addressed it (Target of its Alert).
     server_uri: String,
     mode: SyncMode,
+    /// The anchors the phone started from, kept as the previous ones when the sync completes.
+    base: Option<AnchorBase>,
+    /// Mappings made up to then are known to the phone (it saw the sync that made them
+    /// complete); an Add for such a LUID is a new item. `None`: none is known.
+    confirmed_until: Option<Timestamp>,
     /// LUIDs the phone sent in this session (slow sync: what it still holds).
     seen_luids: HashSet<String>,
 }

@@ -18,7 +18,7 @@ pub mod types;
 pub use error::{StorageError, StorageErrorKind, StorageResult};
 pub use memory::{ChangeCounts, MemoryStore, StoredRejection, StoredSession, StoredVersion};
 pub use records::{
-    Applied, AppliedOutcome, DevInfSummary, DeviceChange, DeviceDatastore, DeviceItem,
+    AnchorBase, Applied, AppliedOutcome, DevInfSummary, DeviceChange, DeviceDatastore, DeviceItem,
     DeviceRecord, NewRejectedItem, NewSession, PcChange,
 };
 pub use sync_store::SyncStore;

@@ -56,6 +56,27 @@ pub struct DeviceDatastore {
     pub last_sync_at: Option<Timestamp>,
     pub last_result: Option<SessionResult>,
     pub last_completed_at: Option<Timestamp>,
+    /// What the phone holds when it missed the end of the last completed sync: the anchors
+    /// it had at that sync's start (see [`AnchorBase`]).
+    pub previous_client_anchor: Option<String>,
+    pub previous_server_anchor: Option<String>,
+    /// When the sync that handed out the previous anchors completed (`None`: unknown, or it
+    /// was a slow sync the phone started from anchors we never gave it).
+    pub previous_completed_at: Option<Timestamp>,
+}
+
+/// The anchors a phone started a sync from, kept when that sync completes: a phone that
+/// never saw the end comes back with them, and a two-way sync from them is still exact
+/// (it sends again what it sent; see docs/engine.md, "Interrupted syncs").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnchorBase {
+    /// The phone's Last anchor of that sync.
+    pub client: String,
+    /// The Last anchor we sent the phone in that sync.
+    pub server: Option<String>,
+    /// When the sync that gave the phone these anchors completed; mappings made up to then
+    /// are known to a phone holding them.
+    pub completed_at: Option<Timestamp>,
 }
 
 /// One item a device holds, or has been sent and not yet mapped.
@@ -69,6 +90,8 @@ pub struct DeviceItem {
     /// The item's current revision.
     pub item_revision: Revision,
     pub item_deleted: bool,
+    /// When the device's LUID was mapped to the item (`None` while pending).
+    pub mapped_at: Option<Timestamp>,
 }
 
 /// A change a device sends, identified by its LUID.

@@ -2,7 +2,7 @@
 
 use super::error::StorageResult as Result;
 use super::records::{
-    Applied, DevInfSummary, DeviceChange, DeviceDatastore, DeviceItem, DeviceRecord,
+    AnchorBase, Applied, DevInfSummary, DeviceChange, DeviceDatastore, DeviceItem, DeviceRecord,
     NewRejectedItem, NewSession, PcChange,
 };
 use super::types::{
@@ -94,12 +94,14 @@ pub trait SyncStore {
         server_next_anchor: &str,
         now: Timestamp,
     ) -> Result<()>;
-    /// The sync begun in `session` completed: the pending anchors become the last ones.
+    /// The sync begun in `session` completed: the pending anchors become the last ones, and
+    /// `base` (the anchors the phone started it from) the previous ones.
     fn complete_datastore_sync(
         &self,
         device: DeviceId,
         datastore: Datastore,
         session: SessionId,
+        base: Option<&AnchorBase>,
         now: Timestamp,
     ) -> Result<()>;
 
@@ -107,6 +109,8 @@ pub trait SyncStore {
 
     /// The item with this GUID, tombstone or not.
     fn item(&self, guid: Guid) -> Result<ItemRecord>;
+    /// The item as its applied version `revision` left it (`None`: no such version).
+    fn item_as_of(&self, guid: Guid, revision: Revision) -> Result<Option<ItemRecord>>;
     /// The items of a datastore in GUID order; tombstones only when asked for.
     fn items(&self, datastore: Datastore, include_deleted: bool) -> Result<Vec<ItemRecord>>;
     /// Adds a new item (a non-empty content type) under a new GUID and revision.
@@ -157,24 +161,25 @@ pub trait SyncStore {
         }
         Ok(dropped)
     }
-    /// Slow-sync matching: live items with this identity key the device does not hold yet,
-    /// in GUID order.
-    fn unheld_items_by_identity_key(
+    /// What the device holds of one item, if anything.
+    fn device_item(
         &self,
         device: DeviceId,
         datastore: Datastore,
-        key: &str,
-    ) -> Result<Vec<ItemRecord>> {
-        let held: Vec<Guid> = self
+        guid: Guid,
+    ) -> Result<Option<DeviceItem>> {
+        Ok(self
             .device_items(device, datastore)?
             .into_iter()
-            .map(|held| held.guid)
-            .collect();
+            .find(|held| held.guid == guid))
+    }
+    /// Slow-sync matching: the live items of a datastore with this identity key, in GUID
+    /// order.
+    fn items_by_identity_key(&self, datastore: Datastore, key: &str) -> Result<Vec<ItemRecord>> {
         Ok(self
             .items(datastore, false)?
             .into_iter()
             .filter(|item| item.identity_key.as_deref() == Some(key))
-            .filter(|item| !held.contains(&item.guid))
             .collect())
     }
     /// Records that the device holds `guid` as `luid` (non-empty) at `seen_revision`: a Map

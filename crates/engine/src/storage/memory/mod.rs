@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use super::error::{StorageError, StorageResult as Result};
 use super::records::{
-    Applied, DevInfSummary, DeviceChange, DeviceDatastore, DeviceItem, DeviceRecord,
+    AnchorBase, Applied, DevInfSummary, DeviceChange, DeviceDatastore, DeviceItem, DeviceRecord,
     NewRejectedItem, NewSession, PcChange,
 };
 use super::sync_store::SyncStore;
@@ -342,14 +342,19 @@ impl SyncStore for MemoryStore {
         device: DeviceId,
         datastore: Datastore,
         session: SessionId,
+        base: Option<&AnchorBase>,
         now: Timestamp,
     ) -> Result<()> {
         let mut state = self.state.borrow_mut();
-        state.complete_datastore_sync(device, datastore, session, now)
+        state.complete_datastore_sync(device, datastore, session, base, now)
     }
 
     fn item(&self, guid: Guid) -> Result<ItemRecord> {
         self.state.borrow().item(guid).cloned()
+    }
+
+    fn item_as_of(&self, guid: Guid, revision: Revision) -> Result<Option<ItemRecord>> {
+        self.state.borrow().item_as_of(guid, revision)
     }
 
     fn items(&self, datastore: Datastore, include_deleted: bool) -> Result<Vec<ItemRecord>> {
@@ -418,10 +423,10 @@ impl SyncStore for MemoryStore {
         guid: Guid,
         luid: &str,
         seen_revision: Option<Revision>,
-        _now: Timestamp,
+        now: Timestamp,
     ) -> Result<()> {
         let mut state = self.state.borrow_mut();
-        state.map_device_item(device, datastore, guid, luid, seen_revision)
+        state.map_device_item(device, datastore, guid, luid, seen_revision, now)
     }
 
     fn apply_from_device(

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::super::error::{StorageError, StorageResult as Result};
 use super::super::records::{
-    Applied, AppliedOutcome, DevInfSummary, DeviceChange, DeviceDatastore, DeviceItem,
+    AnchorBase, Applied, AppliedOutcome, DevInfSummary, DeviceChange, DeviceDatastore, DeviceItem,
     DeviceRecord, NewRejectedItem, NewSession, PcChange,
 };
 use super::super::types::{
@@ -21,6 +21,7 @@ struct Held {
     /// `None` while the device's Map is pending.
     luid: Option<String>,
     seen_revision: Revision,
+    mapped_at: Option<Timestamp>,
 }
 
 /// A device's copy of a datastore: its state and what it holds, by GUID.
@@ -279,6 +280,9 @@ impl State {
                     last_sync_at: None,
                     last_result: None,
                     last_completed_at: None,
+                    previous_client_anchor: None,
+                    previous_server_anchor: None,
+                    previous_completed_at: None,
                 },
                 held: BTreeMap::new(),
             });
@@ -317,6 +321,7 @@ impl State {
         device: DeviceId,
         datastore: Datastore,
         session: SessionId,
+        base: Option<&AnchorBase>,
         now: Timestamp,
     ) -> Result<()> {
         let state = &mut self.copy_mut(device, datastore)?.state;
@@ -330,6 +335,9 @@ impl State {
         state.last_session_completed = true;
         state.last_result = Some(SessionResult::Completed);
         state.last_completed_at = Some(now);
+        state.previous_client_anchor = base.map(|b| b.client.clone());
+        state.previous_server_anchor = base.and_then(|b| b.server.clone());
+        state.previous_completed_at = base.and_then(|b| b.completed_at);
         Ok(())
     }
 
@@ -339,6 +347,29 @@ impl State {
         self.items
             .get(&guid)
             .ok_or_else(|| StorageError::not_found(format!("item {guid} not found")))
+    }
+
+    pub(super) fn item_as_of(&self, guid: Guid, revision: Revision) -> Result<Option<ItemRecord>> {
+        let item = self.item(guid)?;
+        Ok(self
+            .versions
+            .iter()
+            .find(|v| v.guid == guid && v.revision == revision && v.applied)
+            .map(|v| ItemRecord {
+                content_type: v.content_type.clone(),
+                raw: v.raw.clone(),
+                canonical: v.canonical.clone(),
+                identity_key: v.identity_key.clone(),
+                revision: v.revision,
+                modified_at: v.at,
+                deleted: v.deleted.then_some(Tombstone {
+                    at: v.at,
+                    device: v.cause.device,
+                    session: v.cause.session,
+                    reason: v.cause.reason,
+                }),
+                ..item.clone()
+            }))
     }
 
     pub(super) fn items(&self, datastore: Datastore, include_deleted: bool) -> Vec<ItemRecord> {
@@ -509,6 +540,7 @@ impl State {
             seen_revision: held.seen_revision,
             item_revision: item.revision,
             item_deleted: item.is_deleted(),
+            mapped_at: held.mapped_at,
         })
     }
 
@@ -567,6 +599,7 @@ impl State {
         guid: Guid,
         luid: &str,
         seen_revision: Option<Revision>,
+        now: Timestamp,
     ) -> Result<()> {
         if luid.is_empty() {
             return Err(StorageError::invalid(format!(
@@ -581,8 +614,10 @@ impl State {
         let entry = held.entry(guid).or_insert(Held {
             luid: None,
             seen_revision: Revision(0),
+            mapped_at: None,
         });
         entry.luid = Some(luid.to_string());
+        entry.mapped_at = Some(now);
         if let Some(seen) = seen_revision {
             entry.seen_revision = seen;
         }
@@ -619,6 +654,7 @@ impl State {
                             item.guid,
                             luid,
                             Some(item.revision),
+                            now,
                         )?;
                         applied(AppliedOutcome::Added, &item, false, false)
                     }
@@ -759,6 +795,7 @@ impl State {
                 let entry = held.entry(guid).or_insert(Held {
                     luid: None,
                     seen_revision: revision,
+                    mapped_at: None,
                 });
                 entry.seen_revision = entry.seen_revision.max(revision);
             }
