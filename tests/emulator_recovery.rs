@@ -1,7 +1,6 @@
 //! Sessions cut after every single message, with changes on both sides, the reply lost or
 //! read by the phone, Maps resent or forgotten: the next sync converges, nothing lost, nothing
-//! duplicated. (A delete made on one side may come back after a cut: the slow sync that
-//! follows a cut cannot carry deletions. That is checked as allowed, not as lost.)
+//! duplicated, and nothing deleted on either side comes back.
 
 #[path = "support/emulator.rs"]
 mod emulator_support;
@@ -118,8 +117,13 @@ fn check(profile: &DeviceProfile, scenario: &mut Scenario, reference: &[String],
     }
     for key in &contacts {
         assert!(
-            reference.contains(key) || scenario.deleted.contains(key),
+            reference.contains(key),
             "{} {what}: {key} appeared from nowhere",
+            profile.name
+        );
+        assert!(
+            !scenario.deleted.contains(key),
+            "{} {what}: {key} was deleted and came back",
             profile.name
         );
     }

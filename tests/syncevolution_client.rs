@@ -268,3 +268,71 @@ fn syncevolution_client_slow_two_way_and_refresh_from_server() {
         assert_eq!(completed, 3, "{label}: {history}");
     }
 }
+
+/// A phone that lost its memory: SyncEvolution's state wiped and its items back under new
+/// names (new LUIDs), then a slow sync against a store that already holds them all. Nothing
+/// may be doubled on either side, and what the PC added in between comes back once.
+#[test]
+fn syncevolution_client_reset_then_slow_sync_doubles_nothing() {
+    if !support::oracle_available("syncevolution") {
+        return;
+    }
+    let script = tools_dir().join("syncevolution/run-client.sh");
+    assert!(script.exists(), "{} is missing", script.display());
+    let dir = support::scratch_dir("sevo-reset");
+    let daemon = Daemon::start(&dir);
+    let client = Client {
+        script,
+        home: dir.join("client"),
+        url: daemon.url.clone(),
+        wbxml: true,
+        version: "1.2",
+    };
+    let phone_dir = dir.join("contacts");
+    std::fs::create_dir_all(&phone_dir).unwrap();
+    for n in 0..10 {
+        std::fs::write(phone_dir.join(format!("{n}.vcf")), vcard(n, "Reset")).unwrap();
+    }
+    client.sync(&phone_dir, "slow", "sevo-reset");
+    let pc_file = dir.join("pc.vcf");
+    std::fs::write(&pc_file, vcard(80, "Desktop")).unwrap();
+    daemon.handsync(&[
+        "import",
+        "--datastore",
+        "contacts",
+        pc_file.to_str().unwrap(),
+    ]);
+    client.sync(&phone_dir, "two-way", "sevo-reset");
+    let before = read_dir_contacts(&phone_dir);
+    assert_eq!(before.len(), 11);
+    assert_eq!(daemon.contacts(), before);
+
+    // The reset: no sync state, every item under a new name, one contact lost with it.
+    std::fs::remove_dir_all(&client.home).unwrap();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&phone_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let lost = files.pop().unwrap();
+    std::fs::remove_file(&lost).unwrap();
+    for (n, path) in files.iter().enumerate() {
+        std::fs::rename(path, phone_dir.join(format!("restored-{n}.vcf"))).unwrap();
+    }
+    let report = client.sync(&phone_dir, "slow", "sevo-reset");
+
+    let on_phone = read_dir_contacts(&phone_dir);
+    let files_on_phone = std::fs::read_dir(&phone_dir).unwrap().count();
+    assert_eq!(
+        files_on_phone, 11,
+        "one file per contact, none doubled: {report}"
+    );
+    assert_eq!(
+        on_phone, before,
+        "the lost contact came back, nothing else changed"
+    );
+    let export = daemon.handsync(&["export", "--datastore", "contacts", "--format", "vcf"]);
+    let on_pc = parse_objects(export.as_bytes()).unwrap().len();
+    assert_eq!(on_pc, 11, "no second copy on the PC: {export}");
+    assert_eq!(daemon.contacts(), before);
+}

@@ -355,30 +355,35 @@ impl Tx<'_> {
         })
     }
 
-    /// The item as its applied version `revision` left it; `None` when no applied version
-    /// took that revision.
-    pub fn item_as_of(&self, guid: Guid, revision: Revision) -> Result<Option<ItemRecord>> {
+    /// The item as each of its applied versions from `revision` on left it, oldest first
+    /// (the version that took `revision` included).
+    pub fn item_versions_from(&self, guid: Guid, revision: Revision) -> Result<Vec<ItemRecord>> {
         let item = self.item(guid)?;
-        let version = match self.item_version(guid, revision) {
-            Ok(version) if version.applied => version,
-            Ok(_) | Err(StoreError::VersionNotFound { .. }) => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        Ok(Some(ItemRecord {
-            content_type: version.content_type,
-            raw: version.raw,
-            canonical: version.canonical,
-            identity_key: version.identity_key,
-            revision: version.revision,
-            modified_at: version.at,
-            deleted: version.deleted.then_some(Tombstone {
-                at: version.at,
-                device: version.cause.device,
-                session: version.cause.session,
-                reason: version.cause.reason,
-            }),
-            ..item
-        }))
+        let sql = format!(
+            "SELECT {VERSION_COLUMNS} FROM item_versions v JOIN items i ON i.id = v.item_id \
+             WHERE v.item_id = ?1 AND v.revision >= ?2 AND v.applied = 1 ORDER BY v.revision"
+        );
+        let versions = self.collect(&sql, params![guid.0, revision.0], version_from_row, || {
+            format!("reading the history of item {guid} from revision {revision}")
+        })?;
+        Ok(versions
+            .into_iter()
+            .map(|version| ItemRecord {
+                content_type: version.content_type,
+                raw: version.raw,
+                canonical: version.canonical,
+                identity_key: version.identity_key,
+                revision: version.revision,
+                modified_at: version.at,
+                deleted: version.deleted.then_some(Tombstone {
+                    at: version.at,
+                    device: version.cause.device,
+                    session: version.cause.session,
+                    reason: version.cause.reason,
+                }),
+                ..item.clone()
+            })
+            .collect())
     }
 
     /// The version of an item that took this revision.

@@ -128,8 +128,8 @@ impl SyncStore for Tx<'_> {
         Ok(Tx::item(self, guid)?)
     }
 
-    fn item_as_of(&self, guid: Guid, revision: Revision) -> StorageResult<Option<ItemRecord>> {
-        Ok(Tx::item_as_of(self, guid, revision)?)
+    fn item_versions_from(&self, guid: Guid, revision: Revision) -> StorageResult<Vec<ItemRecord>> {
+        Ok(Tx::item_versions_from(self, guid, revision)?)
     }
 
     fn items(&self, datastore: Datastore, include_deleted: bool) -> StorageResult<Vec<ItemRecord>> {

@@ -162,6 +162,23 @@ impl Session {
             mode = SyncMode::Slow;
             status = StatusCode::RefreshRequired;
         }
+        let mut absent_means_deleted = false;
+        if !resuming && matches!(mode, SyncMode::TwoWay | SyncMode::OneWayFromServer) {
+            // Maps owed from a cut session came before this Alert. An Add still without a
+            // Map may be on the phone under a LUID nothing tells us (it never got it, or it
+            // forgot the Map): only a slow sync finds out without giving it a second copy.
+            let unmapped = store
+                .device_items(device, datastore)?
+                .iter()
+                .filter(|held| held.luid.is_none())
+                .count();
+            if unmapped > 0 {
+                tracing::info!(%datastore, unmapped, "our Adds of a cut session have no Map: slow sync");
+                mode = SyncMode::Slow;
+                status = StatusCode::RefreshRequired;
+                absent_means_deleted = true;
+            }
+        }
         // Our Last anchor is the one paired with the phone's.
         let server_last = match &base {
             Some(base) => base.server.clone(),
@@ -211,6 +228,7 @@ impl Session {
             mode,
             base,
             confirmed_until,
+            absent_means_deleted,
             seen_luids: resumed
                 .map(|saved| saved.seen_luids.into_iter().collect())
                 .unwrap_or_default(),

@@ -354,8 +354,9 @@ impl Session {
         }
     }
 
-    /// Whether what the phone sent is the version of the item it was last known to hold
-    /// (what it cannot hold aside).
+    /// Whether what the phone sent is a version of the item it holds without having changed
+    /// it: the one it was last known to hold, or one of ours after it (sent in a session
+    /// whose Status never came). What the phone cannot hold aside.
     fn phone_holds_seen_version<S: SyncStore + ?Sized>(
         &mut self,
         store: &S,
@@ -366,15 +367,17 @@ impl Session {
         if held.seen_revision == Revision(0) {
             return Ok(false);
         }
-        let Some(seen) = store.item_as_of(held.guid, held.seen_revision)? else {
-            return Ok(false);
-        };
-        if seen.is_deleted() {
-            return Ok(false);
-        }
         let phone = self.phone_for_datastore(datastore);
-        let as_seen = content::merge_into_stored(&phone, &seen, incoming.clone(), true);
-        Ok(as_seen.canonical == seen.canonical)
+        for version in store.item_versions_from(held.guid, held.seen_revision)? {
+            if version.is_deleted() {
+                continue;
+            }
+            let as_held = content::merge_into_stored(&phone, &version, incoming.clone(), true);
+            if as_held.canonical == version.canonical {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// An item of a slow sync: the phone sends all it holds, so each item is matched to what
@@ -494,10 +497,12 @@ impl Session {
         }
         let device = self.state.device.expect("started");
         if let Some(held) = store.device_item_by_luid(device, datastore, luid)? {
-            if let Some(seen) = store.item_as_of(held.guid, held.seen_revision)? {
-                if is_mapped(&seen) {
-                    return Ok(None);
-                }
+            if store
+                .item_versions_from(held.guid, held.seen_revision)?
+                .iter()
+                .any(is_mapped)
+            {
+                return Ok(None);
             }
         }
         Ok(self
@@ -548,7 +553,6 @@ impl Session {
         delete: &Delete,
         now: Timestamp,
     ) -> Result<Vec<ItemOutcome>> {
-        let device = self.state.device.expect("started");
         let datastore = self.state.active[index].datastore;
         let mut outcomes = Vec::with_capacity(delete.items.len());
         for item in &delete.items {
@@ -557,38 +561,46 @@ impl Session {
                 outcomes.push(ItemOutcome::of(item, StatusCode::BadRequest));
                 continue;
             };
-            let held = store.device_item_by_luid(device, datastore, &luid)?;
-            let conflict = held
-                .as_ref()
-                .is_some_and(|h| !h.item_deleted && h.item_revision > h.seen_revision);
-            if let (true, Some(held)) = (conflict, &held) {
-                let stored = store.item(held.guid)?;
-                if settle(self.config.conflicts, &stored, None) != ConflictPolicy::PhoneWins {
-                    // The PC's edit wins over the phone's delete: the phone gets it again.
-                    tracing::info!(guid = %held.guid, "conflict: phone deleted what the PC changed; PC version kept");
-                    store.forget_device_item(device, datastore, held.guid)?;
-                    outcomes.push(ItemOutcome::of(
-                        item,
-                        StatusCode::ConflictResolvedWithServerData,
-                    ));
-                    continue;
-                }
-            }
-            let applied = store.apply_from_device(
-                device,
-                datastore,
-                self.state.store_session,
-                DeviceChange::Delete { luid: &luid },
-                now,
-            )?;
-            let code = match applied.outcome {
-                AppliedOutcome::NotFound => StatusCode::ItemNotDeleted,
-                _ if conflict => StatusCode::ConflictResolvedWithClientWinning,
-                _ => StatusCode::Ok,
-            };
+            let code = self.delete_by_luid(store, datastore, &luid, now)?;
             outcomes.push(ItemOutcome::of(item, code));
         }
         Ok(outcomes)
+    }
+
+    /// The phone deleted what it held as `luid`; returns the status for it.
+    fn delete_by_luid<S: SyncStore + ?Sized>(
+        &mut self,
+        store: &S,
+        datastore: Datastore,
+        luid: &str,
+        now: Timestamp,
+    ) -> Result<StatusCode> {
+        let device = self.state.device.expect("started");
+        let held = store.device_item_by_luid(device, datastore, luid)?;
+        let conflict = held
+            .as_ref()
+            .is_some_and(|h| !h.item_deleted && h.item_revision > h.seen_revision);
+        if let (true, Some(held)) = (conflict, &held) {
+            let stored = store.item(held.guid)?;
+            if settle(self.config.conflicts, &stored, None) != ConflictPolicy::PhoneWins {
+                // The PC's edit wins over the phone's delete: the phone gets it again.
+                tracing::info!(guid = %held.guid, "conflict: phone deleted what the PC changed; PC version kept");
+                store.forget_device_item(device, datastore, held.guid)?;
+                return Ok(StatusCode::ConflictResolvedWithServerData);
+            }
+        }
+        let applied = store.apply_from_device(
+            device,
+            datastore,
+            self.state.store_session,
+            DeviceChange::Delete { luid },
+            now,
+        )?;
+        Ok(match applied.outcome {
+            AppliedOutcome::NotFound => StatusCode::ItemNotDeleted,
+            _ if conflict => StatusCode::ConflictResolvedWithClientWinning,
+            _ => StatusCode::Ok,
+        })
     }
 
     /// After a slow sync or refresh from the phone: what the phone did not send, it no longer
@@ -607,7 +619,13 @@ impl Session {
             for item in store.device_items(device, active.datastore)? {
                 match &item.luid {
                     Some(luid) if !active.seen_luids.contains(luid) => {
-                        store.forget_device_item(device, active.datastore, item.guid)?;
+                        if active.absent_means_deleted {
+                            // A slow sync we asked for of a phone whose anchors are ours: it
+                            // kept its memory, so what it no longer holds, it deleted.
+                            self.delete_by_luid(store, active.datastore, luid, now)?;
+                        } else {
+                            store.forget_device_item(device, active.datastore, item.guid)?;
+                        }
                     }
                     _ => {
                         held.insert(item.guid);

@@ -134,6 +134,9 @@ struct Active {
     /// Mappings made up to then are known to the phone (it saw the sync that made them
     /// complete); an Add for such a LUID is a new item. `None`: none is known.
     confirmed_until: Option<Timestamp>,
+    /// A slow sync we asked for while the phone's anchors are ours (it kept its memory): a
+    /// LUID it held and no longer sends is an item it deleted.
+    absent_means_deleted: bool,
     /// LUIDs the phone sent in this session (slow sync: what it still holds).
     seen_luids: HashSet<String>,
 }
@@ -275,7 +278,12 @@ impl Session {
     ) -> Result<Reply> {
         let _guard = self.span.clone().entered();
         let saved = self.state.clone();
-        let result = self.handle(store, message, encoding, now);
+        let result = self
+            .handle(store, message, encoding, now)
+            .and_then(|reply| {
+                self.record_adds_sent(store, &saved.outbox)?;
+                Ok(reply)
+            });
         if let Err(error) = &result {
             tracing::warn!(%error, "message not answered; session state kept as before it");
             self.state = saved;

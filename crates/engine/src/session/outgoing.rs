@@ -11,7 +11,7 @@ use handsync_proto::syncml::{
     Target,
 };
 
-use super::reply::last_sync;
+use super::reply::{last_sync, Outbox};
 use super::{Result, Session};
 use handsync_proto::ds::SizeBudget;
 
@@ -71,6 +71,32 @@ impl Session {
             )?;
         } else {
             tracing::warn!(guid = %sent.guid, kind = %sent.kind, code = %status.data, "the phone refused our change; it is sent again next time");
+            if sent.kind == ChangeKind::Add {
+                // It does not hold it after all.
+                store.forget_device_item(
+                    self.state.device.expect("started"),
+                    sent.datastore,
+                    sent.guid,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The Adds our answer carries are recorded as sent (in the transaction that commits
+    /// with the answer): if the link breaks before their Status, the phone may hold them.
+    pub(super) fn record_adds_sent<S: SyncStore + ?Sized>(
+        &self,
+        store: &S,
+        before: &Outbox,
+    ) -> Result<()> {
+        let Some(device) = self.state.device else {
+            return Ok(());
+        };
+        for (key, sent) in &self.state.outbox.awaiting {
+            if sent.kind == ChangeKind::Add && !before.awaiting.contains_key(key) {
+                store.record_add_sent(device, sent.datastore, sent.guid)?;
+            }
         }
         Ok(())
     }

@@ -109,8 +109,9 @@ pub trait SyncStore {
 
     /// The item with this GUID, tombstone or not.
     fn item(&self, guid: Guid) -> Result<ItemRecord>;
-    /// The item as its applied version `revision` left it (`None`: no such version).
-    fn item_as_of(&self, guid: Guid, revision: Revision) -> Result<Option<ItemRecord>>;
+    /// The item as each of its applied versions from `revision` on left it, oldest first
+    /// (the version that took `revision` included; conflict losers are not versions of it).
+    fn item_versions_from(&self, guid: Guid, revision: Revision) -> Result<Vec<ItemRecord>>;
     /// The items of a datastore in GUID order; tombstones only when asked for.
     fn items(&self, datastore: Datastore, include_deleted: bool) -> Result<Vec<ItemRecord>>;
     /// Adds a new item (a non-empty content type) under a new GUID and revision.
@@ -225,6 +226,14 @@ pub trait SyncStore {
         guid: Guid,
         revision: Revision,
     ) -> Result<()>;
+
+    /// Our Add of `guid` went out and its Status has not come: from now on the device may
+    /// hold the item under a LUID we do not know, so it is not offered as new again until a
+    /// Status, a Map or a slow sync settles it.
+    fn record_add_sent(&self, device: DeviceId, datastore: Datastore, guid: Guid) -> Result<()> {
+        // Revision 0: whatever version it holds is older than any.
+        self.record_delivered(device, datastore, None, ChangeKind::Add, guid, Revision(0))
+    }
 
     /// Keeps an item the engine refused, with its bytes and why; returns its id.
     fn record_rejected_item(&self, new: &NewRejectedItem<'_>, now: Timestamp) -> Result<i64>;

@@ -353,8 +353,8 @@ impl SyncStore for MemoryStore {
         self.state.borrow().item(guid).cloned()
     }
 
-    fn item_as_of(&self, guid: Guid, revision: Revision) -> Result<Option<ItemRecord>> {
-        self.state.borrow().item_as_of(guid, revision)
+    fn item_versions_from(&self, guid: Guid, revision: Revision) -> Result<Vec<ItemRecord>> {
+        self.state.borrow().item_versions_from(guid, revision)
     }
 
     fn items(&self, datastore: Datastore, include_deleted: bool) -> Result<Vec<ItemRecord>> {

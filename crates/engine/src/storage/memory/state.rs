@@ -349,12 +349,16 @@ impl State {
             .ok_or_else(|| StorageError::not_found(format!("item {guid} not found")))
     }
 
-    pub(super) fn item_as_of(&self, guid: Guid, revision: Revision) -> Result<Option<ItemRecord>> {
+    pub(super) fn item_versions_from(
+        &self,
+        guid: Guid,
+        revision: Revision,
+    ) -> Result<Vec<ItemRecord>> {
         let item = self.item(guid)?;
         Ok(self
             .versions
             .iter()
-            .find(|v| v.guid == guid && v.revision == revision && v.applied)
+            .filter(|v| v.guid == guid && v.revision >= revision && v.applied)
             .map(|v| ItemRecord {
                 content_type: v.content_type.clone(),
                 raw: v.raw.clone(),
@@ -369,7 +373,8 @@ impl State {
                     reason: v.cause.reason,
                 }),
                 ..item.clone()
-            }))
+            })
+            .collect())
     }
 
     pub(super) fn items(&self, datastore: Datastore, include_deleted: bool) -> Vec<ItemRecord> {
