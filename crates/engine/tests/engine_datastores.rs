@@ -222,6 +222,49 @@ fn a_pc_event_keeps_its_uid_through_slow_syncs_and_phone_edits() {
     );
 }
 
+/// The PC's event goes to the phone in a two-way sync; the phone's Replace of it (no UID,
+/// as a Nokia writes it back) keeps the UID and what the phone was not sent.
+#[test]
+fn a_phone_replace_of_an_event_it_got_from_the_pc_keeps_the_uid() {
+    let mut server = Server::new(ServerConfig::default());
+    add_on_pc(&mut server, Datastore::Calendar, "text/calendar", PC_EVENT);
+    let mut phone = phone_for(
+        Datastore::Calendar,
+        "./calendar",
+        "Calendar",
+        "text/x-vcalendar",
+    );
+    phone.version = Version::V1_2;
+    phone.ctcap = Some(vec![
+        "BEGIN", "END", "VERSION", "SUMMARY", "LOCATION", "DTSTART", "DTEND",
+    ]);
+    assert!(phone.sync(&mut server, AlertCode::TwoWay, None).completed);
+    let (luid, sent) = phone
+        .items
+        .iter()
+        .next()
+        .map(|(l, t)| (l.clone(), t.clone()))
+        .unwrap();
+    assert!(
+        !sent.contains("CATEGORIES"),
+        "the phone got only what it holds: {sent}"
+    );
+
+    phone.edit(&luid, &PHONE_EVENT.replace("Market Square", "Room 4"));
+    assert!(phone.sync(&mut server, AlertCode::TwoWay, None).completed);
+    let event = only_item(&mut server, Datastore::Calendar);
+    assert_holds(
+        &event,
+        &[
+            "UID:pc-event-1",
+            "DTSTAMP:20060401T120000Z",
+            "CATEGORIES:Health",
+            "LOCATION:Room 4",
+        ],
+        &["Main Street"],
+    );
+}
+
 #[test]
 fn a_pc_todo_keeps_its_uid_through_a_slow_sync() {
     let mut server = Server::new(ServerConfig::default());
