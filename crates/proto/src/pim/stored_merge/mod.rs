@@ -116,8 +116,11 @@ fn merge_calendar(
     let mut merged_members = Vec::new();
     for member in members(&incoming.component) {
         let recurrence_id = member.text_of("RECURRENCE-ID");
-        let counterpart = stored_members.iter().enumerate().position(|(i, s)| {
-            !used[i] && s.name == member.name && s.text_of("RECURRENCE-ID") == recurrence_id
+        let counterpart = (0..stored_members.len()).find(|&i| {
+            let stored_member = stored_members[i];
+            !used[i]
+                && stored_member.name == member.name
+                && stored_member.text_of("RECURRENCE-ID") == recurrence_id
         });
         match counterpart {
             Some(index) => {

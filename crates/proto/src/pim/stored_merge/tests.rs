@@ -33,6 +33,26 @@ fn merge(
     merge_into_stored(phone, datastore, stored, item, false).unwrap()
 }
 
+#[test]
+fn a_contact_keeps_the_e_mail_its_phone_cannot_hold() {
+    let phone = nokia(PhoneCapabilities::with_properties(&["N", "FN", "TEL"]));
+    let stored = stored_form(
+        &phone,
+        Datastore::Contacts,
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ada Lovelace\r\nN:Lovelace;Ada;;;\r\nTEL;TYPE=CELL:+44201234567\r\nEMAIL:ada@example.com\r\nEND:VCARD\r\n",
+    );
+    let merged = merge(
+        &phone,
+        Datastore::Contacts,
+        &stored,
+        "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Lovelace;Ada\r\nTEL;CELL:+44207654321\r\nEND:VCARD\r\n",
+        "text/x-vcard",
+    );
+    assert!(merged.canonical.contains("EMAIL:ada@example.com"));
+    assert!(merged.canonical.contains("+44207654321"));
+    assert_eq!(merged.identity_key, "contact|ada lovelace|tel:207654321");
+}
+
 const PC_EVENT: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//pimutils//khal//EN\r\nBEGIN:VEVENT\r\nUID:pc-event-1\r\nDTSTAMP:20060401T120000Z\r\nCREATED:20060401T120000Z\r\nSEQUENCE:2\r\nSUMMARY:Dentist\r\nLOCATION:Main Street\r\nDESCRIPTION:Bring the card\r\nDTSTART:20060406T160000Z\r\nDTEND:20060406T170000Z\r\nCATEGORIES:Health\r\nCLASS:PRIVATE\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
 
 /// What a Nokia sends back: vCalendar 1.0, no UID, its own DCREATED; the user moved the
