@@ -4,11 +4,11 @@
 
 use crate::storage::{Datastore, ItemContent, ItemRecord, Timestamp};
 use handsync_proto::pim::calendar::Calendar;
-use handsync_proto::pim::identity::contact_key;
 use handsync_proto::pim::merge::{PhoneCapabilities, PropertyCapability};
 use handsync_proto::pim::phone::PhoneFormat;
 use handsync_proto::pim::profile::{DeviceInfo, ProfileSet};
 use handsync_proto::pim::stored;
+use handsync_proto::pim::stored_merge::{self, PhoneItem};
 use handsync_proto::pim::vcard::VCard;
 use handsync_proto::syncml::DevInf;
 
@@ -58,40 +58,39 @@ pub fn from_phone(
     })
 }
 
-/// A phone's new version of a contact the PC holds, merged field by field into the stored one
-/// (`pim::merge`): what the phone cannot hold (properties outside its CTCap, values cut to its
-/// limits, occurrences beyond its count) is kept from the stored version instead of being
-/// lost. `unchanged_since_sent` says the PC did not change the item since the phone got it, so
-/// what we would send now is what the phone had. Other datastores are taken as they come.
+/// A phone's new version of an item the PC holds, merged into the stored one
+/// (`pim::stored_merge`): what the phone cannot hold (the PC's UID and timestamps,
+/// properties outside its CTCap, values cut to its limits) is kept from the stored version
+/// instead of being lost, and the identity key is that of the merged item.
+/// `unchanged_since_sent` says the PC did not change the item since the phone got it, so
+/// what we would send now is what the phone had.
 pub fn merge_into_stored(
     phone: &PhoneFormat,
     stored: &ItemRecord,
     incoming: Incoming,
     unchanged_since_sent: bool,
 ) -> Incoming {
-    if stored.datastore != Datastore::Contacts || stored.is_deleted() {
+    if stored.is_deleted() {
         return incoming;
     }
-    let (Ok(stored_card), Ok(phone_card)) = (
-        VCard::parse(stored.canonical.as_bytes()),
-        VCard::parse(incoming.canonical.as_bytes()),
-    ) else {
-        return incoming;
+    let from_phone = PhoneItem {
+        canonical: &incoming.canonical,
+        content_type: &incoming.content_type,
     };
-    let sent = unchanged_since_sent
-        .then(|| phone.contact_as_sent(&stored_card))
-        .flatten();
-    let merged = handsync_proto::pim::merge::merge_from_phone(
-        &stored_card.component,
-        &phone_card.component,
-        sent.as_ref().map(|card| &card.component),
-        &phone.capabilities,
+    let merged = stored_merge::merge_into_stored(
+        phone,
+        stored.datastore,
+        &stored.canonical,
+        from_phone,
+        unchanged_since_sent,
     );
-    let card = VCard { component: merged };
-    Incoming {
-        canonical: card.write(),
-        identity_key: Some(contact_key(&card).0),
-        ..incoming
+    match merged {
+        Some(merged) => Incoming {
+            canonical: merged.canonical,
+            identity_key: Some(merged.identity_key),
+            ..incoming
+        },
+        None => incoming,
     }
 }
 

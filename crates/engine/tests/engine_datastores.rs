@@ -6,7 +6,8 @@ mod engine_phone;
 mod support;
 
 use engine_phone::*;
-use handsync_engine::storage::Datastore;
+use handsync_engine::content;
+use handsync_engine::storage::{Cause, Datastore, ItemRecord, Reason, SyncStore, Timestamp};
 use handsync_engine::ServerConfig;
 use handsync_proto::markup::Version;
 use handsync_proto::syncml::{AlertCode, Encoding};
@@ -117,4 +118,204 @@ fn what_the_phone_cannot_hold_survives_its_edits() {
             stored.canonical
         );
     }
+}
+
+/// An item imported on the PC (a desktop file), in the stored form.
+fn add_on_pc(server: &mut Server, datastore: Datastore, content_type: &str, text: &str) {
+    let incoming = content::from_phone(
+        &content::phone_for(None, None),
+        datastore,
+        content_type,
+        text.as_bytes(),
+    )
+    .unwrap();
+    server.now += 1000;
+    let now = Timestamp(server.now);
+    server.with(|store: &dyn SyncStore| {
+        let cause = Cause::pc(Reason::AddedOnPc);
+        store.add_item(datastore, incoming.as_content(), &cause, now)?;
+        Ok(())
+    });
+}
+
+/// The one live item of a datastore, after a session.
+fn only_item(server: &mut Server, datastore: Datastore) -> ItemRecord {
+    let items = server.items(datastore, false);
+    assert_eq!(
+        items.len(),
+        1,
+        "one item, matched, not duplicated: {items:?}"
+    );
+    items.into_iter().next().unwrap()
+}
+
+fn assert_holds(item: &ItemRecord, expected: &[&str], gone: &[&str]) {
+    for text in expected {
+        assert!(
+            item.canonical.contains(text),
+            "{text} missing:\n{}",
+            item.canonical
+        );
+    }
+    for text in gone {
+        assert!(
+            !item.canonical.contains(text),
+            "{text} left:\n{}",
+            item.canonical
+        );
+    }
+}
+
+const PC_EVENT: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//pimutils//khal//EN\r\nBEGIN:VEVENT\r\nUID:pc-event-1\r\nDTSTAMP:20060401T120000Z\r\nSUMMARY:Dentist\r\nLOCATION:Main Street\r\nDTSTART:20060406T160000Z\r\nDTEND:20060406T170000Z\r\nCATEGORIES:Health\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+
+/// The same event as a Nokia holds it (vCalendar 1.0, no UID), moved to another place.
+const PHONE_EVENT: &str = "BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VEVENT\r\nSUMMARY:Dentist\r\nLOCATION:Market Square\r\nDTSTART:20060406T160000Z\r\nDTEND:20060406T170000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+
+/// A PC event comes back from the phone's slow sync and from its two-way Replace with its
+/// UID, DTSTAMP and the categories the phone cannot hold, and with the phone's edits.
+#[test]
+fn a_pc_event_keeps_its_uid_through_slow_syncs_and_phone_edits() {
+    let mut server = Server::new(ServerConfig::default());
+    add_on_pc(&mut server, Datastore::Calendar, "text/calendar", PC_EVENT);
+    let mut phone = phone_for(
+        Datastore::Calendar,
+        "./calendar",
+        "Calendar",
+        "text/x-vcalendar",
+    );
+    phone.version = Version::V1_2;
+    phone.ctcap = Some(vec![
+        "BEGIN", "END", "VERSION", "SUMMARY", "LOCATION", "DTSTART", "DTEND", "AALARM",
+    ]);
+    let luid = phone.add(PHONE_EVENT);
+    assert!(phone.sync(&mut server, AlertCode::SlowSync, None).completed);
+    let event = only_item(&mut server, Datastore::Calendar);
+    let kept = [
+        "UID:pc-event-1",
+        "DTSTAMP:20060401T120000Z",
+        "CATEGORIES:Health",
+        "PRODID:-//pimutils//khal//EN",
+    ];
+    assert_holds(
+        &event,
+        &[&kept[..], &["LOCATION:Market Square"]].concat(),
+        &["Main Street"],
+    );
+    assert_eq!(
+        event.identity_key.as_deref(),
+        Some("event|dentist|20060406T160000Z")
+    );
+
+    phone.edit(&luid, &PHONE_EVENT.replace("Market Square", "Room 4"));
+    assert!(phone.sync(&mut server, AlertCode::TwoWay, None).completed);
+    let event = only_item(&mut server, Datastore::Calendar);
+    assert_holds(
+        &event,
+        &[&kept[..], &["LOCATION:Room 4"]].concat(),
+        &["Market Square"],
+    );
+    assert_eq!(
+        event.canonical.matches("UID:").count(),
+        1,
+        "{}",
+        event.canonical
+    );
+}
+
+/// The PC's event goes to the phone in a two-way sync; the phone's Replace of it (no UID,
+/// as a Nokia writes it back) keeps the UID and what the phone was not sent.
+#[test]
+fn a_phone_replace_of_an_event_it_got_from_the_pc_keeps_the_uid() {
+    let mut server = Server::new(ServerConfig::default());
+    add_on_pc(&mut server, Datastore::Calendar, "text/calendar", PC_EVENT);
+    let mut phone = phone_for(
+        Datastore::Calendar,
+        "./calendar",
+        "Calendar",
+        "text/x-vcalendar",
+    );
+    phone.version = Version::V1_2;
+    phone.ctcap = Some(vec![
+        "BEGIN", "END", "VERSION", "SUMMARY", "LOCATION", "DTSTART", "DTEND",
+    ]);
+    assert!(phone.sync(&mut server, AlertCode::TwoWay, None).completed);
+    let (luid, sent) = phone
+        .items
+        .iter()
+        .next()
+        .map(|(l, t)| (l.clone(), t.clone()))
+        .unwrap();
+    assert!(
+        !sent.contains("CATEGORIES"),
+        "the phone got only what it holds: {sent}"
+    );
+
+    phone.edit(&luid, &PHONE_EVENT.replace("Market Square", "Room 4"));
+    assert!(phone.sync(&mut server, AlertCode::TwoWay, None).completed);
+    let event = only_item(&mut server, Datastore::Calendar);
+    assert_holds(
+        &event,
+        &[
+            "UID:pc-event-1",
+            "DTSTAMP:20060401T120000Z",
+            "CATEGORIES:Health",
+            "LOCATION:Room 4",
+        ],
+        &["Main Street"],
+    );
+}
+
+#[test]
+fn a_pc_todo_keeps_its_uid_through_a_slow_sync() {
+    let mut server = Server::new(ServerConfig::default());
+    add_on_pc(
+        &mut server,
+        Datastore::Tasks,
+        "text/calendar",
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VTODO\r\nUID:pc-todo-1\r\nDTSTAMP:20060401T120000Z\r\nSUMMARY:Taxes\r\nDUE:20060430T220000Z\r\nSTATUS:NEEDS-ACTION\r\nEND:VTODO\r\nEND:VCALENDAR\r\n",
+    );
+    let mut phone = phone_for(Datastore::Tasks, "./todo", "Tasks", "text/x-vcalendar");
+    phone.add("BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VTODO\r\nSUMMARY:Taxes\r\nDUE:20060430T220000Z\r\nSTATUS:COMPLETED\r\nEND:VTODO\r\nEND:VCALENDAR\r\n");
+    assert!(phone.sync(&mut server, AlertCode::SlowSync, None).completed);
+    let todo = only_item(&mut server, Datastore::Tasks);
+    assert_holds(
+        &todo,
+        &[
+            "UID:pc-todo-1",
+            "DTSTAMP:20060401T120000Z",
+            "STATUS:COMPLETED",
+        ],
+        &["NEEDS-ACTION"],
+    );
+}
+
+#[test]
+fn a_pc_note_keeps_its_uid_through_a_slow_sync() {
+    let mut server = Server::new(ServerConfig::default());
+    add_on_pc(
+        &mut server,
+        Datastore::Notes,
+        "text/calendar",
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VJOURNAL\r\nUID:pc-note-1\r\nDTSTAMP:20060401T120000Z\r\nSUMMARY:Shopping\r\nDESCRIPTION:Shopping\\nmilk\r\nCATEGORIES:Home\r\nEND:VJOURNAL\r\nEND:VCALENDAR\r\n",
+    );
+    let mut phone = phone_for(Datastore::Notes, "./Memo", "Memo", "text/plain");
+    // Same note (same first line and text), so matched; edited once synced.
+    let luid = phone.add("Shopping\r\nmilk");
+    assert!(phone.sync(&mut server, AlertCode::SlowSync, None).completed);
+    let note = only_item(&mut server, Datastore::Notes);
+    let kept = [
+        "UID:pc-note-1",
+        "DTSTAMP:20060401T120000Z",
+        "CATEGORIES:Home",
+    ];
+    assert_holds(&note, &kept, &[]);
+
+    phone.edit(&luid, "Shopping\r\nmilk\r\nbread");
+    assert!(phone.sync(&mut server, AlertCode::TwoWay, None).completed);
+    let note = only_item(&mut server, Datastore::Notes);
+    assert_holds(
+        &note,
+        &[&kept[..], &["DESCRIPTION:Shopping\\nmilk\\nbread"]].concat(),
+        &[],
+    );
 }

@@ -14,7 +14,7 @@
 //! - [`profile`]: phone quirk profiles (data files in `phones/`);
 //!   [`phone`]: the per-phone pipeline built on them;
 //! - [`stored`]: the one stored shape of an item, whether a phone sent it or a file held
-//!   it;
+//!   it; [`stored_merge`]: a phone's version merged into that stored shape;
 //! - [`vdir`]: the file name of each item in a vdir.
 
 pub mod calendar;
@@ -30,6 +30,7 @@ pub mod phone;
 pub mod profile;
 pub mod recurrence;
 pub mod stored;
+pub mod stored_merge;
 pub mod timezone;
 pub mod vcard;
 pub mod vdir;

@@ -392,7 +392,7 @@ fn datastore_of_component(name: &str) -> Datastore {
     }
 }
 
-fn is_item(name: &str) -> bool {
+pub(super) fn is_item(name: &str) -> bool {
     matches!(name, "VEVENT" | "VTODO" | "VJOURNAL")
 }
 
@@ -434,7 +434,7 @@ fn calendar_item(
     }
 }
 
-fn calendar_identity(component: &Component, datastore: Datastore) -> String {
+pub(super) fn calendar_identity(component: &Component, datastore: Datastore) -> String {
     if datastore == Datastore::Notes {
         return identity::note_key(&Note::from_journal(component)).0;
     }
@@ -454,7 +454,7 @@ fn calendar_identity(component: &Component, datastore: Datastore) -> String {
 
 /// One VCALENDAR for a series: the calendar's own properties, the VTIMEZONEs its times
 /// refer to (each once), and its members.
-fn series_calendar(
+pub(super) fn series_calendar(
     calendar: &Component,
     zones: &[&Component],
     members: Vec<Component>,
