@@ -149,7 +149,8 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
             .unwrap_or(DEFAULT_BAUD),
     };
     let db_path = resolve_db(db, &file)?;
-    let store = support::open_store(&db_path)?;
+    let mut store = support::open_store(&db_path)?;
+    let orphaned = support::cut_orphaned_sessions(&mut store)?;
     let server_id = server.server_id.clone();
     let mut daemon = Daemon::start(
         store,
@@ -167,6 +168,12 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
         "handsync: serving as \"{server_id}\", database {}",
         db_path.display()
     );
+    if orphaned > 0 {
+        println!(
+            "handsync: {} left running by a process that ended, recorded as cut",
+            support::describe_count(orphaned, "session")
+        );
+    }
     if daemon.http_addresses().is_empty() {
         println!("HTTP: off");
     }

@@ -52,6 +52,19 @@ pub fn open_store(path: &Path) -> Result<Store, Failure> {
     Store::open(path).map_err(store_failure)
 }
 
+/// Ends as cut the sessions left running by processes that died (killed, crashed, the power
+/// went), before this process serves any: else they would stay "running" for ever. Sessions a
+/// live process serves (the daemon beside `handsync sync`) are left alone. Returns how many
+/// were cut.
+pub fn cut_orphaned_sessions(store: &mut Store) -> Result<usize, Failure> {
+    let cut = store.transaction(|tx| tx.cut_orphaned_sessions(now()))?;
+    tracing::info!(
+        cut = cut.len(),
+        "sessions left running by ended processes recorded as cut"
+    );
+    Ok(cut.len())
+}
+
 /// A store error as a command failure: a missing item, device or session is the user's
 /// mistake (status 2); anything else is the store's (status 1).
 pub fn store_failure(error: StoreError) -> Failure {

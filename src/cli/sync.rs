@@ -270,6 +270,14 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
         response_timeout: Duration::from_secs(args.timeout.max(1)),
     };
 
+    // Before this process's own session begins, so only sessions of ended processes are cut.
+    let orphaned = support::cut_orphaned_sessions(&mut store)?;
+    if orphaned > 0 {
+        eprintln!(
+            "handsync: {} left running by a process that ended, recorded as cut",
+            support::describe_count(orphaned, "session")
+        );
+    }
     let hub = Hub::start(
         store,
         Arc::new(server),

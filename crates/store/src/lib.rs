@@ -48,7 +48,8 @@
 //! - `device_datastores`: a device's copy of a datastore: its URI, anchors, last result;
 //! - `device_items`: what it holds: LUID <-> GUID and the revision it has (NULL LUID: the
 //!   Map is pending);
-//! - `sessions`, `session_counts`: sessions, their result, resume state and counts;
+//! - `sessions`, `session_counts`: sessions, their result, resume state and counts, and the
+//!   process serving each (so [`Tx::cut_orphaned_sessions`] can end those whose process died);
 //! - `accounts`: names and `md5("name:password")` digests;
 //! - `rejected_items`: items a phone sent that the engine refused, with their bytes and why
 //!   ([`Tx::record_rejected_item`], [`Tx::rejected_items`]).
@@ -74,6 +75,7 @@ mod accounts;
 mod devices;
 mod error;
 mod items;
+mod owner;
 mod rejected;
 mod schema;
 mod sessions;

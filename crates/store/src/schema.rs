@@ -209,7 +209,15 @@ ALTER TABLE device_datastores ADD COLUMN previous_server_anchor TEXT;
 ALTER TABLE device_datastores ADD COLUMN previous_completed_at INTEGER;
 "#;
 
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+/// Schema version 4: the process serving each session, so that one left `running` by a
+/// process that died can be found and ended as cut.
+const V4: &str = r#"
+-- `<boot id>:<pid>:<start time>` of the process serving the session (see owner.rs); NULL
+-- for sessions from before version 4.
+ALTER TABLE sessions ADD COLUMN owner TEXT;
+"#;
+
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -300,6 +308,28 @@ mod tests {
             )
             .unwrap();
         assert_eq!(previous, None);
+    }
+
+    #[test]
+    fn a_version_2_file_gains_previous_anchors_and_session_owners() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(V1).unwrap();
+        conn.execute_batch(V2).unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.execute_batch(
+            "INSERT INTO devices (uri, first_seen, last_seen) VALUES ('IMEI:1', 0, 0);
+             INSERT INTO sessions (device_id, transport, started_at, revision_at_start)
+                 VALUES (1, 'http', 0, 0);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(version(&conn), SCHEMA_VERSION);
+        let owner: Option<String> = conn
+            .query_row("SELECT owner FROM sessions WHERE id = 1", [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(owner, None);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use handsync_engine::storage::{
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::error::{Context, Result, StoreError};
+use super::owner::{Liveness, ProcessTag};
 use super::types::{id_column, optional_id, optional_id_column, text_column, Direction};
 use super::Tx;
 
@@ -72,16 +73,18 @@ impl Tx<'_> {
     pub fn begin_session(&self, new: &NewSession<'_>) -> Result<SessionId> {
         self.device(new.device)?;
         let revision = self.current_revision()?;
+        let owner = ProcessTag::current().map(ProcessTag::to_column);
         let id = self
             .query_row_cached(
                 "INSERT INTO sessions (device_id, syncml_session_id, transport, started_at, \
-                 revision_at_start) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+                 revision_at_start, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
                 params![
                     new.device.0,
                     new.syncml_session_id,
                     new.transport,
                     new.started_at.0,
-                    revision.0
+                    revision.0,
+                    owner
                 ],
                 |row| id_column(row, 0),
             )
@@ -130,6 +133,43 @@ impl Tx<'_> {
         }
         tracing::info!(%session, %result, "session ended");
         Ok(())
+    }
+
+    /// Ends as cut every running session whose process ended (killed, crashed, the machine
+    /// restarted) or was never recorded (sessions from before schema version 4), so they do
+    /// not stay "running" for ever. Sessions of live processes, this one included, are left
+    /// alone: the daemon and `handsync sync` may serve sessions on the same file at once.
+    /// Returns the sessions cut. Where /proc cannot name this process nothing is cut.
+    pub fn cut_orphaned_sessions(&self, now: Timestamp) -> Result<Vec<SessionId>> {
+        let Some(current) = ProcessTag::current() else {
+            return Ok(Vec::new());
+        };
+        let running = self.collect(
+            "SELECT id, owner FROM sessions WHERE result = 'running' ORDER BY id",
+            [],
+            |row| {
+                Ok((
+                    id_column::<SessionId>(row, 0)?,
+                    row.get::<_, Option<String>>(1)?,
+                ))
+            },
+            || "listing running sessions".into(),
+        )?;
+        let mut cut = Vec::new();
+        for (session, owner) in running {
+            let why = match owner.as_deref().map(ProcessTag::from_column) {
+                Some(Some(owner)) => match owner.liveness(current) {
+                    Liveness::Alive => continue,
+                    Liveness::Ended(why) => why,
+                },
+                Some(None) => "the process serving it ended (its owner was unreadable)".into(),
+                None => "the process serving it ended (it was not recorded)".into(),
+            };
+            self.end_session(session, SessionResult::Cut, Some(&why), now)?;
+            tracing::info!(%session, owner = owner.as_deref().unwrap_or("none"), reason = %why, "session of an ended process cut");
+            cut.push(session);
+        }
+        Ok(cut)
     }
 
     /// Suspends a session, keeping what the engine needs to resume it.
@@ -269,5 +309,142 @@ impl Tx<'_> {
         )
         .map(|_| ())
         .context(|| format!("counting a change of session {session}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Store;
+
+    const NOW: Timestamp = Timestamp(1_000);
+
+    /// A device whose contacts sync began in a new session; the session's owner column is
+    /// then set to `owner` (`None`: as a session from before the column existed).
+    fn running_session(tx: &Tx<'_>, uri: &str, owner: Option<String>) -> (DeviceId, SessionId) {
+        let device = tx.upsert_device(uri, NOW).unwrap();
+        tx.set_up_device_datastore(device, Datastore::Contacts, "Contacts")
+            .unwrap();
+        let session = tx
+            .begin_session(&NewSession {
+                device,
+                transport: "http",
+                syncml_session_id: Some("1"),
+                started_at: NOW,
+            })
+            .unwrap();
+        tx.begin_datastore_sync(device, Datastore::Contacts, session, "c1", "s1", NOW)
+            .unwrap();
+        tx.execute_cached(
+            "UPDATE sessions SET owner = ?2 WHERE id = ?1",
+            params![session.0, owner],
+        )
+        .unwrap();
+        (device, session)
+    }
+
+    fn contacts_result(tx: &Tx<'_>, device: DeviceId) -> Option<SessionResult> {
+        tx.device_datastore(device, Datastore::Contacts)
+            .unwrap()
+            .unwrap()
+            .last_result
+    }
+
+    #[test]
+    fn sessions_of_ended_or_unrecorded_processes_are_cut_and_live_ones_kept() {
+        let current = ProcessTag::current().expect("Linux has /proc");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead_pid = child.id();
+        child.wait().unwrap();
+        let dead = ProcessTag {
+            boot_id: current.boot_id.clone(),
+            pid: dead_pid,
+            start_time: current.start_time,
+        };
+        let before_reboot = ProcessTag {
+            boot_id: "00000000-0000-0000-0000-000000000000".into(),
+            ..current.clone()
+        };
+
+        let mut store = Store::open_in_memory().unwrap();
+        let tx = store.begin().unwrap();
+        let (ours_device, ours) = running_session(&tx, "IMEI:1", Some(current.to_column()));
+        let (dead_device, of_dead) = running_session(&tx, "IMEI:2", Some(dead.to_column()));
+        let (old_device, unrecorded) = running_session(&tx, "IMEI:3", None);
+        let (_, of_last_boot) = running_session(&tx, "IMEI:4", Some(before_reboot.to_column()));
+
+        let cut = tx.cut_orphaned_sessions(Timestamp(2_000)).unwrap();
+        assert_eq!(cut, vec![of_dead, unrecorded, of_last_boot]);
+
+        let kept = tx.session(ours).unwrap();
+        assert_eq!(kept.result, SessionResult::Running);
+        assert_eq!(
+            contacts_result(&tx, ours_device),
+            Some(SessionResult::Running)
+        );
+
+        let record = tx.session(of_dead).unwrap();
+        assert_eq!(record.result, SessionResult::Cut);
+        assert_eq!(record.ended_at, Some(Timestamp(2_000)));
+        assert_eq!(
+            record.error.as_deref(),
+            Some(format!("the process serving it ended (pid {dead_pid})").as_str())
+        );
+        assert_eq!(contacts_result(&tx, dead_device), Some(SessionResult::Cut));
+        assert_eq!(
+            tx.device_datastore(dead_device, Datastore::Contacts)
+                .unwrap()
+                .unwrap()
+                .client_last_anchor,
+            None,
+            "a cut sync moves no anchor"
+        );
+
+        let record = tx.session(unrecorded).unwrap();
+        assert_eq!(record.result, SessionResult::Cut);
+        assert!(record.error.unwrap().contains("not recorded"));
+        assert_eq!(contacts_result(&tx, old_device), Some(SessionResult::Cut));
+        assert!(tx
+            .session(of_last_boot)
+            .unwrap()
+            .error
+            .unwrap()
+            .contains("before the system restarted"));
+
+        // Ended sessions are not looked at again.
+        assert!(tx
+            .cut_orphaned_sessions(Timestamp(3_000))
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            tx.session(of_dead).unwrap().ended_at,
+            Some(Timestamp(2_000))
+        );
+    }
+
+    #[test]
+    fn a_new_session_names_this_process_as_its_owner() {
+        let mut store = Store::open_in_memory().unwrap();
+        let tx = store.begin().unwrap();
+        let device = tx.upsert_device("IMEI:1", NOW).unwrap();
+        let session = tx
+            .begin_session(&NewSession {
+                device,
+                transport: "http",
+                syncml_session_id: None,
+                started_at: NOW,
+            })
+            .unwrap();
+        let owner: Option<String> = tx
+            .query_row_cached(
+                "SELECT owner FROM sessions WHERE id = ?1",
+                [session.0],
+                |row| row.get(0),
+            )
+            .unwrap();
+        let owner = ProcessTag::from_column(&owner.unwrap()).unwrap();
+        assert_eq!(Some(&owner), ProcessTag::current());
+        assert_eq!(owner.pid, std::process::id());
+        assert!(tx.cut_orphaned_sessions(NOW).unwrap().is_empty());
     }
 }
