@@ -7,6 +7,8 @@
 //! back) or reverted (an edit undone), PC UIDs lost, and how many syncs after a cut were
 //! forced slow. Seeded and repeatable.
 
+#![allow(dead_code)] // the CI loop, the long loop and the loop over the program each use a part
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -28,11 +30,11 @@ enum Side {
 
 /// What the user expects: each logical item's current version, or deleted.
 #[derive(Default)]
-struct Model {
-    items: BTreeMap<u32, Option<u32>>,
+pub struct Model {
+    pub items: BTreeMap<u32, Option<u32>>,
     edited_on: BTreeMap<u32, Side>,
     /// Items made on the PC: their UID must stay.
-    made_on_pc: std::collections::BTreeSet<u32>,
+    pub made_on_pc: std::collections::BTreeSet<u32>,
     next_id: u32,
 }
 
@@ -50,8 +52,8 @@ enum Interruption {
     ServerKilled { at: usize },
 }
 
-struct Pc {
-    store: Store,
+pub struct Pc {
+    pub store: Store,
     config: Arc<ServerConfig>,
     now: i64,
 }
@@ -73,8 +75,22 @@ impl Pc {
             .expect("a readable card")
     }
 
+    /// The PC side of a loop over the program: its SQLite file, the clock read from the
+    /// system as `handsync serve` reads it.
+    pub fn on_file(store: Store) -> Pc {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("a clock after 1970")
+            .as_millis() as i64;
+        Pc {
+            store,
+            config: Arc::new(ServerConfig::default()),
+            now,
+        }
+    }
+
     /// Live contacts as (logical id, version, guid).
-    fn contacts(&mut self) -> Vec<(u32, u32, Guid)> {
+    pub fn contacts(&mut self) -> Vec<(u32, u32, Guid)> {
         let items = self
             .store
             .read(|tx| tx.items(Datastore::Contacts, false))
@@ -119,9 +135,8 @@ fn phone_card(id: u32, version: u32) -> PhoneItem {
 }
 
 /// Live contacts on the phone as (logical id, version, LUID).
-fn phone_contacts(phone: &EmulatedPhone) -> Vec<(u32, u32, String)> {
+pub fn phone_contacts(phone: &PhoneStore) -> Vec<(u32, u32, String)> {
     phone
-        .store()
         .datastore(Datastore::Contacts)
         .items()
         .iter()
@@ -133,7 +148,7 @@ fn phone_contacts(phone: &EmulatedPhone) -> Vec<(u32, u32, String)> {
 }
 
 /// The user's edits between two syncs, on both sides, kept in the model.
-fn edit(rng: &mut Rng, model: &mut Model, phone: &mut EmulatedPhone, pc: &mut Pc) {
+pub fn edit(rng: &mut Rng, model: &mut Model, phone: &mut PhoneStore, pc: &mut Pc) {
     for _ in 0..1 + rng.below(4) {
         let side = if rng.below(2) == 0 {
             Side::Phone
@@ -154,9 +169,7 @@ fn edit(rng: &mut Rng, model: &mut Model, phone: &mut EmulatedPhone, pc: &mut Pc
             model.edited_on.insert(id, side);
             match side {
                 Side::Phone => {
-                    phone
-                        .store_mut()
-                        .add(Datastore::Contacts, phone_card(id, 0));
+                    phone.add(Datastore::Contacts, phone_card(id, 0));
                 }
                 Side::Pc => {
                     model.made_on_pc.insert(id);
@@ -188,14 +201,14 @@ fn edit(rng: &mut Rng, model: &mut Model, phone: &mut EmulatedPhone, pc: &mut Pc
                     continue;
                 };
                 let data = phone_card(id, version).data;
-                phone.store_mut().replace(Datastore::Contacts, &luid, data);
+                phone.replace(Datastore::Contacts, &luid, data);
                 model.items.insert(id, Some(version));
             }
             (Side::Phone, _) => {
                 let Some((_, _, luid)) = held_on_phone else {
                     continue;
                 };
-                phone.store_mut().delete(Datastore::Contacts, &luid);
+                phone.delete(Datastore::Contacts, &luid);
                 model.items.insert(id, None);
             }
             (Side::Pc, 1) => {
@@ -354,16 +367,16 @@ fn carries_adds(message: &Message) -> bool {
 }
 
 #[derive(Default, Debug)]
-struct Damage {
-    lost: usize,
-    duplicated: usize,
-    resurrected: usize,
-    reverted: usize,
+pub struct Damage {
+    pub lost: usize,
+    pub duplicated: usize,
+    pub resurrected: usize,
+    pub reverted: usize,
 }
 
 impl Damage {
     /// One side's holdings against the model.
-    fn count(&mut self, model: &Model, held: &[(u32, u32)]) {
+    pub fn count(&mut self, model: &Model, held: &[(u32, u32)]) {
         let mut copies: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
         for (id, version) in held {
             copies.entry(*id).or_default().push(*version);
@@ -384,6 +397,13 @@ impl Damage {
                 }
             }
         }
+    }
+}
+
+impl Model {
+    /// A session completed: both sides agree, so any side may edit any item again.
+    pub fn session_completed(&mut self) {
+        self.edited_on.clear();
     }
 }
 
@@ -472,7 +492,7 @@ pub fn run_loop(profile: &DeviceProfile, rounds: usize, seed: u64) -> LoopReport
     let mut last_was_cut = false;
     let mut adds_lost_in_flight = false;
     for _ in 0..rounds {
-        edit(&mut rng, &mut model, &mut phone, &mut pc);
+        edit(&mut rng, &mut model, phone.store_mut(), &mut pc);
         let pc_starts = rng.below(3) == 0;
         let interruption = match rng.below(4) {
             0 => None,
@@ -495,7 +515,7 @@ pub fn run_loop(profile: &DeviceProfile, rounds: usize, seed: u64) -> LoopReport
         adds_lost_in_flight = end.adds_lost_in_flight;
         report.interrupted += usize::from(!end.completed);
         if end.completed {
-            model.edited_on.clear();
+            model.session_completed();
         }
         if !pc
             .store
@@ -512,7 +532,7 @@ pub fn run_loop(profile: &DeviceProfile, rounds: usize, seed: u64) -> LoopReport
         assert!(end.completed, "an uncut session did not complete");
     }
     let mut damage = Damage::default();
-    let on_phone: Vec<(u32, u32)> = phone_contacts(&phone)
+    let on_phone: Vec<(u32, u32)> = phone_contacts(phone.store())
         .into_iter()
         .map(|(id, v, _)| (id, v))
         .collect();
