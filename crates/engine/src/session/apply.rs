@@ -27,6 +27,8 @@ pub(super) struct Partial {
     content_type: String,
     /// The declared size (Meta Size of the first chunk).
     size: u64,
+    /// The first chunk's Meta Format (`b64`: the assembled data is base64).
+    format: Option<String>,
     data: Vec<u8>,
 }
 
@@ -77,6 +79,10 @@ impl Session {
             .or_else(|| meta(&command.meta).and_then(|m| text(&m.type_)))
             .unwrap_or(content::default_content_type(datastore))
             .to_string();
+        let mut format = meta(&item.meta)
+            .and_then(|m| text(&m.format))
+            .or_else(|| meta(&command.meta).and_then(|m| text(&m.format)))
+            .map(str::to_ascii_lowercase);
         let chunk = item.data.as_ref().and_then(|d| d.as_bytes());
         let Some(luid) = origin.luid.clone() else {
             return Ok(self.refuse(
@@ -135,6 +141,7 @@ impl Session {
                     return Ok(StatusCode::ChunkedItemAccepted);
                 }
                 content_type = partial.content_type;
+                format = partial.format;
                 assembled = partial.data;
                 &assembled
             }
@@ -188,12 +195,33 @@ impl Session {
                         luid: luid.clone(),
                         content_type,
                         size: size.unwrap_or_default(),
+                        format: format.clone(),
                         data: chunk.to_vec(),
                     });
                     return Ok(StatusCode::ChunkedItemAccepted);
                 }
                 chunk
             }
+        };
+        let decoded;
+        let bytes: &[u8] = if format.as_deref() == Some("b64") {
+            match decode_base64(bytes) {
+                Some(data) => {
+                    decoded = data;
+                    &decoded
+                }
+                None => {
+                    return Ok(self.refuse(
+                        &origin,
+                        &content_type,
+                        bytes,
+                        StatusCode::UnsupportedMediaType,
+                        "Meta Format says b64 and the data is not base64".into(),
+                    ));
+                }
+            }
+        } else {
+            bytes
         };
         let phone = self.phone(index);
         let incoming = match content::from_phone(&phone, datastore, &content_type, bytes) {
@@ -645,6 +673,17 @@ impl Session {
         }
         Ok(())
     }
+}
+
+/// Data sent with `Meta Format b64`: base64, line breaks and spaces allowed (phones wrap it).
+fn decode_base64(data: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let text: Vec<u8> = data
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    base64::engine::general_purpose::STANDARD.decode(text).ok()
 }
 
 /// The policy that settles one conflict: `NewerWins` becomes the side changed last, by the

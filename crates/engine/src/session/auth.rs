@@ -11,7 +11,7 @@ use crate::credentials;
 use crate::model::{self, meta, text};
 use crate::storage::DeviceId;
 use crate::storage::SyncStore;
-use handsync_proto::syncml::{MetInf, Status, StatusCode, SyncHdr};
+use handsync_proto::syncml::{Cred, MetInf, Status, StatusCode, SyncHdr};
 
 use super::{Result, Session};
 
@@ -28,10 +28,13 @@ pub(super) struct Auth {
 impl Session {
     /// `Ok(header status)` when the phone may go on, `Err(header status with a challenge)`
     /// when it may not.
+    /// `command_cred`: credentials the phone put on a command instead of its header (Sony
+    /// Ericsson K700i and Z600 put them in their Alert); they count for the session.
     pub(super) fn authenticate<S: SyncStore + ?Sized>(
         &mut self,
         store: &S,
         header: &SyncHdr,
+        command_cred: Option<&Cred>,
     ) -> Result<std::result::Result<Status, Status>> {
         let policy = self.config.auth_for(&self.params.transport);
         if policy == AuthPolicy::None {
@@ -39,7 +42,7 @@ impl Session {
             return Ok(Ok(Status::for_header("0", header, StatusCode::Ok)));
         }
         let device = self.state.device.expect("started");
-        let Some(cred) = &header.cred else {
+        let Some(cred) = header.cred.as_deref().or(command_cred) else {
             tracing::info!("no credentials; challenging");
             let mut status = Status::for_header("0", header, StatusCode::MissingCredentials);
             status.chal = Some(self.challenge(store, policy, device)?.into());

@@ -349,7 +349,11 @@ impl Session {
         let mut header_status = if self.state.auth.authenticated {
             Status::for_header("0", header, StatusCode::Ok)
         } else {
-            match self.authenticate(store, header)? {
+            let alert_cred = message.body.commands.iter().find_map(|c| match c {
+                Command::Alert(alert) => alert.cred.as_deref(),
+                _ => None,
+            });
+            match self.authenticate(store, header, alert_cred)? {
                 Ok(status) => status,
                 Err(status) => {
                     self.state.auth.failures += 1;

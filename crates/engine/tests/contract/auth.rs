@@ -118,3 +118,38 @@ fn a_transport_can_need_no_authentication() {
     assert!(outcome.completed);
     assert_eq!(outcome.header_codes[0], StatusCode::Ok);
 }
+
+/// A Sony Ericsson Z600's first message (a Horde capture): no Cred in its header, basic
+/// credentials in its Alert. They count for the session; wrong ones are refused.
+#[test]
+fn credentials_in_an_alert_count_for_the_session() {
+    let first = std::fs::read(crate::support::corpus_dir().join("wbxml/horde-z600_client_0.wbxml"))
+        .expect("the Z600 capture");
+    for (password, accepted) in [("MyD0ZE", true), ("wrong", false)] {
+        let mut server = Server::new(ServerConfig {
+            auth: AuthPolicy::Basic,
+            ..ServerConfig::default()
+        });
+        server.add_account("root", password);
+        let mut session = server.session();
+        let reply = server.exchange(&mut session, &first).expect("an answer");
+        let header = header_status(&reply.message);
+        if accepted {
+            assert_eq!(header.data, StatusCode::AuthenticationAccepted);
+            let alert = reply
+                .message
+                .body
+                .commands
+                .iter()
+                .find_map(|c| match c {
+                    handsync_proto::syncml::Command::Status(s) if s.cmd == "Alert" => Some(s),
+                    _ => None,
+                })
+                .expect("the Alert is answered");
+            assert!(alert.data.is_success(), "{:?}", alert.data);
+        } else {
+            assert_eq!(header.data, StatusCode::InvalidCredentials);
+            assert!(header.chal.is_some());
+        }
+    }
+}

@@ -390,3 +390,54 @@ fn a_large_object_never_finished_is_kept_as_far_as_it_came() {
         kept[0].reason
     );
 }
+
+/// `Meta Format b64` on an item (as Windows Mobile and some Nokia clients send): the data is
+/// decoded before it is read, line breaks and all; data that is not base64 is refused with
+/// 415 and kept as it came.
+#[test]
+fn base64_items_are_decoded_and_bad_base64_is_refused() {
+    use base64::Engine as _;
+    let mut server = Server::new(ServerConfig::default());
+    let mut phone = Phone::new(Version::V1_2, Encoding::Xml);
+    let (mut session, _) = started(&mut server, &mut phone, AlertCode::SlowSync);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(vcard(7));
+    let wrapped: String = encoded
+        .as_bytes()
+        .chunks(60)
+        .map(|line| format!("{}\r\n", String::from_utf8_lossy(line)))
+        .collect();
+    let in_b64 = |mut one: SyncItem| {
+        one.meta = meta(MetInf {
+            format: Some("b64".into()),
+            ..MetInf::default()
+        });
+        one
+    };
+    let add = items_command(
+        false,
+        vec![
+            in_b64(data_item(Some("1"), text(&wrapped))),
+            in_b64(data_item(Some("2"), text("**not base64**"))),
+        ],
+    );
+    let reply = send(
+        &mut server,
+        &mut session,
+        &mut phone,
+        vec![sync_of(vec![add])],
+    );
+    assert_eq!(
+        statuses_of(&reply, "Add"),
+        vec![
+            (StatusCode::ItemAdded, refs(&["1"]), vec![]),
+            (StatusCode::UnsupportedMediaType, refs(&["2"]), vec![]),
+        ]
+    );
+    let contacts = server.contacts();
+    assert_eq!(contacts.len(), 1);
+    assert_eq!(contacts[0].identity_key, Some(identity_key(&vcard(7))));
+    let kept = rejected(&mut server);
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].raw, b"**not base64**");
+    assert_eq!(kept[0].status, 415);
+}
