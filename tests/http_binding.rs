@@ -12,7 +12,7 @@ use std::time::Duration;
 use engine_phone::*;
 use handsync::engine::{AuthPolicy, ServerConfig};
 use handsync::markup::Version;
-use handsync::store::{SessionResult, Timestamp};
+use handsync::store::{Datastore, SessionResult, Timestamp};
 use handsync::syncml::{self, AlertCode, Encoding, StatusCode};
 use http_support::*;
 
@@ -428,4 +428,33 @@ fn a_200_kb_photo_crosses_http_as_a_large_object_both_ways() {
         .unwrap();
     assert!(largest > 200 * 1024, "{largest}");
     wire.stop();
+}
+
+/// A client that answers our last package with statuses, Alert 222 and Final, and sends its
+/// Maps one round trip later: the finished session still takes them (not 404), and the PC
+/// knows the phone's LUIDs of what it sent, so the next sync sends nothing again.
+#[test]
+fn maps_sent_after_the_session_completed_are_applied() {
+    let mut wire = HttpWire::start("late-maps", ServerConfig::default(), IDLE);
+    for n in 0..3 {
+        wire.server.add_contact(&vcard(n));
+    }
+    let mut phone = Phone::new(Version::V1_2, Encoding::Xml);
+    phone.maps_one_round_late = true;
+    let outcome = phone.sync(&mut wire, AlertCode::TwoWay, None);
+    assert!(outcome.completed);
+    assert_eq!(phone.keys(), wire.server.contact_keys());
+    let device = wire.server.device_by_uri(&phone.device_uri).unwrap().id;
+    let held = wire
+        .server
+        .store
+        .read(|tx| tx.device_items(device, Datastore::Contacts))
+        .unwrap();
+    assert_eq!(held.len(), 3);
+    assert!(held.iter().all(|h| h.luid.is_some()), "{held:?}");
+    phone.maps_one_round_late = false;
+    let again = phone.sync(&mut wire, AlertCode::TwoWay, None);
+    assert!(again.completed);
+    assert_eq!(again.alert_status, Some(StatusCode::Ok));
+    assert!(again.received.is_empty(), "{:?}", again.received);
 }

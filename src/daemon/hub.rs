@@ -160,13 +160,18 @@ impl Worker {
             .expect("session just found or opened");
         match session.receive_message(&tx, &message, encoding, unix_now()) {
             Ok(reply) => {
+                let completed = session.is_completed();
                 if let Err(e) = tx.commit() {
                     tracing::error!(error = %e, "commit failed; session closed");
                     self.sessions.remove(key);
                     return Err(HubError::Commit(e));
                 }
                 self.sessions.mark_answered(key);
-                if reply.session_finished {
+                // A completed session stays routable until it idles out: some clients send
+                // their Maps, or statuses and Alert 222, after our last package, and the
+                // engine still answers them (and applies the Maps). A session that failed
+                // takes nothing more.
+                if reply.session_finished && !completed {
                     self.sessions.remove(key);
                 }
                 Ok(Delivered {

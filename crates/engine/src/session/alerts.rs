@@ -335,6 +335,7 @@ impl Session {
             );
         }
         tracing::info!(datastores = self.state.active.len(), "session completed");
+        self.state.completed = true;
         self.end(store, SessionResult::Completed, None, now)
     }
 }

@@ -151,6 +151,8 @@ struct State {
     device: Option<DeviceId>,
     store_session: Option<SessionId>,
     session_ended: bool,
+    /// The session completed ([`Session::is_completed`]).
+    completed: bool,
     auth: Auth,
     phone_info: PhoneInfo,
     active: Vec<Active>,
@@ -214,6 +216,7 @@ impl Session {
                 device: None,
                 store_session: None,
                 session_ended: false,
+                completed: false,
                 auth: Auth::default(),
                 phone_info: PhoneInfo::default(),
                 active: Vec::new(),
@@ -229,6 +232,12 @@ impl Session {
     /// Whether the session is over (no more messages are expected).
     pub fn is_finished(&self) -> bool {
         self.state.phase == Phase::Finished
+    }
+
+    /// Whether the session completed (anchors moved). A completed session still answers a
+    /// late message and applies its Maps; a failed, suspended or cut one takes nothing more.
+    pub fn is_completed(&self) -> bool {
+        self.state.completed
     }
 
     /// The store's id of the session, once the first message came.
@@ -343,6 +352,7 @@ impl Session {
                 }
             }
             let status = Status::for_header("0", header, StatusCode::Ok);
+            self.state.outbox.package_complete = true;
             return self.reply(Some(status), true);
         }
 

@@ -195,6 +195,9 @@ pub struct Phone {
     pub pending_maps: Vec<(String, String)>,
     /// On a cut, the last reply still reached the phone (the cut came before its next message).
     pub reply_survives_cut: bool,
+    /// Answers package 4 with statuses, Alert 222 and Final, and sends its Maps one round
+    /// trip later (after the server thought the session complete), as some clients do.
+    pub maps_one_round_late: bool,
     /// Chunks of a large object received so far.
     chunks: Option<Vec<u8>>,
     /// Maps owed for Adds received in this session.
@@ -231,6 +234,7 @@ impl Phone {
             last_anchor: None,
             pending_maps: Vec::new(),
             reply_survives_cut: false,
+            maps_one_round_late: false,
             session_maps: Vec::new(),
             chunks: None,
             next_luid: 1,
@@ -773,7 +777,18 @@ impl Phone {
         self.deleted.clear();
         self.pending_maps.extend(maps.iter().cloned());
 
-        if !reply.session_finished || !maps.is_empty() || owed.len() > 1 {
+        if self.maps_one_round_late && !maps.is_empty() {
+            // Package 5 without its Maps: the server completes the session...
+            let mut commands = owed;
+            commands.push(next_message_alert(self));
+            let message = self.message(commands, true, false);
+            reply = self.send(server, &mut session, &message, outcome, cut_after)?;
+            self.answer(&reply, outcome, &mut Vec::new());
+            // ...and the Maps come after all.
+            let message = self.message(vec![self.map_command(&maps)], true, false);
+            reply = self.send(server, &mut session, &message, outcome, cut_after)?;
+            self.answer(&reply, outcome, &mut Vec::new());
+        } else if !reply.session_finished || !maps.is_empty() || owed.len() > 1 {
             // Package 5: statuses and maps.
             let mut commands = owed;
             if !maps.is_empty() {
