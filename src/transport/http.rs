@@ -2,6 +2,9 @@
 //!
 //! A client POSTs each SyncML message (`application/vnd.syncml+xml` or `+wbxml`, a `charset`
 //! parameter allowed) and gets our answer in the response body, in the encoding it used.
+//! The body may come compressed (`Content-Encoding: gzip` or `deflate`, as Funambol-style
+//! clients send WBXML); it is inflated, within the same size limit as a plain body, before the
+//! engine sees it. Clients whose `Accept-Encoding` allows it get the answer compressed.
 //! Our first answer carries a `RespURI` naming the session (`...?sessionid=KEY`); clients that
 //! ignore it are matched by their SessionID and device URI. Sessions expire in the hub.
 //!
@@ -21,6 +24,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::Instrument;
 
+mod coding;
+
+use self::coding::{answer_coding, compress, inflate, request_coding, InflateError};
 use super::sessions::{Arrival, HubError, HubHandle, Route, SessionKey};
 use crate::engine::EngineError;
 use crate::syncml::{sniff_encoding, Encoding};
@@ -32,7 +38,8 @@ pub const SESSION_PARAMETER: &str = "sessionid";
 #[derive(Debug, Clone)]
 pub struct HttpOptions {
     /// The largest request body read; larger ones get 413 without being read. Our
-    /// MaxMsgSize plus room for a client that slightly overshoots.
+    /// MaxMsgSize plus room for a client that slightly overshoots. A compressed body is held
+    /// to it both as sent and inflated.
     pub max_body: usize,
 }
 
@@ -116,6 +123,11 @@ impl Context {
             Ok(declared) => declared,
             Err(why) => return text(StatusCode::UNSUPPORTED_MEDIA_TYPE, &why),
         };
+        let coding = match request_coding(request.headers()) {
+            Ok(coding) => coding,
+            Err(why) => return text(StatusCode::UNSUPPORTED_MEDIA_TYPE, &why),
+        };
+        let answer_coding = answer_coding(request.headers().get(header::ACCEPT_ENCODING));
         if let Some(length) = request
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -143,6 +155,32 @@ impl Context {
                 )
             }
         };
+        let body = match coding {
+            None => body,
+            Some(coding) => match inflate(coding, &body, self.options.max_body) {
+                Ok(plain) => Bytes::from(plain),
+                Err(InflateError::TooLarge) => {
+                    return text(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        &format!(
+                            "the {} body inflates to more than {} bytes, the most a SyncML \
+                             message here may be (our MaxMsgSize)\n",
+                            coding.name(),
+                            self.options.max_body
+                        ),
+                    )
+                }
+                Err(InflateError::Corrupt(e)) => {
+                    return text(
+                        StatusCode::BAD_REQUEST,
+                        &format!(
+                            "the {} body could not be decompressed: {e}\n",
+                            coding.name()
+                        ),
+                    )
+                }
+            },
+        };
 
         let sniffed = sniff_encoding(&body);
         if declared.is_some_and(|declared| declared != sniffed) {
@@ -161,12 +199,24 @@ impl Context {
         match self.hub.deliver(arrival, body.to_vec()).await {
             Ok(delivered) => {
                 let answer = delivered.answer;
-                let mut response = Response::new(Full::new(Bytes::from(answer.bytes)));
+                let bytes = match answer_coding {
+                    Some(coding) => compress(coding, &answer.bytes),
+                    None => answer.bytes,
+                };
+                // Full gives hyper the exact length: Content-Length is that of the bytes sent.
+                let mut response = Response::new(Full::new(Bytes::from(bytes)));
                 let headers = response.headers_mut();
                 headers.insert(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static(answer.encoding.syncml_content_type()),
                 );
+                if let Some(coding) = answer_coding {
+                    headers.insert(
+                        header::CONTENT_ENCODING,
+                        HeaderValue::from_static(coding.name()),
+                    );
+                }
+                headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
                 headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
                 response
             }
