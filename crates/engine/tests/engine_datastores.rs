@@ -10,7 +10,7 @@ use handsync_engine::content;
 use handsync_engine::storage::{Cause, Datastore, ItemRecord, Reason, SyncStore, Timestamp};
 use handsync_engine::ServerConfig;
 use handsync_proto::markup::Version;
-use handsync_proto::syncml::{AlertCode, Encoding};
+use handsync_proto::syncml::{AlertCode, Encoding, StatusCode};
 
 fn phone_for(datastore: Datastore, local: &str, remote: &str, content_type: &str) -> Phone {
     let mut phone = Phone::new(Version::V1_1, Encoding::Wbxml);
@@ -74,6 +74,54 @@ fn notes_sync_as_plain_text() {
         .items
         .values()
         .any(|v| v.starts_with("Call Anna back")));
+}
+
+/// A text/plain "note" that cannot be text (binary data, a SIF document, a base64-encoded
+/// vNote sent without Meta Format b64) is refused with 415 and kept in `rejected` with its
+/// bytes, instead of being stored unreadable; the phone's real notes go through.
+#[test]
+fn notes_that_cannot_be_text_are_refused_and_kept() {
+    use base64::Engine as _;
+    for encoding in [Encoding::Wbxml, Encoding::Xml] {
+        let mut server = Server::new(ServerConfig::default());
+        let mut phone = phone_for(Datastore::Notes, "./Memo", "Memo", "text/plain");
+        phone.encoding = encoding;
+        phone.add("Shopping\r\nmilk, bread");
+        let binary = "GIF89a\u{1}\u{1}\u{2}\u{3}\u{4}";
+        let sif = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><note><SIFVersion>1.1</SIFVersion>\
+                   <Subject>Milk</Subject><Body>Milk</Body></note>";
+        let encoded = base64::engine::general_purpose::STANDARD
+            .encode("BEGIN:VNOTE\r\nVERSION:1.1\r\nBODY:Milk\r\nEND:VNOTE\r\n");
+        let refused: Vec<&str> = match encoding {
+            // XML 1.0 cannot carry most control characters at all.
+            Encoding::Xml => vec![sif, &encoded],
+            Encoding::Wbxml => vec![binary, sif, &encoded],
+        };
+        for note in &refused {
+            phone.add(note);
+        }
+        let outcome = phone.sync(&mut server, AlertCode::TwoWay, None);
+        assert!(outcome.completed);
+        let mut codes = outcome.change_statuses.clone();
+        codes.sort_by_key(|c| c.code());
+        let mut expected = vec![StatusCode::ItemAdded];
+        expected.extend(refused.iter().map(|_| StatusCode::UnsupportedMediaType));
+        assert_eq!(codes, expected);
+        let stored = server.keys(Datastore::Notes);
+        assert_eq!(stored.len(), 1, "{stored:?}");
+        let mut kept = server.rejected_items();
+        kept.reverse();
+        assert_eq!(kept.len(), refused.len());
+        for (rejection, note) in kept.iter().zip(&refused) {
+            assert_eq!(rejection.raw, note.as_bytes());
+            assert_eq!(rejection.status, 415);
+            assert!(
+                rejection.reason.starts_with("not a text note: "),
+                "{}",
+                rejection.reason
+            );
+        }
+    }
 }
 
 /// A phone whose CTCap has no EMAIL never deletes the PC's e-mail addresses by editing the

@@ -26,6 +26,48 @@ impl Note {
         Ok(Note::from_text(&super::codec::decode_text(input, None)))
     }
 
+    /// Why `text`, a phone's text/plain note already decoded from its charset, cannot be one:
+    /// binary data, a document in another format, or a base64 payload sent without Meta
+    /// Format b64. Stored as a note, each would be unreadable on the PC and sent back to
+    /// phones as garbage, so the engine refuses it (and keeps the bytes in `rejected`).
+    pub fn not_plain_text(text: &str) -> Option<String> {
+        if let Some((at, c)) = text
+            .chars()
+            .enumerate()
+            .find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\u{c}'))
+        {
+            return Some(format!(
+                "binary data, not text: control character U+{:04X} at character {at}",
+                c as u32
+            ));
+        }
+        let trimmed = text.trim_start_matches('\u{feff}').trim();
+        if let Some(what) = document_kind(trimmed) {
+            return Some(format!(
+                "{what}, not a text note (SIF notes are text/x-s4j-sifn, vNotes text/x-vnote)"
+            ));
+        }
+        let joined: String = trimmed.split(['\r', '\n']).collect();
+        if joined.len() >= 8
+            && joined.len() % 4 == 0
+            && joined
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+        {
+            use base64::Engine as _;
+            if let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(&joined) {
+                let decoded = String::from_utf8_lossy(&decoded);
+                if let Some(what) = document_kind(decoded.trim()) {
+                    return Some(format!(
+                        "base64 text that decodes to {what}; an encoded item needs \
+                         <Meta><Format>b64</Format>"
+                    ));
+                }
+            }
+        }
+        None
+    }
+
     /// A vNote 1.1 holding `text`.
     pub fn from_text(text: &str) -> Note {
         let mut component = Component::new("VNOTE");
@@ -115,6 +157,25 @@ impl Note {
     }
 }
 
+/// The kind of document `text` is, when it is one rather than prose: an XML document or a
+/// vCard/vCalendar/vNote object.
+fn document_kind(text: &str) -> Option<&'static str> {
+    let lower: String = text
+        .chars()
+        .take(16)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if lower.starts_with("<?xml") || (lower.starts_with("<note") && text.ends_with("</note>")) {
+        return Some("an XML document");
+    }
+    let is_object = lower.starts_with("begin:")
+        && text
+            .lines()
+            .last()
+            .is_some_and(|last| last.trim().to_ascii_lowercase().starts_with("end:"));
+    is_object.then_some("a vCard/vCalendar/vNote object")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,5 +209,33 @@ mod tests {
         assert_eq!(entry.text_of("DESCRIPTION").unwrap(), "Title\nmore");
         assert_eq!(entry.text_of("CREATED").unwrap(), "20051030T111735Z");
         assert_eq!(Note::from_journal(&journal), note);
+    }
+
+    #[test]
+    fn what_is_not_plain_text() {
+        for prose in [
+            "Buy milk\r\nand bread\tnow",
+            "Passwort",
+            "<b>bold</b> is how HTML says it",
+            "Einkäufe: 3 × Milch",
+            "",
+        ] {
+            assert_eq!(Note::not_plain_text(prose), None, "{prose:?}");
+        }
+        let binary = Note::not_plain_text("PK\u{3}\u{4}\u{14}").unwrap();
+        assert!(binary.contains("U+0003 at character 2"), "{binary}");
+        let sif = "<?xml version=\"1.0\"?><note><SIFVersion>1.1</SIFVersion></note>";
+        assert!(Note::not_plain_text(sif)
+            .unwrap()
+            .starts_with("an XML document"));
+        let vnote = "BEGIN:VNOTE\r\nVERSION:1.1\r\nBODY:Hi\r\nEND:VNOTE\r\n";
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(vnote);
+        let why = Note::not_plain_text(&encoded).unwrap();
+        assert!(
+            why.contains("decodes to a vCard/vCalendar/vNote object"),
+            "{why}"
+        );
+        assert!(why.contains("<Format>b64</Format>"), "{why}");
     }
 }

@@ -226,6 +226,11 @@ pub fn from_phone(
                 let parsed = phone
                     .note_from_phone(bytes)
                     .map_err(|e| format!("not a note: {e}"))?;
+                if top.is_none() {
+                    if let Some(why) = Note::not_plain_text(&parsed.body()) {
+                        return Err(format!("not a text note: {why}"));
+                    }
+                }
                 let source_type = if top.is_some() {
                     "text/x-vnote"
                 } else {
