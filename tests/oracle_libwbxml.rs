@@ -257,3 +257,49 @@ fn libwbxml_reads_our_reencoding_of_every_corpus_wbxml() {
         );
     }
 }
+
+/// Our own DevInf ("PC Suite", with a CTCap for every type we take), as WBXML in DevInf 1.1
+/// (flat CTCap) and 1.2 (CTCap per datastore, Property/PropParam): libwbxml reads it element
+/// for element as our decoder does, so the DevInf code page we write is the one phones read.
+#[test]
+fn libwbxml_reads_our_devinf_with_its_ctcaps() {
+    if !oracle_available("wbxml2xml") {
+        return;
+    }
+    let scratch = scratch_dir("oracle-our-devinf");
+    for version in [Version::V1_1, Version::V1_2] {
+        let devinf = handsync::engine::devinf::server_devinf(
+            &handsync::engine::ServerConfig::default(),
+            version,
+        );
+        let document = handsync::syncml::Document::DevInf(devinf);
+        let bytes =
+            handsync::syncml::document_to_wbxml(&document, &wbxml::WriterOptions::default())
+                .unwrap();
+        let file = scratch.join(format!("devinf-{version:?}.wbxml"));
+        std::fs::write(&file, &bytes).unwrap();
+        let ours = wbxml::decode_tree(&bytes).unwrap().normalized();
+        let theirs = libwbxml_to_tree(&file, &scratch).normalized();
+        assert_same_tree(&ours, &theirs, &format!("our DevInf {version:?}"));
+        let names = |e: &Element| {
+            let mut found = Vec::new();
+            fn walk(e: &Element, found: &mut Vec<String>) {
+                found.push(e.name.to_string());
+                for child in &e.children {
+                    if let Node::Element(c) | Node::Embedded(_, c) = child {
+                        walk(c, found);
+                    }
+                }
+            }
+            walk(e, &mut found);
+            found
+        };
+        let elements = names(&theirs);
+        let count = |name: &str| elements.iter().filter(|n| *n == name).count();
+        assert!(count("CTCap") >= 1, "{version:?}: no CTCap");
+        match version {
+            Version::V1_2 => assert!(count("PropParam") > 5 && count("Property") > 50),
+            _ => assert!(count("ParamName") > 5 && count("PropName") > 50),
+        }
+    }
+}

@@ -77,6 +77,9 @@ pub fn server_devinf(config: &ServerConfig, version: Version) -> DevInf {
             ..DataStore::default()
         });
     }
+    // Placed at DevInf level, the writer moves each into the datastores taking its type in
+    // DevInf 1.2 and writes them flat in 1.0/1.1.
+    devinf.ct_caps = crate::capabilities::server_ct_caps();
     devinf
 }
 

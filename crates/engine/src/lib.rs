@@ -19,6 +19,7 @@
 // whether the model holds `String` or a compact string type, `T` or `Box<T>`.
 #![allow(clippy::useless_conversion)]
 
+pub mod capabilities;
 pub mod config;
 pub mod content;
 pub mod credentials;

@@ -78,3 +78,69 @@ fn a_non_final_message_from_the_phone_gets_statuses_and_a_next_message_alert() {
     assert_eq!(alert, Some(AlertCode::NextMessage));
     assert_eq!(server.contacts().len(), 5);
 }
+
+/// Two-way syncs with changes on both sides at every MaxMsgSize, in steps of 50 bytes, from
+/// the smallest that holds our header, its status, an Alert 222 and one contact (measured:
+/// 450 bytes of WBXML, 1,350 of XML) up to 3,000: every session completes, both sides end
+/// with all items, and no reply exceeds the phone's MaxMsgSize (the phone helper checks each).
+#[test]
+fn every_small_max_msg_size_progresses_and_is_never_exceeded() {
+    for (encoding, smallest) in [(Encoding::Wbxml, 450u64), (Encoding::Xml, 1350)] {
+        for size in (smallest..=3000).step_by(50) {
+            let mut server = Server::new(ServerConfig::default());
+            for n in 100..106 {
+                server.add_contact(&vcard(n));
+            }
+            let mut phone = Phone::new(Version::V1_1, encoding);
+            phone.max_msg_size = size;
+            phone.items_per_message = 1;
+            phone.send_devinf = false;
+            for n in 0..6 {
+                phone.add(&vcard(n));
+            }
+            let outcome = phone.sync(&mut server, AlertCode::TwoWay, None);
+            assert!(outcome.completed, "{encoding:?} at {size}");
+            assert_eq!(phone.items.len(), 12, "{encoding:?} at {size}");
+            assert_eq!(
+                phone.keys(),
+                server.contact_keys(),
+                "{encoding:?} at {size}"
+            );
+            assert!(outcome.replies.iter().all(|r| r.bytes.len() as u64 <= size));
+        }
+    }
+}
+
+/// A slow sync of 1,800 contacts to a phone announcing the sizes real phones announce: no
+/// reply is over the phone's MaxMsgSize (the helper checks each), and the replies use the
+/// room they have (on average more than half of it).
+#[test]
+fn large_slow_syncs_at_the_sizes_phones_announce() {
+    let mut server = Server::new(ServerConfig::default());
+    for n in 0..1800 {
+        server.add_contact(&vcard(n));
+    }
+    for (index, size) in [10_000u64, 20_000, 65_535].into_iter().enumerate() {
+        for encoding in [Encoding::Wbxml, Encoding::Xml] {
+            let mut phone = Phone::new(Version::V1_2, encoding);
+            phone.device_uri = format!("IMEI:35000000000{index}{}", encoding as u8);
+            phone.max_msg_size = size;
+            phone.send_devinf = false;
+            let outcome = phone.sync(&mut server, AlertCode::SlowSync, None);
+            assert!(outcome.completed, "{encoding:?} at {size}");
+            assert_eq!(phone.items.len(), 1800);
+            let full: Vec<usize> = outcome
+                .replies
+                .iter()
+                .filter(|r| !r.is_final)
+                .map(|r| r.bytes.len())
+                .collect();
+            assert!(full.iter().all(|len| *len as u64 <= size));
+            let average = full.iter().sum::<usize>() as u64 / full.len().max(1) as u64;
+            assert!(
+                average * 2 > size,
+                "{encoding:?} at {size}: replies average {average} bytes"
+            );
+        }
+    }
+}

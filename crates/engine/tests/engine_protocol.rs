@@ -58,8 +58,9 @@ fn devinf_get_is_answered_with_results_in_the_session_version() {
                 .exchange(&mut session, &encode(&message, encoding))
                 .unwrap();
             assert_eq!(status_of(&reply.message, "Get")[0].data, StatusCode::Ok);
-            let results = reply
-                .message
+            // As the phone reads it off the wire (the CTCap layout is the writer's).
+            let received = handsync_proto::syncml::decode(&reply.bytes).unwrap();
+            let results = received
                 .body
                 .commands
                 .iter()
@@ -89,6 +90,45 @@ fn devinf_get_is_answered_with_results_in_the_session_version() {
             ] {
                 assert!(types.contains(&wanted), "{wanted} missing");
             }
+            // CTCap for every type but plain text, in the layout of the version (inside each
+            // datastore in 1.2, flat at DevInf level before), read back by our reader.
+            let layout_1_2 = version == Version::V1_2;
+            assert_eq!(devinf.ct_caps.is_empty(), layout_1_2, "{version:?}");
+            for store in &devinf.data_stores {
+                assert_eq!(store.ct_caps.is_empty(), !layout_1_2, "{version:?}");
+                let caps = devinf.ct_caps_for(store);
+                for wanted in store.rx_pref.iter().chain(&store.rx) {
+                    if wanted.ct_type == "text/plain" {
+                        continue;
+                    }
+                    let cap = caps
+                        .iter()
+                        .find(|c| c.ct_type == wanted.ct_type)
+                        .unwrap_or_else(|| panic!("{version:?}: no CTCap for {}", wanted.ct_type));
+                    let version_values = &cap
+                        .properties
+                        .iter()
+                        .find(|p| p.name == "VERSION")
+                        .expect("VERSION")
+                        .val_enums;
+                    assert_eq!(version_values.len(), 1);
+                    assert_eq!(version_values.first(), wanted.ver_ct.as_ref());
+                }
+            }
+            let vcard = devinf
+                .data_stores
+                .iter()
+                .flat_map(|s| devinf.ct_caps_for(s))
+                .find(|c| c.ct_type == "text/x-vcard")
+                .unwrap();
+            let tel = vcard.properties.iter().find(|p| p.name == "TEL").unwrap();
+            let types = &tel
+                .params
+                .iter()
+                .find(|p| p.name == "TYPE")
+                .unwrap()
+                .val_enums;
+            assert!(types.iter().any(|t| t == "CELL"), "{tel:?}");
         }
     }
 }

@@ -102,7 +102,11 @@ impl Session {
         let mut message = Message {
             version: self.state.peer.version,
             header: Some(self.our_header(msg_id)),
-            body: SyncBody::default(),
+            // Measured with room for <Final/>, whether or not this message ends up final.
+            body: SyncBody {
+                final_: true,
+                ..SyncBody::default()
+            },
             extensions: Default::default(),
         };
         let mut next_id = 1u32;
@@ -113,6 +117,9 @@ impl Session {
             message.body.commands.push(command);
         }
         let mut full = false;
+        // What a message holds before anything queued: a command that does not fit even
+        // then goes alone (over the limit, logged), since holding it back would stall.
+        let base = message.body.commands.len();
         let mut budget = SizeBudget::new(self, &message, limit)?;
         while let Some(status) = self.state.outbox.statuses.pop_front() {
             let mut command = Command::Status(status);
@@ -120,7 +127,7 @@ impl Session {
             let command = budget.measure(self, command)?;
             message.body.commands.push(command);
             if !budget.fits(self, &message)? {
-                if message.body.commands.len() > 1 {
+                if message.body.commands.len() > base + 1 {
                     let Some(Command::Status(status)) = message.body.commands.pop() else {
                         unreachable!()
                     };
@@ -140,10 +147,13 @@ impl Session {
             let command = budget.measure(self, command)?;
             message.body.commands.push(command);
             if !budget.fits(self, &message)? {
-                let command = message.body.commands.pop().expect("just pushed");
-                self.state.outbox.commands.push_front(command);
-                full = true;
-                break;
+                if message.body.commands.len() > base + 1 {
+                    let command = message.body.commands.pop().expect("just pushed");
+                    self.state.outbox.commands.push_front(command);
+                    full = true;
+                    break;
+                }
+                budget.resync(self, &message)?;
             }
             next_id += 1;
         }
@@ -172,12 +182,15 @@ impl Session {
                 });
                 model::set_cmd_id(&mut alert, next_id);
                 message.body.commands.push(alert);
+                self.make_room_for_last(&mut message, base, limit)?;
             }
         }
         message.body.final_ = is_final;
         if is_final {
             self.state.outbox.package_complete = false;
         }
+        // Statuses may have gone back to the queue to make room for an Alert 222.
+        let drained = drained && self.state.outbox.statuses.is_empty();
         self.state.outbox.last_reply_final = is_final || drained;
         let bytes = self.encode(&message)?;
         if bytes.len() > limit {
@@ -201,6 +214,29 @@ impl Session {
             is_final,
             session_finished: self.state.phase == Phase::Finished,
         })
+    }
+
+    /// The message's last command (an Alert 222 added after the statuses were fitted) must
+    /// go: statuses before it go back to the queue, last first, until the message fits or
+    /// holds one status (which goes over the limit rather than never: a stall otherwise).
+    /// They leave in our next message, which the phone asks for.
+    fn make_room_for_last(
+        &mut self,
+        message: &mut Message,
+        base: usize,
+        limit: usize,
+    ) -> Result<()> {
+        while message.body.commands.len() > base + 2 && self.encode(message)?.len() > limit {
+            let last = message.body.commands.pop().expect("more than base");
+            let Some(Command::Status(status)) = message.body.commands.pop() else {
+                unreachable!("only statuses come before an Alert 222")
+            };
+            self.state.outbox.statuses.push_front(status);
+            let mut last = last;
+            model::set_cmd_id(&mut last, message.body.commands.len() as u32 + 1);
+            message.body.commands.push(last);
+        }
+        Ok(())
     }
 
     fn phase_expects_more_from_client(&self) -> bool {

@@ -538,6 +538,11 @@ impl Phone {
     ) -> Result<Reply, ()> {
         let bytes = encode(message, self.encoding);
         outcome.messages_sent += 1;
+        // A server that stops making progress would otherwise keep the phone asking forever.
+        assert!(
+            outcome.messages_sent <= 20_000,
+            "the session makes no progress: 20,000 messages sent"
+        );
         outcome.sent.push(bytes.clone());
         let reply = server.send(session, &bytes).ok_or(())?;
         assert_eq!(reply.encoding, self.encoding);
