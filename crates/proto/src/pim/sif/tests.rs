@@ -1,0 +1,1 @@
+//! Tests of SIF reading and writing.
