@@ -186,10 +186,10 @@ impl SifDocument {
                     }
                     open.pop();
                 }
+                // The root's end: nothing below it is open.
+                Event::End(_) if open.is_empty() => root_closed = true,
                 Event::End(_) => {
-                    if open.pop().is_none() {
-                        root_closed = true;
-                    }
+                    open.pop();
                 }
                 Event::Text(content) => {
                     let value = content.unescape().map_err(|e| {
