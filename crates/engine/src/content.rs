@@ -78,6 +78,17 @@ pub fn merge_into_stored(
     if stored.is_deleted() {
         return incoming;
     }
+    // A SIF client holds only what SIF has fields for, whatever its CTCap says.
+    let sif_phone;
+    let phone = match SifKind::from_content_type(&incoming.content_type) {
+        Some(_) => {
+            let mut for_sif = phone.clone();
+            for_sif.capabilities = sif::capabilities(stored.datastore);
+            sif_phone = for_sif;
+            &sif_phone
+        }
+        None => phone,
+    };
     let from_phone = PhoneItem {
         canonical: &incoming.canonical,
         content_type: &incoming.content_type,

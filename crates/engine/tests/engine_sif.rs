@@ -258,3 +258,44 @@ fn bad_sif_is_refused_and_kept() {
     // Kept decoded: the bytes the client meant.
     assert!(kept.iter().any(|r| r.raw == NOTE.as_bytes()));
 }
+
+/// A SIF client's edit of a PC contact changes what SIF carries and keeps what it cannot
+/// (the UID, other programs' X- properties) from the stored contact.
+#[test]
+fn a_sif_edit_keeps_what_sif_cannot_carry() {
+    let mut server = Server::new(ServerConfig::default());
+    let guid = server.add_contact(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:pc-uid-1\r\nFN:Grace Hopper\r\nN:Hopper;Grace;;;\r\nTEL;TYPE=CELL:+1 555 0101\r\nX-EVOLUTION-FILE-AS:Hopper\\, Grace\r\nEND:VCARD\r\n",
+    );
+    let mut client = sif_client(
+        Datastore::Contacts,
+        "card",
+        "text/x-s4j-sifc",
+        Encoding::Wbxml,
+    );
+    assert!(
+        client
+            .sync(&mut server, AlertCode::SlowSync, None)
+            .completed
+    );
+    let (luid, sif) = client
+        .items
+        .iter()
+        .next()
+        .map(|(l, s)| (l.clone(), s.clone()))
+        .unwrap();
+    assert!(
+        sif.contains("<MobileTelephoneNumber>+1 555 0101</MobileTelephoneNumber>"),
+        "{sif}"
+    );
+    client.edit(&luid, &sif.replace("+1 555 0101", "+1 555 0199"));
+    assert!(client.sync(&mut server, AlertCode::TwoWay, None).completed);
+    let stored = server.item(guid).canonical;
+    assert!(stored.contains("TEL;TYPE=CELL:+1 555 0199"), "{stored}");
+    assert!(!stored.contains("0101"), "{stored}");
+    assert!(stored.contains("UID:pc-uid-1"), "{stored}");
+    assert!(
+        stored.contains("X-EVOLUTION-FILE-AS:Hopper\\, Grace"),
+        "{stored}"
+    );
+}

@@ -17,6 +17,7 @@ use quick_xml::Reader;
 
 use super::content::Component;
 use super::datastore::Datastore;
+use super::merge::PhoneCapabilities;
 use super::stored::{self, StoredItem};
 use super::vcard::VCard;
 
@@ -436,4 +437,72 @@ fn categories_of(component: &Component) -> String {
         .flat_map(super::content::Property::list_items)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// What a SIF client can hold of a datastore's items, as merge capabilities: the stored
+/// properties SIF has fields for. A client's Replace then keeps what SIF cannot carry (UID,
+/// REV, X- properties of other programs, numbers beyond SIF's fields) from the stored item.
+pub fn capabilities(datastore: Datastore) -> PhoneCapabilities {
+    let names: &[&str] = match datastore {
+        Datastore::Contacts => &[
+            "N",
+            "FN",
+            "ORG",
+            "TITLE",
+            "NICKNAME",
+            "ROLE",
+            "NOTE",
+            "EMAIL",
+            "TEL",
+            "ADR",
+            "URL",
+            "BDAY",
+            "X-ANNIVERSARY",
+            "CATEGORIES",
+            "PHOTO",
+            "X-SPOUSE",
+            "X-CHILDREN",
+            "X-MANAGER",
+            "X-ASSISTANT",
+            "X-IM",
+        ],
+        Datastore::Calendar | Datastore::Tasks => &[
+            "SUMMARY",
+            "DESCRIPTION",
+            "LOCATION",
+            "CATEGORIES",
+            "CLASS",
+            "PRIORITY",
+            "DTSTART",
+            "DTEND",
+            "DUE",
+            "RRULE",
+            "EXDATE",
+            "RDATE",
+            "VALARM",
+            "TRANSP",
+            "X-MICROSOFT-CDO-BUSYSTATUS",
+            "STATUS",
+            "COMPLETED",
+            "PERCENT-COMPLETE",
+            "X-OUTLOOK-TASK-STATUS",
+        ],
+        Datastore::Notes => &[
+            "SUMMARY",
+            "DESCRIPTION",
+            "CATEGORIES",
+            "X-FUNAMBOL-COLOR",
+            "X-FUNAMBOL-HEIGHT",
+            "X-FUNAMBOL-WIDTH",
+            "X-FUNAMBOL-LEFT",
+            "X-FUNAMBOL-TOP",
+        ],
+    };
+    let mut capabilities = PhoneCapabilities::with_properties(names);
+    if datastore == Datastore::Contacts {
+        for (name, count) in [("EMAIL", 3), ("TEL", 13), ("ADR", 3), ("URL", 2)] {
+            capabilities.set_max_occurrences(name, count);
+        }
+    }
+    capabilities
 }
