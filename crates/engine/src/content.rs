@@ -7,6 +7,7 @@ use handsync_proto::pim::calendar::Calendar;
 use handsync_proto::pim::merge::{PhoneCapabilities, PropertyCapability};
 use handsync_proto::pim::phone::PhoneFormat;
 use handsync_proto::pim::profile::{DeviceInfo, ProfileSet};
+use handsync_proto::pim::sif::{self, SifKind};
 use handsync_proto::pim::stored;
 use handsync_proto::pim::stored_merge::{self, PhoneItem};
 use handsync_proto::pim::vcard::VCard;
@@ -49,7 +50,11 @@ pub fn from_phone(
     content_type: &str,
     bytes: &[u8],
 ) -> Result<Incoming, String> {
-    let item = stored::from_phone(phone, datastore, bytes)?;
+    // SIF clients name their type; every other format is told apart by its content.
+    let item = match SifKind::from_content_type(content_type) {
+        Some(_) => sif::from_sif(datastore, bytes)?,
+        None => stored::from_phone(phone, datastore, bytes)?,
+    };
     Ok(Incoming {
         content_type: content_type.to_string(),
         raw: item.raw,
@@ -73,6 +78,17 @@ pub fn merge_into_stored(
     if stored.is_deleted() {
         return incoming;
     }
+    // A SIF client holds only what SIF has fields for, whatever its CTCap says.
+    let sif_phone;
+    let phone = match SifKind::from_content_type(&incoming.content_type) {
+        Some(_) => {
+            let mut for_sif = phone.clone();
+            for_sif.capabilities = sif::capabilities(stored.datastore);
+            sif_phone = for_sif;
+            &sif_phone
+        }
+        None => phone,
+    };
     let from_phone = PhoneItem {
         canonical: &incoming.canonical,
         content_type: &incoming.content_type,
@@ -94,13 +110,20 @@ pub fn merge_into_stored(
     }
 }
 
-/// A stored item as the phone gets it: its content type and bytes. `preferred` is the
-/// phone's `Rx-Pref` for the datastore, when its DevInf gave one.
+/// A stored item as the phone gets it: its content type and bytes. `preferred` is the type
+/// the phone uses for the datastore: the SIF type its items came in, else its DevInf's
+/// `Rx-Pref`. A SIF client gets SIF (a calendar item as the kind it is, appointment or
+/// task).
 pub fn to_phone(
     phone: &PhoneFormat,
     item: &ItemRecord,
     preferred: Option<&str>,
 ) -> (String, Vec<u8>) {
+    if preferred.and_then(SifKind::from_content_type).is_some() {
+        if let Some((kind, text)) = sif::to_sif(item.datastore, &item.canonical) {
+            return (kind.content_type().to_string(), text.into_bytes());
+        }
+    }
     let wants = |t: &str| preferred.is_some_and(|p| p.eq_ignore_ascii_case(t));
     let canonical = item.canonical.as_bytes();
     let converted = match item.datastore {

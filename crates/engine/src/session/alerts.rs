@@ -232,6 +232,7 @@ impl Session {
             seen_luids: resumed
                 .map(|saved| saved.seen_luids.into_iter().collect())
                 .unwrap_or_default(),
+            sif_used: None,
         });
         let mut our_item = model::item(Some(&phone_uri), Some(&target));
         our_item.meta = some_meta(MetInf {

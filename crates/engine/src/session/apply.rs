@@ -11,6 +11,7 @@ use crate::storage::{
     AppliedOutcome, Cause, Datastore, DeviceChange, DeviceItem, ItemRecord, Reason, Revision,
     Timestamp,
 };
+use handsync_proto::pim::sif::SifKind;
 use handsync_proto::syncml::{Alert, AlertCode, Command, Delete, Item, ItemCommand, StatusCode};
 
 use super::alerts::SyncMode;
@@ -223,6 +224,10 @@ impl Session {
         } else {
             bytes
         };
+        if SifKind::from_content_type(&content_type).is_some() {
+            self.state.active[index].sif_used =
+                Some((content_type.clone(), format.as_deref() == Some("b64")));
+        }
         let phone = self.phone(index);
         let incoming = match content::from_phone(&phone, datastore, &content_type, bytes) {
             Ok(incoming) => incoming,

@@ -139,6 +139,9 @@ struct Active {
     absent_means_deleted: bool,
     /// LUIDs the phone sent in this session (slow sync: what it still holds).
     seen_luids: HashSet<String>,
+    /// The SIF type the phone's items came in this session, and whether as base64 (Meta
+    /// Format b64): what we send to this datastore is written the same way.
+    sif_used: Option<(String, bool)>,
 }
 
 /// All a session learns and queues. Cloned before each message, so that a message not

@@ -5,7 +5,9 @@ use crate::content;
 use crate::model::{self, some_meta};
 use crate::storage::SyncStore;
 use crate::storage::{ChangeKind, Datastore, Guid, Revision, StorageErrorKind, Timestamp};
+use base64::Engine as _;
 use handsync_proto::markup::Version;
+use handsync_proto::pim::sif::SifKind;
 use handsync_proto::syncml::{
     Command, Data, Delete, ItemCommand, Map, Message, MetInf, Source, Status, StatusCode, Sync,
     Target,
@@ -31,6 +33,9 @@ pub(super) struct PendingChange {
     revision: Revision,
     luid: Option<String>,
     content_type: String,
+    /// Meta Format: `b64` when `data` is the item in base64 (SIF for clients that send
+    /// theirs so).
+    format: Option<&'static str>,
     data: Vec<u8>,
     /// Bytes already sent in chunks (large objects).
     sent_bytes: usize,
@@ -156,7 +161,13 @@ impl Session {
                 .outbox
                 .changes
                 .push_back(Outgoing::Open(active.datastore));
-            let (max_guid_size, preferred) = self.phone_datastore_facts(&active.phone_uri);
+            let (max_guid_size, rx_pref) = self.phone_datastore_facts(&active.phone_uri);
+            // A client that sent SIF gets SIF, base64 when it sent base64; a client whose
+            // DevInf prefers SIF gets it in base64, as Funambol clients expect.
+            let (preferred, sif_in_b64) = match &active.sif_used {
+                Some((content_type, b64)) => (Some(content_type.clone()), *b64),
+                None => (rx_pref, true),
+            };
             let phone = self.phone(index);
             for change in store.changes_for_device(device, active.datastore)? {
                 let guid_text = change.item.guid.to_string();
@@ -174,11 +185,18 @@ impl Session {
                     tracing::debug!(guid = guid_text, "change waits for a Map");
                     continue;
                 }
-                let (content_type, data) = if change.kind == ChangeKind::Delete {
+                let (content_type, mut data) = if change.kind == ChangeKind::Delete {
                     (String::new(), Vec::new())
                 } else {
                     content::to_phone(&phone, &change.item, preferred.as_deref())
                 };
+                let mut format = None;
+                if sif_in_b64 && SifKind::from_content_type(&content_type).is_some() {
+                    data = base64::engine::general_purpose::STANDARD
+                        .encode(&data)
+                        .into_bytes();
+                    format = Some("b64");
+                }
                 if let Some(max) = self.state.peer.max_obj_size {
                     if data.len() as u64 > max {
                         tracing::warn!(
@@ -200,6 +218,7 @@ impl Session {
                         revision: change.item.revision,
                         luid: change.luid,
                         content_type,
+                        format,
                         data,
                         sent_bytes: 0,
                     }));
@@ -416,7 +435,10 @@ fn change_command(change: &PendingChange) -> Command {
                 Err(_) => Data::Binary(rest.to_vec()),
             });
             let command = ItemCommand {
-                meta: some_meta(MetInf::with_type(change.content_type.clone())),
+                meta: some_meta(MetInf {
+                    format: change.format.map(Into::into),
+                    ..MetInf::with_type(change.content_type.clone())
+                }),
                 items: vec![item],
                 ..ItemCommand::default()
             };

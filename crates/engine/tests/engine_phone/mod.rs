@@ -116,7 +116,11 @@ pub fn identity_key(vcard: &str) -> String {
 
 pub fn identity_key_in(datastore: Datastore, text: &str) -> String {
     let phone = content::phone_for(None, None);
-    let content_type = content::default_content_type(datastore);
+    // SIF is XML; any SIF type has it read as SIF (the root says which kind).
+    let content_type = match text.trim_start().starts_with('<') {
+        true => "text/x-s4j-sifc",
+        false => content::default_content_type(datastore),
+    };
     content::from_phone(&phone, datastore, content_type, text.as_bytes())
         .unwrap()
         .identity_key
@@ -198,6 +202,10 @@ pub struct Phone {
     /// Answers package 4 with statuses, Alert 222 and Final, and sends its Maps one round
     /// trip later (after the server thought the session complete), as some clients do.
     pub maps_one_round_late: bool,
+    /// Sends its items in base64 (Meta Format b64), as Funambol's SIF clients do.
+    pub sends_b64: bool,
+    /// Meta Type and Format of each item the server sent (Add, Replace), in order.
+    pub received_meta: Vec<(String, Option<String>)>,
     /// Chunks of a large object received so far.
     chunks: Option<Vec<u8>>,
     /// Maps owed for Adds received in this session.
@@ -236,6 +244,8 @@ impl Phone {
             reply_survives_cut: false,
             maps_one_round_late: false,
             session_maps: Vec::new(),
+            sends_b64: false,
+            received_meta: Vec::new(),
             chunks: None,
             next_luid: 1,
             sessions: 0,
@@ -322,10 +332,15 @@ impl Phone {
         devinf.dev_id = Some(self.device_uri.clone().into());
         devinf.dev_typ = Some("phone".into());
         devinf.support_large_objs = self.version != Version::V1_0;
+        // A SIF client names its SIF type; the others say vCard, as the phones did.
+        let preferred = match self.content_type.starts_with("text/x-s4j-") {
+            true => ContentType::new(self.content_type.as_str(), "1.0"),
+            false => ContentType::new("text/x-vcard", "2.1"),
+        };
         devinf.data_stores.push(DataStore {
             source_ref: self.local_uri.clone().into(),
-            rx_pref: vec![ContentType::new("text/x-vcard", "2.1")],
-            tx_pref: vec![ContentType::new("text/x-vcard", "2.1")],
+            rx_pref: vec![preferred.clone()],
+            tx_pref: vec![preferred],
             max_guid_size: self.max_guid_size,
             ..DataStore::default()
         });
@@ -348,6 +363,34 @@ impl Phone {
             }
         }
         devinf
+    }
+
+    /// An Add or Replace of one of our items, in our type (base64 when we send so).
+    fn change_command(&self, replace: bool, luid: &str, text: &str) -> Command {
+        if !self.sends_b64 {
+            return item_command(replace, luid, text, &self.content_type);
+        }
+        let mut command = item_command(replace, luid, &BASE64.encode(text), &self.content_type);
+        if let Command::Add(c) | Command::Replace(c) = &mut command {
+            c.meta = meta(MetInf {
+                format: Some("b64".into()),
+                ..MetInf::with_type(self.content_type.clone())
+            });
+        }
+        command
+    }
+
+    fn note_received_meta(&mut self, command: &ItemCommand) {
+        let of = |m: Option<&MetInf>| m.map(|m| (m.type_.clone(), m.format.clone()));
+        let (command_type, command_format) = of(meta_of(&command.meta)).unwrap_or_default();
+        let (item_type, item_format) = of(meta_of(&command.items[0].meta)).unwrap_or_default();
+        self.received_meta.push((
+            item_type
+                .or(command_type)
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
+            item_format.or(command_format).map(|f| f.to_string()),
+        ));
     }
 
     fn devinf_uri(&self) -> &'static str {
@@ -458,6 +501,7 @@ impl Phone {
                 }
             }
             Command::Add(c) => {
+                self.note_received_meta(c);
                 let guid = c.items[0].source.as_ref().unwrap().loc_uri.to_string();
                 let chunk = c.items[0].data.as_ref().unwrap().as_bytes().unwrap();
                 let mut buffered = self.chunks.take().unwrap_or_default();
@@ -468,22 +512,24 @@ impl Phone {
                     out.push(status(StatusCode::ChunkedItemAccepted));
                     return;
                 }
-                let data = &buffered[..];
+                let data = received_data(c, &buffered);
                 let luid = self.next_luid.to_string();
                 self.next_luid += 1;
                 self.items
-                    .insert(luid.clone(), String::from_utf8(data.to_vec()).unwrap());
+                    .insert(luid.clone(), String::from_utf8(data).unwrap());
                 self.known.insert(luid.clone());
                 maps.push((guid, luid));
                 outcome.received.push(("Add".into(), 201));
                 out.push(status(StatusCode::ItemAdded));
             }
             Command::Replace(c) => {
+                self.note_received_meta(c);
                 let luid = c.items[0].target.as_ref().unwrap().loc_uri.to_string();
                 let data = c.items[0].data.as_ref().unwrap().as_bytes().unwrap();
+                let data = received_data(c, data);
                 let code = if self.items.contains_key(&luid) {
                     self.items
-                        .insert(luid.clone(), String::from_utf8(data.to_vec()).unwrap());
+                        .insert(luid.clone(), String::from_utf8(data).unwrap());
                     self.dirty.remove(&luid);
                     StatusCode::Ok
                 } else {
@@ -709,18 +755,13 @@ impl Phone {
         match mode {
             AlertCode::SlowSync | AlertCode::RefreshFromClient => {
                 for (luid, vcard) in &self.items {
-                    changes.push(item_command(true, luid, vcard, &self.content_type));
+                    changes.push(self.change_command(true, luid, vcard));
                 }
             }
             AlertCode::TwoWay | AlertCode::OneWayFromClient => {
                 for luid in &self.dirty {
                     let is_add = !self.known.contains(luid);
-                    changes.push(item_command(
-                        !is_add,
-                        luid,
-                        &self.items[luid],
-                        &self.content_type,
-                    ));
+                    changes.push(self.change_command(!is_add, luid, &self.items[luid]));
                 }
                 for luid in &self.deleted {
                     changes.push(Command::Delete(Delete {
@@ -817,6 +858,17 @@ fn next_message_alert(phone: &Phone) -> Command {
         items: vec![item(Some(&phone.server_uri), Some(&phone.device_uri))],
         ..Alert::default()
     })
+}
+
+/// The data of an Add or Replace the server sent, base64 decoded when its Meta says b64.
+fn received_data(command: &ItemCommand, data: &[u8]) -> Vec<u8> {
+    let format = meta_of(&command.items[0].meta)
+        .and_then(|m| m.format.clone())
+        .or_else(|| meta_of(&command.meta).and_then(|m| m.format.clone()));
+    match format.as_deref() {
+        Some("b64") => BASE64.decode(data).expect("b64 data is base64"),
+        _ => data.to_vec(),
+    }
 }
 
 pub fn item_command(replace: bool, luid: &str, text: &str, content_type: &str) -> Command {

@@ -29,6 +29,7 @@ pub mod note;
 pub mod phone;
 pub mod profile;
 pub mod recurrence;
+pub mod sif;
 pub mod stored;
 pub mod stored_merge;
 pub mod timezone;

@@ -86,7 +86,7 @@ pub fn contact(card: &VCard, raw: Vec<u8>) -> StoredItem {
 }
 
 /// A contact already in vCard 3.0 (a phone's, with its quirks undone) as stored.
-fn contact_v30(card: VCard, source_type: &'static str, raw: Vec<u8>) -> StoredItem {
+pub(super) fn contact_v30(card: VCard, source_type: &'static str, raw: Vec<u8>) -> StoredItem {
     let mut component = card.component;
     let export_uid = take_export_uid(&mut component);
     let card = VCard { component };
@@ -276,7 +276,7 @@ fn declared_version(bytes: &[u8]) -> Option<String> {
 
 /// A phone's calendar object: one item, whatever it holds (its LUID names one item), shaped
 /// like a series read from a file.
-fn phone_calendar(
+pub(super) fn phone_calendar(
     calendar: Calendar,
     source_type: &'static str,
     bytes: &[u8],
