@@ -228,9 +228,11 @@ impl Session {
     }
 
     /// Adds queued changes inside per-datastore Sync commands while they fit.
+    /// `base`: how many commands the message held before anything queued (see `reply`).
     pub(super) fn fill_changes(
         &mut self,
         message: &mut Message,
+        base: usize,
         next_id: &mut u32,
         msg_id: u32,
         budget: &mut SizeBudget,
@@ -249,10 +251,10 @@ impl Session {
                 let sync = budget.measure(self, Command::Sync(sync.into()))?;
                 message.body.commands.push(sync);
                 opened_here = true;
-                // With nothing before it but the header status, the Sync goes even over the
-                // limit: held back, it would meet the same room in every message (a stall).
+                // Alone in the message, the Sync goes even over the limit: held back, it
+                // would meet the same room in every message (a stall).
                 if !budget.fits(self, message)? {
-                    if message.body.commands.len() > 2 {
+                    if message.body.commands.len() > base + 1 {
                         message.body.commands.pop();
                         self.state.outbox.changes.push_front(outgoing);
                         return Ok(());

@@ -158,7 +158,7 @@ impl Session {
             next_id += 1;
         }
         if !full {
-            self.fill_changes(&mut message, &mut next_id, msg_id, &mut budget)?;
+            self.fill_changes(&mut message, base, &mut next_id, msg_id, &mut budget)?;
         }
         let drained = self.state.outbox.statuses.is_empty()
             && self.state.outbox.commands.is_empty()
