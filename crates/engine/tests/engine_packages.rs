@@ -6,9 +6,10 @@ mod engine_phone;
 mod support;
 
 use engine_phone::*;
+use handsync_engine::storage::SessionResult;
 use handsync_engine::ServerConfig;
 use handsync_proto::markup::Version;
-use handsync_proto::syncml::{AlertCode, Command, Encoding};
+use handsync_proto::syncml::{AlertCode, Command, Encoding, StatusCode};
 
 /// 300 contacts each way through messages of at most 1,500 bytes (checked on every reply by
 /// the phone helper), in both encodings.
@@ -79,14 +80,18 @@ fn a_non_final_message_from_the_phone_gets_statuses_and_a_next_message_alert() {
     assert_eq!(server.contacts().len(), 5);
 }
 
-/// Two-way syncs with changes on both sides at every MaxMsgSize, in steps of 50 bytes, from
-/// the smallest that holds our header, its status, an Alert 222 and one contact (measured:
-/// 450 bytes of WBXML, 1,350 of XML) up to 3,000: every session completes, both sides end
-/// with all items, and no reply exceeds the phone's MaxMsgSize (the phone helper checks each).
+/// Two-way syncs with changes on both sides at every MaxMsgSize from 150 bytes to 3,000 in
+/// steps of 10, in both encodings. At each size the session either completes, both sides
+/// holding all items and no reply over the phone's MaxMsgSize (the phone helper checks each),
+/// or, below the smallest message that makes progress (our header, its status and two
+/// statuses), ends at once: 500 on the header, the session failed in history, nothing changed.
+/// The failing sizes are exactly those below a floor, which lies under 350 bytes of WBXML and
+/// 1,000 of XML (so every size a phone of the era announces works).
 #[test]
-fn every_small_max_msg_size_progresses_and_is_never_exceeded() {
-    for (encoding, smallest) in [(Encoding::Wbxml, 450u64), (Encoding::Xml, 1350)] {
-        for size in (smallest..=3000).step_by(50) {
+fn every_small_max_msg_size_progresses_or_ends_at_once() {
+    for (encoding, floor_at_most) in [(Encoding::Wbxml, 350u64), (Encoding::Xml, 1000)] {
+        let mut floor = None;
+        for size in (150..=3000).step_by(10) {
             let mut server = Server::new(ServerConfig::default());
             for n in 100..106 {
                 server.add_contact(&vcard(n));
@@ -99,7 +104,17 @@ fn every_small_max_msg_size_progresses_and_is_never_exceeded() {
                 phone.add(&vcard(n));
             }
             let outcome = phone.sync(&mut server, AlertCode::TwoWay, None);
-            assert!(outcome.completed, "{encoding:?} at {size}");
+            if !outcome.completed {
+                assert_eq!(
+                    floor, None,
+                    "{encoding:?}: {size} fails above a size that works"
+                );
+                assert_eq!(outcome.header_codes, [StatusCode::CommandFailed]);
+                assert_eq!(server.sessions()[0].result, SessionResult::Failed);
+                assert_eq!(server.contact_keys().len(), 6, "{encoding:?} at {size}");
+                continue;
+            }
+            floor.get_or_insert(size);
             assert_eq!(phone.items.len(), 12, "{encoding:?} at {size}");
             assert_eq!(
                 phone.keys(),
@@ -108,6 +123,11 @@ fn every_small_max_msg_size_progresses_and_is_never_exceeded() {
             );
             assert!(outcome.replies.iter().all(|r| r.bytes.len() as u64 <= size));
         }
+        let floor = floor.expect("some size works");
+        assert!(
+            floor > 150 && floor <= floor_at_most,
+            "{encoding:?}: floor {floor}"
+        );
     }
 }
 

@@ -390,6 +390,22 @@ impl Session {
         if no_resp {
             header_status.data = StatusCode::Ok;
         }
+        if let Some(smallest) = self.phone_messages_too_small(&header_status)? {
+            let limit = self.limit();
+            tracing::warn!(
+                limit,
+                smallest,
+                "the phone's MaxMsgSize cannot hold a message that makes progress; ending the session"
+            );
+            let error = format!(
+                "the phone's MaxMsgSize ({limit} bytes) is below our smallest workable message \
+                 ({smallest} bytes)"
+            );
+            self.end(store, SessionResult::Failed, Some(&error), now)?;
+            header_status.data = StatusCode::CommandFailed;
+            self.state.outbox.package_complete = true;
+            return self.reply(Some(header_status), true);
+        }
 
         let continuation = !self.state.outbox.last_reply_final;
         // Maps first: a Map left over from a cut session must land before an Alert decides
@@ -422,8 +438,14 @@ impl Session {
             self.keep_rejected(store, now)?;
         }
         let header_status = (!no_resp).then_some(header_status);
-        let client_final = message.body.final_;
-        self.reply(header_status, client_final)
+        // A phone that ended its package, or asks for our next message with an Alert 222,
+        // waits for us: answering its 222 with ours would have both sides asking for ever.
+        let asks_for_our_next = message
+            .body
+            .commands
+            .iter()
+            .any(|c| matches!(c, Command::Alert(a) if a.data == Some(AlertCode::NextMessage)));
+        self.reply(header_status, message.body.final_ || asks_for_our_next)
     }
 
     fn start<S: SyncStore + ?Sized>(

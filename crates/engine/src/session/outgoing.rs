@@ -10,7 +10,7 @@ use handsync_proto::markup::Version;
 use handsync_proto::pim::sif::SifKind;
 use handsync_proto::syncml::{
     Command, Data, Delete, ItemCommand, Map, Message, MetInf, Source, Status, StatusCode, Sync,
-    Target,
+    SyncBody, Target,
 };
 
 use super::reply::{last_sync, Outbox};
@@ -251,6 +251,9 @@ impl Session {
                 let sync = budget.measure(self, Command::Sync(sync.into()))?;
                 message.body.commands.push(sync);
                 opened_here = true;
+                if !budget.fits(self, message)? && self.defer_alert_statuses(message, base) {
+                    budget.resync(self, message)?;
+                }
                 // Alone in the message, the Sync goes even over the limit: held back, it
                 // would meet the same room in every message (a stall).
                 if !budget.fits(self, message)? {
@@ -271,7 +274,15 @@ impl Session {
             model::set_cmd_id(&mut command, *next_id);
             let command = budget.measure_in_sync(self, command)?;
             last_sync(message).commands.push(command);
-            if budget.fits(self, message)? {
+            let mut fits = budget.fits(self, message)?;
+            if !fits
+                && last_sync(message).commands.len() == 1
+                && self.defer_alert_statuses(message, base)
+            {
+                budget.resync(self, message)?;
+                fits = budget.fits(self, message)?;
+            }
+            if fits {
                 self.state.outbox.awaiting.insert(
                     (msg_id, next_id.to_string()),
                     Sent {
@@ -286,14 +297,10 @@ impl Session {
             }
             last_sync(message).commands.pop();
             budget.resync(self, message)?;
+            // Alone: no later message would hold the change either, since this one holds
+            // only what every message holds (see `fits_in_a_lean_message`).
             let alone = last_sync(message).commands.is_empty()
-                && message
-                    .body
-                    .commands
-                    .iter()
-                    .filter(|c| !matches!(c, Command::Status(_)))
-                    .count()
-                    == 1;
+                && !self.fits_in_a_lean_message(message, base, &change, *next_id, limit)?;
             if alone {
                 if self.phone_takes_large_objects() && change.kind != ChangeKind::Delete {
                     if let Some(length) = self.largest_chunk(message, &change, *next_id, limit)? {
@@ -304,6 +311,19 @@ impl Session {
                         budget.resync(self, message)?;
                         *next_id += 1;
                         change.sent_bytes += length;
+                        self.state
+                            .outbox
+                            .changes
+                            .push_front(Outgoing::Change(change));
+                        return Ok(());
+                    }
+                    if message.body.commands.len() > base + 1 {
+                        // Not even a small chunk fits beside what the message holds: the
+                        // next message has more room.
+                        if opened_here {
+                            message.body.commands.pop();
+                            *next_id -= 1;
+                        }
                         self.state
                             .outbox
                             .changes
@@ -327,6 +347,39 @@ impl Session {
             return Ok(());
         }
         Ok(())
+    }
+
+    /// Whether the change fits in a message that holds only what every message of ours
+    /// holds: the message's base (header status) and the change's Sync (statuses answering
+    /// the phone's Alerts can wait, see `defer_alert_statuses`). When it does not, waiting
+    /// for a later message would stall: the change is chunked or left out.
+    fn fits_in_a_lean_message(
+        &self,
+        message: &Message,
+        base: usize,
+        change: &PendingChange,
+        cmd_id: u32,
+        limit: usize,
+    ) -> Result<bool> {
+        let Some((Command::Sync(sync), before)) = message.body.commands.split_last() else {
+            unreachable!("a Sync was opened")
+        };
+        let mut lean = Message {
+            version: message.version,
+            header: message.header.clone(),
+            body: SyncBody {
+                final_: message.body.final_,
+                ..SyncBody::default()
+            },
+            extensions: Default::default(),
+        };
+        lean.body.commands.extend(before[..base].iter().cloned());
+        let mut sync = sync.clone();
+        let mut command = change_command(change);
+        model::set_cmd_id(&mut command, cmd_id);
+        sync.commands.push(command);
+        lean.body.commands.push(Command::Sync(sync));
+        Ok(self.encode(&lean)?.len() <= limit)
     }
 
     /// The most bytes of the change's remaining data that fit, as a chunk, at the end of the

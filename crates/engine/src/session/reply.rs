@@ -45,8 +45,15 @@ impl Outbox {
     }
 }
 
+/// Below this MaxMsgSize (bytes) our header states its Meta in our first message only.
+const SMALL_MESSAGES: usize = 8192;
+
 impl Session {
     fn our_header(&self, msg_id: u32) -> SyncHdr {
+        // Our MaxMsgSize and MaxObjSize hold for the whole session and the phone learns them
+        // from our first message; repeating them costs about 150 bytes of XML, which only a
+        // phone with small messages feels, so only such a phone goes without the repeat.
+        let meta_in_header = msg_id == 1 || self.limit() >= SMALL_MESSAGES;
         let mut meta = MetInf {
             max_msg_size: Some(self.config.max_msg_size),
             ..MetInf::default()
@@ -63,7 +70,11 @@ impl Session {
             resp_uri: self.params.resp_uri.clone().map(Into::into),
             no_resp: false,
             cred: None,
-            meta: some_meta(meta),
+            meta: if meta_in_header {
+                some_meta(meta)
+            } else {
+                None
+            },
             extensions: Default::default(),
         }
     }
@@ -79,8 +90,35 @@ impl Session {
         }
     }
 
+    /// `Some(smallest)` when the phone's MaxMsgSize is below the smallest message that lets a
+    /// session progress: our header (with its Meta, as in our first message), its status and
+    /// two statuses. A phone that asks for each of our messages with an Alert 222 adds a
+    /// status to every message, so a message must carry two to get ahead.
+    pub(super) fn phone_messages_too_small(&self, header_status: &Status) -> Result<Option<usize>> {
+        let limit = self.limit();
+        if limit >= SMALL_MESSAGES {
+            return Ok(None);
+        }
+        let mut message = Message {
+            version: self.state.peer.version,
+            header: Some(self.our_header(1)),
+            body: SyncBody {
+                final_: true,
+                ..SyncBody::default()
+            },
+            extensions: Default::default(),
+        };
+        for cmd_id in 1..=3 {
+            let mut command = Command::Status(header_status.clone());
+            model::set_cmd_id(&mut command, cmd_id);
+            message.body.commands.push(command);
+        }
+        let smallest = self.encode(&message)?.len();
+        Ok((smallest > limit).then_some(smallest))
+    }
+
     /// The size limit of our messages.
-    fn limit(&self) -> usize {
+    pub(super) fn limit(&self) -> usize {
         let limit = self
             .state
             .peer
@@ -94,7 +132,7 @@ impl Session {
     pub(super) fn reply(
         &mut self,
         header_status: Option<Status>,
-        client_final: bool,
+        phone_waits_for_us: bool,
     ) -> Result<Reply> {
         let msg_id = self.state.outbox.next_msg_id;
         self.state.outbox.next_msg_id += 1;
@@ -146,6 +184,9 @@ impl Session {
             model::set_cmd_id(&mut command, next_id);
             let command = budget.measure(self, command)?;
             message.body.commands.push(command);
+            if !budget.fits(self, &message)? && self.defer_alert_statuses(&mut message, base) {
+                budget.resync(self, &message)?;
+            }
             if !budget.fits(self, &message)? {
                 if message.body.commands.len() > base + 1 {
                     let command = message.body.commands.pop().expect("just pushed");
@@ -164,7 +205,7 @@ impl Session {
             && self.state.outbox.commands.is_empty()
             && self.state.outbox.changes.is_empty();
         let is_final = drained && self.state.outbox.package_complete;
-        if !is_final && !client_final && self.phase_expects_more_from_client() {
+        if !is_final && !phone_waits_for_us && self.phase_expects_more_from_client() {
             // The phone's package goes on and we have nothing but statuses: ask for more.
             let only_statuses = message
                 .body
@@ -214,6 +255,28 @@ impl Session {
             is_final,
             session_finished: self.state.phase == Phase::Finished,
         })
+    }
+
+    /// Statuses answering the phone's Alerts come back in every message (each Alert 222 the
+    /// phone sends to ask for our next message gets one). When only they stand between the
+    /// message's base and the command just added, which does not fit, they wait for the next
+    /// message: otherwise every message would carry them and nothing else (a stall).
+    /// Returns whether any were deferred.
+    pub(super) fn defer_alert_statuses(&mut self, message: &mut Message, base: usize) -> bool {
+        let end = message.body.commands.len() - 1;
+        let only_alert_statuses = message.body.commands[base..end]
+            .iter()
+            .all(|c| matches!(c, Command::Status(s) if s.cmd == "Alert"));
+        if end == base || !only_alert_statuses {
+            return false;
+        }
+        let deferred: Vec<Command> = message.body.commands.drain(base..end).collect();
+        for command in deferred.into_iter().rev() {
+            if let Command::Status(status) = command {
+                self.state.outbox.statuses.push_front(status);
+            }
+        }
+        true
     }
 
     /// The message's last command (an Alert 222 added after the statuses were fitted) must
