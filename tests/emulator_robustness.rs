@@ -133,6 +133,9 @@ fn a_max_msg_size_too_small_for_any_data_is_an_error_not_a_livelock() {
             }
         }
     }
-    let error = error.expect("the phone gives up with an error");
-    assert!(error.to_string().contains("no room"), "{error}");
+    // Either side may see it first: the phone finds no room for its data, or the server
+    // finds the phone's messages too small for any progress and ends the session (500).
+    let error = error.expect("the session ends with an error");
+    let text = error.to_string();
+    assert!(text.contains("no room") || text.contains("500"), "{text}");
 }

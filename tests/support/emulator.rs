@@ -146,13 +146,16 @@ pub fn phone_keys(phone: &EmulatedPhone, datastore: Datastore) -> Vec<String> {
         .expect("the phone has the datastore");
     let devinf = profile.devinf();
     let reader = content::phone_for(Some(&devinf), Some(&spec.local_uri));
+    // A calendar that holds to-dos: the PC keeps its events in Calendar, its to-dos in Tasks.
+    let is_todo = |data: &[u8]| String::from_utf8_lossy(data).contains("BEGIN:VTODO");
     let mut keys: Vec<String> = phone
         .store()
         .datastore(spec.kind)
         .items()
         .values()
+        .filter(|item| !spec.holds_tasks || is_todo(&item.data) == (datastore == Datastore::Tasks))
         .map(|item| {
-            content::from_phone(&reader, spec.kind, &item.content_type, &item.data)
+            content::from_phone(&reader, datastore, &item.content_type, &item.data)
                 .unwrap_or_else(|e| panic!("the phone holds an unreadable item: {e}"))
                 .identity_key
                 .unwrap_or_default()
@@ -286,7 +289,11 @@ pub fn phone_with(profile: DeviceProfile, store: PhoneStore) -> EmulatedPhone {
 
 /// The datastores a profile syncs with the PC, as the PC stores them.
 pub fn kinds(profile: &DeviceProfile) -> Vec<Datastore> {
-    profile.datastores.iter().map(|d| d.kind).collect()
+    let mut kinds: Vec<Datastore> = profile.datastores.iter().map(|d| d.kind).collect();
+    if profile.datastores.iter().any(|d| d.holds_tasks) && !kinds.contains(&Datastore::Tasks) {
+        kinds.push(Datastore::Tasks);
+    }
+    kinds
 }
 
 /// Asserts that both sides hold the same items in every datastore of the phone.

@@ -164,3 +164,79 @@ fn large_slow_syncs_at_the_sizes_phones_announce() {
         }
     }
 }
+
+/// Package 1 over two messages (the Alert in the first, the DevInf in the second, which
+/// alone is final): our answer to the first carries statuses and an Alert 222 only, our
+/// Alert comes in the answer to the package's last message, and the session completes.
+#[test]
+fn package_1_over_several_messages_gets_our_alert_after_its_end() {
+    for encoding in [Encoding::Wbxml, Encoding::Xml] {
+        let mut server = Server::new(ServerConfig::default());
+        let mut session = server.session();
+        let mut phone = Phone::new(Version::V1_2, encoding);
+        let first = phone.first_message(AlertCode::SlowSync);
+        let (alerts, rest): (Vec<Command>, Vec<Command>) = first
+            .body
+            .commands
+            .iter()
+            .cloned()
+            .partition(|c| matches!(c, Command::Alert(_)));
+        assert!(
+            !rest.is_empty(),
+            "the DevInf Put goes in the second message"
+        );
+        let mut opening = first.clone();
+        opening.body.commands = alerts;
+        opening.body.final_ = false;
+        let reply = server
+            .exchange(&mut session, &encode(&opening, encoding))
+            .unwrap();
+        assert!(!reply.is_final);
+        let alert_codes: Vec<Option<AlertCode>> = all_commands(&reply.message)
+            .into_iter()
+            .filter_map(|c| match c {
+                Command::Alert(a) => Some(a.data),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(alert_codes, [Some(AlertCode::NextMessage)]);
+
+        let closing = phone.message(rest, true, false);
+        let reply = server
+            .exchange(&mut session, &encode(&closing, encoding))
+            .unwrap();
+        assert!(reply.is_final);
+        let alert_codes: Vec<Option<AlertCode>> = all_commands(&reply.message)
+            .into_iter()
+            .filter_map(|c| match c {
+                Command::Alert(a) => Some(a.data),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(alert_codes, [Some(AlertCode::SlowSync)]);
+
+        // Package 3: one contact; package 4 has nothing for the phone, and the phone's
+        // package 5 ends the session.
+        let sync = Command::Sync(
+            handsync_proto::syncml::Sync {
+                target: Some(handsync_proto::syncml::Target::new("Contacts")),
+                source: Some(handsync_proto::syncml::Source::new("./contacts")),
+                commands: vec![item_command(false, "1", &vcard(1), "text/x-vcard")],
+                ..Default::default()
+            }
+            .into(),
+        );
+        let changes = phone.message(vec![sync], true, false);
+        let reply = server
+            .exchange(&mut session, &encode(&changes, encoding))
+            .unwrap();
+        assert!(reply.is_final);
+        let done = phone.message(Vec::new(), true, false);
+        let reply = server
+            .exchange(&mut session, &encode(&done, encoding))
+            .unwrap();
+        assert!(reply.is_final && reply.session_finished);
+        assert_eq!(server.contacts().len(), 1);
+        assert_eq!(server.sessions()[0].result, SessionResult::Completed);
+    }
+}

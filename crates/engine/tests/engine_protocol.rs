@@ -438,3 +438,27 @@ fn a_sync_for_a_datastore_not_alerted_gets_404_for_it_and_each_command() {
     assert_eq!(adds, [StatusCode::NotFound, StatusCode::NotFound]);
     assert!(server.contacts().is_empty());
 }
+
+/// A phone that sends its vCards in base64 (Meta Format b64) has them read, and gets ours in
+/// base64 with Format b64 too; one that sends plain text gets plain text.
+#[test]
+fn base64_vcards_are_read_and_answered_in_base64() {
+    for sends_b64 in [true, false] {
+        let mut server = Server::new(ServerConfig::default());
+        server.add_contact(&vcard(7));
+        let mut phone = Phone::new(Version::V1_2, Encoding::Xml);
+        phone.sends_b64 = sends_b64;
+        phone.add(&vcard(1));
+        let outcome = phone.sync(&mut server, AlertCode::TwoWay, None);
+        assert!(outcome.completed);
+        assert_eq!(outcome.change_statuses, [StatusCode::ItemAdded]);
+        assert_eq!(phone.keys(), server.contact_keys());
+        let format = sends_b64.then(|| "b64".to_string());
+        assert_eq!(
+            phone.received_meta,
+            [("text/x-vcard".to_string(), format)],
+            "sends_b64: {sends_b64}"
+        );
+        assert!(phone.items.values().all(|v| v.starts_with("BEGIN:VCARD")));
+    }
+}

@@ -46,6 +46,28 @@ impl ResumeDatastore {
     }
 }
 
+/// What the phone's sync Alert asks for one of its datastores.
+struct SyncRequest<'a> {
+    phone_uri: &'a str,
+    requested: SyncMode,
+    resuming: bool,
+    client_next: &'a str,
+    client_last: Option<&'a str>,
+}
+
+/// How one of our datastores will sync (see `plan_datastore_sync`).
+struct SyncPlan {
+    datastore: Datastore,
+    mode: SyncMode,
+    status: StatusCode,
+    resumed: Option<ResumeDatastore>,
+    base: Option<AnchorBase>,
+    confirmed_until: Option<Timestamp>,
+    absent_means_deleted: bool,
+    server_last: Option<String>,
+    server_next: String,
+}
+
 /// Suspend and resume.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Suspension {
@@ -116,8 +138,6 @@ impl Session {
             tracing::warn!(target, source, known = ?self.config.known_names(), "unknown datastore");
             return Ok((StatusCode::NotFound, None));
         };
-        let device = self.state.device.expect("started");
-        let session = self.state.store_session.expect("started");
         let anchor = meta(&item.meta).and_then(|m| m.anchor.as_ref());
         let client_next = anchor
             .map(|a| a.next.to_string())
@@ -129,13 +149,83 @@ impl Session {
         } else {
             source
         };
-        let state = store.set_up_device_datastore(device, datastore, &phone_uri)?;
+        let request = SyncRequest {
+            phone_uri: &phone_uri,
+            requested,
+            resuming,
+            client_next: &client_next,
+            client_last: client_last.as_deref(),
+        };
+        let mut plans = vec![self.plan_datastore_sync(store, datastore, &request, now)?];
+        if datastore == Datastore::Calendar && self.calendar_holds_tasks(&phone_uri) {
+            tracing::info!(
+                phone_uri,
+                "the phone's calendar holds its to-dos: they sync with Tasks"
+            );
+            let tasks = self.plan_datastore_sync(store, Datastore::Tasks, &request, now)?;
+            plans.push(tasks);
+            // One phone datastore, one sync: when either store needs a slow sync, both get
+            // it, and both move to the same anchors.
+            if plans.iter().any(|p| p.mode == SyncMode::Slow) {
+                for plan in &mut plans {
+                    if !matches!(
+                        plan.mode,
+                        SyncMode::Slow | SyncMode::RefreshFromClient | SyncMode::RefreshFromServer
+                    ) {
+                        plan.mode = SyncMode::Slow;
+                        plan.status = StatusCode::RefreshRequired;
+                    }
+                }
+            }
+            let (mode, server_next) = (plans[0].mode, plans[0].server_next.clone());
+            plans[1].mode = mode;
+            plans[1].server_next = server_next;
+        }
+        let status = if plans.iter().any(|p| p.status != StatusCode::Ok) {
+            StatusCode::RefreshRequired
+        } else {
+            StatusCode::Ok
+        };
+        let (mode, server_last, server_next) = (
+            plans[0].mode,
+            plans[0].server_last.clone(),
+            plans[0].server_next.clone(),
+        );
+        for (n, plan) in plans.into_iter().enumerate() {
+            self.begin_planned_sync(store, plan, &request, &target, n > 0, now)?;
+        }
+        let mut our_item = model::item(Some(&phone_uri), Some(&target));
+        our_item.meta = some_meta(MetInf {
+            anchor: Some(model::anchor(server_last.as_deref(), &server_next)),
+            ..MetInf::default()
+        });
+        self.state.outbox.commands.push_back(Command::Alert(Alert {
+            data: Some(mode.alert_code()),
+            items: vec![our_item],
+            ..Alert::default()
+        }));
+        Ok((status, Some(client_next)))
+    }
+
+    /// How one of our datastores syncs with the phone's: the mode (a slow sync when the
+    /// anchors or the mappings call for one), the anchors and what the phone is known to hold.
+    fn plan_datastore_sync<S: SyncStore + ?Sized>(
+        &mut self,
+        store: &S,
+        datastore: Datastore,
+        request: &SyncRequest<'_>,
+        now: Timestamp,
+    ) -> Result<SyncPlan> {
+        let device = self.state.device.expect("started");
+        let (requested, resuming) = (request.requested, request.resuming);
+        let client_last = request.client_last;
+        let state = store.set_up_device_datastore(device, datastore, request.phone_uri)?;
 
         let mut mode = requested;
         let mut status = StatusCode::Ok;
         let mut resumed: Option<ResumeDatastore> = None;
         if resuming {
-            resumed = self.resumable(store, datastore, &client_next)?;
+            resumed = self.resumable(store, datastore, request.client_next)?;
             match &resumed {
                 Some(saved) => {
                     mode = saved.mode()?;
@@ -150,7 +240,7 @@ impl Session {
         }
         // The anchors the phone starts from: those it got when the last sync completed, or,
         // when it never saw that end, those it had at that sync's start.
-        let base = known_base(&state, client_last.as_deref());
+        let base = known_base(&state, client_last);
         if !resuming
             && base.is_none()
             && matches!(
@@ -192,17 +282,54 @@ impl Session {
         // Kept when this sync completes: a phone that misses the end comes back with them.
         let base = base.or_else(|| {
             client_last
-                .clone()
                 .filter(|l| !l.is_empty())
                 .map(|client| AnchorBase {
-                    client,
+                    client: client.to_string(),
                     server: server_last.clone(),
                     completed_at: None,
                 })
         });
-        store.begin_datastore_sync(device, datastore, session, &client_next, &server_next, now)?;
+        Ok(SyncPlan {
+            datastore,
+            mode,
+            status,
+            resumed,
+            base,
+            confirmed_until,
+            absent_means_deleted,
+            server_last,
+            server_next,
+        })
+    }
+
+    /// Starts a planned datastore sync: anchors pending, mappings prepared for the mode, the
+    /// datastore active in the session.
+    fn begin_planned_sync<S: SyncStore + ?Sized>(
+        &mut self,
+        store: &S,
+        plan: SyncPlan,
+        request: &SyncRequest<'_>,
+        server_uri: &str,
+        tasks_of_calendar: bool,
+        now: Timestamp,
+    ) -> Result<()> {
+        let device = self.state.device.expect("started");
+        let session = self.state.store_session.expect("started");
+        let datastore = plan.datastore;
+        store.begin_datastore_sync(
+            device,
+            datastore,
+            session,
+            request.client_next,
+            &plan.server_next,
+            now,
+        )?;
         // A resumed sync goes on from where it stopped: what was exchanged stays as it is.
-        let preparation = if resumed.is_some() { None } else { Some(mode) };
+        let preparation = if plan.resumed.is_some() {
+            None
+        } else {
+            Some(plan.mode)
+        };
         match preparation {
             Some(SyncMode::Slow | SyncMode::RefreshFromClient) => {
                 // Items sent but never mapped: the phone holds them under LUIDs we do not
@@ -218,33 +345,26 @@ impl Session {
             }
             _ => {}
         }
-        tracing::info!(%datastore, ?requested, ?mode, phone_uri, "datastore sync begins");
+        tracing::info!(%datastore, requested = ?request.requested, mode = ?plan.mode, phone_uri = request.phone_uri, "datastore sync begins");
 
         self.state.active.retain(|a| a.datastore != datastore);
         self.state.active.push(Active {
             datastore,
-            phone_uri: phone_uri.clone(),
-            server_uri: target.clone(),
-            mode,
-            base,
-            confirmed_until,
-            absent_means_deleted,
-            seen_luids: resumed
+            phone_uri: request.phone_uri.to_string(),
+            server_uri: server_uri.to_string(),
+            mode: plan.mode,
+            base: plan.base,
+            confirmed_until: plan.confirmed_until,
+            absent_means_deleted: plan.absent_means_deleted,
+            seen_luids: plan
+                .resumed
                 .map(|saved| saved.seen_luids.into_iter().collect())
                 .unwrap_or_default(),
             sif_used: None,
+            items_in_b64: false,
+            tasks_of_calendar,
         });
-        let mut our_item = model::item(Some(&phone_uri), Some(&target));
-        our_item.meta = some_meta(MetInf {
-            anchor: Some(model::anchor(server_last.as_deref(), &server_next)),
-            ..MetInf::default()
-        });
-        self.state.outbox.commands.push_back(Command::Alert(Alert {
-            data: Some(mode.alert_code()),
-            items: vec![our_item],
-            ..Alert::default()
-        }));
-        Ok((status, Some(client_next)))
+        Ok(())
     }
 
     /// The suspended sync of a datastore this Alert 225 resumes: the device's latest session

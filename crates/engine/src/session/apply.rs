@@ -33,6 +33,12 @@ pub(super) struct Partial {
     data: Vec<u8>,
 }
 
+impl Partial {
+    pub(super) fn datastore(&self) -> Datastore {
+        self.datastore
+    }
+}
+
 impl Session {
     /// A large object that will not be completed: what arrived of it is kept.
     pub(super) fn abandon_partial(&mut self, partial: Partial, why: &str) {
@@ -224,9 +230,12 @@ impl Session {
         } else {
             bytes
         };
+        let in_b64 = format.as_deref() == Some("b64");
         if SifKind::from_content_type(&content_type).is_some() {
-            self.state.active[index].sif_used =
-                Some((content_type.clone(), format.as_deref() == Some("b64")));
+            self.state.active[index].sif_used = Some((content_type.clone(), in_b64));
+        }
+        if in_b64 {
+            self.state.active[index].items_in_b64 = true;
         }
         let phone = self.phone(index);
         let incoming = match content::from_phone(&phone, datastore, &content_type, bytes) {
@@ -586,7 +595,6 @@ impl Session {
         delete: &Delete,
         now: Timestamp,
     ) -> Result<Vec<ItemOutcome>> {
-        let datastore = self.state.active[index].datastore;
         let mut outcomes = Vec::with_capacity(delete.items.len());
         for item in &delete.items {
             let Some(luid) = item_luid(item) else {
@@ -594,6 +602,8 @@ impl Session {
                 outcomes.push(ItemOutcome::of(item, StatusCode::BadRequest));
                 continue;
             };
+            let routed = self.route_item(store, index, Some(&luid), None, None)?;
+            let datastore = self.state.active[routed].datastore;
             let code = self.delete_by_luid(store, datastore, &luid, now)?;
             outcomes.push(ItemOutcome::of(item, code));
         }

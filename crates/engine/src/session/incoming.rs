@@ -289,6 +289,12 @@ impl Session {
                 // Each item has its own outcome: one bad item does not cost the others.
                 let mut outcomes = Vec::with_capacity(c.items.len());
                 for item in &c.items {
+                    let format = meta(&item.meta)
+                        .and_then(|m| text(&m.format))
+                        .or_else(|| meta(&c.meta).and_then(|m| text(&m.format)));
+                    let luid = item_luid(item);
+                    let index =
+                        self.route_item(store, index, luid.as_deref(), Some(item), format)?;
                     let code = self.apply_item(store, index, c, item, is_add, now)?;
                     outcomes.push(ItemOutcome::of(item, code));
                 }
@@ -334,7 +340,9 @@ impl Session {
         // All or nothing: a savepoint in the message's transaction undoes the commands of a
         // failed Atomic, and what the session learnt from them is put back.
         let before = self.state.outbox.statuses.len();
+        let companion = self.companion_of(index);
         let seen_before = self.state.active[index].seen_luids.clone();
+        let companion_seen_before = companion.map(|c| self.state.active[c].seen_luids.clone());
         let partial_before = self.state.partial.clone();
         store.savepoint("engine_atomic")?;
         if !no_resp && !container.no_resp {
@@ -366,6 +374,9 @@ impl Session {
         store.rollback_to_savepoint("engine_atomic")?;
         tracing::info!("Atomic failed; its commands were rolled back");
         self.state.active[index].seen_luids = seen_before;
+        if let (Some(companion), Some(seen)) = (companion, companion_seen_before) {
+            self.state.active[companion].seen_luids = seen;
+        }
         self.state.partial = partial_before;
         for status in self.state.outbox.statuses.iter_mut().skip(first_inner) {
             if status.data.is_success() {

@@ -12,6 +12,7 @@
 mod alerts;
 mod apply;
 mod auth;
+mod combined;
 mod device_info;
 mod incoming;
 mod outgoing;
@@ -142,6 +143,12 @@ struct Active {
     /// The SIF type the phone's items came in this session, and whether as base64 (Meta
     /// Format b64): what we send to this datastore is written the same way.
     sif_used: Option<(String, bool)>,
+    /// The phone sent an item of this datastore in base64 (Meta Format b64) this session:
+    /// what we send it is base64 too, whatever the type.
+    items_in_b64: bool,
+    /// The Tasks half of a phone calendar that holds to-dos (see `combined`): it shares the
+    /// Calendar active's phone datastore, Sync and anchors.
+    tasks_of_calendar: bool,
 }
 
 /// All a session learns and queues. Cloned before each message, so that a message not
@@ -181,6 +188,9 @@ struct Peer {
     msg_id: u32,
     max_msg_size: Option<u64>,
     max_obj_size: Option<u64>,
+    /// The phone's MaxMsgSize is under twice our smallest workable message: our headers
+    /// after the first leave out their Meta.
+    tiny_messages: bool,
 }
 
 /// A SyncML DS server session. Create one per phone session; feed it every message.
@@ -215,6 +225,7 @@ impl Session {
                     msg_id: 0,
                     max_msg_size: None,
                     max_obj_size: None,
+                    tiny_messages: false,
                 },
                 device: None,
                 store_session: None,

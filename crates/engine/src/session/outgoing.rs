@@ -137,7 +137,18 @@ impl Session {
                     continue;
                 }
             };
-            match store.map_device_item(device, datastore, guid, &luid, None, now) {
+            // A to-do we sent to a calendar that holds to-dos is mapped in Tasks.
+            let item_datastore = self.map_datastore(store, datastore, guid)?;
+            if item_datastore != datastore
+                && !self
+                    .state
+                    .active
+                    .iter()
+                    .any(|a| a.datastore == item_datastore)
+            {
+                store.set_up_device_datastore(device, item_datastore, &source)?;
+            }
+            match store.map_device_item(device, item_datastore, guid, &luid, None, now) {
                 Ok(()) => {}
                 Err(e) if e.kind() != StorageErrorKind::Failed => {
                     tracing::warn!(error = %e, "Map item refused");
@@ -157,10 +168,13 @@ impl Session {
             if !active.mode.server_sends() {
                 continue;
             }
-            self.state
-                .outbox
-                .changes
-                .push_back(Outgoing::Open(active.datastore));
+            // The Tasks half of a calendar holding to-dos goes in the calendar's Sync.
+            if !active.tasks_of_calendar {
+                self.state
+                    .outbox
+                    .changes
+                    .push_back(Outgoing::Open(active.datastore));
+            }
             let (max_guid_size, rx_pref) = self.phone_datastore_facts(&active.phone_uri);
             // A client that sent SIF gets SIF, base64 when it sent base64; a client whose
             // DevInf prefers SIF gets it in base64, as Funambol clients expect.
@@ -168,6 +182,13 @@ impl Session {
                 Some((content_type, b64)) => (Some(content_type.clone()), *b64),
                 None => (rx_pref, true),
             };
+            // A phone that sent base64 gets base64 (the halves of a calendar holding to-dos
+            // count as one datastore).
+            let phone_sent_b64 = self
+                .state
+                .active
+                .iter()
+                .any(|a| a.phone_uri == active.phone_uri && a.items_in_b64);
             let phone = self.phone(index);
             for change in store.changes_for_device(device, active.datastore)? {
                 let guid_text = change.item.guid.to_string();
@@ -191,7 +212,10 @@ impl Session {
                     content::to_phone(&phone, &change.item, preferred.as_deref())
                 };
                 let mut format = None;
-                if sif_in_b64 && SifKind::from_content_type(&content_type).is_some() {
+                let is_sif = SifKind::from_content_type(&content_type).is_some();
+                if change.kind != ChangeKind::Delete
+                    && ((is_sif && sif_in_b64) || (!is_sif && phone_sent_b64))
+                {
                     data = base64::engine::general_purpose::STANDARD
                         .encode(&data)
                         .into_bytes();
@@ -238,15 +262,18 @@ impl Session {
         budget: &mut SizeBudget,
     ) -> Result<()> {
         let limit = budget.limit();
-        // The datastore of the Sync at the end of the body, if the body ends with one.
-        let mut open: Option<Datastore> = None;
+        // The phone datastore of the Sync at the end of the body, if the body ends with one
+        // (the Calendar and Tasks of a calendar holding to-dos share one).
+        let mut open: Option<String> = None;
         while let Some(outgoing) = self.state.outbox.changes.pop_front() {
             let datastore = match &outgoing {
                 Outgoing::Open(d) => *d,
                 Outgoing::Change(c) => c.datastore,
             };
             let mut opened_here = false;
-            if open != Some(datastore) || matches!(outgoing, Outgoing::Open(_)) {
+            let phone_uri = self.phone_uri_of(datastore);
+            if open.as_deref() != Some(phone_uri.as_str()) || matches!(outgoing, Outgoing::Open(_))
+            {
                 let sync = self.sync_for(datastore, *next_id);
                 let sync = budget.measure(self, Command::Sync(sync.into()))?;
                 message.body.commands.push(sync);
@@ -265,7 +292,7 @@ impl Session {
                     budget.resync(self, message)?;
                 }
                 *next_id += 1;
-                open = Some(datastore);
+                open = Some(phone_uri);
             }
             let Outgoing::Change(change) = outgoing else {
                 continue;
@@ -432,12 +459,20 @@ impl Session {
             .iter()
             .find(|a| a.datastore == datastore)
             .expect("queued for an active datastore");
+        // A calendar holding to-dos takes our Calendar and Tasks changes in one Sync.
+        let sharing: Vec<Datastore> = self
+            .state
+            .active
+            .iter()
+            .filter(|a| a.phone_uri == active.phone_uri)
+            .map(|a| a.datastore)
+            .collect();
         let number_of_changes = (self.state.peer.version != Version::V1_0).then(|| {
             self.state
                 .outbox
                 .changes
                 .iter()
-                .filter(|c| matches!(c, Outgoing::Change(c) if c.datastore == datastore))
+                .filter(|c| matches!(c, Outgoing::Change(c) if sharing.contains(&c.datastore)))
                 .count() as u32
         });
         Sync {

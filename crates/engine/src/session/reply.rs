@@ -45,15 +45,15 @@ impl Outbox {
     }
 }
 
-/// Below this MaxMsgSize (bytes) our header states its Meta in our first message only.
+/// Above this MaxMsgSize (bytes) a phone's messages are never tiny: no need to measure.
 const SMALL_MESSAGES: usize = 8192;
 
 impl Session {
     fn our_header(&self, msg_id: u32) -> SyncHdr {
         // Our MaxMsgSize and MaxObjSize hold for the whole session and the phone learns them
         // from our first message; repeating them costs about 150 bytes of XML, which only a
-        // phone with small messages feels, so only such a phone goes without the repeat.
-        let meta_in_header = msg_id == 1 || self.limit() >= SMALL_MESSAGES;
+        // phone with tiny messages feels, so only such a phone goes without the repeat.
+        let meta_in_header = msg_id == 1 || !self.state.peer.tiny_messages;
         let mut meta = MetInf {
             max_msg_size: Some(self.config.max_msg_size),
             ..MetInf::default()
@@ -93,9 +93,14 @@ impl Session {
     /// `Some(smallest)` when the phone's MaxMsgSize is below the smallest message that lets a
     /// session progress: our header (with its Meta, as in our first message), its status and
     /// two statuses. A phone that asks for each of our messages with an Alert 222 adds a
-    /// status to every message, so a message must carry two to get ahead.
-    pub(super) fn phone_messages_too_small(&self, header_status: &Status) -> Result<Option<usize>> {
+    /// status to every message, so a message must carry two to get ahead. A MaxMsgSize under
+    /// twice that makes the phone's messages tiny: our later headers leave out their Meta.
+    pub(super) fn phone_messages_too_small(
+        &mut self,
+        header_status: &Status,
+    ) -> Result<Option<usize>> {
         let limit = self.limit();
+        self.state.peer.tiny_messages = false;
         if limit >= SMALL_MESSAGES {
             return Ok(None);
         }
@@ -114,6 +119,7 @@ impl Session {
             message.body.commands.push(command);
         }
         let smallest = self.encode(&message)?.len();
+        self.state.peer.tiny_messages = limit < 2 * smallest;
         Ok((smallest > limit).then_some(smallest))
     }
 
@@ -177,7 +183,10 @@ impl Session {
             }
             next_id += 1;
         }
-        while !full {
+        // Package 2 (our Alerts, Results, Get) answers the phone's whole package 1: while
+        // that goes on over several messages, ours carry statuses only.
+        let package_1_goes_on = self.state.phase == Phase::Init;
+        while !full && !package_1_goes_on {
             let Some(mut command) = self.state.outbox.commands.pop_front() else {
                 break;
             };

@@ -188,6 +188,10 @@ pub struct Phone {
     pub max_guid_size: Option<u32>,
     /// The properties the phone's CTCap lists (`None`: no CTCap).
     pub ctcap: Option<Vec<&'static str>>,
+    /// What the CTCap's BEGIN property lists (VEVENT, VTODO), if anything.
+    pub ctcap_begin: Vec<&'static str>,
+    /// DevInf Man and Mod (the server's quirk profile is matched on them).
+    pub maker_model: (&'static str, &'static str),
     /// After a cut, send the Maps still owed at the start of the next session.
     pub resends_maps: bool,
     pub items: BTreeMap<String, String>,
@@ -233,6 +237,8 @@ impl Phone {
             nonce: None,
             send_devinf: true,
             ctcap: None,
+            ctcap_begin: Vec::new(),
+            maker_model: ("Nokia", "6230i"),
             max_guid_size: Some(16),
             resends_maps: true,
             items: BTreeMap::new(),
@@ -280,10 +286,20 @@ impl Phone {
         let mut keys: Vec<String> = self
             .items
             .values()
-            .map(|v| identity_key_in(self.datastore, v))
+            .map(|v| identity_key_in(self.store_of(v), v))
             .collect();
         keys.sort();
         keys
+    }
+
+    /// The server store an item of the phone belongs in: a to-do in a calendar goes to
+    /// Tasks when the server keeps the phone's calendar as Calendar and Tasks.
+    pub fn store_of(&self, text: &str) -> Datastore {
+        if self.datastore == Datastore::Calendar && text.contains("BEGIN:VTODO") {
+            Datastore::Tasks
+        } else {
+            self.datastore
+        }
     }
 
     fn version_str(&self) -> &'static str {
@@ -326,8 +342,8 @@ impl Phone {
 
     pub fn devinf(&self) -> DevInf {
         let mut devinf = DevInf::new(self.version);
-        devinf.man = Some("Nokia".into());
-        devinf.model = Some("6230i".into());
+        devinf.man = Some(self.maker_model.0.into());
+        devinf.model = Some(self.maker_model.1.into());
         devinf.sw_v = Some("V 03.88".into());
         devinf.dev_id = Some(self.device_uri.clone().into());
         devinf.dev_typ = Some("phone".into());
@@ -335,6 +351,9 @@ impl Phone {
         // A SIF client names its SIF type; the others say vCard, as the phones did.
         let preferred = match self.content_type.starts_with("text/x-s4j-") {
             true => ContentType::new(self.content_type.as_str(), "1.0"),
+            false if self.content_type == "text/x-vcalendar" => {
+                ContentType::new("text/x-vcalendar", "1.0")
+            }
             false => ContentType::new("text/x-vcard", "2.1"),
         };
         devinf.data_stores.push(DataStore {
@@ -344,16 +363,29 @@ impl Phone {
             max_guid_size: self.max_guid_size,
             ..DataStore::default()
         });
-        if let Some(names) = &self.ctcap {
+        if self.ctcap.is_some() || !self.ctcap_begin.is_empty() {
+            let names = self.ctcap.clone().unwrap_or_default();
+            let mut properties: Vec<Property> = names
+                .iter()
+                .map(|name| Property {
+                    name: name.to_string().into(),
+                    ..Property::default()
+                })
+                .collect();
+            if !self.ctcap_begin.is_empty() {
+                properties.push(Property {
+                    name: "BEGIN".into(),
+                    val_enums: self
+                        .ctcap_begin
+                        .iter()
+                        .map(|v| v.to_string().into())
+                        .collect(),
+                    ..Property::default()
+                });
+            }
             let cap = CtCap {
                 ct_type: self.content_type.clone().into(),
-                properties: names
-                    .iter()
-                    .map(|name| Property {
-                        name: name.to_string().into(),
-                        ..Property::default()
-                    })
-                    .collect(),
+                properties,
                 ..CtCap::default()
             };
             if self.version == Version::V1_2 {

@@ -193,6 +193,23 @@ impl<B: Backend> Server<B> {
             .replace_item(guid, incoming.as_content(), &cause, now);
     }
 
+    /// An item of another datastore edited on the PC (`text` as the desktop writes it).
+    pub fn replace_item_text(&mut self, guid: Guid, text: &str) {
+        let datastore = self.item(guid).datastore;
+        self.now += 1000;
+        let incoming = content::from_phone(
+            &content::phone_for(None, None),
+            datastore,
+            "text/calendar",
+            text.as_bytes(),
+        )
+        .expect("the desktop's item reads");
+        let cause = Cause::pc(Reason::ReplacedOnPc);
+        let now = Timestamp(self.now);
+        self.store
+            .replace_item(guid, incoming.as_content(), &cause, now);
+    }
+
     pub fn delete_contact(&mut self, guid: Guid) {
         self.now += 1000;
         let now = Timestamp(self.now);
