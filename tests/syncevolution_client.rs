@@ -336,3 +336,114 @@ fn syncevolution_client_reset_then_slow_sync_doubles_nothing() {
     assert_eq!(on_pc, 11, "no second copy on the PC: {export}");
     assert_eq!(daemon.contacts(), before);
 }
+
+/// One SyncEvolution session syncing a calendar directory (vCalendar 1.0 on the wire, whose
+/// DevInf lists VEVENT and VTODO in one datastore, as Nokia phones do).
+fn sync_calendar(client: &Client, calendar: &Path, mode: &str) -> String {
+    let contacts = client.home.with_extension("contacts");
+    std::fs::create_dir_all(&contacts).unwrap();
+    let output = Command::new("bash")
+        .arg(&client.script)
+        .args(["--url", &client.url, "--contacts"])
+        .arg(&contacts)
+        .arg("--calendar")
+        .arg(calendar)
+        .args(["--calendar-uri", "Calendar", "--contacts-uri", "Contacts"])
+        .args(["--calendar-sync-format", "text/x-vcalendar"])
+        .args(["--mode", mode, "--wbxml", "1", "--version", client.version])
+        .args(["--device-id", "sevo-calendar", "--timeout", "300"])
+        .arg("--home")
+        .arg(&client.home)
+        .output()
+        .expect("run-client.sh runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success() && stdout.contains("synchronization completed successfully"),
+        "SyncEvolution {mode} failed ({}):\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+fn ics(member: &str, uid: &str, lines: &str) -> String {
+    format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:{member}\r\nUID:{uid}\r\n\
+         DTSTAMP:20060401T120000Z\r\n{lines}END:{member}\r\nEND:VCALENDAR\r\n"
+    )
+}
+
+/// SyncEvolution's calendar in vCalendar 1.0 holds events and to-dos in one datastore and
+/// says so in its DevInf: its to-dos land in handsync's Tasks (not Calendar), a to-do added on
+/// the desktop reaches its calendar directory, and an edit and a delete on its side reach
+/// Tasks, in two-way syncs.
+#[test]
+fn syncevolution_calendar_holding_todos_syncs_them_with_tasks() {
+    if !support::oracle_available("syncevolution") {
+        return;
+    }
+    let script = tools_dir().join("syncevolution/run-client.sh");
+    assert!(script.exists(), "{} is missing", script.display());
+    let dir = support::scratch_dir("sevo-calendar-todos");
+    let daemon = Daemon::start(&dir);
+    let client = Client {
+        script,
+        home: dir.join("client"),
+        url: daemon.url.clone(),
+        wbxml: true,
+        version: "1.2",
+    };
+    let calendar = dir.join("calendar");
+    std::fs::create_dir_all(&calendar).unwrap();
+    let event_lines = "SUMMARY:Meeting\r\nDTSTART:20060403T090000Z\r\nDTEND:20060403T100000Z\r\n";
+    std::fs::write(calendar.join("1.ics"), ics("VEVENT", "ev-1", event_lines)).unwrap();
+    let todo_lines = "SUMMARY:Buy milk\r\nDUE:20060430T220000Z\r\nSTATUS:NEEDS-ACTION\r\n";
+    std::fs::write(calendar.join("2.ics"), ics("VTODO", "todo-1", todo_lines)).unwrap();
+    sync_calendar(&client, &calendar, "slow");
+    let export =
+        |datastore: &str| daemon.handsync(&["export", "--datastore", datastore, "--format", "ics"]);
+    let tasks = export("tasks");
+    assert!(tasks.contains("SUMMARY:Buy milk"), "{tasks}");
+    let events = export("calendar");
+    assert!(events.contains("SUMMARY:Meeting"), "{events}");
+    assert!(!events.contains("VTODO"), "{events}");
+
+    let desk = dir.join("desk.ics");
+    let desk_lines = "SUMMARY:File taxes\r\nDUE:20070430T220000Z\r\n";
+    std::fs::write(&desk, ics("VTODO", "desk-1", desk_lines)).unwrap();
+    daemon.handsync(&["import", "--datastore", "tasks", desk.to_str().unwrap()]);
+    std::fs::write(
+        calendar.join("2.ics"),
+        ics(
+            "VTODO",
+            "todo-1",
+            &todo_lines.replace("NEEDS-ACTION", "COMPLETED"),
+        ),
+    )
+    .unwrap();
+    let report = sync_calendar(&client, &calendar, "two-way");
+    assert!(report.contains("two-way"), "{report}");
+    let holding = |text: &str| -> Vec<PathBuf> {
+        std::fs::read_dir(&calendar)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| std::fs::read_to_string(p).unwrap().contains(text))
+            .collect()
+    };
+    assert_eq!(
+        holding("File taxes").len(),
+        1,
+        "the desktop's to-do arrived"
+    );
+    assert_eq!(std::fs::read_dir(&calendar).unwrap().count(), 3);
+    let tasks = export("tasks");
+    assert!(tasks.contains("STATUS:COMPLETED"), "{tasks}");
+    assert!(!export("calendar").contains("VTODO"));
+
+    std::fs::remove_file(&holding("File taxes")[0]).unwrap();
+    let report = sync_calendar(&client, &calendar, "two-way");
+    assert!(report.contains("two-way"), "{report}");
+    let tasks = export("tasks");
+    assert!(!tasks.contains("File taxes"), "{tasks}");
+    assert!(tasks.contains("Buy milk"), "{tasks}");
+}
