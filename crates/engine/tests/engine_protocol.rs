@@ -462,3 +462,53 @@ fn base64_vcards_are_read_and_answered_in_base64() {
         assert!(phone.items.values().all(|v| v.starts_with("BEGIN:VCARD")));
     }
 }
+
+/// Our DevInf with its CTCaps is about 19 KB of XML: a phone announcing a smaller MaxMsgSize
+/// gets it without CTCap (optional), within its limit; a roomier one gets the CTCaps.
+#[test]
+fn our_devinf_leaves_out_its_ctcap_rather_than_exceed_the_max_msg_size() {
+    for (encoding, max_msg_size) in [
+        (Encoding::Xml, 10_240u64),
+        (Encoding::Xml, 64 * 1024),
+        (Encoding::Wbxml, 2_000),
+        (Encoding::Wbxml, 64 * 1024),
+    ] {
+        let mut server = Server::new(ServerConfig::default());
+        let mut session = server.session();
+        let mut phone = Phone::new(Version::V1_2, encoding);
+        phone.max_msg_size = max_msg_size;
+        let get = Command::Get(GetPut {
+            meta: meta(MetInf::with_type(encoding.devinf_content_type())),
+            items: vec![item(Some("./devinf12"), None)],
+            ..GetPut::default()
+        });
+        let message = phone.message(vec![get], true, false);
+        let reply = server
+            .exchange(&mut session, &encode(&message, encoding))
+            .unwrap();
+        assert!(
+            reply.bytes.len() as u64 <= max_msg_size,
+            "{encoding:?} at {max_msg_size}"
+        );
+        let received = handsync_proto::syncml::decode(&reply.bytes).unwrap();
+        let devinf = received
+            .body
+            .commands
+            .iter()
+            .find_map(|c| match c {
+                Command::Results(r) => match &r.items[0].data {
+                    Some(Data::DevInf(d)) => Some(d.clone()),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .expect("Results with our DevInf");
+        let with_ctcap = devinf.data_stores.iter().any(|s| !s.ct_caps.is_empty());
+        assert_eq!(
+            with_ctcap,
+            max_msg_size > 20_000,
+            "{encoding:?} at {max_msg_size}"
+        );
+        assert_eq!(devinf.data_stores.len(), 4);
+    }
+}

@@ -87,10 +87,27 @@ impl Session {
             return StatusCode::NotFound;
         }
         let version = self.state.peer.version;
-        let devinf = server_devinf(&self.config, version);
+        let mut devinf = server_devinf(&self.config, version);
+        let mut results = self.devinf_results(get, &devinf);
+        // A Results goes in one message: when our CTCaps make it too large for the phone's
+        // MaxMsgSize, the DevInf goes without them (CTCap is optional).
+        if !self.fits_beside_a_status(&results) {
+            tracing::info!("our DevInf with CTCap exceeds the phone's MaxMsgSize: sent without");
+            devinf.ct_caps.clear();
+            for store in &mut devinf.data_stores {
+                store.ct_caps.clear();
+            }
+            results = self.devinf_results(get, &devinf);
+        }
+        self.state.outbox.commands.push_back(results);
+        StatusCode::Ok
+    }
+
+    fn devinf_results(&self, get: &GetPut, devinf: &DevInf) -> Command {
+        let version = self.state.peer.version;
         let mut result_item = model::item(None, Some(devinf_uri(version)));
-        result_item.data = Some(Data::DevInf(Box::new(devinf)));
-        self.state.outbox.commands.push_back(Command::Results(
+        result_item.data = Some(Data::DevInf(Box::new(devinf.clone())));
+        Command::Results(
             Results {
                 msg_ref: Some(self.state.peer.msg_id),
                 cmd_ref: get.cmd_id.as_ref().map(|c| c.to_string().into()),
@@ -103,8 +120,7 @@ impl Session {
                 ..Results::default()
             }
             .into(),
-        ));
-        StatusCode::Ok
+        )
     }
 
     pub(super) fn phone_for_datastore(&mut self, datastore: Datastore) -> PhoneFormat {

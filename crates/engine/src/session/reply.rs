@@ -8,7 +8,7 @@ use handsync_proto::ds::{MessageEncoder, SizeBudget};
 use handsync_proto::markup::Version;
 use handsync_proto::syncml::{
     to_wbxml, to_xml, xml::XmlOptions, Alert, AlertCode, Command, Encoding, Message, MetInf,
-    Source, Status, Sync, SyncBody, SyncHdr, Target,
+    Source, Status, StatusCode, Sync, SyncBody, SyncHdr, Target,
 };
 use handsync_proto::wbxml::WriterOptions;
 
@@ -121,6 +121,30 @@ impl Session {
         let smallest = self.encode(&message)?.len();
         self.state.peer.tiny_messages = limit < 2 * smallest;
         Ok((smallest > limit).then_some(smallest))
+    }
+
+    /// Whether `command` fits in a message of ours beside the header's status (our first
+    /// message's header, with its Meta): a command that does not cannot go within the
+    /// phone's MaxMsgSize at all.
+    pub(super) fn fits_beside_a_status(&self, command: &Command) -> bool {
+        let header = self.our_header(1);
+        // The phone's header names the same two URIs ours does.
+        let status = Status::for_header("1", &header, StatusCode::Ok);
+        let mut command = command.clone();
+        model::set_cmd_id(&mut command, 2);
+        let message = Message {
+            version: self.state.peer.version,
+            header: Some(header),
+            body: SyncBody {
+                final_: true,
+                commands: vec![Command::Status(status), command],
+                ..SyncBody::default()
+            },
+            extensions: Default::default(),
+        };
+        self.encode(&message)
+            .map(|bytes| bytes.len() <= self.limit())
+            .unwrap_or(false)
     }
 
     /// The size limit of our messages.
