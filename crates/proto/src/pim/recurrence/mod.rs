@@ -136,12 +136,17 @@ impl Recurrence {
                         rule.by_day.push(parse_ical_weekday(item)?);
                     }
                 }
-                "BYMONTHDAY" => rule.by_month_day = numbers(value)?,
-                "BYYEARDAY" => rule.by_year_day = numbers(value)?,
+                "BYMONTHDAY" => rule.by_month_day = within(numbers(value)?, 31, "BYMONTHDAY")?,
+                "BYYEARDAY" => rule.by_year_day = within(numbers(value)?, 366, "BYYEARDAY")?,
                 "BYMONTH" => {
                     rule.by_month = numbers(value)?
                         .into_iter()
-                        .map(|m| u32::try_from(m).map_err(|_| error("negative BYMONTH")))
+                        .map(|m| {
+                            u32::try_from(m)
+                                .ok()
+                                .filter(|m| (1..=12).contains(m))
+                                .ok_or_else(|| error(format!("BYMONTH {m} is no month")))
+                        })
                         .collect::<Result<_, _>>()?
                 }
                 _ => rule.other.push((key, value.to_string())),
@@ -306,19 +311,25 @@ impl Recurrence {
                             pending_ordinals.clear();
                             ordinal_used = false;
                         }
-                        pending_ordinals.push(parse_vcal_number(&token)?);
+                        let position = parse_vcal_number(&token)?;
+                        pending_ordinals
+                            .push(within(vec![position], MAX_WEEK_POSITION, "MP position")?[0]);
                     }
                 }
                 "MD" => rule.by_month_day.push(if token == "LD" {
                     -1
                 } else {
-                    parse_vcal_number(&token)?
+                    within(vec![parse_vcal_number(&token)?], 31, "month day")?[0]
                 }),
                 "YM" => rule.by_month.push(
                     u32::try_from(parse_vcal_number(&token)?)
-                        .map_err(|_| error("negative month"))?,
+                        .ok()
+                        .filter(|m| (1..=12).contains(m))
+                        .ok_or_else(|| error(format!("{token} is no month")))?,
                 ),
-                "YD" => rule.by_year_day.push(parse_vcal_number(&token)?),
+                "YD" => rule
+                    .by_year_day
+                    .push(within(vec![parse_vcal_number(&token)?], 366, "year day")?[0]),
                 _ => return Err(error(format!("unexpected {token:?}"))),
             }
         }
@@ -339,7 +350,8 @@ impl Recurrence {
         }
         if let (Some(count), Some(start_time)) = (rule.count, start_time) {
             if rule.occurrences_per_interval() > 1 {
-                rule.until = Some(rule.end_of_interval(start_time, count));
+                // An end past the year 9999 is no end.
+                rule.until = rule.end_of_interval(start_time, count);
                 rule.count = None;
             }
         }
@@ -370,25 +382,40 @@ impl Recurrence {
     }
 
     /// The last moment of the `count`-th interval from `start` (weeks run
-    /// Monday to Sunday), at the start's time of day.
-    fn end_of_interval(&self, start: CalTime, count: u32) -> CalTime {
+    /// Monday to Sunday), at the start's time of day; `None` past the year 9999.
+    fn end_of_interval(&self, start: CalTime, count: u32) -> Option<CalTime> {
         let date = start.date();
-        let steps = i64::from(count.saturating_sub(1)) * i64::from(self.interval);
+        let steps = i64::from(count.saturating_sub(1)).checked_mul(i64::from(self.interval))?;
+        // Days, months or years from the start, each bounded before it is used: no step
+        // count a phone can send reaches past year 9999 without being caught here.
         let end = match self.frequency {
-            Frequency::Weekly => date.add_days(steps * 7 + 6 - i64::from(date.weekday())),
+            Frequency::Weekly => {
+                let days = steps
+                    .checked_mul(7)?
+                    .checked_add(6 - i64::from(date.weekday()))?;
+                (days <= (LAST_YEAR + 1) * 366).then(|| date.add_days(days))?
+            }
             Frequency::Monthly => {
-                let months = i64::from(date.year) * 12 + i64::from(date.month) - 1 + steps;
-                let year = months.div_euclid(12) as i32;
-                let month = months.rem_euclid(12) as u32 + 1;
+                let months =
+                    (i64::from(date.year) * 12 + i64::from(date.month) - 1).checked_add(steps)?;
+                let year = months.div_euclid(12);
+                (year <= LAST_YEAR).then_some(())?;
+                let (year, month) = (year as i32, months.rem_euclid(12) as u32 + 1);
                 Date::new(year, month, super::datetime::days_in_month(year, month))
             }
-            Frequency::Yearly => Date::new(date.year.saturating_add(steps as i32), 12, 31),
-            _ => date.add_days(steps),
+            Frequency::Yearly => {
+                let year = i64::from(date.year).checked_add(steps)?;
+                (year <= LAST_YEAR).then(|| Date::new(year as i32, 12, 31))?
+            }
+            _ => (steps <= (LAST_YEAR + 1) * 366).then(|| date.add_days(steps))?,
         };
-        match start {
+        if i64::from(end.year) > LAST_YEAR {
+            return None;
+        }
+        Some(match start {
             CalTime::Date(_) => CalTime::Date(end),
             CalTime::DateTime(time) => CalTime::DateTime(DateTime { date: end, ..time }),
-        }
+        })
     }
 
     /// Whether the rule, started on `start`, has an occurrence on `day`.
@@ -630,14 +657,33 @@ fn parse_ical_weekday(item: &str) -> Result<WeekdayNum, RuleError> {
     let ordinal = if number.is_empty() {
         None
     } else {
-        Some(
-            number
-                .trim_start_matches('+')
-                .parse()
-                .map_err(|_| error(format!("bad BYDAY position in {item:?}")))?,
-        )
+        let position: i32 = number
+            .trim_start_matches('+')
+            .parse()
+            .map_err(|_| error(format!("bad BYDAY position in {item:?}")))?;
+        Some(within(vec![position], MAX_WEEK_POSITION, "BYDAY position")?[0])
     };
     Ok(WeekdayNum { ordinal, weekday })
+}
+
+/// Weeks in a year: the farthest a BYDAY position (or a vCalendar `MP` one) reaches.
+const MAX_WEEK_POSITION: i32 = 53;
+
+/// The years a rule's end may fall in; a rule ending later has no end that a calendar
+/// could show (the phone's `#4294967295`).
+const LAST_YEAR: i64 = 9999;
+
+/// Positions counted from either end, never 0 and at most `bound` away from it (RFC 5545's
+/// ranges: 31 days of a month, 366 of a year, 53 weeks), so nothing computed from them
+/// overflows.
+fn within(values: Vec<i32>, bound: i32, what: &str) -> Result<Vec<i32>, RuleError> {
+    match values
+        .iter()
+        .find(|v| **v == 0 || v.unsigned_abs() > bound as u32)
+    {
+        Some(bad) => Err(error(format!("{what} {bad} is out of range"))),
+        None => Ok(values),
+    }
 }
 
 /// `1`, `1+`, `2-` (vCalendar counts from the end with a trailing minus).
@@ -663,248 +709,4 @@ fn format_vcal_number(value: i32, with_plus: bool) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn both_ways(vcal: &str, ical: &str) {
-        let from_vcal = Recurrence::parse_vcal(vcal, Some(Date::new(2006, 4, 6))).unwrap();
-        assert_eq!(from_vcal.to_ical(), ical, "{vcal}");
-        let from_ical = Recurrence::parse_ical(ical).unwrap();
-        assert_eq!(from_ical, from_vcal);
-        assert_eq!(from_ical.to_vcal().unwrap(), vcal, "{ical}");
-    }
-
-    #[test]
-    fn daily_forever_and_counted() {
-        both_ways("D1 #0", "FREQ=DAILY");
-        both_ways("D2 #5", "FREQ=DAILY;INTERVAL=2;COUNT=5");
-    }
-
-    #[test]
-    fn weekly_with_days_and_end() {
-        both_ways(
-            "W2 MO TU 20101231T000000Z",
-            "FREQ=WEEKLY;INTERVAL=2;UNTIL=20101231T000000Z;BYDAY=MO,TU",
-        );
-        both_ways("W1 FR #9", "FREQ=WEEKLY;COUNT=9;BYDAY=FR");
-    }
-
-    #[test]
-    fn monthly_by_day_number() {
-        both_ways("MD1 10 #5", "FREQ=MONTHLY;COUNT=5;BYMONTHDAY=10");
-        both_ways("MD1 1 10 #0", "FREQ=MONTHLY;BYMONTHDAY=1,10");
-        both_ways("MD1 1- #0", "FREQ=MONTHLY;BYMONTHDAY=-1");
-        let last_day = Recurrence::parse_vcal("MD1 LD #0", None).unwrap();
-        assert_eq!(last_day.by_month_day, [-1]);
-    }
-
-    #[test]
-    fn monthly_by_position() {
-        both_ways(
-            "MP1 1+ TH 21001231T000000",
-            "FREQ=MONTHLY;UNTIL=21001231T000000;BYDAY=1TH",
-        );
-        both_ways(
-            "MP2 1+ SU #10",
-            "FREQ=MONTHLY;INTERVAL=2;COUNT=10;BYDAY=1SU",
-        );
-        both_ways(
-            "MP2 1+ SU 1- SU #0",
-            "FREQ=MONTHLY;INTERVAL=2;BYDAY=1SU,-1SU",
-        );
-        both_ways("MP1 2+ MO WE #0", "FREQ=MONTHLY;BYDAY=2MO,2WE");
-        // No position: the start's (2006-04-06 is the first Thursday).
-        let implied = Recurrence::parse_vcal("MP1 #0", Some(Date::new(2006, 4, 6))).unwrap();
-        assert_eq!(implied.to_ical(), "FREQ=MONTHLY;BYDAY=1TH");
-    }
-
-    #[test]
-    fn yearly_by_month_and_by_day() {
-        both_ways("YM1 4 #2", "FREQ=YEARLY;COUNT=2;BYMONTH=4");
-        both_ways("YM1 #0", "FREQ=YEARLY");
-        both_ways("YD1 1 100 #0", "FREQ=YEARLY;BYYEARDAY=1,100");
-    }
-
-    #[test]
-    fn yearly_on_a_weekday_position_through_mp12() {
-        // First Monday of August, from 2002-08-05.
-        let start = Some(Date::new(2002, 8, 5));
-        let rule = Recurrence::parse_ical("FREQ=YEARLY;INTERVAL=1;BYMONTH=8;BYDAY=1MO").unwrap();
-        assert!(rule.to_vcal().is_err());
-        let vcal = rule.to_vcal_from(start).unwrap();
-        assert_eq!(vcal, "MP12 1+ MO #0");
-        assert_eq!(Recurrence::parse_vcal(&vcal, start).unwrap(), rule);
-        let christmas = Recurrence::parse_ical("FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=25").unwrap();
-        let vcal = christmas
-            .to_vcal_from(Some(Date::new(2006, 12, 25)))
-            .unwrap();
-        assert_eq!(vcal, "MD12 25 #0");
-        assert_eq!(
-            Recurrence::parse_vcal(&vcal, Some(Date::new(2006, 12, 25))).unwrap(),
-            christmas
-        );
-        // Another month than the start's cannot be written that way.
-        assert!(rule.to_vcal_from(Some(Date::new(2002, 7, 1))).is_err());
-    }
-
-    #[test]
-    fn a_vcal_count_counts_intervals() {
-        let start = CalTime::parse("20060406T100000").unwrap();
-        // Days 1 and 10 for five months: until the end of August.
-        let rule = Recurrence::parse_vcal_at("MD1 1 10 #5", Some(start)).unwrap();
-        assert_eq!(
-            rule.to_ical(),
-            "FREQ=MONTHLY;UNTIL=20060831T100000;BYMONTHDAY=1,10"
-        );
-        // First and last Sunday every other month, ten times: 18 months on.
-        let rule = Recurrence::parse_vcal_at("MP2 1+ SU 1- SU #10", Some(start)).unwrap();
-        assert_eq!(rule.until, CalTime::parse("20071031T100000"));
-        // Monday and Tuesday for two weeks (2006-04-06 is a Thursday).
-        let rule = Recurrence::parse_vcal_at("W1 MO TU #2", Some(start)).unwrap();
-        assert_eq!(rule.until, CalTime::parse("20060416T100000"));
-        let all_day =
-            Recurrence::parse_vcal_at("YM1 6 7 #3", Some(CalTime::parse("20060601").unwrap()))
-                .unwrap();
-        assert_eq!(all_day.until, CalTime::parse("20081231"));
-    }
-
-    #[test]
-    fn an_ical_count_of_occurrences_becomes_an_end() {
-        let rule = Recurrence::parse_ical("FREQ=WEEKLY;COUNT=4;BYDAY=MO,TU").unwrap();
-        assert!(rule.to_vcal().is_err());
-        let start = CalTime::parse("20060403T100000Z").unwrap();
-        let ended = rule.with_count_as_end(start).unwrap();
-        assert_eq!(ended.to_vcal().unwrap(), "W1 MO TU 20060411T100000Z");
-        let monthly = Recurrence::parse_ical("FREQ=MONTHLY;COUNT=3;BYMONTHDAY=1,-1").unwrap();
-        let ended = monthly
-            .with_count_as_end(CalTime::parse("20060430").unwrap())
-            .unwrap();
-        // April 30 (the start), May 1, May 31.
-        assert_eq!(ended.until, CalTime::parse("20060531"));
-        let positions = Recurrence::parse_ical("FREQ=MONTHLY;COUNT=3;BYDAY=1SU,-1SU").unwrap();
-        let ended = positions
-            .with_count_as_end(CalTime::parse("20060402").unwrap())
-            .unwrap();
-        assert_eq!(ended.until, CalTime::parse("20060507"));
-        let yearly = Recurrence::parse_ical("FREQ=YEARLY;COUNT=3;BYYEARDAY=1,-1").unwrap();
-        let ended = yearly
-            .with_count_as_end(CalTime::parse("20060101").unwrap())
-            .unwrap();
-        assert_eq!(ended.until, CalTime::parse("20070101"));
-        // One occurrence per interval: the count stays a count.
-        let single = Recurrence::parse_ical("FREQ=WEEKLY;COUNT=4;BYDAY=MO").unwrap();
-        assert_eq!(single.with_count_as_end(start).unwrap(), single);
-    }
-
-    #[test]
-    fn missing_duration_defaults_to_two() {
-        let rule = Recurrence::parse_vcal("W1 MO", None).unwrap();
-        assert_eq!(rule.count, Some(2));
-    }
-
-    #[test]
-    fn unrepresentable_rules_are_refused() {
-        let set_position = Recurrence::parse_ical("FREQ=MONTHLY;BYDAY=MO;BYSETPOS=-1").unwrap();
-        assert!(set_position.to_vcal().is_err());
-        let dst = Recurrence::parse_ical("FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10").unwrap();
-        assert!(dst.to_vcal().is_err());
-        assert!(Recurrence::parse_vcal("X1 #0", None).is_err());
-        assert!(Recurrence::parse_ical("COUNT=2").is_err());
-    }
-
-    #[test]
-    fn ical_parse_is_case_insensitive_and_keeps_unknown_parts() {
-        let rule = Recurrence::parse_ical("FREQ=Weekly;COUNT=10;WKST=SU").unwrap();
-        assert_eq!(rule.frequency, Frequency::Weekly);
-        assert_eq!(rule.to_ical(), "FREQ=WEEKLY;COUNT=10;WKST=SU");
-        assert_eq!(rule.to_vcal().unwrap(), "W1 #10");
-    }
-}
-
-#[cfg(test)]
-mod property_tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    /// The first occurrences of a rule from `start`, honouring COUNT and
-    /// UNTIL (by date), at most `limit` of them within ten years.
-    fn occurrences(rule: &Recurrence, start: Date, limit: usize) -> Vec<Date> {
-        let mut found = Vec::new();
-        for offset in 0..(10 * 366) {
-            let day = start.add_days(offset);
-            if rule.until.is_some_and(|u| day > u.date()) {
-                break;
-            }
-            if offset == 0 || rule.occurs_on(start, day) {
-                found.push(day);
-                if Some(found.len()) == rule.count.map(|c| c as usize) || found.len() == limit {
-                    break;
-                }
-            }
-        }
-        found
-    }
-
-    fn weekdays() -> impl Strategy<Value = Vec<WeekdayNum>> {
-        proptest::collection::btree_set(0u8..7, 0..3).prop_map(|days| {
-            days.into_iter()
-                .map(|weekday| WeekdayNum {
-                    ordinal: None,
-                    weekday,
-                })
-                .collect()
-        })
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(300))]
-
-        /// A rule taken to vCalendar 1.0 and back has the same occurrences.
-        #[test]
-        fn vcal_round_trip_keeps_occurrences(
-            frequency in prop_oneof![
-                Just(Frequency::Daily),
-                Just(Frequency::Weekly),
-                Just(Frequency::Monthly),
-                Just(Frequency::Yearly)
-            ],
-            interval in 1u32..4,
-            weekly_days in weekdays(),
-            month_days in proptest::collection::btree_set(prop_oneof![1i32..29, -3i32..0], 0..3),
-            position in prop_oneof![Just(None), (1i32..5).prop_map(Some), Just(Some(-1))],
-            count in prop_oneof![Just(None), (1u32..25).prop_map(Some)],
-            year in 2000i32..2030,
-            month in 1u32..13,
-            day in 1u32..29,
-        ) {
-            let start = Date::new(year, month, day);
-            let mut rule = Recurrence::new(frequency);
-            rule.interval = interval;
-            rule.count = count;
-            match frequency {
-                Frequency::Weekly => rule.by_day = weekly_days,
-                Frequency::Monthly => match position {
-                    Some(ordinal) => {
-                        rule.by_day = vec![WeekdayNum { ordinal: Some(ordinal), weekday: start.weekday() as u8 }]
-                    }
-                    None => rule.by_month_day = month_days.into_iter().collect(),
-                },
-                Frequency::Yearly => rule.by_month = vec![month],
-                _ => {}
-            }
-            let start_time = CalTime::Date(start);
-            let Ok(text) = rule
-                .with_count_as_end(start_time)
-                .and_then(|r| r.to_vcal_from(Some(start)))
-            else {
-                return Ok(());
-            };
-            let back = Recurrence::parse_vcal_at(&text, Some(start_time)).unwrap();
-            prop_assert_eq!(
-                occurrences(&back, start, 40),
-                occurrences(&rule, start, 40),
-                "{} -> {} -> {}", rule.to_ical(), text, back.to_ical()
-            );
-        }
-    }
-}
+mod tests;
