@@ -8,7 +8,7 @@ mod support;
 
 use handsync::emulator::{
     generate, CableSwitch, Change, DataSetSpec, DeviceProfile, EmulatedPhone, PhoneConfig,
-    PhoneStore, SyncMode, TextStyle,
+    PhoneItem, PhoneStore, SyncMode, TextStyle,
 };
 use handsync::engine::ServerConfig;
 use handsync::pim::profile::{DeviceInfo, ProfileSet};
@@ -312,4 +312,71 @@ fn the_devinf_survives_both_encodings_in_its_version_layout() {
         assert_eq!(read.data_stores.len(), profile.datastores.len());
         assert_eq!(read.support_large_objs, devinf.support_large_objs);
     }
+}
+
+/// `--data` pointed at a folder other tools use (an `export --vdir`, vdirsyncer's metadata,
+/// a `displayname`, a file that happens to be called `1.vcf`): saving the phone, again and
+/// again with items added and deleted, never changes or removes a file the emulator did not
+/// write, and what it wrote loads back as the same phone.
+#[test]
+fn saving_never_touches_files_it_did_not_write() {
+    let dir = support::scratch_dir("emulator-foreign-files");
+    let contacts = dir.join("contacts");
+    std::fs::create_dir_all(&contacts).unwrap();
+    let foreign: Vec<(std::path::PathBuf, Vec<u8>)> = vec![
+        (
+            contacts.join("1.vcf"),
+            pc_vcard("Collision", "+491701000001").into_bytes(),
+        ),
+        (
+            contacts.join("a1b2-uid.vcf"),
+            pc_vcard("Vdir", "+491701000002").into_bytes(),
+        ),
+        (contacts.join("displayname"), b"Phone contacts".to_vec()),
+        (contacts.join(".vdirsyncer-meta"), b"etag 42".to_vec()),
+        (dir.join("notes.txt"), b"the user's own notes".to_vec()),
+    ];
+    for (path, bytes) in &foreign {
+        std::fs::write(path, bytes).unwrap();
+    }
+    let untouched = || {
+        for (path, bytes) in &foreign {
+            assert_eq!(&std::fs::read(path).unwrap(), bytes, "{}", path.display());
+        }
+    };
+    let mut store = PhoneStore::load_dir(&dir, false).unwrap();
+    let imported = store.datastore(Datastore::Contacts).len();
+    assert!(imported >= 2, "the vCards were imported: {imported}");
+    store.save_dir(&dir).unwrap();
+    untouched();
+    let loaded = PhoneStore::load_dir(&dir, false).unwrap();
+    assert_eq!(loaded, store);
+
+    // The phone's user adds one and deletes one; saved twice over.
+    let added = store.add(
+        Datastore::Contacts,
+        PhoneItem::new("text/vcard", pc_vcard("Added", "+491701000003")),
+    );
+    let first = store
+        .datastore(Datastore::Contacts)
+        .items()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    assert!(store.delete(Datastore::Contacts, &first));
+    store.save_dir(&dir).unwrap();
+    store.save_dir(&dir).unwrap();
+    untouched();
+    let loaded = PhoneStore::load_dir(&dir, false).unwrap();
+    assert_eq!(loaded, store);
+    assert!(loaded.datastore(Datastore::Contacts).get(&added).is_some());
+    // No temporary file is left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(&contacts)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -31,6 +31,7 @@ mod models;
 mod notification;
 mod obex;
 mod profile;
+mod saved_dir;
 mod store;
 mod transcript;
 

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::error::EmulatorError;
+use super::saved_dir;
 use handsync_proto::pim::Datastore;
 
 /// One item as the phone holds it: its content type and bytes in the phone's own format.
@@ -238,7 +239,12 @@ impl PhoneStore {
 
     fn load_saved(dir: &Path, state_path: &Path) -> Result<PhoneStore, EmulatorError> {
         let mut store = PhoneStore::new();
-        for kind in Datastore::ALL {
+        let text =
+            std::fs::read_to_string(state_path).map_err(|e| EmulatorError::io(state_path, e))?;
+        // A state that lists its files is read from them alone: other files in the folders
+        // belong to the user or other tools. An older state owned its folders whole.
+        let lists_files = text.lines().any(|l| l.starts_with("item "));
+        for kind in Datastore::ALL.into_iter().filter(|_| !lists_files) {
             let sub = dir.join(kind.as_str());
             if !sub.is_dir() {
                 continue;
@@ -261,8 +267,6 @@ impl PhoneStore {
                 ds.items.insert(luid.to_string(), item);
             }
         }
-        let text =
-            std::fs::read_to_string(state_path).map_err(|e| EmulatorError::io(state_path, e))?;
         let bad = |line: &str| EmulatorError::Format {
             path: state_path.display().to_string(),
             message: format!("unreadable line {line:?}"),
@@ -296,6 +300,24 @@ impl PhoneStore {
                         .datastore_mut(kind_of(kind)?)
                         .changes
                         .insert(luid.to_string(), change);
+                }
+                ["item", kind, luid, name] => {
+                    let kind = kind_of(kind)?;
+                    if name.contains('/') || name.contains('\\') || name.starts_with('.') {
+                        return Err(bad(line));
+                    }
+                    let path = dir.join(kind.as_str()).join(name);
+                    let data = std::fs::read(&path).map_err(|e| EmulatorError::io(&path, e))?;
+                    let extension = Path::new(name)
+                        .extension()
+                        .and_then(|e| e.to_str())
+                        .unwrap_or("");
+                    let item = PhoneItem::new(content_type_for_extension(extension, &data), data);
+                    let ds = store.datastore_mut(kind);
+                    if let Ok(number) = luid.parse::<u64>() {
+                        ds.next_luid = ds.next_luid.max(number);
+                    }
+                    ds.items.insert(luid.to_string(), item);
                 }
                 ["pending-map", kind, guid, luid] => store
                     .datastore_mut(kind_of(kind)?)
@@ -338,24 +360,39 @@ impl PhoneStore {
     }
 
     /// Saves the items (one file per item, named by LUID) and the state (anchors, changes,
-    /// Maps owed) so that [`PhoneStore::load_dir`] gives the same phone back.
+    /// Maps owed, the files written) so that [`PhoneStore::load_dir`] gives the same phone
+    /// back. Files it did not write are never touched: an item whose file name is taken by
+    /// one gets another name; of the files a previous save wrote, those no item needs any
+    /// more are removed once the new state is on disk.
     pub fn save_dir(&self, dir: &Path) -> Result<(), EmulatorError> {
+        let state_path = dir.join(STATE_FILE);
+        let previous_state = match std::fs::read_to_string(&state_path) {
+            Ok(text) => Some(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(EmulatorError::io(&state_path, e)),
+        };
+        let kinds: Vec<&str> = Datastore::ALL.iter().map(|k| k.as_str()).collect();
+        let ours_before = saved_dir::files_written(dir, previous_state.as_deref(), &kinds)?;
+        let mut ours_now = std::collections::BTreeSet::new();
         let mut state = String::from(
-            "# handsync emulator phone state: anchors, changes since the last sync, Maps owed\n",
+            "# handsync emulator phone state: anchors, changes since the last sync, Maps owed, \
+             the files it wrote\n",
         );
         let _ = writeln!(state, "anchor-counter {}", self.anchor_counter);
         for (kind, ds) in &self.datastores {
             let sub = dir.join(kind.as_str());
-            if sub.exists() {
-                std::fs::remove_dir_all(&sub).map_err(|e| EmulatorError::io(&sub, e))?;
-            }
             std::fs::create_dir_all(&sub).map_err(|e| EmulatorError::io(&sub, e))?;
             for (luid, item) in &ds.items {
-                let path = sub.join(format!(
-                    "{luid}.{}",
-                    extension_for(*kind, &item.content_type)
-                ));
-                std::fs::write(&path, &item.data).map_err(|e| EmulatorError::io(&path, e))?;
+                let extension = extension_for(*kind, &item.content_type);
+                let mut name = format!("{luid}.{extension}");
+                let mut attempt = 0;
+                while sub.join(&name).exists() && !ours_before.contains(&format!("{kind}/{name}")) {
+                    attempt += 1;
+                    name = format!("{luid}.phone-{attempt}.{extension}");
+                }
+                saved_dir::write_atomically(&sub.join(&name), &item.data)?;
+                let _ = writeln!(state, "item {kind} {luid} {name}");
+                ours_now.insert(format!("{kind}/{name}"));
             }
             if let Some(anchor) = &ds.last_anchor {
                 let _ = writeln!(state, "last-anchor {kind} {anchor}");
@@ -368,8 +405,16 @@ impl PhoneStore {
                 let _ = writeln!(state, "pending-map {kind} {guid} {luid}");
             }
         }
-        let path = dir.join(STATE_FILE);
-        std::fs::write(&path, state).map_err(|e| EmulatorError::io(&path, e))
+        saved_dir::write_atomically(&state_path, state.as_bytes())?;
+        for stale in ours_before.difference(&ours_now) {
+            let path = dir.join(stale);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(EmulatorError::io(&path, e)),
+            }
+        }
+        Ok(())
     }
 }
 
