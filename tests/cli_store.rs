@@ -629,3 +629,52 @@ fn the_store_is_found_by_flag_environment_and_xdg_data_home() {
     assert!(from_flag.exists());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Two live items with one UID (a conflict settled by keeping both makes them) get a vdir
+/// file each, every export: neither overwrites the other, and a second export changes nothing.
+#[test]
+fn items_sharing_a_uid_get_a_vdir_file_each() {
+    let (dir, db) = scratch_db("vdir-same-uid");
+    let imported = handsync(
+        &db,
+        &["import", "-"],
+        Some(card("Twin", "+4930222222").as_bytes()),
+    );
+    assert!(imported.status.success());
+    let first = stored_items(&db, Datastore::Contacts).remove(0);
+    let other = first.canonical.replace("+4930222222", "+4930333333");
+    let mut store = Store::open(&db).unwrap();
+    store
+        .transaction(|tx| {
+            let content = ItemContent {
+                content_type: &first.content_type,
+                raw: other.as_bytes(),
+                canonical: &other,
+                identity_key: first.identity_key.as_deref(),
+            };
+            tx.add_item(
+                Datastore::Contacts,
+                content,
+                &Cause::pc(Reason::AddedOnPc),
+                Timestamp(2),
+            )
+        })
+        .unwrap();
+    drop(store);
+    let vdir = dir.join("vdir");
+    let export = || handsync_ok(&db, &["export", "--vdir", vdir.to_str().unwrap()]);
+    export();
+    let mut files: Vec<String> = std::fs::read_dir(vdir.join("contacts"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "vcf"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert!(files.iter().any(|f| f.contains("+4930222222")));
+    assert!(files.iter().any(|f| f.contains("+4930333333")));
+    let again = export();
+    assert!(again.contains(" 0 written"), "{again}");
+    let _ = std::fs::remove_dir_all(dir);
+}

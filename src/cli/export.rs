@@ -406,9 +406,17 @@ fn export_collection(
     let (live, deleted): (Vec<&ItemRecord>, Vec<&ItemRecord>) =
         items.iter().partition(|i| !i.is_deleted());
     let mut planned = Vec::with_capacity(live.len());
+    let mut named: BTreeSet<String> = BTreeSet::new();
     for item in &live {
         let component = export_component(item).map_err(Failure::io)?;
-        let name = vdir::file_name(&objects::export_uid(item, &component), ext);
+        let uid = objects::export_uid(item, &component);
+        let mut name = vdir::file_name(&uid, ext);
+        if !named.insert(name.clone()) {
+            // Two live items share a UID (a conflict kept both): the later one (GUID order)
+            // gets a file of its own, named stably, instead of overwriting the other's.
+            name = vdir::file_name(&format!("{uid}-{}", item.guid), ext);
+            named.insert(name.clone());
+        }
         planned.push((*item, component, name));
     }
     let ours: BTreeSet<&str> = planned.iter().map(|(_, _, name)| name.as_str()).collect();
@@ -424,7 +432,7 @@ fn export_collection(
         // without UID was imported) keeps that file, so the folder never holds it twice.
         let name = elsewhere
             .get(&item_key(item))
-            .filter(|_| !existing.contains(&name))
+            .filter(|other| !existing.contains(&name) && !written_names.contains(*other))
             .cloned()
             .unwrap_or(name);
         let path = collection.join(&name);
