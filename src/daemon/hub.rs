@@ -158,7 +158,42 @@ impl Worker {
             .sessions
             .get_mut(key)
             .expect("session just found or opened");
-        match session.receive_message(&tx, &message, encoding, unix_now()) {
+        // A bug in the engine cuts its own session only: the message's transaction is rolled
+        // back, the session (as it was before the message) is recorded as cut, and the hub
+        // goes on serving the others.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            #[cfg(debug_assertions)]
+            inject_fault(&message);
+            session.receive_message(&tx, &message, encoding, unix_now())
+        }));
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(payload) => {
+                drop(tx);
+                let what = panic_text(payload.as_ref());
+                let header = message.header.as_ref();
+                let commands: Vec<&str> = message.body.commands.iter().map(|c| c.name()).collect();
+                tracing::error!(
+                    session = %key.to_hex(),
+                    transport = %arrival.transport,
+                    device = header.map(|h| h.source.loc_uri.as_str()),
+                    msg_id = header.map(|h| h.msg_id),
+                    size = bytes.len(),
+                    ?commands,
+                    panic = %what,
+                    "the engine failed on this message: its session is cut, the others go on"
+                );
+                if let Some(open) = self.sessions.remove(key) {
+                    self.cut(key, open, "internal error");
+                }
+                return Err(HubError::Internal(what));
+            }
+        };
+        let session = self
+            .sessions
+            .get_mut(key)
+            .expect("session just found or opened");
+        match outcome {
             Ok(reply) => {
                 let completed = session.is_completed();
                 if let Err(e) = tx.commit() {
@@ -199,17 +234,49 @@ impl Worker {
         if open.is_finished() {
             return;
         }
-        let result = (|| -> Result<(), EngineError> {
-            let tx = self.store.begin()?;
-            open.abort(&tx, unix_now())?;
-            tx.commit()?;
-            Ok(())
-        })();
+        let store = &mut self.store;
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+            || -> Result<(), EngineError> {
+                let tx = store.begin()?;
+                open.abort(&tx, unix_now())?;
+                tx.commit()?;
+                Ok(())
+            },
+        ));
         match result {
-            Ok(()) => tracing::info!(session = %key.to_hex(), why, "session cut"),
-            Err(e) => {
+            Ok(Ok(())) => tracing::info!(session = %key.to_hex(), why, "session cut"),
+            Ok(Err(e)) => {
                 tracing::error!(session = %key.to_hex(), why, error = %e, "recording the cut session failed")
             }
+            Err(payload) => {
+                let what = panic_text(payload.as_ref());
+                tracing::error!(session = %key.to_hex(), why, panic = %what, "recording the cut session failed")
+            }
+        }
+    }
+}
+
+/// What a panic said (its message, when it has one).
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
+/// Fault injection for the test of the handling above, in debug builds only: the message
+/// whose `source-LocURI/MsgID` is in `HANDSYNC_INJECT_PANIC` makes the engine's call panic,
+/// as a bug would.
+#[cfg(debug_assertions)]
+fn inject_fault(message: &Message) {
+    let Some(wanted) = std::env::var_os("HANDSYNC_INJECT_PANIC") else {
+        return;
+    };
+    if let Some(header) = &message.header {
+        let this = format!("{}/{}", header.source.loc_uri, header.msg_id);
+        if wanted.to_str() == Some(this.as_str()) {
+            panic!("fault injected for {this}");
         }
     }
 }

@@ -55,6 +55,9 @@ pub enum HubError {
     Commit(StoreError),
     /// The hub has stopped (daemon shutting down).
     Stopped,
+    /// A fault in our code while handling the message (logged with the message's header):
+    /// its session was cut, the others go on.
+    Internal(String),
 }
 
 impl std::fmt::Display for HubError {
@@ -68,6 +71,12 @@ impl std::fmt::Display for HubError {
             HubError::Engine(e) => write!(f, "{e}"),
             HubError::Commit(e) => write!(f, "store commit failed: {e}"),
             HubError::Stopped => f.write_str("the server is shutting down"),
+            HubError::Internal(what) => {
+                write!(
+                    f,
+                    "internal error (the session was cut; it is logged): {what}"
+                )
+            }
         }
     }
 }
