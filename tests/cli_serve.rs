@@ -105,3 +105,48 @@ fn serve_reads_its_configuration_says_what_it_listens_on_and_stops_on_sigterm() 
     stdout.read_to_string(&mut rest).unwrap();
     assert!(rest.contains("stopping"), "{rest}");
 }
+
+/// Listening beyond loopback with no authentication would let anyone on the network read and
+/// change the user's data: `serve` refuses to start so, saying what to do, and starts once the
+/// configuration asks for authentication or explicitly allows it.
+#[test]
+fn serve_refuses_an_open_network_listener_without_authentication() {
+    let dir = support::scratch_dir("serve-open-network");
+    let output = handsync()
+        .arg("--db")
+        .arg(dir.join("db"))
+        .args(["serve", "--http", "0.0.0.0:0"])
+        .env("XDG_CONFIG_HOME", &dir)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("without a password"), "{stderr}");
+    assert!(stderr.contains("auth = \"md5\""), "{stderr}");
+
+    for setting in ["auth = \"md5\"", "allow-unauthenticated-network = true"] {
+        std::fs::create_dir_all(dir.join("handsync")).unwrap();
+        std::fs::write(
+            dir.join("handsync/config.toml"),
+            format!("[server]\n{setting}\n"),
+        )
+        .unwrap();
+        let mut child = handsync()
+            .arg("--db")
+            .arg(dir.join("db"))
+            .args(["serve", "--http", "0.0.0.0:0"])
+            .env("XDG_CONFIG_HOME", &dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let listening = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .any(|line| line.starts_with("HTTP: listening on"));
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(listening, "{setting}: serve did not start");
+    }
+}

@@ -7,6 +7,7 @@
 //! server-id = "PC Suite"                 # what phones expect to talk to
 //! conflicts = "phone-wins"               # pc-wins, newer-wins, keep-both
 //! auth = "none"                          # basic, md5 (all transports)
+//! allow-unauthenticated-network = false  # true: HTTP/OBEX beyond loopback with auth "none"
 //! max-msg-size = 65536                   # our MaxMsgSize
 //! max-obj-size = 4194304                 # our MaxObjSize
 //!
@@ -120,6 +121,8 @@ pub struct ServerSection {
     pub max_obj_size: Option<u64>,
     pub default_client_max_msg_size: Option<u64>,
     pub max_auth_failures: Option<u32>,
+    /// Listeners beyond loopback without authentication (refused unless true).
+    pub allow_unauthenticated_network: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -288,6 +291,9 @@ impl ConfigFile {
                 }
                 *target = value;
             }
+        }
+        if let Some(allow) = section.allow_unauthenticated_network {
+            config.unauthenticated_network = allow;
         }
         if let Some(failures) = section.max_auth_failures {
             config.max_auth_failures = failures.max(1);

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::engine::ServerConfig;
+use crate::engine::{AuthPolicy, ServerConfig};
 use crate::store::Store;
 use crate::transport::bluetooth::{self, BtListen};
 use crate::transport::http::{self, HttpOptions};
@@ -36,6 +36,11 @@ pub struct Settings {
 #[derive(Debug)]
 pub enum StartError {
     Runtime(std::io::Error),
+    /// A listener beyond loopback whose transport needs no authentication.
+    Unauthenticated {
+        what: &'static str,
+        address: SocketAddr,
+    },
     Listen {
         what: &'static str,
         address: SocketAddr,
@@ -47,6 +52,13 @@ impl std::fmt::Display for StartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StartError::Runtime(e) => write!(f, "could not start the async runtime: {e}"),
+            StartError::Unauthenticated { what, address } => write!(
+                f,
+                "{what} on {address} would let anyone on the network sync without a password: \
+                 set [server] auth = \"md5\" in the configuration and add an account \
+                 (handsync account add NAME), listen on loopback, or set [server] \
+                 allow-unauthenticated-network = true"
+            ),
             StartError::Listen {
                 what,
                 address,
@@ -74,6 +86,23 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn start(store: Store, settings: Settings) -> Result<Daemon, StartError> {
+        // Beyond loopback, a transport without authentication lets anyone sync: refused
+        // before anything listens, unless the configuration asks for it.
+        let transports = [
+            ("HTTP", "http", &settings.http_listen),
+            ("OBEX over TCP", tcp::TRANSPORT, &settings.obex_tcp_listen),
+        ];
+        for (what, transport, addresses) in transports {
+            let open = settings.server.auth_for(transport) == AuthPolicy::None;
+            if let Some(address) = addresses.iter().find(|a| !a.ip().is_loopback()) {
+                if open && !settings.server.unauthenticated_network {
+                    return Err(StartError::Unauthenticated {
+                        what,
+                        address: *address,
+                    });
+                }
+            }
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("handsync-io")

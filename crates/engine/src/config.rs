@@ -56,6 +56,10 @@ pub struct ServerConfig {
     pub max_obj_size: u64,
     /// The size of the messages we send when the phone gives no `MaxMsgSize`.
     pub default_client_max_msg_size: u64,
+    /// Serve listeners beyond loopback without authentication. Off: the daemon refuses to
+    /// start such a listener, since anyone on the network could then sync (read and write
+    /// the user's data); a user who wants it says so.
+    pub unauthenticated_network: bool,
 }
 
 impl Default for ServerConfig {
@@ -71,6 +75,7 @@ impl Default for ServerConfig {
             max_msg_size: 64 * 1024,
             max_obj_size: 4 * 1024 * 1024,
             default_client_max_msg_size: 8 * 1024,
+            unauthenticated_network: false,
         }
     }
 }
