@@ -84,17 +84,59 @@ fn password(args: &AddArgs) -> Result<String, Failure> {
             "account add needs --password PW or --password-stdin",
         ));
     }
-    if std::io::stdin().is_terminal() {
-        eprintln!("password for {}: (input is echoed)", args.name);
+    let on_terminal = std::io::stdin().is_terminal();
+    let line = {
+        // Typed at a terminal, the password is not shown: echo goes off before the prompt
+        // and comes back once the line is read.
+        let _quiet = on_terminal.then(EchoOff::new).flatten();
+        if on_terminal {
+            eprint!("password for {}: ", args.name);
+        }
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| Failure::io(format!("cannot read the password from stdin: {e}")))?;
+        line
+    };
+    if on_terminal {
+        eprintln!();
     }
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| Failure::io(format!("cannot read the password from stdin: {e}")))?;
     let password = line.trim_end_matches(['\r', '\n']).to_string();
     if password.is_empty() {
         return Err(Failure::bad_input("the password read from stdin is empty"));
     }
     Ok(password)
+}
+
+/// The terminal on standard input with echo off, until dropped.
+struct EchoOff {
+    saved: libc::termios,
+}
+
+impl EchoOff {
+    fn new() -> Option<EchoOff> {
+        // SAFETY: tcgetattr and tcsetattr on descriptor 0 with a termios we own.
+        unsafe {
+            let mut saved: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(libc::STDIN_FILENO, &mut saved) != 0 {
+                return None;
+            }
+            let mut quiet = saved;
+            quiet.c_lflag &= !libc::ECHO;
+            if libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &quiet) != 0 {
+                return None;
+            }
+            Some(EchoOff { saved })
+        }
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        // SAFETY: restores the settings read in `new` on the same descriptor.
+        unsafe {
+            libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &self.saved);
+        }
+    }
 }

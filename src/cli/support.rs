@@ -49,7 +49,20 @@ pub fn open_store(path: &Path) -> Result<Store, Failure> {
             })?;
         }
     }
-    Store::open(path).map_err(store_failure)
+    let store = Store::open(path).map_err(store_failure)?;
+    // A store file from before files were created private, and its WAL and shm files.
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        tighten(Path::new(&name), 0o600);
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let replaced = dir.join("replaced");
+        if replaced.is_dir() {
+            tighten(&replaced, 0o700);
+        }
+    }
+    Ok(store)
 }
 
 /// Ends as cut the sessions left running by processes that died (killed, crashed, the power
@@ -135,9 +148,17 @@ pub fn keep_replaced(db: &Path, file: &Path, label: &str) -> Result<PathBuf, Fai
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let stamp = now().unix_millis();
-    let dir = base.join("replaced").join(stamp.to_string()).join(label);
-    std::fs::create_dir_all(&dir)
+    let replaced = base.join("replaced");
+    let dir = replaced.join(stamp.to_string()).join(label);
+    // Owner-only, like the store beside it: the copies are the user's data.
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(&dir)
         .map_err(|e| Failure::io(format!("cannot create {}: {e}", dir.display())))?;
+    tighten(&replaced, 0o700);
     let name = file.file_name().unwrap_or_default();
     let target = dir.join(name);
     std::fs::copy(file, &target).map_err(|e| {
@@ -150,16 +171,52 @@ pub fn keep_replaced(db: &Path, file: &Path, label: &str) -> Result<PathBuf, Fai
     Ok(target)
 }
 
+/// Takes group and other permissions away from a file or folder of ours made before we
+/// did so (an older handsync, a umask of 022); logged when it cannot be done.
+pub fn tighten(path: &Path, mode: u32) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        if let Ok(metadata) = std::fs::metadata(path) {
+            if metadata.permissions().mode() & 0o077 != 0 {
+                if let Err(e) =
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot make it private");
+                }
+            }
+        }
+    }
+}
+
 /// Writes a file atomically: a temporary file beside it, then a rename.
+/// The temporary name is unique to the process and the call (two exports at once never
+/// share one); file and folder are fsynced, so a crash leaves the old file or the new one,
+/// never a torn or lost one.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    use std::io::Write as _;
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let serial = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let temporary = path.with_file_name(format!(".{name}.handsync-tmp"));
-    std::fs::write(&temporary, bytes)
-        .and_then(|()| std::fs::rename(&temporary, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&temporary);
-            Failure::io(format!("cannot write {}: {e}", path.display()))
-        })
+    let temporary = path.with_file_name(format!(
+        ".{name}.{}-{serial}.handsync-tmp",
+        std::process::id()
+    ));
+    let folder = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let written = (|| {
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)?;
+        std::fs::File::open(folder)?.sync_all()
+    })();
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&temporary);
+        Failure::io(format!("cannot write {}: {e}", path.display()))
+    })
 }
 
 /// Progress of long work on stderr, only when stderr is a terminal (never in pipes or logs).
