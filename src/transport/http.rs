@@ -75,7 +75,7 @@ pub async fn serve(
             async move {
                 let service = hyper::service::service_fn(move |request| {
                     let context = context.clone();
-                    async move { Ok::<_, Infallible>(context.handle(request, local).await) }
+                    async move { Ok::<_, Infallible>(context.handle(request, local, peer).await) }
                 });
                 if let Err(e) = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
@@ -97,7 +97,12 @@ struct Context {
 type HttpResponse = Response<Full<Bytes>>;
 
 impl Context {
-    async fn handle(&self, request: Request<Incoming>, local: SocketAddr) -> HttpResponse {
+    async fn handle(
+        &self,
+        request: Request<Incoming>,
+        local: SocketAddr,
+        peer: SocketAddr,
+    ) -> HttpResponse {
         match *request.method() {
             Method::POST => {}
             Method::GET | Method::HEAD => {
@@ -192,7 +197,7 @@ impl Context {
             );
         }
         let arrival = Arrival {
-            route: route.unwrap_or(Route::Header),
+            route: route.unwrap_or(Route::Header(peer.ip())),
             transport: "http".into(),
             resp_uri_template: Some(resp_uri_template),
         };

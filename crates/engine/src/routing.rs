@@ -4,6 +4,7 @@
 //! random values; the table only decides.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use handsync_proto::syncml::Message;
@@ -34,13 +35,17 @@ pub enum Route {
     /// The session a transport opened or an HTTP RespURI named.
     Key(SessionKey),
     /// No handle: by the message's header (SessionID and Source), for HTTP clients that
-    /// ignore RespURI. A message with MsgID 1 starts a new session.
-    Header,
+    /// ignore RespURI, among the sessions opened the same way from the same client address
+    /// (a header is easily forged: it never reaches a session of another transport or
+    /// address). A message with MsgID 1 starts a new session.
+    Header(IpAddr),
 }
 
-/// A client's own SessionID and its device URI: what identifies a session without our key.
+/// A client's own SessionID and its device URI, and the address it came from: what
+/// identifies a session without our key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct HeaderKey {
+    client: IpAddr,
     session_id: String,
     device: String,
 }
@@ -50,15 +55,22 @@ struct HeaderKey {
 struct Addressing {
     /// MsgID 1: the client starts a session.
     starts_session: bool,
+    /// Only for messages routed by header: sessions keyed by their connection (OBEX) or by
+    /// our key are never found by a header.
     header_key: Option<HeaderKey>,
 }
 
 impl Addressing {
-    fn of(message: &Message) -> Addressing {
+    fn of(message: &Message, route: Route) -> Addressing {
         let header = message.header.as_ref();
+        let client = match route {
+            Route::Header(client) => Some(client),
+            Route::Key(_) => None,
+        };
         Addressing {
             starts_session: header.is_some_and(|h| h.msg_id == 1),
-            header_key: header.map(|h| HeaderKey {
+            header_key: header.zip(client).map(|(h, client)| HeaderKey {
+                client,
                 session_id: h.session_id.to_string(),
                 device: h.source.loc_uri.to_string(),
             }),
@@ -117,10 +129,10 @@ impl<T> SessionTable<T> {
         mut random: impl FnMut() -> u64,
         open: impl FnOnce(SessionKey) -> T,
     ) -> Result<Routed<T>, UnknownSession> {
-        let addressing = Addressing::of(message);
+        let addressing = Addressing::of(message, route);
         let existing = match route {
             Route::Key(key) => Some(key).filter(|key| self.sessions.contains_key(key)),
-            Route::Header => addressing
+            Route::Header(_) => addressing
                 .header_key
                 .as_ref()
                 .and_then(|k| self.by_header.get(k).copied()),
@@ -147,7 +159,7 @@ impl<T> SessionTable<T> {
             .and_then(|k| self.by_header.get(k).copied());
         let by_key = match route {
             Route::Key(key) => Some(key),
-            Route::Header => None,
+            Route::Header(_) => None,
         };
         for old in by_header.into_iter().chain(by_key) {
             if let Some(session) = self.remove(old) {
@@ -255,6 +267,7 @@ mod tests {
     use handsync_proto::syncml::{decode_document, Document};
 
     const IDLE: Duration = Duration::from_secs(60);
+    const CLIENT: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
     fn message(msg_id: u32, session_id: &str, device: &str) -> Message {
         let xml = format!(
@@ -292,6 +305,59 @@ mod tests {
             .expect("routed")
     }
 
+    /// A header is easily forged: it reaches only sessions opened by header from the same
+    /// address, never one keyed by its connection (OBEX, Bluetooth) or another client's.
+    #[test]
+    fn a_header_never_reaches_another_transports_or_addresses_session() {
+        let mut table = SessionTable::new(IDLE);
+        let now = Instant::now();
+        let obex = open(
+            &mut table,
+            Route::Key(SessionKey::NONE),
+            &message(1, "9", "IMEI:9"),
+            now,
+            "obex",
+            10,
+        );
+        table.mark_answered(obex.key);
+        let later = message(2, "9", "IMEI:9");
+        assert!(table
+            .route(Route::Header(CLIENT), &later, now, counter(20), |_| "x")
+            .is_err());
+        // A MsgID 1 by header opens a session of its own; the OBEX one is not replaced.
+        let http = open(
+            &mut table,
+            Route::Header(CLIENT),
+            &message(1, "9", "IMEI:9"),
+            now,
+            "http",
+            30,
+        );
+        assert!(http.replaced.is_empty());
+        assert_eq!(table.len(), 2);
+        // The same header from another address finds nothing.
+        let elsewhere = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 7));
+        assert!(table
+            .route(Route::Header(elsewhere), &later, now, counter(40), |_| "x")
+            .is_err());
+        let found = open(&mut table, Route::Header(CLIENT), &later, now, "y", 50);
+        assert_eq!(found.key, http.key);
+        // An OBEX restart replaces its own connection's session only.
+        let restart = open(
+            &mut table,
+            Route::Key(obex.key),
+            &message(1, "9", "IMEI:9"),
+            now,
+            "obex2",
+            60,
+        );
+        assert_eq!(
+            restart.replaced.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+            [obex.key]
+        );
+        assert_eq!(table.get_mut(http.key), Some(&mut "http"));
+    }
+
     #[test]
     fn a_first_message_opens_a_session_with_a_random_nonzero_key() {
         let mut table = SessionTable::new(IDLE);
@@ -318,7 +384,7 @@ mod tests {
         let now = Instant::now();
         open(
             &mut table,
-            Route::Header,
+            Route::Header(CLIENT),
             &message(1, "1", "IMEI:1"),
             now,
             "a",
@@ -326,7 +392,7 @@ mod tests {
         );
         let second = open(
             &mut table,
-            Route::Header,
+            Route::Header(CLIENT),
             &message(1, "1", "IMEI:2"),
             now,
             "b",
@@ -341,7 +407,7 @@ mod tests {
         let now = Instant::now();
         let key = open(
             &mut table,
-            Route::Header,
+            Route::Header(CLIENT),
             &message(1, "7", "IMEI:1"),
             now,
             "a",
@@ -360,7 +426,7 @@ mod tests {
         assert_eq!((by_key.key, by_key.opened), (key, false));
         let by_header = open(
             &mut table,
-            Route::Header,
+            Route::Header(CLIENT),
             &message(3, "7", "IMEI:1"),
             now,
             "x",
@@ -375,7 +441,7 @@ mod tests {
         let mut table: SessionTable<&str> = SessionTable::new(IDLE);
         let now = Instant::now();
         let later = message(2, "7", "IMEI:1");
-        let error = table.route(Route::Header, &later, now, counter(1), |_| "a");
+        let error = table.route(Route::Header(CLIENT), &later, now, counter(1), |_| "a");
         assert_eq!(error.unwrap_err(), UnknownSession);
         let error = table.route(Route::Key(SessionKey(42)), &later, now, counter(1), |_| "a");
         assert_eq!(error.unwrap_err(), UnknownSession);
@@ -388,7 +454,7 @@ mod tests {
         let now = Instant::now();
         let first = open(
             &mut table,
-            Route::Header,
+            Route::Header(CLIENT),
             &message(1, "7", "IMEI:1"),
             now,
             "old",
@@ -426,7 +492,7 @@ mod tests {
         let now = Instant::now();
         let first = open(
             &mut table,
-            Route::Header,
+            Route::Header(CLIENT),
             &message(1, "7", "IMEI:1"),
             now,
             "a",
@@ -435,7 +501,7 @@ mod tests {
         .key;
         let retry = open(
             &mut table,
-            Route::Header,
+            Route::Header(CLIENT),
             &message(1, "7", "IMEI:1"),
             now,
             "b",
@@ -450,7 +516,7 @@ mod tests {
         let now = Instant::now();
         let first = open(
             &mut table,
-            Route::Header,
+            Route::Header(CLIENT),
             &message(1, "7", "IMEI:1"),
             now,
             "old",
@@ -460,7 +526,7 @@ mod tests {
         table.mark_answered(first);
         let again = open(
             &mut table,
-            Route::Header,
+            Route::Header(CLIENT),
             &message(1, "7", "IMEI:1"),
             now,
             "new",
@@ -469,7 +535,7 @@ mod tests {
         assert_eq!(again.replaced, vec![(first, "old")]);
         let next = open(
             &mut table,
-            Route::Header,
+            Route::Header(CLIENT),
             &message(2, "7", "IMEI:1"),
             now,
             "x",
@@ -484,7 +550,7 @@ mod tests {
         let now = Instant::now();
         let key = open(
             &mut table,
-            Route::Header,
+            Route::Header(CLIENT),
             &message(1, "7", "IMEI:1"),
             now,
             "a",
@@ -493,7 +559,7 @@ mod tests {
         .key;
         assert_eq!(table.remove(key), Some("a"));
         let later = table.route(
-            Route::Header,
+            Route::Header(CLIENT),
             &message(2, "7", "IMEI:1"),
             now,
             counter(1),
@@ -508,7 +574,7 @@ mod tests {
         let start = Instant::now();
         let a = open(
             &mut table,
-            Route::Header,
+            Route::Header(CLIENT),
             &message(1, "1", "IMEI:1"),
             start,
             "a",
@@ -517,7 +583,7 @@ mod tests {
         .key;
         let b = open(
             &mut table,
-            Route::Header,
+            Route::Header(CLIENT),
             &message(1, "2", "IMEI:2"),
             start,
             "b",
