@@ -31,6 +31,10 @@ impl SyncStore for Tx<'_> {
         Ok(Tx::device(self, device)?)
     }
 
+    fn find_device(&self, uri: &str) -> StorageResult<Option<DeviceRecord>> {
+        Ok(Tx::device_by_uri(self, uri)?)
+    }
+
     fn set_device_info(
         &self,
         device: DeviceId,

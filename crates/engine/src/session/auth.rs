@@ -23,6 +23,12 @@ pub(super) struct Auth {
     pub(super) failures: u32,
     /// Nonces handed out in this session (one of their inputs).
     nonce_counter: u64,
+    /// The nonce of our last challenge to a client not yet authenticated: kept here, not in
+    /// the store, so that nobody who merely knows a device's URI can replace the nonce that
+    /// device holds for its next session.
+    session_nonce: Option<Vec<u8>>,
+    /// The nonce handed out with 212, to store once the session's records exist.
+    pub(super) next_nonce: Option<Vec<u8>>,
 }
 
 impl Session {
@@ -41,11 +47,10 @@ impl Session {
             self.state.auth.authenticated = true;
             return Ok(Ok(Status::for_header("0", header, StatusCode::Ok)));
         }
-        let device = self.state.device.expect("started");
         let Some(cred) = header.cred.as_deref().or(command_cred) else {
             tracing::info!("no credentials; challenging");
             let mut status = Status::for_header("0", header, StatusCode::MissingCredentials);
-            status.chal = Some(self.challenge(store, policy, device)?.into());
+            status.chal = Some(self.challenge(policy).into());
             return Ok(Err(status));
         };
         let auth_type = meta(&cred.meta)
@@ -61,51 +66,69 @@ impl Session {
             },
             auth::MD5 => {
                 let name = text(&header.source.loc_name).unwrap_or("");
-                let nonce = store.device(device)?.next_nonce;
-                match nonce {
-                    Some(nonce) if !name.is_empty() => {
-                        credentials::md5_matches(store.account_digest(name)?, &cred.data, &nonce)
-                    }
-                    _ => false,
-                }
+                // The nonce the device got with its last 212, or our challenge this session.
+                let stored = match store.find_device(&self.state.peer.client_uri)? {
+                    Some(device) => device.next_nonce,
+                    None => None,
+                };
+                let digest = if name.is_empty() {
+                    None
+                } else {
+                    store.account_digest(name)?
+                };
+                [stored, self.state.auth.session_nonce.clone()]
+                    .into_iter()
+                    .flatten()
+                    .any(|nonce| credentials::md5_matches(digest, &cred.data, &nonce))
             }
             _ => false,
         };
         if !accepted {
             tracing::warn!(auth_type, "credentials refused");
             let mut status = Status::for_header("0", header, StatusCode::InvalidCredentials);
-            status.chal = Some(self.challenge(store, policy, device)?.into());
+            status.chal = Some(self.challenge(policy).into());
             return Ok(Err(status));
         }
         tracing::info!(auth_type, "authenticated");
         self.state.auth.authenticated = true;
+        self.state.auth.session_nonce = None;
         let mut status = Status::for_header("0", header, StatusCode::AuthenticationAccepted);
         if auth_type == auth::MD5 {
-            // The nonce for the next session.
-            status.chal = Some(self.challenge(store, policy, device)?.into());
+            // The nonce for the next session, stored with the session's records.
+            let chal = self.challenge(policy);
+            self.state.auth.next_nonce = self.state.auth.session_nonce.take();
+            status.chal = Some(chal.into());
         }
         Ok(Ok(status))
     }
 
-    fn challenge<S: SyncStore + ?Sized>(
-        &mut self,
-        store: &S,
-        policy: AuthPolicy,
-        device: DeviceId,
-    ) -> Result<handsync_proto::syncml::Chal> {
+    /// Our challenge; an md5 one's nonce is kept for this session (see `session_nonce`).
+    fn challenge(&mut self, policy: AuthPolicy) -> handsync_proto::syncml::Chal {
         let mut meta = MetInf {
             format: Some("b64".into()),
             ..MetInf::default()
         };
         if policy == AuthPolicy::Md5 {
             let nonce = self.new_nonce();
-            store.set_next_nonce(device, &nonce)?;
             meta.type_ = Some(auth::MD5.into());
-            meta.next_nonce = Some(BASE64.encode(nonce).into());
+            meta.next_nonce = Some(BASE64.encode(&nonce).into());
+            self.state.auth.session_nonce = Some(nonce);
         } else {
             meta.type_ = Some(auth::BASIC.into());
         }
-        Ok(model::chal(meta))
+        model::chal(meta)
+    }
+
+    /// Stores the nonce handed out with 212 for the device's next session.
+    pub(super) fn store_next_nonce<S: SyncStore + ?Sized>(
+        &mut self,
+        store: &S,
+        device: DeviceId,
+    ) -> Result<()> {
+        if let Some(nonce) = self.state.auth.next_nonce.take() {
+            store.set_next_nonce(device, &nonce)?;
+        }
+        Ok(())
     }
 
     fn new_nonce(&mut self) -> Vec<u8> {

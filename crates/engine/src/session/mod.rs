@@ -335,7 +335,7 @@ impl Session {
     ) -> Result<Reply> {
         let header = message.header.as_ref().ok_or(EngineError::NoHeader)?;
         if !self.state.started {
-            self.start(store, message, header, encoding, now)?;
+            self.start(message, header, encoding);
         }
         self.state.peer.msg_id = header.msg_id;
         if let Some(size) = meta(&header.meta).and_then(|m| m.max_msg_size) {
@@ -358,9 +358,11 @@ impl Session {
             return self.reply(Some(status), true);
         }
         if self.state.phase == Phase::Finished {
-            // A message after the end (a late package 5): answer its header, apply its Maps.
+            // A message after the end (a late package 5): answer its header, apply its Maps
+            // (only those of a session that authenticated and began).
+            let began = self.state.device.is_some();
             for command in &message.body.commands {
-                if let Command::Map(map) = command {
+                if let (Command::Map(map), true) = (command, began) {
                     let code = self.handle_map(store, map, now)?;
                     self.push_status(command, code, no_resp);
                 }
@@ -398,6 +400,10 @@ impl Session {
                 }
             }
         };
+        // Authenticated (or needing no authentication): from here on the session is recorded.
+        if self.state.device.is_none() {
+            self.open_records(store, message, encoding, now)?;
+        }
         if no_resp {
             header_status.data = StatusCode::Ok;
         }
@@ -459,14 +465,9 @@ impl Session {
         self.reply(header_status, message.body.final_ || asks_for_our_next)
     }
 
-    fn start<S: SyncStore + ?Sized>(
-        &mut self,
-        store: &S,
-        message: &Message,
-        header: &SyncHdr,
-        encoding: Encoding,
-        now: Timestamp,
-    ) -> Result<()> {
+    /// The phone's first message: what its header fixes for the session. Nothing is written
+    /// yet: a client that never authenticates leaves no device or session in the store.
+    fn start(&mut self, message: &Message, header: &SyncHdr, encoding: Encoding) {
         let state = &mut self.state;
         state.started = true;
         state.peer.version = message.version;
@@ -475,6 +476,17 @@ impl Session {
         state.peer.syncml_session_id = header.session_id.to_string();
         state.peer.client_uri = header.source.loc_uri.to_string();
         state.peer.server_uri = header.target.loc_uri.to_string();
+    }
+
+    /// The session is authenticated: its device and session records begin.
+    fn open_records<S: SyncStore + ?Sized>(
+        &mut self,
+        store: &S,
+        message: &Message,
+        encoding: Encoding,
+        now: Timestamp,
+    ) -> Result<()> {
+        let state = &mut self.state;
         let uri = if state.peer.client_uri.trim().is_empty() {
             // A phone that does not say who it is still gets its statuses; it is one device.
             "unknown-device"
@@ -506,7 +518,7 @@ impl Session {
             ?encoding,
             "session started"
         );
-        Ok(())
+        self.store_next_nonce(store, device)
     }
 
     pub(super) fn end<S: SyncStore + ?Sized>(

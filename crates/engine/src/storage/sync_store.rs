@@ -35,6 +35,9 @@ pub trait SyncStore {
     /// marks it seen at `now`.
     fn upsert_device(&self, uri: &str, now: Timestamp) -> Result<DeviceId>;
     fn device(&self, device: DeviceId) -> Result<DeviceRecord>;
+    /// The device with this SyncML URI, if it ever synced (nothing is created: a client
+    /// that has not authenticated leaves no record).
+    fn find_device(&self, uri: &str) -> Result<Option<DeviceRecord>>;
     /// Stores the DevInf as received and its summary.
     fn set_device_info(
         &self,

@@ -84,11 +84,47 @@ fn wrong_credentials_are_refused_and_repeated_failures_end_the_session() {
         .iter()
         .all(|r| r.message.body.commands.len() == 1));
     assert!(server.contacts().is_empty());
-    let sessions = server.sessions();
+    // A client that never authenticated leaves no record: no device, no session.
+    assert!(server.sessions().is_empty());
+    assert!(server.device_by_uri(&phone.device_uri).is_none());
+}
+
+/// Challenges to a client that has not authenticated are kept in the session, not stored:
+/// someone who knows a phone's URI cannot replace the nonce that phone got with its last 212,
+/// and the phone's next session authenticates with it at once.
+#[test]
+fn a_challenge_to_a_stranger_leaves_the_phones_nonce_alone() {
+    let mut server = server_with_account(AuthPolicy::Md5);
+    let mut phone = Phone::new(Version::V1_2, Encoding::Xml);
+    phone.credentials = Some(("anna".into(), "s3cret".into(), Auth::Md5));
+    assert!(phone.sync(&mut server, AlertCode::TwoWay, None).completed);
+    let stored = server.device_by_uri(&phone.device_uri).unwrap().next_nonce;
+    assert!(stored.is_some());
+
+    // A stranger using the phone's URI, without credentials, then with wrong ones.
+    let mut stranger = Phone::new(Version::V1_2, Encoding::Xml);
+    stranger.device_uri = phone.device_uri.clone();
+    let outcome = stranger.sync(&mut server, AlertCode::TwoWay, None);
+    assert!(!outcome.completed);
+    assert_eq!(outcome.header_codes[0], StatusCode::MissingCredentials);
+    stranger.credentials = Some(("anna".into(), "guess".into(), Auth::Md5));
+    let outcome = stranger.sync(&mut server, AlertCode::TwoWay, None);
+    assert!(!outcome.completed);
     assert_eq!(
-        sessions[0].result,
-        handsync_engine::storage::SessionResult::Failed
+        server.device_by_uri(&phone.device_uri).unwrap().next_nonce,
+        stored,
+        "the phone's nonce is untouched"
     );
+    assert_eq!(
+        server.sessions().len(),
+        1,
+        "the stranger's sessions left no record"
+    );
+
+    // The phone's next session: accepted at once with the nonce it holds.
+    let outcome = phone.sync(&mut server, AlertCode::TwoWay, None);
+    assert!(outcome.completed);
+    assert_eq!(outcome.header_codes[0], StatusCode::AuthenticationAccepted);
 }
 
 #[test]

@@ -261,6 +261,10 @@ impl SyncStore for MemoryStore {
         self.state.borrow().device(device).cloned()
     }
 
+    fn find_device(&self, uri: &str) -> Result<Option<DeviceRecord>> {
+        Ok(self.state.borrow().device_by_uri(uri).cloned())
+    }
+
     fn set_device_info(
         &self,
         device: DeviceId,
