@@ -210,3 +210,65 @@ fn a_phone_without_large_object_support_does_not_get_chunks() {
     assert_eq!(outcome.chunks_received, 0);
     assert_eq!(phone.items.len(), 1, "the large one stays on the PC");
 }
+
+/// A chunk applied inside an Atomic that then fails is rolled back with it (the session's
+/// copy for the rollback shares the object's buffer, it does not copy it): the phone sends
+/// that chunk again and the object is assembled once, byte for byte.
+#[test]
+fn a_chunk_rolled_back_with_a_failed_atomic_is_not_kept_twice() {
+    let mut server = Server::new(ServerConfig::default());
+    let mut phone = Phone::new(Version::V1_2, Encoding::Wbxml);
+    let mut session = started(&mut server, &mut phone);
+    let card = big_vcard();
+    let size = card.len() as u64;
+    let (first, rest) = card.split_at(2000);
+    let (second, last) = rest.split_at(2000);
+    let send = |server: &mut Server, session: &mut Session, phone: &mut Phone, commands, final_| {
+        let message = phone.message(vec![sync_of(commands)], final_, false);
+        server
+            .exchange(session, &encode(&message, Encoding::Wbxml))
+            .unwrap()
+    };
+    let reply = send(
+        &mut server,
+        &mut session,
+        &mut phone,
+        vec![chunk_command("9", first, Some(size), true)],
+        false,
+    );
+    assert_eq!(add_status(&reply), [StatusCode::ChunkedItemAccepted]);
+    // The second chunk inside an Atomic whose other Add is refused: all of it rolls back.
+    let atomic = Command::Atomic(handsync_proto::syncml::Container {
+        commands: vec![
+            chunk_command("9", second, None, true),
+            item_command(false, "10", "not a vCard at all", "text/x-vcard"),
+        ],
+        ..Default::default()
+    });
+    let reply = send(&mut server, &mut session, &mut phone, vec![atomic], false);
+    assert!(
+        add_status(&reply).contains(&StatusCode::AtomicRollBackOk),
+        "{:?}",
+        add_status(&reply)
+    );
+    // Sent again, then the last chunk: one object, exactly the card.
+    let reply = send(
+        &mut server,
+        &mut session,
+        &mut phone,
+        vec![chunk_command("9", second, None, true)],
+        false,
+    );
+    assert_eq!(add_status(&reply), [StatusCode::ChunkedItemAccepted]);
+    let reply = send(
+        &mut server,
+        &mut session,
+        &mut phone,
+        vec![chunk_command("9", last, None, false)],
+        true,
+    );
+    assert_eq!(add_status(&reply), [StatusCode::ItemAdded]);
+    let contacts = server.contacts();
+    assert_eq!(contacts.len(), 1);
+    assert_eq!(contacts[0].raw, card.as_bytes());
+}

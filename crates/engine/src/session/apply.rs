@@ -30,12 +30,48 @@ pub(super) struct Partial {
     size: u64,
     /// The first chunk's Meta Format (`b64`: the assembled data is base64).
     format: Option<String>,
-    data: Vec<u8>,
+    data: ChunkBuffer,
 }
 
 impl Partial {
     pub(super) fn datastore(&self) -> Datastore {
         self.datastore
+    }
+}
+
+/// The bytes of a large object received so far (up to MaxObjSize, 4 MiB by default). The
+/// session state is copied before each message and each Atomic so that a failure rolls it
+/// back; those copies share this buffer instead of copying it: each remembers its length, an
+/// append first cuts off whatever a rolled-back message had added, and nothing that came
+/// before is ever copied until the object is complete.
+#[derive(Debug, Clone)]
+pub(super) struct ChunkBuffer {
+    bytes: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    len: usize,
+}
+
+impl ChunkBuffer {
+    fn new(first: &[u8]) -> ChunkBuffer {
+        ChunkBuffer {
+            bytes: std::sync::Arc::new(std::sync::Mutex::new(first.to_vec())),
+            len: first.len(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn append(&mut self, chunk: &[u8]) {
+        let mut bytes = self.bytes.lock().unwrap_or_else(|e| e.into_inner());
+        bytes.truncate(self.len);
+        bytes.extend_from_slice(chunk);
+        self.len = bytes.len();
+    }
+
+    fn to_vec(&self) -> Vec<u8> {
+        let bytes = self.bytes.lock().unwrap_or_else(|e| e.into_inner());
+        bytes[..self.len.min(bytes.len())].to_vec()
     }
 }
 
@@ -51,7 +87,7 @@ impl Session {
         self.refuse(
             &origin,
             &partial.content_type,
-            &partial.data,
+            &partial.data.to_vec(),
             // The phone got our Alert 223 for it, not a status.
             StatusCode::from_code(AlertCode::NoEndOfData.code()),
             format!(
@@ -117,12 +153,12 @@ impl Session {
                     return Ok(self.refuse(
                         &origin,
                         &partial.content_type,
-                        &partial.data,
+                        &partial.data.to_vec(),
                         StatusCode::IncompleteCommand,
                         reason,
                     ));
                 };
-                partial.data.extend_from_slice(chunk);
+                partial.data.append(chunk);
                 if partial.data.len() as u64 > partial.size
                     || (!item.more_data && partial.data.len() as u64 != partial.size)
                 {
@@ -138,7 +174,7 @@ impl Session {
                     return Ok(self.refuse(
                         &origin,
                         &partial.content_type,
-                        &partial.data,
+                        &partial.data.to_vec(),
                         StatusCode::SizeMismatch,
                         reason,
                     ));
@@ -149,7 +185,7 @@ impl Session {
                 }
                 content_type = partial.content_type;
                 format = partial.format;
-                assembled = partial.data;
+                assembled = partial.data.to_vec();
                 &assembled
             }
             other => {
@@ -203,7 +239,7 @@ impl Session {
                         content_type,
                         size: size.unwrap_or_default(),
                         format: format.clone(),
-                        data: chunk.to_vec(),
+                        data: ChunkBuffer::new(chunk),
                     });
                     return Ok(StatusCode::ChunkedItemAccepted);
                 }
