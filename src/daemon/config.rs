@@ -8,6 +8,8 @@
 //! conflicts = "phone-wins"               # pc-wins, newer-wins, keep-both
 //! auth = "none"                          # basic, md5 (all transports)
 //! allow-unauthenticated-network = false  # true: HTTP/OBEX beyond loopback with auth "none"
+//! max-sessions = 64                      # open at once; more are told to come back later
+//! max-sessions-per-device = 4
 //! max-msg-size = 65536                   # our MaxMsgSize
 //! max-obj-size = 4194304                 # our MaxObjSize
 //!
@@ -123,6 +125,8 @@ pub struct ServerSection {
     pub max_auth_failures: Option<u32>,
     /// Listeners beyond loopback without authentication (refused unless true).
     pub allow_unauthenticated_network: Option<bool>,
+    pub max_sessions: Option<usize>,
+    pub max_sessions_per_device: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -291,6 +295,12 @@ impl ConfigFile {
                 }
                 *target = value;
             }
+        }
+        if let Some(limit) = section.max_sessions {
+            config.max_sessions = limit.max(1);
+        }
+        if let Some(limit) = section.max_sessions_per_device {
+            config.max_sessions_per_device = limit.max(1);
         }
         if let Some(allow) = section.allow_unauthenticated_network {
             config.unauthenticated_network = allow;

@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::engine::routing::{SessionTable, UnknownSession};
+use crate::engine::routing::{RouteError, SessionLimits, SessionTable};
 use crate::engine::{EngineError, ServerConfig, Session, SessionParams};
 use crate::entropy::random_u64;
 use crate::store::{Store, Timestamp};
@@ -41,10 +41,14 @@ impl Hub {
         let thread = std::thread::Builder::new()
             .name("handsync-sessions".into())
             .spawn(move || {
+                let limits = SessionLimits {
+                    total: config.max_sessions,
+                    per_device: config.max_sessions_per_device,
+                };
                 Worker {
                     store,
                     config,
-                    sessions: SessionTable::new(options.idle_timeout),
+                    sessions: SessionTable::new(options.idle_timeout).with_limits(limits),
                 }
                 .run(receiver)
             })
@@ -147,7 +151,16 @@ impl Worker {
                 };
                 Session::new(config.clone(), params)
             })
-            .map_err(|UnknownSession| HubError::UnknownSession)?;
+            .map_err(|error| match error {
+                RouteError::UnknownSession => HubError::UnknownSession,
+                RouteError::Busy => {
+                    tracing::warn!(
+                        open = self.sessions.len(),
+                        "too many open sessions: a new one is refused for now"
+                    );
+                    HubError::Busy
+                }
+            })?;
         for (old, open) in routed.replaced {
             self.cut(old, open, "client started a new session");
         }
@@ -208,6 +221,9 @@ impl Worker {
                 // takes nothing more.
                 if reply.session_finished && !completed {
                     self.sessions.remove(key);
+                }
+                if completed {
+                    self.sessions.mark_completed(key);
                 }
                 Ok(Delivered {
                     session: key,

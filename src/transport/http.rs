@@ -246,6 +246,16 @@ impl Context {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the server is shutting down\n",
             ),
+            Err(HubError::Busy) => {
+                let mut response = text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "too many SyncML sessions are open; try again later\n",
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
+                response
+            }
             Err(e) => {
                 tracing::error!(error = %e, "message not answered");
                 text(

@@ -169,7 +169,7 @@ async fn answer(
                 | HubError::NotAMessage
                 | HubError::Engine(EngineError::Decode(_) | EngineError::NoHeader)
                 | HubError::UnknownSession => ResponseCode::BadRequest,
-                HubError::Stopped => ResponseCode::ServiceUnavailable,
+                HubError::Stopped | HubError::Busy => ResponseCode::ServiceUnavailable,
                 _ => ResponseCode::InternalServerError,
             };
             let _ = machine.refuse_reply(code);

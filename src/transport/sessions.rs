@@ -55,6 +55,8 @@ pub enum HubError {
     Commit(StoreError),
     /// The hub has stopped (daemon shutting down).
     Stopped,
+    /// As many sessions are open as the limits allow: the client should try again later.
+    Busy,
     /// A fault in our code while handling the message (logged with the message's header):
     /// its session was cut, the others go on.
     Internal(String),
@@ -71,6 +73,7 @@ impl std::fmt::Display for HubError {
             HubError::Engine(e) => write!(f, "{e}"),
             HubError::Commit(e) => write!(f, "store commit failed: {e}"),
             HubError::Stopped => f.write_str("the server is shutting down"),
+            HubError::Busy => f.write_str("too many sessions are open; try again later"),
             HubError::Internal(what) => {
                 write!(
                     f,

@@ -60,6 +60,10 @@ pub struct ServerConfig {
     /// start such a listener, since anyone on the network could then sync (read and write
     /// the user's data); a user who wants it says so.
     pub unauthenticated_network: bool,
+    /// Open sessions at once, in all and per device: a client starting one more is told to
+    /// come back later (HTTP 503, OBEX 0xD3).
+    pub max_sessions: usize,
+    pub max_sessions_per_device: usize,
 }
 
 impl Default for ServerConfig {
@@ -76,6 +80,8 @@ impl Default for ServerConfig {
             max_obj_size: 4 * 1024 * 1024,
             default_client_max_msg_size: 8 * 1024,
             unauthenticated_network: false,
+            max_sessions: 64,
+            max_sessions_per_device: 4,
         }
     }
 }

@@ -78,10 +78,33 @@ impl Addressing {
     }
 }
 
-/// The message names no open session (expired, finished, or never opened) and does not
-/// start a new one.
+/// Why a message found no session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UnknownSession;
+pub enum RouteError {
+    /// The message names no open session (expired, finished, or never opened) and does not
+    /// start a new one.
+    UnknownSession,
+    /// It starts one while the limit of open sessions (in all, or of its device) is
+    /// reached: the client should try again later.
+    Busy,
+}
+
+/// How many sessions may be open at once: far more than a household ever has, few enough
+/// that a flood of session starts cannot make us hold more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    pub total: usize,
+    pub per_device: usize,
+}
+
+impl Default for SessionLimits {
+    fn default() -> SessionLimits {
+        SessionLimits {
+            total: 64,
+            per_device: 4,
+        }
+    }
+}
 
 /// Where a message goes, and what routing it ended.
 #[derive(Debug)]
@@ -96,14 +119,20 @@ pub struct Routed<T> {
 struct Entry<T> {
     session: T,
     last_activity: Instant,
+    /// The device URI of its first message (for the per-device limit).
+    device: Option<String>,
     header_key: Option<HeaderKey>,
     /// A message of it was answered: a MsgID 1 on it now means the client starts over.
     answered: bool,
+    /// Its sync completed; it lingers only for late messages (Maps one round late), so it
+    /// does not count against the limits and makes room when a new session needs it.
+    completed: bool,
 }
 
 /// The open sessions, each a `T` (the engine's session in the daemon).
 pub struct SessionTable<T> {
     idle_timeout: Duration,
+    limits: SessionLimits,
     sessions: HashMap<SessionKey, Entry<T>>,
     by_header: HashMap<HeaderKey, SessionKey>,
 }
@@ -113,9 +142,16 @@ impl<T> SessionTable<T> {
     pub fn new(idle_timeout: Duration) -> SessionTable<T> {
         SessionTable {
             idle_timeout,
+            limits: SessionLimits::default(),
             sessions: HashMap::new(),
             by_header: HashMap::new(),
         }
+    }
+
+    /// The same table with other limits on open sessions.
+    pub fn with_limits(mut self, limits: SessionLimits) -> SessionTable<T> {
+        self.limits = limits;
+        self
     }
 
     /// Finds the session of `message` arriving by `route` at `now`, or opens one when the
@@ -128,7 +164,7 @@ impl<T> SessionTable<T> {
         now: Instant,
         mut random: impl FnMut() -> u64,
         open: impl FnOnce(SessionKey) -> T,
-    ) -> Result<Routed<T>, UnknownSession> {
+    ) -> Result<Routed<T>, RouteError> {
         let addressing = Addressing::of(message, route);
         let existing = match route {
             Route::Key(key) => Some(key).filter(|key| self.sessions.contains_key(key)),
@@ -150,7 +186,7 @@ impl<T> SessionTable<T> {
             });
         }
         if !addressing.starts_session {
-            return Err(UnknownSession);
+            return Err(RouteError::UnknownSession);
         }
         let mut replaced = Vec::new();
         let by_header = addressing
@@ -161,9 +197,48 @@ impl<T> SessionTable<T> {
             Route::Key(key) => Some(key),
             Route::Header(_) => None,
         };
-        for old in by_header.into_iter().chain(by_key) {
+        let olds: Vec<SessionKey> = by_header
+            .into_iter()
+            .chain(by_key)
+            .filter(|key| self.sessions.contains_key(key))
+            .collect();
+        // The limits count what stays open once the sessions this one replaces are gone.
+        let device = message
+            .header
+            .as_ref()
+            .map(|h| h.source.loc_uri.to_string());
+        let staying = |key: &SessionKey| !olds.contains(key);
+        let open_now = self
+            .sessions
+            .iter()
+            .filter(|(k, e)| staying(k) && !e.completed)
+            .count();
+        let of_device = self
+            .sessions
+            .iter()
+            .filter(|(k, e)| staying(k) && !e.completed && e.device.is_some() && e.device == device)
+            .count();
+        if open_now >= self.limits.total || of_device >= self.limits.per_device {
+            return Err(RouteError::Busy);
+        }
+        for old in olds {
             if let Some(session) = self.remove(old) {
                 replaced.push((old, session));
+            }
+        }
+        // Completed sessions lingering for late messages make room, oldest first.
+        while self.sessions.len() >= self.limits.total {
+            let Some(oldest) = self
+                .sessions
+                .iter()
+                .filter(|(_, e)| e.completed)
+                .min_by_key(|(_, e)| e.last_activity)
+                .map(|(k, _)| *k)
+            else {
+                break;
+            };
+            if let Some(session) = self.remove(oldest) {
+                replaced.push((oldest, session));
             }
         }
         let key = loop {
@@ -180,8 +255,10 @@ impl<T> SessionTable<T> {
             Entry {
                 session: open(key),
                 last_activity: now,
+                device,
                 header_key: addressing.header_key,
                 answered: false,
+                completed: false,
             },
         );
         Ok(Routed {
@@ -205,6 +282,14 @@ impl<T> SessionTable<T> {
     pub fn mark_answered(&mut self, key: SessionKey) {
         if let Some(entry) = self.sessions.get_mut(&key) {
             entry.answered = true;
+        }
+    }
+
+    /// The session's sync completed: it stays routable for late messages until it idles
+    /// out, without counting against the limits.
+    pub fn mark_completed(&mut self, key: SessionKey) {
+        if let Some(entry) = self.sessions.get_mut(&key) {
+            entry.completed = true;
         }
     }
 
@@ -303,6 +388,80 @@ mod tests {
         table
             .route(route, m, now, counter(random), |_| name)
             .expect("routed")
+    }
+
+    /// Past the limits a new session is refused as busy (nothing opened, nothing cut); a
+    /// restart that replaces a session of its own is not held against it.
+    #[test]
+    fn sessions_beyond_the_limits_are_busy() {
+        let limits = SessionLimits {
+            total: 3,
+            per_device: 2,
+        };
+        let mut table = SessionTable::new(IDLE).with_limits(limits);
+        let now = Instant::now();
+        let a1 = open(
+            &mut table,
+            Route::Header(CLIENT),
+            &message(1, "1", "IMEI:A"),
+            now,
+            "a1",
+            10,
+        );
+        open(
+            &mut table,
+            Route::Header(CLIENT),
+            &message(1, "2", "IMEI:A"),
+            now,
+            "a2",
+            20,
+        );
+        let third_of_a = table.route(
+            Route::Header(CLIENT),
+            &message(1, "3", "IMEI:A"),
+            now,
+            counter(30),
+            |_| "a3",
+        );
+        assert_eq!(third_of_a.unwrap_err(), RouteError::Busy);
+        open(
+            &mut table,
+            Route::Header(CLIENT),
+            &message(1, "1", "IMEI:B"),
+            now,
+            "b1",
+            40,
+        );
+        let fourth = table.route(
+            Route::Header(CLIENT),
+            &message(1, "1", "IMEI:C"),
+            now,
+            counter(50),
+            |_| "c1",
+        );
+        assert_eq!(fourth.unwrap_err(), RouteError::Busy);
+        assert_eq!(table.len(), 3);
+        // A's first session starts over: it replaces itself, within the limits.
+        table.mark_answered(a1.key);
+        let restart = open(
+            &mut table,
+            Route::Header(CLIENT),
+            &message(1, "1", "IMEI:A"),
+            now,
+            "a1 again",
+            60,
+        );
+        assert_eq!(restart.replaced.len(), 1);
+        // One ends: room for another.
+        table.remove(restart.key);
+        open(
+            &mut table,
+            Route::Header(CLIENT),
+            &message(1, "1", "IMEI:C"),
+            now,
+            "c1",
+            70,
+        );
     }
 
     /// A header is easily forged: it reaches only sessions opened by header from the same
@@ -442,9 +601,9 @@ mod tests {
         let now = Instant::now();
         let later = message(2, "7", "IMEI:1");
         let error = table.route(Route::Header(CLIENT), &later, now, counter(1), |_| "a");
-        assert_eq!(error.unwrap_err(), UnknownSession);
+        assert_eq!(error.unwrap_err(), RouteError::UnknownSession);
         let error = table.route(Route::Key(SessionKey(42)), &later, now, counter(1), |_| "a");
-        assert_eq!(error.unwrap_err(), UnknownSession);
+        assert_eq!(error.unwrap_err(), RouteError::UnknownSession);
         assert!(table.is_empty());
     }
 
