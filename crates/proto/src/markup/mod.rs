@@ -48,7 +48,12 @@ impl Namespace {
             Namespace::MetInf
         } else if v.eq_ignore_ascii_case("syncml:devinf") {
             Namespace::DevInf
-        } else if v.len() >= 13 && v[..13].eq_ignore_ascii_case("SYNCML:SYNCML") {
+        } else if v
+            .get(..13)
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case("SYNCML:SYNCML"))
+        {
+            // `get`: a multi-byte character across byte 13 is no prefix (slicing panicked:
+            // found by the engine_session fuzz target).
             Namespace::SyncMl
         } else {
             Namespace::Other
@@ -312,5 +317,20 @@ impl<'a, R: EventReader<'a> + ?Sized> EventReader<'a> for &mut R {
     }
     fn document_type(&self) -> Option<DocumentType> {
         (**self).document_type()
+    }
+}
+
+#[cfg(test)]
+mod namespace_tests {
+    use super::Namespace;
+
+    /// An `xmlns` with a multi-byte character across byte 13 (an ISO-8859-1 message full of
+    /// 0xFF, found by fuzzing) is another namespace, not a panic.
+    #[test]
+    fn any_xmlns_value_is_classified_without_panic() {
+        assert_eq!(Namespace::from_xmlns("syncml:metÿÿÿÿÿÿ"), Namespace::Other);
+        assert_eq!(Namespace::from_xmlns("syncml:metinÿ"), Namespace::Other);
+        assert_eq!(Namespace::from_xmlns("SYNCML:SYNCML1.2"), Namespace::SyncMl);
+        assert_eq!(Namespace::from_xmlns(" syncml:MetInf "), Namespace::MetInf);
     }
 }
