@@ -8,8 +8,7 @@ mod engine_phone;
 mod support;
 
 use engine_phone::*;
-use handsync_engine::content;
-use handsync_engine::storage::{Cause, Datastore, Guid, Reason, SyncStore, Timestamp};
+use handsync_engine::storage::Datastore;
 use handsync_engine::ServerConfig;
 use handsync_proto::markup::Version;
 use handsync_proto::syncml::{AlertCode, Command, Encoding, StatusCode};
@@ -48,24 +47,6 @@ fn todo(summary: &str, status: &str) -> String {
         "BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VTODO\r\nSUMMARY:{summary}\r\n\
          DUE:20060430T220000Z\r\nSTATUS:{status}\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"
     )
-}
-
-fn add_on_pc(server: &mut Server, datastore: Datastore, text: &str) -> Guid {
-    let incoming = content::from_phone(
-        &content::phone_for(None, None),
-        datastore,
-        "text/calendar",
-        text.as_bytes(),
-    )
-    .unwrap();
-    server.now += 1000;
-    let now = Timestamp(server.now);
-    server.with(|store: &dyn SyncStore| {
-        let cause = Cause::pc(Reason::AddedOnPc);
-        Ok(store
-            .add_item(datastore, incoming.as_content(), &cause, now)?
-            .guid)
-    })
 }
 
 fn summaries(server: &mut Server, datastore: Datastore) -> Vec<String> {
@@ -110,13 +91,11 @@ fn phone_summaries(phone: &Phone, kind: &str) -> Vec<String> {
 fn a_nokia_calendar_syncs_events_with_calendar_and_todos_with_tasks() {
     for encoding in [Encoding::Wbxml, Encoding::Xml] {
         let mut server = Server::new(ServerConfig::default());
-        let pc_event = add_on_pc(
-            &mut server,
+        let pc_event = server.add_item_text(
             Datastore::Calendar,
             "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:pc-event\r\nDTSTAMP:20060401T120000Z\r\nSUMMARY:Dentist\r\nDTSTART:20060412T080000Z\r\nDTEND:20060412T090000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
         );
-        let pc_task = add_on_pc(
-            &mut server,
+        let pc_task = server.add_item_text(
             Datastore::Tasks,
             "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VTODO\r\nUID:pc-todo\r\nDTSTAMP:20060401T120000Z\r\nSUMMARY:Taxes\r\nDUE:20060430T220000Z\r\nSTATUS:NEEDS-ACTION\r\nEND:VTODO\r\nEND:VCALENDAR\r\n",
         );
@@ -232,8 +211,7 @@ fn a_nokia_calendar_syncs_events_with_calendar_and_todos_with_tasks() {
 #[test]
 fn a_slow_sync_of_a_combined_calendar_doubles_nothing() {
     let mut server = Server::new(ServerConfig::default());
-    add_on_pc(
-        &mut server,
+    server.add_item_text(
         Datastore::Tasks,
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VTODO\r\nUID:pc-todo\r\nDTSTAMP:20060401T120000Z\r\nSUMMARY:Taxes\r\nDUE:20060430T220000Z\r\nEND:VTODO\r\nEND:VCALENDAR\r\n",
     );

@@ -6,8 +6,7 @@ mod engine_phone;
 mod support;
 
 use engine_phone::*;
-use handsync_engine::content;
-use handsync_engine::storage::{Cause, Datastore, ItemRecord, Reason, SyncStore, Timestamp};
+use handsync_engine::storage::{Datastore, ItemRecord};
 use handsync_engine::ServerConfig;
 use handsync_proto::markup::Version;
 use handsync_proto::syncml::{AlertCode, Encoding, StatusCode};
@@ -168,24 +167,6 @@ fn what_the_phone_cannot_hold_survives_its_edits() {
     }
 }
 
-/// An item imported on the PC (a desktop file), in the stored form.
-fn add_on_pc(server: &mut Server, datastore: Datastore, content_type: &str, text: &str) {
-    let incoming = content::from_phone(
-        &content::phone_for(None, None),
-        datastore,
-        content_type,
-        text.as_bytes(),
-    )
-    .unwrap();
-    server.now += 1000;
-    let now = Timestamp(server.now);
-    server.with(|store: &dyn SyncStore| {
-        let cause = Cause::pc(Reason::AddedOnPc);
-        store.add_item(datastore, incoming.as_content(), &cause, now)?;
-        Ok(())
-    });
-}
-
 /// The one live item of a datastore, after a session.
 fn only_item(server: &mut Server, datastore: Datastore) -> ItemRecord {
     let items = server.items(datastore, false);
@@ -224,7 +205,7 @@ const PHONE_EVENT: &str = "BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VEVENT\r\nSUM
 #[test]
 fn a_pc_event_keeps_its_uid_through_slow_syncs_and_phone_edits() {
     let mut server = Server::new(ServerConfig::default());
-    add_on_pc(&mut server, Datastore::Calendar, "text/calendar", PC_EVENT);
+    server.add_item_text(Datastore::Calendar, PC_EVENT);
     let mut phone = phone_for(
         Datastore::Calendar,
         "./calendar",
@@ -275,7 +256,7 @@ fn a_pc_event_keeps_its_uid_through_slow_syncs_and_phone_edits() {
 #[test]
 fn a_phone_replace_of_an_event_it_got_from_the_pc_keeps_the_uid() {
     let mut server = Server::new(ServerConfig::default());
-    add_on_pc(&mut server, Datastore::Calendar, "text/calendar", PC_EVENT);
+    server.add_item_text(Datastore::Calendar, PC_EVENT);
     let mut phone = phone_for(
         Datastore::Calendar,
         "./calendar",
@@ -316,10 +297,8 @@ fn a_phone_replace_of_an_event_it_got_from_the_pc_keeps_the_uid() {
 #[test]
 fn a_pc_todo_keeps_its_uid_through_a_slow_sync() {
     let mut server = Server::new(ServerConfig::default());
-    add_on_pc(
-        &mut server,
+    server.add_item_text(
         Datastore::Tasks,
-        "text/calendar",
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VTODO\r\nUID:pc-todo-1\r\nDTSTAMP:20060401T120000Z\r\nSUMMARY:Taxes\r\nDUE:20060430T220000Z\r\nSTATUS:NEEDS-ACTION\r\nEND:VTODO\r\nEND:VCALENDAR\r\n",
     );
     let mut phone = phone_for(Datastore::Tasks, "./todo", "Tasks", "text/x-vcalendar");
@@ -340,10 +319,8 @@ fn a_pc_todo_keeps_its_uid_through_a_slow_sync() {
 #[test]
 fn a_pc_note_keeps_its_uid_through_a_slow_sync() {
     let mut server = Server::new(ServerConfig::default());
-    add_on_pc(
-        &mut server,
+    server.add_item_text(
         Datastore::Notes,
-        "text/calendar",
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VJOURNAL\r\nUID:pc-note-1\r\nDTSTAMP:20060401T120000Z\r\nSUMMARY:Shopping\r\nDESCRIPTION:Shopping\\nmilk\r\nCATEGORIES:Home\r\nEND:VJOURNAL\r\nEND:VCALENDAR\r\n",
     );
     let mut phone = phone_for(Datastore::Notes, "./Memo", "Memo", "text/plain");

@@ -344,24 +344,17 @@ impl Session {
                             .push_front(Outgoing::Change(change));
                         return Ok(());
                     }
-                    if message.body.commands.len() > base + 1 {
-                        // Not even a small chunk fits beside what the message holds: the
-                        // next message has more room.
-                        if opened_here {
-                            message.body.commands.pop();
-                            *next_id -= 1;
-                        }
-                        self.state
-                            .outbox
-                            .changes
-                            .push_front(Outgoing::Change(change));
-                        return Ok(());
-                    }
                 }
-                // Too large for any message of this phone, which cannot take it in chunks:
-                // it stays on the PC and is reported, not sent.
-                tracing::warn!(guid = %change.guid, size = change.data.len(), limit, "item too large for the phone's MaxMsgSize; not sent");
-                continue;
+                // Not even a small chunk fits beside what the message holds: the next message
+                // has more room (below). Otherwise it is too large for any message of this
+                // phone, which cannot take it in chunks: it stays on the PC, reported.
+                let room_later = self.phone_takes_large_objects()
+                    && change.kind != ChangeKind::Delete
+                    && message.body.commands.len() > base + 1;
+                if !room_later {
+                    tracing::warn!(guid = %change.guid, size = change.data.len(), limit, "item too large for the phone's MaxMsgSize; not sent");
+                    continue;
+                }
             }
             if opened_here && last_sync(message).commands.is_empty() {
                 message.body.commands.pop();

@@ -193,17 +193,24 @@ impl<B: Backend> Server<B> {
             .replace_item(guid, incoming.as_content(), &cause, now);
     }
 
+    /// A calendar item, to-do or note added on the PC (iCalendar, as the desktop writes it).
+    pub fn add_item_text(&mut self, datastore: Datastore, text: &str) -> Guid {
+        self.now += 1000;
+        let incoming = desktop_item(datastore, text);
+        let now = Timestamp(self.now);
+        let cause = Cause::pc(Reason::AddedOnPc);
+        self.with(|store| {
+            Ok(store
+                .add_item(datastore, incoming.as_content(), &cause, now)?
+                .guid)
+        })
+    }
+
     /// An item of another datastore edited on the PC (`text` as the desktop writes it).
     pub fn replace_item_text(&mut self, guid: Guid, text: &str) {
         let datastore = self.item(guid).datastore;
         self.now += 1000;
-        let incoming = content::from_phone(
-            &content::phone_for(None, None),
-            datastore,
-            "text/calendar",
-            text.as_bytes(),
-        )
-        .expect("the desktop's item reads");
+        let incoming = desktop_item(datastore, text);
         let cause = Cause::pc(Reason::ReplacedOnPc);
         let now = Timestamp(self.now);
         self.store
@@ -273,6 +280,17 @@ impl<B: Backend> Server<B> {
         keys.sort();
         keys
     }
+}
+
+/// An iCalendar item as the PC's import stores it.
+fn desktop_item(datastore: Datastore, text: &str) -> content::Incoming {
+    content::from_phone(
+        &content::phone_for(None, None),
+        datastore,
+        "text/calendar",
+        text.as_bytes(),
+    )
+    .expect("the desktop's item reads")
 }
 
 /// A contact as the PC's import stores it.
