@@ -45,6 +45,7 @@ impl Lab {
                 http_listen: Vec::new(),
                 obex_tcp_listen: vec!["127.0.0.1:0".parse().unwrap()],
                 idle_timeout: Duration::from_secs(300),
+                limits: Default::default(),
             },
         )
         .unwrap();

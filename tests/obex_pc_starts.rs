@@ -171,6 +171,7 @@ fn call(db: &std::path::Path, address: std::net::SocketAddr, choice: SanChoice) 
             Arc::new(ServerConfig::default()),
             HubOptions {
                 idle_timeout: Duration::from_secs(300),
+                ..HubOptions::default()
             },
         );
         let runtime = tokio::runtime::Builder::new_current_thread()

@@ -148,6 +148,9 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
             .map_err(|e| Failure::bad_input(e.to_string()))?
             .unwrap_or(DEFAULT_BAUD),
     };
+    let limits = file
+        .limits()
+        .map_err(|e| Failure::bad_input(e.to_string()))?;
     let db_path = resolve_db(db, &file)?;
     let mut store = support::open_store(&db_path)?;
     let orphaned = support::cut_orphaned_sessions(&mut store)?;
@@ -159,6 +162,7 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
             http_listen,
             obex_tcp_listen,
             idle_timeout,
+            limits,
         },
     )
     .map_err(|e| Failure::io(e.to_string()))?;

@@ -283,6 +283,7 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
         Arc::new(server),
         HubOptions {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            ..HubOptions::default()
         },
     );
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -30,6 +30,15 @@
 //! devices = ["/dev/ttyUSB0"]             # phones that stay on a cable; off unless listed
 //! baud = 115200
 //!
+//! [limits]                             # what peers can make the daemon hold
+//! connections = 256                      # per listener (HTTP, OBEX over TCP, Bluetooth)
+//! header-timeout = 30                    # seconds for an HTTP request's headers (and keep-alive)
+//! body-timeout = 120                     # seconds for an HTTP request's body
+//! obex-connect-timeout = 30              # seconds from connecting to OBEX CONNECT
+//! obex-silence = 300                     # seconds of OBEX silence between operations
+//! queue = 256                            # messages waiting for the session thread
+//! large-objects = 67108864               # bytes all sessions' large objects hold together
+//!
 //! [bluetooth]
 //! enabled = true                         # the SyncML Server profile, when an adapter exists
 //! adapter = "hci0"                       # default: BlueZ's default adapter
@@ -47,6 +56,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::Limits;
 use crate::engine::{AuthPolicy, ConflictPolicy, ServerConfig};
 use crate::store::Datastore;
 
@@ -73,6 +83,21 @@ pub struct ConfigFile {
     pub serial: SerialSection,
     #[serde(default)]
     pub bluetooth: BluetoothSection,
+    #[serde(default)]
+    pub limits: LimitsSection,
+}
+
+/// What peers can make the daemon hold (see [`crate::transport::limits`]).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LimitsSection {
+    pub connections: Option<usize>,
+    pub header_timeout: Option<u64>,
+    pub body_timeout: Option<u64>,
+    pub obex_connect_timeout: Option<u64>,
+    pub obex_silence: Option<u64>,
+    pub queue: Option<usize>,
+    pub large_objects: Option<u64>,
 }
 
 /// Phones on Bluetooth (the SyncML Server profile through BlueZ).
@@ -366,6 +391,63 @@ impl ConfigFile {
         }
     }
 
+    /// The limits: defaults, then what the file says (each at least 1).
+    pub fn limits(&self) -> Result<Limits, ConfigError> {
+        let mut limits = Limits::default();
+        let section = &self.limits;
+        for (field, value, target) in [
+            (
+                "limits.connections",
+                section.connections,
+                &mut limits.connections.per_listener,
+            ),
+            ("limits.queue", section.queue, &mut limits.queue),
+        ] {
+            match value {
+                Some(0) => return Err(ConfigError(format!("{field} = 0: at least 1"))),
+                Some(value) => *target = value,
+                None => {}
+            }
+        }
+        for (field, value, target) in [
+            (
+                "limits.header-timeout",
+                section.header_timeout,
+                &mut limits.connections.header_timeout,
+            ),
+            (
+                "limits.body-timeout",
+                section.body_timeout,
+                &mut limits.connections.body_timeout,
+            ),
+            (
+                "limits.obex-connect-timeout",
+                section.obex_connect_timeout,
+                &mut limits.connections.obex_before_connect,
+            ),
+            (
+                "limits.obex-silence",
+                section.obex_silence,
+                &mut limits.connections.obex_silence,
+            ),
+        ] {
+            match value {
+                Some(0) => return Err(ConfigError(format!("{field} = 0: at least 1 second"))),
+                Some(seconds) => *target = Duration::from_secs(seconds),
+                None => {}
+            }
+        }
+        if let Some(bytes) = section.large_objects {
+            if bytes < 1024 {
+                return Err(ConfigError(format!(
+                    "limits.large-objects = {bytes}: at least 1024 bytes"
+                )));
+            }
+            limits.large_objects = bytes;
+        }
+        Ok(limits)
+    }
+
     pub fn idle_timeout(&self) -> Result<Option<Duration>, ConfigError> {
         match self.http.idle_timeout {
             Some(0) => Err(ConfigError(
@@ -505,6 +587,38 @@ listen = ["6500"]
         assert!(file.http_listen().unwrap_err().0.contains("`nowhere`"));
         let file = ConfigFile::parse("[http]\nidle-timeout = 0\n", Path::new("c")).unwrap();
         assert!(file.idle_timeout().is_err());
+    }
+
+    #[test]
+    fn limits_default_and_from_the_file() {
+        let defaults = ConfigFile::parse("", Path::new("c"))
+            .unwrap()
+            .limits()
+            .unwrap();
+        assert_eq!(defaults.connections.per_listener, 256);
+        assert_eq!(defaults.queue, 256);
+        let file = ConfigFile::parse(
+            "[limits]\nconnections = 8\nheader-timeout = 5\nbody-timeout = 6\n\
+             obex-connect-timeout = 7\nobex-silence = 9\nqueue = 10\nlarge-objects = 4096\n",
+            Path::new("c"),
+        )
+        .unwrap();
+        let limits = file.limits().unwrap();
+        assert_eq!(limits.connections.per_listener, 8);
+        assert_eq!(limits.connections.header_timeout, Duration::from_secs(5));
+        assert_eq!(limits.connections.body_timeout, Duration::from_secs(6));
+        assert_eq!(
+            limits.connections.obex_before_connect,
+            Duration::from_secs(7)
+        );
+        assert_eq!(limits.connections.obex_silence, Duration::from_secs(9));
+        assert_eq!(limits.queue, 10);
+        assert_eq!(limits.large_objects, 4096);
+        for bad in ["connections = 0", "obex-silence = 0", "large-objects = 10"] {
+            let file = ConfigFile::parse(&format!("[limits]\n{bad}\n"), Path::new("c")).unwrap();
+            let error = file.limits().unwrap_err().0;
+            assert!(error.starts_with(&format!("limits.{bad}")), "{error}");
+        }
     }
 
     #[test]

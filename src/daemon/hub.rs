@@ -25,6 +25,21 @@ pub use crate::transport::sessions::{
 pub struct HubOptions {
     /// A session with no message for this long is cut (recorded, anchors unmoved).
     pub idle_timeout: Duration,
+    /// Messages waiting for the session thread at most; more are answered busy.
+    pub queue: usize,
+    /// Bytes the large objects of all open sessions may hold together.
+    pub large_objects: u64,
+}
+
+impl Default for HubOptions {
+    fn default() -> Self {
+        HubOptions {
+            idle_timeout: Duration::from_secs(300),
+            queue: 256,
+            // Sixteen 4 MiB objects at once.
+            large_objects: 64 * 1024 * 1024,
+        }
+    }
 }
 
 /// The running hub: its thread and a handle to it. Dropping it without [`Hub::shutdown`]
@@ -32,12 +47,14 @@ pub struct HubOptions {
 pub struct Hub {
     requests: mpsc::Sender<HubRequest>,
     thread: Option<JoinHandle<()>>,
+    handle: HubHandle,
 }
 
 impl Hub {
     /// Starts the hub's thread, which takes the store.
     pub fn start(store: Store, config: std::sync::Arc<ServerConfig>, options: HubOptions) -> Hub {
         let (requests, receiver) = mpsc::channel();
+        let handle = HubHandle::new(requests.clone(), options.queue);
         let thread = std::thread::Builder::new()
             .name("handsync-sessions".into())
             .spawn(move || {
@@ -49,6 +66,7 @@ impl Hub {
                     store,
                     config,
                     sessions: SessionTable::new(options.idle_timeout).with_limits(limits),
+                    large_objects: options.large_objects,
                 }
                 .run(receiver)
             })
@@ -56,11 +74,13 @@ impl Hub {
         Hub {
             requests,
             thread: Some(thread),
+            handle,
         }
     }
 
+    /// A handle for a transport; all handles share one bounded queue.
     pub fn handle(&self) -> HubHandle {
-        HubHandle::new(self.requests.clone())
+        self.handle.clone()
     }
 
     /// Cuts every open session (recorded as such) and waits for the thread to end.
@@ -92,6 +112,8 @@ struct Worker {
     store: Store,
     config: std::sync::Arc<ServerConfig>,
     sessions: SessionTable<Session>,
+    /// The budget of all sessions' large objects together (bytes).
+    large_objects: u64,
 }
 
 impl Worker {
@@ -166,11 +188,18 @@ impl Worker {
         }
         let key = routed.key;
 
+        let held_by_others: u64 = self
+            .sessions
+            .iter()
+            .filter(|(other, _)| *other != key)
+            .map(|(_, session)| session.large_object_reserved())
+            .sum();
         let tx = self.store.begin().map_err(|e| HubError::Engine(e.into()))?;
         let session = self
             .sessions
             .get_mut(key)
             .expect("session just found or opened");
+        session.set_large_object_allowance(self.large_objects.saturating_sub(held_by_others));
         // A bug in the engine cuts its own session only: the message's transaction is rolled
         // back, the session (as it was before the message) is recorded as cut, and the hub
         // goes on serving the others.

@@ -16,6 +16,7 @@ use crate::engine::{AuthPolicy, ServerConfig};
 use crate::store::Store;
 use crate::transport::bluetooth::{self, BtListen};
 use crate::transport::http::{self, HttpOptions};
+use crate::transport::limits::{raise_descriptor_limit, ConnectionGate, ConnectionLimits};
 use crate::transport::obex::ObexServerOptions;
 use crate::transport::serial::{self, SerialListen};
 use crate::transport::tcp;
@@ -30,6 +31,29 @@ pub struct Settings {
     /// OBEX-over-TCP listen addresses; empty: none.
     pub obex_tcp_listen: Vec<SocketAddr>,
     pub idle_timeout: Duration,
+    pub limits: Limits,
+}
+
+/// What peers can make the daemon hold: connections and read timeouts per listener, the
+/// session thread's queue, the memory of large objects.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub connections: ConnectionLimits,
+    /// Messages waiting for the session thread; more are answered busy.
+    pub queue: usize,
+    /// Bytes all open sessions' large objects may hold together.
+    pub large_objects: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        let hub = HubOptions::default();
+        Limits {
+            connections: ConnectionLimits::default(),
+            queue: hub.queue,
+            large_objects: hub.large_objects,
+        }
+    }
 }
 
 /// Why the daemon could not start.
@@ -82,6 +106,7 @@ pub struct Daemon {
     serial_devices: Vec<String>,
     stopped: watch::Receiver<bool>,
     max_body: usize,
+    connections: ConnectionLimits,
 }
 
 impl Daemon {
@@ -115,8 +140,14 @@ impl Daemon {
             Arc::new(settings.server),
             HubOptions {
                 idle_timeout: settings.idle_timeout,
+                queue: settings.limits.queue,
+                large_objects: settings.limits.large_objects,
             },
         );
+        if let Some(descriptors) = raise_descriptor_limit() {
+            tracing::debug!(descriptors, "file descriptor limit");
+        }
+        let connections = settings.limits.connections.clone();
         let (stop, stopped) = watch::channel(false);
         let mut listeners = Vec::new();
         let mut http_addresses = Vec::new();
@@ -136,7 +167,12 @@ impl Daemon {
             listeners.push(runtime.spawn(http::serve(
                 listener,
                 hub.handle(),
-                HttpOptions { max_body },
+                HttpOptions {
+                    max_body,
+                    header_timeout: connections.header_timeout,
+                    body_timeout: connections.body_timeout,
+                },
+                ConnectionGate::new("http", connections.per_listener),
                 stopped.clone(),
             )));
         }
@@ -159,8 +195,10 @@ impl Daemon {
                 hub.handle(),
                 ObexServerOptions {
                     max_object_size: max_body,
+                    silence: Some(connections.obex_silence()),
                     ..ObexServerOptions::default()
                 },
+                ConnectionGate::new(tcp::TRANSPORT, connections.per_listener),
                 stopped.clone(),
             )));
         }
@@ -174,6 +212,7 @@ impl Daemon {
             serial_devices: Vec::new(),
             stopped,
             max_body,
+            connections,
         })
     }
 
@@ -192,6 +231,8 @@ impl Daemon {
     /// are not there yet, and reports through `listen.report`).
     pub fn add_bluetooth(&mut self, mut listen: BtListen) {
         listen.obex.max_object_size = self.max_body;
+        listen.obex.silence = Some(self.connections.obex_silence());
+        listen.connections = self.connections.per_listener;
         let hub = self.hub.handle();
         let stopped = self.stopped.clone();
         self.listeners.push(self.runtime.spawn(async move {

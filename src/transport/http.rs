@@ -19,7 +19,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::Instrument;
@@ -27,6 +27,7 @@ use tracing::Instrument;
 mod coding;
 
 use self::coding::{answer_coding, compress, inflate, request_coding, InflateError};
+use super::limits::{http_busy_answer, refuse, AcceptErrors, Admission, ConnectionGate};
 use super::sessions::{Arrival, HubError, HubHandle, Route, SessionKey};
 use crate::engine::EngineError;
 use crate::syncml::{sniff_encoding, Encoding};
@@ -41,28 +42,46 @@ pub struct HttpOptions {
     /// MaxMsgSize plus room for a client that slightly overshoots. A compressed body is held
     /// to it both as sent and inflated.
     pub max_body: usize,
+    /// A request's headers, and the wait for a kept-alive connection's next request.
+    pub header_timeout: std::time::Duration,
+    /// A request's whole body.
+    pub body_timeout: std::time::Duration,
 }
 
-/// Accepts connections on `listener` until `shutdown` turns true.
+/// Accepts connections on `listener` until `shutdown` turns true. Past `gate`'s limit a
+/// connection gets 503 with Retry-After and is closed.
 pub async fn serve(
     listener: TcpListener,
     hub: HubHandle,
     options: HttpOptions,
+    gate: ConnectionGate,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
+    let header_timeout = options.header_timeout;
     let context = Arc::new(Context { hub, options });
+    let mut accept_errors = AcceptErrors::new();
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors and the like: wait a little, do not spin.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    tokio::time::sleep(accept_errors.failed("http", &e)).await;
                     continue;
                 }
             },
             _ = async { shutdown.wait_for(|stop| *stop).await.map(|_| ()) } => return Ok(()),
+        };
+        let permit = match gate.admit() {
+            Admission::Serve(permit) => permit,
+            Admission::Refuse(permit) => {
+                tokio::spawn(async move {
+                    refuse(stream, http_busy_answer).await;
+                    drop(permit);
+                });
+                continue;
+            }
+            Admission::Drop => continue,
         };
         let local = stream.local_addr().unwrap_or_else(|_| {
             listener
@@ -77,12 +96,17 @@ pub async fn serve(
                     let context = context.clone();
                     async move { Ok::<_, Infallible>(context.handle(request, local, peer).await) }
                 });
+                // The header timeout also bounds the wait for a kept-alive connection's
+                // next request: an idle or slowloris connection does not hold its slot.
                 if let Err(e) = hyper::server::conn::http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(header_timeout)
                     .serve_connection(TokioIo::new(stream), service)
                     .await
                 {
                     tracing::debug!(error = %e, "connection ended with an error");
                 }
+                drop(permit);
             }
             .instrument(span),
         );
@@ -145,10 +169,22 @@ impl Context {
         }
         let route = session_in_query(request.uri().query());
         let resp_uri_template = resp_uri_template(&request, local);
-        let body = match Limited::new(request.into_body(), self.options.max_body)
-            .collect()
-            .await
-        {
+        let body = Limited::new(request.into_body(), self.options.max_body).collect();
+        let Ok(body) = tokio::time::timeout(self.options.body_timeout, body).await else {
+            tracing::warn!(
+                seconds = self.options.body_timeout.as_secs(),
+                "request body too slow; closing"
+            );
+            let mut response = text(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body did not arrive in time\n",
+            );
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return response;
+        };
+        let body = match body {
             Ok(collected) => collected.to_bytes(),
             Err(e) if e.is::<http_body_util::LengthLimitError>() => {
                 return too_large(self.options.max_body)

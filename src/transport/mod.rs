@@ -5,6 +5,7 @@
 //! - `pump`: the one driver of every sans-IO [`crate::machine::Machine`] on a byte stream;
 //! - [`http`]: the SyncML HTTP binding (POST per message, RespURI, idle expiry);
 //! - [`obex`]: SyncML over OBEX on any byte stream, both roles;
+//! - [`limits`]: connection caps and read timeouts of the network listeners;
 //! - [`tcp`]: OBEX over TCP (the phone emulator, IrDA/Bluetooth bridges, tests);
 //! - [`emulated`]: the phone emulator on these wires (`handsync emulate`);
 //! - [`serial`]: OBEX on a serial or USB-serial cable (AT switch, Siemens BFB framing);
@@ -14,6 +15,7 @@
 pub mod bluetooth;
 pub mod emulated;
 pub mod http;
+pub mod limits;
 pub mod obex;
 mod pump;
 pub mod serial;

@@ -32,6 +32,17 @@ pub struct ObexServerOptions {
     pub max_object_size: usize,
     /// A phone silent this long in the middle of an OBEX operation is dropped.
     pub idle_timeout: Duration,
+    /// On network links (TCP, RFCOMM): how long a connection may stay silent before its
+    /// CONNECT, and then between operations. `None` on cables, where a phone switched to
+    /// OBEX mode may wait for its user for hours.
+    pub silence: Option<Silence>,
+}
+
+/// The silences a network peer is allowed outside an OBEX operation.
+#[derive(Debug, Clone, Copy)]
+pub struct Silence {
+    pub before_connect: Duration,
+    pub between_operations: Duration,
 }
 
 impl Default for ObexServerOptions {
@@ -40,6 +51,7 @@ impl Default for ObexServerOptions {
             max_packet_length: 0x8000,
             max_object_size: 4 * 1024 * 1024,
             idle_timeout: Duration::from_secs(120),
+            silence: None,
         }
     }
 }
@@ -76,6 +88,9 @@ where
         idle_timeout: Some(options.idle_timeout),
     });
     let mut pump = Pump::new(stream, machine);
+    if let Some(silence) = options.silence {
+        pump = pump.with_silence(silence.before_connect);
+    }
     let mut session: Option<SessionKey> = None;
     let ended = async {
         loop {
@@ -88,6 +103,9 @@ where
             let end = match event {
                 SyncmlEvent::Connected => {
                     tracing::debug!("OBEX connected");
+                    if let Some(silence) = options.silence {
+                        pump.set_silence(silence.between_operations);
+                    }
                     if let Some(previous) = session.take() {
                         hub.close(previous);
                     }

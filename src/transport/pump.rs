@@ -48,6 +48,11 @@ where
         self
     }
 
+    /// Changes the silence bound from the next read on.
+    pub(crate) fn set_silence(&mut self, silence: Duration) {
+        self.silence = Some(silence);
+    }
+
     pub(crate) fn machine_mut(&mut self) -> &mut M {
         &mut self.machine
     }

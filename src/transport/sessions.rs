@@ -3,7 +3,8 @@
 //! ([`crate::daemon::hub`]) serves the other end of the channel; the transports never
 //! decode SyncML themselves.
 
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
 
 use tokio::sync::oneshot;
 
@@ -103,16 +104,44 @@ pub enum HubRequest {
 #[derive(Clone)]
 pub struct HubHandle {
     requests: mpsc::Sender<HubRequest>,
+    /// Messages handed in and not yet answered, shared by every handle.
+    waiting: Arc<AtomicUsize>,
+    /// More waiting than this and a message is answered [`HubError::Busy`] at once: the
+    /// queue (each entry up to a message's size) stays bounded however many clients push.
+    max_waiting: usize,
+}
+
+/// Takes its place in the queue; gives it back when the answer came, or the wait was dropped.
+struct QueueSlot(Arc<AtomicUsize>);
+
+impl Drop for QueueSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl HubHandle {
-    /// A handle on the channel the hub's thread reads.
-    pub fn new(requests: mpsc::Sender<HubRequest>) -> HubHandle {
-        HubHandle { requests }
+    /// A handle on the channel the hub's thread reads, taking at most `max_waiting`
+    /// messages at once.
+    pub fn new(requests: mpsc::Sender<HubRequest>, max_waiting: usize) -> HubHandle {
+        HubHandle {
+            requests,
+            waiting: Arc::new(AtomicUsize::new(0)),
+            max_waiting: max_waiting.max(1),
+        }
     }
 
     /// Hands a message's bytes in (XML or WBXML) and waits for the answer.
     pub async fn deliver(&self, arrival: Arrival, bytes: Vec<u8>) -> Result<Delivered, HubError> {
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            tracing::warn!(
+                waiting = self.max_waiting,
+                "the session thread's queue is full: a message is answered busy"
+            );
+            return Err(HubError::Busy);
+        }
+        let _slot = QueueSlot(self.waiting.clone());
         let (answer, receiver) = oneshot::channel();
         self.requests
             .send(HubRequest::Deliver {
@@ -127,5 +156,58 @@ impl HubHandle {
     /// The transport closed: a session that had not finished is recorded as cut.
     pub fn close(&self, session: SessionKey) {
         let _ = self.requests.send(HubRequest::Close { session });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arrival() -> Arrival {
+        Arrival {
+            route: Route::Header(std::net::IpAddr::from([127, 0, 0, 1])),
+            transport: "http".into(),
+            resp_uri_template: None,
+        }
+    }
+
+    #[test]
+    fn a_full_queue_answers_busy_at_once_and_frees_its_place_when_answered() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let (requests, hub_side) = mpsc::channel();
+            let handle = HubHandle::new(requests, 2);
+            let waiting: Vec<_> = (0..2)
+                .map(|_| {
+                    let handle = handle.clone();
+                    tokio::spawn(async move { handle.deliver(arrival(), b"one".to_vec()).await })
+                })
+                .collect();
+            tokio::task::yield_now().await;
+            let third = handle.deliver(arrival(), b"three".to_vec()).await;
+            assert!(matches!(third, Err(HubError::Busy)), "{third:?}");
+            // The hub answers the first two (dropping their answer channels): room again.
+            let mut taken = 0;
+            while let Ok(HubRequest::Deliver { .. }) = hub_side.try_recv() {
+                taken += 1;
+            }
+            assert_eq!(taken, 2, "the refused message never reached the hub");
+            for waiter in waiting {
+                assert!(matches!(waiter.await.unwrap(), Err(HubError::Stopped)));
+            }
+            let fourth = tokio::spawn({
+                let handle = handle.clone();
+                async move { handle.deliver(arrival(), b"four".to_vec()).await }
+            });
+            tokio::task::yield_now().await;
+            assert!(matches!(
+                hub_side.try_recv(),
+                Ok(HubRequest::Deliver { .. })
+            ));
+            assert!(matches!(fourth.await.unwrap(), Err(HubError::Stopped)));
+        });
     }
 }

@@ -8,32 +8,53 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::Instrument;
 
+use super::limits::{refuse, AcceptErrors, Admission, ConnectionGate};
 use super::obex::{serve_phone, ObexServerOptions};
 use super::sessions::HubHandle;
+use crate::obex::{Response, ResponseCode};
 
 /// The transport name sessions over this listener carry.
 pub const TRANSPORT: &str = "obex-tcp";
 
 /// Accepts phones on `listener` until `shutdown` turns true; each connection is one OBEX
-/// session served as the phone starts it.
+/// session served as the phone starts it. Past `gate`'s limit a connection's first request
+/// is answered 0xD3 (Service Unavailable) and the connection closed.
 pub async fn serve(
     listener: TcpListener,
     hub: HubHandle,
     options: ObexServerOptions,
+    gate: ConnectionGate,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let options = Arc::new(options);
+    let mut accept_errors = AcceptErrors::new();
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    tokio::time::sleep(accept_errors.failed(TRANSPORT, &e)).await;
                     continue;
                 }
             },
             _ = async { shutdown.wait_for(|stop| *stop).await.map(|_| ()) } => return Ok(()),
+        };
+        let permit = match gate.admit() {
+            Admission::Serve(permit) => permit,
+            Admission::Refuse(permit) => {
+                tokio::spawn(async move {
+                    refuse(stream, |first| {
+                        Response::refusal_to(
+                            first.first().copied(),
+                            ResponseCode::ServiceUnavailable,
+                        )
+                    })
+                    .await;
+                    drop(permit);
+                });
+                continue;
+            }
+            Admission::Drop => continue,
         };
         let _ = stream.set_nodelay(true);
         let hub = hub.clone();
@@ -45,6 +66,7 @@ pub async fn serve(
                 if let Err(e) = serve_phone(stream, hub, TRANSPORT, &options).await {
                     tracing::warn!(error = %e, "connection failed");
                 }
+                drop(permit);
             }
             .instrument(span),
         );

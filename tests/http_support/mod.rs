@@ -132,6 +132,7 @@ impl HttpWire {
                 http_listen: vec!["127.0.0.1:0".parse().unwrap()],
                 obex_tcp_listen: Vec::new(),
                 idle_timeout,
+                limits: Default::default(),
             },
         )
         .expect("the daemon starts");

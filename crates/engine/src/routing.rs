@@ -274,6 +274,13 @@ impl<T> SessionTable<T> {
         }
     }
 
+    /// Every open session.
+    pub fn iter(&self) -> impl Iterator<Item = (SessionKey, &T)> {
+        self.sessions
+            .iter()
+            .map(|(key, entry)| (*key, &entry.session))
+    }
+
     pub fn get_mut(&mut self, key: SessionKey) -> Option<&mut T> {
         self.sessions.get_mut(&key).map(|entry| &mut entry.session)
     }

@@ -272,3 +272,51 @@ fn a_chunk_rolled_back_with_a_failed_atomic_is_not_kept_twice() {
     assert_eq!(contacts.len(), 1);
     assert_eq!(contacts[0].raw, card.as_bytes());
 }
+
+#[test]
+fn a_large_object_over_what_the_servers_budget_leaves_is_refused_and_kept() {
+    let mut server = Server::new(ServerConfig::default());
+    let mut phone = Phone::new(Version::V1_2, Encoding::Wbxml);
+    let mut session = started(&mut server, &mut phone);
+    let card = big_vcard();
+    let size = card.len() as u64;
+    let (head, _) = card.split_at(2000);
+    assert_eq!(session.large_object_reserved(), 0);
+
+    // Other sessions hold all but a little of the server's budget: this object does not fit.
+    session.set_large_object_allowance(size - 1);
+    let message = phone.message(
+        vec![sync_of(vec![chunk_command("1", head, Some(size), true)])],
+        false,
+        false,
+    );
+    let reply = server
+        .exchange(&mut session, &encode(&message, Encoding::Wbxml))
+        .unwrap();
+    assert_eq!(add_status(&reply), vec![StatusCode::RequestEntityTooLarge]);
+    assert_eq!(
+        session.large_object_reserved(),
+        0,
+        "nothing reserved for it"
+    );
+    let rejected = server.rejected_items();
+    assert_eq!(rejected.len(), 1, "the first chunk is kept");
+    assert!(
+        rejected[0].reason.contains("leave room for"),
+        "{}",
+        rejected[0].reason
+    );
+
+    // With room again, the next object is taken and its declared size reserved.
+    session.set_large_object_allowance(size);
+    let message = phone.message(
+        vec![sync_of(vec![chunk_command("2", head, Some(size), true)])],
+        false,
+        false,
+    );
+    let reply = server
+        .exchange(&mut session, &encode(&message, Encoding::Wbxml))
+        .unwrap();
+    assert_eq!(add_status(&reply), vec![StatusCode::ChunkedItemAccepted]);
+    assert_eq!(session.large_object_reserved(), size);
+}

@@ -28,6 +28,7 @@ use futures::StreamExt;
 use tokio::sync::watch;
 use tracing::Instrument;
 
+use super::limits::{Admission, ConnectionGate};
 use super::obex::{self, CallError, CallOptions, CallReport, ObexServerOptions};
 use super::Retry;
 use crate::transport::sessions::HubHandle;
@@ -239,6 +240,8 @@ pub struct BtListen {
     /// Run a pairing agent (headless machines with no desktop agent).
     pub agent: Option<agent::AgentPolicy>,
     pub obex: ObexServerOptions,
+    /// Phone connections served at once; more are rejected.
+    pub connections: usize,
     /// The first pause before trying again (bluetoothd absent, adapter gone...).
     pub retry_pause: Duration,
     /// Status lines (stdout under `serve`).
@@ -266,6 +269,7 @@ impl Default for BtListen {
             serve_unpaired: false,
             agent: None,
             obex: ObexServerOptions::default(),
+            connections: super::limits::ConnectionLimits::default().per_listener,
             retry_pause: Duration::from_secs(1),
             report: Arc::new(|line: &str| println!("{line}")),
         }
@@ -318,6 +322,7 @@ pub async fn serve(listen: BtListen, hub: HubHandle, shutdown: watch::Receiver<b
     );
     async move {
         let report = listen.report.clone();
+        let gate = ConnectionGate::new(TRANSPORT, listen.connections);
         let mut retry = Retry::new(listen.retry_pause);
         let watch = BluezWatch::new();
         'register: loop {
@@ -386,7 +391,7 @@ pub async fn serve(listen: BtListen, hub: HubHandle, shutdown: watch::Receiver<b
                 tokio::select! {
                     request = handle.next() => match request {
                         Some(request) => {
-                            accept(request, &adapter, &listen, &pairing, &hub).await;
+                            accept(request, &adapter, &listen, &pairing, &hub, &gate).await;
                         }
                         None => break Restart::ProfileReleased,
                     },
@@ -539,6 +544,7 @@ async fn accept(
     listen: &BtListen,
     pairing: &agent::Answered,
     hub: &HubHandle,
+    gate: &ConnectionGate,
 ) {
     let address = request.device();
     let device = adapter.device(address);
@@ -573,6 +579,14 @@ async fn accept(
         request.reject(bluer::rfcomm::ReqError::Rejected);
         return;
     }
+    let permit = match gate.admit() {
+        Admission::Serve(permit) => permit,
+        Admission::Refuse(_) | Admission::Drop => {
+            // RFCOMM refuses before a byte is exchanged: the phone hears "rejected" at once.
+            request.reject(bluer::rfcomm::ReqError::Rejected);
+            return;
+        }
+    };
     let stream = match request.accept() {
         Ok(stream) => stream,
         Err(e) => {
@@ -597,6 +611,7 @@ async fn accept(
                     report(&format!("Bluetooth: {name} ({address}): {e}"));
                 }
             }
+            drop(permit);
         }
         .instrument(span),
     );

@@ -37,6 +37,11 @@ impl Partial {
     pub(super) fn datastore(&self) -> Datastore {
         self.datastore
     }
+
+    /// The size its first chunk declared.
+    pub(super) fn declared_size(&self) -> u64 {
+        self.size
+    }
 }
 
 /// The bytes of a large object received so far (up to MaxObjSize, 4 MiB by default). The
@@ -218,6 +223,14 @@ impl Session {
                             format!(
                                 "a large object of {size} bytes, over our MaxObjSize of {}",
                                 self.config.max_obj_size
+                            ),
+                        )),
+                        Some(size) if size > self.large_object_allowance => Some((
+                            StatusCode::RequestEntityTooLarge,
+                            format!(
+                                "a large object of {size} bytes while the large objects of \
+                                 open sessions leave room for {} bytes more",
+                                self.large_object_allowance
                             ),
                         )),
                         Some(size) if chunk.len() as u64 > size => Some((

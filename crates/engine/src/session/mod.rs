@@ -199,6 +199,10 @@ pub struct Session {
     params: SessionParams,
     state: State,
     span: tracing::Span,
+    /// The most a new large object of this session may declare, besides MaxObjSize: what
+    /// the server's budget for all sessions' large objects leaves (see
+    /// [`Session::set_large_object_allowance`]).
+    large_object_allowance: u64,
 }
 
 impl Session {
@@ -240,7 +244,25 @@ impl Session {
                 suspension: Suspension::default(),
             },
             span,
+            large_object_allowance: u64::MAX,
         }
+    }
+
+    /// Bytes this session holds for a large object being received (its declared size,
+    /// reserved at its first chunk); 0 when none.
+    pub fn large_object_reserved(&self) -> u64 {
+        self.state
+            .partial
+            .as_ref()
+            .map_or(0, |partial| partial.declared_size())
+    }
+
+    /// Caps the size a new large object may declare, for the next message: the server gives
+    /// each session what its budget for all sessions' large objects has left, so that many
+    /// sessions cannot together hold more memory than it allows. An object over it is
+    /// refused with 413 (and kept, as every refused item).
+    pub fn set_large_object_allowance(&mut self, bytes: u64) {
+        self.large_object_allowance = bytes;
     }
 
     /// Whether the session is over (no more messages are expected).

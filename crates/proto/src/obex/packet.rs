@@ -70,6 +70,23 @@ pub enum ResponseTo {
     Other,
 }
 
+impl Response {
+    /// The whole answer to a request the server will not serve, from the request's first
+    /// byte: `code` with no headers, plus CONNECT fields when the request is a CONNECT (they
+    /// come with every CONNECT response). What a server past its connection limit sends.
+    pub fn refusal_to(request_first_byte: Option<u8>, code: ResponseCode) -> Vec<u8> {
+        let connect = (request_first_byte.map(Opcode::from_byte) == Some(Opcode::Connect))
+            .then(|| ConnectFields::new(MIN_MAX_PACKET_LENGTH));
+        let response = Response {
+            code,
+            connect,
+            headers: Vec::new(),
+        };
+        // No headers: always within the 2-byte length.
+        response.encode().unwrap_or_default()
+    }
+}
+
 impl Request {
     /// A request with headers and no CONNECT/SETPATH fields.
     pub fn new(opcode: Opcode, headers: Vec<Header>) -> Self {
@@ -432,6 +449,17 @@ mod tests {
         );
         assert_eq!(wire.len(), request.encoded_len());
         assert_eq!(Request::decode(&wire).expect("decodes"), request);
+    }
+
+    #[test]
+    fn a_refusal_answers_connect_with_its_fields_and_others_bare() {
+        let busy = ResponseCode::ServiceUnavailable;
+        let to_connect = Response::refusal_to(Some(0x80), busy);
+        assert_eq!(to_connect, [0xD3, 0x00, 0x07, 0x10, 0x00, 0x00, 0xFF]);
+        let decoded = Response::decode(&to_connect, ResponseTo::Connect).expect("decodes");
+        assert_eq!(decoded.code, busy);
+        assert_eq!(Response::refusal_to(Some(0x82), busy), [0xD3, 0x00, 0x03]);
+        assert_eq!(Response::refusal_to(None, busy), [0xD3, 0x00, 0x03]);
     }
 
     #[test]

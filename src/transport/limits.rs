@@ -1,0 +1,255 @@
+//! What a peer can make a listener hold: connections at once, and how long a silent or slow
+//! one is kept. Defaults a household never meets; each set in the configuration file
+//! (`[limits]`).
+//!
+//! Past the connection cap a new connection is not served but answered, briefly, in its own
+//! protocol (HTTP 503 with Retry-After, OBEX 0xD3), by a bounded number of short-lived
+//! refusals; past those it is closed at once. Descriptors are never exhausted by peers, so
+//! phones within the limits keep being accepted while a flood goes on.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Limits of every network listener (HTTP, OBEX over TCP, Bluetooth RFCOMM).
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+    /// Connections one listener serves at once.
+    pub per_listener: usize,
+    /// HTTP: the time a request's headers may take, and a kept-alive connection may wait
+    /// for its next request.
+    pub header_timeout: Duration,
+    /// HTTP: the time a request's whole body may take.
+    pub body_timeout: Duration,
+    /// OBEX over a network link: the longest wait for the first request (CONNECT).
+    pub obex_before_connect: Duration,
+    /// OBEX over a network link: the longest silence between operations (within an
+    /// operation the OBEX machine's own timeout applies).
+    pub obex_silence: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            per_listener: 256,
+            header_timeout: Duration::from_secs(30),
+            // A 64 KiB message over GPRS at 1 KiB/s takes about a minute.
+            body_timeout: Duration::from_secs(120),
+            obex_before_connect: Duration::from_secs(30),
+            // As long as a session may stay silent in the hub: a phone applying hundreds of
+            // items between two messages is not cut by the link before its session is.
+            obex_silence: Duration::from_secs(300),
+        }
+    }
+}
+
+impl ConnectionLimits {
+    /// The OBEX silences these limits allow a network peer.
+    pub fn obex_silence(&self) -> super::obex::Silence {
+        super::obex::Silence {
+            before_connect: self.obex_before_connect,
+            between_operations: self.obex_silence,
+        }
+    }
+}
+
+/// How many refusals may be under way at once per listener; each holds its descriptor for at
+/// most [`REFUSAL_TIME`].
+const REFUSALS_AT_ONCE: usize = 32;
+const REFUSAL_TIME: Duration = Duration::from_secs(2);
+
+/// The connection cap of one listener.
+#[derive(Clone)]
+pub struct ConnectionGate {
+    serving: Arc<Semaphore>,
+    refusing: Arc<Semaphore>,
+    refused: Arc<AtomicU64>,
+    what: &'static str,
+}
+
+/// What to do with a connection just accepted.
+pub enum Admission {
+    /// Serve it; the connection counts until the permit is dropped.
+    Serve(OwnedSemaphorePermit),
+    /// Answer it "busy" (holding this permit while doing so).
+    Refuse(OwnedSemaphorePermit),
+    /// Close it at once: too many are being refused already.
+    Drop,
+}
+
+impl ConnectionGate {
+    pub fn new(what: &'static str, limit: usize) -> ConnectionGate {
+        ConnectionGate {
+            serving: Arc::new(Semaphore::new(limit.max(1))),
+            refusing: Arc::new(Semaphore::new(REFUSALS_AT_ONCE)),
+            refused: Arc::new(AtomicU64::new(0)),
+            what,
+        }
+    }
+
+    pub fn admit(&self) -> Admission {
+        if let Ok(permit) = self.serving.clone().try_acquire_owned() {
+            return Admission::Serve(permit);
+        }
+        let refused = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
+        // The first refusal and then one in a thousand: a flood does not flood the journal.
+        if refused == 1 || refused % 1000 == 0 {
+            tracing::warn!(
+                listener = self.what,
+                refused,
+                "connection limit reached: new connections are refused until some end"
+            );
+        }
+        match self.refusing.clone().try_acquire_owned() {
+            Ok(permit) => Admission::Refuse(permit),
+            Err(_) => Admission::Drop,
+        }
+    }
+
+    /// Connections refused so far.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+}
+
+/// Sends `answer` to a connection we will not serve, after reading what it sends first (up to
+/// [`REFUSAL_TIME`]) so that the answer lands as the reply to its request; then closes.
+/// `answer` picks the reply from the first bytes read (empty when nothing came).
+pub async fn refuse<S>(mut stream: S, answer: impl FnOnce(&[u8]) -> Vec<u8>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut first = [0u8; 64];
+    let deadline = tokio::time::Instant::now() + REFUSAL_TIME;
+    let read = tokio::time::timeout_at(deadline, stream.read(&mut first))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or(0);
+    let reply = answer(&first[..read]);
+    let _ = tokio::time::timeout_at(deadline, async {
+        stream.write_all(&reply).await?;
+        stream.shutdown().await
+    })
+    .await;
+}
+
+/// The answer an HTTP client gets when the connection cap is reached.
+pub fn http_busy_answer(_request: &[u8]) -> Vec<u8> {
+    let body = "handsync is serving as many connections as it allows; try again shortly\n";
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 10\r\nContent-Type: text/plain\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Failed accepts (out of descriptors, mostly) are logged once per interval with a count,
+/// not ten times a second.
+pub struct AcceptErrors {
+    last_logged: Option<Instant>,
+    since: u64,
+}
+
+impl AcceptErrors {
+    const INTERVAL: Duration = Duration::from_secs(30);
+
+    pub fn new() -> AcceptErrors {
+        AcceptErrors {
+            last_logged: None,
+            since: 0,
+        }
+    }
+
+    /// Records a failure; the pause before the next accept.
+    pub fn failed(&mut self, listener: &str, error: &std::io::Error) -> Duration {
+        self.since += 1;
+        let now = Instant::now();
+        if self
+            .last_logged
+            .is_none_or(|last| now.duration_since(last) >= Self::INTERVAL)
+        {
+            tracing::warn!(
+                listener,
+                %error,
+                failures = self.since,
+                "accept failed (logged once per 30 s)"
+            );
+            self.last_logged = Some(now);
+            self.since = 0;
+        }
+        Duration::from_millis(100)
+    }
+}
+
+impl Default for AcceptErrors {
+    fn default() -> Self {
+        AcceptErrors::new()
+    }
+}
+
+/// Raises this process's soft descriptor limit to its hard limit (systemd starts services
+/// at 1,024 soft with a far higher hard limit): the connection caps, not the kernel, decide
+/// when peers are refused. Returns the limit in force.
+pub fn raise_descriptor_limit() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return None;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                return Some(raised.rlim_cur);
+            }
+        }
+    }
+    Some(limit.rlim_cur)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn past_the_cap_connections_are_refused_then_dropped() {
+        let gate = ConnectionGate::new("test", 2);
+        let serving: Vec<_> = (0..2)
+            .map(|_| match gate.admit() {
+                Admission::Serve(permit) => permit,
+                _ => panic!("within the cap"),
+            })
+            .collect();
+        let refusing: Vec<_> = (0..REFUSALS_AT_ONCE)
+            .map(|_| match gate.admit() {
+                Admission::Refuse(permit) => permit,
+                _ => panic!("refusals have room"),
+            })
+            .collect();
+        assert!(matches!(gate.admit(), Admission::Drop));
+        assert_eq!(gate.refused(), REFUSALS_AT_ONCE as u64 + 1);
+        drop(serving);
+        assert!(matches!(gate.admit(), Admission::Serve(_)));
+        drop(refusing);
+    }
+
+    #[test]
+    fn the_busy_http_answer_is_a_complete_response() {
+        let answer = String::from_utf8(http_busy_answer(b"POST / HTTP/1.1\r\n")).unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 503 "));
+        assert!(head.contains("\r\nRetry-After: 10"));
+        assert!(head.contains(&format!("Content-Length: {}", body.len())));
+    }
+}
