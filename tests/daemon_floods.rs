@@ -235,3 +235,55 @@ fn silent_obex_connections_are_closed_before_connect_and_between_operations() {
         "closed after {took:?}: the longer silence between operations applies"
     );
 }
+
+/// A connection from `source`: any 127/8 address reaches the loopback listener, so one
+/// machine plays several hosts.
+fn connect_from(source: [u8; 4], address: SocketAddr) -> TcpStream {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let stream = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::from((source, 0))).unwrap();
+        socket.connect(address).await.unwrap().into_std().unwrap()
+    });
+    stream.set_nonblocking(false).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    stream
+}
+
+#[test]
+fn one_host_holds_at_most_its_share_of_a_listener() {
+    let running = start(
+        "floods-per-address",
+        ConnectionLimits {
+            per_address: 2,
+            ..ConnectionLimits::default()
+        },
+    );
+    let flooder = [127, 0, 0, 66];
+    let _held: Vec<TcpStream> = (0..2)
+        .map(|_| connect_from(flooder, running.http))
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let get = b"GET / HTTP/1.1\r\nHost: handsync\r\nConnection: close\r\n\r\n";
+    let mut third = connect_from(flooder, running.http);
+    third.write_all(get).unwrap();
+    let (answer, _) = read_to_close(&mut third);
+    assert!(
+        answer.starts_with(b"HTTP/1.1 503 "),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    let mut phone = connect_from([127, 0, 0, 7], running.http);
+    phone.write_all(get).unwrap();
+    let (answer, _) = read_to_close(&mut phone);
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200 "),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+}

@@ -78,3 +78,22 @@ fn a_session_past_the_limit_is_told_to_come_back_later() {
     let outcome = third.sync(&mut wire, AlertCode::TwoWay, None);
     assert!(outcome.completed);
 }
+
+/// A flood of session starts from one host takes `max-sessions-per-address` places, not all.
+#[test]
+fn one_host_opens_at_most_its_share_of_sessions() {
+    let config = ServerConfig {
+        max_sessions_per_address: 2,
+        ..ServerConfig::default()
+    };
+    let wire = HttpWire::start("daemon-limits-address", config, Duration::from_secs(60));
+    let statuses: Vec<u16> = (0..3)
+        .map(|n| {
+            let mut phone = Phone::new(Version::V1_2, Encoding::Wbxml);
+            phone.device_uri = format!("IMEI:35000000000020{n}");
+            let first = phone.first_message(AlertCode::SlowSync);
+            post_syncml(wire.address, "/sync", &encode(&first, Encoding::Wbxml)).status
+        })
+        .collect();
+    assert_eq!(statuses, [200, 200, 503], "the third device from the same address");
+}

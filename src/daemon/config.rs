@@ -10,6 +10,7 @@
 //! allow-unauthenticated-network = false  # true: HTTP/OBEX beyond loopback with auth "none"
 //! max-sessions = 64                      # open at once; more are told to come back later
 //! max-sessions-per-device = 4
+//! max-sessions-per-address = 16          # from one network address (HTTP, OBEX over TCP)
 //! max-msg-size = 65536                   # our MaxMsgSize
 //! max-obj-size = 4194304                 # our MaxObjSize
 //!
@@ -32,6 +33,7 @@
 //!
 //! [limits]                             # what peers can make the daemon hold
 //! connections = 256                      # per listener (HTTP, OBEX over TCP, Bluetooth)
+//! connections-per-address = 32           # per listener from one network address
 //! header-timeout = 30                    # seconds for an HTTP request's headers (and keep-alive)
 //! body-timeout = 120                     # seconds for an HTTP request's body
 //! obex-connect-timeout = 30              # seconds from connecting to OBEX CONNECT
@@ -92,6 +94,7 @@ pub struct ConfigFile {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct LimitsSection {
     pub connections: Option<usize>,
+    pub connections_per_address: Option<usize>,
     pub header_timeout: Option<u64>,
     pub body_timeout: Option<u64>,
     pub obex_connect_timeout: Option<u64>,
@@ -152,6 +155,7 @@ pub struct ServerSection {
     pub allow_unauthenticated_network: Option<bool>,
     pub max_sessions: Option<usize>,
     pub max_sessions_per_device: Option<usize>,
+    pub max_sessions_per_address: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -327,6 +331,9 @@ impl ConfigFile {
         if let Some(limit) = section.max_sessions_per_device {
             config.max_sessions_per_device = limit.max(1);
         }
+        if let Some(limit) = section.max_sessions_per_address {
+            config.max_sessions_per_address = limit.max(1);
+        }
         if let Some(allow) = section.allow_unauthenticated_network {
             config.unauthenticated_network = allow;
         }
@@ -400,6 +407,11 @@ impl ConfigFile {
                 "limits.connections",
                 section.connections,
                 &mut limits.connections.per_listener,
+            ),
+            (
+                "limits.connections-per-address",
+                section.connections_per_address,
+                &mut limits.connections.per_address,
             ),
             ("limits.queue", section.queue, &mut limits.queue),
         ] {

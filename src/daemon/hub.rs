@@ -61,6 +61,7 @@ impl Hub {
                 let limits = SessionLimits {
                     total: config.max_sessions,
                     per_device: config.max_sessions_per_device,
+                    per_address: config.max_sessions_per_address,
                 };
                 Worker {
                     store,
@@ -162,17 +163,24 @@ impl Worker {
         let config = &self.config;
         let routed = self
             .sessions
-            .route(arrival.route, &message, Instant::now(), random_u64, |key| {
-                let params = SessionParams {
-                    transport: arrival.transport.clone(),
-                    resp_uri: arrival
-                        .resp_uri_template
-                        .as_ref()
-                        .map(|t| t.replace("{session}", &key.to_hex())),
-                    seed: random_u64(),
-                };
-                Session::new(config.clone(), params)
-            })
+            .route(
+                arrival.route,
+                arrival.peer,
+                &message,
+                Instant::now(),
+                random_u64,
+                |key| {
+                    let params = SessionParams {
+                        transport: arrival.transport.clone(),
+                        resp_uri: arrival
+                            .resp_uri_template
+                            .as_ref()
+                            .map(|t| t.replace("{session}", &key.to_hex())),
+                        seed: random_u64(),
+                    };
+                    Session::new(config.clone(), params)
+                },
+            )
             .map_err(|error| match error {
                 RouteError::UnknownSession => HubError::UnknownSession,
                 RouteError::Busy => {

@@ -172,7 +172,7 @@ impl Daemon {
                     header_timeout: connections.header_timeout,
                     body_timeout: connections.body_timeout,
                 },
-                ConnectionGate::new("http", connections.per_listener),
+                ConnectionGate::new("http", &connections),
                 stopped.clone(),
             )));
         }
@@ -198,7 +198,7 @@ impl Daemon {
                     silence: Some(connections.obex_silence()),
                     ..ObexServerOptions::default()
                 },
-                ConnectionGate::new(tcp::TRANSPORT, connections.per_listener),
+                ConnectionGate::new(tcp::TRANSPORT, &connections),
                 stopped.clone(),
             )));
         }

@@ -72,7 +72,7 @@ pub async fn serve(
             },
             _ = async { shutdown.wait_for(|stop| *stop).await.map(|_| ()) } => return Ok(()),
         };
-        let permit = match gate.admit() {
+        let permit = match gate.admit(Some(peer.ip())) {
             Admission::Serve(permit) => permit,
             Admission::Refuse(permit) => {
                 tokio::spawn(async move {
@@ -234,6 +234,7 @@ impl Context {
         }
         let arrival = Arrival {
             route: route.unwrap_or(Route::Header(peer.ip())),
+            peer: Some(peer.ip()),
             transport: "http".into(),
             resp_uri_template: Some(resp_uri_template),
         };

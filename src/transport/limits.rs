@@ -7,8 +7,10 @@
 //! refusals; past those it is closed at once. Descriptors are never exhausted by peers, so
 //! phones within the limits keep being accepted while a flood goes on.
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -19,6 +21,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub struct ConnectionLimits {
     /// Connections one listener serves at once.
     pub per_listener: usize,
+    /// Connections one network address may hold on one listener: one host cannot take
+    /// every place.
+    pub per_address: usize,
     /// HTTP: the time a request's headers may take, and a kept-alive connection may wait
     /// for its next request.
     pub header_timeout: Duration,
@@ -35,6 +40,7 @@ impl Default for ConnectionLimits {
     fn default() -> Self {
         ConnectionLimits {
             per_listener: 256,
+            per_address: 32,
             header_timeout: Duration::from_secs(30),
             // A 64 KiB message over GPRS at 1 KiB/s takes about a minute.
             body_timeout: Duration::from_secs(120),
@@ -61,19 +67,44 @@ impl ConnectionLimits {
 const REFUSALS_AT_ONCE: usize = 32;
 const REFUSAL_TIME: Duration = Duration::from_secs(2);
 
+/// Connections being served, per network address.
+type AddressCounts = Arc<Mutex<HashMap<IpAddr, usize>>>;
+
 /// The connection cap of one listener.
 #[derive(Clone)]
 pub struct ConnectionGate {
     serving: Arc<Semaphore>,
     refusing: Arc<Semaphore>,
     refused: Arc<AtomicU64>,
+    by_address: AddressCounts,
+    per_address: usize,
     what: &'static str,
+}
+
+/// A connection being served: it counts against the caps until dropped.
+pub struct Serving {
+    _permit: OwnedSemaphorePermit,
+    address: Option<(IpAddr, AddressCounts)>,
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        if let Some((address, counts)) = &self.address {
+            let mut counts = counts.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(count) = counts.get_mut(address) {
+                *count -= 1;
+                if *count == 0 {
+                    counts.remove(address);
+                }
+            }
+        }
+    }
 }
 
 /// What to do with a connection just accepted.
 pub enum Admission {
-    /// Serve it; the connection counts until the permit is dropped.
-    Serve(OwnedSemaphorePermit),
+    /// Serve it; the connection counts until this is dropped.
+    Serve(Serving),
     /// Answer it "busy" (holding this permit while doing so).
     Refuse(OwnedSemaphorePermit),
     /// Close it at once: too many are being refused already.
@@ -81,18 +112,22 @@ pub enum Admission {
 }
 
 impl ConnectionGate {
-    pub fn new(what: &'static str, limit: usize) -> ConnectionGate {
+    /// A gate of `limits.per_listener` connections, `limits.per_address` from one address.
+    pub fn new(what: &'static str, limits: &ConnectionLimits) -> ConnectionGate {
         ConnectionGate {
-            serving: Arc::new(Semaphore::new(limit.max(1))),
+            serving: Arc::new(Semaphore::new(limits.per_listener.max(1))),
             refusing: Arc::new(Semaphore::new(REFUSALS_AT_ONCE)),
             refused: Arc::new(AtomicU64::new(0)),
+            by_address: Arc::new(Mutex::new(HashMap::new())),
+            per_address: limits.per_address.max(1),
             what,
         }
     }
 
-    pub fn admit(&self) -> Admission {
-        if let Ok(permit) = self.serving.clone().try_acquire_owned() {
-            return Admission::Serve(permit);
+    /// Decides on a connection from `address` (none for Bluetooth).
+    pub fn admit(&self, address: Option<IpAddr>) -> Admission {
+        if let Some(serving) = self.try_serve(address) {
+            return Admission::Serve(serving);
         }
         let refused = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
         // The first refusal and then one in a thousand: a flood does not flood the journal.
@@ -107,6 +142,27 @@ impl ConnectionGate {
             Ok(permit) => Admission::Refuse(permit),
             Err(_) => Admission::Drop,
         }
+    }
+
+    fn try_serve(&self, address: Option<IpAddr>) -> Option<Serving> {
+        let Some(address) = address else {
+            let permit = self.serving.clone().try_acquire_owned().ok()?;
+            return Some(Serving {
+                _permit: permit,
+                address: None,
+            });
+        };
+        let mut counts = self.by_address.lock().unwrap_or_else(|e| e.into_inner());
+        let count = counts.get(&address).copied().unwrap_or(0);
+        if count >= self.per_address {
+            return None;
+        }
+        let permit = self.serving.clone().try_acquire_owned().ok()?;
+        counts.insert(address, count + 1);
+        Some(Serving {
+            _permit: permit,
+            address: Some((address, self.by_address.clone())),
+        })
     }
 
     /// Connections refused so far.
@@ -224,24 +280,50 @@ mod tests {
 
     #[test]
     fn past_the_cap_connections_are_refused_then_dropped() {
-        let gate = ConnectionGate::new("test", 2);
+        let limits = ConnectionLimits {
+            per_listener: 2,
+            ..ConnectionLimits::default()
+        };
+        let gate = ConnectionGate::new("test", &limits);
         let serving: Vec<_> = (0..2)
-            .map(|_| match gate.admit() {
+            .map(|_| match gate.admit(None) {
                 Admission::Serve(permit) => permit,
                 _ => panic!("within the cap"),
             })
             .collect();
         let refusing: Vec<_> = (0..REFUSALS_AT_ONCE)
-            .map(|_| match gate.admit() {
+            .map(|_| match gate.admit(None) {
                 Admission::Refuse(permit) => permit,
                 _ => panic!("refusals have room"),
             })
             .collect();
-        assert!(matches!(gate.admit(), Admission::Drop));
+        assert!(matches!(gate.admit(None), Admission::Drop));
         assert_eq!(gate.refused(), REFUSALS_AT_ONCE as u64 + 1);
         drop(serving);
-        assert!(matches!(gate.admit(), Admission::Serve(_)));
+        assert!(matches!(gate.admit(None), Admission::Serve(_)));
         drop(refusing);
+    }
+
+    #[test]
+    fn one_address_holds_at_most_its_share() {
+        let limits = ConnectionLimits {
+            per_listener: 10,
+            per_address: 3,
+            ..ConnectionLimits::default()
+        };
+        let gate = ConnectionGate::new("test", &limits);
+        let flooder = Some(IpAddr::from([192, 0, 2, 66]));
+        let phone = Some(IpAddr::from([192, 0, 2, 7]));
+        let held: Vec<_> = (0..3)
+            .map(|_| match gate.admit(flooder) {
+                Admission::Serve(serving) => serving,
+                _ => panic!("within its share"),
+            })
+            .collect();
+        assert!(matches!(gate.admit(flooder), Admission::Refuse(_)));
+        assert!(matches!(gate.admit(phone), Admission::Serve(_)));
+        drop(held);
+        assert!(matches!(gate.admit(flooder), Admission::Serve(_)));
     }
 
     #[test]

@@ -75,6 +75,7 @@ pub async fn serve_phone<S>(
     stream: S,
     hub: HubHandle,
     transport: &str,
+    peer: Option<std::net::IpAddr>,
     options: &ObexServerOptions,
 ) -> std::io::Result<ConnectionEnd>
 where
@@ -112,7 +113,15 @@ where
                     None
                 }
                 SyncmlEvent::MessageReceived(message) => {
-                    answer(pump.machine_mut(), &hub, transport, &mut session, message).await;
+                    answer(
+                        pump.machine_mut(),
+                        &hub,
+                        transport,
+                        peer,
+                        &mut session,
+                        message,
+                    )
+                    .await;
                     None
                 }
                 SyncmlEvent::SessionEnded => Some(ConnectionEnd::Disconnected),
@@ -153,6 +162,7 @@ async fn answer(
     machine: &mut SyncmlServer,
     hub: &HubHandle,
     transport: &str,
+    peer: Option<std::net::IpAddr>,
     session: &mut Option<SessionKey>,
     message: SyncmlMessage,
 ) {
@@ -167,6 +177,7 @@ async fn answer(
     let arrival = Arrival {
         // No session yet: a key that names none, so MsgID 1 opens one.
         route: Route::Key(session.unwrap_or(SessionKey::NONE)),
+        peer,
         transport: transport.to_string(),
         resp_uri_template: None,
     };
@@ -423,6 +434,8 @@ where
             messages_received += 1;
             let arrival = Arrival {
                 route: Route::Key(session.unwrap_or(SessionKey::NONE)),
+                // The PC called the phone: no stranger's flood to bound.
+                peer: None,
                 transport: transport.to_string(),
                 resp_uri_template: None,
             };

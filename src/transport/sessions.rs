@@ -17,6 +17,8 @@ use crate::syncml::{Encoding, SyncMlError};
 #[derive(Debug, Clone)]
 pub struct Arrival {
     pub route: Route,
+    /// The client's network address (HTTP, OBEX over TCP); none for Bluetooth and cables.
+    pub peer: Option<std::net::IpAddr>,
     /// "http", "obex-tcp"... (the engine's per-transport authentication, logs, records).
     pub transport: String,
     /// For a new session: the RespURI to announce, with `{session}` replaced by its key.
@@ -166,6 +168,7 @@ mod tests {
     fn arrival() -> Arrival {
         Arrival {
             route: Route::Header(std::net::IpAddr::from([127, 0, 0, 1])),
+            peer: None,
             transport: "http".into(),
             resp_uri_template: None,
         }

@@ -39,7 +39,7 @@ pub async fn serve(
             },
             _ = async { shutdown.wait_for(|stop| *stop).await.map(|_| ()) } => return Ok(()),
         };
-        let permit = match gate.admit() {
+        let permit = match gate.admit(Some(peer.ip())) {
             Admission::Serve(permit) => permit,
             Admission::Refuse(permit) => {
                 tokio::spawn(async move {
@@ -63,7 +63,8 @@ pub async fn serve(
         tokio::spawn(
             async move {
                 tracing::info!("phone connected");
-                if let Err(e) = serve_phone(stream, hub, TRANSPORT, &options).await {
+                if let Err(e) = serve_phone(stream, hub, TRANSPORT, Some(peer.ip()), &options).await
+                {
                     tracing::warn!(error = %e, "connection failed");
                 }
                 drop(permit);

@@ -64,6 +64,8 @@ pub struct ServerConfig {
     /// come back later (HTTP 503, OBEX 0xD3).
     pub max_sessions: usize,
     pub max_sessions_per_device: usize,
+    /// Open sessions from one network address (HTTP, OBEX over TCP).
+    pub max_sessions_per_address: usize,
 }
 
 impl Default for ServerConfig {
@@ -82,6 +84,7 @@ impl Default for ServerConfig {
             unauthenticated_network: false,
             max_sessions: 64,
             max_sessions_per_device: 4,
+            max_sessions_per_address: 16,
         }
     }
 }

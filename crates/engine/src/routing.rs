@@ -95,6 +95,9 @@ pub enum RouteError {
 pub struct SessionLimits {
     pub total: usize,
     pub per_device: usize,
+    /// Sessions from one network address (HTTP, OBEX over TCP): a flood of session starts
+    /// from one host takes this many places, and the other hosts keep the rest.
+    pub per_address: usize,
 }
 
 impl Default for SessionLimits {
@@ -102,6 +105,7 @@ impl Default for SessionLimits {
         SessionLimits {
             total: 64,
             per_device: 4,
+            per_address: 16,
         }
     }
 }
@@ -121,6 +125,8 @@ struct Entry<T> {
     last_activity: Instant,
     /// The device URI of its first message (for the per-device limit).
     device: Option<String>,
+    /// The network address it came from (for the per-address limit).
+    address: Option<IpAddr>,
     header_key: Option<HeaderKey>,
     /// A message of it was answered: a MsgID 1 on it now means the client starts over.
     answered: bool,
@@ -154,12 +160,15 @@ impl<T> SessionTable<T> {
         self
     }
 
-    /// Finds the session of `message` arriving by `route` at `now`, or opens one when the
-    /// message starts a session: its key from `random` (called until it gives an unused,
-    /// non-zero value), the session itself from `open`.
+    /// Finds the session of `message` arriving by `route` from network address `address`
+    /// (none for Bluetooth and cables) at `now`, or opens one when the message starts a
+    /// session: its key from `random` (called until it gives an unused, non-zero value), the
+    /// session itself from `open`.
+    #[allow(clippy::too_many_arguments)]
     pub fn route(
         &mut self,
         route: Route,
+        address: Option<IpAddr>,
         message: &Message,
         now: Instant,
         mut random: impl FnMut() -> u64,
@@ -218,7 +227,17 @@ impl<T> SessionTable<T> {
             .iter()
             .filter(|(k, e)| staying(k) && !e.completed && e.device.is_some() && e.device == device)
             .count();
-        if open_now >= self.limits.total || of_device >= self.limits.per_device {
+        let of_address = self
+            .sessions
+            .iter()
+            .filter(|(k, e)| {
+                staying(k) && !e.completed && e.address.is_some() && e.address == address
+            })
+            .count();
+        if open_now >= self.limits.total
+            || of_device >= self.limits.per_device
+            || of_address >= self.limits.per_address
+        {
             return Err(RouteError::Busy);
         }
         for old in olds {
@@ -256,6 +275,7 @@ impl<T> SessionTable<T> {
                 session: open(key),
                 last_activity: now,
                 device,
+                address,
                 header_key: addressing.header_key,
                 answered: false,
                 completed: false,
@@ -393,8 +413,44 @@ mod tests {
         random: u64,
     ) -> Routed<&'static str> {
         table
-            .route(route, m, now, counter(random), |_| name)
+            .route(route, None, m, now, counter(random), |_| name)
             .expect("routed")
+    }
+
+    /// One network address opens at most `per_address` sessions; other addresses, and
+    /// transports without one, still get theirs.
+    #[test]
+    fn one_address_cannot_take_every_place() {
+        let limits = SessionLimits {
+            total: 10,
+            per_device: 4,
+            per_address: 2,
+        };
+        let mut table = SessionTable::new(IDLE).with_limits(limits);
+        let now = Instant::now();
+        let flooder = Some(IpAddr::from([192, 0, 2, 66]));
+        let phone = Some(IpAddr::from([192, 0, 2, 7]));
+        let mut start = |address: Option<IpAddr>, device: &str, random: u64| {
+            table.route(
+                Route::Key(SessionKey::NONE),
+                address,
+                &message(1, "1", device),
+                now,
+                counter(random),
+                |_| "s",
+            )
+        };
+        assert!(start(flooder, "IMEI:1", 10).is_ok());
+        assert!(start(flooder, "IMEI:2", 20).is_ok());
+        assert_eq!(
+            start(flooder, "IMEI:3", 30).unwrap_err(),
+            RouteError::Busy,
+            "a third device from the same address"
+        );
+        assert!(start(phone, "IMEI:4", 40).is_ok());
+        assert!(start(None, "IMEI:5", 50).is_ok());
+        assert!(start(None, "IMEI:6", 60).is_ok());
+        assert!(start(None, "IMEI:7", 70).is_ok());
     }
 
     /// Past the limits a new session is refused as busy (nothing opened, nothing cut); a
@@ -404,6 +460,7 @@ mod tests {
         let limits = SessionLimits {
             total: 3,
             per_device: 2,
+            per_address: 16,
         };
         let mut table = SessionTable::new(IDLE).with_limits(limits);
         let now = Instant::now();
@@ -425,6 +482,7 @@ mod tests {
         );
         let third_of_a = table.route(
             Route::Header(CLIENT),
+            None,
             &message(1, "3", "IMEI:A"),
             now,
             counter(30),
@@ -441,6 +499,7 @@ mod tests {
         );
         let fourth = table.route(
             Route::Header(CLIENT),
+            None,
             &message(1, "1", "IMEI:C"),
             now,
             counter(50),
@@ -488,7 +547,14 @@ mod tests {
         table.mark_answered(obex.key);
         let later = message(2, "9", "IMEI:9");
         assert!(table
-            .route(Route::Header(CLIENT), &later, now, counter(20), |_| "x")
+            .route(
+                Route::Header(CLIENT),
+                None,
+                &later,
+                now,
+                counter(20),
+                |_| "x"
+            )
             .is_err());
         // A MsgID 1 by header opens a session of its own; the OBEX one is not replaced.
         let http = open(
@@ -504,7 +570,14 @@ mod tests {
         // The same header from another address finds nothing.
         let elsewhere = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 7));
         assert!(table
-            .route(Route::Header(elsewhere), &later, now, counter(40), |_| "x")
+            .route(
+                Route::Header(elsewhere),
+                None,
+                &later,
+                now,
+                counter(40),
+                |_| "x"
+            )
             .is_err());
         let found = open(&mut table, Route::Header(CLIENT), &later, now, "y", 50);
         assert_eq!(found.key, http.key);
@@ -607,9 +680,18 @@ mod tests {
         let mut table: SessionTable<&str> = SessionTable::new(IDLE);
         let now = Instant::now();
         let later = message(2, "7", "IMEI:1");
-        let error = table.route(Route::Header(CLIENT), &later, now, counter(1), |_| "a");
+        let error = table.route(Route::Header(CLIENT), None, &later, now, counter(1), |_| {
+            "a"
+        });
         assert_eq!(error.unwrap_err(), RouteError::UnknownSession);
-        let error = table.route(Route::Key(SessionKey(42)), &later, now, counter(1), |_| "a");
+        let error = table.route(
+            Route::Key(SessionKey(42)),
+            None,
+            &later,
+            now,
+            counter(1),
+            |_| "a",
+        );
         assert_eq!(error.unwrap_err(), RouteError::UnknownSession);
         assert!(table.is_empty());
     }
@@ -726,6 +808,7 @@ mod tests {
         assert_eq!(table.remove(key), Some("a"));
         let later = table.route(
             Route::Header(CLIENT),
+            None,
             &message(2, "7", "IMEI:1"),
             now,
             counter(1),

@@ -322,7 +322,13 @@ pub async fn serve(listen: BtListen, hub: HubHandle, shutdown: watch::Receiver<b
     );
     async move {
         let report = listen.report.clone();
-        let gate = ConnectionGate::new(TRANSPORT, listen.connections);
+        let gate = ConnectionGate::new(
+            TRANSPORT,
+            &super::limits::ConnectionLimits {
+                per_listener: listen.connections,
+                ..Default::default()
+            },
+        );
         let mut retry = Retry::new(listen.retry_pause);
         let watch = BluezWatch::new();
         'register: loop {
@@ -579,7 +585,7 @@ async fn accept(
         request.reject(bluer::rfcomm::ReqError::Rejected);
         return;
     }
-    let permit = match gate.admit() {
+    let permit = match gate.admit(None) {
         Admission::Serve(permit) => permit,
         Admission::Refuse(_) | Admission::Drop => {
             // RFCOMM refuses before a byte is exchanged: the phone hears "rejected" at once.
@@ -601,7 +607,7 @@ async fn accept(
     let span = tracing::info_span!("bluetooth_session", device = %address, transport = TRANSPORT);
     tokio::spawn(
         async move {
-            match obex::serve_phone(stream, hub, TRANSPORT, &options).await {
+            match obex::serve_phone(stream, hub, TRANSPORT, None, &options).await {
                 Ok(end) => {
                     tracing::info!(?end, "phone connection ended");
                     report(&format!("Bluetooth: {name} ({address}): {end:?}"));

@@ -544,6 +544,7 @@ pub async fn serve(
                         CableLink::new(&mut port, switched.method),
                         hub.clone(),
                         TRANSPORT,
+                        None,
                         &listen.obex,
                     ).instrument(session) => served,
                     // No session to DISCONNECT: closing the port drops DTR (HUPCL), which
