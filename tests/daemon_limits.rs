@@ -95,5 +95,9 @@ fn one_host_opens_at_most_its_share_of_sessions() {
             post_syncml(wire.address, "/sync", &encode(&first, Encoding::Wbxml)).status
         })
         .collect();
-    assert_eq!(statuses, [200, 200, 503], "the third device from the same address");
+    assert_eq!(
+        statuses,
+        [200, 200, 503],
+        "the third device from the same address"
+    );
 }

@@ -68,6 +68,7 @@ impl Hub {
                     config,
                     sessions: SessionTable::new(options.idle_timeout).with_limits(limits),
                     large_objects: options.large_objects,
+                    busy_refusals: 0,
                 }
                 .run(receiver)
             })
@@ -115,6 +116,8 @@ struct Worker {
     sessions: SessionTable<Session>,
     /// The budget of all sessions' large objects together (bytes).
     large_objects: u64,
+    /// New sessions refused at the limits so far.
+    busy_refusals: u64,
 }
 
 impl Worker {
@@ -184,10 +187,15 @@ impl Worker {
             .map_err(|error| match error {
                 RouteError::UnknownSession => HubError::UnknownSession,
                 RouteError::Busy => {
-                    tracing::warn!(
-                        open = self.sessions.len(),
-                        "too many open sessions: a new one is refused for now"
-                    );
+                    self.busy_refusals += 1;
+                    // The first and then one in a thousand: a flood does not flood the journal.
+                    if self.busy_refusals % 1000 == 1 {
+                        tracing::warn!(
+                            open = self.sessions.len(),
+                            refused = self.busy_refusals,
+                            "session limit reached: new sessions are refused for now"
+                        );
+                    }
                     HubError::Busy
                 }
             })?;

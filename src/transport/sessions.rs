@@ -111,6 +111,8 @@ pub struct HubHandle {
     /// More waiting than this and a message is answered [`HubError::Busy`] at once: the
     /// queue (each entry up to a message's size) stays bounded however many clients push.
     max_waiting: usize,
+    /// Messages answered busy so far (for the log).
+    refused: Arc<AtomicUsize>,
 }
 
 /// Takes its place in the queue; gives it back when the answer came, or the wait was dropped.
@@ -130,6 +132,7 @@ impl HubHandle {
             requests,
             waiting: Arc::new(AtomicUsize::new(0)),
             max_waiting: max_waiting.max(1),
+            refused: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -137,10 +140,14 @@ impl HubHandle {
     pub async fn deliver(&self, arrival: Arrival, bytes: Vec<u8>) -> Result<Delivered, HubError> {
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
-            tracing::warn!(
-                waiting = self.max_waiting,
-                "the session thread's queue is full: a message is answered busy"
-            );
+            let refused = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
+            if refused % 1000 == 1 {
+                tracing::warn!(
+                    waiting = self.max_waiting,
+                    refused,
+                    "the session thread's queue is full: messages are answered busy"
+                );
+            }
             return Err(HubError::Busy);
         }
         let _slot = QueueSlot(self.waiting.clone());
