@@ -1,6 +1,7 @@
 //! The daemon under load and attack at once, on loopback: 200 phones over HTTP and 50 over
 //! OBEX/TCP (the emulator, Nokia E51 profile), each on its own 127.x address, each running
-//! a slow sync of 20 contacts and then a two-way sync, all at once; meanwhile one host
+//! a slow sync (the household's 20 shared contacts and one of its own) and then a two-way
+//! sync (receiving the others' new contacts), all at once; meanwhile one host
 //! (127.0.0.66..78) holds slowloris HTTP connections (a header line every 5 s, reconnecting
 //! when dropped), silent OBEX sockets, and a flood of MsgID 1 messages for ever-new devices.
 //!
@@ -31,13 +32,14 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpSocket, TcpStream};
 
 use handsync::emulator::{
-    generate, DataSetSpec, DeviceProfile, EmulatedPhone, PhoneConfig, Step, SyncMode, SyncRequest,
-    UnixMillis,
+    generate, DataSetSpec, DeviceProfile, EmulatedPhone, PhoneConfig, PhoneItem, Step, SyncMode,
+    SyncRequest, UnixMillis,
 };
 use handsync::obex::ObexClientConfig;
 use handsync::store::Datastore;
 use handsync::transport::emulated::phone_starts;
 
+#[derive(Clone, Copy)]
 struct Plan {
     http_phones: usize,
     obex_phones: usize,
@@ -97,6 +99,32 @@ fn main() {
             least_duration: Duration::from_secs(40),
         }
     };
+    // The same phones twice, each time with a fresh server: alone, then under attack.
+    for attacked in [false, true] {
+        let plan = Plan {
+            slowloris: if attacked { plan.slowloris } else { 0 },
+            silent_obex: if attacked { plan.silent_obex } else { 0 },
+            flooders: if attacked { plan.flooders } else { 0 },
+            least_duration: if attacked {
+                plan.least_duration
+            } else {
+                Duration::ZERO
+            },
+            ..plan
+        };
+        println!(
+            "\n== {} ==",
+            if attacked {
+                "under attack"
+            } else {
+                "phones alone"
+            }
+        );
+        run(&plan);
+    }
+}
+
+fn run(plan: &Plan) {
     let dir = std::env::temp_dir().join(format!("handsync-bench-load-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("handsync")).unwrap();
@@ -207,7 +235,7 @@ fn main() {
     let _ = daemon.wait();
 
     println!(
-        "load: {} HTTP + {} OBEX/TCP phones (slow sync of 20 contacts, then two-way), with {} \
+        "load: {} HTTP + {} OBEX/TCP phones (slow sync of 21 contacts, then two-way), with {} \
          slowloris HTTP connections, {} silent OBEX sockets and {} MsgID 1 flooders",
         plan.http_phones, plan.obex_phones, plan.slowloris, plan.silent_obex, plan.flooders
     );
@@ -239,8 +267,10 @@ fn main() {
     }
     for (what, held) in tally.held.lock().unwrap().iter() {
         let longest = held.iter().max().copied().unwrap_or_default();
+        let at_once = held.iter().filter(|d| **d < Duration::from_secs(3)).count();
         println!(
-            "{what}: {} connections let go by the server, the longest held {:.1} s",
+            "{what}: {} connections let go by the server ({at_once} refused within 3 s), \
+             the longest held {:.1} s",
             held.len(),
             longest.as_secs_f64()
         );
@@ -280,10 +310,22 @@ fn now() -> UnixMillis {
     UnixMillis::from_system_time(SystemTime::now())
 }
 
+/// A phone of the household: the 20 contacts every phone shares (one address book: the
+/// store is single-user) and one of its own, so that each two-way sync brings the phone the
+/// others' new contacts.
 fn phone(n: usize, prefix: &str) -> EmulatedPhone {
     let mut profile = DeviceProfile::builtin("nokia-e51").expect("the E51 profile");
     profile.device_id = format!("IMEI:{prefix}{n:08}");
-    let store = generate(&profile, &DataSetSpec::contacts(20, n as u64 + 1));
+    let mut store = generate(&profile, &DataSetSpec::contacts(20, 7));
+    store.add(
+        Datastore::Contacts,
+        PhoneItem::new(
+            "text/x-vcard",
+            format!(
+                "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Load;{prefix} {n}\r\nTEL;CELL:+1555{n:07}\r\nEND:VCARD\r\n"
+            ),
+        ),
+    );
     EmulatedPhone::new(profile, store, PhoneConfig::default())
 }
 
@@ -520,6 +562,8 @@ async fn slowloris(server: SocketAddr, n: usize, tally: Arc<Tally>, stop: Arc<At
             }
         }
         tally.held("slowloris HTTP", opened.elapsed());
+        // Open again a moment later, as a slowloris does (not a connect flood).
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
@@ -539,6 +583,7 @@ async fn silent_obex(server: SocketAddr, _n: usize, tally: Arc<Tally>, stop: Arc
             }
         }
         tally.held("silent OBEX", opened.elapsed());
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 

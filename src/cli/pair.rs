@@ -9,14 +9,21 @@ use clap::Args;
 use super::sync::parse_bt_address;
 use super::Failure;
 use crate::transport::bluetooth::agent::{random_pin, AgentPolicy};
+use crate::transport::bluetooth::window::accept_pairing;
 use crate::transport::bluetooth::{self, Paired};
 
 #[derive(Args, Debug)]
 pub struct PairArgs {
     /// The phone's Bluetooth address (its "My phone's address" screen, or `bluetoothctl
-    /// scan on`).
-    #[arg(value_name = "MAC", value_parser = parse_bt_address)]
-    device: bluer::Address,
+    /// scan on`): the PC starts the pairing.
+    #[arg(value_name = "MAC", value_parser = parse_bt_address, required_unless_present = "accept")]
+    device: Option<bluer::Address>,
+
+    /// Open a pairing window instead: for --timeout seconds the PC is visible and pairable,
+    /// the first phone that pairs from its own menu is accepted (its passkey or the PIN
+    /// shown here) and trusted, and the window closes. Outside a window nobody pairs.
+    #[arg(long, conflicts_with = "device")]
+    accept: bool,
 
     /// The PIN to type on the phone (phones before Bluetooth 2.1 ask for one). Default: a
     /// random 4-digit PIN, printed.
@@ -27,8 +34,10 @@ pub struct PairArgs {
     #[arg(long, value_name = "NAME")]
     adapter: Option<String>,
 
-    /// Seconds to find the phone and to pair (the user has to answer on the phone).
-    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    /// Seconds to find the phone and to pair (the user has to answer on the phone), or how
+    /// long the window stays open.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
     timeout: u64,
 }
 
@@ -48,29 +57,45 @@ pub fn pair(args: &PairArgs) -> Result<(), Failure> {
         println!("PIN for the phone (if it asks): {pin}");
     }
     let report: Arc<dyn Fn(&str) + Send + Sync> = Arc::new(|line: &str| println!("{line}"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::io(format!("async runtime: {e}")))?;
+    let timeout = Duration::from_secs(args.timeout);
+    let Some(device) = args.device else {
+        let paired = runtime
+            .block_on(accept_pairing(
+                args.adapter.as_deref(),
+                AgentPolicy::window(pin, report.clone()),
+                timeout,
+                report.as_ref(),
+            ))
+            .map_err(|e| Failure::io(e.to_string()))?;
+        println!(
+            "paired with {} ({}) and trusted it: `handsync serve` syncs it",
+            paired.name.as_deref().unwrap_or("a phone"),
+            paired.device
+        );
+        return Ok(());
+    };
     let policy = AgentPolicy {
         pin: Some(pin),
         confirm: true,
         default: false,
         report: report.clone(),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::io(format!("async runtime: {e}")))?;
-    let timeout = Duration::from_secs(args.timeout.max(1));
     let paired = runtime
         .block_on(bluetooth::pair(
             args.adapter.as_deref(),
-            args.device,
+            device,
             policy,
             timeout,
             report.as_ref(),
         ))
         .map_err(|e| Failure::io(e.to_string()))?;
     match paired {
-        Paired::Now => println!("paired with {} and trusted it", args.device),
-        Paired::Already => println!("{} was paired already; now trusted", args.device),
+        Paired::Now => println!("paired with {device} and trusted it"),
+        Paired::Already => println!("{device} was paired already; now trusted"),
     }
     Ok(())
 }

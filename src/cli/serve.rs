@@ -60,15 +60,11 @@ pub struct ServeArgs {
     #[arg(long)]
     bt_serve_unpaired: bool,
 
-    /// Answer Bluetooth pairing requests (for machines without a desktop agent): legacy
-    /// phones get --bt-pin, newer ones a passkey comparison, accepted and logged. Phones
-    /// paired so are trusted.
+    /// Be the adapter's pairing agent (machines without a desktop agent): every pairing
+    /// request is refused and reported, so no stranger bonds while nobody is asked. Phones
+    /// pair in a window a person opens: `handsync pair --accept`.
     #[arg(long)]
     bt_agent: bool,
-
-    /// The PIN the agent answers legacy phones with (the user types it on the phone).
-    #[arg(long, value_name = "PIN", requires = "bt_agent")]
-    bt_pin: Option<String>,
 
     /// No HTTP listener.
     #[arg(long, conflicts_with = "http")]
@@ -203,17 +199,16 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
     }
     let bluetooth = !args.no_bluetooth && file.bluetooth.enabled != Some(false);
     if bluetooth {
-        let pin = match &args.bt_pin {
-            Some(pin) if pin.is_empty() || pin.len() > 16 => {
-                return Err(Failure::bad_input(
-                    "--bt-pin: a PIN has 1 to 16 characters".to_string(),
-                ))
-            }
-            Some(pin) => Some(pin.clone()),
-            None => file
-                .bluetooth_pin()
-                .map_err(|e| Failure::bad_input(e.to_string()))?,
-        };
+        if file
+            .bluetooth_pin()
+            .map_err(|e| Failure::bad_input(e.to_string()))?
+            .is_some()
+        {
+            println!(
+                "Bluetooth: [bluetooth] pin is not used by serve: phones pair in a window, \
+                 `handsync pair --accept --pin PIN`"
+            );
+        }
         let channel = match args.bt_channel {
             Some(channel) => channel,
             None => file
@@ -223,12 +218,8 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
         };
         let report: std::sync::Arc<dyn Fn(&str) + Send + Sync> =
             std::sync::Arc::new(|line: &str| println!("{line}"));
-        let agent = (args.bt_agent || file.bluetooth.agent).then(|| AgentPolicy {
-            pin,
-            confirm: true,
-            default: true,
-            report: report.clone(),
-        });
+        let agent =
+            (args.bt_agent || file.bluetooth.agent).then(|| AgentPolicy::refusing(report.clone()));
         daemon.add_bluetooth(BtListen {
             adapter: args.adapter.clone().or(file.bluetooth.adapter.clone()),
             channel,

@@ -8,7 +8,8 @@
 //! - The PC starts: [`call`] looks the phone's SyncML Client service up over SDP (or takes a
 //!   channel), connects RFCOMM and runs [`obex::call_phone`].
 //! - Pairing: [`agent`] answers BlueZ's PIN and passkey questions; [`pair`] pairs and
-//!   trusts a phone, as `handsync pair` does.
+//!   trusts a phone, as `handsync pair` does; [`window`] opens a pairing window for phones
+//!   that pair from their own menu (`handsync pair --accept`).
 //! - The phone's side, for the emulator: [`lookup`], [`connect`], [`register_service`].
 //!
 //! SDP lookups are our own ([`sdp`], one L2CAP channel to PSM 1) rather than BlueZ's
@@ -16,6 +17,8 @@
 //! second adapter of the same bluetoothd would otherwise share it with the server.
 
 pub mod agent;
+mod strangers;
+pub mod window;
 pub use handsync_proto::sdp;
 
 use std::fmt;
@@ -71,6 +74,8 @@ pub enum BtError {
     },
     /// Pairing failed.
     Pairing { device: Address, why: String },
+    /// A pairing window closed with no phone paired.
+    NoPairing { waited: Duration },
     /// BlueZ refused another request.
     Bluez { doing: &'static str, error: String },
     /// The SyncML session over the link failed.
@@ -92,6 +97,11 @@ impl fmt::Display for BtError {
             BtError::NotPaired { device, adapter } => write!(
                 f,
                 "{device} is not paired with {adapter}: run `handsync pair {device}` first"
+            ),
+            BtError::NoPairing { waited } => write!(
+                f,
+                "no phone paired within {} s; the pairing window is closed",
+                waited.as_secs()
             ),
             BtError::NotFound { device, waited } => write!(
                 f,
@@ -237,7 +247,8 @@ pub struct BtListen {
     pub name: String,
     /// Serve phones that are not paired and trusted (and let BlueZ skip authentication).
     pub serve_unpaired: bool,
-    /// Run a pairing agent (headless machines with no desktop agent).
+    /// Run BlueZ's default agent, refusing every pairing and reporting it (headless
+    /// machines with no desktop agent; pairing windows outrank it while open).
     pub agent: Option<agent::AgentPolicy>,
     pub obex: ObexServerOptions,
     /// Phone connections served at once; more are rejected.
@@ -341,7 +352,7 @@ pub async fn serve(listen: BtListen, hub: HubHandle, shutdown: watch::Receiver<b
                 None => None,
             };
             let attempt = register(&listen).await;
-            let (session, adapter, handle, agent_handle, pairing) = match attempt {
+            let (session, adapter, handle, agent_handle) = match attempt {
                 Ok(registered) => registered,
                 Err(error) => {
                     let line = format!(
@@ -380,7 +391,7 @@ pub async fn serve(listen: BtListen, hub: HubHandle, shutdown: watch::Receiver<b
                     "serving paired and trusted phones"
                 },
                 if agent_handle.is_some() {
-                    "; pairing agent on, visible"
+                    "; pairing refused outside a window (`handsync pair --accept`)"
                 } else {
                     ""
                 },
@@ -388,16 +399,17 @@ pub async fn serve(listen: BtListen, hub: HubHandle, shutdown: watch::Receiver<b
             ));
             let mut handle = handle;
             // Strangers are refused by the kernel (authentication) before BlueZ hands us
-            // anything: watch devices come and go to say so. Aborted with the set.
+            // anything: watch devices come and go to say so (our own agent, when it runs,
+            // hears each pairing attempt and says so itself). Aborted with the set.
             let mut watchers = tokio::task::JoinSet::new();
-            if !listen.serve_unpaired {
-                watchers.spawn(watch_strangers(adapter.clone(), report.clone()));
+            if !listen.serve_unpaired && listen.agent.is_none() {
+                watchers.spawn(strangers::watch_strangers(adapter.clone(), report.clone()));
             }
             let restart = loop {
                 tokio::select! {
                     request = handle.next() => match request {
                         Some(request) => {
-                            accept(request, &adapter, &listen, &pairing, &hub, &gate).await;
+                            accept(request, &adapter, &listen, &hub, &gate).await;
                         }
                         None => break Restart::ProfileReleased,
                     },
@@ -452,56 +464,6 @@ pub async fn serve(listen: BtListen, hub: HubHandle, shutdown: watch::Receiver<b
 /// Reports the unpaired devices that connected to the adapter and left without pairing: with
 /// authentication required, the kernel refused whatever they asked for (a phone's SyncML
 /// session among it).
-async fn watch_strangers(adapter: Adapter, report: Arc<dyn Fn(&str) + Send + Sync>) {
-    let Ok(events) = adapter.events().await else {
-        return;
-    };
-    let mut events = std::pin::pin!(events);
-    let mut devices = tokio::task::JoinSet::new();
-    if let Ok(known) = adapter.device_addresses().await {
-        for address in known {
-            devices.spawn(watch_device(adapter.clone(), address, report.clone()));
-        }
-    }
-    while let Some(event) = events.next().await {
-        if let bluer::AdapterEvent::DeviceAdded(address) = event {
-            devices.spawn(watch_device(adapter.clone(), address, report.clone()));
-        }
-    }
-}
-
-async fn watch_device(adapter: Adapter, address: Address, report: Arc<dyn Fn(&str) + Send + Sync>) {
-    use bluer::{DeviceEvent, DeviceProperty};
-    let Ok(device) = adapter.device(address) else {
-        return;
-    };
-    let Ok(events) = device.events().await else {
-        return;
-    };
-    let mut events = std::pin::pin!(events);
-    let mut stranger_connected =
-        device.is_connected().await.unwrap_or(false) && !device.is_paired().await.unwrap_or(true);
-    while let Some(DeviceEvent::PropertyChanged(property)) = events.next().await {
-        match property {
-            DeviceProperty::Connected(true) => {
-                stranger_connected = !device.is_paired().await.unwrap_or(true);
-            }
-            DeviceProperty::Connected(false) if stranger_connected => {
-                stranger_connected = false;
-                if !device.is_paired().await.unwrap_or(true) {
-                    let name = device.alias().await.unwrap_or_else(|_| address.to_string());
-                    tracing::warn!(device = %address, %name, "an unpaired device was refused");
-                    report(&format!(
-                        "Bluetooth: refused {name} ({address}): not paired; `handsync pair {address}` allows it"
-                    ));
-                }
-            }
-            DeviceProperty::Paired(true) => stranger_connected = false,
-            _ => {}
-        }
-    }
-}
-
 /// Resolves once `shutdown` turns true (the guard `wait_for` returns is not `Send`).
 async fn stopped(shutdown: &watch::Receiver<bool>) {
     let mut shutdown = shutdown.clone();
@@ -513,7 +475,6 @@ type Registered = (
     Adapter,
     ProfileHandle,
     Option<bluer::agent::AgentHandle>,
-    agent::Answered,
 );
 
 async fn register(listen: &BtListen) -> Result<Registered, BtError> {
@@ -525,22 +486,19 @@ async fn register(listen: &BtListen) -> Result<Registered, BtError> {
             doing: "registering the SyncML Server profile",
             error: e.to_string(),
         })?;
-    let answered = agent::Answered::default();
     let agent_handle = match &listen.agent {
         Some(policy) => {
             let handle = session
-                .register_agent(policy.agent(Some(adapter.name().to_string()), answered.clone()))
+                .register_agent(
+                    policy.agent(Some(adapter.name().to_string()), agent::Answered::default()),
+                )
                 .await
                 .map_err(bluez("registering the pairing agent"))?;
-            // A phone pairs from its own menu only with a PC it can find: visible for
-            // BlueZ's DiscoverableTimeout (3 minutes by default) after each registration.
-            let _ = adapter.set_pairable(true).await;
-            let _ = adapter.set_discoverable(true).await;
             Some(handle)
         }
         None => None,
     };
-    Ok((session, adapter, handle, agent_handle, answered))
+    Ok((session, adapter, handle, agent_handle))
 }
 
 /// A phone connected: serve it when it is paired and trusted (or when told to serve any).
@@ -548,7 +506,6 @@ async fn accept(
     request: bluer::rfcomm::ConnectRequest,
     adapter: &Adapter,
     listen: &BtListen,
-    pairing: &agent::Answered,
     hub: &HubHandle,
     gate: &ConnectionGate,
 ) {
@@ -563,12 +520,12 @@ async fn accept(
         Err(_) => (address.to_string(), false, false),
     };
     let mut trusted = trusted;
-    // A phone that just paired through our own agent (its user typed our PIN) is trusted.
-    if paired && !trusted && pairing.contains(address) {
+    // A phone pairing in a window connects as soon as the pairing completes; the window
+    // trusts it at its answer, which may land a moment after: look once more.
+    if paired && !trusted {
         if let Ok(device) = &device {
-            if device.set_trusted(true).await.is_ok() {
-                trusted = true;
-            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            trusted = device.is_trusted().await.unwrap_or(false);
         }
     }
     let allowed = listen.serve_unpaired || (paired && trusted);
@@ -580,7 +537,8 @@ async fn accept(
         };
         tracing::warn!(device = %address, %name, why, "refused a Bluetooth connection");
         (listen.report)(&format!(
-            "Bluetooth: refused {name} ({address}): {why}; `handsync pair {address}` allows it"
+            "Bluetooth: refused {name} ({address}): {why}; `handsync pair {address}` or \
+             `handsync pair --accept` allows it"
         ));
         request.reject(bluer::rfcomm::ReqError::Rejected);
         return;
