@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Inside the lab VM (tests/lab/run bluetooth): handsync on hci0 as the PC, the phone emulator
 # on hci1, both on one btvirt piconet under the real kernel RFCOMM, bluetoothd and SDP.
-# Usage: bluetooth.sh HANDSYNC_BINARY [tests|bench]
+# Usage: bluetooth.sh HANDSYNC_BINARY [tests|window|bench]
 # Every step has a timeout; a failure names its step and shows the logs that explain it.
 set -uo pipefail
 H=$1
@@ -154,30 +154,46 @@ if [ "$what" = bench ]; then
     exit 0
 fi
 
-# ---- an unpaired phone is refused; pairing needs a window a person opens
-# serve is the adapter's agent: outside a window it refuses every pairing and says so.
-start_serve --bt-agent
+if [ "$what" = window ]; then
+    # ---- pairing needs a window a person opens (a boot of its own: a second pairing in one
+    # boot crashes this lab's bluetoothd 5.66 or its kernel). serve is the adapter's agent:
+    # outside a window it refuses every pairing and says so.
+    start_serve --bt-agent
+    wait_for "serve registers the SyncML Server profile" 60 $S/serve.log '"PC Suite" (SyncML Server) on hci0'
+    # Without an agent of the phone's here: one bluetoothd serves both adapters, and the
+    # phone's default agent would take the PC's question (a real phone's is elsewhere).
+    expect_failure "an unpaired phone calls the PC: refused" 90 "${phone[@]:0:${#phone[@]}-2}" --bt-connect "$A0"
+    wait_for "serve's agent says why it refused" 10 $S/serve.log "asked to pair"
+    say "refused: $(grep -F "asked to pair" $S/serve.log | tail -1)"
+    expect_failure "the phone asks to pair outside a window: refused" 90 "${phone[@]}" --bt-connect "$A0" --bt-pair
+    wait_for "serve's agent reports the refused pairing" 10 $S/serve.log "asked to pair" 2
+    bluetoothctl info "$A1" 2>/dev/null | grep -q "Paired: yes" && fail "$A1 paired although no window was open"
+    "$H" pair --accept --adapter hci0 --timeout 120 >$S/window.log 2>&1 &
+    window_pid=$!
+    wait_for "a pairing window opens" 30 $S/window.log "pairing window open"
+    step "the phone pairs in the window and syncs" 300 "${phone[@]}" --generate 20 --events 5 \
+        --bt-connect "$A0" --bt-pair --mode slow
+    grep -q "session .*: completed" $S/step.log || fail "the session after pairing in the window did not complete"
+    [ "$(count_items contacts)" -eq 20 ] || fail "the PC holds $(count_items contacts) contacts, not 20"
+    current="the window reports the phone and closes"
+    wait $window_pid || { cat $S/window.log; fail "pair --accept failed"; }
+    grep -q "paired with .*$A1.* and trusted it" $S/window.log || { cat $S/window.log; fail "the window did not report $A1"; }
+    bluetoothctl show "$A0" 2>/dev/null | grep -q "Discoverable: yes" && fail "hci0 still visible after the window"
+    kill $serve_pid; wait $serve_pid
+    say "all pairing window tests passed"
+    exit 0
+fi
+
+# ---- an unpaired phone is refused
+start_serve
 wait_for "serve registers the SyncML Server profile" 60 $S/serve.log '"PC Suite" (SyncML Server) on hci0'
 expect_failure "an unpaired phone calls the PC: refused" 90 "${phone[@]}" --generate 20 --events 5 --bt-connect "$A0"
 wait_for "serve says why it refused" 10 $S/serve.log "refused"
 say "refused: $(grep -F refused $S/serve.log | tail -1)"
-expect_failure "the phone asks to pair outside a window: refused" 90 "${phone[@]}" --bt-connect "$A0" --bt-pair
-wait_for "serve's agent reports the refused pairing" 10 $S/serve.log "asked to pair"
-grep -q "Paired: yes" <(bluetoothctl info "$A1" 2>/dev/null) && fail "$A1 paired although no window was open"
-"$H" pair --accept --adapter hci0 --timeout 120 >$S/window.log 2>&1 &
-window_pid=$!
-wait_for "a pairing window opens" 30 $S/window.log "pairing window open"
-step "the phone pairs in the window and syncs" 300 "${phone[@]}" --bt-connect "$A0" --bt-pair --mode slow
-grep -q "session .*: completed" $S/step.log || fail "the session after pairing in the window did not complete"
-current="the window reports the phone and closes"
-wait $window_pid || { cat $S/window.log; fail "pair --accept failed"; }
-grep -q "paired with .*$A1.* and trusted it" $S/window.log || { cat $S/window.log; fail "the window did not report $A1"; }
-bluetoothctl show "$A0" 2>/dev/null | grep -q "Discoverable: yes" && fail "hci0 still visible after the window"
-# Forget that bond (and any "just works" one from the refusals) so that `handsync pair`
-# pairs for real below.
+# Without agents BlueZ may have bonded the two by "just works" on the way (then the refusal
+# says "paired but not trusted"): forget that bond so that `handsync pair` pairs for real.
 btmgmt --index 0 unpair "$A1" >/dev/null 2>&1
 btmgmt --index 1 unpair "$A0" >/dev/null 2>&1
-rm -rf "$PHONE"
 
 # ---- pairing with a legacy PIN, then the PC starts: contacts and calendar
 "${phone[@]}" --bt-listen >$S/phone.log 2>&1 &

@@ -391,7 +391,7 @@ pub async fn serve(listen: BtListen, hub: HubHandle, shutdown: watch::Receiver<b
                     "serving paired and trusted phones"
                 },
                 if agent_handle.is_some() {
-                    "; pairing refused outside a window (`handsync pair --accept`)"
+                    "; pairing only in a window (`handsync pair --accept`)"
                 } else {
                     ""
                 },

@@ -36,7 +36,9 @@ pub(super) struct PendingChange {
     /// Meta Format: `b64` when `data` is the item in base64 (SIF for clients that send
     /// theirs so).
     format: Option<&'static str>,
-    data: Vec<u8>,
+    /// Shared, not copied, by the session copies kept for rollback (a slow sync may queue
+    /// thousands of items, and the session is copied before every message).
+    data: std::sync::Arc<[u8]>,
     /// Bytes already sent in chunks (large objects).
     sent_bytes: usize,
 }
@@ -243,7 +245,7 @@ impl Session {
                         luid: change.luid,
                         content_type,
                         format,
-                        data,
+                        data: data.into(),
                         sent_bytes: 0,
                     }));
             }
