@@ -89,8 +89,13 @@ pub fn decode_base64(input: &[u8]) -> Option<Vec<u8>> {
     if data.contains(&b'=') {
         return None; // padding in the middle
     }
-    // A lone final character carries 6 bits, less than a byte: nothing to decode from it.
+    // A lone final character carries 6 bits, less than a byte: nothing to decode from it,
+    // but it must still be base64.
     if data.len() % 4 == 1 {
+        let last = data[data.len() - 1];
+        if !(last.is_ascii_alphanumeric() || last == b'+' || last == b'/') {
+            return None;
+        }
         data = &data[..data.len() - 1];
     }
     LENIENT_BASE64.decode(data).ok()
@@ -125,17 +130,22 @@ pub fn decode_text(bytes: &[u8], charset: Option<&'static Encoding>) -> String {
     }
 }
 
-/// Encodes text in `charset`; `None` when some character has no mapping there.
+/// Encodes text in `charset`; `None` when the bytes would not read back as the same text
+/// there: a character without a mapping, a charset encoding_rs writes as another (UTF-16
+/// comes out as UTF-8), or a lossy mapping (the Japanese encoders write ¥ as 0x5C, which
+/// reads back as a backslash). The callers then write UTF-8.
 pub fn encode_text(text: &str, charset: &'static Encoding) -> Option<Vec<u8>> {
     if charset == encoding_rs::UTF_8 {
         return Some(text.as_bytes().to_vec());
     }
-    let (bytes, _, had_errors) = charset.encode(text);
-    if had_errors {
-        None
-    } else {
-        Some(bytes.into_owned())
+    if charset.output_encoding() != charset {
+        return None;
     }
+    let (bytes, _, had_errors) = charset.encode(text);
+    if had_errors || charset.decode_without_bom_handling(&bytes).0 != text {
+        return None;
+    }
+    Some(bytes.into_owned())
 }
 
 /// Undoes the canonical escaping of one text value: `\n` (or `\N`), `\\`,
@@ -203,6 +213,25 @@ pub fn split_escaped(escaped: &str, separator: char) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_is_encoded_only_where_it_reads_back_the_same() {
+        let utf16 = charset_by_label("UTF-16").unwrap();
+        assert_eq!(encode_text("é", utf16), None, "encoding_rs writes UTF-16 as UTF-8");
+        let sjis = charset_by_label("Shift_JIS").unwrap();
+        assert_eq!(encode_text("Yamada ¥", sjis), None, "¥ would read back as a backslash");
+        let kana = encode_text("ヤマダ", sjis).expect("kana map");
+        assert_eq!(decode_text(&kana, Some(sjis)), "ヤマダ");
+        let latin = charset_by_label("ISO-8859-1").unwrap();
+        assert_eq!(encode_text("Müller", latin), Some(b"M\xfcller".to_vec()));
+    }
+
+    #[test]
+    fn a_lone_final_character_must_be_base64_too() {
+        assert_eq!(decode_base64(b"YWJjZ").as_deref(), Some(&b"abc"[..]));
+        assert_eq!(decode_base64(b"YWJj*"), None);
+        assert_eq!(decode_base64(b"\xfe"), None);
+    }
 
     #[test]
     fn quoted_printable_round_trip_keeps_bytes() {
