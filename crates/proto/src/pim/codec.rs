@@ -217,9 +217,17 @@ mod tests {
     #[test]
     fn text_is_encoded_only_where_it_reads_back_the_same() {
         let utf16 = charset_by_label("UTF-16").unwrap();
-        assert_eq!(encode_text("é", utf16), None, "encoding_rs writes UTF-16 as UTF-8");
+        assert_eq!(
+            encode_text("é", utf16),
+            None,
+            "encoding_rs writes UTF-16 as UTF-8"
+        );
         let sjis = charset_by_label("Shift_JIS").unwrap();
-        assert_eq!(encode_text("Yamada ¥", sjis), None, "¥ would read back as a backslash");
+        assert_eq!(
+            encode_text("Yamada ¥", sjis),
+            None,
+            "¥ would read back as a backslash"
+        );
         let kana = encode_text("ヤマダ", sjis).expect("kana map");
         assert_eq!(decode_text(&kana, Some(sjis)), "ヤマダ");
         let latin = charset_by_label("ISO-8859-1").unwrap();
