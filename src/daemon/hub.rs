@@ -16,6 +16,7 @@ use crate::engine::{EngineError, ServerConfig, Session, SessionParams};
 use crate::entropy::random_u64;
 use crate::store::{Store, Timestamp};
 use crate::syncml::{decode_document, Document, Encoding, Message};
+use crate::transport::limits::worth_logging;
 pub use crate::transport::sessions::{
     Answer, Arrival, Delivered, HubError, HubHandle, HubRequest, Route, SessionKey,
 };
@@ -188,8 +189,7 @@ impl Worker {
                 RouteError::UnknownSession => HubError::UnknownSession,
                 RouteError::Busy => {
                     self.busy_refusals += 1;
-                    // The first and then one in a thousand: a flood does not flood the journal.
-                    if self.busy_refusals % 1000 == 1 {
+                    if worth_logging(self.busy_refusals) {
                         tracing::warn!(
                             open = self.sessions.len(),
                             refused = self.busy_refusals,

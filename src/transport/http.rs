@@ -27,7 +27,7 @@ use tracing::Instrument;
 mod coding;
 
 use self::coding::{answer_coding, compress, inflate, request_coding, InflateError};
-use super::limits::{http_busy_answer, refuse, AcceptErrors, Admission, ConnectionGate};
+use super::limits::{http_busy_answer, ConnectionGate, GatedListener};
 use super::sessions::{Arrival, HubError, HubHandle, Route, SessionKey};
 use crate::engine::EngineError;
 use crate::syncml::{sniff_encoding, Encoding};
@@ -59,30 +59,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let header_timeout = options.header_timeout;
     let context = Arc::new(Context { hub, options });
-    let mut accept_errors = AcceptErrors::new();
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait a little, do not spin.
-                    tokio::time::sleep(accept_errors.failed("http", &e)).await;
-                    continue;
-                }
-            },
-            _ = async { shutdown.wait_for(|stop| *stop).await.map(|_| ()) } => return Ok(()),
-        };
-        let permit = match gate.admit(Some(peer.ip())) {
-            Admission::Serve(permit) => permit,
-            Admission::Refuse(permit) => {
-                tokio::spawn(async move {
-                    refuse(stream, http_busy_answer).await;
-                    drop(permit);
-                });
-                continue;
-            }
-            Admission::Drop => continue,
-        };
+    let mut listener = GatedListener::new(listener, gate, http_busy_answer);
+    while let Some((stream, peer, permit)) = listener.next(&mut shutdown).await {
         let local = stream.local_addr().unwrap_or_else(|_| {
             listener
                 .local_addr()
@@ -111,6 +89,7 @@ pub async fn serve(
             .instrument(span),
         );
     }
+    Ok(())
 }
 
 struct Context {

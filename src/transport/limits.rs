@@ -8,13 +8,14 @@
 //! phones within the limits keep being accepted while a flood goes on.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 /// Limits of every network listener (HTTP, OBEX over TCP, Bluetooth RFCOMM).
 #[derive(Debug, Clone)]
@@ -130,8 +131,7 @@ impl ConnectionGate {
             return Admission::Serve(serving);
         }
         let refused = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
-        // The first refusal and then one in a thousand: a flood does not flood the journal.
-        if refused == 1 || refused % 1000 == 0 {
+        if worth_logging(refused) {
             tracing::warn!(
                 listener = self.what,
                 refused,
@@ -171,6 +171,74 @@ impl ConnectionGate {
     }
 }
 
+/// Whether the `count`th refusal of a kind is logged: the first, then one in a thousand, so
+/// that a flood does not flood the journal.
+pub fn worth_logging(count: u64) -> bool {
+    count % 1000 == 1
+}
+
+/// A TCP listener behind its connection gate: hands out only the connections to serve.
+pub struct GatedListener {
+    listener: TcpListener,
+    gate: ConnectionGate,
+    /// The reply a refused connection gets, from what it sent first.
+    busy_answer: fn(&[u8]) -> Vec<u8>,
+    accept_errors: AcceptErrors,
+}
+
+impl GatedListener {
+    pub fn new(
+        listener: TcpListener,
+        gate: ConnectionGate,
+        busy_answer: fn(&[u8]) -> Vec<u8>,
+    ) -> GatedListener {
+        GatedListener {
+            listener,
+            gate,
+            busy_answer,
+            accept_errors: AcceptErrors::new(),
+        }
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The next connection to serve, with its place under the caps; `None` once `shutdown`
+    /// turns true. Connections past the caps are answered busy by a refusal of their own
+    /// (or closed, when too many are being refused), and failed accepts (out of
+    /// descriptors, mostly) pause the loop instead of spinning it.
+    pub async fn next(
+        &mut self,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Option<(TcpStream, SocketAddr, Serving)> {
+        loop {
+            let (stream, peer) = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        tokio::time::sleep(self.accept_errors.failed(self.gate.what, &e)).await;
+                        continue;
+                    }
+                },
+                // The guard `wait_for` returns is not Send: dropped inside.
+                _ = async { shutdown.wait_for(|stop| *stop).await.map(|_| ()) } => return None,
+            };
+            match self.gate.admit(Some(peer.ip())) {
+                Admission::Serve(serving) => return Some((stream, peer, serving)),
+                Admission::Refuse(permit) => {
+                    let answer = self.busy_answer;
+                    tokio::spawn(async move {
+                        refuse(stream, answer).await;
+                        drop(permit);
+                    });
+                }
+                Admission::Drop => {}
+            }
+        }
+    }
+}
+
 /// Sends `answer` to a connection we will not serve, after reading what it sends first (up to
 /// [`REFUSAL_TIME`]) so that the answer lands as the reply to its request; then closes.
 /// `answer` picks the reply from the first bytes read (empty when nothing came).
@@ -206,7 +274,7 @@ pub fn http_busy_answer(_request: &[u8]) -> Vec<u8> {
 
 /// Failed accepts (out of descriptors, mostly) are logged once per interval with a count,
 /// not ten times a second.
-pub struct AcceptErrors {
+struct AcceptErrors {
     last_logged: Option<Instant>,
     since: u64,
 }
@@ -214,7 +282,7 @@ pub struct AcceptErrors {
 impl AcceptErrors {
     const INTERVAL: Duration = Duration::from_secs(30);
 
-    pub fn new() -> AcceptErrors {
+    fn new() -> AcceptErrors {
         AcceptErrors {
             last_logged: None,
             since: 0,
@@ -222,7 +290,7 @@ impl AcceptErrors {
     }
 
     /// Records a failure; the pause before the next accept.
-    pub fn failed(&mut self, listener: &str, error: &std::io::Error) -> Duration {
+    fn failed(&mut self, listener: &str, error: &std::io::Error) -> Duration {
         self.since += 1;
         let now = Instant::now();
         if self
@@ -239,12 +307,6 @@ impl AcceptErrors {
             self.since = 0;
         }
         Duration::from_millis(100)
-    }
-}
-
-impl Default for AcceptErrors {
-    fn default() -> Self {
-        AcceptErrors::new()
     }
 }
 

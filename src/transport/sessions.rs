@@ -3,7 +3,7 @@
 //! ([`crate::daemon::hub`]) serves the other end of the channel; the transports never
 //! decode SyncML themselves.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 
 use tokio::sync::oneshot;
@@ -112,7 +112,7 @@ pub struct HubHandle {
     /// queue (each entry up to a message's size) stays bounded however many clients push.
     max_waiting: usize,
     /// Messages answered busy so far (for the log).
-    refused: Arc<AtomicUsize>,
+    refused: Arc<AtomicU64>,
 }
 
 /// Takes its place in the queue; gives it back when the answer came, or the wait was dropped.
@@ -132,7 +132,7 @@ impl HubHandle {
             requests,
             waiting: Arc::new(AtomicUsize::new(0)),
             max_waiting: max_waiting.max(1),
-            refused: Arc::new(AtomicUsize::new(0)),
+            refused: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -141,7 +141,7 @@ impl HubHandle {
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
             let refused = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
-            if refused % 1000 == 1 {
+            if super::limits::worth_logging(refused) {
                 tracing::warn!(
                     waiting = self.max_waiting,
                     refused,

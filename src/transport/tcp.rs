@@ -8,7 +8,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::Instrument;
 
-use super::limits::{refuse, AcceptErrors, Admission, ConnectionGate};
+use super::limits::{ConnectionGate, GatedListener};
 use super::obex::{serve_phone, ObexServerOptions};
 use super::sessions::HubHandle;
 use crate::obex::{Response, ResponseCode};
@@ -27,35 +27,8 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let options = Arc::new(options);
-    let mut accept_errors = AcceptErrors::new();
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    tokio::time::sleep(accept_errors.failed(TRANSPORT, &e)).await;
-                    continue;
-                }
-            },
-            _ = async { shutdown.wait_for(|stop| *stop).await.map(|_| ()) } => return Ok(()),
-        };
-        let permit = match gate.admit(Some(peer.ip())) {
-            Admission::Serve(permit) => permit,
-            Admission::Refuse(permit) => {
-                tokio::spawn(async move {
-                    refuse(stream, |first| {
-                        Response::refusal_to(
-                            first.first().copied(),
-                            ResponseCode::ServiceUnavailable,
-                        )
-                    })
-                    .await;
-                    drop(permit);
-                });
-                continue;
-            }
-            Admission::Drop => continue,
-        };
+    let mut listener = GatedListener::new(listener, gate, obex_busy_answer);
+    while let Some((stream, peer, permit)) = listener.next(&mut shutdown).await {
         let _ = stream.set_nodelay(true);
         let hub = hub.clone();
         let options = options.clone();
@@ -72,6 +45,12 @@ pub async fn serve(
             .instrument(span),
         );
     }
+    Ok(())
+}
+
+/// What a phone past the connection limit hears: 0xD3 to its first request.
+fn obex_busy_answer(first: &[u8]) -> Vec<u8> {
+    Response::refusal_to(first.first().copied(), ResponseCode::ServiceUnavailable)
 }
 
 /// The conventional IrOBEX port, on loopback.
