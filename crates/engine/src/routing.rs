@@ -216,24 +216,16 @@ impl<T> SessionTable<T> {
             .header
             .as_ref()
             .map(|h| h.source.loc_uri.to_string());
-        let staying = |key: &SessionKey| !olds.contains(key);
-        let open_now = self
+        let (mut open_now, mut of_device, mut of_address) = (0, 0, 0);
+        for (_, entry) in self
             .sessions
             .iter()
-            .filter(|(k, e)| staying(k) && !e.completed)
-            .count();
-        let of_device = self
-            .sessions
-            .iter()
-            .filter(|(k, e)| staying(k) && !e.completed && e.device.is_some() && e.device == device)
-            .count();
-        let of_address = self
-            .sessions
-            .iter()
-            .filter(|(k, e)| {
-                staying(k) && !e.completed && e.address.is_some() && e.address == address
-            })
-            .count();
+            .filter(|(key, entry)| !olds.contains(key) && !entry.completed)
+        {
+            open_now += 1;
+            of_device += usize::from(entry.device.is_some() && entry.device == device);
+            of_address += usize::from(entry.address.is_some() && entry.address == address);
+        }
         if open_now >= self.limits.total
             || of_device >= self.limits.per_device
             || of_address >= self.limits.per_address
