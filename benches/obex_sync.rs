@@ -11,12 +11,15 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod process;
+
 use handsync::emulator::{
     generate, DataSetSpec, DeviceProfile, Direction, EmulatedPhone, PhoneConfig, SyncMode,
     SyncRequest,
 };
 use handsync::obex::ObexClientConfig;
 use handsync::transport::emulated::phone_starts;
+use process::{peak_rss_kib, process_cpu};
 
 const MAX_MSG_SIZE: u64 = 10_000;
 
@@ -114,30 +117,4 @@ fn main() {
         (to_pc.0 as f64 / least as f64 - 1.0) * 100.0
     );
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// utime + stime of a process.
-fn process_cpu(pid: i32) -> Duration {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let rest = text.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let field = |n: usize| {
-        fields
-            .get(n - 3)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    let ticks = field(14) + field(15);
-    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    Duration::from_secs_f64(ticks as f64 / per_second)
-}
-
-/// VmHWM: the process's peak resident set.
-fn peak_rss_kib(pid: i32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
 }
