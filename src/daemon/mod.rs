@@ -231,8 +231,7 @@ impl Daemon {
     /// are not there yet, and reports through `listen.report`).
     pub fn add_bluetooth(&mut self, mut listen: BtListen) {
         listen.obex.max_object_size = self.max_body;
-        listen.obex.silence = Some(self.connections.obex_silence());
-        listen.connections = self.connections.per_listener;
+        listen.limits = self.connections.clone();
         let hub = self.hub.handle();
         let stopped = self.stopped.clone();
         self.listeners.push(self.runtime.spawn(async move {

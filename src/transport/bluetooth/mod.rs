@@ -31,7 +31,7 @@ use futures::StreamExt;
 use tokio::sync::watch;
 use tracing::Instrument;
 
-use super::limits::{Admission, ConnectionGate};
+use super::limits::{Admission, ConnectionGate, ConnectionLimits};
 use super::obex::{self, CallError, CallOptions, CallReport, ObexServerOptions};
 use super::Retry;
 use crate::transport::sessions::HubHandle;
@@ -251,8 +251,9 @@ pub struct BtListen {
     /// machines with no desktop agent; pairing windows outrank it while open).
     pub agent: Option<agent::AgentPolicy>,
     pub obex: ObexServerOptions,
-    /// Phone connections served at once; more are rejected.
-    pub connections: usize,
+    /// Phone connections served at once (more are rejected) and the OBEX silences allowed
+    /// (per address limits do not apply: a Bluetooth peer has no network address).
+    pub limits: ConnectionLimits,
     /// The first pause before trying again (bluetoothd absent, adapter gone...).
     pub retry_pause: Duration,
     /// Status lines (stdout under `serve`).
@@ -280,7 +281,7 @@ impl Default for BtListen {
             serve_unpaired: false,
             agent: None,
             obex: ObexServerOptions::default(),
-            connections: super::limits::ConnectionLimits::default().per_listener,
+            limits: ConnectionLimits::default(),
             retry_pause: Duration::from_secs(1),
             report: Arc::new(|line: &str| println!("{line}")),
         }
@@ -333,13 +334,7 @@ pub async fn serve(listen: BtListen, hub: HubHandle, shutdown: watch::Receiver<b
     );
     async move {
         let report = listen.report.clone();
-        let gate = ConnectionGate::new(
-            TRANSPORT,
-            &super::limits::ConnectionLimits {
-                per_listener: listen.connections,
-                ..Default::default()
-            },
-        );
+        let gate = ConnectionGate::new(TRANSPORT, &listen.limits);
         let mut retry = Retry::new(listen.retry_pause);
         let watch = BluezWatch::new();
         'register: loop {
@@ -408,9 +403,7 @@ pub async fn serve(listen: BtListen, hub: HubHandle, shutdown: watch::Receiver<b
             let restart = loop {
                 tokio::select! {
                     request = handle.next() => match request {
-                        Some(request) => {
-                            accept(request, &adapter, &listen, &hub, &gate).await;
-                        }
+                        Some(request) => accept(request, &adapter, &listen, &hub, &gate),
                         None => break Restart::ProfileReleased,
                     },
                     _ = tokio::time::sleep(Duration::from_secs(1)) => {
@@ -501,48 +494,16 @@ async fn register(listen: &BtListen) -> Result<Registered, BtError> {
     Ok((session, adapter, handle, agent_handle))
 }
 
-/// A phone connected: serve it when it is paired and trusted (or when told to serve any).
-async fn accept(
+/// A phone connected: admitted under the connection cap at once, then decided and served in
+/// a task of its own, so that the D-Bus reads (and the second look at a phone still being
+/// trusted) never hold up the next phone's request.
+fn accept(
     request: bluer::rfcomm::ConnectRequest,
     adapter: &Adapter,
     listen: &BtListen,
     hub: &HubHandle,
     gate: &ConnectionGate,
 ) {
-    let address = request.device();
-    let device = adapter.device(address);
-    let (name, paired, trusted) = match &device {
-        Ok(device) => (
-            device.alias().await.unwrap_or_else(|_| address.to_string()),
-            device.is_paired().await.unwrap_or(false),
-            device.is_trusted().await.unwrap_or(false),
-        ),
-        Err(_) => (address.to_string(), false, false),
-    };
-    let mut trusted = trusted;
-    // A phone pairing in a window connects as soon as the pairing completes; the window
-    // trusts it at its answer, which may land a moment after: look once more.
-    if paired && !trusted {
-        if let Ok(device) = &device {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            trusted = device.is_trusted().await.unwrap_or(false);
-        }
-    }
-    let allowed = listen.serve_unpaired || (paired && trusted);
-    if !allowed {
-        let why = if paired {
-            "paired but not trusted"
-        } else {
-            "not paired"
-        };
-        tracing::warn!(device = %address, %name, why, "refused a Bluetooth connection");
-        (listen.report)(&format!(
-            "Bluetooth: refused {name} ({address}): {why}; `handsync pair {address}` or \
-             `handsync pair --accept` allows it"
-        ));
-        request.reject(bluer::rfcomm::ReqError::Rejected);
-        return;
-    }
     let permit = match gate.admit(None) {
         Admission::Serve(permit) => permit,
         Admission::Refuse(_) | Admission::Drop => {
@@ -551,20 +512,29 @@ async fn accept(
             return;
         }
     };
-    let stream = match request.accept() {
-        Ok(stream) => stream,
-        Err(e) => {
-            tracing::warn!(device = %address, error = %e, "could not take the connection");
-            return;
-        }
-    };
-    (listen.report)(&format!("Bluetooth: {name} ({address}) connected"));
+    let address = request.device();
+    let adapter = adapter.clone();
     let hub = hub.clone();
-    let options = listen.obex.clone();
+    let serve_unpaired = listen.serve_unpaired;
+    let mut options = listen.obex.clone();
+    options.silence = Some(listen.limits.obex_silence());
     let report = listen.report.clone();
     let span = tracing::info_span!("bluetooth_session", device = %address, transport = TRANSPORT);
     tokio::spawn(
         async move {
+            let Some(name) = allowed(&adapter, address, serve_unpaired, report.as_ref()).await
+            else {
+                request.reject(bluer::rfcomm::ReqError::Rejected);
+                return;
+            };
+            let stream = match request.accept() {
+                Ok(stream) => stream,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not take the connection");
+                    return;
+                }
+            };
+            report(&format!("Bluetooth: {name} ({address}) connected"));
             match obex::serve_phone(stream, hub, TRANSPORT, None, &options).await {
                 Ok(end) => {
                     tracing::info!(?end, "phone connection ended");
@@ -579,6 +549,47 @@ async fn accept(
         }
         .instrument(span),
     );
+}
+
+/// The phone's name when it may be served: paired and trusted (or any, when told to serve
+/// any); otherwise says why not and gives `None`.
+async fn allowed(
+    adapter: &Adapter,
+    address: Address,
+    serve_unpaired: bool,
+    report: &(dyn Fn(&str) + Send + Sync),
+) -> Option<String> {
+    let device = adapter.device(address);
+    let (name, paired, mut trusted) = match &device {
+        Ok(device) => (
+            device.alias().await.unwrap_or_else(|_| address.to_string()),
+            device.is_paired().await.unwrap_or(false),
+            device.is_trusted().await.unwrap_or(false),
+        ),
+        Err(_) => (address.to_string(), false, false),
+    };
+    // A phone pairing in a window connects as soon as the pairing completes; the window
+    // trusts it at its answer, which may land a moment after: look once more.
+    if paired && !trusted {
+        if let Ok(device) = &device {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            trusted = device.is_trusted().await.unwrap_or(false);
+        }
+    }
+    if serve_unpaired || (paired && trusted) {
+        return Some(name);
+    }
+    let why = if paired {
+        "paired but not trusted"
+    } else {
+        "not paired"
+    };
+    tracing::warn!(%name, why, "refused a Bluetooth connection");
+    report(&format!(
+        "Bluetooth: refused {name} ({address}): {why}; `handsync pair {address}` or \
+         `handsync pair --accept` allows it"
+    ));
+    None
 }
 
 /// How the PC reaches a phone.

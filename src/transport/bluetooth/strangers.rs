@@ -1,6 +1,13 @@
-//! Strangers the kernel refused: with no agent of ours running, an unpaired phone's connection
+//! Strangers that came and went: with no agent of ours running, an unpaired phone's connection
 //! is refused (authentication) before BlueZ hands us anything, so devices are watched coming
-//! and going to say so: one watcher per device, a bounded number of them.
+//! and going to tell the user: one watcher per device, a bounded number of them.
+//!
+//! What the watcher sees is only that an unpaired device connected and left. A legacy phone
+//! whose PIN request nobody answered looks the same as one that only read our SDP record (the
+//! pairing request went to another agent, or to none, and BlueZ 5.66 publishes no reason for a
+//! disconnection), so the report says what was seen and what to do if it was a phone that
+//! wanted to sync, never that something was refused. Our own agent (`serve --bt-agent`) hears
+//! each pairing request and reports refusals itself.
 
 use std::sync::Arc;
 
@@ -83,10 +90,8 @@ async fn watch_device(adapter: Adapter, address: Address, report: Arc<dyn Fn(&st
                 stranger_connected = false;
                 if !device.is_paired().await.unwrap_or(true) {
                     let name = device.alias().await.unwrap_or_else(|_| address.to_string());
-                    tracing::warn!(device = %address, %name, "an unpaired device was refused");
-                    report(&format!(
-                        "Bluetooth: refused {name} ({address}): not paired; `handsync pair {address}` allows it"
-                    ));
+                    tracing::info!(device = %address, %name, "an unpaired device came and went");
+                    report(&visit_report(&name, address));
                 }
             }
             DeviceProperty::Paired(true) => stranger_connected = false,
@@ -95,9 +100,25 @@ async fn watch_device(adapter: Adapter, address: Address, report: Arc<dyn Fn(&st
     }
 }
 
+/// What the user is told of an unpaired device that connected and left.
+fn visit_report(name: &str, address: Address) -> String {
+    format!(
+        "Bluetooth: {name} ({address}) connected without pairing and left; if it is a phone \
+         that tried to sync, pair it first (`handsync pair {address}`, or \
+         `handsync pair --accept` and pair from the phone)"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_visit_is_not_called_a_refusal() {
+        let line = visit_report("Nokia 6230i", Address::new([0, 0x1B, 0xAF, 1, 2, 3]));
+        assert!(!line.contains("refused"), "{line}");
+        assert!(line.contains("handsync pair 00:1B:AF:01:02:03"), "{line}");
+    }
 
     #[test]
     fn one_watcher_per_device_and_a_bounded_number() {
