@@ -536,58 +536,85 @@ impl AsyncWrite for Timed {
     }
 }
 
-/// Headers that never end, a line every 5 s; when the server lets go, again.
-async fn slowloris(server: SocketAddr, n: usize, tally: Arc<Tally>, stop: Arc<AtomicBool>) {
-    let from = SocketAddr::from(([127, 0, 0, 77], 0));
+/// Connects from `from`, lets `hold` keep the connection until the server lets go, tallies how
+/// long it was held as `what`, and opens again a moment later (as an attacker does: not a
+/// connect flood), until `stop`.
+async fn hold_connections<Hold, Held>(
+    from: SocketAddr,
+    server: SocketAddr,
+    what: &'static str,
+    tally: Arc<Tally>,
+    stop: Arc<AtomicBool>,
+    hold: Hold,
+) where
+    Hold: Fn(TcpStream) -> Held,
+    Held: std::future::Future<Output = ()>,
+{
     while !stop.load(Ordering::Relaxed) {
-        let Ok(mut stream) = connect_from(from, server).await else {
+        let Ok(stream) = connect_from(from, server).await else {
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         };
         let opened = Instant::now();
-        let mut wrote = stream
-            .write_all(b"POST /sync HTTP/1.1\r\nHost: handsync\r\n")
-            .await;
-        let mut line = 0;
-        let mut buffer = [0u8; 512];
-        while wrote.is_ok() {
-            tokio::select! {
-                read = stream.read(&mut buffer) => match read {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {}
-                },
-                _ = tokio::time::sleep(Duration::from_secs(5)) => {
-                    line += 1;
-                    wrote = stream
-                        .write_all(format!("X-Slow-{n}-{line}: 1\r\n").as_bytes())
-                        .await;
-                }
-            }
-        }
-        tally.held("slowloris HTTP", opened.elapsed());
-        // Open again a moment later, as a slowloris does (not a connect flood).
+        hold(stream).await;
+        tally.held(what, opened.elapsed());
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
-/// A socket that never says anything; when the server lets go, again.
+/// Headers that never end, a line every 5 s.
+async fn slowloris(server: SocketAddr, n: usize, tally: Arc<Tally>, stop: Arc<AtomicBool>) {
+    let from = SocketAddr::from(([127, 0, 0, 77], 0));
+    hold_connections(
+        from,
+        server,
+        "slowloris HTTP",
+        tally,
+        stop,
+        |mut stream| async move {
+            let mut wrote = stream
+                .write_all(b"POST /sync HTTP/1.1\r\nHost: handsync\r\n")
+                .await;
+            let mut line = 0;
+            let mut buffer = [0u8; 512];
+            while wrote.is_ok() {
+                tokio::select! {
+                    read = stream.read(&mut buffer) => match read {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => {}
+                    },
+                    _ = tokio::time::sleep(Duration::from_secs(5)) => {
+                        line += 1;
+                        wrote = stream
+                            .write_all(format!("X-Slow-{n}-{line}: 1\r\n").as_bytes())
+                            .await;
+                    }
+                }
+            }
+        },
+    )
+    .await
+}
+
+/// A socket that never says anything.
 async fn silent_obex(server: SocketAddr, _n: usize, tally: Arc<Tally>, stop: Arc<AtomicBool>) {
     let from = SocketAddr::from(([127, 0, 0, 78], 0));
-    while !stop.load(Ordering::Relaxed) {
-        let Ok(mut stream) = connect_from(from, server).await else {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            continue;
-        };
-        let opened = Instant::now();
-        let mut buffer = [0u8; 64];
-        while let Ok(read) = stream.read(&mut buffer).await {
-            if read == 0 {
-                break;
+    hold_connections(
+        from,
+        server,
+        "silent OBEX",
+        tally,
+        stop,
+        |mut stream| async move {
+            let mut buffer = [0u8; 64];
+            while let Ok(read) = stream.read(&mut buffer).await {
+                if read == 0 {
+                    break;
+                }
             }
-        }
-        tally.held("silent OBEX", opened.elapsed());
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
+        },
+    )
+    .await
 }
 
 /// MsgID 1 messages for ever-new devices, back to back on one kept-alive connection.

@@ -375,7 +375,7 @@ fn saving_never_touches_files_it_did_not_write() {
     let leftovers: Vec<_> = std::fs::read_dir(&contacts)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.ends_with(".tmp"))
+        .filter(|name| name.starts_with('.') && name != ".vdirsyncer-meta")
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
     let _ = std::fs::remove_dir_all(&dir);

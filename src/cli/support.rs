@@ -189,34 +189,25 @@ pub fn tighten(path: &Path, mode: u32) {
     }
 }
 
-/// Writes a file atomically: a temporary file beside it, then a rename.
-/// The temporary name is unique to the process and the call (two exports at once never
-/// share one); file and folder are fsynced, so a crash leaves the old file or the new one,
-/// never a torn or lost one.
+/// Writes a file atomically (atomic-write-file: an unnamed temporary file beside it, fsynced,
+/// then linked in its place and the folder fsynced), so that two exports at once or a crash
+/// leave the old file or the new one, never a torn or lost one.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     use std::io::Write as _;
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let serial = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let temporary = path.with_file_name(format!(
-        ".{name}.{}-{serial}.handsync-tmp",
-        std::process::id()
-    ));
-    let folder = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
     let written = (|| {
-        let mut file = std::fs::File::create(&temporary)?;
+        let mut file = atomic_write_file::AtomicWriteFile::open(beside_here(path))?;
         file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, path)?;
-        std::fs::File::open(folder)?.sync_all()
+        file.commit()
     })();
-    written.map_err(|e| {
-        let _ = std::fs::remove_file(&temporary);
-        Failure::io(format!("cannot write {}: {e}", path.display()))
-    })
+    written.map_err(|e| Failure::io(format!("cannot write {}: {e}", path.display())))
+}
+
+/// `path`, with `./` before a bare file name (whose folder is otherwise the empty path).
+fn beside_here(path: &Path) -> std::path::PathBuf {
+    match path.parent() {
+        Some(folder) if folder.as_os_str().is_empty() => Path::new(".").join(path),
+        _ => path.to_path_buf(),
+    }
 }
 
 /// Progress of long work on stderr, only when stderr is a terminal (never in pipes or logs).

@@ -2,3 +2,4 @@
 #![allow(dead_code)]
 
 pub mod syncml_strategy;
+pub mod syncml_trees;

@@ -85,10 +85,16 @@ start_bluetoothd() {
 start_bluetoothd
 # Under TCG the first controller's HCI_Reset sometimes times out before btvirt serves it and
 # that controller is lost: count the controllers, start btvirt again when one is missing.
+# On a loaded host the two may take longer than a lost one does to show: wait up to 12 s for
+# both before starting again.
+controllers() { btmgmt info 2>/dev/null | grep -c '^hci[0-9]:'; }
 for try in 1 2 3 4 5 6; do
     btvirt -l2 >/dev/null 2>&1 & btvirt_pid=$!
-    sleep 4
-    [ "$(btmgmt info 2>/dev/null | grep -c '^hci[0-9]:')" = 2 ] && break
+    for _ in $(seq 1 24); do
+        sleep 0.5
+        [ "$(controllers)" = 2 ] && break
+    done
+    [ "$(controllers)" = 2 ] && break
     kill $btvirt_pid; wait $btvirt_pid 2>/dev/null; sleep 1
     [ $try = 6 ] && fail "btvirt did not give two controllers in 6 tries"
 done

@@ -1,7 +1,7 @@
 //! Files of a phone saved in a directory the user may share with other tools (the README
 //! points `--data` at `export --vdir` folders): the emulator writes its own files there,
-//! each whole or not at all (a temporary name, fsync, rename, fsync of the folder), records
-//! them in its state file, and removes only files that state says it wrote.
+//! each whole or not at all (an unnamed temporary file, fsync, link in place, fsync of the
+//! folder), records them in its state file, and removes only files that state says it wrote.
 
 use std::collections::BTreeSet;
 use std::io::Write as _;
@@ -9,28 +9,16 @@ use std::path::Path;
 
 use super::error::EmulatorError;
 
-/// Writes `bytes` to `path` so that a crash leaves either the old file or the new one.
+/// Writes `bytes` to `path` so that a crash leaves either the old file or the new one
+/// (atomic-write-file: an unnamed temporary file, fsync, link in place, fsync of the folder).
+/// `path` is always inside the data directory, so it has a folder.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), EmulatorError> {
-    let folder = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    // Unique per process and call: two savers never share a temporary file.
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let serial = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let temporary = folder.join(format!(".{name}.{}-{serial}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temporary)?;
+    let written = (|| {
+        let mut file = atomic_write_file::AtomicWriteFile::open(path)?;
         file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, path)?;
-        std::fs::File::open(folder)?.sync_all()
+        file.commit()
     })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&temporary);
-        EmulatorError::io(path, e)
-    })
+    written.map_err(|e| EmulatorError::io(path, e))
 }
 
 /// The files (`kind/name`, relative to the directory) a saved state says the emulator
