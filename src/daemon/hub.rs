@@ -136,7 +136,7 @@ impl Worker {
                 }
                 Ok(HubRequest::Close { session }) => {
                     if let Some(open) = self.sessions.remove(session) {
-                        self.cut(session, open, "transport closed");
+                        self.cut(session, open, Ending::Abandoned("transport closed"));
                     }
                 }
                 Ok(HubRequest::Shutdown) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
@@ -144,11 +144,11 @@ impl Worker {
             }
             for (key, open) in self.sessions.expire(Instant::now()) {
                 tracing::info!(session = %key.to_hex(), "session idle too long; cut");
-                self.cut(key, open, "idle timeout");
+                self.cut(key, open, Ending::Abandoned("idle timeout"));
             }
         }
         for (key, open) in self.sessions.drain() {
-            self.cut(key, open, "server shut down");
+            self.cut(key, open, Ending::Cut("server shut down"));
         }
     }
 
@@ -200,7 +200,7 @@ impl Worker {
                 }
             })?;
         for (old, open) in routed.replaced {
-            self.cut(old, open, "client started a new session");
+            self.cut(old, open, Ending::Abandoned("client started a new session"));
         }
         let key = routed.key;
 
@@ -242,7 +242,7 @@ impl Worker {
                     "the engine failed on this message: its session is cut, the others go on"
                 );
                 if let Some(open) = self.sessions.remove(key) {
-                    self.cut(key, open, "internal error");
+                    self.cut(key, open, Ending::Cut("internal error"));
                 }
                 return Err(HubError::Internal(what));
             }
@@ -290,16 +290,21 @@ impl Worker {
         }
     }
 
-    /// Records an unfinished session as cut.
-    fn cut(&mut self, key: SessionKey, mut open: Session, why: &str) {
+    /// Ends an unfinished session: recorded as cut, or forgotten when its peer went away
+    /// before anything was exchanged.
+    fn cut(&mut self, key: SessionKey, mut open: Session, ending: Ending) {
         if open.is_finished() {
             return;
         }
+        let why = ending.why();
         let store = &mut self.store;
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
             || -> Result<(), EngineError> {
                 let tx = store.begin()?;
-                open.abort(&tx, unix_now())?;
+                match ending {
+                    Ending::Abandoned(_) => open.abandon(&tx, unix_now())?,
+                    Ending::Cut(_) => open.abort(&tx, unix_now())?,
+                }
                 tx.commit()?;
                 Ok(())
             },
@@ -313,6 +318,23 @@ impl Worker {
                 let what = panic_text(payload.as_ref());
                 tracing::error!(session = %key.to_hex(), why, panic = %what, "recording the cut session failed")
             }
+        }
+    }
+}
+
+/// Why an unfinished session ends.
+#[derive(Clone, Copy)]
+enum Ending {
+    /// Its peer went away (transport closed, silent past the idle timeout, started anew).
+    Abandoned(&'static str),
+    /// Something on our side ended it (a fault, a shutdown): always recorded.
+    Cut(&'static str),
+}
+
+impl Ending {
+    fn why(self) -> &'static str {
+        match self {
+            Ending::Abandoned(why) | Ending::Cut(why) => why,
         }
     }
 }

@@ -135,6 +135,83 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Forgets a running session in which nothing was exchanged (no change counted, no
+    /// version, tombstone or rejected item of it), once its peer went away: with its device
+    /// when that device has nothing else (no other session, history, mapping, rejected item
+    /// or setting), otherwise alone when no datastore names it as its last session. A flood
+    /// of first messages thus leaves no rows. Returns whether it was forgotten; a session it
+    /// keeps is the caller's to end.
+    pub fn forget_empty_session(&self, session: SessionId) -> Result<bool> {
+        let device: Option<(i64, String)> = self
+            .query_row_cached(
+                "SELECT device_id, result FROM sessions WHERE id = ?1",
+                [session.0],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+            .context(|| format!("reading session {session}"))?;
+        let Some((device, result)) = device else {
+            return Err(StoreError::SessionNotFound(session));
+        };
+        if result != SessionResult::Running.as_str() {
+            return Ok(false);
+        }
+        let exists = |sql: &str, id: i64| -> Result<bool> {
+            self.query_row_cached(sql, [id], |row| row.get::<_, bool>(0))
+                .context(|| format!("looking at what session {session} did"))
+        };
+        let exchanged = exists(
+            "SELECT EXISTS (SELECT 1 FROM session_counts WHERE session_id = ?1) \
+             OR EXISTS (SELECT 1 FROM item_versions WHERE session_id = ?1) \
+             OR EXISTS (SELECT 1 FROM items WHERE deleted_by_session = ?1) \
+             OR EXISTS (SELECT 1 FROM rejected_items WHERE session_id = ?1)",
+            session.0,
+        )?;
+        if exchanged {
+            return Ok(false);
+        }
+        let other_sessions: bool = self
+            .query_row_cached(
+                "SELECT EXISTS (SELECT 1 FROM sessions WHERE device_id = ?1 AND id <> ?2)",
+                [device, session.0],
+                |row| row.get(0),
+            )
+            .context(|| format!("looking at the device of session {session}"))?;
+        let device_holds_more = other_sessions
+            || exists(
+                "SELECT EXISTS (SELECT 1 FROM item_versions WHERE device_id = ?1) \
+                 OR EXISTS (SELECT 1 FROM items WHERE deleted_by_device = ?1) \
+                 OR EXISTS (SELECT 1 FROM rejected_items WHERE device_id = ?1) \
+                 OR EXISTS (SELECT 1 FROM device_settings WHERE device_id = ?1) \
+                 OR EXISTS (SELECT 1 FROM device_items JOIN device_datastores \
+                            ON device_items.device_datastore_id = device_datastores.id \
+                            WHERE device_datastores.device_id = ?1)",
+                device,
+            )?;
+        let forgotten = if device_holds_more {
+            // Its datastores' last session and result would have nothing to name.
+            if exists(
+                "SELECT EXISTS (SELECT 1 FROM device_datastores WHERE last_session_id = ?1)",
+                session.0,
+            )? {
+                return Ok(false);
+            }
+            vec![("DELETE FROM sessions WHERE id = ?1", session.0)]
+        } else {
+            vec![
+                ("DELETE FROM device_datastores WHERE device_id = ?1", device),
+                ("DELETE FROM sessions WHERE id = ?1", session.0),
+                ("DELETE FROM devices WHERE id = ?1", device),
+            ]
+        };
+        for (sql, id) in forgotten {
+            self.execute_cached(sql, [id])
+                .context(|| format!("forgetting session {session}"))?;
+        }
+        tracing::info!(%session, device_too = !device_holds_more, "forgot a session in which nothing was exchanged");
+        Ok(true)
+    }
+
     /// Ends as cut every running session whose process ended (killed, crashed, the machine
     /// restarted) or was never recorded (sessions from before schema version 4), so they do
     /// not stay "running" for ever. Sessions of live processes, this one included, are left

@@ -74,6 +74,10 @@ impl SyncStore for Tx<'_> {
         Ok(Tx::take_resume_state(self, session)?)
     }
 
+    fn forget_empty_session(&self, session: SessionId) -> StorageResult<bool> {
+        Ok(Tx::forget_empty_session(self, session)?)
+    }
+
     fn end_session(
         &self,
         session: SessionId,

@@ -336,13 +336,35 @@ impl Session {
         result
     }
 
-    /// The transport went away: records the session as cut (anchors do not move).
+    /// The session ends unfinished (a fault, a shutdown): records it as cut (anchors do not
+    /// move).
     pub fn abort<S: SyncStore + ?Sized>(&mut self, store: &S, now: Timestamp) -> Result<()> {
+        self.end_unfinished(store, now, false)
+    }
+
+    /// The peer went away (its transport closed, it fell silent, it started anew): a session
+    /// in which nothing was exchanged is forgotten, with its device when that holds nothing
+    /// else, so that first messages from ever-new devices leave no rows; any other is recorded
+    /// as cut.
+    pub fn abandon<S: SyncStore + ?Sized>(&mut self, store: &S, now: Timestamp) -> Result<()> {
+        self.end_unfinished(store, now, true)
+    }
+
+    fn end_unfinished<S: SyncStore + ?Sized>(
+        &mut self,
+        store: &S,
+        now: Timestamp,
+        forget_if_empty: bool,
+    ) -> Result<()> {
         let _guard = self.span.clone().entered();
         if let (Some(session), false) = (self.state.store_session, self.state.session_ended) {
-            store.end_session(session, SessionResult::Cut, Some("transport closed"), now)?;
+            if forget_if_empty && store.forget_empty_session(session)? {
+                tracing::info!("peer gone before anything was exchanged: session forgotten");
+            } else {
+                store.end_session(session, SessionResult::Cut, Some("transport closed"), now)?;
+                tracing::info!("session cut");
+            }
             self.state.session_ended = true;
-            tracing::info!("session cut");
         }
         self.state.phase = Phase::Finished;
         Ok(())

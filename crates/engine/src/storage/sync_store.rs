@@ -77,6 +77,11 @@ pub trait SyncStore {
         now: Timestamp,
     ) -> Result<()>;
 
+    /// Forgets a running session in which nothing was exchanged, its peer gone: with its
+    /// device when the device holds nothing else, alone when no datastore names it as its
+    /// last session; otherwise keeps it (`false`) for the caller to end.
+    fn forget_empty_session(&self, session: SessionId) -> Result<bool>;
+
     // ----- a device's datastores and anchors -----
 
     /// Sets up (or updates the URI of) a device's copy of a datastore.

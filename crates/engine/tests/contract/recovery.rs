@@ -1,7 +1,7 @@
 //! Sessions cut after any message, Maps arriving in a later session, and bad input.
 
 use crate::engine_phone::*;
-use handsync_engine::storage::Datastore;
+use handsync_engine::storage::{Datastore, SessionResult};
 use handsync_engine::{EngineError, ServerConfig};
 use handsync_proto::markup::Version;
 use handsync_proto::syncml::{AlertCode, Encoding, StatusCode};
@@ -245,4 +245,53 @@ fn mutated_session_messages_never_panic_and_refusals_leave_the_session_intact() 
             }
         }
     }
+}
+
+#[test]
+fn a_peer_gone_before_anything_was_exchanged_leaves_no_rows() {
+    let mut server = Server::new(ServerConfig::default());
+    let mut known = Phone::new(Version::V1_2, Encoding::Xml);
+    known.add(&vcard(1));
+    assert!(known.sync(&mut server, AlertCode::TwoWay, None).completed);
+
+    // A stranger's first message, then it goes away: no device, no session.
+    let mut stranger = Phone::new(Version::V1_2, Encoding::Wbxml);
+    stranger.device_uri = "IMEI:359999999900001".into();
+    let mut session = server.session();
+    let first = encode(
+        &stranger.first_message(AlertCode::SlowSync),
+        Encoding::Wbxml,
+    );
+    server.exchange(&mut session, &first).unwrap();
+    server.abandon(&mut session);
+    assert!(server.device_by_uri(&stranger.device_uri).is_none());
+    assert_eq!(session_results(&mut server), [SessionResult::Completed]);
+
+    // The known phone starts again and goes away: its datastores name that session, which is
+    // recorded as cut.
+    let mut session = server.session();
+    let first = encode(&known.first_message(AlertCode::TwoWay), Encoding::Xml);
+    server.exchange(&mut session, &first).unwrap();
+    server.abandon(&mut session);
+    assert_eq!(
+        session_results(&mut server),
+        [SessionResult::Cut, SessionResult::Completed]
+    );
+
+    // Ended on our side (a fault, a shutdown), a stranger's session is recorded.
+    let mut session = server.session();
+    let first = encode(
+        &stranger.first_message(AlertCode::SlowSync),
+        Encoding::Wbxml,
+    );
+    server.exchange(&mut session, &first).unwrap();
+    server.cut(&mut session);
+    assert!(server.device_by_uri(&stranger.device_uri).is_some());
+    assert_eq!(session_results(&mut server)[0], SessionResult::Cut);
+    assert!(server.problems().is_empty(), "{:?}", server.problems());
+}
+
+/// The results of the sessions recorded, newest first.
+fn session_results(server: &mut Server) -> Vec<SessionResult> {
+    server.sessions().iter().map(|s| s.result).collect()
 }

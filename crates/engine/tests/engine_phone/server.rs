@@ -166,6 +166,13 @@ impl<B: Backend> Server<B> {
         self.store.run(|store| session.abort(store, now)).unwrap();
     }
 
+    /// The peer went away (silent, or its transport closed): the driver tells the session.
+    pub fn abandon(&mut self, session: &mut Session) {
+        self.now += 1000;
+        let now = Timestamp(self.now);
+        self.store.run(|store| session.abandon(store, now)).unwrap();
+    }
+
     /// Runs `f` on the store in a transaction of its own (to look, or to change as the PC).
     pub fn with<T>(&mut self, f: impl FnOnce(&dyn SyncStore) -> Result<T, EngineError>) -> T {
         self.store.run(f).unwrap()

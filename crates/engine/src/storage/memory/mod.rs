@@ -306,6 +306,10 @@ impl SyncStore for MemoryStore {
         self.state.borrow_mut().take_resume_state(session)
     }
 
+    fn forget_empty_session(&self, session: SessionId) -> Result<bool> {
+        self.state.borrow_mut().forget_empty_session(session)
+    }
+
     fn end_session(
         &self,
         session: SessionId,

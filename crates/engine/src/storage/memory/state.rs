@@ -194,6 +194,64 @@ impl State {
         Ok(())
     }
 
+    /// As the SQLite store's: a session that exchanged nothing goes, with its device when
+    /// the device holds nothing else.
+    pub(super) fn forget_empty_session(&mut self, session: SessionId) -> Result<bool> {
+        let record = self
+            .sessions
+            .get(&session)
+            .ok_or_else(|| StorageError::not_found(format!("session {session} not found")))?;
+        if record.result != SessionResult::Running {
+            return Ok(false);
+        }
+        let device = record.device;
+        let by = |at: Option<SessionId>, from: Option<DeviceId>, of_session: bool| {
+            if of_session {
+                at == Some(session)
+            } else {
+                from == Some(device)
+            }
+        };
+        let touched = |of_session: bool| {
+            self.versions
+                .iter()
+                .any(|v| by(v.cause.session, v.cause.device, of_session))
+                || self.items.values().any(|item| {
+                    item.deleted
+                        .as_ref()
+                        .is_some_and(|t| by(t.session, t.device, of_session))
+                })
+                || self
+                    .rejected
+                    .iter()
+                    .any(|r| by(r.session, Some(r.device), of_session))
+        };
+        if !record.from_phone.is_empty() || !record.to_phone.is_empty() || touched(true) {
+            return Ok(false);
+        }
+        let device_holds_more = self
+            .sessions
+            .values()
+            .any(|other| other.device == device && other.id != session)
+            || touched(false)
+            || self
+                .copies
+                .iter()
+                .any(|((of, _), copy)| *of == device && !copy.held.is_empty());
+        if !device_holds_more {
+            self.copies.retain(|(of, _), _| *of != device);
+            self.devices.remove(&device);
+        } else if self
+            .copies
+            .values()
+            .any(|copy| copy.state.last_session == Some(session))
+        {
+            return Ok(false);
+        }
+        self.sessions.remove(&session);
+        Ok(true)
+    }
+
     pub(super) fn suspend_session(
         &mut self,
         session: SessionId,
