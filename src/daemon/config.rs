@@ -156,6 +156,8 @@ pub struct ServerSection {
     pub max_sessions: Option<usize>,
     pub max_sessions_per_device: Option<usize>,
     pub max_sessions_per_address: Option<usize>,
+    /// Devices that never exchanged anything kept on record.
+    pub empty_devices_kept: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -333,6 +335,9 @@ impl ConfigFile {
         }
         if let Some(limit) = section.max_sessions_per_address {
             config.max_sessions_per_address = limit.max(1);
+        }
+        if let Some(kept) = section.empty_devices_kept {
+            config.empty_devices_kept = kept;
         }
         if let Some(allow) = section.allow_unauthenticated_network {
             config.unauthenticated_network = allow;

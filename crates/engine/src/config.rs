@@ -66,6 +66,9 @@ pub struct ServerConfig {
     pub max_sessions_per_device: usize,
     /// Open sessions from one network address (HTTP, OBEX over TCP).
     pub max_sessions_per_address: usize,
+    /// Devices that never exchanged anything (first messages, then silence) kept on record,
+    /// the most recent; older ones go with their sessions when a peer goes away.
+    pub empty_devices_kept: usize,
 }
 
 impl Default for ServerConfig {
@@ -85,6 +88,8 @@ impl Default for ServerConfig {
             max_sessions: 64,
             max_sessions_per_device: 4,
             max_sessions_per_address: 16,
+            // More than a household's phones ever are; a flood of first messages stays at this.
+            empty_devices_kept: 100,
         }
     }
 }

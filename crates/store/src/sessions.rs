@@ -135,81 +135,50 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Forgets a running session in which nothing was exchanged (no change counted, no
-    /// version, tombstone or rejected item of it), once its peer went away: with its device
-    /// when that device has nothing else (no other session, history, mapping, rejected item
-    /// or setting), otherwise alone when no datastore names it as its last session. A flood
-    /// of first messages thus leaves no rows. Returns whether it was forgotten; a session it
-    /// keeps is the caller's to end.
-    pub fn forget_empty_session(&self, session: SessionId) -> Result<bool> {
-        let device: Option<(i64, String)> = self
-            .query_row_cached(
-                "SELECT device_id, result FROM sessions WHERE id = ?1",
-                [session.0],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .optional()
-            .context(|| format!("reading session {session}"))?;
-        let Some((device, result)) = device else {
-            return Err(StoreError::SessionNotFound(session));
-        };
-        if result != SessionResult::Running.as_str() {
-            return Ok(false);
-        }
-        let exists = |sql: &str, id: i64| -> Result<bool> {
-            self.query_row_cached(sql, [id], |row| row.get::<_, bool>(0))
-                .context(|| format!("looking at what session {session} did"))
-        };
-        let exchanged = exists(
-            "SELECT EXISTS (SELECT 1 FROM session_counts WHERE session_id = ?1) \
-             OR EXISTS (SELECT 1 FROM item_versions WHERE session_id = ?1) \
-             OR EXISTS (SELECT 1 FROM items WHERE deleted_by_session = ?1) \
-             OR EXISTS (SELECT 1 FROM rejected_items WHERE session_id = ?1)",
-            session.0,
+    /// Removes the devices that never exchanged anything (no running session, no session
+    /// with a change counted, no history, tombstone, mapping, rejected item or setting), all
+    /// but the `keep` seen most recently, with their sessions and datastore records: first
+    /// messages from ever-new devices cannot fill the store, and a household's phone that
+    /// dropped its first session still finds it recorded. Returns how many went.
+    pub fn prune_empty_devices(&self, keep: usize) -> Result<usize> {
+        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+        let empty: Vec<i64> = self.collect(
+            "SELECT d.id FROM devices d \
+             WHERE NOT EXISTS (SELECT 1 FROM sessions s WHERE s.device_id = d.id \
+                    AND (s.result = 'running' \
+                         OR EXISTS (SELECT 1 FROM session_counts c WHERE c.session_id = s.id))) \
+               AND NOT EXISTS (SELECT 1 FROM item_versions v WHERE v.device_id = d.id) \
+               AND NOT EXISTS (SELECT 1 FROM items i WHERE i.deleted_by_device = d.id) \
+               AND NOT EXISTS (SELECT 1 FROM rejected_items r WHERE r.device_id = d.id) \
+               AND NOT EXISTS (SELECT 1 FROM device_settings x WHERE x.device_id = d.id) \
+               AND NOT EXISTS (SELECT 1 FROM device_items di JOIN device_datastores dd \
+                    ON di.device_datastore_id = dd.id WHERE dd.device_id = d.id) \
+             ORDER BY (SELECT MAX(s.started_at) FROM sessions s WHERE s.device_id = d.id) DESC, \
+                      d.id DESC \
+             LIMIT -1 OFFSET ?1",
+            [keep],
+            |row| row.get(0),
+            || "finding devices that never exchanged anything".into(),
         )?;
-        if exchanged {
-            return Ok(false);
-        }
-        let other_sessions: bool = self
-            .query_row_cached(
-                "SELECT EXISTS (SELECT 1 FROM sessions WHERE device_id = ?1 AND id <> ?2)",
-                [device, session.0],
-                |row| row.get(0),
-            )
-            .context(|| format!("looking at the device of session {session}"))?;
-        let device_holds_more = other_sessions
-            || exists(
-                "SELECT EXISTS (SELECT 1 FROM item_versions WHERE device_id = ?1) \
-                 OR EXISTS (SELECT 1 FROM items WHERE deleted_by_device = ?1) \
-                 OR EXISTS (SELECT 1 FROM rejected_items WHERE device_id = ?1) \
-                 OR EXISTS (SELECT 1 FROM device_settings WHERE device_id = ?1) \
-                 OR EXISTS (SELECT 1 FROM device_items JOIN device_datastores \
-                            ON device_items.device_datastore_id = device_datastores.id \
-                            WHERE device_datastores.device_id = ?1)",
-                device,
-            )?;
-        let forgotten = if device_holds_more {
-            // Its datastores' last session and result would have nothing to name.
-            if exists(
-                "SELECT EXISTS (SELECT 1 FROM device_datastores WHERE last_session_id = ?1)",
-                session.0,
-            )? {
-                return Ok(false);
+        for device in &empty {
+            for sql in [
+                "DELETE FROM device_datastores WHERE device_id = ?1",
+                "DELETE FROM sessions WHERE device_id = ?1",
+                "DELETE FROM devices WHERE id = ?1",
+            ] {
+                self.execute_cached(sql, [device]).context(|| {
+                    format!("removing device {device}, which never exchanged anything")
+                })?;
             }
-            vec![("DELETE FROM sessions WHERE id = ?1", session.0)]
-        } else {
-            vec![
-                ("DELETE FROM device_datastores WHERE device_id = ?1", device),
-                ("DELETE FROM sessions WHERE id = ?1", session.0),
-                ("DELETE FROM devices WHERE id = ?1", device),
-            ]
-        };
-        for (sql, id) in forgotten {
-            self.execute_cached(sql, [id])
-                .context(|| format!("forgetting session {session}"))?;
         }
-        tracing::info!(%session, device_too = !device_holds_more, "forgot a session in which nothing was exchanged");
-        Ok(true)
+        if !empty.is_empty() {
+            tracing::info!(
+                removed = empty.len(),
+                keep,
+                "removed devices that never exchanged anything"
+            );
+        }
+        Ok(empty.len())
     }
 
     /// Ends as cut every running session whose process ended (killed, crashed, the machine

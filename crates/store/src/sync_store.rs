@@ -74,8 +74,8 @@ impl SyncStore for Tx<'_> {
         Ok(Tx::take_resume_state(self, session)?)
     }
 
-    fn forget_empty_session(&self, session: SessionId) -> StorageResult<bool> {
-        Ok(Tx::forget_empty_session(self, session)?)
+    fn prune_empty_devices(&self, keep: usize) -> StorageResult<usize> {
+        Ok(Tx::prune_empty_devices(self, keep)?)
     }
 
     fn end_session(

@@ -336,37 +336,27 @@ impl Session {
         result
     }
 
-    /// The session ends unfinished (a fault, a shutdown): records it as cut (anchors do not
-    /// move).
+    /// The session ends unfinished (the transport went away, a fault, a shutdown): records
+    /// it as cut (anchors do not move).
     pub fn abort<S: SyncStore + ?Sized>(&mut self, store: &S, now: Timestamp) -> Result<()> {
-        self.end_unfinished(store, now, false)
-    }
-
-    /// The peer went away (its transport closed, it fell silent, it started anew): a session
-    /// in which nothing was exchanged is forgotten, with its device when that holds nothing
-    /// else, so that first messages from ever-new devices leave no rows; any other is recorded
-    /// as cut.
-    pub fn abandon<S: SyncStore + ?Sized>(&mut self, store: &S, now: Timestamp) -> Result<()> {
-        self.end_unfinished(store, now, true)
-    }
-
-    fn end_unfinished<S: SyncStore + ?Sized>(
-        &mut self,
-        store: &S,
-        now: Timestamp,
-        forget_if_empty: bool,
-    ) -> Result<()> {
         let _guard = self.span.clone().entered();
         if let (Some(session), false) = (self.state.store_session, self.state.session_ended) {
-            if forget_if_empty && store.forget_empty_session(session)? {
-                tracing::info!("peer gone before anything was exchanged: session forgotten");
-            } else {
-                store.end_session(session, SessionResult::Cut, Some("transport closed"), now)?;
-                tracing::info!("session cut");
-            }
+            store.end_session(session, SessionResult::Cut, Some("transport closed"), now)?;
             self.state.session_ended = true;
+            tracing::info!("session cut");
         }
         self.state.phase = Phase::Finished;
+        Ok(())
+    }
+
+    /// The peer went away (its transport closed, it fell silent, it started anew): recorded
+    /// as cut, and of the devices that never exchanged anything only the most recent
+    /// [`ServerConfig::empty_devices_kept`] stay, so that first messages from ever-new devices
+    /// (on a transport without authentication) cannot fill the store.
+    pub fn abandon<S: SyncStore + ?Sized>(&mut self, store: &S, now: Timestamp) -> Result<()> {
+        self.abort(store, now)?;
+        let _guard = self.span.clone().entered();
+        store.prune_empty_devices(self.config.empty_devices_kept)?;
         Ok(())
     }
 

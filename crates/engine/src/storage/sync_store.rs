@@ -77,10 +77,10 @@ pub trait SyncStore {
         now: Timestamp,
     ) -> Result<()>;
 
-    /// Forgets a running session in which nothing was exchanged, its peer gone: with its
-    /// device when the device holds nothing else, alone when no datastore names it as its
-    /// last session; otherwise keeps it (`false`) for the caller to end.
-    fn forget_empty_session(&self, session: SessionId) -> Result<bool>;
+    /// Removes the devices that never exchanged anything (no running session, no change
+    /// counted in any session, no history, mapping or rejected item), all but the `keep`
+    /// seen most recently, with their sessions. Returns how many went.
+    fn prune_empty_devices(&self, keep: usize) -> Result<usize>;
 
     // ----- a device's datastores and anchors -----
 

@@ -248,46 +248,58 @@ fn mutated_session_messages_never_panic_and_refusals_leave_the_session_intact() 
 }
 
 #[test]
-fn a_peer_gone_before_anything_was_exchanged_leaves_no_rows() {
-    let mut server = Server::new(ServerConfig::default());
+fn of_the_devices_that_never_exchanged_anything_only_the_most_recent_stay() {
+    let mut server = Server::new(ServerConfig {
+        empty_devices_kept: 2,
+        ..ServerConfig::default()
+    });
     let mut known = Phone::new(Version::V1_2, Encoding::Xml);
     known.add(&vcard(1));
     assert!(known.sync(&mut server, AlertCode::TwoWay, None).completed);
-
-    // A stranger's first message, then it goes away: no device, no session.
-    let mut stranger = Phone::new(Version::V1_2, Encoding::Wbxml);
-    stranger.device_uri = "IMEI:359999999900001".into();
-    let mut session = server.session();
-    let first = encode(
-        &stranger.first_message(AlertCode::SlowSync),
-        Encoding::Wbxml,
-    );
-    server.exchange(&mut session, &first).unwrap();
-    server.abandon(&mut session);
-    assert!(server.device_by_uri(&stranger.device_uri).is_none());
-    assert_eq!(session_results(&mut server), [SessionResult::Completed]);
-
-    // The known phone starts again and goes away: its datastores name that session, which is
-    // recorded as cut.
+    // The known phone starts again and goes away: recorded as cut, never removed.
     let mut session = server.session();
     let first = encode(&known.first_message(AlertCode::TwoWay), Encoding::Xml);
     server.exchange(&mut session, &first).unwrap();
     server.abandon(&mut session);
+
+    // Strangers, one after the other: a first message, then gone. Each is recorded as cut;
+    // only the two seen last stay.
+    let strangers: Vec<String> = (0..5).map(|n| format!("IMEI:35999999990000{n}")).collect();
+    for uri in &strangers {
+        let mut stranger = Phone::new(Version::V1_2, Encoding::Wbxml);
+        stranger.device_uri = uri.clone();
+        let mut session = server.session();
+        let first = encode(
+            &stranger.first_message(AlertCode::SlowSync),
+            Encoding::Wbxml,
+        );
+        server.exchange(&mut session, &first).unwrap();
+        server.abandon(&mut session);
+        assert_eq!(session_results(&mut server)[0], SessionResult::Cut, "{uri}");
+    }
+    let kept: Vec<&String> = strangers
+        .iter()
+        .filter(|uri| server.device_by_uri(uri).is_some())
+        .collect();
+    assert_eq!(kept, [&strangers[3], &strangers[4]]);
+    assert!(server.device_by_uri(&known.device_uri).is_some());
     assert_eq!(
         session_results(&mut server),
-        [SessionResult::Cut, SessionResult::Completed]
+        [
+            SessionResult::Cut,
+            SessionResult::Cut,
+            SessionResult::Cut,
+            SessionResult::Completed
+        ]
     );
-
-    // Ended on our side (a fault, a shutdown), a stranger's session is recorded.
+    // A stranger ended on our side (a fault) prunes nothing.
+    let mut late = Phone::new(Version::V1_2, Encoding::Wbxml);
+    late.device_uri = "IMEI:359999999900009".into();
     let mut session = server.session();
-    let first = encode(
-        &stranger.first_message(AlertCode::SlowSync),
-        Encoding::Wbxml,
-    );
+    let first = encode(&late.first_message(AlertCode::SlowSync), Encoding::Wbxml);
     server.exchange(&mut session, &first).unwrap();
     server.cut(&mut session);
-    assert!(server.device_by_uri(&stranger.device_uri).is_some());
-    assert_eq!(session_results(&mut server)[0], SessionResult::Cut);
+    assert!(server.device_by_uri(&strangers[3]).is_some());
     assert!(server.problems().is_empty(), "{:?}", server.problems());
 }
 

@@ -306,8 +306,8 @@ impl SyncStore for MemoryStore {
         self.state.borrow_mut().take_resume_state(session)
     }
 
-    fn forget_empty_session(&self, session: SessionId) -> Result<bool> {
-        self.state.borrow_mut().forget_empty_session(session)
+    fn prune_empty_devices(&self, keep: usize) -> Result<usize> {
+        Ok(self.state.borrow_mut().prune_empty_devices(keep))
     }
 
     fn end_session(

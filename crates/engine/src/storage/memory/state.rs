@@ -194,62 +194,50 @@ impl State {
         Ok(())
     }
 
-    /// As the SQLite store's: a session that exchanged nothing goes, with its device when
-    /// the device holds nothing else.
-    pub(super) fn forget_empty_session(&mut self, session: SessionId) -> Result<bool> {
-        let record = self
-            .sessions
-            .get(&session)
-            .ok_or_else(|| StorageError::not_found(format!("session {session} not found")))?;
-        if record.result != SessionResult::Running {
-            return Ok(false);
-        }
-        let device = record.device;
-        let by = |at: Option<SessionId>, from: Option<DeviceId>, of_session: bool| {
-            if of_session {
-                at == Some(session)
-            } else {
-                from == Some(device)
-            }
-        };
-        let touched = |of_session: bool| {
-            self.versions
-                .iter()
-                .any(|v| by(v.cause.session, v.cause.device, of_session))
+    /// As the SQLite store's: devices that never exchanged anything, but the `keep` seen
+    /// most recently, go with their sessions.
+    pub(super) fn prune_empty_devices(&mut self, keep: usize) -> usize {
+        let exchanged = |device: DeviceId| {
+            self.sessions.values().any(|s| {
+                s.device == device
+                    && (s.result == SessionResult::Running
+                        || !s.from_phone.is_empty()
+                        || !s.to_phone.is_empty())
+            }) || self.versions.iter().any(|v| v.cause.device == Some(device))
                 || self.items.values().any(|item| {
                     item.deleted
                         .as_ref()
-                        .is_some_and(|t| by(t.session, t.device, of_session))
+                        .is_some_and(|t| t.device == Some(device))
                 })
+                || self.rejected.iter().any(|r| r.device == device)
                 || self
-                    .rejected
+                    .copies
                     .iter()
-                    .any(|r| by(r.session, Some(r.device), of_session))
+                    .any(|((of, _), copy)| *of == device && !copy.held.is_empty())
         };
-        if !record.from_phone.is_empty() || !record.to_phone.is_empty() || touched(true) {
-            return Ok(false);
+        let last_seen = |device: DeviceId| {
+            self.sessions
+                .values()
+                .filter(|s| s.device == device)
+                .map(|s| s.started_at)
+                .max()
+        };
+        let mut empty: Vec<(Option<Timestamp>, DeviceId)> = self
+            .devices
+            .keys()
+            .copied()
+            .filter(|device| !exchanged(*device))
+            .map(|device| (last_seen(device), device))
+            .collect();
+        // Most recently seen first (then the newest device), as the SQLite store orders them.
+        empty.sort_by(|a, b| b.cmp(a));
+        let doomed: Vec<DeviceId> = empty.into_iter().skip(keep).map(|(_, d)| d).collect();
+        for device in &doomed {
+            self.copies.retain(|(of, _), _| of != device);
+            self.sessions.retain(|_, s| s.device != *device);
+            self.devices.remove(device);
         }
-        let device_holds_more = self
-            .sessions
-            .values()
-            .any(|other| other.device == device && other.id != session)
-            || touched(false)
-            || self
-                .copies
-                .iter()
-                .any(|((of, _), copy)| *of == device && !copy.held.is_empty());
-        if !device_holds_more {
-            self.copies.retain(|(of, _), _| *of != device);
-            self.devices.remove(&device);
-        } else if self
-            .copies
-            .values()
-            .any(|copy| copy.state.last_session == Some(session))
-        {
-            return Ok(false);
-        }
-        self.sessions.remove(&session);
-        Ok(true)
+        doomed.len()
     }
 
     pub(super) fn suspend_session(
