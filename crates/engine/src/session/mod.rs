@@ -20,7 +20,6 @@ mod reply;
 
 pub use alerts::SyncMode;
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::config::ServerConfig;
@@ -139,7 +138,7 @@ struct Active {
     /// LUID it held and no longer sends is an item it deleted.
     absent_means_deleted: bool,
     /// LUIDs the phone sent in this session (slow sync: what it still holds).
-    seen_luids: HashSet<String>,
+    seen_luids: imbl::HashSet<String>,
     /// The SIF type the phone's items came in this session, and whether as base64 (Meta
     /// Format b64): what we send to this datastore is written the same way.
     sif_used: Option<(String, bool)>,
@@ -152,7 +151,9 @@ struct Active {
 }
 
 /// All a session learns and queues. Cloned before each message, so that a message not
-/// answered leaves the session as it was.
+/// answered leaves the session as it was: what grows with the session (LUIDs seen, changes
+/// queued and awaiting their status, a large object's data) is held in persistent or shared
+/// collections, so the copy costs the same at the 50,000th item as at the first.
 #[derive(Debug, Clone)]
 struct State {
     phase: Phase,

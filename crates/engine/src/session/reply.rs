@@ -1,7 +1,7 @@
 //! Building our messages: the header, the encoding, and fitting queued statuses, commands
 //! and changes into the phone's MaxMsgSize without re-encoding the whole message each time.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use crate::model::{self, some_meta};
 use handsync_proto::ds::{MessageEncoder, SizeBudget};
@@ -21,9 +21,9 @@ pub(super) struct Outbox {
     next_msg_id: u32,
     pub(super) statuses: VecDeque<Status>,
     pub(super) commands: VecDeque<Command>,
-    pub(super) changes: VecDeque<Outgoing>,
+    pub(super) changes: imbl::Vector<Outgoing>,
     /// Changes sent, waiting for their Status, by (MsgID, CmdID).
-    pub(super) awaiting: HashMap<(u32, String), Sent>,
+    pub(super) awaiting: imbl::HashMap<(u32, String), Sent>,
     /// The package we are sending is complete once the queues drain.
     pub(super) package_complete: bool,
     /// Our last message ended a package.
@@ -37,8 +37,8 @@ impl Outbox {
             next_msg_id: 1,
             statuses: VecDeque::new(),
             commands: VecDeque::new(),
-            changes: VecDeque::new(),
-            awaiting: HashMap::new(),
+            changes: imbl::Vector::new(),
+            awaiting: imbl::HashMap::new(),
             package_complete: false,
             last_reply_final: true,
         }
