@@ -205,8 +205,21 @@ done
 say "reported: $(grep -E "refused|connected without pairing" $S/serve.log | tail -1)"
 # Without agents BlueZ may have bonded the two by "just works" on the way (then the refusal
 # says "paired but not trusted"): forget that bond so that `handsync pair` pairs for real.
-btmgmt --index 0 unpair "$A1" >/dev/null 2>&1
-btmgmt --index 1 unpair "$A0" >/dev/null 2>&1
+# First let the refused attempt's link go: this guest kernel (6.1) corrupts its channel list
+# (BUG in hci_chan_del) when bluetoothd closes an L2CAP socket of a link that an unpair has
+# just torn down, and a pairing started on a dying link crashes the same way.
+current="the refused phone's link goes down"
+links_up() { btmgmt --index 0 con 2>/dev/null | grep -c "$A1"; }
+for _ in $(seq 1 40); do
+    [ "$(links_up)" = 0 ] && break
+    sleep 0.5
+done
+[ "$(links_up)" = 0 ] || fail "the link to $A1 stayed up 20 s after the refusal"
+if bluetoothctl info "$A1" 2>/dev/null | grep -q "Paired: yes"; then
+    btmgmt --index 0 unpair "$A1" >/dev/null 2>&1
+    btmgmt --index 1 unpair "$A0" >/dev/null 2>&1
+    sleep 2
+fi
 
 # ---- pairing with a legacy PIN, then the PC starts: contacts and calendar
 "${phone[@]}" --bt-listen >$S/phone.log 2>&1 &
