@@ -13,7 +13,8 @@
 //! - [`pim`]: vCard, vCalendar, iCalendar and vNote, and the four datastores;
 //! - [`obex`]: the OBEX codec and session machines;
 //! - [`cable`]: a phone's data cable: the AT switch to OBEX and Siemens BFB framing;
-//! - [`sdp`]: the Bluetooth SDP client and the SyncML service records.
+//! - [`sdp`]: the Bluetooth SDP client and the SyncML service records;
+//! - [`usb`]: USB descriptors and the CDC OBEX and ACM functions of a phone.
 //!
 //! Every machine that talks over a byte stream implements [`machine::Machine`].
 
@@ -25,4 +26,5 @@ pub mod obex;
 pub mod pim;
 pub mod sdp;
 pub mod syncml;
+pub mod usb;
 pub mod wbxml;
