@@ -34,6 +34,7 @@ mod profile;
 mod saved_dir;
 mod store;
 mod transcript;
+pub mod usb;
 
 pub use client::{
     encode_message, AuthKind, Credentials, DatastoreReport, EmulatedPhone, Outgoing, PhoneConfig,
