@@ -10,6 +10,7 @@ use clap::Args;
 
 use super::Failure;
 use crate::daemon::config::parse_listen;
+use crate::emulator::usb::UsbLayout;
 use crate::emulator::{
     generate, AuthKind, Credentials, DataSetSpec, DeviceProfile, EmulatedPhone, PhoneConfig,
     PhoneEvent, PhoneStore, SessionReport, SyncMode, SyncRequest,
@@ -19,6 +20,7 @@ use crate::transport::emulated::{
     cable_modem_for, over_cable, over_http, pc_starts, phone_starts, CableRole, CutAction, CutLink,
     EmulateError, LinkBytes,
 };
+use crate::transport::emulated_usb::{over_usbip, UsbRole, BUSID};
 
 #[derive(Args, Debug)]
 pub struct EmulateArgs {
@@ -76,6 +78,17 @@ pub struct EmulateArgs {
     /// PC's notification (`sync --serial`).
     #[arg(long, requires = "pty")]
     pty_start: bool,
+
+    /// Be a phone on USB: serve the model's USB device over USB/IP on this address (port
+    /// 3240 is usbip's), print it, and wait for `usbip attach -r HOST -b 1-1`; the kernel then
+    /// enumerates the phone as if plugged in. One session, then the phone is unplugged.
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen, group = "wire")]
+    usbip: Option<SocketAddr>,
+
+    /// With --usbip: start the session from the phone once the PC opens its SyncML function
+    /// (`serve` does); without it the phone waits for the PC's notification (`sync --usb`).
+    #[arg(long, requires = "usbip")]
+    usbip_start: bool,
 
     /// Be a phone on Bluetooth and start a session with the PC at this address: look its
     /// SyncML Server service up over SDP and connect RFCOMM (as a phone's Sync menu does).
@@ -287,6 +300,34 @@ pub fn run(args: &EmulateArgs) -> Result<(), Failure> {
                 }
             })
             .await
+        } else if let Some(address) = args.usbip {
+            let Some(layout) = UsbLayout::for_model(&phone.profile().name) else {
+                let name = phone.profile().name.clone();
+                return (
+                    phone,
+                    Err(EmulateError::Session(format!(
+                        "the {name} had no USB face to emulate (try nokia-6230i, nokia-e51 or sonyericsson-k750i)"
+                    ))),
+                );
+            };
+            let listener = match tokio::net::TcpListener::bind(address).await {
+                Ok(listener) => listener,
+                Err(e) => return (phone, Err(EmulateError::Io(e))),
+            };
+            let bound = listener.local_addr().unwrap_or(address);
+            // Tests and scripts read the address from this line.
+            println!("emulate: USB/IP on {bound}, bus id {BUSID}");
+            let role = if args.usbip_start {
+                UsbRole::PhoneStarts(request, phone_client_config(args, silence))
+            } else {
+                UsbRole::PcStarts(phone_server_config(args))
+            };
+            over_usbip(listener, layout, phone, role, silence, args.cut_after, &mut |event| {
+                if let PhoneEvent::Connected = event {
+                    show("plugged in");
+                }
+            })
+            .await
         } else if args.pty {
             let (master, path) = match crate::transport::serial::open_pty() {
                 Ok(pty) => pty,
@@ -319,7 +360,7 @@ pub fn run(args: &EmulateArgs) -> Result<(), Failure> {
             (
                 phone,
                 Err(EmulateError::Session(
-                    "say how to reach the server: --connect-obex-tcp, --listen-obex-tcp, --bt-connect, --bt-listen, --pty or --http"
+                    "say how to reach the server: --connect-obex-tcp, --listen-obex-tcp, --bt-connect, --bt-listen, --pty, --usbip or --http"
                         .into(),
                 )),
             )

@@ -83,6 +83,9 @@ struct DevicesArgs {
     /// Leave out the Bluetooth part.
     #[arg(long)]
     no_bluetooth: bool,
+    /// Only the phones plugged in on USB, with their OBEX functions and modems.
+    #[arg(long, conflicts_with_all = ["adapter", "no_bluetooth"])]
+    usb: bool,
 }
 
 /// Exit status for bad input or usage: what the user gave us cannot be used.
@@ -109,6 +112,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Sync(args) => sync::run(db, &args),
         Command::Emulate(args) => emulate::run(&args),
         Command::Account(command) => account::run(&support::db_path(db)?, command),
+        Command::Devices(args) if args.usb => pair::usb_devices(),
         Command::Devices(args) => {
             listing::devices(&support::db_path(db)?)?;
             if args.no_bluetooth {

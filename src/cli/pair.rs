@@ -140,3 +140,61 @@ pub fn bluetooth_devices(adapter: Option<&str>) -> Result<(), Failure> {
     }
     Ok(())
 }
+
+/// `handsync devices --usb`: the phones plugged in and what each offers.
+pub fn usb_devices() -> Result<(), Failure> {
+    use crate::transport::usb;
+    let phones = usb::phones().map_err(|e| Failure::io(e.to_string()))?;
+    if phones.is_empty() {
+        println!(
+            "USB: no phone plugged in (a phone in \"PC Suite\" mode offers CDC OBEX or a modem)"
+        );
+        return Ok(());
+    }
+    println!("USB:");
+    for phone in phones {
+        println!("  {}  {}", phone.port, phone.label());
+        for (rank, candidate) in phone.syncml_candidates().into_iter().enumerate() {
+            let function = &candidate.function;
+            println!(
+                "    OBEX \"{}\": interfaces {}/{}{}",
+                candidate.name.as_deref().unwrap_or("(no name)"),
+                function.control_interface,
+                function.data_interface,
+                if rank == 0 {
+                    ", tried first for SyncML"
+                } else {
+                    ""
+                }
+            );
+        }
+        for modem in &phone.modems {
+            println!(
+                "    modem \"{}\": interface {}, {}",
+                modem.name.as_deref().unwrap_or("(no name)"),
+                modem.control_interface,
+                modem
+                    .tty
+                    .as_ref()
+                    .map_or("no tty (cdc_acm not bound)".to_string(), |t| t
+                        .display()
+                        .to_string())
+            );
+        }
+        for problem in &phone.unusable {
+            println!("    unusable OBEX function: {problem}");
+        }
+        let readable = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&phone.node)
+            .is_ok();
+        if !readable {
+            println!(
+                "    {} is not writable by you: install udev/70-handsync-phones.rules",
+                phone.node.display()
+            );
+        }
+    }
+    Ok(())
+}

@@ -22,10 +22,11 @@ use crate::transport::bluetooth::{self, BtTarget, PhoneFound};
 use crate::transport::obex::{call_phone, CallOptions, CallReport, SanChoice, SanSent};
 use crate::transport::serial::at::{SwitchOptions, Switched};
 use crate::transport::serial::{self, SerialPort, DEFAULT_BAUD};
+use crate::transport::usb::{self, UsbSelector};
 
 #[derive(Args, Debug)]
 // Where the phone is: exactly one of the two.
-#[command(group(ArgGroup::new("phone").required(true).args(["obex_tcp", "serial", "bt"])))]
+#[command(group(ArgGroup::new("phone").required(true).args(["obex_tcp", "serial", "bt", "usb"])))]
 pub struct SyncArgs {
     /// The phone (or the phone emulator) listens for OBEX on TCP at this address (IP:PORT or
     /// a port on loopback).
@@ -46,6 +47,12 @@ pub struct SyncArgs {
     /// SyncML Client service is looked up over SDP unless --channel says where it is.
     #[arg(long = "bt", value_name = "MAC", value_parser = parse_bt_address)]
     bt: Option<bluer::Address>,
+
+    /// The phone is on USB: VID:PID or BUS-PORT as `handsync devices --usb` shows them, or
+    /// nothing for the only phone plugged in. Its CDC OBEX SyncML function is used; a phone
+    /// that offers only a modem (CDC ACM) is switched to OBEX on it as on a serial cable.
+    #[arg(long, value_name = "VID:PID|BUS-PORT", num_args = 0..=1, default_missing_value = "")]
+    usb: Option<String>,
 
     /// The phone's RFCOMM channel for SyncML (skips the SDP lookup).
     #[arg(long, value_name = "N", requires = "bt",
@@ -181,6 +188,19 @@ fn bluetooth_name_profile(name: &str) -> Option<PhoneProfile> {
     Some(profile)
 }
 
+/// The profile a USB phone's strings name ("Nokia" and "Nokia 6230i": the product string
+/// often repeats the maker).
+fn usb_profile(manufacturer: Option<&str>, product: Option<&str>) -> Option<PhoneProfile> {
+    let manufacturer = manufacturer?.trim();
+    let product = product.unwrap_or_default().trim();
+    let model = product.strip_prefix(manufacturer).unwrap_or(product).trim();
+    Some(ProfileSet::embedded().resolve(&DeviceInfo {
+        manufacturer: manufacturer.to_string(),
+        model: model.to_string(),
+        software_version: String::new(),
+    }))
+}
+
 /// The quirk profile of a known phone, from the DevInf it last sent.
 fn known_phone(store: &mut crate::store::Store, device: &str) -> Result<PhoneProfile, Failure> {
     let record = store.read(|tx| -> Result<_, crate::store::StoreError> {
@@ -291,6 +311,47 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
         .build()
         .map_err(|e| Failure::io(format!("async runtime: {e}")))?;
     let result = match (&args.serial, args.obex_tcp) {
+        _ if args.usb.is_some() => {
+            let selector = match args.usb.as_deref() {
+                Some("") | None => None,
+                Some(text) => Some(
+                    text.parse::<UsbSelector>()
+                        .map_err(|e| Failure::bad_input(format!("--usb {e}")))?,
+                ),
+            };
+            let phone = usb::choose(selector.as_ref()).map_err(|e| Failure::io(e.to_string()))?;
+            let identified = profile
+                .clone()
+                .or_else(|| usb_profile(phone.manufacturer.as_deref(), phone.product.as_deref()));
+            let options = CallOptions {
+                san: make_san(identified.as_ref()),
+                ..options.clone()
+            };
+            if phone.obex.is_empty() {
+                // A modem only: the serial path, with the maker's AT switch.
+                let Some(tty) = phone.modems.iter().find_map(|m| m.tty.clone()) else {
+                    return Err(Failure::io(format!(
+                        "USB: {} offers a modem but the kernel made no tty of it (is cdc_acm loaded?)",
+                        phone.label()
+                    )));
+                };
+                let path = tty.to_string_lossy().into_owned();
+                eprintln!(
+                    "handsync: calling {} on its modem {path} (OBEX over the USB modem)",
+                    phone.label()
+                );
+                runtime.block_on(call_on_cable(&path, DEFAULT_BAUD, &hub, |_| options))
+            } else {
+                eprintln!("handsync: calling {} (OBEX over USB)", phone.label());
+                runtime
+                    .block_on(usb::call(&phone, hub.handle(), &options))
+                    .map(|(function, report)| {
+                        eprintln!("handsync: SyncML on the phone's \"{function}\" function");
+                        report
+                    })
+                    .map_err(|e| Failure::io(e.to_string()))
+            }
+        }
         _ if args.bt.is_some() => {
             let target = BtTarget {
                 adapter: args.adapter.clone(),
@@ -363,7 +424,7 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
             })
         }
         (None, None) => Err(Failure::bad_input(
-            "say where the phone is: --bt MAC, --serial DEV or --obex-tcp ADDR".to_string(),
+            "say where the phone is: --usb, --bt MAC, --serial DEV or --obex-tcp ADDR".to_string(),
         )),
     };
     hub.shutdown();

@@ -14,6 +14,7 @@
 
 pub mod bluetooth;
 pub mod emulated;
+pub mod emulated_usb;
 pub mod http;
 pub mod limits;
 pub mod obex;
@@ -21,6 +22,7 @@ mod pump;
 pub mod serial;
 pub mod sessions;
 pub mod tcp;
+pub mod usb;
 
 use std::time::Duration;
 

@@ -13,17 +13,8 @@ PC_DB=$S/pc.db
 PHONE=$S/phone
 started=$(date +%s)
 
-say() { printf '[lab %4ss] %s\n' "$(( $(date +%s) - started ))" "$*"; }
-logs() {
-    for f in "$@"; do
-        [ -f "$f" ] && { echo "---- $f (last 40 lines)"; grep -v -e agent_ref -e agent_unref -e mgmt.c "$f" | tail -n ${LAB_LOG_LINES:-40}; }
-    done
-}
-fail() {
-    say "FAILED: $current: $*"
-    logs $S/serve.log $S/phone.log $S/step.log $S/bluetoothd.log
-    exit 1
-}
+LAB_EXTRA_LOGS=$S/bluetoothd.log
+. "$(dirname "$0")/lib.sh"
 # Waits (up to 10 s) until no ACL link is up between the controllers: a new connection or
 # pairing made while the last link is still being torn down is where Debian 6.1's Bluetooth
 # code races (list corruption in hci_chan_del), both ends being in one kernel here.
@@ -31,35 +22,6 @@ settle() {
     for _ in $(seq 1 40); do
         [ -z "$(hcitool con 2>/dev/null | tail -n +2)" ] && return 0
         sleep 0.25
-    done
-}
-# step NAME SECONDS COMMAND...: runs COMMAND with a timeout, its output in step.log.
-step() {
-    current=$1; local seconds=$2; shift 2
-    settle
-    say "$current"
-    if ! timeout "$seconds" "$@" >$S/step.log 2>&1; then
-        fail "\`$*\` failed (status $?)"
-    fi
-}
-# expect_failure NAME SECONDS COMMAND...: the command must fail (and not time out).
-expect_failure() {
-    current=$1; local seconds=$2; shift 2
-    settle
-    say "$current"
-    timeout "$seconds" "$@" >$S/step.log 2>&1
-    local status=$?
-    [ $status -eq 0 ] && fail "\`$*\` succeeded; it should have been refused"
-    [ $status -eq 124 ] && fail "\`$*\` timed out"
-    return 0
-}
-# wait_for NAME SECONDS FILE TEXT [COUNT]: until FILE holds TEXT (COUNT times).
-wait_for() {
-    current=$1; local seconds=$2 file=$3 text=$4 count=${5:-1}
-    local deadline=$(( $(date +%s) + seconds ))
-    while [ "$(grep -cF -- "$text" "$file" 2>/dev/null)" -lt "$count" ]; do
-        [ "$(date +%s)" -ge "$deadline" ] && fail "no \"$text\" in $file within $seconds s"
-        sleep 0.5
     done
 }
 count_items() { # DATASTORE: items in the PC's store

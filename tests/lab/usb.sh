@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Inside the lab VM (tests/lab/run usb): the phone emulator serves a phone's USB device over
+# USB/IP on loopback; `usbip attach` hands it to the kernel's vhci-hcd, so the kernel's USB
+# host stack enumerates it as if plugged in, and handsync reaches it through usbfs (nusb) as
+# it would a phone on a cable.
+# Usage: usb.sh HANDSYNC_BINARY
+set -uo pipefail
+H=$1
+S=/run/lab
+export HOME=$S TMPDIR=$S XDG_CONFIG_HOME=$S/config XDG_DATA_HOME=$S/data NO_COLOR=1
+PC_DB=$S/pc.db
+started=$(date +%s)
+. "$(dirname "$0")/lib.sh"
+
+count_items() { # DATASTORE: items in the PC's store
+    "$H" --db "$PC_DB" export --datastore "$1" --format vcf 2>/dev/null | grep -c '^BEGIN:VCARD'
+}
+
+current="starting the USB host stack"
+say "$current"
+ip link set lo up
+modprobe vhci-hcd && modprobe cdc_acm || fail "modprobe vhci-hcd cdc_acm"
+
+# plug_in MODEL [EMULATE ARGS...]: starts the emulated phone and attaches it.
+plug_in() {
+    local model=$1; shift
+    current="plugging in the $model"
+    say "$current"
+    "$H" emulate --profile "$model" --usbip 127.0.0.1:3240 --timeout 60 "$@" >$S/phone.log 2>&1 &
+    phone_pid=$!
+    wait_for "the $model's USB/IP server" 20 $S/phone.log "USB/IP on 127.0.0.1:3240"
+    timeout 20 usbip attach -r 127.0.0.1 -b 1-1 >$S/step.log 2>&1 || fail "usbip attach"
+    for _ in $(seq 1 40); do
+        [ -n "$(usbip port 2>/dev/null | grep -o 'Port in Use')" ] && [ -n "$(phone_node)" ] && return 0
+        sleep 0.5
+    done
+    fail "the kernel did not enumerate the $model"
+}
+phone_node() { # the /dev/bus/usb node of the attached phone
+    for d in /sys/bus/usb/devices/*; do
+        [ "$(cat $d/idVendor 2>/dev/null)" = "${vid:-0421}" ] || continue
+        printf '/dev/bus/usb/%03d/%03d\n' "$(cat $d/busnum)" "$(cat $d/devnum)"
+        return
+    done
+}
+# unplugged: waits until the phone's device is gone (the emulator closed its link).
+unplugged() {
+    for _ in $(seq 1 40); do
+        [ -z "$(phone_node)" ] && { wait $phone_pid 2>/dev/null; return 0; }
+        sleep 0.5
+    done
+    fail "the phone is still attached after its session"
+}
+
+# ---- a Nokia 6230i: enumeration, listing, the PC starts over CDC OBEX
+vid=0421
+plug_in nokia-6230i --data $S/nokia --generate 25 --seed 3
+step "the kernel enumerated it (lsusb -v shows its OBEX functions)" 20 lsusb -v -d 0421:0428
+grep -q "SYNCML-SYNC" $S/step.log || fail "lsusb -v does not show the SYNCML-SYNC function"
+grep -q "CDC OBEX" $S/step.log || grep -q "bInterfaceSubClass *11" $S/step.log ||
+    fail "lsusb -v shows no CDC OBEX interface"
+step "handsync devices --usb lists it" 20 "$H" devices --usb
+grep -q 'OBEX "SYNCML-SYNC": interfaces 5/6, tried first' $S/step.log || fail "no SyncML function listed"
+grep -q 'modem "Nokia 6230i USB Modem": interface 1, /dev/ttyACM' $S/step.log || fail "no modem tty listed"
+sed 's/^/    /' $S/step.log
+step "the PC starts a slow sync over USB" 120 "$H" --db "$PC_DB" sync --usb 0421:0428 --datastore contacts
+grep -q 'SyncML on the phone.s "SYNCML-SYNC" function' $S/step.log || fail "not the SyncML function"
+[ "$(count_items contacts)" = 25 ] || fail "the PC holds $(count_items contacts) contacts, not 25"
+unplugged
+
+# ---- unplugged in the middle of a package (the phone's message 1 is 1,202 bytes, its message 3
+# with the new contact 426), then the next sync converges
+cat > $S/nokia-added.vcf <<'VCARD'
+BEGIN:VCARD
+VERSION:2.1
+N:Plugged;Paula
+TEL;CELL:+447700900123
+END:VCARD
+VCARD
+plug_in nokia-6230i --data $S/nokia --add $S/nokia-added.vcf --cut-after 1400
+expect_failure "the phone is unplugged mid-package" 120 "$H" --db "$PC_DB" sync --usb --datastore contacts
+grep -q -i -e "unplugged" -e "closed" $S/step.log || fail "the failure does not say the phone went away"
+say "reported: $(grep -i -e unplugged -e closed $S/step.log | tail -1)"
+unplugged
+step "the cut session is recorded as cut" 20 "$H" --db "$PC_DB" history
+grep -q -i "cut" $S/step.log || fail "no cut session in the history"
+plug_in nokia-6230i --data $S/nokia
+step "the next sync converges" 120 "$H" --db "$PC_DB" sync --usb 1-1 --datastore contacts
+[ "$(count_items contacts)" = 26 ] || fail "the PC holds $(count_items contacts) contacts, not 26"
+unplugged
+
+# ---- an E51: OBEX functions without names; the SyncML one is found by trying each
+plug_in nokia-e51 --generate 5 --seed 4
+step "the PC finds the unnamed SyncML function and syncs" 120 "$H" --db $S/e51.db sync --usb --datastore contacts
+grep -q 'SyncML on the phone.s "interface 5" function' $S/step.log || fail "not found by trying"
+unplugged
+
+# ---- permission: a user the node is not open to is told what to install
+plug_in nokia-6230i --data $S/nokia
+mkdir -p $S/user && chown 65534:65534 $S/user
+expect_failure "a user without the udev rule is refused" 60 \
+    setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=$S/user \
+    "$H" --db $S/user/pc.db sync --usb --datastore contacts
+grep -q "no permission to open /dev/bus/usb/.*udev" $S/step.log || fail "the refusal does not name the rule"
+say "reported: $(tail -1 $S/step.log)"
+kill $phone_pid 2>/dev/null; unplugged
+
+say "all USB lab tests passed"
