@@ -191,7 +191,7 @@ pub fn usb_devices() -> Result<(), Failure> {
             .is_ok();
         if !readable {
             println!(
-                "    {} is not writable by you: install udev/70-handsync-phones.rules",
+                "    {} is not writable by you: install udev/70-handsync-usb.rules (udev/README.md)",
                 phone.node.display()
             );
         }

@@ -16,6 +16,7 @@ use crate::transport::bluetooth::{self, agent::AgentPolicy, BtListen};
 use crate::transport::obex::ObexServerOptions;
 use crate::transport::serial::at::SwitchOptions;
 use crate::transport::serial::{SerialListen, DEFAULT_BAUD};
+use crate::transport::usb::listen::UsbListen;
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
@@ -47,6 +48,11 @@ pub struct ServeArgs {
     /// and an adapter are there).
     #[arg(long)]
     no_bluetooth: bool,
+
+    /// No USB listener (by default handsync serves phones plugged in on USB: the phone starts
+    /// a sync from its menu).
+    #[arg(long)]
+    no_usb: bool,
 
     /// The Bluetooth adapter (hci0...). Default: BlueZ's default adapter.
     #[arg(long, value_name = "NAME")]
@@ -236,11 +242,21 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
     } else {
         println!("Bluetooth: off");
     }
-    println!("USB and IrDA listeners: not part of this build yet");
+    let usb = !args.no_usb && file.usb.enabled != Some(false);
+    if usb {
+        daemon.add_usb(UsbListen {
+            obex: ObexServerOptions::default(),
+            report: std::sync::Arc::new(|line: &str| println!("{line}")),
+        });
+    } else {
+        println!("USB: off");
+    }
+    println!("IrDA: not part of this build yet");
     if daemon.http_addresses().is_empty()
         && daemon.obex_tcp_addresses().is_empty()
         && daemon.serial_devices().is_empty()
         && !bluetooth
+        && !usb
     {
         println!("handsync: no listener is configured; waiting for a signal to stop");
     }

@@ -49,6 +49,9 @@
 //! serve-unpaired = false                 # serve phones that are not paired and trusted
 //! agent = false                          # answer pairing requests (headless machines)
 //! pin = "0000"                           # the agent's PIN for legacy phones
+//!
+//! [usb]
+//! enabled = true                         # serve phones plugged in (CDC OBEX), when USB exists
 //! ```
 
 use std::collections::BTreeMap;
@@ -86,7 +89,17 @@ pub struct ConfigFile {
     #[serde(default)]
     pub bluetooth: BluetoothSection,
     #[serde(default)]
+    pub usb: UsbSection,
+    #[serde(default)]
     pub limits: LimitsSection,
+}
+
+/// Phones plugged in on USB.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct UsbSection {
+    /// Off only when false.
+    pub enabled: Option<bool>,
 }
 
 /// What peers can make the daemon hold (see [`crate::transport::limits`]).

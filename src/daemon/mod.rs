@@ -20,6 +20,7 @@ use crate::transport::limits::{raise_descriptor_limit, ConnectionGate, Connectio
 use crate::transport::obex::ObexServerOptions;
 use crate::transport::serial::{self, SerialListen};
 use crate::transport::tcp;
+use crate::transport::usb::{self, listen::UsbListen};
 use hub::{Hub, HubHandle, HubOptions};
 
 /// What the daemon runs with (the configuration file and flags, resolved).
@@ -236,6 +237,17 @@ impl Daemon {
         let stopped = self.stopped.clone();
         self.listeners.push(self.runtime.spawn(async move {
             bluetooth::serve(listen, hub, stopped).await;
+            Ok(())
+        }));
+    }
+
+    /// Serves phones plugged in on USB (and later), each in a task of its own.
+    pub fn add_usb(&mut self, mut listen: UsbListen) {
+        listen.obex.max_object_size = self.max_body;
+        let hub = self.hub.handle();
+        let stopped = self.stopped.clone();
+        self.listeners.push(self.runtime.spawn(async move {
+            usb::listen::serve(listen, hub, stopped).await;
             Ok(())
         }));
     }

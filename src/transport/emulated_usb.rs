@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::emulated::{pc_starts, phone_starts, EmulateError};
+use super::emulated::{
+    cable_modem_for, over_cable, pc_starts, phone_starts, CableRole, EmulateError,
+};
+use crate::emulator::usb::layout::ObexService;
 use crate::emulator::usb::{FunctionId, UsbEvent, UsbLayout, UsbipDevice};
 use crate::emulator::{EmulatedPhone, PhoneEvent, SessionReport, SyncRequest};
 use crate::machine::Machine;
@@ -44,17 +47,33 @@ pub async fn over_usbip(
         Err(e) => return (phone, Err(e)),
     };
     progress(&PhoneEvent::Connected);
+    // A phone without CDC OBEX (Sony Ericsson) syncs over its modem, switched by AT command.
+    let function = if layout
+        .obex
+        .iter()
+        .any(|(_, service)| *service == ObexService::Syncml)
+    {
+        FunctionId::Syncml
+    } else {
+        FunctionId::Modem
+    };
     let (phone_end, device_end) = tokio::io::duplex(64 * 1024);
     let (active_tx, active_rx) = tokio::sync::oneshot::channel();
-    let carrying = carry(
-        socket,
-        device,
-        device_end,
-        active_tx,
-        cut_after.unwrap_or(usize::MAX),
-    );
+    let link = Link {
+        function,
+        cut_after: cut_after.unwrap_or(usize::MAX),
+    };
+    let carrying = carry(socket, device, device_end, active_tx, link);
     let session = async {
         match role {
+            _ if function == FunctionId::Modem => {
+                let modem = cable_modem_for(phone.profile());
+                let role = match role {
+                    UsbRole::PcStarts(_) => CableRole::PcStarts,
+                    UsbRole::PhoneStarts(request, _) => CableRole::PhoneStarts(request),
+                };
+                over_cable(phone_end, modem, phone, role, silence, progress).await
+            }
             UsbRole::PcStarts(config) => {
                 pc_starts(phone_end, phone, config, silence, progress).await
             }
@@ -112,17 +131,27 @@ async fn attach(
     }
 }
 
-/// Moves URBs between the kernel and the device, and the SyncML function's bytes between the
-/// device and the phone, until the host lets go (or the link drops) after the session. Once
-/// the phone has sent `cut_after` bytes the phone is unplugged (the connection closes: what
-/// `usbip detach` does, at a point a test can choose).
+/// Which function carries the phone's bytes, and when to unplug it.
+struct Link {
+    function: FunctionId,
+    /// Once the phone has sent this many bytes it is unplugged (the connection closes: what
+    /// `usbip detach` does, at a point a test can choose).
+    cut_after: usize,
+}
+
+/// Moves URBs between the kernel and the device, and the function's bytes between the device
+/// and the phone, until the host lets go (or the link drops) after the session.
 async fn carry(
     socket: TcpStream,
     mut device: UsbipDevice,
     phone: tokio::io::DuplexStream,
     active: tokio::sync::oneshot::Sender<()>,
-    cut_after: usize,
+    link: Link,
 ) -> std::io::Result<()> {
+    let Link {
+        function,
+        cut_after,
+    } = link;
     let mut sent = 0usize;
     let (mut from_kernel, mut to_kernel) = socket.into_split();
     let (mut from_phone, mut to_phone) = tokio::io::split(phone);
@@ -137,26 +166,26 @@ async fn carry(
         }
         while let Some(event) = device.poll_event() {
             match event {
-                UsbEvent::FunctionActive(FunctionId::Syncml) => {
+                UsbEvent::FunctionActive(active_function) if active_function == function => {
                     if let Some(active) = active.take() {
                         let _ = active.send(());
                     }
                 }
-                UsbEvent::FunctionIdle(FunctionId::Syncml) if phone_done => return Ok(()),
+                UsbEvent::FunctionIdle(idle) if idle == function && phone_done => return Ok(()),
                 UsbEvent::Broken(why) => {
                     return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, why))
                 }
                 _ => {}
             }
         }
-        let for_phone = device.take_from_host(FunctionId::Syncml);
+        let for_phone = device.take_from_host(function);
         if !for_phone.is_empty() && !phone_done {
             to_phone.write_all(&for_phone).await?;
         }
-        if phone_done && device.queued_to_host(FunctionId::Syncml) == 0 && linger_until.is_none() {
+        if phone_done && device.queued_to_host(function) == 0 && linger_until.is_none() {
             linger_until = Some(tokio::time::Instant::now() + LINGER);
         }
-        let room = device.queued_to_host(FunctionId::Syncml) < 64 * 1024;
+        let room = device.queued_to_host(function) < 64 * 1024;
         let linger = async {
             match linger_until {
                 Some(deadline) => tokio::time::sleep_until(deadline).await,
@@ -176,7 +205,7 @@ async fn carry(
                     Ok(0) | Err(_) => phone_done = true,
                     Ok(n) => {
                         let n = n.min(cut_after - sent);
-                        device.send_to_host(FunctionId::Syncml, &phone_bytes[..n]);
+                        device.send_to_host(function, &phone_bytes[..n]);
                         sent += n;
                         if sent >= cut_after {
                             tracing::info!(sent, "USB/IP: unplugging the phone mid-session");

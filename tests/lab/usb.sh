@@ -95,14 +95,55 @@ step "the PC finds the unnamed SyncML function and syncs" 120 "$H" --db $S/e51.d
 grep -q 'SyncML on the phone.s "interface 5" function' $S/step.log || fail "not found by trying"
 unplugged
 
-# ---- permission: a user the node is not open to is told what to install
+# ---- a Sony Ericsson K750: a modem only (CDC ACM), switched to OBEX with AT*EOBEX on the
+# ttyACM the kernel's cdc_acm made of it
+vid=0fce
+plug_in sonyericsson-k750i --generate 7 --seed 5
+step "the PC syncs the Sony Ericsson over its USB modem" 120 "$H" --db $S/se.db sync --usb 0fce:d016 --datastore contacts
+grep -q "on its modem /dev/ttyACM" $S/step.log || fail "not routed to the serial path"
+grep -q "switched to OBEX with AT\*EOBEX" $S/step.log || fail "not switched with AT*EOBEX"
+[ "$("$H" --db $S/se.db export --datastore contacts --format vcf | grep -c '^BEGIN:VCARD')" = 7 ] ||
+    fail "the PC does not hold the K750's 7 contacts"
+unplugged
+vid=0421
+
+# ---- serve: a phone plugged in while it runs starts its own sync (an E51: serve opens every
+# OBEX function, the phone syncs on its own)
+"$H" --db $S/serve.db serve --no-http --no-bluetooth >$S/serve.log 2>&1 &
+serve_pid=$!
+wait_for "serve watches USB" 30 $S/serve.log "USB: watching for phones"
+plug_in nokia-e51 --generate 9 --seed 6 --usbip-start
+say "serve takes the plugged phone"
+wait_for "serve takes the plugged phone" 30 $S/serve.log "plugged in: waiting for it to sync"
+say "the phone starts a sync with serve over USB"
+wait_for "the phone starts a sync with serve over USB" 120 $S/phone.log "completed"
+[ "$("$H" --db $S/serve.db export --datastore contacts --format vcf | grep -c '^BEGIN:VCARD')" = 9 ] ||
+    fail "serve does not hold the phone's 9 contacts"
+unplugged
+wait_for "serve sees the phone go" 30 $S/serve.log "unplugged"
+kill $serve_pid; wait $serve_pid 2>/dev/null
+
+# ---- permission: a user the node is not open to is told what to install; the udev rule
+# matches the phone (udevadm test: no udevd, systemd or logind runs in this VM) and gives the
+# seat's user access (uaccess), after which the same user is served
 plug_in nokia-6230i --data $S/nokia
 mkdir -p $S/user && chown 65534:65534 $S/user
-expect_failure "a user without the udev rule is refused" 60 \
-    setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=$S/user \
-    "$H" --db $S/user/pc.db sync --usb --datastore contacts
+as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=$S/user
+    "$H" --db $S/user/pc.db sync --usb --datastore contacts)
+expect_failure "a user without the udev rule is refused" 60 "${as_user[@]}"
 grep -q "no permission to open /dev/bus/usb/.*udev" $S/step.log || fail "the refusal does not name the rule"
 say "reported: $(tail -1 $S/step.log)"
-kill $phone_pid 2>/dev/null; unplugged
+port=$(basename "$(dirname "$(grep -l "^${vid}$" /sys/bus/usb/devices/*/idVendor | head -1)")")
+mount -t tmpfs tmpfs /etc/udev/rules.d && cp "$(dirname "$0")/../../udev/"*.rules /etc/udev/rules.d/ ||
+    fail "installing the rules in the VM"
+step "udevadm test: the rule matches the phone at $port" 60 udevadm test --action=add /sys/bus/usb/devices/$port
+grep -q "SYSTEMD_USER_WANTS=handsync-usb@$port.service" $S/step.log || fail "no handsync-usb@$port.service"
+grep -q "ID_MM_DEVICE_IGNORE=1" $S/step.log || fail "ModemManager is not kept off"
+grep -q "TAGS=.*:uaccess:" $S/step.log || fail "no uaccess tag"
+say "udev: TAGS $(grep -o 'TAGS=.*' $S/step.log | head -1), $(grep -o 'SYSTEMD_USER_WANTS=.*' $S/step.log | head -1)"
+# What logind does for a device tagged uaccess: the seat's user gets access to the node.
+chown 65534 "$(phone_node)"
+step "the same user, given the seat's access, is served" 120 "${as_user[@]}"
+unplugged
 
 say "all USB lab tests passed"

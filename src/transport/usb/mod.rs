@@ -11,6 +11,7 @@
 //! opening a phone needs write access to its /dev/bus/usb node (the udev rules grant it to
 //! the user at the seat).
 
+pub mod listen;
 mod pipe;
 
 use std::path::{Path, PathBuf};
@@ -165,8 +166,8 @@ impl std::fmt::Display for UsbError {
             UsbError::PermissionDenied { node } => write!(
                 f,
                 "USB: no permission to open {}: install handsync's udev rules \
-                 (sudo cp udev/70-handsync-phones.rules /etc/udev/rules.d/ && sudo udevadm \
-                 trigger), then plug the phone in again",
+                 (sudo install -m644 udev/70-handsync-usb.rules /etc/udev/rules.d/ && sudo udevadm \
+                 control --reload), then plug the phone in again",
                 node.display()
             ),
             UsbError::Busy { what, holders } if holders.is_empty() => {
