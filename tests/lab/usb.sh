@@ -121,7 +121,15 @@ wait_for "the phone starts a sync with serve over USB" 120 $S/phone.log "complet
     fail "serve does not hold the phone's 9 contacts"
 unplugged
 wait_for "serve sees the phone go" 30 $S/serve.log "unplugged"
+# While serve holds a phone, a `sync --usb` is told who has it.
+plug_in nokia-6230i --data $S/nokia
+wait_for "serve takes the plugged phone" 30 $S/serve.log "plugged in: waiting for it to sync" 2
+expect_failure "a sync while serve holds the phone is told who has it" 60 \
+    "$H" --db "$PC_DB" sync --usb --datastore contacts
+grep -q "is in use by handsync (pid $serve_pid)" $S/step.log || fail "the holder is not named"
+say "reported: $(tail -1 $S/step.log)"
 kill $serve_pid; wait $serve_pid 2>/dev/null
+kill $phone_pid 2>/dev/null; unplugged
 
 # ---- permission: a user the node is not open to is told what to install; the udev rule
 # matches the phone (udevadm test: no udevd, systemd or logind runs in this VM) and gives the
