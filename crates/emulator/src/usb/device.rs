@@ -43,6 +43,11 @@ pub enum FunctionId {
 /// transfers wait (the host's own queue then holds what a flood sends).
 const FROM_HOST_LIMIT: usize = 256 * 1024;
 
+/// Transfers a host may leave waiting (vhci-hcd keeps a handful per endpoint); a peer that
+/// leaves more is not a kernel and is dropped.
+const WAITING_IN_LIMIT: usize = 1024;
+const WAITING_OUT_LIMIT: usize = 64;
+
 #[derive(Debug)]
 struct Stream {
     pipes: Pipes,
@@ -291,6 +296,9 @@ impl UsbipDevice {
         let Some(index) = self.stream_for_endpoint(submit.endpoint, submit.direction_in) else {
             // The modem's notification endpoint: it never has anything to say.
             if submit.direction_in && self.configuration != 0 {
+                if self.waiting_in.len() >= WAITING_IN_LIMIT {
+                    return self.fail(format!("more than {WAITING_IN_LIMIT} IN transfers waiting"));
+                }
                 self.waiting_in.push_back(submit);
             } else {
                 self.stall(&submit);
@@ -301,9 +309,17 @@ impl UsbipDevice {
             return self.stall(&submit);
         }
         if submit.direction_in {
+            if self.waiting_in.len() >= WAITING_IN_LIMIT {
+                return self.fail(format!("more than {WAITING_IN_LIMIT} IN transfers waiting"));
+            }
             self.waiting_in.push_back(submit);
             self.complete_waiting_in();
         } else {
+            if self.waiting_out.len() >= WAITING_OUT_LIMIT {
+                return self.fail(format!(
+                    "more than {WAITING_OUT_LIMIT} OUT transfers waiting"
+                ));
+            }
             self.waiting_out.push_back(submit);
             self.accept_waiting_out();
         }

@@ -396,3 +396,24 @@ fn a_peer_that_is_not_usbip_is_told_apart_and_never_held() {
     ));
     assert!(UsbLayout::for_model("siemens-s65").is_none());
 }
+
+#[test]
+fn a_peer_that_leaves_more_transfers_waiting_than_a_kernel_does_is_dropped() {
+    let mut host = Host::attached("nokia-6230i");
+    let function = host.configuration().obex_functions().0[1].clone();
+    host.control_out(0x00, 9, 1, 0);
+    host.control_out(0x01, 0x0b, 1, u16::from(function.data_interface));
+    assert_eq!(
+        host.device.poll_event(),
+        Some(UsbEvent::FunctionActive(FunctionId::Syncml))
+    );
+    for _ in 0..1024 {
+        host.submit(function.bulk_in.address & 0x0f, true, 64, [0; 8], &[]);
+    }
+    assert_eq!(host.device.poll_event(), None);
+    host.submit(function.bulk_in.address & 0x0f, true, 64, [0; 8], &[]);
+    match host.device.poll_event() {
+        Some(UsbEvent::Broken(why)) => assert!(why.contains("1024"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}
