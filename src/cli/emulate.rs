@@ -20,7 +20,7 @@ use crate::transport::emulated::{
     cable_modem_for, over_cable, over_http, pc_starts, phone_starts, CableRole, CutAction, CutLink,
     EmulateError, LinkBytes,
 };
-use crate::transport::emulated_usb::{over_usbip, UsbRole, BUSID};
+use crate::transport::emulated_usb::{over_usbip, UsbCut, UsbRole, BUSID};
 
 #[derive(Args, Debug)]
 pub struct EmulateArgs {
@@ -84,6 +84,17 @@ pub struct EmulateArgs {
     /// enumerates the phone as if plugged in. One session, then the phone is unplugged.
     #[arg(long, value_name = "ADDR", value_parser = parse_listen, group = "wire")]
     usbip: Option<SocketAddr>,
+
+    /// With --usbip: the phone stops answering once it has sent this many bytes and stays
+    /// plugged in until the PC detaches it (`usbip detach`), as a cable pulled out in the
+    /// middle of a package; with --cut-after the phone unplugs itself instead.
+    #[arg(
+        long,
+        value_name = "BYTES",
+        requires = "usbip",
+        conflicts_with = "cut_after"
+    )]
+    freeze_after: Option<usize>,
 
     /// With --usbip: start the session from the phone once the PC opens its SyncML function
     /// (`serve` does); without it the phone waits for the PC's notification (`sync --usb`).
@@ -322,7 +333,12 @@ pub fn run(args: &EmulateArgs) -> Result<(), Failure> {
             } else {
                 UsbRole::PcStarts(phone_server_config(args))
             };
-            over_usbip(listener, layout, phone, role, silence, args.cut_after, &mut |event| {
+            let cut = match (args.cut_after, args.freeze_after) {
+                (Some(bytes), _) => UsbCut::UnplugAfter(bytes),
+                (None, Some(bytes)) => UsbCut::FreezeAfter(bytes),
+                (None, None) => UsbCut::Never,
+            };
+            over_usbip(listener, layout, phone, role, silence, cut, &mut |event| {
                 if let PhoneEvent::Connected = event {
                     show("plugged in");
                 }

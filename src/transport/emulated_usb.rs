@@ -39,7 +39,7 @@ pub async fn over_usbip(
     phone: EmulatedPhone,
     role: UsbRole,
     silence: Duration,
-    cut_after: Option<usize>,
+    cut: UsbCut,
     progress: &mut dyn FnMut(&PhoneEvent),
 ) -> (EmulatedPhone, Result<SessionReport, EmulateError>) {
     let (socket, device) = match attach(&listener, &layout, silence).await {
@@ -59,10 +59,7 @@ pub async fn over_usbip(
     };
     let (phone_end, device_end) = tokio::io::duplex(64 * 1024);
     let (active_tx, active_rx) = tokio::sync::oneshot::channel();
-    let link = Link {
-        function,
-        cut_after: cut_after.unwrap_or(usize::MAX),
-    };
+    let link = Link { function, cut };
     let carrying = carry(socket, device, device_end, active_tx, link);
     let session = async {
         match role {
@@ -131,12 +128,21 @@ async fn attach(
     }
 }
 
-/// Which function carries the phone's bytes, and when to unplug it.
+/// How a session is interrupted on purpose, once the phone has sent some bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsbCut {
+    Never,
+    /// The phone is unplugged: the connection closes (what `usbip detach` does to the host).
+    UnplugAfter(usize),
+    /// The phone stops answering and stays plugged in, until the host detaches it (`usbip
+    /// detach`): a cable pulled out in the middle of a package, at a point a test can choose.
+    FreezeAfter(usize),
+}
+
+/// Which function carries the phone's bytes, and how the session is cut.
 struct Link {
     function: FunctionId,
-    /// Once the phone has sent this many bytes it is unplugged (the connection closes: what
-    /// `usbip detach` does, at a point a test can choose).
-    cut_after: usize,
+    cut: UsbCut,
 }
 
 /// Moves URBs between the kernel and the device, and the function's bytes between the device
@@ -148,11 +154,13 @@ async fn carry(
     active: tokio::sync::oneshot::Sender<()>,
     link: Link,
 ) -> std::io::Result<()> {
-    let Link {
-        function,
-        cut_after,
-    } = link;
+    let Link { function, cut } = link;
+    let cut_after = match cut {
+        UsbCut::Never => usize::MAX,
+        UsbCut::UnplugAfter(n) | UsbCut::FreezeAfter(n) => n,
+    };
     let mut sent = 0usize;
+    let mut frozen = false;
     let (mut from_kernel, mut to_kernel) = socket.into_split();
     let (mut from_phone, mut to_phone) = tokio::io::split(phone);
     let mut active = Some(active);
@@ -179,7 +187,7 @@ async fn carry(
             }
         }
         let for_phone = device.take_from_host(function);
-        if !for_phone.is_empty() && !phone_done {
+        if !for_phone.is_empty() && !phone_done && !frozen {
             to_phone.write_all(&for_phone).await?;
         }
         if phone_done && device.queued_to_host(function) == 0 && linger_until.is_none() {
@@ -200,7 +208,7 @@ async fn carry(
                 }
                 device.handle_input(Instant::now(), &urbs[..n]);
             }
-            read = from_phone.read(&mut phone_bytes), if room && !phone_done => {
+            read = from_phone.read(&mut phone_bytes), if room && !phone_done && !frozen => {
                 match read {
                     Ok(0) | Err(_) => phone_done = true,
                     Ok(n) => {
@@ -208,8 +216,14 @@ async fn carry(
                         device.send_to_host(function, &phone_bytes[..n]);
                         sent += n;
                         if sent >= cut_after {
-                            tracing::info!(sent, "USB/IP: unplugging the phone mid-session");
-                            return Ok(());
+                            if let UsbCut::FreezeAfter(_) = cut {
+                                // Tests read this line, then detach the phone.
+                                println!("emulate: frozen after {sent} bytes; waiting to be detached");
+                                frozen = true;
+                            } else {
+                                tracing::info!(sent, "USB/IP: unplugging the phone mid-session");
+                                return Ok(());
+                            }
                         }
                     }
                 }
