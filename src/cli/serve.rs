@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::support;
+use super::sync::plug_call_options;
 use super::Failure;
 use crate::daemon::config::{
     default_config_path, parse_listen, ConfigFile, DEFAULT_HTTP_LISTEN, DEFAULT_IDLE_TIMEOUT,
@@ -16,7 +17,8 @@ use crate::transport::bluetooth::{self, agent::AgentPolicy, BtListen};
 use crate::transport::obex::ObexServerOptions;
 use crate::transport::serial::at::SwitchOptions;
 use crate::transport::serial::{SerialListen, DEFAULT_BAUD};
-use crate::transport::usb::listen::UsbListen;
+use crate::transport::usb::listen::{PlugCall, UsbListen};
+use crate::transport::usb::UsbPhone;
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
@@ -53,6 +55,11 @@ pub struct ServeArgs {
     /// a sync from its menu).
     #[arg(long)]
     no_usb: bool,
+
+    /// The PC starts a sync (SAN, then the session) with each phone plugged in on USB, as PC
+    /// Suite did; the phone's own syncs are served too ([usb] sync-on-plug).
+    #[arg(long, conflicts_with = "no_usb")]
+    usb_sync_on_plug: bool,
 
     /// The Bluetooth adapter (hci0...). Default: BlueZ's default adapter.
     #[arg(long, value_name = "NAME")]
@@ -157,6 +164,7 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
     let mut store = support::open_store(&db_path)?;
     let orphaned = support::cut_orphaned_sessions(&mut store)?;
     let server_id = server.server_id.clone();
+    let plug_server = server.clone();
     let mut daemon = Daemon::start(
         store,
         Settings {
@@ -244,8 +252,15 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
     }
     let usb = !args.no_usb && file.usb.enabled != Some(false);
     if usb {
+        let sync_on_plug: Option<PlugCall> =
+            (args.usb_sync_on_plug || file.usb.sync_on_plug).then(|| {
+                let server = plug_server.clone();
+                std::sync::Arc::new(move |phone: &UsbPhone| plug_call_options(&server, phone))
+                    as PlugCall
+            });
         daemon.add_usb(UsbListen {
             obex: ObexServerOptions::default(),
+            sync_on_plug,
             report: std::sync::Arc::new(|line: &str| println!("{line}")),
         });
     } else {

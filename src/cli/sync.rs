@@ -14,6 +14,7 @@ use super::serve::{load_config, resolve_db};
 use super::{support, Failure};
 use crate::daemon::config::{parse_listen, DEFAULT_IDLE_TIMEOUT};
 use crate::daemon::hub::{Hub, HubOptions};
+use crate::engine::ServerConfig;
 use crate::entropy::random_u64;
 use crate::pim::profile::{DataKind, DeviceInfo, PhoneProfile, ProfileSet};
 use crate::store::Datastore;
@@ -22,7 +23,7 @@ use crate::transport::bluetooth::{self, BtTarget, PhoneFound};
 use crate::transport::obex::{call_phone, CallOptions, CallReport, SanChoice, SanSent};
 use crate::transport::serial::at::{SwitchOptions, Switched};
 use crate::transport::serial::{self, SerialPort, DEFAULT_BAUD};
-use crate::transport::usb::{self, UsbSelector};
+use crate::transport::usb::{self, UsbPhone, UsbSelector};
 
 #[derive(Args, Debug)]
 // Where the phone is: exactly one of the two.
@@ -199,6 +200,29 @@ fn usb_profile(manufacturer: Option<&str>, product: Option<&str>) -> Option<Phon
         model: model.to_string(),
         software_version: String::new(),
     }))
+}
+
+/// What `serve` sends a phone it calls when it is plugged in on USB (`[usb] sync-on-plug`): a
+/// two-way sync of contacts and calendar, named as the phone's profile (from its USB strings)
+/// expects, SAN 1.2 with the legacy fallback.
+pub fn plug_call_options(server: &ServerConfig, phone: &UsbPhone) -> CallOptions {
+    let profile = usb_profile(phone.manufacturer.as_deref(), phone.product.as_deref());
+    let server_identifier = profile.as_ref().map_or(server.server_id.clone(), |p| {
+        p.alert_server_identifier.clone()
+    });
+    let entries = [Datastore::Contacts, Datastore::Calendar]
+        .into_iter()
+        .map(|d| san_entry(d, SyncType::TwoWay, profile.as_ref()))
+        .collect();
+    CallOptions {
+        san: San::new(&server_identifier, (random_u64() & 0xFFFF) as u16, entries),
+        choice: SanChoice::Auto,
+        san_password: Vec::new(),
+        san_nonce: Vec::new(),
+        max_packet_length: 0x8000,
+        max_object_size: server.max_msg_size as usize + 16 * 1024,
+        response_timeout: Duration::from_secs(120),
+    }
 }
 
 /// The quirk profile of a known phone, from the DevInf it last sent.

@@ -52,6 +52,7 @@
 //!
 //! [usb]
 //! enabled = true                         # serve phones plugged in (CDC OBEX), when USB exists
+//! sync-on-plug = false                   # the PC starts a sync when a phone is plugged in
 //! ```
 
 use std::collections::BTreeMap;
@@ -100,6 +101,9 @@ pub struct ConfigFile {
 pub struct UsbSection {
     /// Off only when false.
     pub enabled: Option<bool>,
+    /// The PC starts a sync with each phone plugged in (otherwise the phone starts).
+    #[serde(default)]
+    pub sync_on_plug: bool,
 }
 
 /// What peers can make the daemon hold (see [`crate::transport::limits`]).

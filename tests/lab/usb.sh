@@ -3,9 +3,10 @@
 # USB/IP on loopback; `usbip attach` hands it to the kernel's vhci-hcd, so the kernel's USB
 # host stack enumerates it as if plugged in, and handsync reaches it through usbfs (nusb) as
 # it would a phone on a cable.
-# Usage: usb.sh HANDSYNC_BINARY
+# Usage: usb.sh HANDSYNC_BINARY [tests|bench]
 set -uo pipefail
 H=$1
+what=${2:-tests}
 S=/run/lab
 export HOME=$S TMPDIR=$S XDG_CONFIG_HOME=$S/config XDG_DATA_HOME=$S/data NO_COLOR=1
 PC_DB=$S/pc.db
@@ -51,6 +52,38 @@ unplugged() {
     done
     fail "the phone is still attached after its session"
 }
+
+if [ "$what" = bench ]; then
+    # ---- 1,000 contacts, the PC starting a slow sync: over USB (the kernel's stack, USB/IP
+    # on loopback), then over OBEX/TCP on loopback, same binaries, same VM, fresh stores.
+    for how in usb tcp; do
+        rm -f $S/bench-$how.db*
+        if [ $how = usb ]; then
+            plug_in nokia-e51 --generate 1000 --seed 7
+            target=(--usb)
+        else
+            "$H" emulate --profile nokia-e51 --generate 1000 --seed 7 --listen-obex-tcp 127.0.0.1:6600 \
+                --timeout 60 >$S/phone.log 2>&1 &
+            phone_pid=$!
+            wait_for "the phone listens on TCP" 20 $S/phone.log "listening for OBEX"
+            target=(--obex-tcp 127.0.0.1:6600)
+        fi
+        current="1,000 contacts over $how"
+        say "$current"
+        start_ns=$(date +%s%N)
+        TIMEFORMAT="%U %S"
+        { time "$H" --db $S/bench-$how.db sync "${target[@]}" --datastore contacts >$S/step.log 2>&1; } 2>$S/time-$how ||
+            fail "the sync over $how failed"
+        elapsed_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
+        read -r user sys < $S/time-$how
+        [ "$("$H" --db $S/bench-$how.db export --datastore contacts --format vcf | grep -c '^BEGIN:VCARD')" = 1000 ] ||
+            fail "not all 1,000 contacts arrived over $how"
+        say "bench $how: 1000 contacts in $elapsed_ms ms, handsync CPU user $user s + system $sys s"
+        wait $phone_pid 2>/dev/null
+        [ $how = usb ] && unplugged
+    done
+    exit 0
+fi
 
 # ---- a Nokia 6230i: enumeration, listing, the PC starts over CDC OBEX
 vid=0421
@@ -137,7 +170,15 @@ expect_failure "a sync while serve holds the phone is told who has it" 60 \
 grep -q "is in use by handsync (pid $serve_pid)" $S/step.log || fail "the holder is not named"
 say "reported: $(tail -1 $S/step.log)"
 kill $serve_pid; wait $serve_pid 2>/dev/null
-kill $phone_pid 2>/dev/null; unplugged
+# serve started with the phone already plugged in, calling it as PC Suite did on plug-in.
+"$H" --db $S/plug.db serve --no-http --no-bluetooth --usb-sync-on-plug >$S/serve.log 2>&1 &
+serve_pid=$!
+say "serve with sync-on-plug calls the phone plugged in before it started"
+wait_for "serve calls the plugged phone" 120 $S/serve.log 'session completed on "SYNCML-SYNC"'
+[ "$("$H" --db $S/plug.db export --datastore contacts --format vcf | grep -c '^BEGIN:VCARD')" = 26 ] ||
+    fail "serve does not hold the phone's 26 contacts"
+unplugged
+kill $serve_pid; wait $serve_pid 2>/dev/null
 
 # ---- permission: a user the node is not open to is told what to install; the udev rule
 # matches the phone (udevadm test: no udevd, systemd or logind runs in this VM) and gives the

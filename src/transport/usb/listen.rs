@@ -11,13 +11,19 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 use super::{describe, open_obex, phones, NamedObex, UsbError, UsbPhone, TRANSPORT};
-use crate::transport::obex::{serve_phone, ConnectionEnd, ObexServerOptions};
+use crate::transport::obex::{serve_phone, CallOptions, ConnectionEnd, ObexServerOptions};
 use crate::transport::sessions::HubHandle;
+
+/// What a plugged phone is sent when the PC starts its sync (the SAN and OBEX settings).
+pub type PlugCall = Arc<dyn Fn(&UsbPhone) -> CallOptions + Send + Sync>;
 
 /// What `serve` does with USB.
 #[derive(Clone)]
 pub struct UsbListen {
     pub obex: ObexServerOptions,
+    /// The PC starts a sync with each phone plugged in (as PC Suite did), then serves the
+    /// phone's own syncs; `None`: the phone starts.
+    pub sync_on_plug: Option<PlugCall>,
     /// Status lines for the user (stdout under systemd: the journal).
     pub report: Arc<dyn Fn(&str) + Send + Sync>,
 }
@@ -135,6 +141,23 @@ fn start(listen: &UsbListen, hub: &HubHandle, served: &Served, phone: UsbPhone) 
     let served = served.clone();
     tokio::spawn(
         async move {
+            if let Some(options_for) = &listen.sync_on_plug {
+                let options = options_for(&phone);
+                (listen.report)(&format!("USB: {} plugged in: the PC starts a sync", phone.label()));
+                let line = match super::call(&phone, hub.clone(), &options).await {
+                    Ok((function, report)) if report.completed => format!(
+                        "USB: {}: session completed on \"{function}\" ({} messages from the phone)",
+                        phone.label(),
+                        report.messages_received
+                    ),
+                    Ok((function, _)) => format!(
+                        "USB: {}: the session on \"{function}\" did not complete: the next sync catches up",
+                        phone.label()
+                    ),
+                    Err(e) => format!("USB: {}: {e}", phone.label()),
+                };
+                (listen.report)(&line);
+            }
             let phone = Arc::new(phone);
             // Every OBEX function is served: the phone starts on the one it syncs over, and
             // a phone that names none leaves no other way to know which.

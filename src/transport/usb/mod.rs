@@ -173,11 +173,18 @@ impl std::fmt::Display for UsbError {
             UsbError::Busy { what, holders } if holders.is_empty() => {
                 write!(f, "USB: {what} is in use by another program")
             }
-            UsbError::Busy { what, holders } => write!(
-                f,
-                "USB: {what} is in use by {} (stop it, or wait until it is done)",
-                holders.join(", ")
-            ),
+            UsbError::Busy { what, holders } => {
+                write!(f, "USB: {what} is in use by {}", holders.join(", "))?;
+                if holders.iter().any(|h| h.starts_with("handsync ")) {
+                    // Most often the daemon, which serves plugged phones itself.
+                    f.write_str(
+                        " (handsync serve serves plugged phones: start the sync on the phone, \
+                         or let serve start it with --usb-sync-on-plug)",
+                    )
+                } else {
+                    f.write_str(" (stop it, or wait until it is done)")
+                }
+            }
             UsbError::Unplugged => f.write_str("USB: the phone was unplugged"),
             UsbError::Other(why) => write!(f, "USB: {why}"),
         }
