@@ -186,6 +186,12 @@ fn start(listen: &UsbListen, hub: &HubHandle, served: &Served, phone: UsbPhone) 
                     }
                 }
             }
+            if reported {
+                // Not served (no permission, held by another program...): it stays known
+                // until it is plugged in again (a new node), so the rescan does not repeat
+                // the same complaint every few seconds.
+                return;
+            }
             (listen.report)(&format!("USB: {} unplugged", phone.label()));
             if let Ok(mut served) = served.lock() {
                 served.remove(&node);
