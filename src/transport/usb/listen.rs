@@ -95,7 +95,12 @@ pub async fn serve(listen: UsbListen, hub: HubHandle, mut shutdown: watch::Recei
                 None => watch = None,
             },
             _ = rescan.tick() => {
-                for phone in phones().unwrap_or_default() {
+                let plugged = phones().unwrap_or_default();
+                // A phone gone is forgotten, so a node the kernel hands out again is new.
+                if let Ok(mut served) = served.lock() {
+                    served.retain(|node| plugged.iter().any(|p| &p.node == node));
+                }
+                for phone in plugged {
                     start(&listen, &hub, &served, phone);
                 }
             }
@@ -180,6 +185,9 @@ fn start(listen: &UsbListen, hub: &HubHandle, served: &Served, phone: UsbPhone) 
             let mut reported = false;
             for task in tasks {
                 if let Ok(Err(e)) = task.await {
+                    if matches!(e, UsbError::Unplugged) {
+                        continue;
+                    }
                     if !reported {
                         (listen.report)(&format!("{e}"));
                         reported = true;
@@ -188,8 +196,8 @@ fn start(listen: &UsbListen, hub: &HubHandle, served: &Served, phone: UsbPhone) 
             }
             if reported {
                 // Not served (no permission, held by another program...): it stays known
-                // until it is plugged in again (a new node), so the rescan does not repeat
-                // the same complaint every few seconds.
+                // until it is unplugged, so the rescan does not repeat the same complaint
+                // every few seconds.
                 return;
             }
             (listen.report)(&format!("USB: {} unplugged", phone.label()));
