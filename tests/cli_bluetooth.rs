@@ -6,7 +6,7 @@ mod support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A system bus that is not there, whatever this machine has.
 const NO_BUS: &str = "unix:path=/nonexistent/handsync-test/system_bus_socket";
@@ -20,35 +20,13 @@ fn handsync() -> Command {
 #[test]
 fn serve_without_bluetooth_runs_the_rest_and_says_so_once() {
     let dir = support::scratch_dir("bt-serve-without");
-    let mut child = handsync()
+    let mut serve = handsync();
+    serve
         .arg("--db")
         .arg(dir.join("db"))
-        .args(["serve", "--http", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let (sender, lines) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in stdout.lines() {
-            let Ok(line) = line else { break };
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
+        .args(["serve", "--http", "127.0.0.1:0"]);
     // Long enough for several tries at the bus (1 s, then 2 s apart).
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut seen = Vec::new();
-    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        match lines.recv_timeout(left) {
-            Ok(line) => seen.push(line),
-            Err(_) => break,
-        }
-    }
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    assert!(child.wait().unwrap().success());
+    let seen = support::status_lines_within(serve, Duration::from_secs(5));
     let http = seen
         .iter()
         .any(|l| l.starts_with("HTTP: listening on http://127.0.0.1:"));

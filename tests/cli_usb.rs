@@ -5,10 +5,9 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 fn handsync(db: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_handsync"))
@@ -74,37 +73,14 @@ fn a_phone_that_is_not_plugged_in_is_named() {
 
 /// The status lines `serve` prints in its first seconds.
 fn serve_lines(db: &Path, extra: &[&str]) -> Vec<String> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_handsync"))
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_handsync"));
+    serve
         .arg("--db")
         .arg(db)
         .args(["serve", "--no-http", "--no-bluetooth"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let (sender, lines) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in stdout.lines() {
-            let Ok(line) = line else { break };
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
+        .args(extra);
     // Long enough for a sysfs rescan (every 3 s) to have repeated anything it would.
-    let deadline = Instant::now() + Duration::from_secs(4);
-    let mut seen = Vec::new();
-    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        match lines.recv_timeout(left) {
-            Ok(line) => seen.push(line),
-            Err(_) => break,
-        }
-    }
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    assert!(child.wait().unwrap().success());
-    seen
+    support::status_lines_within(serve, Duration::from_secs(4))
 }
 
 #[test]

@@ -101,3 +101,38 @@ pub fn corpus_contents(folder: &str, suffix: &str) -> Vec<(String, Vec<u8>)> {
         })
         .collect()
 }
+
+/// Runs a daemon (`handsync serve ...`) for `how_long`, collects the status lines it prints on
+/// stdout meanwhile, then stops it with SIGTERM and checks that it stopped cleanly.
+pub fn status_lines_within(mut command: Command, how_long: std::time::Duration) -> Vec<String> {
+    use std::io::{BufRead, BufReader};
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the daemon");
+    let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let (sender, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines() {
+            let Ok(line) = line else { break };
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + how_long;
+    let mut seen = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        match lines.recv_timeout(left) {
+            Ok(line) => seen.push(line),
+            Err(_) => break,
+        }
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert!(
+        child.wait().expect("wait for the daemon").success(),
+        "{seen:?}"
+    );
+    seen
+}
