@@ -190,6 +190,24 @@ fn whcm(builder: &mut Builder, count: u8) {
     builder.body.extend(union);
 }
 
+/// A Nokia in PC Suite mode: the WHCM master, a modem (name, protocol) on interfaces 1/2,
+/// another OBEX service on 3/4 and SyncML on 5/6.
+fn nokia_pc_suite(
+    builder: &mut Builder,
+    modem: (Option<&str>, u8),
+    other: Option<&str>,
+    syncml: Option<&str>,
+) -> (Vec<(Pipes, ObexService)>, Option<Pipes>) {
+    whcm(builder, 6);
+    let modem = builder.modem(1, modem.0, modem.1);
+    let other = builder.obex(3, other);
+    let syncml = builder.obex(5, syncml);
+    (
+        vec![(other, ObexService::Other), (syncml, ObexService::Syncml)],
+        Some(modem),
+    )
+}
+
 impl UsbLayout {
     /// The USB face of a built-in model, if it had one (the Siemens S65 used a serial cable
     /// with its own USB-serial chip; the Motorola V3's modem is not modelled).
@@ -205,16 +223,11 @@ impl UsbLayout {
                     model: "Nokia 6230i",
                 },
                 |b| {
-                    whcm(b, 6);
-                    let modem = b.modem(1, Some("Nokia 6230i USB Modem"), 1);
-                    let pc_suite = b.obex(3, Some("PC Suite Services"));
-                    let syncml = b.obex(5, Some("SYNCML-SYNC"));
-                    (
-                        vec![
-                            (pc_suite, ObexService::Other),
-                            (syncml, ObexService::Syncml),
-                        ],
-                        Some(modem),
+                    nokia_pc_suite(
+                        b,
+                        (Some("Nokia 6230i USB Modem"), 1),
+                        Some("PC Suite Services"),
+                        Some("SYNCML-SYNC"),
                     )
                 },
             )),
@@ -228,19 +241,7 @@ impl UsbLayout {
                     maker: "Nokia",
                     model: "E51",
                 },
-                |b| {
-                    whcm(b, 6);
-                    let modem = b.modem(1, None, 0xff);
-                    let file_transfer = b.obex(3, None);
-                    let syncml = b.obex(5, None);
-                    (
-                        vec![
-                            (file_transfer, ObexService::Other),
-                            (syncml, ObexService::Syncml),
-                        ],
-                        Some(modem),
-                    )
-                },
+                |b| nokia_pc_suite(b, (None, 0xff), None, None),
             )),
             // Sony Ericsson: a CDC ACM modem only; SyncML goes over AT*EOBEX on it.
             "sonyericsson-k750i" => Some(build(
