@@ -158,16 +158,18 @@ fn cable_profile(switched: &Switched) -> Option<PhoneProfile> {
     };
     let manufacturer = unwrap(switched.manufacturer.as_deref()?);
     let model = switched.model.as_deref().map(unwrap).unwrap_or_default();
-    // "Nokia 6230": the model line repeats the maker.
-    let model = model
-        .strip_prefix(&manufacturer)
-        .map(|m| m.trim().to_string())
-        .unwrap_or(model);
-    Some(ProfileSet::embedded().resolve(&DeviceInfo {
-        manufacturer,
-        model,
+    Some(maker_model_profile(&manufacturer, &model))
+}
+
+/// The profile of a maker and model as a phone names them: "Nokia" and "Nokia 6230" (the
+/// model line, or the USB product string, often repeats the maker).
+fn maker_model_profile(manufacturer: &str, model: &str) -> PhoneProfile {
+    let model = model.strip_prefix(manufacturer).map_or(model, str::trim);
+    ProfileSet::embedded().resolve(&DeviceInfo {
+        manufacturer: manufacturer.to_string(),
+        model: model.to_string(),
         software_version: String::new(),
-    }))
+    })
 }
 
 /// A Bluetooth address as `sync --bt` and `pair` take it.
@@ -189,17 +191,12 @@ fn bluetooth_name_profile(name: &str) -> Option<PhoneProfile> {
     Some(profile)
 }
 
-/// The profile a USB phone's strings name ("Nokia" and "Nokia 6230i": the product string
-/// often repeats the maker).
+/// The profile a USB phone's strings name (manufacturer and product).
 fn usb_profile(manufacturer: Option<&str>, product: Option<&str>) -> Option<PhoneProfile> {
-    let manufacturer = manufacturer?.trim();
-    let product = product.unwrap_or_default().trim();
-    let model = product.strip_prefix(manufacturer).unwrap_or(product).trim();
-    Some(ProfileSet::embedded().resolve(&DeviceInfo {
-        manufacturer: manufacturer.to_string(),
-        model: model.to_string(),
-        software_version: String::new(),
-    }))
+    Some(maker_model_profile(
+        manufacturer?.trim(),
+        product.unwrap_or_default().trim(),
+    ))
 }
 
 /// What `serve` sends a phone it calls when it is plugged in on USB (`[usb] sync-on-plug`): a
@@ -214,14 +211,30 @@ pub fn plug_call_options(server: &ServerConfig, phone: &UsbPhone) -> CallOptions
         .into_iter()
         .map(|d| san_entry(d, SyncType::TwoWay, profile.as_ref()))
         .collect();
+    call_options(
+        server,
+        San::new(&server_identifier, (random_u64() & 0xFFFF) as u16, entries),
+        SanChoice::Auto,
+        Duration::from_secs(120),
+    )
+}
+
+/// How the PC calls a phone: `san` (tried as `choice` says), our OBEX limits, and how long
+/// to wait for each answer.
+fn call_options(
+    server: &ServerConfig,
+    san: San,
+    choice: SanChoice,
+    response_timeout: Duration,
+) -> CallOptions {
     CallOptions {
-        san: San::new(&server_identifier, (random_u64() & 0xFFFF) as u16, entries),
-        choice: SanChoice::Auto,
+        san,
+        choice,
         san_password: Vec::new(),
         san_nonce: Vec::new(),
         max_packet_length: 0x8000,
         max_object_size: server.max_msg_size as usize + 16 * 1024,
-        response_timeout: Duration::from_secs(120),
+        response_timeout,
     }
 }
 
@@ -300,19 +313,17 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
         )
     };
     let san = make_san(profile.as_ref());
-    let options = CallOptions {
-        san,
-        choice: match args.san {
-            SanArg::Auto => SanChoice::Auto,
-            SanArg::V12 => SanChoice::V1_2,
-            SanArg::Legacy => SanChoice::Legacy,
-        },
-        san_password: Vec::new(),
-        san_nonce: Vec::new(),
-        max_packet_length: 0x8000,
-        max_object_size: server.max_msg_size as usize + 16 * 1024,
-        response_timeout: Duration::from_secs(args.timeout.max(1)),
+    let choice = match args.san {
+        SanArg::Auto => SanChoice::Auto,
+        SanArg::V12 => SanChoice::V1_2,
+        SanArg::Legacy => SanChoice::Legacy,
     };
+    let options = call_options(
+        &server,
+        san,
+        choice,
+        Duration::from_secs(args.timeout.max(1)),
+    );
 
     // Before this process's own session begins, so only sessions of ended processes are cut.
     let orphaned = support::cut_orphaned_sessions(&mut store)?;
