@@ -24,9 +24,6 @@ settle() {
         sleep 0.25
     done
 }
-count_items() { # DATASTORE: items in the PC's store
-    "$H" --db "$PC_DB" export --datastore "$1" --format vcf 2>/dev/null | grep -c '^BEGIN:VCARD'
-}
 
 # ---- the stack: modules, D-Bus, bluetoothd, two controllers in one piconet
 current="starting the Bluetooth stack"

@@ -1,7 +1,7 @@
 # Shared by the lab's scenarios (sourced inside the VM): a step log with timings, steps with
 # timeouts that name what failed and show the logs that explain it.
-# The sourcing script sets S (scratch), started (date +%s) and may define settle (run before
-# each step) and LAB_EXTRA_LOGS.
+# The sourcing script sets S (scratch), started (date +%s), H (the handsync binary) and PC_DB,
+# and may define settle (run before each step) and LAB_EXTRA_LOGS.
 
 say() { printf '[lab %4ss] %s\n' "$(( $(date +%s) - started ))" "$*"; }
 logs() {
@@ -42,4 +42,8 @@ wait_for() {
         [ "$(date +%s)" -ge "$deadline" ] && fail "no \"$text\" in $file within $seconds s"
         sleep 0.5
     done
+}
+# count_items DATASTORE [DB]: the items a PC store holds (default $PC_DB).
+count_items() {
+    "$H" --db "${2:-$PC_DB}" export --datastore "$1" --format vcf 2>/dev/null | grep -c '^BEGIN:VCARD'
 }

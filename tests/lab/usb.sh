@@ -13,9 +13,6 @@ PC_DB=$S/pc.db
 started=$(date +%s)
 . "$(dirname "$0")/lib.sh"
 
-count_items() { # DATASTORE: items in the PC's store
-    "$H" --db "$PC_DB" export --datastore "$1" --format vcf 2>/dev/null | grep -c '^BEGIN:VCARD'
-}
 
 current="starting the USB host stack"
 say "$current"
@@ -76,7 +73,7 @@ if [ "$what" = bench ]; then
             fail "the sync over $how failed"
         elapsed_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
         read -r user sys < $S/time-$how
-        [ "$("$H" --db $S/bench-$how.db export --datastore contacts --format vcf 2>/dev/null | grep -c '^BEGIN:VCARD')" = 1000 ] ||
+        [ "$(count_items contacts $S/bench-$how.db)" = 1000 ] ||
             fail "not all 1,000 contacts arrived over $how"
         say "bench $how: 1000 contacts in $elapsed_ms ms, handsync CPU user $user s + system $sys s"
         wait $phone_pid 2>/dev/null
@@ -143,7 +140,7 @@ plug_in sonyericsson-k750i --generate 7 --seed 5
 step "the PC syncs the Sony Ericsson over its USB modem" 120 "$H" --db $S/se.db sync --usb 0fce:d016 --datastore contacts
 grep -q "on its modem /dev/ttyACM" $S/step.log || fail "not routed to the serial path"
 grep -q "switched to OBEX with AT\*EOBEX" $S/step.log || fail "not switched with AT*EOBEX"
-[ "$("$H" --db $S/se.db export --datastore contacts --format vcf | grep -c '^BEGIN:VCARD')" = 7 ] ||
+[ "$(count_items contacts $S/se.db)" = 7 ] ||
     fail "the PC does not hold the K750's 7 contacts"
 unplugged
 vid=0421
@@ -158,7 +155,7 @@ say "serve takes the plugged phone"
 wait_for "serve takes the plugged phone" 30 $S/serve.log "plugged in: waiting for it to sync"
 say "the phone starts a sync with serve over USB"
 wait_for "the phone starts a sync with serve over USB" 120 $S/phone.log "completed"
-[ "$("$H" --db $S/serve.db export --datastore contacts --format vcf | grep -c '^BEGIN:VCARD')" = 9 ] ||
+[ "$(count_items contacts $S/serve.db)" = 9 ] ||
     fail "serve does not hold the phone's 9 contacts"
 unplugged
 wait_for "serve sees the phone go" 30 $S/serve.log "unplugged"
@@ -175,7 +172,7 @@ kill $serve_pid; wait $serve_pid 2>/dev/null
 serve_pid=$!
 say "serve with sync-on-plug calls the phone plugged in before it started"
 wait_for "serve calls the plugged phone" 120 $S/serve.log 'session completed on "SYNCML-SYNC"'
-[ "$("$H" --db $S/plug.db export --datastore contacts --format vcf | grep -c '^BEGIN:VCARD')" = 26 ] ||
+[ "$(count_items contacts $S/plug.db)" = 26 ] ||
     fail "serve does not hold the phone's 26 contacts"
 unplugged
 kill $serve_pid; wait $serve_pid 2>/dev/null
