@@ -16,6 +16,7 @@ pub mod bluetooth;
 pub mod emulated;
 pub mod emulated_usb;
 pub mod http;
+pub mod irda;
 pub mod limits;
 pub mod obex;
 mod pump;

@@ -27,6 +27,7 @@ pub mod cable;
 mod client;
 mod error;
 mod generate;
+pub mod irda;
 mod models;
 mod notification;
 mod obex;

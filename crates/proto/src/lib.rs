@@ -14,12 +14,14 @@
 //! - [`obex`]: the OBEX codec and session machines;
 //! - [`cable`]: a phone's data cable: the AT switch to OBEX and Siemens BFB framing;
 //! - [`sdp`]: the Bluetooth SDP client and the SyncML service records;
-//! - [`usb`]: USB descriptors and the CDC OBEX and ACM functions of a phone.
+//! - [`usb`]: USB descriptors and the CDC OBEX and ACM functions of a phone;
+//! - [`irda`]: the infrared stack (SIR, IrLAP, IrLMP, IAS, TinyTP) and dongle framing.
 //!
 //! Every machine that talks over a byte stream implements [`machine::Machine`].
 
 pub mod cable;
 pub mod ds;
+pub mod irda;
 pub mod machine;
 pub mod markup;
 pub mod obex;
