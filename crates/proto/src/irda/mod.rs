@@ -55,3 +55,13 @@ pub struct Transmit {
 
 /// The speed every IrDA station starts and discovers at.
 pub const CONTACT_SPEED: u32 = 9600;
+
+/// What a dongle driver hands the stack from the air.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Received {
+    /// One whole frame, its frame check good and stripped: address, control, information.
+    Frame(Vec<u8>),
+    /// Bytes or a damaged frame: someone is transmitting (the media-busy rule), nothing to
+    /// deliver.
+    Activity,
+}
