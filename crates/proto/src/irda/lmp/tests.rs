@@ -1,7 +1,7 @@
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::irda::ias::{names, IasValue};
+use crate::irda::ias::{names, IasEntry, IasError, IasValue};
 use crate::irda::ttp::{Ttp, TtpConfig};
 
 const LINK_DATA_SIZE: usize = 64;
@@ -523,6 +523,28 @@ fn limits_refuse_connections_and_sends() {
         pair.a.connect(pair.now, Lsap(1), vec![0; 61]),
         Err(LmpError::TooLarge { len: 61, max: 60 })
     );
+}
+
+#[test]
+fn a_peer_gets_two_ias_connections_at_most() {
+    let mut pair = Pair::standard();
+    for source in 0x10..0x13u8 {
+        pair.b
+            .handle_pdu(pair.now, &[0x80, source, 0x01, 0x00])
+            .unwrap();
+    }
+    let pdus: Vec<Vec<u8>> = std::iter::from_fn(|| pair.b.poll_pdu()).collect();
+    let replies: Vec<LmPdu> = pdus.iter().map(|pdu| LmPdu::decode(pdu).unwrap()).collect();
+    assert!(matches!(replies[0], LmPdu::ConnectConfirm { .. }));
+    assert!(matches!(replies[1], LmPdu::ConnectConfirm { .. }));
+    assert!(matches!(
+        replies[2],
+        LmPdu::Disconnect {
+            reason: DisconnectReason::NoAvailableClient,
+            ..
+        }
+    ));
+    assert_eq!(pair.b.connection_count(), 2);
 }
 
 #[test]
