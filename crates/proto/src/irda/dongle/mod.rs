@@ -278,10 +278,12 @@ pub const POWER_SETTLE: Duration = Duration::from_millis(50);
 /// How long to wait for a command echo.
 pub const ECHO_TIMEOUT: Duration = Duration::from_millis(100);
 
-/// The steps that power the dongle up, put it in its known state and set the UART to
-/// [`DongleKind::speed_after_reset`].
+/// The steps that set the UART to [`DongleKind::speed_after_reset`], power the dongle up
+/// and put it in its known state.
 pub fn reset(kind: DongleKind) -> Vec<Step> {
-    let mut steps = Vec::new();
+    // The UART goes to the power-on speed first: some resets write to the chip, which
+    // listens at that speed once reset.
+    let mut steps = vec![Step::SetUartSpeed(kind.speed_after_reset())];
     if kind.needs_modem_lines() && kind != DongleKind::Toim3232 {
         // Power up from both lines (the TOIM3232's reset is a power cycle of its own).
         steps.extend([lines(true, true), Step::Wait(POWER_SETTLE)]);
@@ -341,7 +343,6 @@ pub fn reset(kind: DongleKind) -> Vec<Step> {
             millis(10),
         ]),
     }
-    steps.push(Step::SetUartSpeed(kind.speed_after_reset()));
     steps
 }
 

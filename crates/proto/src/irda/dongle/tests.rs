@@ -52,9 +52,9 @@ fn every_sequence_ends_with_the_uart_at_the_new_speed() {
     for kind in DongleKind::ALL {
         let after_reset = reset(kind);
         assert_eq!(
-            after_reset.last(),
+            after_reset.first(),
             Some(&Step::SetUartSpeed(kind.speed_after_reset())),
-            "{kind}"
+            "{kind}: the UART at the chip's speed before anything is written to it"
         );
         for &speed in kind.speeds() {
             let steps = change_speed(kind, speed).unwrap();
