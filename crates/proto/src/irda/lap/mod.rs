@@ -240,6 +240,7 @@ pub struct Lap {
     air_end: Option<Instant>,
     speed: u32,
     reply: Option<Reply>,
+    connect_after_discovery: Option<DeviceAddress>,
     events: VecDeque<LapEvent>,
     data_events: usize,
     user_busy: bool,
@@ -266,6 +267,7 @@ impl Lap {
             air_end: None,
             speed: CONTACT_SPEED,
             reply: None,
+            connect_after_discovery: None,
             events: VecDeque::new(),
             data_events: 0,
             user_busy: false,
@@ -309,15 +311,24 @@ impl Lap {
     }
 
     /// Connects to `peer` as primary. Ends with [`LapEvent::Connected`] or
-    /// [`LapEvent::Disconnected`]; ignored while a connection exists or is being set up.
+    /// [`LapEvent::Disconnected`]. During our discovery it waits for its end; ignored
+    /// while a connection exists or is being set up.
     pub fn connect(&mut self, now: Instant, peer: DeviceAddress) {
         let now = self.tick(now);
-        if let State::Ndm = self.state {
-            self.state = State::Sensing {
-                pending: Pending::Connect { peer },
-                requested: now,
-            };
-            self.check_sensing(now);
+        match self.state {
+            State::Ndm => {
+                self.state = State::Sensing {
+                    pending: Pending::Connect { peer },
+                    requested: now,
+                };
+                self.check_sensing(now);
+            }
+            State::Querying { .. }
+            | State::Sensing {
+                pending: Pending::Discover { .. },
+                ..
+            } => self.connect_after_discovery = Some(peer),
+            _ => {}
         }
     }
 
@@ -380,6 +391,8 @@ impl Lap {
         let Ok(frame) = decoded else {
             return;
         };
+        // Whoever sent it may need the NDM turnaround before it hears us.
+        self.release_at = Some(now + NDM_MIN_TURNAROUND);
         match (&mut self.state, frame.kind) {
             (State::Ndm | State::Sensing { .. }, FrameKind::Xid(xid)) if frame.command => {
                 self.answer_discovery(now, xid)
@@ -577,6 +590,10 @@ impl Lap {
                 Pending::Discover { .. } => {
                     self.state = State::Ndm;
                     self.events.push_back(LapEvent::Discovered(Vec::new()));
+                    if self.connect_after_discovery.take().is_some() {
+                        self.events
+                            .push_back(LapEvent::Disconnected(DisconnectReason::NoAnswer));
+                    }
                 }
                 Pending::Connect { .. } => self.end_link(DisconnectReason::NoAnswer),
             }
@@ -616,7 +633,7 @@ impl Lap {
         self.push_ndm(frame, after);
     }
 
-    fn next_slot(&mut self, _now: Instant) {
+    fn next_slot(&mut self, now: Instant) {
         let State::Querying {
             slots,
             slot,
@@ -636,6 +653,9 @@ impl Lap {
             self.state = State::Ndm;
             self.send_discovery_xid(slots, FINAL_SLOT);
             self.events.push_back(LapEvent::Discovered(found));
+            if let Some(peer) = self.connect_after_discovery.take() {
+                self.connect(now, peer);
+            }
         }
     }
 
@@ -656,7 +676,8 @@ impl Lap {
         }
         let fresh = self
             .reply
-            .is_none_or(|r| r.discoverer != xid.source || xid.slot < r.last_slot);
+            // One XID per slot: a slot number not above the last one seen is a new discovery.
+            .is_none_or(|r| r.discoverer != xid.source || xid.slot <= r.last_slot);
         if fresh {
             let chosen = xid.slot + (self.random() % u64::from(xid.slots - xid.slot)) as u8;
             self.reply = Some(Reply {

@@ -553,3 +553,47 @@ fn garbage_on_a_link_never_panics_and_bad_frames_end_it() {
         )))
     ));
 }
+
+#[test]
+fn connect_during_discovery_starts_when_it_ends() {
+    let mut sim = Sim::pair();
+    sim.laps[A].discover(sim.now, 1);
+    sim.laps[A].connect(sim.now, DeviceAddress(0x2222_2222));
+    sim.run_until(Duration::from_secs(5), |sim| {
+        sim.laps[A].is_connected() && sim.laps[B].is_connected()
+    });
+    assert!(matches!(sim.events[A][0], LapEvent::Discovered(ref found) if found.len() == 1));
+    // A second discovery by the same station is answered again.
+    sim.laps[A].disconnect(sim.now);
+    sim.run_until(Duration::from_secs(5), |sim| sim.disconnected(B).is_some());
+    sim.run_for(Duration::from_millis(50));
+    sim.events = [Vec::new(), Vec::new()];
+    sim.laps[A].discover(sim.now, 1);
+    sim.run_until(Duration::from_secs(5), |sim| !sim.events[A].is_empty());
+    assert!(matches!(sim.events[A][0], LapEvent::Discovered(ref found) if found.len() == 1));
+}
+
+#[test]
+fn undecodable_response_makes_the_primary_disconnect() {
+    let mut sim = Sim::pair();
+    sim.connect();
+    let connection = match &sim.laps[A].state {
+        State::Connected(link) => link.connection,
+        _ => unreachable!(),
+    };
+    // A response with an unknown control field and the F bit.
+    sim.laps[A].handle_frame(sim.now, &[connection << 1, 0x7F]);
+    sim.run_until(Duration::from_secs(5), |sim| {
+        sim.disconnected(A).is_some() && sim.disconnected(B).is_some()
+    });
+    assert!(matches!(
+        sim.disconnected(A),
+        Some(DisconnectReason::ProtocolError(ProtocolError::BadFrame(
+            FrameError::UnknownControl {
+                control: 0x7F,
+                command: false
+            }
+        )))
+    ));
+    assert_eq!(sim.disconnected(B), Some(&DisconnectReason::ByPeer));
+}
