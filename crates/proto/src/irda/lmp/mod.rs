@@ -22,6 +22,8 @@ mod pdu;
 mod types;
 
 #[cfg(test)]
+mod oracle_tests;
+#[cfg(test)]
 mod tests;
 
 pub use pdu::{
