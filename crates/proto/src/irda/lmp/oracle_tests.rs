@@ -321,8 +321,8 @@ fn tshark_decodes_ias_lookups_and_tinytp_connections_without_complaint() {
     let layers = tshark_frame_layers(&verbose);
     assert_eq!(layers.len(), recorder.frames.len());
     let has = |index: usize, layer: &str| layers[index].iter().any(|found| found == layer);
-    for index in setup_frames..recorder.frames.len() {
-        assert!(has(index, LMP), "frame {}: {:?}", index + 1, layers[index]);
+    for (index, found) in layers.iter().enumerate().skip(setup_frames) {
+        assert!(has(index, LMP), "frame {}: {found:?}", index + 1);
     }
     // the IAS conversation: connect and confirm, then queries and answers
     let iap_frames = (setup_frames..ias_frames).filter(|&i| has(i, IAP)).count();
