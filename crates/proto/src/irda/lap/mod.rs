@@ -60,6 +60,9 @@ pub enum LapEvent {
     Discovered(Vec<Discovery>),
     /// Another station ended a discovery (its final XID carries its information).
     DiscoveredBy(Discovery),
+    /// A primary's SNRM for us arrived: accepted at once when discoverable (then
+    /// [`LapEvent::Connected`] follows), left unanswered otherwise.
+    ConnectIndication(DeviceAddress),
     Connected {
         peer: DeviceAddress,
         primary: bool,
@@ -513,7 +516,13 @@ impl Lap {
             State::Setup { deadline, .. } if deadline.is_some_and(|d| d <= now) => {
                 self.setup_expired(now)
             }
-            State::Connected(_) => self.link_timeout(now),
+            State::Connected(_) => {
+                self.link_timeout(now);
+                // Build a due turn now, so the timeout stops reporting it.
+                if self.outgoing.is_empty() && self.release_at.is_none_or(|at| at <= now) {
+                    self.build_burst(now);
+                }
+            }
             _ => {}
         }
     }
@@ -754,10 +763,12 @@ impl Lap {
     }
 
     fn accept_connection(&mut self, now: Instant, info: SnrmInfo) {
-        if !self.config.discoverable
-            || info.destination != self.config.address
-            || info.connection == BROADCAST_CONNECTION
-        {
+        if info.destination != self.config.address || info.connection == BROADCAST_CONNECTION {
+            return;
+        }
+        self.events
+            .push_back(LapEvent::ConnectIndication(info.source));
+        if !self.config.discoverable {
             return;
         }
         let negotiated = Negotiated::new(&self.config.capabilities, &info.parameters);

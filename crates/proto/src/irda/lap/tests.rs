@@ -253,6 +253,10 @@ fn connection_negotiates_115200_window_7_data_2048_and_switches_after_ua() {
         peer: DeviceAddress(0x2222_2222),
         primary: true
     }));
+    assert_eq!(
+        sim.events[B][0],
+        LapEvent::ConnectIndication(DeviceAddress(0x1111_1111))
+    );
     assert!(sim.events[B].contains(&LapEvent::Connected {
         peer: DeviceAddress(0x1111_1111),
         primary: false
@@ -432,6 +436,11 @@ fn snrm_to_a_station_that_is_not_discoverable_gets_no_answer() {
     sim.run_until(Duration::from_secs(10), |sim| sim.disconnected(A).is_some());
     assert_eq!(sim.disconnected(A), Some(&DisconnectReason::NoAnswer));
     assert_eq!(sim.sent_frames, [1 + usize::from(SNRM_RETRIES), 0]);
+    // The hidden station saw every attempt.
+    assert_eq!(
+        sim.events[B],
+        vec![LapEvent::ConnectIndication(DeviceAddress(1)); 1 + usize::from(SNRM_RETRIES)]
+    );
 }
 
 #[test]
