@@ -548,6 +548,25 @@ fn a_peer_gets_two_ias_connections_at_most() {
 }
 
 #[test]
+fn the_lsap_of_an_answer_is_its_first_user_lsap_integer() {
+    let entry = |object_id, value| IasEntry { object_id, value };
+    assert_eq!(
+        Lsap::from_ias_answer(&[
+            entry(0, IasValue::ascii("5")),
+            entry(1, IasValue::Integer(0x70)),
+            entry(2, IasValue::Integer(-1)),
+            entry(3, IasValue::Integer(0x0A)),
+        ]),
+        Some(Lsap(0x0A))
+    );
+    assert_eq!(
+        Lsap::from_ias_answer(&[entry(0, IasValue::Integer(0))]),
+        None
+    );
+    assert_eq!(Lsap::from_ias_answer(&[]), None);
+}
+
+#[test]
 fn the_send_queue_is_bounded() {
     let mut pair = Pair::standard();
     pair.b.listen(Lsap(0x05)).unwrap();
@@ -688,9 +707,7 @@ fn ias_lookup_then_tinytp_connect_and_data() {
         panic!("{:?}", pair.a_events);
     };
     assert_eq!(answered, query);
-    let IasValue::Integer(lsap) = entries[0].value else {
-        panic!("{entries:?}");
-    };
+    let lsap = Lsap::from_ias_answer(&entries).unwrap();
 
     let segment = TtpConfig::segment_size_for_link(LINK_DATA_SIZE);
     let config = TtpConfig {
@@ -702,7 +719,7 @@ fn ias_lookup_then_tinytp_connect_and_data() {
     let mut phone = Ttp::new(config);
     let pc_conn = pair
         .a
-        .connect(pair.now, Lsap(lsap as u8), pc.connect_parameters())
+        .connect(pair.now, lsap, pc.connect_parameters())
         .unwrap();
     pair.pump();
     let Some(LmpEvent::ConnectIndication {

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::irda::ias::{IasDatabase, IasDatabaseError, IasEntry, IasError};
+use crate::irda::ias::{IasDatabase, IasDatabaseError, IasEntry, IasError, IasValue};
 
 #[cfg(doc)]
 use super::Lmp;
@@ -25,6 +25,18 @@ impl Lsap {
     /// Whether a user may listen on or connect to this LSAP (0x01..=0x6F).
     pub fn is_user(self) -> bool {
         (Lsap::FIRST_USER.0..=Lsap::LAST_USER.0).contains(&self.0)
+    }
+
+    /// The LSAP an "IrDA:TinyTP:LsapSel" (or "IrDA:IrLMP:LsapSel") answer names: the first
+    /// integer that is a user LSAP.
+    pub fn from_ias_answer(entries: &[IasEntry]) -> Option<Lsap> {
+        entries.iter().find_map(|entry| match entry.value {
+            IasValue::Integer(value) => u8::try_from(value)
+                .ok()
+                .map(Lsap)
+                .filter(|lsap| lsap.is_user()),
+            _ => None,
+        })
     }
 }
 
