@@ -606,3 +606,36 @@ fn undecodable_response_makes_the_primary_disconnect() {
     ));
     assert_eq!(sim.disconnected(B), Some(&DisconnectReason::ByPeer));
 }
+
+proptest::proptest! {
+    #[test]
+    fn arbitrary_frames_in_any_state_never_panic(
+        frames in proptest::collection::vec(
+            (proptest::prelude::any::<bool>(), proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40)),
+            0..40,
+        ),
+        connected in proptest::prelude::any::<bool>(),
+    ) {
+        let mut sim = Sim::pair();
+        if connected {
+            sim.connect();
+        } else {
+            sim.laps[A].discover(sim.now, 6);
+        }
+        let connection = match &sim.laps[B].state {
+            State::Connected(link) => link.connection,
+            _ => BROADCAST_CONNECTION,
+        };
+        for (to_our_link, mut bytes) in frames {
+            if to_our_link && !bytes.is_empty() {
+                // Aim at the link's address, either direction.
+                bytes[0] = (connection << 1) | (bytes[0] & 1);
+            }
+            for lap in &mut sim.laps {
+                lap.handle_frame(sim.now, &bytes);
+            }
+            sim.run_for(Duration::from_millis(7));
+        }
+        sim.run_for(Duration::from_secs(2));
+    }
+}
