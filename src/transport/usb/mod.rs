@@ -325,7 +325,7 @@ pub fn choose(selector: Option<&UsbSelector>) -> Result<UsbPhone, UsbError> {
 }
 
 /// The processes that hold `node` open (for "interface busy").
-fn holders_of(node: &Path) -> Vec<String> {
+pub(crate) fn holders_of(node: &Path) -> Vec<String> {
     let mut holders = Vec::new();
     let Ok(processes) = std::fs::read_dir("/proc") else {
         return holders;
