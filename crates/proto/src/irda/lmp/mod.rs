@@ -380,18 +380,18 @@ impl Lmp {
             .map(|c| c.id)
             .collect();
         for id in expired {
-            // Tell the peer too, so a confirm still on its way leaves nothing half open.
-            self.end_connection(id, DisconnectReason::NonResponsiveClient, true);
             if self.ias_client.connection == Some(id) {
                 self.ias_client.connection = None;
                 self.fail_queries(IasError::Timeout);
             }
+            // Tell the peer too, so a confirm still on its way leaves nothing half open.
+            self.end_connection(id, DisconnectReason::NonResponsiveClient, true);
         }
         if matches!(&self.ias_client.active, Some((_, deadline)) if *deadline <= now) {
+            self.fail_queries(IasError::Timeout);
             if let Some(id) = self.ias_client.connection.take() {
                 self.end_connection(id, DisconnectReason::NonResponsiveClient, true);
             }
-            self.fail_queries(IasError::Timeout);
         }
     }
 
@@ -410,6 +410,16 @@ impl Lmp {
             .position(|c| c.local == local && c.remote == remote);
         match decoded {
             LmPdu::Connect { user_data, .. } => {
+                if !remote.is_user() {
+                    // Only user LSAPs connect (the IAS server and connectionless never do).
+                    self.reply_unattached(LmPdu::Disconnect {
+                        destination: remote,
+                        source: local,
+                        reason: DisconnectReason::IllegalSourceAddress,
+                        user_data: &[],
+                    });
+                    return Ok(());
+                }
                 if let Some(index) = found {
                     // The peer starts over on a pair it thinks is free: ours is stale.
                     let id = self.connections[index].id;
@@ -444,10 +454,6 @@ impl Lmp {
                 if let Some(index) = found {
                     let id = self.connections[index].id;
                     self.end_connection(id, reason, false);
-                    if self.ias_client.connection == Some(id) {
-                        self.ias_client.connection = None;
-                        self.fail_queries(IasError::Disconnected(reason));
-                    }
                 }
             }
             LmPdu::Data { data, .. } => match found {
@@ -488,9 +494,6 @@ impl Lmp {
                 user_data: &[],
             })
         };
-        if !remote.is_user() {
-            return refuse(self, DisconnectReason::IllegalSourceAddress);
-        }
         let server = local == Lsap::IAS;
         if !server && !self.listeners.contains(&local) {
             return refuse(self, DisconnectReason::NoAvailableClient);
@@ -629,8 +632,8 @@ impl Lmp {
                     });
                 }
                 // The conversation lost its footing: the rest go on a fresh connection.
-                self.end_connection(id, DisconnectReason::Unspecified, true);
                 self.ias_client.connection = None;
+                self.end_connection(id, DisconnectReason::Unspecified, true);
                 self.restart_ias_client(now);
             }
         }
@@ -695,8 +698,8 @@ impl Lmp {
         }
     }
 
-    /// Removes a connection, purging its queued PDUs; tells the user (for user connections)
-    /// and, if `tell_peer`, the peer.
+    /// Removes a connection, purging its queued PDUs; tells the user (for user connections),
+    /// the IAS queries riding on it and, if `tell_peer`, the peer.
     fn end_connection(&mut self, id: ConnectionId, reason: DisconnectReason, tell_peer: bool) {
         let Some(index) = self.connections.iter().position(|c| c.id == id) else {
             return;
@@ -706,6 +709,10 @@ impl Lmp {
         if matches!(connection.role, Role::User) {
             self.events
                 .push_back(LmpEvent::Disconnected { conn: id, reason });
+        }
+        if self.ias_client.connection == Some(id) {
+            self.ias_client.connection = None;
+            self.fail_queries(IasError::Disconnected(reason));
         }
         if tell_peer {
             self.send_disconnect(&connection, reason);

@@ -567,6 +567,70 @@ fn the_lsap_of_an_answer_is_its_first_user_lsap_integer() {
 }
 
 #[test]
+fn a_peer_closing_the_ias_connection_fails_the_queries_on_it() {
+    let mut pair = Pair::standard();
+    let first = pair
+        .a
+        .ias_query(pair.now, "OBEX", "IrDA:TinyTP:LsapSel")
+        .unwrap();
+    let second = pair.a.ias_query(pair.now, "Device", "DeviceName").unwrap();
+    let connect = pair.a.poll_pdu().unwrap();
+    pair.b.handle_pdu(pair.now, &connect).unwrap();
+    pair.a
+        .handle_pdu(pair.now, &pair.b.poll_pdu().unwrap())
+        .unwrap();
+    // the query went out; the peer hangs up instead of answering
+    let query = pair.a.poll_pdu().unwrap();
+    let local = LmPdu::decode(&query).unwrap().source();
+    pair.a
+        .handle_pdu(
+            pair.now,
+            &LmPdu::Disconnect {
+                destination: local,
+                source: Lsap::IAS,
+                reason: DisconnectReason::LinkManagement,
+                user_data: &[],
+            }
+            .encode(),
+        )
+        .unwrap();
+    let error = Err(IasError::Disconnected(DisconnectReason::LinkManagement));
+    assert_eq!(
+        std::iter::from_fn(|| pair.a.poll_event()).collect::<Vec<_>>(),
+        vec![
+            LmpEvent::IasAnswer {
+                query: first,
+                result: error.clone()
+            },
+            LmpEvent::IasAnswer {
+                query: second,
+                result: error
+            },
+        ]
+    );
+    assert_eq!(pair.a.connection_count(), 0);
+    assert_eq!(pair.a.poll_timeout(), None);
+}
+
+#[test]
+fn a_connect_from_an_illegal_source_is_refused_and_harms_nothing() {
+    let mut pair = Pair::standard();
+    pair.b.listen(Lsap(0x05)).unwrap();
+    // from the peer's IAS LSAP and from its connectionless LSAP
+    for source in [0x00, 0x70] {
+        pair.b
+            .handle_pdu(pair.now, &[0x85, source, 0x01, 0x00])
+            .unwrap();
+        assert_eq!(
+            pair.b.poll_pdu(),
+            Some(vec![0x80 | source, 0x05, 0x02, 0x0A])
+        );
+    }
+    assert_eq!(pair.b.poll_event(), None);
+    assert_eq!(pair.b.connection_count(), 0);
+}
+
+#[test]
 fn the_send_queue_is_bounded() {
     let mut pair = Pair::standard();
     pair.b.listen(Lsap(0x05)).unwrap();
