@@ -105,6 +105,11 @@ impl SerialPort {
         &self.path
     }
 
+    /// The descriptor, for the ioctls tokio does not wrap (modem lines, line speed).
+    pub(crate) fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd.get_ref().as_raw_fd()
+    }
+
     /// Drops what the phone sent and nobody read (stray answers between dialogues).
     pub fn discard_input(&self) {
         // SAFETY: tcflush on a descriptor we own.
