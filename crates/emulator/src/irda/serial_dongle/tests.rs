@@ -100,8 +100,8 @@ fn reset_alone_leaves_each_dongle_at_its_power_on_speed() {
     }
 }
 
-/// The steps with every wait but the first (the supply settling after power-up) cut to a
-/// twentieth: pulses too short, command modes entered too briefly, reset timers not run
+/// The steps with every wait but the first (the supply settling after power-up; for the
+/// TOIM3232, its power-off discharge) cut to a twentieth: pulses too short, command modes entered too briefly, reset timers not run
 /// out.
 fn hurried(steps: Vec<Step>) -> Vec<Step> {
     let mut first_wait = true;
