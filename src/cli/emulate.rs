@@ -10,6 +10,7 @@ use clap::Args;
 
 use super::Failure;
 use crate::daemon::config::parse_listen;
+use crate::emulator::irda::link::AirConfig;
 use crate::emulator::usb::UsbLayout;
 use crate::emulator::{
     generate, AuthKind, Credentials, DataSetSpec, DeviceProfile, EmulatedPhone, PhoneConfig,
@@ -20,6 +21,7 @@ use crate::transport::emulated::{
     cable_modem_for, over_cable, over_http, pc_starts, phone_starts, CableRole, CutAction, CutLink,
     EmulateError, LinkBytes,
 };
+use crate::transport::emulated_irda::{over_irda, AirSettings, IrdaRole};
 use crate::transport::emulated_usb::{over_usbip, UsbCut, UsbRole, BUSID};
 
 #[derive(Args, Debug)]
@@ -78,6 +80,37 @@ pub struct EmulateArgs {
     /// PC's notification (`sync --serial`).
     #[arg(long, requires = "pty")]
     pty_start: bool,
+
+    /// Be a phone with an infrared port facing the PC's SIR port: make a pseudo-terminal
+    /// that plays the PC's port, print its path (for `handsync sync --irda PATH` or `serve
+    /// --irda PATH`), and carry the phone's IrDA frames across a simulated air. One session.
+    #[arg(long, group = "wire")]
+    irda_pty: bool,
+
+    /// With --irda-pty: the phone discovers "PC Suite" and starts the session (`serve
+    /// --irda` waits for it); without it the phone waits for the PC's call (`sync --irda`).
+    #[arg(long, requires = "irda_pty")]
+    irda_start: bool,
+
+    /// With --irda-pty: the share of frames the air loses (0.01 = 1%).
+    #[arg(long, value_name = "SHARE", requires = "irda_pty", default_value_t = 0.0,
+          value_parser = parse_share)]
+    air_loss: f64,
+
+    /// With --irda-pty: the air's bit error rate (1e-5 damages about one 1 KB frame in 12).
+    #[arg(long, value_name = "RATE", requires = "irda_pty", default_value_t = 0.0,
+          value_parser = parse_share)]
+    air_errors: f64,
+
+    /// With --irda-pty: the seed of the air's losses and errors (the same seed, the same
+    /// faults).
+    #[arg(long, value_name = "N", requires = "irda_pty", default_value_t = 1)]
+    air_seed: u64,
+
+    /// With --irda-pty: the phone leaves infrared range this many seconds after its OBEX
+    /// connection opened, as when it is picked up mid-sync.
+    #[arg(long, value_name = "SECONDS", requires = "irda_pty")]
+    out_of_range_after: Option<f64>,
 
     /// Be a phone on USB: serve the model's USB device over USB/IP on this address (port
     /// 3240 is usbip's), print it, and wait for `usbip attach -r HOST -b 1-1`; the kernel then
@@ -344,6 +377,43 @@ pub fn run(args: &EmulateArgs) -> Result<(), Failure> {
                 }
             })
             .await
+        } else if args.irda_pty {
+            if !phone.profile().infrared {
+                return (
+                    phone,
+                    Err(EmulateError::Session(format!(
+                        "the {} has no infrared port (models with one: {})",
+                        args.profile,
+                        infrared_models().join(", ")
+                    ))),
+                );
+            }
+            let (master, path) = match crate::transport::serial::open_pty() {
+                Ok(pty) => pty,
+                Err(e) => return (phone, Err(EmulateError::Io(e))),
+            };
+            // Tests and scripts read the device from this line.
+            println!("emulate: infrared on {path}");
+            let role = if args.irda_start {
+                IrdaRole::PhoneStarts(request)
+            } else {
+                IrdaRole::PcStarts
+            };
+            let settings = AirSettings {
+                air: AirConfig {
+                    seed: args.air_seed,
+                    bit_error_rate: args.air_errors,
+                    frame_loss: args.air_loss,
+                    ..AirConfig::default()
+                },
+                out_of_range_after: args.out_of_range_after.map(Duration::from_secs_f64),
+            };
+            over_irda(master, phone, role, settings, silence, &mut |event| {
+                if let PhoneEvent::Connected = event {
+                    show("OBEX connected over infrared");
+                }
+            })
+            .await
         } else if args.pty {
             let (master, path) = match crate::transport::serial::open_pty() {
                 Ok(pty) => pty,
@@ -376,7 +446,7 @@ pub fn run(args: &EmulateArgs) -> Result<(), Failure> {
             (
                 phone,
                 Err(EmulateError::Session(
-                    "say how to reach the server: --connect-obex-tcp, --listen-obex-tcp, --bt-connect, --bt-listen, --pty, --usbip or --http"
+                    "say how to reach the server: --connect-obex-tcp, --listen-obex-tcp, --bt-connect, --bt-listen, --pty, --irda-pty, --usbip or --http"
                         .into(),
                 )),
             )
@@ -630,4 +700,23 @@ fn print_report(report: &SessionReport) {
             println!("    left on the phone (too large for the server): {item}");
         }
     }
+}
+
+/// A share or rate between 0 and 1 (`0.01`, `1e-5`).
+fn parse_share(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(share) if (0.0..=1.0).contains(&share) => Ok(share),
+        Ok(_) => Err(format!("{text} is not between 0 and 1")),
+        Err(e) => Err(format!("{text}: {e}")),
+    }
+}
+
+/// The built-in models that had an infrared port.
+fn infrared_models() -> Vec<&'static str> {
+    crate::emulator::DeviceProfile::BUILTIN
+        .into_iter()
+        .filter(|name| {
+            crate::emulator::DeviceProfile::builtin(name).is_some_and(|profile| profile.infrared)
+        })
+        .collect()
 }

@@ -86,6 +86,13 @@ struct DevicesArgs {
     /// Only the phones plugged in on USB, with their OBEX functions and modems.
     #[arg(long, conflicts_with_all = ["adapter", "no_bluetooth"])]
     usb: bool,
+    /// Only the phones in infrared range of this dongle (a tty, or `usb`): address, name and
+    /// what each offers.
+    #[arg(long, value_name = "DEVICE", conflicts_with_all = ["adapter", "no_bluetooth", "usb"])]
+    irda: Option<String>,
+    /// With --irda: the serial dongle's kind (see `handsync sync --help`).
+    #[arg(long, value_name = "KIND", requires = "irda", value_parser = sync::parse_dongle)]
+    dongle: Option<handsync_proto::irda::dongle::DongleKind>,
 }
 
 /// Exit status for bad input or usage: what the user gave us cannot be used.
@@ -113,6 +120,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Emulate(args) => emulate::run(&args),
         Command::Account(command) => account::run(&support::db_path(db)?, command),
         Command::Devices(args) if args.usb => pair::usb_devices(),
+        Command::Devices(DevicesArgs {
+            irda: Some(device),
+            dongle,
+            ..
+        }) => pair::irda_devices(&device, dongle),
         Command::Devices(args) => {
             listing::devices(&support::db_path(db)?)?;
             if args.no_bluetooth {

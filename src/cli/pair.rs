@@ -1,6 +1,7 @@
 //! `handsync pair`: pair with a phone over Bluetooth (legacy PIN or SSP) and trust it, so
 //! `serve` serves it and `sync --bt` can call it; and the Bluetooth part of `devices`.
 
+use handsync_proto::irda::dongle::DongleKind;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -195,6 +196,34 @@ pub fn usb_devices() -> Result<(), Failure> {
                 phone.node.display()
             );
         }
+    }
+    Ok(())
+}
+
+/// `handsync devices --irda DEVICE`: the stations in infrared range of a dongle.
+pub fn irda_devices(device: &str, kind: Option<DongleKind>) -> Result<(), Failure> {
+    use crate::transport::irda;
+    let spec = irda::DongleSpec::parse(device, kind)
+        .map_err(|e| Failure::bad_input(format!("--irda {e}")))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::io(format!("async runtime: {e}")))?;
+    let found = runtime.block_on(async {
+        let port = irda::open(&spec).await?;
+        irda::discover(port, None).await.map(|(_, found)| found)
+    });
+    let found = found.map_err(|e| Failure::io(e.to_string()))?;
+    if found.is_empty() {
+        println!(
+            "IrDA: nobody in range of {} (a phone's infrared must be on and face the dongle)",
+            spec.label()
+        );
+        return Ok(());
+    }
+    println!("IrDA, in range of {}:", spec.label());
+    for station in &found {
+        println!("  {}", irda::describe(station));
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ use super::Failure;
 use crate::daemon::config::{
     default_config_path, parse_listen, ConfigFile, DEFAULT_HTTP_LISTEN, DEFAULT_IDLE_TIMEOUT,
 };
+use crate::daemon::IrdaListen;
 use crate::daemon::{Daemon, Settings};
 use crate::transport::bluetooth::{self, agent::AgentPolicy, BtListen};
 use crate::transport::obex::ObexServerOptions;
@@ -19,6 +20,7 @@ use crate::transport::serial::at::SwitchOptions;
 use crate::transport::serial::{SerialListen, DEFAULT_BAUD};
 use crate::transport::usb::listen::{PlugCall, UsbListen};
 use crate::transport::usb::UsbPhone;
+use handsync_proto::irda::dongle::DongleKind;
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
@@ -60,6 +62,19 @@ pub struct ServeArgs {
     /// Suite did; the phone's own syncs are served too ([usb] sync-on-plug).
     #[arg(long, conflicts_with = "no_usb")]
     usb_sync_on_plug: bool,
+
+    /// Be discoverable as "PC Suite" on this infrared dongle, so phones in range sync from
+    /// their menu: a tty (serial dongle or SIR port, see --dongle) or `usb`, `usb:VID:PID`.
+    #[arg(long, value_name = "DEVICE")]
+    irda: Option<String>,
+
+    /// What sits on --irda's tty (see `handsync sync --help`); default sir.
+    #[arg(long, value_name = "KIND", value_parser = super::sync::parse_dongle)]
+    dongle: Option<DongleKind>,
+
+    /// Write every infrared frame to this pcap file (for Wireshark or tshark).
+    #[arg(long, value_name = "FILE")]
+    irda_capture: Option<PathBuf>,
 
     /// The Bluetooth adapter (hci0...). Default: BlueZ's default adapter.
     #[arg(long, value_name = "NAME")]
@@ -266,12 +281,38 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
     } else {
         println!("USB: off");
     }
-    println!("IrDA: not part of this build yet");
+    let irda_device = args.irda.clone().or_else(|| file.irda.device.clone());
+    let irda = match irda_device {
+        Some(device) => {
+            let kind = match (args.dongle, &file.irda.dongle) {
+                (Some(kind), _) => Some(kind),
+                (None, Some(name)) => Some(
+                    name.parse::<DongleKind>()
+                        .map_err(|e| Failure::bad_input(format!("[irda] dongle: {e}")))?,
+                ),
+                (None, None) => None,
+            };
+            let spec = crate::transport::irda::DongleSpec::parse(&device, kind)
+                .map_err(|e| Failure::bad_input(format!("--irda {e}")))?;
+            println!("IrDA: discoverable as \"PC Suite\" on {}", spec.label());
+            daemon.add_irda(IrdaListen {
+                spec,
+                obex: ObexServerOptions::default(),
+                capture: args.irda_capture.clone(),
+            });
+            true
+        }
+        None => {
+            println!("IrDA: off (--irda DEVICE names a dongle)");
+            false
+        }
+    };
     if daemon.http_addresses().is_empty()
         && daemon.obex_tcp_addresses().is_empty()
         && daemon.serial_devices().is_empty()
         && !bluetooth
         && !usb
+        && !irda
     {
         println!("handsync: no listener is configured; waiting for a signal to stop");
     }

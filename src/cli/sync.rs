@@ -20,14 +20,17 @@ use crate::pim::profile::{DataKind, DeviceInfo, PhoneProfile, ProfileSet};
 use crate::store::Datastore;
 use crate::syncml::san::{San, SanSync, SyncType};
 use crate::transport::bluetooth::{self, BtTarget, PhoneFound};
+use crate::transport::irda;
 use crate::transport::obex::{call_phone, CallOptions, CallReport, SanChoice, SanSent};
 use crate::transport::serial::at::{SwitchOptions, Switched};
 use crate::transport::serial::{self, SerialPort, DEFAULT_BAUD};
 use crate::transport::usb::{self, UsbPhone, UsbSelector};
+use handsync_proto::irda::dongle::DongleKind;
+use handsync_proto::irda::frame::Discovery;
 
 #[derive(Args, Debug)]
 // Where the phone is: exactly one of the two.
-#[command(group(ArgGroup::new("phone").required(true).args(["obex_tcp", "serial", "bt", "usb"])))]
+#[command(group(ArgGroup::new("phone").required(true).args(["obex_tcp", "serial", "bt", "usb", "irda"])))]
 pub struct SyncArgs {
     /// The phone (or the phone emulator) listens for OBEX on TCP at this address (IP:PORT or
     /// a port on loopback).
@@ -54,6 +57,34 @@ pub struct SyncArgs {
     /// that offers only a modem (CDC ACM) is switched to OBEX on it as on a serial cable.
     #[arg(long, value_name = "VID:PID|BUS-PORT", num_args = 0..=1, default_missing_value = "")]
     usb: Option<String>,
+
+    /// The phone is in infrared range of this dongle: a tty (/dev/ttyS1, /dev/ttyUSB0: a
+    /// serial dongle or a built-in SIR port, see --dongle) or `usb`, `usb:VID:PID`,
+    /// `usb:BUS-PORT` (an IrDA-USB dongle). handsync discovers the phone, asks it where its
+    /// OBEX service is, notifies it and runs the session.
+    #[arg(long, value_name = "DEVICE")]
+    irda: Option<String>,
+
+    /// What sits on --irda's tty, for its speed changes: sir (the default: a SIR port whose
+    /// infrared speed follows the line's), plain (fixed at 9600), or a dongle: actisys,
+    /// actisys+, tekram, esi, girbil, ma600, mcp2120, litelink, toim3232.
+    #[arg(long, value_name = "KIND", requires = "irda", value_parser = parse_dongle)]
+    dongle: Option<DongleKind>,
+
+    /// With --irda: the phone to call when several are in range, by its device address (hex,
+    /// as `handsync devices --irda` shows it) or its name.
+    #[arg(
+        long = "phone",
+        id = "irda_phone",
+        value_name = "ADDRESS|NAME",
+        requires = "irda"
+    )]
+    irda_phone: Option<String>,
+
+    /// With --irda: write every infrared frame to this pcap file (Wireshark and tshark read
+    /// it as IrDA).
+    #[arg(long, value_name = "FILE", requires = "irda")]
+    capture: Option<PathBuf>,
 
     /// The phone's RFCOMM channel for SyncML (skips the SDP lookup).
     #[arg(long, value_name = "N", requires = "bt",
@@ -115,6 +146,10 @@ enum SanArg {
     Legacy,
 }
 
+pub(super) fn parse_dongle(text: &str) -> Result<DongleKind, String> {
+    text.parse::<DongleKind>().map_err(|e| e.to_string())
+}
+
 /// The datastore names and content types a notification carries: the phone's own names for
 /// our datastores when its profile knows them, else the names PC Suite used.
 fn san_entry(datastore: Datastore, sync_type: SyncType, profile: Option<&PhoneProfile>) -> SanSync {
@@ -170,6 +205,29 @@ fn maker_model_profile(manufacturer: &str, model: &str) -> PhoneProfile {
         model: model.to_string(),
         software_version: String::new(),
     })
+}
+
+/// The quirk profile of a phone from the name it shows in infrared discovery ("Sony
+/// Ericsson K750i", "Nokia 6230i"): the makers' names may have two words.
+fn nickname_profile(nickname: &str) -> Option<PhoneProfile> {
+    const MAKERS: [&str; 5] = [
+        "Sony Ericsson",
+        "SonyEricsson",
+        "Nokia",
+        "Siemens",
+        "Motorola",
+    ];
+    let nickname = nickname.trim();
+    MAKERS
+        .iter()
+        .find_map(|maker| {
+            // `get`: a nickname's bytes need not fall on a character boundary there.
+            let head = nickname.get(..maker.len())?;
+            let rest = nickname.get(maker.len()..)?.trim();
+            (head.eq_ignore_ascii_case(maker) && !rest.is_empty())
+                .then(|| maker_model_profile(maker, rest))
+        })
+        .or_else(|| bluetooth_name_profile(nickname))
 }
 
 /// A Bluetooth address as `sync --bt` and `pair` take it.
@@ -346,6 +404,44 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
         .build()
         .map_err(|e| Failure::io(format!("async runtime: {e}")))?;
     let result = match (&args.serial, args.obex_tcp) {
+        _ if args.irda.is_some() => {
+            let device = args.irda.as_deref().expect("checked");
+            let spec = irda::DongleSpec::parse(device, args.dongle)
+                .map_err(|e| Failure::bad_input(format!("--irda {e}")))?;
+            eprintln!(
+                "handsync: looking for the phone in infrared range of {}",
+                spec.label()
+            );
+            runtime.block_on(async {
+                let port = irda::open(&spec)
+                    .await
+                    .map_err(|e| Failure::io(e.to_string()))?;
+                // Without --device, the phone's infrared nickname ("Nokia 6230i") picks its
+                // profile, as its Bluetooth name does.
+                let options_for = |found: &Discovery| {
+                    let identified = profile
+                        .clone()
+                        .or_else(|| nickname_profile(&found.info.nickname_text()));
+                    CallOptions {
+                        san: make_san(identified.as_ref()),
+                        ..options.clone()
+                    }
+                };
+                irda::call(
+                    port,
+                    args.irda_phone.as_deref(),
+                    hub.handle(),
+                    options_for,
+                    args.capture.as_deref(),
+                )
+                .await
+                .map(|(phone, report)| {
+                    eprintln!("handsync: synced over infrared with {}", irda::describe(&phone));
+                    report
+                })
+                .map_err(|e| Failure::io(e.to_string()))
+            })
+        }
         _ if args.usb.is_some() => {
             let selector = match args.usb.as_deref() {
                 Some("") | None => None,
@@ -459,7 +555,7 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
             })
         }
         (None, None) => Err(Failure::bad_input(
-            "say where the phone is: --usb, --bt MAC, --serial DEV or --obex-tcp ADDR".to_string(),
+            "say where the phone is: --usb, --bt MAC, --irda DEVICE, --serial DEV or --obex-tcp ADDR".to_string(),
         )),
     };
     hub.shutdown();

@@ -53,6 +53,10 @@
 //! [usb]
 //! enabled = true                         # serve phones plugged in (CDC OBEX), when USB exists
 //! sync-on-plug = false                   # the PC starts a sync when a phone is plugged in
+//!
+//! [irda]
+//! device = "/dev/ttyS1"                  # a dongle's tty, or "usb" / "usb:VID:PID"; off if unset
+//! dongle = "plain"                       # a serial dongle's kind (see `handsync sync --help`)
 //! ```
 
 use std::collections::BTreeMap;
@@ -92,7 +96,18 @@ pub struct ConfigFile {
     #[serde(default)]
     pub usb: UsbSection,
     #[serde(default)]
+    pub irda: IrdaSection,
+    #[serde(default)]
     pub limits: LimitsSection,
+}
+
+/// An infrared dongle to stay discoverable on (off unless a device is named: a dongle does
+/// not announce itself, and a tty may be anything).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct IrdaSection {
+    pub device: Option<String>,
+    pub dongle: Option<String>,
 }
 
 /// Phones plugged in on USB.

@@ -16,12 +16,22 @@ use crate::engine::{AuthPolicy, ServerConfig};
 use crate::store::Store;
 use crate::transport::bluetooth::{self, BtListen};
 use crate::transport::http::{self, HttpOptions};
+use crate::transport::irda;
 use crate::transport::limits::{raise_descriptor_limit, ConnectionGate, ConnectionLimits};
 use crate::transport::obex::ObexServerOptions;
 use crate::transport::serial::{self, SerialListen};
 use crate::transport::tcp;
 use crate::transport::usb::{self, listen::UsbListen};
 use hub::{Hub, HubHandle, HubOptions};
+
+/// An infrared dongle `serve` stays discoverable on.
+#[derive(Debug, Clone)]
+pub struct IrdaListen {
+    pub spec: irda::DongleSpec,
+    pub obex: ObexServerOptions,
+    /// Every frame into this pcap file.
+    pub capture: Option<std::path::PathBuf>,
+}
 
 /// What the daemon runs with (the configuration file and flags, resolved).
 #[derive(Debug, Clone)]
@@ -248,6 +258,23 @@ impl Daemon {
         let stopped = self.stopped.clone();
         self.listeners.push(self.runtime.spawn(async move {
             usb::listen::serve(listen, hub, stopped).await;
+            Ok(())
+        }));
+    }
+
+    /// Stays discoverable on an infrared dongle and serves the phones that call (see
+    /// [`irda::serve`]). A dongle that fails is reported, and the rest of the daemon goes on.
+    pub fn add_irda(&mut self, listen: IrdaListen) {
+        let mut obex = listen.obex;
+        obex.max_object_size = self.max_body;
+        let hub = self.hub.handle();
+        let stopped = self.stopped.clone();
+        self.listeners.push(self.runtime.spawn(async move {
+            let label = listen.spec.label();
+            if let Err(e) = irda::serve(listen.spec, hub, obex, listen.capture, stopped).await {
+                tracing::error!("IrDA on {label}: {e}");
+                println!("IrDA: {label}: {e}");
+            }
             Ok(())
         }));
     }

@@ -14,6 +14,7 @@
 
 pub mod bluetooth;
 pub mod emulated;
+pub mod emulated_irda;
 pub mod emulated_usb;
 pub mod http;
 pub mod irda;

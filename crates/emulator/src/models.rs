@@ -83,6 +83,8 @@ struct ModelFile {
     number_of_changes: bool,
     utc: bool,
     cable_switch: Option<CableSwitch>,
+    #[serde(default)]
+    infrared: bool,
     text_style: TextStyle,
     anchor_style: AnchorStyle,
     #[serde(default = "pc_suite")]
@@ -293,6 +295,7 @@ fn read_model(
         datastores: model.datastores.into_iter().map(datastore_spec).collect(),
         capabilities,
         cable_switch: model.cable_switch,
+        infrared: model.infrared,
         text_style: model.text_style,
         anchor_style: model.anchor_style,
         server_identifier: model.server_identifier,

@@ -143,6 +143,8 @@ pub struct DeviceProfile {
     pub datastores: Vec<DatastoreSpec>,
     pub capabilities: Vec<Capability>,
     pub cable_switch: Option<CableSwitch>,
+    /// The phone has an infrared port (IrDA with OBEX): `emulate --irda-pty` takes it.
+    pub infrared: bool,
     pub text_style: TextStyle,
     pub anchor_style: AnchorStyle,
     /// The server identity the phone is configured with (header `Target`).

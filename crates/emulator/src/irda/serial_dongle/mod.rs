@@ -24,7 +24,7 @@ fn power_timing(kind: DongleKind) -> (Duration, Duration) {
         DongleKind::Toim3232 => (Duration::from_millis(5), Duration::from_millis(20)),
         // The MCP2120 has its own supply (its reset timer is modelled apart); the ESI-9680
         // is passive: its speed is the line levels.
-        DongleKind::Plain | DongleKind::Esi | DongleKind::Mcp2120 => {
+        DongleKind::Sir | DongleKind::Plain | DongleKind::Esi | DongleKind::Mcp2120 => {
             (Duration::ZERO, Duration::from_millis(1))
         }
         _ => (Duration::from_millis(20), Duration::from_millis(5)),
@@ -34,6 +34,10 @@ fn power_timing(kind: DongleKind) -> (Duration, Duration) {
 /// The per-family state.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Chip {
+    /// A SIR port: it runs at whatever speed the host's UART last sent at.
+    Sir {
+        speed: u32,
+    },
     Plain,
     /// Position in the RTS-pulse cycle.
     Actisys {
@@ -132,6 +136,7 @@ impl EmulatedDongle {
     /// The state the chip wakes up in.
     fn power_on_state(&mut self, now: Instant) {
         self.chip = match self.kind {
+            DongleKind::Sir => Chip::Sir { speed: 9600 },
             DongleKind::Plain => Chip::Plain,
             DongleKind::Actisys220L | DongleKind::Actisys220LPlus => Chip::Actisys {
                 step: 0,
@@ -168,7 +173,7 @@ impl EmulatedDongle {
     fn supplied(&self, dtr: bool, rts: bool) -> bool {
         match self.kind {
             // DTR and RTS drive the MCP2120's MODE and RESET pins, not its supply.
-            DongleKind::Plain | DongleKind::Mcp2120 => true,
+            DongleKind::Sir | DongleKind::Plain | DongleKind::Mcp2120 => true,
             // RTS only trickle-charges the IR320ST-2: DTR powers it.
             DongleKind::Toim3232 => dtr,
             _ => dtr || rts,
@@ -212,7 +217,7 @@ impl EmulatedDongle {
         let rts_rose = rts && !was_rts;
         let rts_fell = !rts && was_rts;
         match &mut self.chip {
-            Chip::Plain | Chip::Esi => {}
+            Chip::Sir { .. } | Chip::Plain | Chip::Esi => {}
             Chip::Actisys { step, plus } => {
                 let cycle_len = if *plus { 5 } else { 4 };
                 if dtr_rose && rts {
@@ -355,6 +360,13 @@ impl EmulatedDongle {
         at
     }
 
+    /// The host set its UART to `speed`: a SIR port follows it, a dongle does not notice.
+    pub fn host_uart_speed(&mut self, speed: u32) {
+        if let Chip::Sir { speed: ours } = &mut self.chip {
+            *ours = speed;
+        }
+    }
+
     fn host_byte(&mut self, start: Instant, byte: u8, uart_speed: u32) {
         if !self.supplied(self.dtr, self.rts) || !self.awake(start) {
             return; // a dead or waking chip hears nothing
@@ -371,7 +383,11 @@ impl EmulatedDongle {
         let command_mode = self.in_command_mode(start);
         let rts_low_for = start.saturating_duration_since(self.rts_since);
         match &mut self.chip {
-            Chip::Plain | Chip::Esi | Chip::Actisys { .. } | Chip::LiteLink { .. } => {}
+            Chip::Sir { .. }
+            | Chip::Plain
+            | Chip::Esi
+            | Chip::Actisys { .. }
+            | Chip::LiteLink { .. } => {}
             Chip::Tekram { latched, .. } | Chip::Toim3232 { latched, .. } => {
                 if command_mode {
                     if rts_low_for >= COMMAND_SETUP {
@@ -472,7 +488,8 @@ impl EmulatedDongle {
                 (true, true) => 115_200,
                 _ => 9600,
             },
-            Chip::Tekram { speed, .. }
+            Chip::Sir { speed }
+            | Chip::Tekram { speed, .. }
             | Chip::Ma600 { speed, .. }
             | Chip::Toim3232 { speed, .. }
             | Chip::Girbil { speed, .. }
@@ -488,7 +505,7 @@ impl EmulatedDongle {
             return None;
         }
         let data_mode = match &self.chip {
-            Chip::Plain | Chip::Esi => true,
+            Chip::Sir { .. } | Chip::Plain | Chip::Esi => true,
             Chip::Actisys { .. } | Chip::LiteLink { .. } => self.dtr && self.rts,
             Chip::Tekram { .. } | Chip::Ma600 { .. } => self.dtr && self.rts,
             Chip::Toim3232 { .. } => self.rts,

@@ -16,7 +16,10 @@ fn drive(
                 dongle.set_lines(now, *dtr, *rts);
                 now += Duration::from_micros(1); // an ioctl takes a moment
             }
-            Step::SetUartSpeed(speed) => uart = *speed,
+            Step::SetUartSpeed(speed) => {
+                uart = *speed;
+                dongle.host_uart_speed(uart);
+            }
             Step::Write(bytes) => now = dongle.host_bytes(now, bytes, uart),
             Step::Wait(pause) => now += *pause,
             Step::ExpectEcho { bytes, .. } => {

@@ -14,6 +14,10 @@ use std::time::Duration;
 /// The dongle families handsync can drive.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum DongleKind {
+    /// No dongle to command: a SIR port or transceiver whose infrared speed is the UART's
+    /// (a laptop's built-in IrDA port, an encoder clocked by the UART), as Linux's
+    /// irtty-sir drove one without a dongle driver.
+    Sir,
     /// An adapter without speed control (a bare SIR transceiver on a UART): 9600 b/s only.
     Plain,
     /// ACTiSYS IR-220L: RTS pulses step through the speeds.
@@ -38,7 +42,8 @@ pub enum DongleKind {
 
 impl DongleKind {
     /// Every kind, in the order the CLI lists them.
-    pub const ALL: [DongleKind; 10] = [
+    pub const ALL: [DongleKind; 11] = [
+        DongleKind::Sir,
         DongleKind::Plain,
         DongleKind::Actisys220L,
         DongleKind::Actisys220LPlus,
@@ -54,6 +59,7 @@ impl DongleKind {
     /// The name `--dongle` takes.
     pub fn cli_name(self) -> &'static str {
         match self {
+            DongleKind::Sir => "sir",
             DongleKind::Plain => "plain",
             DongleKind::Actisys220L => "actisys",
             DongleKind::Actisys220LPlus => "actisys+",
@@ -70,6 +76,7 @@ impl DongleKind {
     /// The product's name, for messages.
     pub fn product(self) -> &'static str {
         match self {
+            DongleKind::Sir => "SIR port",
             DongleKind::Plain => "plain SIR adapter",
             DongleKind::Actisys220L => "ACTiSYS IR-220L",
             DongleKind::Actisys220LPlus => "ACTiSYS IR-220L+",
@@ -90,7 +97,9 @@ impl DongleKind {
             DongleKind::Plain => &[9600],
             DongleKind::Actisys220L => &[9600, 19200, 57600, 115_200],
             DongleKind::Esi => &[9600, 19200, 115_200],
-            DongleKind::Ma600 | DongleKind::Toim3232 => &[2400, 9600, 19200, 38400, 57600, 115_200],
+            DongleKind::Sir | DongleKind::Ma600 | DongleKind::Toim3232 => {
+                &[2400, 9600, 19200, 38400, 57600, 115_200]
+            }
             DongleKind::Actisys220LPlus
             | DongleKind::Tekram210B
             | DongleKind::Girbil
@@ -112,9 +121,9 @@ impl DongleKind {
     }
 
     /// Whether the driver has to set DTR and RTS (a pty, having no modem lines, can only
-    /// carry [`DongleKind::Plain`]).
+    /// carry [`DongleKind::Sir`] and [`DongleKind::Plain`]).
     pub fn needs_modem_lines(self) -> bool {
-        self != DongleKind::Plain
+        !matches!(self, DongleKind::Sir | DongleKind::Plain)
     }
 }
 
@@ -289,7 +298,7 @@ pub fn reset(kind: DongleKind) -> Vec<Step> {
         steps.extend([lines(true, true), Step::Wait(POWER_SETTLE)]);
     }
     match kind {
-        DongleKind::Plain => {}
+        DongleKind::Sir | DongleKind::Plain => {}
         // A short DTR low pulse resets to 9600 b/s.
         DongleKind::Actisys220L | DongleKind::Actisys220LPlus => {
             steps.extend([lines(false, true), micros(10), lines(true, true)]);
@@ -370,7 +379,8 @@ pub fn change_speed(kind: DongleKind, to: u32) -> Result<Vec<Step>, DongleError>
     }
     let mut steps = reset(kind);
     match kind {
-        DongleKind::Plain => {}
+        // The UART's speed is the air's.
+        DongleKind::Sir | DongleKind::Plain => {}
         DongleKind::Actisys220L | DongleKind::Actisys220LPlus => {
             let pulses = cycle_position(&ACTISYS_CYCLE, to);
             for _ in 0..pulses {

@@ -234,7 +234,7 @@ fn a_peer_out_of_range_ends_the_link_as_out_of_range() {
     link.in_range = false;
     let mut a_closed = None;
     assert!(link.run_until(Duration::from_secs(60), |l| {
-        let _ = l.a.write_obex(b"still there?");
+        l.a.write_obex(b"still there?");
         for event in events(&mut l.a) {
             if let StationEvent::ObexClosed(reason) = event {
                 a_closed = Some(reason);

@@ -1,0 +1,331 @@
+//! Infrared, with the real binaries on both ends: `handsync emulate --irda-pty` is a phone
+//! whose infrared port faces the PC's SIR port (a pseudo-terminal), the simulated air between
+//! them; `handsync sync --irda`, `serve --irda` and `devices --irda` run the whole stack
+//! (SIR, IrLAP, IrLMP, IAS, TinyTP, OBEX, SyncML) on the other end. Wireshark's dissectors
+//! (tshark) judge the frames of a whole session.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use handsync::emulator::DeviceProfile;
+
+fn handsync() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_handsync"))
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// `handsync emulate --irda-pty ...` and the pty it made.
+struct Phone {
+    child: Child,
+    rest: std::thread::JoinHandle<String>,
+}
+
+impl Phone {
+    fn finish(self) -> (bool, String) {
+        let output = self.child.wait_with_output().unwrap();
+        let printed = self.rest.join().unwrap();
+        (
+            output.status.success(),
+            format!("{printed}{}", String::from_utf8_lossy(&output.stderr)),
+        )
+    }
+}
+
+fn emulated_phone(args: &[&str]) -> (Phone, String) {
+    let mut child = handsync()
+        .args(["emulate", "--irda-pty", "--timeout", "60"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let path = loop {
+        let line = lines.next().expect("the pty is announced").unwrap();
+        if let Some(path) = line.strip_prefix("emulate: infrared on ") {
+            break path.trim().to_string();
+        }
+    };
+    let rest = std::thread::spawn(move || {
+        lines
+            .map_while(Result::ok)
+            .map(|l| l + "\n")
+            .collect::<String>()
+    });
+    (Phone { child, rest }, path)
+}
+
+fn contacts_in(db: &Path) -> usize {
+    let export = handsync()
+        .arg("--db")
+        .arg(db)
+        .args(["export", "--datastore", "contacts"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&export.stdout)
+        .matches("BEGIN:VCARD")
+        .count()
+}
+
+fn history(db: &Path) -> String {
+    text(
+        &handsync()
+            .arg("--db")
+            .arg(db)
+            .args(["history"])
+            .output()
+            .unwrap(),
+    )
+}
+
+fn sync_irda(db: &Path, path: &str, extra: &[&str]) -> Output {
+    handsync()
+        .arg("--db")
+        .arg(db)
+        .args([
+            "sync",
+            "--irda",
+            path,
+            "--datastore",
+            "contacts",
+            "--timeout",
+            "30",
+        ])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn every_infrared_model_syncs_when_the_pc_starts() {
+    let models: Vec<_> = DeviceProfile::BUILTIN
+        .into_iter()
+        .filter(|name| DeviceProfile::builtin(name).unwrap().infrared)
+        .collect();
+    assert!(models.len() >= 3, "{models:?}");
+    for name in models {
+        let dir = support::scratch_dir(&format!("irda-pc-{name}"));
+        let db = dir.join("handsync.db");
+        let data = dir.join("phone");
+        let (phone, path) = emulated_phone(&[
+            "--profile",
+            name,
+            "--data",
+            data.to_str().unwrap(),
+            "--generate",
+            "8",
+        ]);
+        let sync = sync_irda(&db, &path, &[]);
+        assert!(sync.status.success(), "{name}: {}", text(&sync));
+        assert!(
+            text(&sync).contains("synced over infrared with"),
+            "{name}: {}",
+            text(&sync)
+        );
+        let (ok, printed) = phone.finish();
+        assert!(ok && printed.contains("completed"), "{name}: {printed}");
+        assert_eq!(contacts_in(&db), 8, "{name}");
+        assert!(
+            history(&db).contains("obex-irda"),
+            "{name}: {}",
+            history(&db)
+        );
+    }
+}
+
+#[test]
+fn the_phone_starts_and_serve_answers_as_pc_suite() {
+    let dir = support::scratch_dir("irda-phone-starts");
+    let db = dir.join("handsync.db");
+    let (phone, path) = emulated_phone(&[
+        "--profile",
+        "sonyericsson-k750i",
+        "--generate",
+        "5",
+        "--irda-start",
+    ]);
+    let mut serve = handsync()
+        .arg("--db")
+        .arg(&db)
+        .args(["serve", "--irda", &path, "--http", "127.0.0.1:0"])
+        .args(["--no-bluetooth", "--no-usb"])
+        .env("XDG_CONFIG_HOME", &dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (ok, printed) = phone.finish();
+    // SAFETY-free stop: SIGTERM through kill(1), so the daemon records and exits cleanly.
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(serve.id().to_string())
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while serve.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = serve.kill();
+    let output = serve.wait_with_output().unwrap();
+    assert!(
+        ok && printed.contains("completed"),
+        "{printed}\n{}",
+        text(&output)
+    );
+    assert!(
+        text(&output).contains("IrDA: discoverable as \"PC Suite\""),
+        "{}",
+        text(&output)
+    );
+    assert_eq!(contacts_in(&db), 5);
+}
+
+#[test]
+fn devices_lists_the_phone_in_range() {
+    let (mut phone, path) = emulated_phone(&["--profile", "nokia-6230i"]);
+    let devices = handsync()
+        .args(["devices", "--irda", &path])
+        .output()
+        .unwrap();
+    assert!(devices.status.success(), "{}", text(&devices));
+    assert!(
+        text(&devices).contains("\"Nokia 6230i\""),
+        "{}",
+        text(&devices)
+    );
+    // The phone waited for a call that never came.
+    let _ = phone.child.kill();
+    let _ = phone.child.wait();
+}
+
+#[test]
+fn a_phone_leaving_range_mid_sync_is_recorded_as_cut_and_the_next_sync_converges() {
+    let dir = support::scratch_dir("irda-out-of-range");
+    let db = dir.join("handsync.db");
+    let data = dir.join("phone");
+    let data_text = data.to_str().unwrap();
+    let (phone, path) = emulated_phone(&[
+        "--profile",
+        "nokia-6230i",
+        "--data",
+        data_text,
+        "--generate",
+        "120",
+        "--out-of-range-after",
+        "1.5",
+    ]);
+    let sync = sync_irda(&db, &path, &[]);
+    assert!(!sync.status.success(), "{}", text(&sync));
+    assert!(text(&sync).contains("out of range"), "{}", text(&sync));
+    let _ = phone.finish();
+    assert!(history(&db).contains("cut"), "{}", history(&db));
+
+    let (phone, path) = emulated_phone(&["--profile", "nokia-6230i", "--data", data_text]);
+    let sync = sync_irda(&db, &path, &[]);
+    assert!(sync.status.success(), "{}", text(&sync));
+    let (ok, printed) = phone.finish();
+    assert!(ok, "{printed}");
+    assert_eq!(contacts_in(&db), 120);
+}
+
+#[test]
+fn lost_and_damaged_frames_are_sent_again() {
+    let dir = support::scratch_dir("irda-lossy");
+    let db = dir.join("handsync.db");
+    let (phone, path) = emulated_phone(&[
+        "--profile",
+        "siemens-s65",
+        "--generate",
+        "30",
+        "--air-loss",
+        "0.03",
+        "--air-errors",
+        "0.000005",
+        "--air-seed",
+        "7",
+    ]);
+    let sync = sync_irda(&db, &path, &[]);
+    assert!(sync.status.success(), "{}", text(&sync));
+    let (ok, printed) = phone.finish();
+    assert!(ok && printed.contains("completed"), "{printed}");
+    assert_eq!(contacts_in(&db), 30);
+}
+
+#[test]
+fn nobody_in_range_is_said_plainly() {
+    // A pty nobody answers on: a dongle with no phone in front of it.
+    let (phone_side, path) = handsync::transport::serial::open_pty().unwrap();
+    let dir = support::scratch_dir("irda-nobody");
+    let sync = sync_irda(&dir.join("handsync.db"), &path, &[]);
+    drop(phone_side);
+    assert!(!sync.status.success());
+    assert!(
+        text(&sync).contains("no phone in infrared range"),
+        "{}",
+        text(&sync)
+    );
+}
+
+#[test]
+fn a_model_without_infrared_is_refused() {
+    let output = handsync()
+        .args(["emulate", "--irda-pty", "--profile", "motorola-v3"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        text(&output).contains("has no infrared port"),
+        "{}",
+        text(&output)
+    );
+}
+
+#[test]
+fn wireshark_decodes_every_frame_of_a_whole_session() {
+    if !support::oracle_available("tshark") {
+        return;
+    }
+    let dir = support::scratch_dir("irda-capture");
+    let db = dir.join("handsync.db");
+    let capture = dir.join("session.pcap");
+    let (phone, path) = emulated_phone(&["--profile", "nokia-6230i", "--generate", "4"]);
+    let sync = sync_irda(&db, &path, &["--capture", capture.to_str().unwrap()]);
+    assert!(sync.status.success(), "{}", text(&sync));
+    let _ = phone.finish();
+    let decoded = Command::new("tshark")
+        .args(["-r", capture.to_str().unwrap(), "-V"])
+        .output()
+        .unwrap();
+    assert!(decoded.status.success(), "{}", text(&decoded));
+    let verbose = String::from_utf8_lossy(&decoded.stdout);
+    let problems = handsync_proto::irda::pcap::tshark_problems(&verbose);
+    assert!(problems.is_empty(), "{problems:#?}");
+    let layers = handsync_proto::irda::pcap::tshark_frame_layers(&verbose);
+    assert!(layers.len() > 20, "{} frames", layers.len());
+    // Every frame is IrLAP; the discovery, connection, IAS lookup and the OBEX data are
+    // IrLMP on top (Wireshark follows TinyTP only on the LSAPs of IrCOMM and IrLPT, so the
+    // OBEX payload shows as IrLMP data).
+    assert!(layers
+        .iter()
+        .all(|frame| frame.first().map(String::as_str) == Some("IrDA Link Access Protocol")));
+    let seen = |name: &str| layers.iter().any(|frame| frame.iter().any(|l| l == name));
+    for layer in [
+        "IrDA Link Management Protocol",
+        "Information Access Protocol",
+    ] {
+        assert!(seen(layer), "no {layer} frame: {layers:?}");
+    }
+    for part in ["XID", "SNRM", "UA", "DISC"] {
+        assert!(verbose.contains(part), "no {part} frame in\n{verbose}");
+    }
+}
