@@ -107,87 +107,105 @@ fn sync_irda(db: &Path, path: &str, extra: &[&str]) -> Output {
         .unwrap()
 }
 
-#[test]
-fn every_infrared_model_syncs_when_the_pc_starts() {
+fn infrared_models() -> Vec<&'static str> {
     let models: Vec<_> = DeviceProfile::BUILTIN
         .into_iter()
         .filter(|name| DeviceProfile::builtin(name).unwrap().infrared)
         .collect();
     assert!(models.len() >= 3, "{models:?}");
-    for name in models {
-        let dir = support::scratch_dir(&format!("irda-pc-{name}"));
-        let db = dir.join("handsync.db");
-        let data = dir.join("phone");
-        let (phone, path) = emulated_phone(&[
-            "--profile",
-            name,
-            "--data",
-            data.to_str().unwrap(),
-            "--generate",
-            "8",
-        ]);
-        let sync = sync_irda(&db, &path, &[]);
-        assert!(sync.status.success(), "{name}: {}", text(&sync));
-        assert!(
-            text(&sync).contains("synced over infrared with"),
-            "{name}: {}",
-            text(&sync)
-        );
-        let (ok, printed) = phone.finish();
-        assert!(ok && printed.contains("completed"), "{name}: {printed}");
-        assert_eq!(contacts_in(&db), 8, "{name}");
-        assert!(
-            history(&db).contains("obex-irda"),
-            "{name}: {}",
-            history(&db)
-        );
+    models
+}
+
+/// Every model with an infrared port, the PC calling: through a SIR port that follows the
+/// line's speed (115200 negotiated) and through a plain adapter fixed at 9600.
+#[test]
+fn every_infrared_model_syncs_when_the_pc_starts_at_both_speeds() {
+    for name in infrared_models() {
+        for (dongle, speed) in [("sir", "115200"), ("plain", "9600")] {
+            let dir = support::scratch_dir(&format!("irda-pc-{name}-{dongle}"));
+            let db = dir.join("handsync.db");
+            let data = dir.join("phone");
+            let (phone, path) = emulated_phone(&[
+                "--profile",
+                name,
+                "--data",
+                data.to_str().unwrap(),
+                "--generate",
+                "8",
+            ]);
+            let sync = sync_irda(&db, &path, &["--dongle", dongle]);
+            let said = text(&sync);
+            assert!(sync.status.success(), "{name} {dongle}: {said}");
+            assert!(
+                said.contains("synced over infrared with")
+                    && said.contains(&format!("at {speed} b/s")),
+                "{name} {dongle}: {said}"
+            );
+            let (ok, printed) = phone.finish();
+            assert!(ok && printed.contains("completed"), "{name}: {printed}");
+            assert_eq!(contacts_in(&db), 8, "{name} {dongle}");
+            assert!(
+                history(&db).contains("obex-irda"),
+                "{name}: {}",
+                history(&db)
+            );
+        }
     }
 }
 
+/// Every model with an infrared port starting from its menu: it discovers "PC Suite" (serve
+/// --irda), finds its OBEX service through IAS and syncs.
 #[test]
-fn the_phone_starts_and_serve_answers_as_pc_suite() {
-    let dir = support::scratch_dir("irda-phone-starts");
-    let db = dir.join("handsync.db");
-    let (phone, path) = emulated_phone(&[
-        "--profile",
-        "sonyericsson-k750i",
-        "--generate",
-        "5",
-        "--irda-start",
-    ]);
-    let mut serve = handsync()
+fn every_infrared_model_syncs_when_the_phone_starts() {
+    for name in infrared_models() {
+        let dir = support::scratch_dir(&format!("irda-phone-{name}"));
+        let db = dir.join("handsync.db");
+        let (phone, path) = emulated_phone(&["--profile", name, "--generate", "5", "--irda-start"]);
+        let (ok, printed, served) = serve_until_the_phone_is_done(&db, &dir, &path, phone);
+        assert!(
+            ok && printed.contains("completed"),
+            "{name}: {printed}\n{served}"
+        );
+        assert!(
+            served.contains("IrDA: discoverable as \"PC Suite\""),
+            "{name}: {served}"
+        );
+        assert_eq!(contacts_in(&db), 5, "{name}");
+    }
+}
+
+/// `handsync serve --irda PATH` until the emulated phone exits; the phone's and the daemon's
+/// output.
+fn serve_until_the_phone_is_done(
+    db: &Path,
+    dir: &Path,
+    path: &str,
+    phone: Phone,
+) -> (bool, String, String) {
+    let serve = handsync()
         .arg("--db")
-        .arg(&db)
-        .args(["serve", "--irda", &path, "--http", "127.0.0.1:0"])
+        .arg(db)
+        .args(["serve", "--irda", path, "--http", "127.0.0.1:0"])
         .args(["--no-bluetooth", "--no-usb"])
-        .env("XDG_CONFIG_HOME", &dir)
+        .env("XDG_CONFIG_HOME", dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let (ok, printed) = phone.finish();
-    // SAFETY-free stop: SIGTERM through kill(1), so the daemon records and exits cleanly.
+    // SIGTERM, so the daemon stops as systemd would stop it.
     let _ = Command::new("kill")
         .arg("-TERM")
         .arg(serve.id().to_string())
         .status();
+    let mut serve = serve;
     let deadline = Instant::now() + Duration::from_secs(20);
     while serve.try_wait().unwrap().is_none() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
     let _ = serve.kill();
     let output = serve.wait_with_output().unwrap();
-    assert!(
-        ok && printed.contains("completed"),
-        "{printed}\n{}",
-        text(&output)
-    );
-    assert!(
-        text(&output).contains("IrDA: discoverable as \"PC Suite\""),
-        "{}",
-        text(&output)
-    );
-    assert_eq!(contacts_in(&db), 5);
+    (ok, printed, text(&output))
 }
 
 #[test]

@@ -435,9 +435,13 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
                     args.capture.as_deref(),
                 )
                 .await
-                .map(|(phone, report)| {
-                    eprintln!("handsync: synced over infrared with {}", irda::describe(&phone));
-                    report
+                .map(|call| {
+                    eprintln!(
+                        "handsync: synced over infrared with {} at {} b/s",
+                        irda::describe(&call.phone),
+                        call.speed
+                    );
+                    call.report
                 })
                 .map_err(|e| Failure::io(e.to_string()))
             })

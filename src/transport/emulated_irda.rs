@@ -295,7 +295,13 @@ async fn drive(
                     return;
                 }
             },
-            _ = tokio::time::sleep_until(deadline.into()) => ir.handle_timeout(Instant::now()),
+            _ = tokio::time::sleep_until(deadline.into()) => {
+                // Deliveries to the PC happen now: at the speed its tty is set to now.
+                if let Some(speed) = pc_speed(&speed_fd) {
+                    ir.set_pc_speed(speed);
+                }
+                ir.handle_timeout(Instant::now());
+            }
         }
     }
 }
@@ -322,7 +328,13 @@ async fn linger(port: &mut SerialPort, speed_fd: &OwnedFd, ir: &mut IrPhone) {
             read = port.read(&mut buffer) => if let Ok(n @ 1..) = read {
                 ir.handle_pc_bytes(Instant::now(), &buffer[..n]);
             },
-            _ = tokio::time::sleep_until(deadline.into()) => ir.handle_timeout(Instant::now()),
+            _ = tokio::time::sleep_until(deadline.into()) => {
+                // Deliveries to the PC happen now: at the speed its tty is set to now.
+                if let Some(speed) = pc_speed(&speed_fd) {
+                    ir.set_pc_speed(speed);
+                }
+                ir.handle_timeout(Instant::now());
+            }
         }
     }
 }

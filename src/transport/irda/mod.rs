@@ -249,7 +249,7 @@ pub async fn call(
     hub: HubHandle,
     options_for: impl FnOnce(&Discovery) -> CallOptions,
     capture_path: Option<&Path>,
-) -> Result<(Discovery, CallReport), IrdaError> {
+) -> Result<IrdaCall, IrdaError> {
     let mut capture = match capture_path {
         Some(path) => Some(Capture::create(path)?),
         None => None,
@@ -289,7 +289,7 @@ pub async fn call(
     let station = pc_station(&port, false);
     let mut link = link::start(port, station, capture);
     let _ = link.commands.send(LinkCommand::OpenObex(phone.address));
-    wait_open(&mut link).await?;
+    let speed = wait_open(&mut link).await?;
     let session = tokio::spawn({
         let hub = hub.clone();
         let options = options.clone();
@@ -298,7 +298,20 @@ pub async fn call(
     });
     let outcome = watch_session(&mut link, session).await;
     let _ = stop(link).await;
-    outcome.map(|report| (phone, report))
+    outcome.map(|report| IrdaCall {
+        phone,
+        speed,
+        report,
+    })
+}
+
+/// A PC-started session that ran.
+#[derive(Debug)]
+pub struct IrdaCall {
+    pub phone: Discovery,
+    /// Bits per second the link ran at.
+    pub speed: u32,
+    pub report: CallReport,
 }
 
 fn matches_wanted(found: &Discovery, wanted: Option<&str>) -> bool {
@@ -312,15 +325,15 @@ fn matches_wanted(found: &Discovery, wanted: Option<&str>) -> bool {
     }
 }
 
-/// Waits until the OBEX channel is open, or says why it is not.
-async fn wait_open(link: &mut Link) -> Result<DeviceAddress, IrdaError> {
+/// Waits until the OBEX channel is open (its link's speed), or says why it is not.
+async fn wait_open(link: &mut Link) -> Result<u32, IrdaError> {
     let deadline = tokio::time::Instant::now() + OPEN_TIMEOUT;
     loop {
         let notice = tokio::time::timeout_at(deadline, link.notices.recv())
             .await
             .map_err(|_| IrdaError::OpenTimedOut)?;
         match notice {
-            Some(LinkNotice::Station(StationEvent::ObexOpened { peer })) => return Ok(peer),
+            Some(LinkNotice::Station(StationEvent::ObexOpened { speed, .. })) => return Ok(speed),
             Some(LinkNotice::Station(StationEvent::ObexClosed(reason))) => {
                 return Err(IrdaError::Link(reason))
             }
@@ -423,7 +436,10 @@ async fn serve_one(
         tokio::select! {
             _ = shutdown.changed() => return ServeOutcome::Shutdown,
             notice = link.notices.recv() => match notice {
-                Some(LinkNotice::Station(StationEvent::ObexOpened { peer })) => break peer,
+                Some(LinkNotice::Station(StationEvent::ObexOpened { peer, speed })) => {
+                    tracing::info!(phone = %peer, speed, "IrDA: the phone opened OBEX");
+                    break peer;
+                }
                 Some(LinkNotice::Station(StationEvent::DiscoveredBy(by))) => {
                     tracing::debug!(by = %describe(&by), "IrDA: discovered");
                 }

@@ -97,6 +97,14 @@ impl IrPhone {
 
     /// Bytes the PC wrote to its tty.
     pub fn handle_pc_bytes(&mut self, now: Instant, bytes: &[u8]) {
+        // Until a link is up everything goes at the contact speed (discovery, SNRM and its
+        // UA): the tty's speed read now may already be the one the PC switches to right
+        // after its UA, which these bytes did not go out at.
+        let speed = if self.station.is_linked() {
+            self.pc_speed
+        } else {
+            CONTACT_SPEED
+        };
         for item in self.from_pc.push(bytes) {
             // When the frame will be off the air is the air's business here.
             let _ = match item {
@@ -105,7 +113,7 @@ impl IrPhone {
                     PC,
                     Transmit {
                         frame,
-                        speed: self.pc_speed,
+                        speed,
                         extra_bofs: 0,
                     },
                 ),
@@ -115,7 +123,7 @@ impl IrPhone {
                     PC,
                     Transmit {
                         frame: vec![0xFF],
-                        speed: self.pc_speed,
+                        speed,
                         extra_bofs: 0,
                     },
                 ),

@@ -95,8 +95,8 @@ pub enum StationEvent {
     Discovered(Vec<Discovery>),
     /// A station discovered us.
     DiscoveredBy(Discovery),
-    /// The OBEX byte stream is open.
-    ObexOpened { peer: DeviceAddress },
+    /// The OBEX byte stream is open, over a link at `speed` bits per second.
+    ObexOpened { peer: DeviceAddress, speed: u32 },
     /// It closed (or never opened); the link is down or going down.
     ObexClosed(CloseReason),
 }
@@ -426,7 +426,10 @@ impl Station {
                     connection: conn,
                     ttp,
                 };
-                self.events.push_back(StationEvent::ObexOpened { peer });
+                self.events.push_back(StationEvent::ObexOpened {
+                    peer,
+                    speed: self.lap.speed(),
+                });
             }
             LmpEvent::ConnectIndication {
                 conn,
@@ -459,7 +462,10 @@ impl Station {
                     ttp: Box::new(ttp),
                 };
                 let peer = self.link_peer.unwrap_or(DeviceAddress(0));
-                self.events.push_back(StationEvent::ObexOpened { peer });
+                self.events.push_back(StationEvent::ObexOpened {
+                    peer,
+                    speed: self.lap.speed(),
+                });
             }
             LmpEvent::Data { conn, data } => {
                 let Obex::Open { connection, ttp } = &mut self.obex else {
