@@ -330,7 +330,7 @@ async fn linger(port: &mut SerialPort, speed_fd: &OwnedFd, ir: &mut IrPhone) {
             },
             _ = tokio::time::sleep_until(deadline.into()) => {
                 // Deliveries to the PC happen now: at the speed its tty is set to now.
-                if let Some(speed) = pc_speed(&speed_fd) {
+                if let Some(speed) = pc_speed(speed_fd) {
                     ir.set_pc_speed(speed);
                 }
                 ir.handle_timeout(Instant::now());
