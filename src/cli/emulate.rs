@@ -22,6 +22,7 @@ use crate::transport::emulated::{
     EmulateError, LinkBytes,
 };
 use crate::transport::emulated_irda::{over_irda, AirSettings, IrdaRole};
+use crate::transport::emulated_irda_usb::{over_irda_usbip, BUSID as IRDA_BUSID};
 use crate::transport::emulated_usb::{over_usbip, UsbCut, UsbRole, BUSID};
 
 #[derive(Args, Debug)]
@@ -84,32 +85,38 @@ pub struct EmulateArgs {
     /// Be a phone with an infrared port facing the PC's SIR port: make a pseudo-terminal
     /// that plays the PC's port, print its path (for `handsync sync --irda PATH` or `serve
     /// --irda PATH`), and carry the phone's IrDA frames across a simulated air. One session.
-    #[arg(long, group = "wire")]
+    #[arg(long, group = "wire", group = "infrared")]
     irda_pty: bool,
 
-    /// With --irda-pty: the phone discovers "PC Suite" and starts the session (`serve
+    /// Be a phone in front of an IrDA-USB dongle (an ACTiSYS ACT-IR2000U): serve the dongle
+    /// over USB/IP on this address, print it, and wait for `usbip attach -r HOST -b 1-1`; the
+    /// PC then finds it with `--irda usb`. One session, then the dongle is unplugged.
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen, group = "wire", group = "infrared")]
+    irda_usbip: Option<SocketAddr>,
+
+    /// With --irda-pty or --irda-usbip: the phone discovers "PC Suite" and starts the session (`serve
     /// --irda` waits for it); without it the phone waits for the PC's call (`sync --irda`).
-    #[arg(long, requires = "irda_pty")]
+    #[arg(long, requires = "infrared")]
     irda_start: bool,
 
-    /// With --irda-pty: the share of frames the air loses (0.01 = 1%).
-    #[arg(long, value_name = "SHARE", requires = "irda_pty", default_value_t = 0.0,
+    /// With --irda-pty or --irda-usbip: the share of frames the air loses (0.01 = 1%).
+    #[arg(long, value_name = "SHARE", requires = "infrared", default_value_t = 0.0,
           value_parser = parse_share)]
     air_loss: f64,
 
-    /// With --irda-pty: the air's bit error rate (1e-5 damages about one 1 KB frame in 12).
-    #[arg(long, value_name = "RATE", requires = "irda_pty", default_value_t = 0.0,
+    /// With --irda-pty or --irda-usbip: the air's bit error rate (1e-5 damages about one 1 KB frame in 12).
+    #[arg(long, value_name = "RATE", requires = "infrared", default_value_t = 0.0,
           value_parser = parse_share)]
     air_errors: f64,
 
-    /// With --irda-pty: the seed of the air's losses and errors (the same seed, the same
+    /// With --irda-pty or --irda-usbip: the seed of the air's losses and errors (the same seed, the same
     /// faults).
-    #[arg(long, value_name = "N", requires = "irda_pty", default_value_t = 1)]
+    #[arg(long, value_name = "N", requires = "infrared", default_value_t = 1)]
     air_seed: u64,
 
-    /// With --irda-pty: the phone leaves infrared range this many seconds after its OBEX
+    /// With --irda-pty or --irda-usbip: the phone leaves infrared range this many seconds after its OBEX
     /// connection opened, as when it is picked up mid-sync.
-    #[arg(long, value_name = "SECONDS", requires = "irda_pty")]
+    #[arg(long, value_name = "SECONDS", requires = "infrared")]
     out_of_range_after: Option<f64>,
 
     /// Be a phone on USB: serve the model's USB device over USB/IP on this address (port
@@ -377,7 +384,21 @@ pub fn run(args: &EmulateArgs) -> Result<(), Failure> {
                 }
             })
             .await
-        } else if args.irda_pty {
+        } else if let (Some(address), true) = (args.irda_usbip, phone.profile().infrared) {
+            let listener = match tokio::net::TcpListener::bind(address).await {
+                Ok(listener) => listener,
+                Err(e) => return (phone, Err(EmulateError::Io(e))),
+            };
+            let bound = listener.local_addr().unwrap_or(address);
+            // Tests and scripts read the address from this line.
+            println!("emulate: IrDA dongle on USB/IP {bound}, bus id {IRDA_BUSID}");
+            over_irda_usbip(listener, phone, irda_role(args, request), air_settings(args), silence, &mut |event| {
+                if let PhoneEvent::Connected = event {
+                    show("OBEX connected over infrared");
+                }
+            })
+            .await
+        } else if args.irda_pty || args.irda_usbip.is_some() {
             if !phone.profile().infrared {
                 return (
                     phone,
@@ -394,21 +415,7 @@ pub fn run(args: &EmulateArgs) -> Result<(), Failure> {
             };
             // Tests and scripts read the device from this line.
             println!("emulate: infrared on {path}");
-            let role = if args.irda_start {
-                IrdaRole::PhoneStarts(request)
-            } else {
-                IrdaRole::PcStarts
-            };
-            let settings = AirSettings {
-                air: AirConfig {
-                    seed: args.air_seed,
-                    bit_error_rate: args.air_errors,
-                    frame_loss: args.air_loss,
-                    ..AirConfig::default()
-                },
-                out_of_range_after: args.out_of_range_after.map(Duration::from_secs_f64),
-            };
-            over_irda(master, phone, role, settings, silence, &mut |event| {
+            over_irda(master, phone, irda_role(args, request), air_settings(args), silence, &mut |event| {
                 if let PhoneEvent::Connected = event {
                     show("OBEX connected over infrared");
                 }
@@ -446,7 +453,7 @@ pub fn run(args: &EmulateArgs) -> Result<(), Failure> {
             (
                 phone,
                 Err(EmulateError::Session(
-                    "say how to reach the server: --connect-obex-tcp, --listen-obex-tcp, --bt-connect, --bt-listen, --pty, --irda-pty, --usbip or --http"
+                    "say how to reach the server: --connect-obex-tcp, --listen-obex-tcp, --bt-connect, --bt-listen, --pty, --irda-pty, --irda-usbip, --usbip or --http"
                         .into(),
                 )),
             )
@@ -719,4 +726,24 @@ fn infrared_models() -> Vec<&'static str> {
             crate::emulator::DeviceProfile::builtin(name).is_some_and(|profile| profile.infrared)
         })
         .collect()
+}
+
+fn irda_role(args: &EmulateArgs, request: SyncRequest) -> IrdaRole {
+    if args.irda_start {
+        IrdaRole::PhoneStarts(request)
+    } else {
+        IrdaRole::PcStarts
+    }
+}
+
+fn air_settings(args: &EmulateArgs) -> AirSettings {
+    AirSettings {
+        air: AirConfig {
+            seed: args.air_seed,
+            bit_error_rate: args.air_errors,
+            frame_loss: args.air_loss,
+            ..AirConfig::default()
+        },
+        out_of_range_after: args.out_of_range_after.map(Duration::from_secs_f64),
+    }
 }

@@ -15,6 +15,7 @@
 pub mod bluetooth;
 pub mod emulated;
 pub mod emulated_irda;
+pub mod emulated_irda_usb;
 pub mod emulated_usb;
 pub mod http;
 pub mod irda;

@@ -7,3 +7,4 @@ pub mod link;
 pub mod phone;
 pub mod serial_dongle;
 pub mod usb_dongle;
+pub mod usb_phone;
