@@ -12,6 +12,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use handsync::emulator::DeviceProfile;
+use handsync_proto::irda::frame::{Frame, FrameKind};
 
 fn handsync() -> Command {
     Command::new(env!("CARGO_BIN_EXE_handsync"))
@@ -154,23 +155,31 @@ fn every_infrared_model_syncs_when_the_pc_starts_at_both_speeds() {
 }
 
 /// Every model with an infrared port starting from its menu: it discovers "PC Suite" (serve
-/// --irda), finds its OBEX service through IAS and syncs.
+/// --irda), finds its OBEX service through IAS and syncs, at 115200 and at 9600.
 #[test]
-fn every_infrared_model_syncs_when_the_phone_starts() {
+fn every_infrared_model_syncs_when_the_phone_starts_at_both_speeds() {
     for name in infrared_models() {
-        let dir = support::scratch_dir(&format!("irda-phone-{name}"));
-        let db = dir.join("handsync.db");
-        let (phone, path) = emulated_phone(&["--profile", name, "--generate", "5", "--irda-start"]);
-        let (ok, printed, served) = serve_until_the_phone_is_done(&db, &dir, &path, phone);
-        assert!(
-            ok && printed.contains("completed"),
-            "{name}: {printed}\n{served}"
-        );
-        assert!(
-            served.contains("IrDA: discoverable as \"PC Suite\""),
-            "{name}: {served}"
-        );
-        assert_eq!(contacts_in(&db), 5, "{name}");
+        for (dongle, speed) in [("sir", "115200"), ("plain", "9600")] {
+            let dir = support::scratch_dir(&format!("irda-phone-{name}-{dongle}"));
+            let db = dir.join("handsync.db");
+            let (phone, path) =
+                emulated_phone(&["--profile", name, "--generate", "5", "--irda-start"]);
+            let (ok, printed, served) =
+                serve_until_the_phone_is_done(&db, &dir, &path, dongle, phone);
+            assert!(
+                ok && printed.contains("completed"),
+                "{name} {dongle}: {printed}\n{served}"
+            );
+            assert!(
+                served.contains("IrDA: discoverable as \"PC Suite\""),
+                "{name}: {served}"
+            );
+            assert!(
+                served.contains(&format!("speed={speed}")),
+                "{name} {dongle}: {served}"
+            );
+            assert_eq!(contacts_in(&db), 5, "{name} {dongle}");
+        }
     }
 }
 
@@ -180,12 +189,22 @@ fn serve_until_the_phone_is_done(
     db: &Path,
     dir: &Path,
     path: &str,
+    dongle: &str,
     phone: Phone,
 ) -> (bool, String, String) {
     let serve = handsync()
         .arg("--db")
         .arg(db)
-        .args(["serve", "--irda", path, "--http", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--irda",
+            path,
+            "--dongle",
+            dongle,
+            "--http",
+            "127.0.0.1:0",
+        ])
+        .env("HANDSYNC_LOG", "handsync::transport::irda=info")
         .args(["--no-bluetooth", "--no-usb"])
         .env("XDG_CONFIG_HOME", dir)
         .stdout(Stdio::piped())
@@ -346,4 +365,38 @@ fn wireshark_decodes_every_frame_of_a_whole_session() {
     for part in ["XID", "SNRM", "UA", "DISC"] {
         assert!(verbose.contains(part), "no {part} frame in\n{verbose}");
     }
+
+    // One device address from discovery to connection: a phone may check the SNRM's source
+    // against the station it discovered.
+    let mut xid_sources = Vec::new();
+    let mut snrm_sources = Vec::new();
+    for frame in pcap_frames(&capture) {
+        match Frame::decode(&frame).map(|f| (f.command, f.kind)) {
+            Ok((true, FrameKind::Xid(xid))) => xid_sources.push(xid.source),
+            Ok((true, FrameKind::Snrm(Some(snrm)))) => snrm_sources.push(snrm.source),
+            _ => {}
+        }
+    }
+    assert!(!xid_sources.is_empty() && !snrm_sources.is_empty());
+    assert!(
+        xid_sources
+            .iter()
+            .chain(&snrm_sources)
+            .all(|a| *a == xid_sources[0]),
+        "discovered as {xid_sources:?}, connected as {snrm_sources:?}"
+    );
+}
+
+/// The IrLAP frames of a LINKTYPE_LINUX_IRDA capture (after the 24-byte file header: a
+/// 16-byte record header, the 16-byte pseudo-header, the frame).
+fn pcap_frames(path: &Path) -> Vec<Vec<u8>> {
+    let bytes = std::fs::read(path).unwrap();
+    let mut at = 24;
+    let mut frames = Vec::new();
+    while at + 16 <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+        frames.push(bytes[at + 32..at + 16 + len].to_vec());
+        at += 16 + len;
+    }
+    frames
 }

@@ -211,7 +211,9 @@ pub fn irda_devices(device: &str, kind: Option<DongleKind>) -> Result<(), Failur
         .map_err(|e| Failure::io(format!("async runtime: {e}")))?;
     let found = runtime.block_on(async {
         let port = irda::open(&spec).await?;
-        irda::discover(port, None).await.map(|(_, found)| found)
+        irda::discover(port, irda::new_address(), None)
+            .await
+            .map(|(_, found)| found)
     });
     let found = found.map_err(|e| Failure::io(e.to_string()))?;
     if found.is_empty() {

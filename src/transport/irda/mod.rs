@@ -149,11 +149,13 @@ pub async fn open(spec: &DongleSpec) -> Result<IrdaPort, IrdaError> {
     }
 }
 
-/// Our station: "PC Suite", a computer offering OBEX, with what the dongle can do.
-pub fn pc_station(port: &IrdaPort, obex_server: bool) -> Station {
+/// Our station: "PC Suite", a computer offering OBEX, with what the dongle can do. One
+/// `address` for all the stations a command or the daemon runs on a dongle: a phone may
+/// match a connection against the address it discovered.
+pub fn pc_station(port: &IrdaPort, obex_server: bool, address: DeviceAddress) -> Station {
     let seed = crate::entropy::random_u64();
     Station::new(StationConfig {
-        address: DeviceAddress(random_address(seed)),
+        address,
         nickname: NICKNAME.to_string(),
         hints: Hints::COMPUTER | Hints::OBEX,
         capabilities: port.capabilities(),
@@ -163,11 +165,11 @@ pub fn pc_station(port: &IrdaPort, obex_server: bool) -> Station {
     })
 }
 
-/// A device address is any 32-bit value but 0 and the broadcast address.
-fn random_address(seed: u64) -> u32 {
-    match (seed >> 16) as u32 {
-        0 | 0xFFFF_FFFF => 0x4853_594E, // "HSYN"
-        address => address,
+/// A random device address: any 32-bit value but 0 and the broadcast address.
+pub fn new_address() -> DeviceAddress {
+    match (crate::entropy::random_u64() >> 16) as u32 {
+        0 | 0xFFFF_FFFF => DeviceAddress(0x4853_594E), // "HSYN"
+        address => DeviceAddress(address),
     }
 }
 
@@ -212,9 +214,10 @@ fn hint_names(hints: Hints) -> String {
 /// One discovery: the stations that answered, best first (phones offering OBEX).
 pub async fn discover(
     port: IrdaPort,
+    address: DeviceAddress,
     capture: Option<Capture>,
 ) -> Result<(IrdaPort, Vec<Discovery>), IrdaError> {
-    let station = pc_station(&port, false);
+    let station = pc_station(&port, false, address);
     let mut link = link::start(port, station, capture);
     let _ = link.commands.send(LinkCommand::Discover);
     let mut found = Vec::new();
@@ -254,10 +257,11 @@ pub async fn call(
         Some(path) => Some(Capture::create(path)?),
         None => None,
     };
+    let address = new_address();
     let mut phone = None;
     let mut seen = Vec::new();
     for _ in 0..DISCOVERY_TRIES {
-        let (back, found) = discover(port, capture.take()).await?;
+        let (back, found) = discover(port, address, capture.take()).await?;
         port = back;
         // The capture moves on with the link that reuses the file.
         if let Some(path) = capture_path {
@@ -286,7 +290,7 @@ pub async fn call(
     };
     tracing::info!(phone = %describe(&phone), "IrDA: calling");
     let options = options_for(&phone);
-    let station = pc_station(&port, false);
+    let station = pc_station(&port, false, address);
     let mut link = link::start(port, station, capture);
     let _ = link.commands.send(LinkCommand::OpenObex(phone.address));
     let speed = wait_open(&mut link).await?;
@@ -400,8 +404,9 @@ pub async fn serve(
         Some(path) => Some(Capture::create(path)?),
         None => None,
     };
+    let address = new_address();
     loop {
-        let station = pc_station(&port, true);
+        let station = pc_station(&port, true, address);
         let mut link = link::start(port, station, capture.take());
         let outcome = serve_one(&mut link, &hub, &options, &mut shutdown).await;
         port = stop(link).await?;
