@@ -218,6 +218,7 @@ async fn drive(
     let mut to_obex: Vec<u8> = Vec::new();
     let mut leave_range_at: Option<Instant> = None;
     let mut obex_closed = false;
+    let mut obex_ended = false;
     let mut unplug_at: Option<Instant> = None;
     loop {
         let now = Instant::now();
@@ -245,9 +246,13 @@ async fn drive(
             let _ = notices.send(event);
         }
         while let Some(bytes) = ir.station_mut().read_obex() {
-            if !obex_closed {
-                to_obex.extend_from_slice(&bytes);
-            }
+            to_obex.extend_from_slice(&bytes);
+        }
+        // The link is gone: once its last bytes are handed over, the phone's OBEX driver
+        // sees its stream end (a DISCONNECT the PC answered as it left ends there).
+        if obex_closed && !obex_ended && to_obex.is_empty() {
+            let _ = obex_write.shutdown().await;
+            obex_ended = true;
         }
         if let Some(at) = unplug_at {
             if now >= at || !ir.station_mut().is_linked() {
@@ -271,7 +276,7 @@ async fn drive(
                 Ok(0) | Err(_) => ir.station_mut().close_obex(Instant::now()),
                 Ok(n) => ir.station_mut().write_obex(&from_obex[..n]),
             },
-            written = obex_write.write(&to_obex), if !to_obex.is_empty() => match written {
+            written = obex_write.write(&to_obex), if !to_obex.is_empty() && !obex_ended => match written {
                 Ok(n) => { to_obex.drain(..n); }
                 Err(_) => {
                     to_obex.clear();

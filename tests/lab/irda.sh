@@ -70,8 +70,8 @@ wait_for "the phone's session completed" 30 $S/phone.log "completed"
 unplugged
 
 # ---- the phone starts: serve is discoverable as "PC Suite" on the dongle
-plug_in --generate 9 --seed 6 --irda-start
-"$H" --db $S/serve.db serve --irda usb --no-bluetooth --no-usb --no-http >$S/serve.log 2>&1 &
+HANDSYNC_LOG=handsync=debug plug_in --generate 9 --seed 6 --irda-start
+HANDSYNC_LOG=handsync=debug "$H" --db $S/serve.db serve --irda usb --no-bluetooth --no-usb --no-http >$S/serve.log 2>&1 &
 serve_pid=$!
 say "the phone discovers PC Suite and syncs with serve"
 wait_for "the phone starts a sync with serve over infrared" 180 $S/phone.log "completed"
