@@ -68,7 +68,14 @@ fn run(case: &Case, count: usize) {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let mut phone = Command::new(env!("CARGO_BIN_EXE_handsync"))
-        .args(["emulate", "--irda-pty", "--profile", "nokia-6230i", "--timeout", "120"])
+        .args([
+            "emulate",
+            "--irda-pty",
+            "--profile",
+            "nokia-6230i",
+            "--timeout",
+            "120",
+        ])
         .args(["--generate", &count.to_string()])
         .args(["--air-loss", &case.loss.to_string(), "--air-seed", "3"])
         .stdout(Stdio::piped())
