@@ -100,9 +100,8 @@ pub async fn over_irda_usbip(
         },
     };
     let _ = commands.send(PhoneCommand::Stop);
-    match task.await {
-        Ok(Err(e)) => tracing::info!(%e, "USB/IP link of the IrDA dongle ended"),
-        Ok(Ok(())) | Err(_) => {}
+    if let Ok(Err(e)) = task.await {
+        tracing::info!(%e, "USB/IP link of the IrDA dongle ended");
     }
     (phone, result)
 }

@@ -28,8 +28,7 @@ impl Host {
         &mut self,
         phone: &mut UsbIrPhone,
         now: Instant,
-        endpoint: u8,
-        direction_in: bool,
+        (endpoint, direction_in): (u8, bool),
         length: usize,
         setup: [u8; 8],
         data: &[u8],
@@ -90,7 +89,7 @@ impl Host {
     fn pump(&mut self, phone: &mut UsbIrPhone, now: Instant) {
         for _ in 0..8 {
             while self.reads_pending < 2 {
-                self.submit(phone, now, BULK_IN, true, 2112, [0; 8], &[]);
+                self.submit(phone, now, (BULK_IN, true), 2112, [0; 8], &[]);
             }
             while let Some(transmit) = self.pc.poll_transmit() {
                 let header = OutboundHeader {
@@ -101,8 +100,7 @@ impl Host {
                 self.submit(
                     phone,
                     now,
-                    BULK_OUT,
-                    false,
+                    (BULK_OUT, false),
                     transfer.len(),
                     [0; 8],
                     &transfer,
@@ -153,8 +151,7 @@ fn a_pc_behind_the_dongle_finds_the_phone_and_trades_obex_bytes() {
     host.submit(
         &mut phone,
         now,
-        0,
-        false,
+        (0, false),
         0,
         [0x00, 9, 1, 0, 0, 0, 0, 0],
         &[],
