@@ -6,9 +6,8 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use handsync::emulator::DeviceProfile;
@@ -26,45 +25,12 @@ fn text(output: &Output) -> String {
     )
 }
 
-/// `handsync emulate --irda-pty ...` and the pty it made.
-struct Phone {
-    child: Child,
-    rest: std::thread::JoinHandle<String>,
-}
-
-impl Phone {
-    fn finish(self) -> (bool, String) {
-        let output = self.child.wait_with_output().unwrap();
-        let printed = self.rest.join().unwrap();
-        (
-            output.status.success(),
-            format!("{printed}{}", String::from_utf8_lossy(&output.stderr)),
-        )
-    }
-}
+type Phone = support::EmulatorProcess;
 
 fn emulated_phone(args: &[&str]) -> (Phone, String) {
-    let mut child = handsync()
-        .args(["emulate", "--irda-pty", "--timeout", "60"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let path = loop {
-        let line = lines.next().expect("the pty is announced").unwrap();
-        if let Some(path) = line.strip_prefix("emulate: infrared on ") {
-            break path.trim().to_string();
-        }
-    };
-    let rest = std::thread::spawn(move || {
-        lines
-            .map_while(Result::ok)
-            .map(|l| l + "\n")
-            .collect::<String>()
-    });
-    (Phone { child, rest }, path)
+    let mut all = vec!["--irda-pty", "--timeout", "60"];
+    all.extend_from_slice(args);
+    support::emulator_announcing(&all, "emulate: infrared on ")
 }
 
 fn contacts_in(db: &Path) -> usize {

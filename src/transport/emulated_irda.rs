@@ -38,8 +38,9 @@ pub struct AirSettings {
 
 /// OBEX bytes buffered between the phone's station and its OBEX driver, each way.
 const OBEX_PIPE: usize = 64 * 1024;
-/// How long the phone looks for the PC before giving up.
-const LOOK_FOR_PC: Duration = Duration::from_secs(30);
+/// How long the phone looks for the PC before giving up (a lab VM under software
+/// emulation is slow to start the PC's side).
+const LOOK_FOR_PC: Duration = Duration::from_secs(60);
 
 /// The phone's name in discovery, as the phones showed it ("Nokia 6230i").
 pub fn nickname(phone: &EmulatedPhone) -> String {
@@ -142,15 +143,16 @@ pub async fn over_irda(
     (phone, result)
 }
 
+/// What the phone's user does to its infrared port (whichever the port's driver).
 #[derive(Debug)]
-enum PhoneCommand {
+pub(crate) enum PhoneCommand {
     Discover,
     Open(DeviceAddress),
     Stop,
 }
 
 /// The phone's user picks "Sync with PC Suite" over infrared: discover, then connect.
-async fn find_and_open(
+pub(crate) async fn find_and_open(
     commands: &mpsc::UnboundedSender<PhoneCommand>,
     notices: &mut mpsc::UnboundedReceiver<StationEvent>,
 ) -> Result<(), EmulateError> {

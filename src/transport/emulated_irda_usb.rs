@@ -9,7 +9,6 @@
 
 use std::time::{Duration, Instant};
 
-use handsync_proto::irda::frame::{Discovery, Hints};
 use handsync_proto::irda::station::StationEvent;
 use handsync_proto::irda::DeviceAddress;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
@@ -17,7 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 use super::emulated::{pc_starts, phone_starts, EmulateError};
-use super::emulated_irda::{nickname, AirSettings, IrdaRole};
+use super::emulated_irda::{find_and_open, nickname, AirSettings, IrdaRole, PhoneCommand};
 use crate::emulator::irda::phone::phone_station;
 use crate::emulator::irda::usb_dongle::{DongleEvent, DongleModel, UsbDongle};
 use crate::emulator::irda::usb_phone::UsbIrPhone;
@@ -28,9 +27,6 @@ pub const BUSID: &str = "1-1";
 
 /// OBEX bytes buffered between the phone's station and its OBEX driver, each way.
 const OBEX_PIPE: usize = 64 * 1024;
-/// How long the phone looks for the PC before giving up: the PC's program may open the
-/// dongle some time after it was plugged in.
-const LOOK_FOR_PC: Duration = Duration::from_secs(60);
 /// How long the dongle stays plugged in after the session, for the link's goodbyes.
 const LINGER: Duration = Duration::from_millis(1500);
 
@@ -150,53 +146,6 @@ async fn attach(
             }
         }
     }
-}
-
-#[derive(Debug)]
-enum PhoneCommand {
-    Discover,
-    Open(DeviceAddress),
-    Stop,
-}
-
-/// The phone's user picks "Sync with PC Suite" over infrared: discover until the PC shows
-/// up, then connect.
-async fn find_and_open(
-    commands: &mpsc::UnboundedSender<PhoneCommand>,
-    notices: &mut mpsc::UnboundedReceiver<StationEvent>,
-) -> Result<(), EmulateError> {
-    let give_up = tokio::time::Instant::now() + LOOK_FOR_PC;
-    let _ = commands.send(PhoneCommand::Discover);
-    loop {
-        let notice = tokio::time::timeout_at(give_up, notices.recv())
-            .await
-            .map_err(|_| EmulateError::TimedOut)?
-            .ok_or(EmulateError::Closed)?;
-        match notice {
-            StationEvent::Discovered(found) => match pick_pc(&found) {
-                Some(pc) => {
-                    let _ = commands.send(PhoneCommand::Open(pc));
-                }
-                None => {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    let _ = commands.send(PhoneCommand::Discover);
-                }
-            },
-            StationEvent::ObexOpened { .. } => return Ok(()),
-            StationEvent::ObexClosed(reason) => {
-                return Err(EmulateError::Session(reason.to_string()))
-            }
-            StationEvent::DiscoveredBy(_) => {}
-        }
-    }
-}
-
-/// The PC in a discovery: a computer offering OBEX.
-fn pick_pc(found: &[Discovery]) -> Option<DeviceAddress> {
-    found
-        .iter()
-        .find(|d| d.info.hints.contains(Hints::COMPUTER) && d.info.hints.contains(Hints::OBEX))
-        .map(|d| d.address)
 }
 
 /// Moves URBs between the kernel and the dongle, frames across the air, and OBEX bytes

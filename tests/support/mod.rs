@@ -136,3 +136,54 @@ pub fn status_lines_within(mut command: Command, how_long: std::time::Duration) 
     );
     seen
 }
+
+/// `handsync emulate ...` running in the background, its stdout after the announcing line
+/// collected by a thread.
+pub struct EmulatorProcess {
+    pub child: std::process::Child,
+    rest: std::thread::JoinHandle<String>,
+}
+
+impl EmulatorProcess {
+    /// Waits for the emulator: whether it succeeded, and everything it printed.
+    pub fn finish(self) -> (bool, String) {
+        let output = self.child.wait_with_output().unwrap();
+        let printed = self.rest.join().unwrap();
+        (
+            output.status.success(),
+            format!("{printed}{}", String::from_utf8_lossy(&output.stderr)),
+        )
+    }
+}
+
+/// Starts `handsync emulate ARGS` and waits for the line starting with `announce` (the
+/// device it made: "emulate: cable on ", "emulate: infrared on "); returns the process and
+/// the rest of that line.
+pub fn emulator_announcing(args: &[&str], announce: &str) -> (EmulatorProcess, String) {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_handsync"))
+        .arg("emulate")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let device = loop {
+        let line = lines
+            .next()
+            .expect("the emulator announces its device")
+            .unwrap();
+        if let Some(device) = line.strip_prefix(announce) {
+            break device.trim().to_string();
+        }
+    };
+    let rest = std::thread::spawn(move || {
+        lines
+            .map_while(Result::ok)
+            .map(|l| l + "\n")
+            .collect::<String>()
+    });
+    (EmulatorProcess { child, rest }, device)
+}
