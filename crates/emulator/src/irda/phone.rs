@@ -28,8 +28,7 @@ const MAX_FRAME: usize = 2048 + 64;
 
 /// The phone's infrared port facing a PC's SIR transceiver.
 pub struct IrPhone {
-    air: Air,
-    station: Station,
+    on_air: PhoneOnAir,
     from_pc: SirDecoder,
     /// The speed the PC's transceiver sends and listens at: its UART's.
     pc_speed: u32,
@@ -61,14 +60,66 @@ pub fn phone_station(nickname: &str, address: DeviceAddress, seed: u64, starts: 
     })
 }
 
+/// The phone's station with the air in front of it: what every face of the phone (a PC's
+/// SIR tty, a USB dongle) shares. End A of the air is the PC's, end B the phone's.
+pub struct PhoneOnAir {
+    pub air: Air,
+    pub station: Station,
+}
+
+impl PhoneOnAir {
+    pub fn new(station: Station, air: AirConfig, pc_speed: u32) -> PhoneOnAir {
+        let mut air = Air::new(air);
+        air.set_receive_speed(PC, pc_speed);
+        air.set_receive_speed(PHONE, CONTACT_SPEED);
+        PhoneOnAir { air, station }
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match (self.air.poll_timeout(), self.station.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Time passes for the air and the station.
+    pub fn advance(&mut self, now: Instant) {
+        self.air.handle_timeout(now);
+        self.station.handle_timeout(now);
+    }
+
+    /// A frame the PC's transceiver put on the air.
+    pub fn from_pc(&mut self, now: Instant, transmit: Transmit) {
+        // When the frame is off the air is the air's business here.
+        let _ = self.air.transmit(now, PC, transmit);
+    }
+
+    /// The phone's frames onto the air, the air's to the phone; whether any moved.
+    pub fn step_phone(&mut self, now: Instant) -> bool {
+        let mut moved = false;
+        while let Some(transmit) = self.station.poll_transmit() {
+            moved = true;
+            let _ = self.air.transmit(now, PHONE, transmit);
+        }
+        self.air.set_receive_speed(PHONE, self.station.speed());
+        while let Some(received) = self.air.poll_receive(PHONE) {
+            moved = true;
+            self.station.handle_received(now, received);
+        }
+        moved
+    }
+
+    /// What reaches the PC's transceiver, listening at `speed`.
+    pub fn to_pc(&mut self, speed: u32) -> Option<Received> {
+        self.air.set_receive_speed(PC, speed);
+        self.air.poll_receive(PC)
+    }
+}
+
 impl IrPhone {
     pub fn new(station: Station, air: AirConfig) -> IrPhone {
-        let mut air = Air::new(air);
-        air.set_receive_speed(PC, CONTACT_SPEED);
-        air.set_receive_speed(PHONE, CONTACT_SPEED);
         IrPhone {
-            air,
-            station,
+            on_air: PhoneOnAir::new(station, air, CONTACT_SPEED),
             from_pc: SirDecoder::new(MAX_FRAME),
             pc_speed: CONTACT_SPEED,
             to_pc: VecDeque::new(),
@@ -76,23 +127,20 @@ impl IrPhone {
     }
 
     pub fn station_mut(&mut self) -> &mut Station {
-        &mut self.station
+        &mut self.on_air.station
     }
 
     pub fn air(&self) -> &Air {
-        &self.air
+        &self.on_air.air
     }
 
     pub fn air_mut(&mut self) -> &mut Air {
-        &mut self.air
+        &mut self.on_air.air
     }
 
     /// The PC set its UART (and so its transceiver) to `speed`.
     pub fn set_pc_speed(&mut self, speed: u32) {
-        if speed != self.pc_speed {
-            self.pc_speed = speed;
-            self.air.set_receive_speed(PC, speed);
-        }
+        self.pc_speed = speed;
     }
 
     /// Bytes the PC wrote to its tty.
@@ -100,17 +148,15 @@ impl IrPhone {
         // Until a link is up everything goes at the contact speed (discovery, SNRM and its
         // UA): the tty's speed read now may already be the one the PC switches to right
         // after its UA, which these bytes did not go out at.
-        let speed = if self.station.is_linked() {
+        let speed = if self.on_air.station.is_linked() {
             self.pc_speed
         } else {
             CONTACT_SPEED
         };
         for item in self.from_pc.push(bytes) {
-            // When the frame will be off the air is the air's business here.
-            let _ = match item {
-                SirItem::Frame(frame) => self.air.transmit(
+            match item {
+                SirItem::Frame(frame) => self.on_air.from_pc(
                     now,
-                    PC,
                     Transmit {
                         frame,
                         speed,
@@ -118,16 +164,15 @@ impl IrPhone {
                     },
                 ),
                 // A damaged frame from the PC still lights the air.
-                SirItem::Damaged(_) => self.air.transmit(
+                SirItem::Damaged(_) => self.on_air.from_pc(
                     now,
-                    PC,
                     Transmit {
                         frame: vec![0xFF],
                         speed,
                         extra_bofs: 0,
                     },
                 ),
-            };
+            }
         }
         self.step(now);
     }
@@ -138,32 +183,19 @@ impl IrPhone {
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match (self.air.poll_timeout(), self.station.poll_timeout()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        self.on_air.poll_timeout()
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.air.handle_timeout(now);
-        self.station.handle_timeout(now);
+        self.on_air.advance(now);
         self.step(now);
     }
 
     /// Moves frames between the air, the station and the PC's tty.
     pub fn step(&mut self, now: Instant) {
         loop {
-            let mut moved = false;
-            while let Some(transmit) = self.station.poll_transmit() {
-                moved = true;
-                let _ = self.air.transmit(now, PHONE, transmit);
-            }
-            self.air.set_receive_speed(PHONE, self.station.speed());
-            while let Some(received) = self.air.poll_receive(PHONE) {
-                moved = true;
-                self.station.handle_received(now, received);
-            }
-            while let Some(received) = self.air.poll_receive(PC) {
+            let mut moved = self.on_air.step_phone(now);
+            while let Some(received) = self.on_air.to_pc(self.pc_speed) {
                 moved = true;
                 let mut bytes = Vec::new();
                 match received {

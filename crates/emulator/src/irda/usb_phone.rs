@@ -12,33 +12,23 @@
 use std::time::Instant;
 
 use handsync_proto::irda::station::Station;
-use handsync_proto::irda::CONTACT_SPEED;
 use handsync_proto::machine::Machine;
 
-use super::link::{Air, AirConfig, End};
+use super::link::{Air, AirConfig};
+use super::phone::PhoneOnAir;
 use super::usb_dongle::{DongleEvent, UsbDongle};
-
-/// The dongle's side of the air.
-const PC: End = End::A;
-/// The phone's side.
-const PHONE: End = End::B;
 
 /// An emulated IrDA-USB dongle with a phone in front of it.
 pub struct UsbIrPhone {
     dongle: UsbDongle,
-    air: Air,
-    station: Station,
+    on_air: PhoneOnAir,
 }
 
 impl UsbIrPhone {
     pub fn new(dongle: UsbDongle, station: Station, air: AirConfig) -> UsbIrPhone {
-        let mut air = Air::new(air);
-        air.set_receive_speed(PC, dongle.speed());
-        air.set_receive_speed(PHONE, CONTACT_SPEED);
         UsbIrPhone {
+            on_air: PhoneOnAir::new(station, air, dongle.speed()),
             dongle,
-            air,
-            station,
         }
     }
 
@@ -47,15 +37,15 @@ impl UsbIrPhone {
     }
 
     pub fn station_mut(&mut self) -> &mut Station {
-        &mut self.station
+        &mut self.on_air.station
     }
 
     pub fn air(&self) -> &Air {
-        &self.air
+        &self.on_air.air
     }
 
     pub fn air_mut(&mut self) -> &mut Air {
-        &mut self.air
+        &mut self.on_air.air
     }
 
     /// USB/IP bytes from the host (the kernel's vhci-hcd, or `usbip` before attaching).
@@ -75,15 +65,11 @@ impl UsbIrPhone {
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match (self.air.poll_timeout(), self.station.poll_timeout()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        self.on_air.poll_timeout()
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.air.handle_timeout(now);
-        self.station.handle_timeout(now);
+        self.on_air.advance(now);
         self.step(now);
     }
 
@@ -93,20 +79,10 @@ impl UsbIrPhone {
             let mut moved = false;
             while let Some(transmit) = self.dongle.poll_ir_transmit() {
                 moved = true;
-                // When the frame is off the air is the air's business here.
-                let _ = self.air.transmit(now, PC, transmit);
+                self.on_air.from_pc(now, transmit);
             }
-            while let Some(transmit) = self.station.poll_transmit() {
-                moved = true;
-                let _ = self.air.transmit(now, PHONE, transmit);
-            }
-            self.air.set_receive_speed(PC, self.dongle.speed());
-            self.air.set_receive_speed(PHONE, self.station.speed());
-            while let Some(received) = self.air.poll_receive(PHONE) {
-                moved = true;
-                self.station.handle_received(now, received);
-            }
-            while let Some(received) = self.air.poll_receive(PC) {
+            moved |= self.on_air.step_phone(now);
+            while let Some(received) = self.on_air.to_pc(self.dongle.speed()) {
                 moved = true;
                 self.dongle.ir_receive(received);
             }
