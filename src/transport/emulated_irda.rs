@@ -110,7 +110,33 @@ pub async fn over_irda(
         command_rx,
         settings.out_of_range_after,
     ));
-    let (phone, result) = match role {
+    let (phone, result) = play_role(
+        obex,
+        phone,
+        role,
+        silence,
+        &commands,
+        &mut notices,
+        progress,
+    )
+    .await;
+    let _ = commands.send(PhoneCommand::Stop);
+    let _ = task.await;
+    (phone, result)
+}
+
+/// The phone's OBEX side over its station's stream, in `role`: waiting for the PC's
+/// notification, or discovering "PC Suite" and starting (whichever the port's driver).
+pub(crate) async fn play_role(
+    obex: DuplexStream,
+    phone: EmulatedPhone,
+    role: IrdaRole,
+    silence: Duration,
+    commands: &mpsc::UnboundedSender<PhoneCommand>,
+    notices: &mut mpsc::UnboundedReceiver<StationEvent>,
+    progress: &mut dyn FnMut(&PhoneEvent),
+) -> (EmulatedPhone, Result<SessionReport, EmulateError>) {
+    match role {
         IrdaRole::PcStarts => {
             pc_starts(
                 obex,
@@ -121,7 +147,7 @@ pub async fn over_irda(
             )
             .await
         }
-        IrdaRole::PhoneStarts(request) => match find_and_open(&commands, &mut notices).await {
+        IrdaRole::PhoneStarts(request) => match find_and_open(commands, notices).await {
             Ok(()) => {
                 phone_starts(
                     obex,
@@ -137,10 +163,7 @@ pub async fn over_irda(
             }
             Err(e) => (phone, Err(e)),
         },
-    };
-    let _ = commands.send(PhoneCommand::Stop);
-    let _ = task.await;
-    (phone, result)
+    }
 }
 
 /// What the phone's user does to its infrared port (whichever the port's driver).

@@ -15,8 +15,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-use super::emulated::{pc_starts, phone_starts, EmulateError};
-use super::emulated_irda::{find_and_open, nickname, AirSettings, IrdaRole, PhoneCommand};
+use super::emulated::EmulateError;
+use super::emulated_irda::{nickname, play_role, AirSettings, IrdaRole, PhoneCommand};
 use crate::emulator::irda::phone::phone_station;
 use crate::emulator::irda::usb_dongle::{DongleEvent, DongleModel, UsbDongle};
 use crate::emulator::irda::usb_phone::UsbIrPhone;
@@ -67,34 +67,16 @@ pub async fn over_irda_usbip(
         command_rx,
         settings.out_of_range_after,
     ));
-    let (phone, result) = match role {
-        IrdaRole::PcStarts => {
-            pc_starts(
-                obex,
-                phone,
-                crate::obex::ObexServerConfig::default(),
-                silence,
-                progress,
-            )
-            .await
-        }
-        IrdaRole::PhoneStarts(request) => match find_and_open(&commands, &mut notices).await {
-            Ok(()) => {
-                phone_starts(
-                    obex,
-                    phone,
-                    request,
-                    crate::obex::ObexClientConfig {
-                        response_timeout: Some(silence),
-                        ..Default::default()
-                    },
-                    progress,
-                )
-                .await
-            }
-            Err(e) => (phone, Err(e)),
-        },
-    };
+    let (phone, result) = play_role(
+        obex,
+        phone,
+        role,
+        silence,
+        &commands,
+        &mut notices,
+        progress,
+    )
+    .await;
     let _ = commands.send(PhoneCommand::Stop);
     if let Ok(Err(e)) = task.await {
         tracing::info!(%e, "USB/IP link of the IrDA dongle ended");
