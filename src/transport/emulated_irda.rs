@@ -8,7 +8,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use handsync_proto::irda::frame::{Discovery, Hints};
-use handsync_proto::irda::station::StationEvent;
+use handsync_proto::irda::station::{Station, StationEvent};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::sync::mpsc;
 
@@ -90,14 +90,7 @@ pub async fn over_irda(
             )
         }
     };
-    let starts = matches!(role, IrdaRole::PhoneStarts(_));
-    let station = phone_station(
-        &nickname(&phone),
-        DeviceAddress(0x4E4F_4B00 ^ crate::entropy::random_u64() as u32 & 0xFFFF),
-        crate::entropy::random_u64(),
-        starts,
-    );
-    let ir = IrPhone::new(station, settings.air.clone());
+    let ir = IrPhone::new(station_for(&phone, &role), settings.air.clone());
     let (obex, station_side) = tokio::io::duplex(OBEX_PIPE);
     let (notices_tx, mut notices) = mpsc::unbounded_channel();
     let (commands, command_rx) = mpsc::unbounded_channel();
@@ -123,6 +116,17 @@ pub async fn over_irda(
     let _ = commands.send(PhoneCommand::Stop);
     let _ = task.await;
     (phone, result)
+}
+
+/// The phone's IrDA station for `role`: its name, a random address, discoverable unless it
+/// starts the session itself.
+pub(crate) fn station_for(phone: &EmulatedPhone, role: &IrdaRole) -> Station {
+    phone_station(
+        &nickname(phone),
+        DeviceAddress(0x4E4F_4B00 ^ crate::entropy::random_u64() as u32 & 0xFFFF),
+        crate::entropy::random_u64(),
+        matches!(role, IrdaRole::PhoneStarts(_)),
+    )
 }
 
 /// The phone's OBEX side over its station's stream, in `role`: waiting for the PC's

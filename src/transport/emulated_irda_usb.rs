@@ -10,14 +10,12 @@
 use std::time::{Duration, Instant};
 
 use handsync_proto::irda::station::StationEvent;
-use handsync_proto::irda::DeviceAddress;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 use super::emulated::EmulateError;
-use super::emulated_irda::{nickname, play_role, AirSettings, IrdaRole, PhoneCommand};
-use crate::emulator::irda::phone::phone_station;
+use super::emulated_irda::{play_role, station_for, AirSettings, IrdaRole, PhoneCommand};
 use crate::emulator::irda::usb_dongle::{DongleEvent, DongleModel, UsbDongle};
 use crate::emulator::irda::usb_phone::UsbIrPhone;
 use crate::emulator::{EmulatedPhone, PhoneEvent, SessionReport};
@@ -40,15 +38,8 @@ pub async fn over_irda_usbip(
     silence: Duration,
     progress: &mut dyn FnMut(&PhoneEvent),
 ) -> (EmulatedPhone, Result<SessionReport, EmulateError>) {
-    let starts = matches!(role, IrdaRole::PhoneStarts(_));
-    let name = nickname(&phone);
     let make = || {
-        let station = phone_station(
-            &name,
-            DeviceAddress(0x4E4F_4B00 ^ crate::entropy::random_u64() as u32 & 0xFFFF),
-            crate::entropy::random_u64(),
-            starts,
-        );
+        let station = station_for(&phone, &role);
         let dongle = UsbDongle::new(DongleModel::act_ir2000u(), BUSID);
         UsbIrPhone::new(dongle, station, settings.air.clone())
     };

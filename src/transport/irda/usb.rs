@@ -21,9 +21,8 @@ use handsync_proto::irda::usb_dongle::{
 use handsync_proto::irda::{Received, Transmit, CONTACT_SPEED};
 use handsync_proto::usb::{Configuration, DeviceDescriptor, TransferType};
 use nusb::transfer::{Buffer, Bulk, ControlIn, ControlOut, ControlType, In, Out, Recipient};
-use nusb::MaybeFuture;
 
-use crate::transport::usb::{holders_of, is_unplugged, UsbError, UsbSelector};
+use crate::transport::usb::{holders_of, is_unplugged, plugged_in, UsbError, UsbSelector};
 
 /// Dongles Linux's irda-usb driver knew by id: early parts that do not quite follow the class
 /// (some without its interface class), which lose frames of windows larger than one.
@@ -238,15 +237,7 @@ fn describe(info: nusb::DeviceInfo) -> Option<UsbDongleInfo> {
 
 /// The IrDA-USB dongles plugged in now.
 pub fn dongles() -> Result<Vec<UsbDongleInfo>, UsbError> {
-    if !Path::new("/sys/bus/usb/devices").exists() {
-        return Err(UsbError::NoUsb(
-            "this machine has no USB (no /sys/bus/usb)".to_string(),
-        ));
-    }
-    let devices = nusb::list_devices()
-        .wait()
-        .map_err(|e| UsbError::NoUsb(format!("cannot list devices: {e}")))?;
-    let mut found: Vec<UsbDongleInfo> = devices.filter_map(describe).collect();
+    let mut found = plugged_in(describe)?;
     found.sort_by(|a, b| a.port.cmp(&b.port));
     Ok(found)
 }

@@ -286,6 +286,16 @@ fn describe(info: nusb::DeviceInfo) -> Option<UsbPhone> {
 
 /// The phones plugged in now (devices with a CDC OBEX or CDC ACM function).
 pub fn phones() -> Result<Vec<UsbPhone>, UsbError> {
+    let mut found = plugged_in(describe)?;
+    found.sort_by(|a, b| a.port.cmp(&b.port));
+    Ok(found)
+}
+
+/// What `describe` makes of each device plugged in now (read from sysfs: no permission
+/// needed), for phones and IrDA dongles alike.
+pub(crate) fn plugged_in<T>(
+    describe: impl FnMut(nusb::DeviceInfo) -> Option<T>,
+) -> Result<Vec<T>, UsbError> {
     if !Path::new("/sys/bus/usb/devices").exists() {
         return Err(UsbError::NoUsb(
             "this machine has no USB (no /sys/bus/usb)".to_string(),
@@ -294,9 +304,7 @@ pub fn phones() -> Result<Vec<UsbPhone>, UsbError> {
     let devices = nusb::list_devices()
         .wait()
         .map_err(|e| UsbError::NoUsb(format!("cannot list devices: {e}")))?;
-    let mut found: Vec<UsbPhone> = devices.filter_map(describe).collect();
-    found.sort_by(|a, b| a.port.cmp(&b.port));
-    Ok(found)
+    Ok(devices.filter_map(describe).collect())
 }
 
 /// The one phone `selector` names, or the only one plugged in.
