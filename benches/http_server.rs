@@ -51,7 +51,7 @@ fn main() {
     let mut daemon = Command::new(env!("CARGO_BIN_EXE_handsync"))
         .arg("--db")
         .arg(&db)
-        .args(["serve", "--http", "127.0.0.1:0"])
+        .args(["serve", "--no-desktop", "--http", "127.0.0.1:0"])
         .env("XDG_CONFIG_HOME", &handsync_dir)
         .stdout(Stdio::piped())
         .process_group(0)

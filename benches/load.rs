@@ -146,6 +146,7 @@ fn run(plan: &Plan) {
             "--obex-tcp",
             "127.0.0.1:0",
             "--no-bluetooth",
+            "--no-desktop",
         ])
         .env("XDG_CONFIG_HOME", &dir)
         .stdout(Stdio::piped())

@@ -20,5 +20,6 @@ pub use handsync_store as store;
 
 pub mod cli;
 pub mod daemon;
+pub mod desktop;
 pub mod entropy;
 pub mod transport;

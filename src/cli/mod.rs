@@ -2,16 +2,17 @@
 
 mod account;
 mod codec;
+mod desktop;
 mod emulate;
 mod export;
 mod import;
 mod listing;
-mod objects;
+pub(crate) mod objects;
 mod pair;
 mod rejected;
 mod restore;
 mod serve;
-mod support;
+pub(crate) mod support;
 mod sync;
 
 use clap::{Parser, Subcommand};
@@ -73,6 +74,10 @@ enum Command {
     /// Items a phone sent that the sync refused, kept with their bytes: list, show, export.
     #[command(subcommand)]
     Rejected(rejected::RejectedCommand),
+    /// The desktop's copy of the store, a vdir kept in step both ways (khard, khal,
+    /// vdirsyncer): `desktop sync` once; `serve` does it by itself.
+    #[command(subcommand)]
+    Desktop(desktop::DesktopCommand),
 }
 
 #[derive(clap::Args, Debug)]
@@ -139,6 +144,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Import(args) => import::run(&support::db_path(db)?, &args),
         Command::Restore(args) => restore::run(&support::db_path(db)?, &args),
         Command::Rejected(command) => rejected::run(&support::db_path(db)?, command),
+        Command::Desktop(command) => desktop::run(db, &command),
     }
 }
 

@@ -98,6 +98,16 @@ pub struct ServeArgs {
     #[arg(long, conflicts_with = "http")]
     no_http: bool,
 
+    /// Keep this vdir in step with the store both ways (default: [desktop] vdir, else vdir/
+    /// beside the database): phones' changes are written to it after every sync, and edits
+    /// made there (khard, khal, vdirsyncer, an editor) are taken in as they happen.
+    #[arg(long, value_name = "DIR", conflicts_with = "no_desktop")]
+    vdir: Option<PathBuf>,
+
+    /// Leave the desktop alone: no vdir is written or watched.
+    #[arg(long)]
+    no_desktop: bool,
+
     /// Seconds a session may stay silent before it is cut (default 300).
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     idle_timeout: Option<u64>,
@@ -307,6 +317,17 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
             false
         }
     };
+    let desktop = !args.no_desktop && file.desktop.enabled != Some(false);
+    if desktop {
+        let settings = super::desktop::settings(&file, &db_path, args.vdir.clone(), &plug_server);
+        println!(
+            "Desktop: keeping {} in step (khard, khal, vdirsyncer read it)",
+            settings.vdir.display()
+        );
+        daemon.add_desktop(settings);
+    } else {
+        println!("Desktop: off");
+    }
     if daemon.http_addresses().is_empty()
         && daemon.obex_tcp_addresses().is_empty()
         && daemon.serial_devices().is_empty()

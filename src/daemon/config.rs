@@ -31,6 +31,11 @@
 //! devices = ["/dev/ttyUSB0"]             # phones that stay on a cable; off unless listed
 //! baud = 115200
 //!
+//! [desktop]                            # the vdir kept in step both ways (khard, khal...)
+//! enabled = true
+//! vdir = "/home/me/.local/share/handsync/vdir"  # default: vdir/ beside the database
+//! conflicts = "phone-wins"               # default: [server] conflicts
+//!
 //! [limits]                             # what peers can make the daemon hold
 //! connections = 256                      # per listener (HTTP, OBEX over TCP, Bluetooth)
 //! connections-per-address = 32           # per listener from one network address
@@ -99,6 +104,20 @@ pub struct ConfigFile {
     pub irda: IrdaSection,
     #[serde(default)]
     pub limits: LimitsSection,
+    #[serde(default)]
+    pub desktop: DesktopSection,
+}
+
+/// The vdir `serve` keeps in step with the store both ways (on unless `enabled = false`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DesktopSection {
+    pub enabled: Option<bool>,
+    /// Default: `vdir/` beside the database.
+    pub vdir: Option<PathBuf>,
+    /// Who wins an item changed both in the store and on the desktop; default: [server]
+    /// conflicts (phone-wins: the store's side, which holds what phones sent).
+    pub conflicts: Option<ConflictName>,
 }
 
 /// An infrared dongle to stay discoverable on (off unless a device is named: a dongle does

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::desktop::DesktopSettings;
 use crate::engine::{AuthPolicy, ServerConfig};
 use crate::store::Store;
 use crate::transport::bluetooth::{self, BtListen};
@@ -118,6 +119,7 @@ pub struct Daemon {
     stopped: watch::Receiver<bool>,
     max_body: usize,
     connections: ConnectionLimits,
+    session_ended: Arc<tokio::sync::Notify>,
 }
 
 impl Daemon {
@@ -146,6 +148,7 @@ impl Daemon {
             .build()
             .map_err(StartError::Runtime)?;
         let max_body = settings.server.max_msg_size as usize + 16 * 1024;
+        let session_ended = Arc::new(tokio::sync::Notify::new());
         let hub = Hub::start(
             store,
             Arc::new(settings.server),
@@ -153,6 +156,7 @@ impl Daemon {
                 idle_timeout: settings.idle_timeout,
                 queue: settings.limits.queue,
                 large_objects: settings.limits.large_objects,
+                session_ended: Some(Arc::clone(&session_ended)),
             },
         );
         if let Some(descriptors) = raise_descriptor_limit() {
@@ -224,7 +228,23 @@ impl Daemon {
             stopped,
             max_body,
             connections,
+            session_ended,
         })
+    }
+
+    /// Keeps a vdir in step with the store both ways: at start, after every phone session,
+    /// and as the desktop edits it (see [`crate::desktop::watch`]).
+    pub fn add_desktop(&mut self, settings: DesktopSettings) {
+        let ended = Arc::clone(&self.session_ended);
+        let stopped = self.stopped.clone();
+        self.listeners.push(self.runtime.spawn(async move {
+            let vdir = settings.vdir.clone();
+            if let Err(e) = crate::desktop::watch::run(settings, ended, stopped).await {
+                tracing::error!("desktop sync of {}: {e}", vdir.display());
+                println!("desktop: cannot watch {}: {e}", vdir.display());
+            }
+            Ok(())
+        }));
     }
 
     /// Serves a phone that stays on a serial cable (see [`serial::serve`]); its OBEX object

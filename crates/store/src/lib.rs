@@ -51,6 +51,8 @@
 //! - `sessions`, `session_counts`: sessions, their result, resume state and counts, and the
 //!   process serving each (so [`Tx::cut_orphaned_sessions`] can end those whose process died);
 //! - `accounts`: names and `md5("name:password")` digests;
+//! - `desktop_files`: the files of a vdir kept in step both ways, each with the item and the
+//!   item revision and file hash the two last agreed on ([`Tx::desktop_files`]);
 //! - `rejected_items`: items a phone sent that the engine refused, with their bytes and why
 //!   ([`Tx::record_rejected_item`], [`Tx::rejected_items`]).
 //!
@@ -72,6 +74,7 @@
 //! The store never reads the clock: every write takes a [`Timestamp`] from the caller.
 
 mod accounts;
+mod desktop;
 mod devices;
 mod error;
 mod items;
@@ -88,6 +91,7 @@ use std::time::Duration;
 use rusqlite::{Connection, TransactionBehavior};
 
 pub use accounts::Account;
+pub use desktop::DesktopFile;
 pub use devices::{DeviceDatastoreSummary, DeviceSummary};
 pub use error::{Result, StoreError};
 pub use items::{PointInTime, RestoreRecord, RestoreReport};

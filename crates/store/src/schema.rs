@@ -217,7 +217,24 @@ const V4: &str = r#"
 ALTER TABLE sessions ADD COLUMN owner TEXT;
 "#;
 
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+/// Schema version 5: the desktop's copy of the store, a vdir kept in step both ways. One row
+/// per file the two-way desktop sync knows: the item it holds, the item's revision and the
+/// file's content hash when the two last agreed, so a later run tells which side changed.
+const V5: &str = r#"
+CREATE TABLE desktop_files (
+    vdir          TEXT NOT NULL,      -- the vdir's absolute path
+    datastore     TEXT NOT NULL,
+    name          TEXT NOT NULL,      -- the file's name in the datastore's folder
+    item_id       INTEGER NOT NULL REFERENCES items(id),
+    item_revision INTEGER NOT NULL,   -- the item's revision the file agrees with
+    file_hash     TEXT NOT NULL,      -- MD5 of the file's bytes then
+    written_by_us INTEGER NOT NULL,   -- 1: handsync wrote these bytes; 0: the desktop did
+    PRIMARY KEY (vdir, datastore, name)
+);
+CREATE UNIQUE INDEX desktop_files_item ON desktop_files(vdir, item_id);
+"#;
+
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
