@@ -126,6 +126,15 @@ pub struct SyncArgs {
     /// The configuration file (as for `serve`).
     #[arg(long, value_name = "PATH")]
     config: Option<PathBuf>,
+
+    /// After the session, bring this vdir in step with the store (default: [desktop] vdir,
+    /// else vdir/ beside the database), as `handsync desktop sync` does.
+    #[arg(long, value_name = "DIR", conflicts_with = "no_desktop")]
+    vdir: Option<PathBuf>,
+
+    /// Leave the desktop's vdir alone after the session.
+    #[arg(long)]
+    no_desktop: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -391,6 +400,8 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
             support::describe_count(orphaned, "session")
         );
     }
+    let desktop = (!args.no_desktop && file.desktop.enabled != Some(false))
+        .then(|| super::desktop::settings(&file, &db_path, args.vdir.clone(), &server));
     let hub = Hub::start(
         store,
         Arc::new(server),
@@ -572,6 +583,24 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
         "handsync: the phone took {san}; {} messages from the phone",
         report.messages_received
     );
+
+    if let Some(settings) = desktop {
+        // The desktop sees what the phone changed at once (a udev-started sync has no daemon
+        // behind it); a failure here is the desktop's, not the phone's sync's.
+        match crate::desktop::sync(&settings, support::now()) {
+            Ok(desktop) => eprintln!(
+                "handsync: desktop {}: to the desktop {}; from the desktop {}",
+                settings.vdir.display(),
+                desktop.to_desktop,
+                desktop.from_desktop
+            ),
+            Err(failure) => eprintln!(
+                "handsync: warning: the desktop's vdir {} was not brought in step: {}",
+                settings.vdir.display(),
+                failure.message
+            ),
+        }
+    }
 
     // What the session did, from its record.
     let mut store = support::open_store(&db_path)?;
