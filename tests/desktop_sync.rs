@@ -389,3 +389,45 @@ fn an_earlier_export_is_adopted_not_duplicated() {
         .unwrap()
         .contains("FN:Ada King"));
 }
+
+#[test]
+fn the_configuration_names_the_vdir_and_its_conflict_policy() {
+    let (dir, db, vdir) = synced("desktop-config");
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nconflicts = \"phone-wins\"\n[desktop]\nvdir = \"{}\"\nconflicts = \"pc-wins\"\n",
+            vdir.display()
+        ),
+    )
+    .unwrap();
+    phone_changes(&db, "ada-1", "FN:Ada Lovelace", "FN:Ada Phone");
+    edit_file(
+        &contact_file(&vdir, "ada-1"),
+        "FN:Ada Lovelace",
+        "FN:Ada Desk",
+    );
+    // No --vdir: the configuration's; its [desktop] policy over [server]'s.
+    let out = handsync_ok(
+        &db,
+        &["desktop", "sync", "--config", config.to_str().unwrap()],
+    );
+    assert!(
+        out.contains(&format!("desktop {}:", vdir.display())),
+        "{out}"
+    );
+    assert_eq!(names(&db), ["Ada Desk", "Alan Turing"]);
+
+    // A key the section does not know is refused with its position.
+    std::fs::write(&config, "[desktop]\nvdirr = \"/tmp\"\n").unwrap();
+    let out = handsync(
+        &db,
+        &["desktop", "sync", "--config", config.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("config.toml:2:1:"), "{stderr}");
+    assert!(stderr.contains("vdirr"), "{stderr}");
+}
