@@ -36,7 +36,13 @@ fn main() {
     let mut daemon = Command::new(env!("CARGO_BIN_EXE_handsync"))
         .arg("--db")
         .arg(dir.join("handsync.db"))
-        .args(["serve", "--no-http", "--no-desktop", "--obex-tcp", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--no-http",
+            "--no-desktop",
+            "--obex-tcp",
+            "127.0.0.1:0",
+        ])
         .env("XDG_CONFIG_HOME", &dir)
         .stdout(Stdio::piped())
         .process_group(0)

@@ -397,6 +397,10 @@ impl Collection<'_, '_> {
         taken: &mut HashSet<String>,
         report: &mut DesktopReport,
     ) -> Result<(), Failure> {
+        if found.is_empty() {
+            // The usual case after the first run: no need to index every item.
+            return Ok(());
+        }
         let mut by_uid: HashMap<String, Guid> = HashMap::new();
         let mut by_key: HashMap<&str, Vec<Guid>> = HashMap::new();
         for item in items.values() {
