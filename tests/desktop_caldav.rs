@@ -1,0 +1,531 @@
+//! CardDAV and CalDAV through vdirsyncer, end to end: an emulated phone syncs with `handsync
+//! serve --vdir V`; vdirsyncer pairs V with Radicale (Debian's, on loopback, with a password);
+//! a contact and an event travel phone -> handsync -> Radicale, and edits and a deletion made
+//! on Radicale (plain CardDAV/CalDAV requests, as another client would make them) travel back
+//! through vdirsyncer and serve's watcher to the phone at its next sync.
+//!
+//! The vdirsyncer configuration is the one the README shows, with Radicale for the server.
+//! Without radicale or vdirsyncer the test skips, unless HANDSYNC_REQUIRE_ORACLES is set.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+
+/// How long any one thing the test waits for may take before it fails.
+const PATIENCE: Duration = Duration::from_secs(60);
+const USER: &str = "alice";
+const PASSWORD: &str = "s3cret-for-the-test";
+/// The server's collections (the README's Nextcloud names stand in for Radicale's).
+const ADDRESS_BOOK: &str = "contacts";
+const CALENDAR: &str = "personal";
+
+/// A child process killed and reaped when the test ends, passed or not.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Polls `check` until it gives a value; fails with `what` and `context()` after PATIENCE.
+fn wait_for<T>(
+    what: &str,
+    context: impl Fn() -> String,
+    mut check: impl FnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "gave up waiting for {what} after {PATIENCE:?}\n{}",
+            context()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// An HTTP answer: status, headers (names lower-cased) and body.
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A PROPFIND asking for no more than each item's ETag.
+const ETAGS_ONLY: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\
+    <propfind xmlns=\"DAV:\"><prop><getetag/></prop></propfind>";
+
+/// Radicale on loopback: htpasswd authentication, each user sees only their own collections.
+struct Radicale {
+    port: u16,
+    dir: PathBuf,
+    _process: Reaped,
+}
+
+impl Radicale {
+    fn start(dir: &Path) -> Radicale {
+        let dir = dir.join("radicale");
+        std::fs::create_dir_all(&dir).unwrap();
+        // Plain passwords keep the test free of bcrypt; the users file is the test's own.
+        std::fs::write(dir.join("users"), format!("{USER}:{PASSWORD}\n")).unwrap();
+        let port = free_port();
+        let config = dir.join("config");
+        std::fs::write(
+            &config,
+            format!(
+                "[server]\nhosts = 127.0.0.1:{port}\n\
+                 [auth]\ntype = htpasswd\nhtpasswd_filename = {users}\n\
+                 htpasswd_encryption = plain\n\
+                 [rights]\ntype = owner_only\n\
+                 [storage]\nfilesystem_folder = {storage}\n\
+                 [logging]\nlevel = warning\n",
+                users = dir.join("users").display(),
+                storage = dir.join("collections").display(),
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.join("log")).unwrap();
+        let process = Reaped(
+            Command::new("radicale")
+                .arg("--config")
+                .arg(&config)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .expect("start radicale"),
+        );
+        let radicale = Radicale {
+            port,
+            dir,
+            _process: process,
+        };
+        // It answers once it listens; the principal needs the password.
+        wait_for("Radicale to answer", || radicale.log(), || {
+            TcpStream::connect(("127.0.0.1", port)).ok()?;
+            let anonymous = radicale.request_as(None, "PROPFIND", "/", &[("Depth", "0")], "");
+            let principal = radicale.request("PROPFIND", &format!("/{USER}/"), &[("Depth", "0")], "");
+            (anonymous.status == 401 && principal.status == 207).then_some(())
+        });
+        radicale
+    }
+
+    fn log(&self) -> String {
+        format!(
+            "Radicale's log:\n{}",
+            std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+        )
+    }
+
+    fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
+        self.request_as(Some((USER, PASSWORD)), method, path, headers, body)
+    }
+
+    /// One HTTP/1.1 request on a connection of its own.
+    fn request_as(
+        &self,
+        login: Option<(&str, &str)>,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Answer {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to Radicale");
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        let mut request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\
+             Content-Length: {}\r\n",
+            self.port,
+            body.len()
+        );
+        if let Some((user, password)) = login {
+            let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            request.push_str(&format!("Authorization: Basic {token}\r\n"));
+        }
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        request.push_str(body);
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).expect("read Radicale's answer");
+        let raw = String::from_utf8_lossy(&raw).into_owned();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("not an HTTP answer: {raw:?}"));
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        Answer {
+            status,
+            headers,
+            body: body.to_string(),
+        }
+    }
+
+    /// The items of one of the user's collections: (path, ETag, text), read with PROPFIND
+    /// and GET as any CardDAV/CalDAV client reads them.
+    fn items(&self, collection: &str) -> Vec<(String, String, String)> {
+        let base = format!("/{USER}/{collection}/");
+        let listing = self.request("PROPFIND", &base, &[("Depth", "1")], ETAGS_ONLY);
+        assert_eq!(listing.status, 207, "PROPFIND {base}: {}", listing.body);
+        let mut items: Vec<(String, String, String)> = hrefs(&listing.body)
+            .into_iter()
+            .filter(|href| href != &base)
+            .map(|href| {
+                let item = self.request("GET", &href, &[], "");
+                assert_eq!(item.status, 200, "GET {href}: {}", item.body);
+                let etag = item.header("etag").expect("an ETag").to_string();
+                (href, etag, item.body)
+            })
+            .collect();
+        items.sort();
+        items
+    }
+}
+
+/// The `href` of each `response` of a multistatus answer (Radicale writes DAV: unprefixed).
+fn hrefs(multistatus: &str) -> Vec<String> {
+    multistatus
+        .split("<response>")
+        .skip(1)
+        .filter_map(|response| {
+            let start = response.find("<href>")? + "<href>".len();
+            let end = start + response[start..].find("</href>")?;
+            Some(response[start..end].to_string())
+        })
+        .collect()
+}
+
+/// `handsync serve` keeping `vdir` in step, serving phones over OBEX on TCP.
+struct Serve {
+    address: String,
+    log: PathBuf,
+    process: Reaped,
+}
+
+impl Serve {
+    fn start(dir: &Path, db: &Path, vdir: &Path) -> Serve {
+        let log = dir.join("serve.log");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_handsync"))
+            .arg("--db")
+            .arg(db)
+            .args(["serve", "--no-http", "--no-bluetooth", "--no-usb"])
+            .args(["--obex-tcp", "127.0.0.1:0", "--vdir"])
+            .arg(vdir)
+            .env("XDG_CONFIG_HOME", dir)
+            .env("HANDSYNC_LOG", "handsync=info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start handsync serve");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let process = Reaped(child);
+        let address = loop {
+            let line = lines
+                .next()
+                .unwrap_or_else(|| {
+                    panic!(
+                        "serve ended before listening:\n{}",
+                        std::fs::read_to_string(&log).unwrap_or_default()
+                    )
+                })
+                .unwrap();
+            if let Some(address) = line.strip_prefix("OBEX over TCP: listening on ") {
+                break address.trim().to_string();
+            }
+        };
+        // Keep reading, so that serve never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Serve {
+            address,
+            log,
+            process,
+        }
+    }
+
+    fn log(&self) -> String {
+        format!(
+            "serve's log:\n{}",
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        )
+    }
+
+    /// Stops it as systemd would, and checks that it stopped cleanly.
+    fn stop(mut self) {
+        unsafe { libc::kill(self.process.0.id() as i32, libc::SIGTERM) };
+        let status = self.process.0.wait().unwrap();
+        assert!(status.success(), "serve stopped with {status}\n{}", self.log());
+    }
+}
+
+/// The emulated Nokia starts a session with serve from its Sync menu; its items stay in
+/// `phone` between runs. `add`: files whose entries its user adds first.
+fn phone_syncs(phone: &Path, serve: &Serve, add: &[&Path]) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_handsync"));
+    command
+        .args(["emulate", "--profile", "nokia-6230i", "--data"])
+        .arg(phone)
+        .args(["--connect-obex-tcp", &serve.address]);
+    for file in add {
+        command.arg("--add").arg(file);
+    }
+    let output = command.output().expect("run handsync emulate");
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success() && printed.contains("completed"),
+        "the phone's sync failed:\n{printed}\n{}",
+        serve.log()
+    );
+    printed
+}
+
+/// The texts of the files of one folder whose names end with `extension`.
+fn texts_in(folder: &Path, extension: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return Vec::new();
+    };
+    let mut texts: Vec<String> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == extension))
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .collect();
+    texts.sort();
+    texts
+}
+
+/// Whether exactly one text contains every one of `needles`.
+fn one_holds(texts: &[String], needles: &[&str]) -> bool {
+    texts
+        .iter()
+        .filter(|t| needles.iter().all(|n| t.contains(n)))
+        .count()
+        == 1
+}
+
+/// vdirsyncer with the test's configuration; its status stays in the test's folder.
+fn vdirsyncer(dir: &Path, args: &[&str], answers: &str) -> String {
+    let mut child = Command::new("vdirsyncer")
+        .args(args)
+        .env("VDIRSYNCER_CONFIG", dir.join("vdirsyncer.conf"))
+        .env("HOME", dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run vdirsyncer");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answers.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success() && !printed.to_ascii_lowercase().contains("error"),
+        "vdirsyncer {args:?} failed ({}):\n{printed}",
+        output.status
+    );
+    printed
+}
+
+/// The README's configuration: handsync's vdir on one side, the server on the other.
+fn vdirsyncer_config(dir: &Path, vdir: &Path, port: u16) -> String {
+    let vdir = vdir.display();
+    let status = dir.join("vdirsyncer-status").display().to_string();
+    let password = dir.join("password");
+    std::fs::write(&password, PASSWORD).unwrap();
+    let password = password.display();
+    let server = format!(
+        "url = \"http://127.0.0.1:{port}/\"\nusername = \"{USER}\"\n\
+         password.fetch = [\"command\", \"cat\", \"{password}\"]\n"
+    );
+    format!(
+        "[general]\nstatus_path = \"{status}/\"\n\n\
+         [pair handsync_contacts]\na = \"handsync_contacts\"\nb = \"server_contacts\"\n\
+         collections = [[\"contacts\", \"contacts\", \"{ADDRESS_BOOK}\"]]\n\n\
+         [storage handsync_contacts]\ntype = \"filesystem\"\npath = \"{vdir}/\"\n\
+         fileext = \".vcf\"\n\n\
+         [storage server_contacts]\ntype = \"carddav\"\n{server}\n\
+         [pair handsync_calendar]\na = \"handsync_calendar\"\nb = \"server_calendar\"\n\
+         collections = [[\"calendar\", \"calendar\", \"{CALENDAR}\"]]\n\n\
+         [storage handsync_calendar]\ntype = \"filesystem\"\npath = \"{vdir}/\"\n\
+         fileext = \".ics\"\n\n\
+         [storage server_calendar]\ntype = \"caldav\"\n{server}"
+    )
+}
+
+#[test]
+fn a_contact_and_an_event_travel_to_radicale_and_its_edits_come_back_to_the_phone() {
+    if !support::oracle_available("radicale") || !support::oracle_available("vdirsyncer") {
+        return;
+    }
+    let dir = support::scratch_dir("caldav");
+    let db = dir.join("handsync.db");
+    let vdir = dir.join("vdir");
+    let phone = dir.join("phone");
+    let radicale = Radicale::start(&dir);
+    let serve = Serve::start(&dir, &db, &vdir);
+    let context = || format!("{}\n{}", serve.log(), radicale.log());
+
+    // The phone's user has two contacts and an appointment; the phone syncs.
+    let ann = dir.join("ann.vcf");
+    std::fs::write(
+        &ann,
+        "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Example;Ann\r\nTEL;CELL:+49301111\r\nEND:VCARD\r\n",
+    )
+    .unwrap();
+    let bert = dir.join("bert.vcf");
+    std::fs::write(
+        &bert,
+        "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Example;Bert\r\nTEL;CELL:+49302222\r\nEND:VCARD\r\n",
+    )
+    .unwrap();
+    let dentist = dir.join("dentist.vcs");
+    std::fs::write(
+        &dentist,
+        "BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VEVENT\r\nSUMMARY:Dentist\r\n\
+         DTSTART:20261210T090000Z\r\nDTEND:20261210T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    )
+    .unwrap();
+    phone_syncs(&phone, &serve, &[&ann, &bert, &dentist]);
+
+    // serve writes them into the vdir after the session.
+    wait_for("the phone's items in the vdir", &context, || {
+        let contacts = texts_in(&vdir.join("contacts"), "vcf");
+        let events = texts_in(&vdir.join("calendar"), "ics");
+        (contacts.len() == 2
+            && one_holds(&contacts, &["Ann", "+49301111"])
+            && one_holds(&contacts, &["Bert", "+49302222"])
+            && events.len() == 1
+            && one_holds(&events, &["Dentist"]))
+        .then_some(())
+    });
+
+    // vdirsyncer creates the collections on the server (it asks first), then uploads.
+    std::fs::write(
+        dir.join("vdirsyncer.conf"),
+        vdirsyncer_config(&dir, &vdir, radicale.port),
+    )
+    .unwrap();
+    vdirsyncer(&dir, &["discover"], &"y\n".repeat(4));
+    vdirsyncer(&dir, &["sync"], "");
+    let contacts = radicale.items(ADDRESS_BOOK);
+    let texts: Vec<String> = contacts.iter().map(|(_, _, t)| t.clone()).collect();
+    assert!(
+        texts.len() == 2
+            && one_holds(&texts, &["Ann", "+49301111"])
+            && one_holds(&texts, &["Bert", "+49302222"]),
+        "Radicale's address book: {texts:#?}"
+    );
+    let events = radicale.items(CALENDAR);
+    assert!(
+        events.len() == 1 && events[0].2.contains("SUMMARY:Dentist"),
+        "Radicale's calendar: {events:#?}"
+    );
+
+    // Another client of the server: Ann gets a new number and a longer name, Bert goes, the
+    // appointment is renamed. Each change names the version it changes (If-Match).
+    for (href, etag, text) in &contacts {
+        if text.contains("+49301111") {
+            let edited = text.replace("+49301111", "+49309999").replace("Ann", "Anneliese");
+            let put = radicale.request(
+                "PUT",
+                href,
+                &[("If-Match", etag), ("Content-Type", "text/vcard")],
+                &edited,
+            );
+            assert!(matches!(put.status, 201 | 204), "PUT {href}: {}", put.body);
+        } else {
+            let delete = radicale.request("DELETE", href, &[("If-Match", etag)], "");
+            assert!(matches!(delete.status, 200 | 204), "DELETE {href}: {}", delete.body);
+        }
+    }
+    let (href, etag, text) = &events[0];
+    let put = radicale.request(
+        "PUT",
+        href,
+        &[("If-Match", etag), ("Content-Type", "text/calendar")],
+        &text.replace("SUMMARY:Dentist", "SUMMARY:Dentist at 11"),
+    );
+    assert!(matches!(put.status, 201 | 204), "PUT {href}: {}", put.body);
+
+    // vdirsyncer brings them into the vdir; serve sees the files change and takes them in.
+    vdirsyncer(&dir, &["sync"], "");
+    let export = |datastore: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_handsync"))
+            .arg("--db")
+            .arg(&db)
+            .args(["export", "--datastore", datastore])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    wait_for("the server's edits in the store", &context, || {
+        let contacts = export("contacts");
+        (contacts.contains("+49309999")
+            && contacts.contains("Anneliese")
+            && !contacts.contains("+49302222")
+            && export("calendar").contains("Dentist at 11"))
+        .then_some(())
+    });
+
+    // The phone's next sync brings them to the phone.
+    phone_syncs(&phone, &serve, &[]);
+    let on_phone = texts_in(&phone.join("contacts"), "vcf");
+    assert!(
+        on_phone.len() == 1 && one_holds(&on_phone, &["Anneliese", "+49309999"]),
+        "the phone's contacts: {on_phone:#?}"
+    );
+    let on_phone = texts_in(&phone.join("calendar"), "vcs");
+    assert!(
+        on_phone.len() == 1 && one_holds(&on_phone, &["SUMMARY:Dentist at 11"]),
+        "the phone's calendar: {on_phone:#?}"
+    );
+    serve.stop();
+}
