@@ -87,7 +87,7 @@ const ETAGS_ONLY: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\
 struct Radicale {
     port: u16,
     dir: PathBuf,
-    _process: Reaped,
+    process: Reaped,
 }
 
 impl Radicale {
@@ -123,19 +123,34 @@ impl Radicale {
                 .spawn()
                 .expect("start radicale"),
         );
-        let radicale = Radicale {
-            port,
-            dir,
-            _process: process,
-        };
-        // It answers once it listens; the principal needs the password.
-        wait_for("Radicale to answer", || radicale.log(), || {
-            TcpStream::connect(("127.0.0.1", port)).ok()?;
-            let anonymous = radicale.request_as(None, "PROPFIND", "/", &[("Depth", "0")], "");
-            let principal = radicale.request("PROPFIND", &format!("/{USER}/"), &[("Depth", "0")], "");
-            (anonymous.status == 401 && principal.status == 207).then_some(())
-        });
+        let mut radicale = Radicale { port, dir, process };
+        // It answers once it listens; the principal needs the password. A port taken meanwhile
+        // by someone else makes it exit: that is reported, not waited out.
+        let deadline = Instant::now() + PATIENCE;
+        while !radicale.answers() {
+            if let Some(status) = radicale.process.0.try_wait().unwrap() {
+                panic!(
+                    "radicale ended ({status}) before answering\n{}",
+                    radicale.log()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "Radicale did not answer within {PATIENCE:?}\n{}",
+                radicale.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
         radicale
+    }
+
+    fn answers(&self) -> bool {
+        if TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            return false;
+        }
+        let anonymous = self.request_as(None, "PROPFIND", "/", &[("Depth", "0")], "");
+        let principal = self.request("PROPFIND", &format!("/{USER}/"), &[("Depth", "0")], "");
+        anonymous.status == 401 && principal.status == 207
     }
 
     fn log(&self) -> String {
@@ -167,7 +182,8 @@ impl Radicale {
             body.len()
         );
         if let Some((user, password)) = login {
-            let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            let token =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
             request.push_str(&format!("Authorization: Basic {token}\r\n"));
         }
         for (name, value) in headers {
@@ -177,7 +193,9 @@ impl Radicale {
         request.push_str(body);
         stream.write_all(request.as_bytes()).unwrap();
         let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).expect("read Radicale's answer");
+        stream
+            .read_to_end(&mut raw)
+            .expect("read Radicale's answer");
         let raw = String::from_utf8_lossy(&raw).into_owned();
         let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
         let mut lines = head.lines();
@@ -290,7 +308,11 @@ impl Serve {
     fn stop(mut self) {
         unsafe { libc::kill(self.process.0.id() as i32, libc::SIGTERM) };
         let status = self.process.0.wait().unwrap();
-        assert!(status.success(), "serve stopped with {status}\n{}", self.log());
+        assert!(
+            status.success(),
+            "serve stopped with {status}\n{}",
+            self.log()
+        );
     }
 }
 
@@ -387,12 +409,12 @@ fn vdirsyncer_config(dir: &Path, vdir: &Path, port: u16) -> String {
     );
     format!(
         "[general]\nstatus_path = \"{status}/\"\n\n\
-         [pair handsync_contacts]\na = \"handsync_contacts\"\nb = \"server_contacts\"\n\
+         [pair contacts]\na = \"handsync_contacts\"\nb = \"server_contacts\"\n\
          collections = [[\"contacts\", \"contacts\", \"{ADDRESS_BOOK}\"]]\n\n\
          [storage handsync_contacts]\ntype = \"filesystem\"\npath = \"{vdir}/\"\n\
          fileext = \".vcf\"\n\n\
          [storage server_contacts]\ntype = \"carddav\"\n{server}\n\
-         [pair handsync_calendar]\na = \"handsync_calendar\"\nb = \"server_calendar\"\n\
+         [pair calendar]\na = \"handsync_calendar\"\nb = \"server_calendar\"\n\
          collections = [[\"calendar\", \"calendar\", \"{CALENDAR}\"]]\n\n\
          [storage handsync_calendar]\ntype = \"filesystem\"\npath = \"{vdir}/\"\n\
          fileext = \".ics\"\n\n\
@@ -473,7 +495,9 @@ fn a_contact_and_an_event_travel_to_radicale_and_its_edits_come_back_to_the_phon
     // appointment is renamed. Each change names the version it changes (If-Match).
     for (href, etag, text) in &contacts {
         if text.contains("+49301111") {
-            let edited = text.replace("+49301111", "+49309999").replace("Ann", "Anneliese");
+            let edited = text
+                .replace("+49301111", "+49309999")
+                .replace("Ann", "Anneliese");
             let put = radicale.request(
                 "PUT",
                 href,
@@ -483,7 +507,11 @@ fn a_contact_and_an_event_travel_to_radicale_and_its_edits_come_back_to_the_phon
             assert!(matches!(put.status, 201 | 204), "PUT {href}: {}", put.body);
         } else {
             let delete = radicale.request("DELETE", href, &[("If-Match", etag)], "");
-            assert!(matches!(delete.status, 200 | 204), "DELETE {href}: {}", delete.body);
+            assert!(
+                matches!(delete.status, 200 | 204),
+                "DELETE {href}: {}",
+                delete.body
+            );
         }
     }
     let (href, etag, text) = &events[0];
@@ -494,6 +522,17 @@ fn a_contact_and_an_event_travel_to_radicale_and_its_edits_come_back_to_the_phon
         &text.replace("SUMMARY:Dentist", "SUMMARY:Dentist at 11"),
     );
     assert!(matches!(put.status, 201 | 204), "PUT {href}: {}", put.body);
+    // A contact made on the server, with a UID no file can be named after: vdirsyncer names
+    // its file by a hash, which handsync takes as any foreign file name.
+    let carla = format!("/{USER}/{ADDRESS_BOOK}/carla.vcf");
+    let put = radicale.request(
+        "PUT",
+        &carla,
+        &[("If-None-Match", "*"), ("Content-Type", "text/vcard")],
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:carla/42@example.org\r\nN:Server;Carla;;;\r\n\
+         FN:Carla Server\r\nTEL;TYPE=WORK:+49303333\r\nEND:VCARD\r\n",
+    );
+    assert_eq!(put.status, 201, "PUT {carla}: {}", put.body);
 
     // vdirsyncer brings them into the vdir; serve sees the files change and takes them in.
     vdirsyncer(&dir, &["sync"], "");
@@ -511,6 +550,7 @@ fn a_contact_and_an_event_travel_to_radicale_and_its_edits_come_back_to_the_phon
         (contacts.contains("+49309999")
             && contacts.contains("Anneliese")
             && !contacts.contains("+49302222")
+            && contacts.contains("+49303333")
             && export("calendar").contains("Dentist at 11"))
         .then_some(())
     });
@@ -519,13 +559,35 @@ fn a_contact_and_an_event_travel_to_radicale_and_its_edits_come_back_to_the_phon
     phone_syncs(&phone, &serve, &[]);
     let on_phone = texts_in(&phone.join("contacts"), "vcf");
     assert!(
-        on_phone.len() == 1 && one_holds(&on_phone, &["Anneliese", "+49309999"]),
+        on_phone.len() == 2
+            && one_holds(&on_phone, &["Anneliese", "+49309999"])
+            && one_holds(&on_phone, &["Carla", "+49303333"]),
         "the phone's contacts: {on_phone:#?}"
     );
     let on_phone = texts_in(&phone.join("calendar"), "vcs");
     assert!(
         on_phone.len() == 1 && one_holds(&on_phone, &["SUMMARY:Dentist at 11"]),
         "the phone's calendar: {on_phone:#?}"
+    );
+
+    // Nothing echoes: what handsync took in it leaves as it is, so the next vdirsyncer run
+    // has nothing to copy either way, and the server keeps its own versions.
+    let last = vdirsyncer(&dir, &["sync"], "");
+    assert!(
+        !last.contains("Copying") && !last.contains("Deleting"),
+        "vdirsyncer found changes after the round trip:\n{last}\n{}",
+        serve.log()
+    );
+    let texts: Vec<String> = radicale
+        .items(ADDRESS_BOOK)
+        .into_iter()
+        .map(|(_, _, t)| t)
+        .collect();
+    assert!(
+        texts.len() == 2
+            && one_holds(&texts, &["UID:carla/42@example.org", "+49303333"])
+            && one_holds(&texts, &["Anneliese", "+49309999"]),
+        "Radicale's address book at the end: {texts:#?}"
     );
     serve.stop();
 }
