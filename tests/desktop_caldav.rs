@@ -396,30 +396,59 @@ fn vdirsyncer(dir: &Path, args: &[&str], answers: &str) -> String {
     printed
 }
 
-/// The README's configuration: handsync's vdir on one side, the server on the other.
+/// The README's vdirsyncer configuration, pointed at the test's vdir and Radicale: what the
+/// README shows is what runs, and a README that drifts from it fails here.
 fn vdirsyncer_config(dir: &Path, vdir: &Path, port: u16) -> String {
-    let vdir = vdir.display();
-    let status = dir.join("vdirsyncer-status").display().to_string();
+    let readme = include_str!("../README.md");
+    let (_, after) = readme
+        .split_once("In `~/.config/vdirsyncer/config`:\n\n")
+        .expect("the README shows the vdirsyncer configuration");
+    // The indented block up to the first line that is not indented.
+    let mut config = String::new();
+    for line in after.lines() {
+        match line.strip_prefix("    ") {
+            Some(line) => config.push_str(line),
+            None if line.is_empty() => {}
+            None => break,
+        }
+        config.push('\n');
+    }
     let password = dir.join("password");
     std::fs::write(&password, PASSWORD).unwrap();
-    let password = password.display();
-    let server = format!(
-        "url = \"http://127.0.0.1:{port}/\"\nusername = \"{USER}\"\n\
-         password.fetch = [\"command\", \"cat\", \"{password}\"]\n"
-    );
-    format!(
-        "[general]\nstatus_path = \"{status}/\"\n\n\
-         [pair contacts]\na = \"handsync_contacts\"\nb = \"server_contacts\"\n\
-         collections = [[\"contacts\", \"contacts\", \"{ADDRESS_BOOK}\"]]\n\n\
-         [storage handsync_contacts]\ntype = \"filesystem\"\npath = \"{vdir}/\"\n\
-         fileext = \".vcf\"\n\n\
-         [storage server_contacts]\ntype = \"carddav\"\n{server}\n\
-         [pair calendar]\na = \"handsync_calendar\"\nb = \"server_calendar\"\n\
-         collections = [[\"calendar\", \"calendar\", \"{CALENDAR}\"]]\n\n\
-         [storage handsync_calendar]\ntype = \"filesystem\"\npath = \"{vdir}/\"\n\
-         fileext = \".ics\"\n\n\
-         [storage server_calendar]\ntype = \"caldav\"\n{server}"
-    )
+    let replacements = [
+        (
+            "~/.local/share/vdirsyncer/status/",
+            format!("{}/", dir.join("vdirsyncer-status").display()),
+        ),
+        (
+            "~/.local/share/handsync/vdir/",
+            format!("{}/", vdir.display()),
+        ),
+        (
+            "https://cloud.example.com/remote.php/dav/",
+            format!("http://127.0.0.1:{port}/"),
+        ),
+        ("\"me\"", format!("\"{USER}\"")),
+        (
+            "[\"command\", \"pass\", \"nextcloud\"]",
+            format!("[\"command\", \"cat\", \"{}\"]", password.display()),
+        ),
+    ];
+    for (readme_text, ours) in replacements {
+        assert!(
+            config.contains(readme_text),
+            "the README's vdirsyncer configuration lacks {readme_text}:\n{config}"
+        );
+        config = config.replace(readme_text, &ours);
+    }
+    // The server's collections are the test's: the README's Nextcloud names.
+    for pair in [
+        format!("[\"contacts\", \"contacts\", \"{ADDRESS_BOOK}\"]"),
+        format!("[\"calendar\", \"calendar\", \"{CALENDAR}\"]"),
+    ] {
+        assert!(config.contains(&pair), "{pair} not in:\n{config}");
+    }
+    config
 }
 
 #[test]
