@@ -488,7 +488,7 @@ fn a_contact_and_an_event_travel_to_radicale_and_its_edits_come_back_to_the_phon
     phone_syncs(&phone, &serve, &[&ann, &bert, &dentist]);
 
     // serve writes them into the vdir after the session.
-    wait_for("the phone's items in the vdir", &context, || {
+    wait_for("the phone's items in the vdir", context, || {
         let contacts = texts_in(&vdir.join("contacts"), "vcf");
         let events = texts_in(&vdir.join("calendar"), "ics");
         (contacts.len() == 2
@@ -563,6 +563,24 @@ fn a_contact_and_an_event_travel_to_radicale_and_its_edits_come_back_to_the_phon
          FN:Carla Server\r\nTEL;TYPE=WORK:+49303333\r\nEND:VCARD\r\n",
     );
     assert_eq!(put.status, 201, "PUT {carla}: {}", put.body);
+    // An event as calendar clients write it: in a named time zone, defined alongside.
+    let standup = format!("/{USER}/{CALENDAR}/standup.ics");
+    let put = radicale.request(
+        "PUT",
+        &standup,
+        &[("If-None-Match", "*"), ("Content-Type", "text/calendar")],
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n\
+         BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\n\
+         BEGIN:STANDARD\r\nDTSTART:19701025T030000\r\nRRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\n\
+         TZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nTZNAME:CET\r\nEND:STANDARD\r\n\
+         BEGIN:DAYLIGHT\r\nDTSTART:19700329T020000\r\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r\n\
+         TZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nTZNAME:CEST\r\nEND:DAYLIGHT\r\n\
+         END:VTIMEZONE\r\n\
+         BEGIN:VEVENT\r\nUID:standup-7@example.org\r\nDTSTAMP:20261201T080000Z\r\n\
+         DTSTART;TZID=Europe/Berlin:20261211T100000\r\nDTEND;TZID=Europe/Berlin:20261211T101500\r\n\
+         SUMMARY:Standup\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    );
+    assert_eq!(put.status, 201, "PUT {standup}: {}", put.body);
 
     // vdirsyncer brings them into the vdir; serve sees the files change and takes them in.
     vdirsyncer(&dir, &["sync"], "");
@@ -575,13 +593,14 @@ fn a_contact_and_an_event_travel_to_radicale_and_its_edits_come_back_to_the_phon
             .unwrap();
         String::from_utf8_lossy(&output.stdout).into_owned()
     };
-    wait_for("the server's edits in the store", &context, || {
+    wait_for("the server's edits in the store", context, || {
         let contacts = export("contacts");
         (contacts.contains("+49309999")
             && contacts.contains("Anneliese")
             && !contacts.contains("+49302222")
             && contacts.contains("+49303333")
-            && export("calendar").contains("Dentist at 11"))
+            && export("calendar").contains("Dentist at 11")
+            && export("calendar").contains("Standup"))
         .then_some(())
     });
 
@@ -595,8 +614,11 @@ fn a_contact_and_an_event_travel_to_radicale_and_its_edits_come_back_to_the_phon
         "the phone's contacts: {on_phone:#?}"
     );
     let on_phone = texts_in(&phone.join("calendar"), "vcs");
+    // 10:00 in Berlin in December is 09:00 UTC.
     assert!(
-        on_phone.len() == 1 && one_holds(&on_phone, &["SUMMARY:Dentist at 11"]),
+        on_phone.len() == 2
+            && one_holds(&on_phone, &["SUMMARY:Dentist at 11"])
+            && one_holds(&on_phone, &["SUMMARY:Standup", "DTSTART:20261211T090000Z"]),
         "the phone's calendar: {on_phone:#?}"
     );
 
