@@ -3,7 +3,8 @@
 //! a contact and an event travel phone -> handsync -> Radicale, and edits, a deletion and a new
 //! contact made on Radicale (plain CardDAV/CalDAV requests, as another client would make them)
 //! travel back through vdirsyncer and serve's watcher to the phone at its next sync, without
-//! echoing back to the server.
+//! echoing back to the server; the phone's edits of the server's items update those items
+//! (same UID, same time zone) instead of making new ones.
 //!
 //! The vdirsyncer configuration is the one the README shows, with Radicale for the server.
 //! Without radicale or vdirsyncer the test skips, unless HANDSYNC_REQUIRE_ORACLES is set.
@@ -17,6 +18,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use handsync::emulator::{DeviceProfile, PhoneStore};
+use handsync::store::Datastore;
 
 /// How long any one thing the test waits for may take before it fails.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -342,6 +345,31 @@ fn phone_syncs(phone: &Path, serve: &Serve, add: &[&Path]) -> String {
     printed
 }
 
+/// The phone's user edits every item holding one of the texts, as on the phone's keypad:
+/// (old, new) replaces old by new; the edit goes to the PC at the next sync.
+fn phone_user_edits(phone: &Path, edits: &[(&str, &str)]) {
+    let profile = DeviceProfile::builtin("nokia-6230i").unwrap();
+    let tasks_in_calendar = profile.datastores.iter().any(|d| d.holds_tasks);
+    let mut store = PhoneStore::load_dir(phone, tasks_in_calendar).unwrap();
+    let mut edited = 0;
+    for kind in [Datastore::Contacts, Datastore::Calendar] {
+        let items: Vec<(String, String)> = store
+            .datastore(kind)
+            .items()
+            .iter()
+            .map(|(luid, item)| (luid.clone(), String::from_utf8_lossy(&item.data).into()))
+            .collect();
+        for (luid, text) in items {
+            for (old, new) in edits.iter().filter(|(old, _)| text.contains(old)) {
+                assert!(store.replace(kind, &luid, text.replace(old, new)));
+                edited += 1;
+            }
+        }
+    }
+    assert_eq!(edited, edits.len(), "one item per edit on the phone");
+    store.save_dir(phone).unwrap();
+}
+
 /// The texts of the files of one folder whose names end with `extension`.
 fn texts_in(folder: &Path, extension: &str) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(folder) else {
@@ -453,7 +481,7 @@ fn vdirsyncer_config(dir: &Path, vdir: &Path, port: u16) -> String {
 }
 
 #[test]
-fn a_contact_and_an_event_travel_to_radicale_and_its_edits_come_back_to_the_phone() {
+fn contacts_and_events_travel_between_the_phone_and_radicale_both_ways() {
     if !support::oracle_available("radicale") || !support::oracle_available("vdirsyncer") {
         return;
     }
@@ -622,6 +650,40 @@ fn a_contact_and_an_event_travel_to_radicale_and_its_edits_come_back_to_the_phon
         "the phone's calendar: {on_phone:#?}"
     );
 
+    // The phone's user edits both items the server made: handsync writes the edits over
+    // vdirsyncer's files, keeping the server's UIDs the phone never saw, so vdirsyncer
+    // updates the same items on the server instead of making new ones.
+    phone_user_edits(
+        &phone,
+        &[("+49303333", "+49304444"), ("Standup", "Standup moved")],
+    );
+    phone_syncs(&phone, &serve, &[]);
+    wait_for("the phone's edits in the vdir", context, || {
+        let contacts = texts_in(&vdir.join("contacts"), "vcf");
+        let events = texts_in(&vdir.join("calendar"), "ics");
+        (one_holds(&contacts, &["UID:carla/42@example.org", "+49304444"])
+            && one_holds(&events, &["UID:standup-7@example.org", "Standup moved"]))
+        .then_some(())
+    });
+    vdirsyncer(&dir, &["sync"], "");
+    let contacts = radicale.items(ADDRESS_BOOK);
+    assert!(
+        contacts.len() == 2
+            && contacts.iter().any(|(href, _, text)| href == &carla
+                && text.contains("UID:carla/42@example.org")
+                && text.contains("+49304444")),
+        "Radicale's address book after the phone's edit: {contacts:#?}"
+    );
+    let events = radicale.items(CALENDAR);
+    assert!(
+        events.len() == 2
+            && events.iter().any(|(href, _, text)| href == &standup
+                && text.contains("UID:standup-7@example.org")
+                && text.contains("SUMMARY:Standup moved")
+                && text.contains("DTSTART;TZID=Europe/Berlin:20261211T100000")),
+        "Radicale's calendar after the phone's edit: {events:#?}"
+    );
+
     // Nothing echoes: what handsync took in it leaves as it is. A desktop sync of our own
     // (serve's after the session may run before or after it) finds nothing to write, the
     // next vdirsyncer run nothing to copy either way, and the server keeps its versions.
@@ -657,7 +719,7 @@ fn a_contact_and_an_event_travel_to_radicale_and_its_edits_come_back_to_the_phon
         .collect();
     assert!(
         texts.len() == 2
-            && one_holds(&texts, &["UID:carla/42@example.org", "+49303333"])
+            && one_holds(&texts, &["UID:carla/42@example.org", "+49304444"])
             && one_holds(&texts, &["Anneliese", "+49309999"]),
         "Radicale's address book at the end: {texts:#?}"
     );
