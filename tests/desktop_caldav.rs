@@ -4,7 +4,7 @@
 //! contact made on Radicale (plain CardDAV/CalDAV requests, as another client would make them)
 //! travel back through vdirsyncer and serve's watcher to the phone at its next sync, without
 //! echoing back to the server; the phone's edits of the server's items update those items
-//! (same UID, same time zone) instead of making new ones.
+//! (same UID, same time zone) instead of making new ones, and its deletion deletes there.
 //!
 //! The vdirsyncer configuration is the one the README shows, with Radicale for the server.
 //! Without radicale or vdirsyncer the test skips, unless HANDSYNC_REQUIRE_ORACLES is set.
@@ -345,13 +345,14 @@ fn phone_syncs(phone: &Path, serve: &Serve, add: &[&Path]) -> String {
     printed
 }
 
-/// The phone's user edits every item holding one of the texts, as on the phone's keypad:
-/// (old, new) replaces old by new; the edit goes to the PC at the next sync.
-fn phone_user_edits(phone: &Path, edits: &[(&str, &str)]) {
+/// The phone's user changes items as on the phone's keypad, to go to the PC at the next sync:
+/// `edits` (old, new) replaces old by new in the item holding old; `deletions` deletes the
+/// item holding the text.
+fn phone_user_changes(phone: &Path, edits: &[(&str, &str)], deletions: &[&str]) {
     let profile = DeviceProfile::builtin("nokia-6230i").unwrap();
     let tasks_in_calendar = profile.datastores.iter().any(|d| d.holds_tasks);
     let mut store = PhoneStore::load_dir(phone, tasks_in_calendar).unwrap();
-    let mut edited = 0;
+    let mut changed = 0;
     for kind in [Datastore::Contacts, Datastore::Calendar] {
         let items: Vec<(String, String)> = store
             .datastore(kind)
@@ -362,11 +363,19 @@ fn phone_user_edits(phone: &Path, edits: &[(&str, &str)]) {
         for (luid, text) in items {
             for (old, new) in edits.iter().filter(|(old, _)| text.contains(old)) {
                 assert!(store.replace(kind, &luid, text.replace(old, new)));
-                edited += 1;
+                changed += 1;
+            }
+            if deletions.iter().any(|gone| text.contains(gone)) {
+                assert!(store.delete(kind, &luid));
+                changed += 1;
             }
         }
     }
-    assert_eq!(edited, edits.len(), "one item per edit on the phone");
+    assert_eq!(
+        changed,
+        edits.len() + deletions.len(),
+        "one item per change on the phone"
+    );
     store.save_dir(phone).unwrap();
 }
 
@@ -650,29 +659,32 @@ fn contacts_and_events_travel_between_the_phone_and_radicale_both_ways() {
         "the phone's calendar: {on_phone:#?}"
     );
 
-    // The phone's user edits both items the server made: handsync writes the edits over
-    // vdirsyncer's files, keeping the server's UIDs the phone never saw, so vdirsyncer
-    // updates the same items on the server instead of making new ones.
-    phone_user_edits(
+    // The phone's user edits both items the server made and deletes Anneliese: handsync
+    // writes the edits over vdirsyncer's files, keeping the server's UIDs the phone never
+    // saw, so vdirsyncer updates the same items on the server instead of making new ones;
+    // the deletion removes her file, and vdirsyncer her card on the server.
+    phone_user_changes(
         &phone,
         &[("+49303333", "+49304444"), ("Standup", "Standup moved")],
+        &["+49309999"],
     );
     phone_syncs(&phone, &serve, &[]);
     wait_for("the phone's edits in the vdir", context, || {
         let contacts = texts_in(&vdir.join("contacts"), "vcf");
         let events = texts_in(&vdir.join("calendar"), "ics");
-        (one_holds(&contacts, &["UID:carla/42@example.org", "+49304444"])
+        (contacts.len() == 1
+            && one_holds(&contacts, &["UID:carla/42@example.org", "+49304444"])
             && one_holds(&events, &["UID:standup-7@example.org", "Standup moved"]))
         .then_some(())
     });
     vdirsyncer(&dir, &["sync"], "");
     let contacts = radicale.items(ADDRESS_BOOK);
     assert!(
-        contacts.len() == 2
+        contacts.len() == 1
             && contacts.iter().any(|(href, _, text)| href == &carla
                 && text.contains("UID:carla/42@example.org")
                 && text.contains("+49304444")),
-        "Radicale's address book after the phone's edit: {contacts:#?}"
+        "Radicale's address book after the phone's changes: {contacts:#?}"
     );
     let events = radicale.items(CALENDAR);
     assert!(
@@ -681,7 +693,7 @@ fn contacts_and_events_travel_between_the_phone_and_radicale_both_ways() {
                 && text.contains("UID:standup-7@example.org")
                 && text.contains("SUMMARY:Standup moved")
                 && text.contains("DTSTART;TZID=Europe/Berlin:20261211T100000")),
-        "Radicale's calendar after the phone's edit: {events:#?}"
+        "Radicale's calendar after the phone's changes: {events:#?}"
     );
 
     // Nothing echoes: what handsync took in it leaves as it is. A desktop sync of our own
@@ -718,9 +730,7 @@ fn contacts_and_events_travel_between_the_phone_and_radicale_both_ways() {
         .map(|(_, _, t)| t)
         .collect();
     assert!(
-        texts.len() == 2
-            && one_holds(&texts, &["UID:carla/42@example.org", "+49304444"])
-            && one_holds(&texts, &["Anneliese", "+49309999"]),
+        texts.len() == 1 && one_holds(&texts, &["UID:carla/42@example.org", "+49304444"]),
         "Radicale's address book at the end: {texts:#?}"
     );
     serve.stop();
