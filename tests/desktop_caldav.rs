@@ -734,4 +734,6 @@ fn contacts_and_events_travel_between_the_phone_and_radicale_both_ways() {
         "Radicale's address book at the end: {texts:#?}"
     );
     serve.stop();
+    drop(radicale);
+    let _ = std::fs::remove_dir_all(&dir);
 }
