@@ -257,6 +257,13 @@ impl Collection<'_, '_> {
     }
 
     pub(super) fn sync(&self, report: &mut DesktopReport) -> Result<(), Failure> {
+        files::remove_leftovers(self.folder);
+        self.compare(report)?;
+        // Before the transaction commits the rows that describe them.
+        files::sync_folder(self.folder)
+    }
+
+    fn compare(&self, report: &mut DesktopReport) -> Result<(), Failure> {
         let mut found = files::read_folder(self.folder, &mut report.problems)?;
         let rows = self.tx.desktop_files(self.vdir, self.datastore)?;
         let items: BTreeMap<Guid, ItemRecord> = self
