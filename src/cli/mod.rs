@@ -2,6 +2,7 @@
 
 mod account;
 mod codec;
+mod doctor;
 mod emulate;
 mod export;
 mod import;
@@ -73,6 +74,11 @@ enum Command {
     /// Items a phone sent that the sync refused, kept with their bytes: list, show, export.
     #[command(subcommand)]
     Rejected(rejected::RejectedCommand),
+    /// Check this machine for syncing phones, one line each with what to do: bluetoothd,
+    /// the adapter, paired phones, serial and USB access, ModemManager, udev rules and
+    /// systemd units, the database, the listeners' ports, the configuration. Exit status 1
+    /// when a line says FAIL.
+    Doctor(doctor::DoctorArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -139,6 +145,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Import(args) => import::run(&support::db_path(db)?, &args),
         Command::Restore(args) => restore::run(&support::db_path(db)?, &args),
         Command::Rejected(command) => rejected::run(&support::db_path(db)?, command),
+        Command::Doctor(args) => doctor::run(db, &args),
     }
 }
 
