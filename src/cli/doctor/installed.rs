@@ -54,12 +54,12 @@ pub fn check_udev_rules(setup: &Setup, report: &mut Report) {
                 report.ok(format!("udev rule {name}: installed ({})", path.display()))
             }
             Ok(_) => report.warn(format!(
-                "udev rule {}: differs from this handsync's udev/{name}; unless you edited it, \
-                 install this one: {install}",
+                "udev rule {name} ({}): differs from this handsync's udev/{name}; unless you \
+                 edited it, install this one: {install}",
                 path.display()
             )),
             Err(e) => report.warn(format!(
-                "udev rule {}: cannot be read ({e}): sudo chmod 644 {}",
+                "udev rule {name} ({}): cannot be read ({e}): sudo chmod 644 {}",
                 path.display(),
                 path.display()
             )),
@@ -128,7 +128,7 @@ pub fn check_systemd_units(setup: &Setup, report: &mut Report) {
             Ok(text) => text,
             Err(e) => {
                 report.fail(format!(
-                    "systemd user unit {}: cannot be read ({e})",
+                    "systemd user unit {name} ({}): cannot be read ({e})",
                     shown.display()
                 ));
                 continue;
@@ -137,7 +137,7 @@ pub fn check_systemd_units(setup: &Setup, report: &mut Report) {
         match exec_start(&text, &home) {
             Some(program) if !program.is_file() => {
                 report.fail(format!(
-                    "systemd user unit {}: ExecStart runs {}, which does not exist: cargo install \
+                    "systemd user unit {name} ({}): ExecStart runs {}, which does not exist: cargo install \
                      --path . puts handsync there, or edit ExecStart to where handsync is \
                      (command -v handsync), then systemctl --user daemon-reload",
                     shown.display(),
@@ -148,7 +148,7 @@ pub fn check_systemd_units(setup: &Setup, report: &mut Report) {
             Some(_) => {}
             None => {
                 report.fail(format!(
-                    "systemd user unit {}: has no ExecStart: install this handsync's systemd/{name}",
+                    "systemd user unit {name} ({}): has no ExecStart: install this handsync's systemd/{name}",
                     shown.display()
                 ));
                 continue;
@@ -160,7 +160,7 @@ pub fn check_systemd_units(setup: &Setup, report: &mut Report) {
             .any(|(_, dir)| dir.join("default.target.wants").join(name).exists());
         if name == "handsync.service" && !wants {
             report.warn(format!(
-                "systemd user unit {}: installed but not enabled, so handsync serve does not \
+                "systemd user unit {name} ({}): installed but not enabled, so handsync serve does not \
                  start at login: systemctl --user enable --now handsync",
                 shown.display()
             ));

@@ -65,10 +65,23 @@ pub fn check_database(setup: &Setup, report: &mut Report) {
                 n => format!(", and {} more", n - 1),
             }
         )),
-        Err(e) => report.fail(format!(
-            "database: {shown} cannot be checked ({e}): is it handsync's database? \
-             If it is, keep a copy and restore a backup"
-        )),
+        Err(e) => {
+            use rusqlite::ErrorCode;
+            match e.sqlite_error_code() {
+                Some(ErrorCode::DatabaseCorrupt) => report.fail(format!(
+                    "database: {shown} is damaged ({e}): stop handsync serve, keep a copy, then \
+                     restore a backup or salvage it: sqlite3 {shown} .recover | sqlite3 recovered.db"
+                )),
+                Some(ErrorCode::NotADatabase) => report.fail(format!(
+                    "database: {shown} is not a SQLite database ({e}): give --db handsync's \
+                     database (or move this file away)"
+                )),
+                _ => report.fail(format!(
+                    "database: {shown} cannot be checked ({e}): is another program holding it \
+                     locked? Try again when it is done"
+                )),
+            }
+        }
     }
 }
 
@@ -138,9 +151,8 @@ fn check_port(roots: &Roots, report: &mut Report, what: &str, setting: &str, add
     };
     match error.kind() {
         std::io::ErrorKind::AddrInUse => match port_holder(roots, address) {
-            Some(holder) if is_handsync(roots, &holder) => report.ok(format!(
-                "{what} listener {address}: in use by handsync {} (pid {}), the daemon itself",
-                holder.cmdline(roots).get(1).map_or("", String::as_str),
+            Some(holder) if is_handsync_serve(roots, &holder) => report.ok(format!(
+                "{what} listener {address}: in use by handsync serve (pid {}), the daemon itself",
                 holder.pid
             )),
             Some(holder) => report.fail(format!(
@@ -170,13 +182,14 @@ fn check_port(roots: &Roots, report: &mut Report, what: &str, setting: &str, add
     }
 }
 
-fn is_handsync(roots: &Roots, process: &Process) -> bool {
-    process.comm == "handsync"
-        || process
-            .cmdline(roots)
-            .first()
-            .and_then(|p| Path::new(p).file_name().map(|n| n == "handsync"))
-            .unwrap_or(false)
+/// A `handsync serve` (another handsync command on the port, an emulator say, is in the way).
+fn is_handsync_serve(roots: &Roots, process: &Process) -> bool {
+    let words = process.cmdline(roots);
+    let program = words
+        .first()
+        .and_then(|p| Path::new(p).file_name())
+        .is_some_and(|n| n == "handsync");
+    (program || process.comm == "handsync") && words.iter().skip(1).any(|w| w == "serve")
 }
 
 /// The process listening on `address`: the socket's inode from /proc/net/tcp{,6}, then the
