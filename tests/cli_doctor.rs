@@ -12,7 +12,7 @@ use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use doctor_support::{Bus, FakeBluez, Pty};
+use doctor_support::{Bus, Fake, Pty};
 
 /// A system bus that is not there.
 const NO_BUS: &str = "unix:path=/nonexistent/handsync-test/system_bus_socket";
@@ -453,6 +453,44 @@ fn modem_manager_holding_the_phone_port_fails() {
 }
 
 #[test]
+fn modem_manager_with_a_phone_port_as_its_modem_fails_for_users_who_cannot_see_its_files() {
+    let scene = Scene::new("modem-manager-bus");
+    let Some(bus) = Bus::start(&scene.dir) else {
+        return;
+    };
+    let Some(_manager) = Fake::modem_manager(&bus, r#"["ttyACM0"]"#) else {
+        return;
+    };
+    // A ModemManager process whose descriptors this user cannot list (none in the
+    // described /proc), and the phone's tty.
+    scene.write("root/proc/812/comm", "ModemManager\n");
+    let tty = scene.write("root/dev/ttyACM0", "");
+    std::fs::set_permissions(&tty, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let said = Said::of(
+        scene
+            .doctor_in_root(&[])
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address),
+    );
+    said.expect(
+        "FAIL",
+        "ModemManager: ModemManager (pid 812) has taken /dev/ttyACM0 as a modem (Nokia 6230i)",
+        &["70-handsync-serial.rules"],
+    );
+    // No phone port among its modems': only a warning that root sees more.
+    std::fs::rename(&tty, scene.path("root/dev/ttyUSB3")).unwrap();
+    let said = Said::of(
+        scene
+            .doctor_in_root(&[])
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address),
+    );
+    said.expect(
+        "warn",
+        "ModemManager: ModemManager (pid 812) runs",
+        &["sudo handsync doctor"],
+    );
+}
+
+#[test]
 fn modem_manager_not_running_is_fine() {
     let scene = Scene::new("modem-manager-none");
     std::fs::create_dir_all(scene.path("root/proc/1")).unwrap();
@@ -721,7 +759,7 @@ fn an_adapter_that_is_off_and_a_phone_not_trusted_fail() {
           {"adapter": "hci0", "address": "00:16:DB:01:02:03", "alias": "Nokia 6230i", "paired": true, "trusted": false},
           {"adapter": "hci0", "address": "00:0E:07:04:05:06", "alias": "K750i", "paired": true, "trusted": true},
           {"adapter": "hci0", "address": "00:0E:07:07:08:09", "alias": "Stranger", "paired": false, "trusted": false}]}"#;
-    let Some(_bluez) = FakeBluez::start(&bus, spec) else {
+    let Some(_bluez) = Fake::bluez(&bus, spec) else {
         return;
     };
     let said = Said::of(
@@ -751,7 +789,7 @@ fn no_adapter_fails_and_a_powered_one_passes() {
         return;
     };
     {
-        let Some(_bluez) = FakeBluez::start(&bus, r#"{"adapters": [], "devices": []}"#) else {
+        let Some(_bluez) = Fake::bluez(&bus, r#"{"adapters": [], "devices": []}"#) else {
             return;
         };
         let said = Said::of(
@@ -769,7 +807,7 @@ fn no_adapter_fails_and_a_powered_one_passes() {
         return;
     };
     let spec = r#"{"adapters": [{"name": "hci0", "address": "00:1A:7D:DA:71:13", "powered": true}], "devices": []}"#;
-    let Some(_bluez) = FakeBluez::start(&bus, spec) else {
+    let Some(_bluez) = Fake::bluez(&bus, spec) else {
         return;
     };
     let said = Said::of(

@@ -104,36 +104,46 @@ fn python_with_dbus() -> Option<&'static str> {
     found
 }
 
-/// tests/doctor_support/fake_bluez.py on `bus`, owning org.bluez with the adapters and
-/// devices `spec` (JSON) describes; stopped when dropped.
-pub struct FakeBluez {
+/// A stand-in for a system service on `bus`: tests/doctor_support/fake_bluez.py (org.bluez
+/// with the adapters and devices `spec` describes, JSON) or fake_modem_manager.py (its
+/// modems' ports); stopped when dropped.
+pub struct Fake {
     child: Child,
 }
 
-impl FakeBluez {
-    pub fn start(bus: &Bus, spec: &str) -> Option<FakeBluez> {
+impl Fake {
+    pub fn bluez(bus: &Bus, spec: &str) -> Option<Fake> {
+        Fake::start(bus, "fake_bluez.py", spec)
+    }
+
+    pub fn modem_manager(bus: &Bus, ports: &str) -> Option<Fake> {
+        Fake::start(bus, "fake_modem_manager.py", ports)
+    }
+
+    fn start(bus: &Bus, script: &str, spec: &str) -> Option<Fake> {
         let python = python_with_dbus()?;
-        let script =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/doctor_support/fake_bluez.py");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/doctor_support")
+            .join(script);
         let mut child = Command::new(python)
-            .arg(script)
+            .arg(&script)
             .arg(spec)
             .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("start fake_bluez.py");
+            .unwrap_or_else(|e| panic!("start {}: {e}", script.display()));
         match first_line(&mut child, Duration::from_secs(20)) {
-            Ok(line) if line == "ready" => Some(FakeBluez { child }),
+            Ok(line) if line == "ready" => Some(Fake { child }),
             other => {
                 let _ = child.kill();
-                panic!("fake_bluez.py did not start: {other:?}");
+                panic!("{} did not start: {other:?}", script.display());
             }
         }
     }
 }
 
-impl Drop for FakeBluez {
+impl Drop for Fake {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

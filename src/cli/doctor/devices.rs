@@ -180,13 +180,98 @@ pub fn check_modem_manager(setup: &Setup, report: &mut Report) {
                     ));
                 }
             }
-            Err(_) => report.warn(format!(
-                "ModemManager: {} runs; which ports it holds only root may see: sudo handsync \
-                 doctor; {SERIAL_RULE} keeps it off phone cables (udev/README.md)",
-                manager.label()
-            )),
+            // Its descriptors are root's: ask it over D-Bus which ports its modems use (it
+            // does not tell which ones it is probing).
+            Err(_) => match modem_ports() {
+                Ok(modems) => {
+                    let taken: Vec<(&String, PathBuf)> = modems
+                        .iter()
+                        .map(|(modem, port)| (modem, Path::new("/dev").join(port)))
+                        .filter(|(_, port)| ports.contains(port))
+                        .collect();
+                    if taken.is_empty() {
+                        report.warn(format!(
+                            "ModemManager: {} runs and has taken no phone's port as a modem; \
+                             which ports it is probing only root may see (sudo handsync \
+                             doctor); {SERIAL_RULE} keeps it off phone cables",
+                            manager.label()
+                        ));
+                    }
+                    for (modem, port) in taken {
+                        report.fail(format!(
+                            "ModemManager: {} has taken {} as a modem ({modem}), a phone's port: \
+                             install {SERIAL_RULE} (it keeps ModemManager off phone cables; \
+                             udev/README.md) and plug the cable in again, or sudo systemctl \
+                             stop ModemManager",
+                            manager.label(),
+                            port.display()
+                        ));
+                    }
+                }
+                Err(why) => report.warn(format!(
+                    "ModemManager: {} runs; which ports it holds only root may see ({why}): \
+                     sudo handsync doctor; {SERIAL_RULE} keeps it off phone cables \
+                     (udev/README.md)",
+                    manager.label()
+                )),
+            },
         }
     }
+}
+
+/// The ports (`ttyACM0`) of the modems ModemManager manages, each with the modem's name,
+/// from its objects on the system bus (readable by every user).
+fn modem_ports() -> Result<Vec<(String, String)>, String> {
+    use dbus::arg::{prop_cast, RefArg};
+    use dbus::blocking::stdintf::org_freedesktop_dbus::ObjectManager as _;
+    let connection = dbus::blocking::Connection::new_system()
+        .map_err(|e| format!("no system bus: {}", e.message().unwrap_or("cannot connect")))?;
+    let objects = connection
+        .with_proxy(
+            "org.freedesktop.ModemManager1",
+            "/org/freedesktop/ModemManager1",
+            std::time::Duration::from_secs(3),
+        )
+        .get_managed_objects()
+        .map_err(|e| {
+            format!(
+                "it does not answer on the bus: {}",
+                e.message().unwrap_or("no reply")
+            )
+        })?;
+    let mut found = Vec::new();
+    for (path, interfaces) in objects {
+        let Some(modem) = interfaces.get("org.freedesktop.ModemManager1.Modem") else {
+            continue;
+        };
+        let name = [
+            prop_cast::<String>(modem, "Manufacturer"),
+            prop_cast::<String>(modem, "Model"),
+        ]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(" ");
+        let name = if name.trim().is_empty() {
+            path.to_string()
+        } else {
+            name
+        };
+        // Ports: a(su), the port's name and its kind.
+        let Some(list) = modem.get("Ports").and_then(|v| v.0.as_iter()) else {
+            continue;
+        };
+        for port in list {
+            let port_name = port
+                .as_iter()
+                .and_then(|mut fields| fields.next().and_then(|f| f.as_str().map(str::to_string)));
+            if let Some(port_name) = port_name.filter(|p| !p.contains('/')) {
+                found.push((name.clone(), port_name));
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// The phone ports as ModemManager's descriptors name them: each port's own path and, for

@@ -180,7 +180,7 @@ fn exec_start(unit: &str, home: &str) -> Option<PathBuf> {
         .map(str::trim)
         .filter_map(|l| l.strip_prefix("ExecStart="))
         .filter(|l| !l.trim().is_empty())
-        .last()?;
+        .next_back()?;
     // Prefixes that change how systemd runs it, not what it runs.
     let command = line.trim_start_matches(['-', '@', ':', '+', '!']);
     let program = command.split_whitespace().next()?;
