@@ -179,6 +179,15 @@ fn a_value_serve_would_refuse_fails_and_a_good_file_passes() {
     let said = Said::of(&mut scene.doctor_in_root(&["--config", config.to_str().unwrap()]));
     said.expect("ok", "configuration:", &["is valid"]);
 
+    // A file given that is not there.
+    let missing = scene.path("missing.toml");
+    let said = Said::of(&mut scene.doctor_in_root(&["--config", missing.to_str().unwrap()]));
+    said.expect(
+        "FAIL",
+        "configuration:",
+        &["does not exist", "give --config"],
+    );
+
     // No file where the default one would be: defaults, no failure.
     let said = Said::of(&mut scene.doctor_in_root(&[]));
     said.expect("ok", "configuration:", &["does not exist: defaults apply"]);

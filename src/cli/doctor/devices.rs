@@ -15,6 +15,16 @@ const SERIAL_RULE: &str = "udev/70-handsync-serial.rules";
 const USB_RULE_INSTALL: &str = "sudo install -Dm644 udev/70-handsync-usb.rules \
      /etc/udev/rules.d/70-handsync-usb.rules && sudo udevadm control --reload";
 
+/// Root opens every device: said beside "you can open it", whose answer is then root's.
+fn as_root_note() -> &'static str {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        " (as root: run doctor as the user who syncs to check theirs)"
+    } else {
+        ""
+    }
+}
+
 /// A serial port to check, as the machine names it, and the setting that names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct SerialPort {
@@ -92,7 +102,7 @@ pub fn check_serial(setup: &Setup, report: &mut Report) {
             }
         };
         match system::may_read_write(&real) {
-            Ok(()) => report.ok(format!("serial {shown}: you can open it")),
+            Ok(()) => report.ok(format!("serial {shown}: you can open it{}", as_root_note())),
             Err(_) => {
                 use std::os::unix::fs::MetadataExt as _;
                 let ownership = system::ownership(&metadata, &groups, &setup.roots);
@@ -402,8 +412,9 @@ pub fn check_usb(setup: &Setup, report: &mut Report) {
         };
         match system::may_read_write(&real) {
             Ok(()) => report.ok(format!(
-                "USB phone {} ({with}): you can open {node}",
-                phone.label
+                "USB phone {} ({with}): you can open {node}{}",
+                phone.label,
+                as_root_note()
             )),
             Err(_) => report.fail(format!(
                 "USB phone {} ({with}): you cannot open {node} ({}): install the udev rule \

@@ -173,6 +173,14 @@ fn check_config(explicit: Option<&PathBuf>, report: &mut Report) -> ConfigFile {
         ));
         return ConfigFile::default();
     }
+    if !path.exists() {
+        report.fail(format!(
+            "configuration: {} does not exist: give --config the file (or leave --config out \
+             for the defaults); the checks below use the defaults",
+            path.display()
+        ));
+        return ConfigFile::default();
+    }
     let file = match ConfigFile::load(&path, required) {
         Ok(file) => file,
         Err(e) => {
