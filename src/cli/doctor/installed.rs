@@ -179,8 +179,7 @@ fn exec_start(unit: &str, home: &str) -> Option<PathBuf> {
         .lines()
         .map(str::trim)
         .filter_map(|l| l.strip_prefix("ExecStart="))
-        .filter(|l| !l.trim().is_empty())
-        .next_back()?;
+        .rfind(|l| !l.trim().is_empty())?;
     // Prefixes that change how systemd runs it, not what it runs.
     let command = line.trim_start_matches(['-', '@', ':', '+', '!']);
     let program = command.split_whitespace().next()?;
