@@ -74,10 +74,14 @@ enum Command {
     /// Items a phone sent that the sync refused, kept with their bytes: list, show, export.
     #[command(subcommand)]
     Rejected(rejected::RejectedCommand),
-    /// Check this machine for syncing phones, one line each with what to do: bluetoothd,
-    /// the adapter, paired phones, serial and USB access, ModemManager, udev rules and
-    /// systemd units, the database, the listeners' ports, the configuration. Exit status 1
-    /// when a line says FAIL.
+    /// Check this machine for syncing phones: one line per finding, with what to do.
+    ///
+    /// Checks bluetoothd (running, version), the adapter (present, powered), paired phones
+    /// (trusted), serial ports and USB phones (can you open them, which group to join),
+    /// ModemManager (holding a phone's port), the udev rules and systemd units (installed),
+    /// the database (integrity, size), the listeners' ports (free) and the configuration
+    /// (valid). Lines are marked ok, warn or FAIL; the exit status is 1 when one says FAIL,
+    /// else 0 (docs/doctor.md).
     Doctor(doctor::DoctorArgs),
 }
 
