@@ -263,6 +263,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn integrity_check_lists_what_is_wrong_and_nothing_when_intact() {
+        let dir =
+            std::env::temp_dir().join(format!("handsync-doctor-integrity-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("x.db");
+        let connection = rusqlite::Connection::open(&path).unwrap();
+        connection
+            .execute_batch(
+                "CREATE TABLE t(a INTEGER, b TEXT); CREATE INDEX tb ON t(b);
+                 INSERT INTO t VALUES (1, 'x'), (2, 'y'), (3, 'z');",
+            )
+            .unwrap();
+        drop(connection);
+        assert_eq!(integrity(&path).unwrap(), Vec::<String>::new());
+        // The index's schema made to name another column than its entries hold.
+        let connection = rusqlite::Connection::open(&path).unwrap();
+        connection
+            .execute_batch(
+                "PRAGMA writable_schema = ON;
+                 UPDATE sqlite_master SET sql = 'CREATE INDEX tb ON t(a)' WHERE name = 'tb';",
+            )
+            .unwrap();
+        drop(connection);
+        let problems = integrity(&path).unwrap();
+        assert!(!problems.is_empty());
+        assert!(problems.iter().any(|p| p.contains("tb")), "{problems:?}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
     fn proc_net_tcp_lines_are_read() {
         let loopback = u32::from_ne_bytes([127, 0, 0, 1]);
         let line = format!(
