@@ -140,7 +140,11 @@ fn an_emulated_phone_syncs_with_serve_and_the_pc_calls_it_back() {
     assert_eq!(held, 13, "the phone now holds the PC's contact too");
     // Both the daemon and the one-shot sync kept the desktop's vdir (beside the database) in
     // step: the phone's twelve contacts and the PC's.
-    assert!(text(&sync).contains("handsync: desktop "), "{}", text(&sync));
+    assert!(
+        text(&sync).contains("handsync: desktop "),
+        "{}",
+        text(&sync)
+    );
     let in_vdir = std::fs::read_dir(dir.join("vdir/contacts"))
         .unwrap()
         .flatten()

@@ -287,7 +287,10 @@ fn the_daemon_keeps_khard_khal_and_the_phone_in_step() {
     assert!(!contacts.contains("Person;Gone"), "{contacts}");
     let calendar = phone_holds(&phone, "calendar");
     assert!(calendar.contains("SUMMARY:Desk Meeting"), "{calendar}");
-    assert!(calendar.contains("SUMMARY:Phone Meeting moved"), "{calendar}");
+    assert!(
+        calendar.contains("SUMMARY:Phone Meeting moved"),
+        "{calendar}"
+    );
     eventually("the phone's new contact in khard", || {
         let contacts = tools.contacts();
         if contacts.contains("Later Person") {

@@ -3,6 +3,7 @@
 mod account;
 mod codec;
 mod desktop;
+mod doctor;
 mod emulate;
 mod export;
 mod import;
@@ -78,6 +79,15 @@ enum Command {
     /// vdirsyncer): `desktop sync` once; `serve` does it by itself.
     #[command(subcommand)]
     Desktop(desktop::DesktopCommand),
+    /// Check this machine for syncing phones: one line per finding, with what to do.
+    ///
+    /// Checks bluetoothd (running, version), the adapter (present, powered), paired phones
+    /// (trusted), serial ports and USB phones (can you open them, which group to join),
+    /// ModemManager (holding a phone's port), the udev rules and systemd units (installed),
+    /// the database (integrity, size), the listeners' ports (free) and the configuration
+    /// (valid). Lines are marked ok, warn or FAIL; the exit status is 1 when one says FAIL,
+    /// else 0 (docs/doctor.md).
+    Doctor(doctor::DoctorArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -145,6 +155,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Restore(args) => restore::run(&support::db_path(db)?, &args),
         Command::Rejected(command) => rejected::run(&support::db_path(db)?, command),
         Command::Desktop(command) => desktop::run(db, &command),
+        Command::Doctor(args) => doctor::run(db, &args),
     }
 }
 
