@@ -26,8 +26,9 @@ pub enum DesktopCommand {
 
 #[derive(Args, Debug)]
 pub struct DesktopSyncArgs {
-    /// The vdir (default: [desktop] vdir in the configuration, else vdir/ beside the
-    /// database). One folder per datastore inside: contacts/, calendar/, tasks/, notes/.
+    /// The vdir (default: [desktop] vdir in the configuration, else vdir/ beside
+    /// handsync.db, NAME-vdir/ beside NAME.db). One folder per datastore inside: contacts/,
+    /// calendar/, tasks/, notes/.
     #[arg(long, value_name = "DIR")]
     vdir: Option<PathBuf>,
     /// Only this datastore (default: all four).

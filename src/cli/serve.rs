@@ -99,8 +99,9 @@ pub struct ServeArgs {
     no_http: bool,
 
     /// Keep this vdir in step with the store both ways (default: [desktop] vdir, else vdir/
-    /// beside the database): phones' changes are written to it after every sync, and edits
-    /// made there (khard, khal, vdirsyncer, an editor) are taken in as they happen.
+    /// beside handsync.db, NAME-vdir/ beside NAME.db): phones' changes are written to it
+    /// after every sync, and edits made there (khard, khal, vdirsyncer, an editor) are taken
+    /// in as they happen.
     #[arg(long, value_name = "DIR", conflicts_with = "no_desktop")]
     vdir: Option<PathBuf>,
 

@@ -128,7 +128,8 @@ pub struct SyncArgs {
     config: Option<PathBuf>,
 
     /// After the session, bring this vdir in step with the store (default: [desktop] vdir,
-    /// else vdir/ beside the database), as `handsync desktop sync` does.
+    /// else vdir/ beside handsync.db, NAME-vdir/ beside NAME.db), as `handsync desktop sync`
+    /// does.
     #[arg(long, value_name = "DIR", conflicts_with = "no_desktop")]
     vdir: Option<PathBuf>,
 

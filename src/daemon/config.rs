@@ -33,7 +33,7 @@
 //!
 //! [desktop]                            # the vdir kept in step both ways (khard, khal...)
 //! enabled = true
-//! vdir = "/home/me/.local/share/handsync/vdir"  # default: vdir/ beside the database
+//! vdir = "/home/me/.local/share/handsync/vdir"  # default: vdir/ beside handsync.db (NAME-vdir/ beside NAME.db)
 //! conflicts = "phone-wins"               # default: [server] conflicts
 //!
 //! [limits]                             # what peers can make the daemon hold
@@ -113,7 +113,7 @@ pub struct ConfigFile {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct DesktopSection {
     pub enabled: Option<bool>,
-    /// Default: `vdir/` beside the database.
+    /// Default: `vdir/` beside `handsync.db`, `NAME-vdir/` beside a database `NAME.db`.
     pub vdir: Option<PathBuf>,
     /// Who wins an item changed both in the store and on the desktop; default: [server]
     /// conflicts (phone-wins: the store's side, which holds what phones sent).

@@ -36,13 +36,24 @@ pub struct DesktopSettings {
 }
 
 impl DesktopSettings {
-    /// The default vdir: `vdir/` beside the store, i.e. `$XDG_DATA_HOME/handsync/vdir` for the
-    /// default store.
+    /// The default vdir: `vdir/` beside the default store `handsync.db` (so
+    /// `$XDG_DATA_HOME/handsync/vdir`), `<name>-vdir/` beside any other (`phone.db`:
+    /// `phone-vdir/`), so that two stores in one folder never share a desktop: each would
+    /// take the other's files for the desktop's own new items.
     pub fn default_vdir(db: &Path) -> PathBuf {
-        db.parent()
+        let folder = db
+            .parent()
             .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."))
-            .join("vdir")
+            .unwrap_or(Path::new("."));
+        let stem = db
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if stem.is_empty() || stem == "handsync" {
+            folder.join("vdir")
+        } else {
+            folder.join(format!("{stem}-vdir"))
+        }
     }
 }
 
@@ -141,4 +152,23 @@ pub fn sync_with(
         "desktop sync"
     );
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_stores_in_one_folder_get_a_vdir_each() {
+        let default = DesktopSettings::default_vdir(Path::new("/d/handsync/handsync.db"));
+        assert_eq!(default, Path::new("/d/handsync/vdir"));
+        let phone = DesktopSettings::default_vdir(Path::new("/d/phone.db"));
+        let other = DesktopSettings::default_vdir(Path::new("/d/other.sqlite"));
+        assert_eq!(phone, Path::new("/d/phone-vdir"));
+        assert_eq!(other, Path::new("/d/other-vdir"));
+        assert_eq!(
+            DesktopSettings::default_vdir(Path::new("bare.db")),
+            Path::new("./bare-vdir")
+        );
+    }
 }
