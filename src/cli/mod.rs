@@ -78,9 +78,9 @@ enum Command {
     Rejected(rejected::RejectedCommand),
     /// Print a completion script for bash, zsh, fish, elvish or PowerShell to stdout.
     Completions(shell::CompletionsArgs),
-    /// Write the man pages (handsync.1, handsync-COMMAND.1) into a folder: what
-    /// scripts/install runs, so it has no page of its own.
-    #[command(hide = true)]
+    /// Write the man pages (handsync.1, handsync-COMMAND.1) into a folder, for packagers and
+    /// scripts/install.
+    // Not hidden: clap_complete lists hidden commands too, so shells would offer it anyway.
     Man(shell::ManArgs),
 }
 

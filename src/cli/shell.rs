@@ -1,4 +1,4 @@
-//! `handsync completions SHELL` and the hidden `handsync man --out DIR`: what a distribution
+//! `handsync completions SHELL` and `handsync man --out DIR`: what a distribution
 //! installs beside the binary, generated from the clap definitions so they say what the parser
 //! takes. The man pages come from the binary itself rather than from a build step, so that
 //! `scripts/install --binary PATH` writes the pages of exactly the program it installs,
@@ -136,6 +136,9 @@ mod tests {
 
     #[test]
     fn non_ascii_help_becomes_a_unicode_escape() {
-        assert_eq!(ascii_roff("guid-\u{2026} caf\u{e9}"), "guid-\\[u2026] caf\\[u00E9]");
+        assert_eq!(
+            ascii_roff("guid-\u{2026} caf\u{e9}"),
+            "guid-\\[u2026] caf\\[u00E9]"
+        );
     }
 }
