@@ -679,3 +679,127 @@ fn a_user_install_into_home_without_udev_rules_and_its_uninstall() {
     );
     assert!(!home.join(".config/fish").exists());
 }
+
+// ---- docs/phones.md ----
+
+/// The body rows of the first table after a heading, as trimmed cells.
+fn table_rows(doc: &str, heading: &str) -> Vec<Vec<String>> {
+    let rows: Vec<Vec<String>> = doc
+        .lines()
+        .skip_while(|l| *l != heading)
+        .skip(1)
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2) // the header and its separator
+        .map(|l| {
+            l.trim_matches('|')
+                .split('|')
+                .map(|cell| cell.trim().to_string())
+                .collect()
+        })
+        .collect();
+    assert!(!rows.is_empty(), "no table under {heading:?}");
+    rows
+}
+
+fn docs_phones() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/phones.md")).unwrap()
+}
+
+#[test]
+fn the_compatibility_table_describes_every_emulated_model_as_the_emulator_does() {
+    use handsync::emulator::usb::UsbLayout;
+    use handsync::markup::Version;
+    use handsync::syncml::Encoding;
+
+    let doc = docs_phones();
+    let rows = table_rows(&doc, "### Emulated models");
+    let named: BTreeSet<&str> = rows.iter().map(|r| r[0].trim_matches('`')).collect();
+    let known: BTreeSet<&str> = DeviceProfile::BUILTIN.into_iter().collect();
+    assert_eq!(
+        named, known,
+        "the table's models are the emulator's, no more, no fewer"
+    );
+    assert_eq!(rows.len(), known.len(), "one row per model");
+
+    for profile in DeviceProfile::all() {
+        let row = rows
+            .iter()
+            .find(|r| r[0] == format!("`{}`", profile.name))
+            .unwrap();
+        let (links, syncml, datastores) = (&row[2], &row[3], &row[4]);
+        let version = match profile.version {
+            Version::V1_0 => "1.0",
+            Version::V1_1 => "1.1",
+            Version::V1_2 => "1.2",
+        };
+        let encoding = match profile.encoding {
+            Encoding::Xml => "XML",
+            Encoding::Wbxml => "WBXML",
+        };
+        assert_eq!(
+            *syncml,
+            format!("{version}, {encoding}"),
+            "{}",
+            profile.name
+        );
+        assert_eq!(
+            links.contains("IrDA"),
+            profile.infrared,
+            "{}: {links}",
+            profile.name
+        );
+        assert_eq!(
+            links.contains("USB"),
+            UsbLayout::for_model(&profile.name).is_some(),
+            "{}: {links}",
+            profile.name
+        );
+        if let Some(switch) = profile.cable_switch {
+            assert!(
+                links.contains(&format!("`{}`", switch.command())),
+                "{}: {links}",
+                profile.name
+            );
+        }
+        for datastore in &profile.datastores {
+            let named = format!("{} `{}`", datastore.kind.as_str(), datastore.local_uri);
+            assert!(
+                datastores.contains(&named),
+                "{}: {named} in {datastores}",
+                profile.name
+            );
+        }
+        assert_eq!(
+            datastores.matches(" `").count(),
+            profile.datastores.len(),
+            "{}: no datastore the model lacks: {datastores}",
+            profile.name
+        );
+    }
+}
+
+#[test]
+fn the_tested_table_names_every_model_its_golden_transcripts_and_no_real_phone() {
+    let doc = docs_phones();
+    let rows = table_rows(&doc, "### What was tested against what");
+    let named: BTreeSet<&str> = rows.iter().map(|r| r[0].trim_matches('`')).collect();
+    let known: BTreeSet<&str> = DeviceProfile::BUILTIN.into_iter().collect();
+    assert_eq!(named, known);
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for row in &rows {
+        let name = row[0].trim_matches('`');
+        let golden = &row[row.len() - 3];
+        assert_eq!(*golden, format!("`captures/{name}`"));
+        assert!(
+            repo.join("captures")
+                .join(name)
+                .join("session-1.txt")
+                .is_file(),
+            "{name}"
+        );
+        // Nothing has been tried on a real phone: the table must not claim otherwise.
+        assert_eq!(row[row.len() - 1], "none", "{name}");
+    }
+    assert!(doc.contains("**No real phone has been tested with handsync.**"));
+}
