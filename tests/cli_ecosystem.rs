@@ -643,6 +643,14 @@ fn a_user_install_into_home_without_udev_rules_and_its_uninstall() {
         said.contains("udev rules skipped: they need root"),
         "{said}"
     );
+    // The user's manager is told, or the user is told to tell it (no manager in a container):
+    // either way the install succeeded.
+    assert!(
+        said.contains("systemd user manager reloaded")
+            || said.contains("no systemd user manager reached")
+            || !said.contains("systemctl"),
+        "{said}"
+    );
     let layout = Layout {
         bin: ".local/bin",
         units: ".config/systemd/user",
@@ -802,4 +810,27 @@ fn the_tested_table_names_every_model_its_golden_transcripts_and_no_real_phone()
         assert_eq!(row[row.len() - 1], "none", "{name}");
     }
     assert!(doc.contains("**No real phone has been tested with handsync.**"));
+}
+
+#[test]
+fn a_system_install_without_root_is_refused_with_what_to_do_instead() {
+    // As root, the test drops to nobody (setpriv, util-linux) to be the user who forgot sudo.
+    let mut command = if unsafe { libc::geteuid() } == 0 {
+        let mut command = Command::new("setpriv");
+        command.args(["--reuid=65534", "--regid=65534", "--clear-groups", SCRIPT]);
+        command
+    } else {
+        Command::new(SCRIPT)
+    };
+    let output = command
+        .args(["--binary", BIN])
+        .env("HOME", "/nonexistent")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", both(&output));
+    assert!(
+        both(&output).contains("run it as root, or use --user or --destdir"),
+        "{}",
+        both(&output)
+    );
 }
