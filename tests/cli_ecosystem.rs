@@ -834,3 +834,34 @@ fn a_system_install_without_root_is_refused_with_what_to_do_instead() {
         both(&output)
     );
 }
+
+#[test]
+fn the_program_s_page_says_its_files_and_every_page_links_back() {
+    let dir = scratch_dir("eco-man-sections");
+    handsync(&["man", "--out", dir.to_str().unwrap()]);
+    let main = std::fs::read_to_string(dir.join("handsync.1")).unwrap();
+    for section in [".SH FILES", ".SH ENVIRONMENT", ".SH \"SEE ALSO\""] {
+        assert!(main.contains(section), "handsync.1 lacks {section}");
+    }
+    for named in [
+        "handsync/config.toml",
+        "handsync/handsync.db",
+        "HANDSYNC_DB",
+        "HANDSYNC_LOG",
+    ] {
+        assert!(main.contains(named), "handsync.1 lacks {named}");
+    }
+    let see_also = |page: &str| {
+        let text = std::fs::read_to_string(dir.join(page)).unwrap();
+        let start = text
+            .find(".SH \"SEE ALSO\"")
+            .unwrap_or_else(|| panic!("{page}"));
+        text[start..].to_string()
+    };
+    assert!(see_also("handsync-serve.1").contains("\\fBhandsync\\fR(1)"));
+    let nested = see_also("handsync-account-add.1");
+    assert!(
+        nested.contains("\\fBhandsync\\fR(1)") && nested.contains("\\fBhandsync\\-account\\fR(1)"),
+        "{nested}"
+    );
+}

@@ -51,30 +51,86 @@ fn write_man_pages(out: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut command = Cli::command().disable_help_subcommand(true);
     command.build();
     let mut written = Vec::new();
-    write_tree(command, out, &mut written)?;
+    write_tree(command, None, out, &mut written)?;
     Ok(written)
 }
 
 fn write_tree(
     command: clap::Command,
+    parent: Option<&str>,
     out: &Path,
     written: &mut Vec<PathBuf>,
 ) -> std::io::Result<()> {
+    let name = command
+        .get_display_name()
+        .unwrap_or(command.get_name())
+        .to_string();
     for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
-        write_tree(sub.clone(), out, written)?;
+        write_tree(sub.clone(), Some(&name), out, written)?;
     }
+    let has_options = command.get_arguments().any(|a| !a.is_hide_set());
+    let has_commands = command.get_subcommands().any(|s| !s.is_hide_set());
     // Every page names the program and its version (by default a nested page would name
     // only its own command) and carries a date, which `.TH` needs in its place.
     let page = clap_mangen::Man::new(command)
         .source(format!("handsync {}", env!("CARGO_PKG_VERSION")))
         .date(page_date())
         .manual("handsync manual");
+    // clap_mangen's sections, with the program's files and environment before the version,
+    // and a SEE ALSO, in the order man-pages(7) gives.
     let mut roff = Vec::new();
-    page.render(&mut roff)?;
+    page.render_title(&mut roff)?;
+    page.render_name_section(&mut roff)?;
+    page.render_synopsis_section(&mut roff)?;
+    page.render_description_section(&mut roff)?;
+    if has_options {
+        page.render_options_section(&mut roff)?;
+    }
+    if has_commands {
+        page.render_subcommands_section(&mut roff)?;
+    }
+    if parent.is_none() {
+        roff.extend_from_slice(FILES_AND_ENVIRONMENT.as_bytes());
+        page.render_version_section(&mut roff)?;
+    }
+    roff.extend_from_slice(see_also(parent).as_bytes());
     let path = out.join(page.get_filename());
     std::fs::write(&path, ascii_roff(&String::from_utf8_lossy(&roff)))?;
     written.push(path);
     Ok(())
+}
+
+/// What the program reads and where, for handsync.1 (as `support::db_path` and
+/// `daemon::config::default_config_path` resolve them).
+const FILES_AND_ENVIRONMENT: &str = r#".SH FILES
+.TP
+\fI$XDG_CONFIG_HOME/handsync/config.toml\fR
+The configuration of \fBserve\fR and \fBsync\fR (listeners, Bluetooth, USB, IrDA, limits);
+without XDG_CONFIG_HOME, \fI~/.config/handsync/config.toml\fR.
+.TP
+\fI$XDG_DATA_HOME/handsync/handsync.db\fR
+The SQLite store (items and their history, phones, sessions, accounts); without
+XDG_DATA_HOME, \fI~/.local/share/handsync/handsync.db\fR.
+.SH ENVIRONMENT
+.TP
+\fBHANDSYNC_DB\fR
+The store, when \fB\-\-db\fR is not given.
+.TP
+\fBHANDSYNC_LOG\fR
+What to log on stderr, as a tracing filter (\fBhandsync::wbxml=trace\fR); overrides \fB\-v\fR.
+.TP
+\fBXDG_CONFIG_HOME\fR, \fBXDG_DATA_HOME\fR
+Where the configuration and the store are looked for.
+"#;
+
+/// The program's page from every command's, and the parent's from a nested one.
+fn see_also(parent: Option<&str>) -> String {
+    let pages = match parent {
+        None => "\\fBkhard\\fR(1), \\fBkhal\\fR(1), \\fBvdirsyncer\\fR(1), \\fBsystemctl\\fR(1), \\fBudevadm\\fR(8)".to_string(),
+        Some("handsync") => "\\fBhandsync\\fR(1)".to_string(),
+        Some(parent) => format!("\\fBhandsync\\fR(1), \\fB{}\\fR(1)", parent.replace('-', "\\-")),
+    };
+    format!(".SH \"SEE ALSO\"\n{pages}\n")
 }
 
 /// roff input is read as Latin-1 by groff without preconv: a help text's `…` or `é` is
