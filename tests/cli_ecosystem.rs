@@ -814,13 +814,24 @@ fn the_tested_table_names_every_model_its_golden_transcripts_and_no_real_phone()
 
 #[test]
 fn a_system_install_without_root_is_refused_with_what_to_do_instead() {
-    // As root, the test drops to nobody (setpriv, util-linux) to be the user who forgot sudo.
+    // As root, the test drops to nobody (setpriv, util-linux) to be the user who forgot sudo,
+    // running a copy of the script in a folder nobody can read (the checkout may be under
+    // root's home); the check comes before the script looks at anything else.
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch_dir("eco-install-nonroot");
+    std::fs::create_dir_all(dir.join("scripts")).unwrap();
+    let script = dir.join("scripts/install");
+    std::fs::copy(SCRIPT, &script).unwrap();
+    for path in [dir.as_path(), &dir.join("scripts"), &script] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
     let mut command = if unsafe { libc::geteuid() } == 0 {
         let mut command = Command::new("setpriv");
-        command.args(["--reuid=65534", "--regid=65534", "--clear-groups", SCRIPT]);
+        command.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+        command.arg(&script);
         command
     } else {
-        Command::new(SCRIPT)
+        Command::new(&script)
     };
     let output = command
         .args(["--binary", BIN])
