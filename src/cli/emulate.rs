@@ -27,9 +27,10 @@ use crate::transport::emulated_usb::{over_usbip, UsbCut, UsbRole, BUSID};
 
 #[derive(Args, Debug)]
 pub struct EmulateArgs {
-    /// The phone model: nokia-6230i, nokia-e51, sonyericsson-k750i, siemens-s65,
-    /// motorola-v3.
-    #[arg(long, default_value = "nokia-6230i", value_name = "MODEL")]
+    /// The phone model (docs/phones.md says what each one is and what it was tested over).
+    // The list is the emulator's own, so help and completions name every built-in model.
+    #[arg(long, default_value = "nokia-6230i", value_name = "MODEL",
+          value_parser = clap::builder::PossibleValuesParser::new(DeviceProfile::BUILTIN))]
     profile: String,
 
     /// The phone's data: a directory it keeps between runs (its items, anchors and change
@@ -57,7 +58,7 @@ pub struct EmulateArgs {
     add: Vec<PathBuf>,
 
     /// Seed of the generated data (the same seed gives the same data).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, value_name = "N", default_value_t = 1)]
     seed: u64,
 
     /// Connect to a SyncML server's OBEX-over-TCP listener and start a session (the phone
@@ -121,7 +122,8 @@ pub struct EmulateArgs {
 
     /// Be a phone on USB: serve the model's USB device over USB/IP on this address (port
     /// 3240 is usbip's), print it, and wait for `usbip attach -r HOST -b 1-1`; the kernel then
-    /// enumerates the phone as if plugged in. One session, then the phone is unplugged.
+    /// enumerates the phone as if plugged in. One session, then the phone is unplugged. Models
+    /// with a USB face: nokia-6230i, nokia-e51, sonyericsson-k750i.
     #[arg(long, value_name = "ADDR", value_parser = parse_listen, group = "wire")]
     usbip: Option<SocketAddr>,
 
@@ -171,8 +173,9 @@ pub struct EmulateArgs {
     #[arg(long, requires = "bt_connect")]
     bt_pair: bool,
 
-    /// Drop the link once the phone has sent this many bytes (in the middle of a package):
-    /// on Bluetooth the phone disconnects from the PC, as when it leaves range.
+    /// Drop the link once the phone has sent this many bytes (in the middle of a package),
+    /// with --connect-obex-tcp, --bt-connect, --bt-listen or --usbip: on Bluetooth the phone
+    /// disconnects from the PC, as when it leaves range; on USB it unplugs itself.
     #[arg(long, value_name = "BYTES")]
     cut_after: Option<usize>,
 
@@ -185,15 +188,19 @@ pub struct EmulateArgs {
     #[arg(long, default_value = "two-way")]
     mode: String,
 
-    /// Datastores to sync (comma-separated); default: all the phone has.
+    /// Datastores to sync: contacts, calendar, tasks, notes (comma-separated); default: all
+    /// the phone has.
     #[arg(long, value_delimiter = ',')]
     datastore: Vec<Datastore>,
 
     /// Log in with this user (and --password), md5 unless --auth basic.
     #[arg(long, requires = "password")]
     user: Option<String>,
+    /// The password of --user.
     #[arg(long, requires = "user")]
     password: Option<String>,
+    /// How to log in: md5 (a digest with the server's nonce; the password never travels) or
+    /// basic (name:password in base64).
     #[arg(long, value_parser = ["md5", "basic"], default_value = "md5")]
     auth: String,
 

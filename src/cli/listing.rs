@@ -11,10 +11,10 @@ use crate::store::{DeviceId, DeviceRecord, Direction, SessionCounts, Tx};
 #[derive(Args, Debug)]
 pub struct HistoryArgs {
     /// Only this device's sessions (its ID from `handsync devices`).
-    #[arg(long)]
+    #[arg(long, value_name = "ID")]
     device: Option<i64>,
     /// At most this many sessions, newest first.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, value_name = "N", default_value_t = 20)]
     limit: usize,
 }
 

@@ -13,6 +13,7 @@ mod pair;
 mod rejected;
 mod restore;
 mod serve;
+mod shell;
 pub(crate) mod support;
 mod sync;
 
@@ -24,7 +25,8 @@ use std::process::ExitCode;
 #[command(
     name = "handsync",
     version,
-    about = "Sync legacy phones (SyncML DS over OBEX) with this PC, the way Nokia PC Suite did"
+    about = "Sync legacy phones with this PC over Bluetooth, cable, USB, infrared or HTTP \
+             (SyncML DS), the way Nokia PC Suite did"
 )]
 pub struct Cli {
     /// More log output on stderr (-v: debug, -vv: trace). HANDSYNC_LOG overrides, e.g.
@@ -32,8 +34,8 @@ pub struct Cli {
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
 
-    /// The SQLite store. Default: $HANDSYNC_DB, else
-    /// $XDG_DATA_HOME/handsync/handsync.db (~/.local/share/handsync/handsync.db).
+    /// The SQLite store. Default: $HANDSYNC_DB, else the configuration's `db` (serve and
+    /// sync), else $XDG_DATA_HOME/handsync/handsync.db (~/.local/share/handsync/handsync.db).
     #[arg(long, global = true, value_name = "PATH")]
     db: Option<PathBuf>,
 
@@ -47,8 +49,8 @@ enum Command {
     Decode(codec::DecodeArgs),
     /// Turn an XML SyncML or DevInf message into WBXML, shaped as phones send it.
     Encode(codec::EncodeArgs),
-    /// Run the handsync daemon: the SyncML server and its listeners (HTTP today), until
-    /// SIGINT or SIGTERM.
+    /// Run the handsync daemon until SIGINT or SIGTERM: the SyncML server and its listeners,
+    /// HTTP, OBEX over TCP, Bluetooth, serial cables, USB and IrDA (infrared).
     Serve(serve::ServeArgs),
     /// An emulated phone (Nokia, Sony Ericsson, Siemens, Motorola models) syncing with
     /// handsync or any SyncML server, for trying handsync without a phone.
@@ -59,7 +61,8 @@ enum Command {
     #[command(subcommand)]
     Account(account::AccountCommand),
     /// Known phones: make, model, last sync, items held per datastore; then the phones
-    /// paired over Bluetooth.
+    /// paired over Bluetooth. With --usb or --irda: the phones plugged in, or in infrared
+    /// range, instead.
     Devices(DevicesArgs),
     /// Pair with a phone over Bluetooth (PIN or passkey) and trust it.
     Pair(pair::PairArgs),
@@ -88,6 +91,12 @@ enum Command {
     /// (valid). Lines are marked ok, warn or FAIL; the exit status is 1 when one says FAIL,
     /// else 0 (docs/doctor.md).
     Doctor(doctor::DoctorArgs),
+    /// Print a completion script for bash, zsh, fish, elvish or PowerShell to stdout.
+    Completions(shell::CompletionsArgs),
+    /// Write the man pages (handsync.1, handsync-COMMAND.1) into a folder, for packagers and
+    /// scripts/install.
+    // Not hidden: clap_complete lists hidden commands too, so shells would offer it anyway.
+    Man(shell::ManArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -101,8 +110,8 @@ struct DevicesArgs {
     /// Only the phones plugged in on USB, with their OBEX functions and modems.
     #[arg(long, conflicts_with_all = ["adapter", "no_bluetooth"])]
     usb: bool,
-    /// Only the phones in infrared range of this dongle (a tty, or `usb`): address, name and
-    /// what each offers.
+    /// Only the phones in infrared range of this dongle (a tty, or `usb`, `usb:VID:PID`,
+    /// `usb:BUS-PORT`): address, name and what each offers.
     #[arg(long, value_name = "DEVICE", conflicts_with_all = ["adapter", "no_bluetooth", "usb"])]
     irda: Option<String>,
     /// With --irda: the serial dongle's kind (see `handsync sync --help`).
@@ -156,6 +165,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Rejected(command) => rejected::run(&support::db_path(db)?, command),
         Command::Desktop(command) => desktop::run(db, &command),
         Command::Doctor(args) => doctor::run(db, &args),
+        Command::Completions(args) => shell::completions(&args),
+        Command::Man(args) => shell::man(&args),
     }
 }
 

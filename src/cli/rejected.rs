@@ -33,10 +33,10 @@ pub enum RejectedCommand {
 #[derive(Args, Debug)]
 pub struct ListArgs {
     /// Only this device's items (its ID from `handsync devices`).
-    #[arg(long)]
+    #[arg(long, value_name = "ID")]
     device: Option<i64>,
     /// At most this many items, newest first.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, value_name = "N", default_value_t = 50)]
     limit: usize,
 }
 

@@ -64,7 +64,8 @@ pub struct ServeArgs {
     usb_sync_on_plug: bool,
 
     /// Be discoverable as "PC Suite" on this infrared dongle, so phones in range sync from
-    /// their menu: a tty (serial dongle or SIR port, see --dongle) or `usb`, `usb:VID:PID`.
+    /// their menu: a tty (serial dongle or SIR port, see --dongle) or `usb`, `usb:VID:PID`,
+    /// `usb:BUS-PORT` (an IrDA-USB dongle). Off by default.
     #[arg(long, value_name = "DEVICE")]
     irda: Option<String>,
 
