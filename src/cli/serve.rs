@@ -12,6 +12,8 @@ use super::Failure;
 use crate::daemon::config::{
     default_config_path, parse_listen, ConfigFile, DEFAULT_HTTP_LISTEN, DEFAULT_IDLE_TIMEOUT,
 };
+use crate::daemon::notify::DesktopNotifier;
+use crate::daemon::observe::SessionObserver;
 use crate::daemon::IrdaListen;
 use crate::daemon::{Daemon, Settings};
 use crate::transport::bluetooth::{self, agent::AgentPolicy, BtListen};
@@ -98,6 +100,11 @@ pub struct ServeArgs {
     #[arg(long, conflicts_with = "http")]
     no_http: bool,
 
+    /// No desktop notification when a phone's sync ends (by default one goes to the session
+    /// bus, when there is one; [notify] enabled = false in the configuration).
+    #[arg(long)]
+    no_notify: bool,
+
     /// Seconds a session may stay silent before it is cut (default 300).
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     idle_timeout: Option<u64>,
@@ -180,7 +187,11 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
     let orphaned = support::cut_orphaned_sessions(&mut store)?;
     let server_id = server.server_id.clone();
     let plug_server = server.clone();
-    let mut daemon = Daemon::start(
+    // The phone starts these syncs, with nobody at a terminal: its user learns how they
+    // ended from the desktop.
+    let notifier = (!args.no_notify && file.notify.enabled != Some(false))
+        .then(|| std::sync::Arc::new(DesktopNotifier::new()));
+    let mut daemon = Daemon::start_observed(
         store,
         Settings {
             server,
@@ -189,6 +200,9 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
             idle_timeout,
             limits,
         },
+        notifier
+            .clone()
+            .map(|n| n as std::sync::Arc<dyn SessionObserver>),
     )
     .map_err(|e| Failure::io(e.to_string()))?;
 
@@ -320,6 +334,9 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
     let waited = signals.wait();
     println!("handsync: stopping (open sessions are recorded as cut)");
     daemon.shutdown();
+    if let Some(notifier) = notifier {
+        notifier.flush(Duration::from_secs(1));
+    }
     waited.map_err(|e| Failure::io(format!("waiting for a signal: {e}")))
 }
 

@@ -14,6 +14,8 @@ use super::serve::{load_config, resolve_db};
 use super::{support, Failure};
 use crate::daemon::config::{parse_listen, DEFAULT_IDLE_TIMEOUT};
 use crate::daemon::hub::{Hub, HubOptions};
+use crate::daemon::notify::DesktopNotifier;
+use crate::daemon::observe::{Observers, SessionObserver};
 use crate::engine::ServerConfig;
 use crate::entropy::random_u64;
 use crate::pim::profile::{DataKind, DeviceInfo, PhoneProfile, ProfileSet};
@@ -126,6 +128,12 @@ pub struct SyncArgs {
     /// The configuration file (as for `serve`).
     #[arg(long, value_name = "PATH")]
     config: Option<PathBuf>,
+
+    /// Nobody watches this sync on a terminal (udev started it through systemd): tell how it
+    /// ended with a desktop notification, unless [notify] enabled = false. The units in
+    /// systemd/ pass it; a terminal's user reads the outcome where they typed.
+    #[arg(long)]
+    notify: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -391,11 +399,19 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
             support::describe_count(orphaned, "session")
         );
     }
+    let notifier = (args.notify && file.notify.enabled != Some(false))
+        .then(|| Arc::new(DesktopNotifier::new()));
+    let mut observers: Vec<Arc<dyn SessionObserver>> = Vec::new();
+    if let Some(notifier) = &notifier {
+        observers.push(notifier.clone());
+    }
     let hub = Hub::start(
         store,
         Arc::new(server),
         HubOptions {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            observer: (!observers.is_empty())
+                .then(|| Arc::new(Observers(observers)) as Arc<dyn SessionObserver>),
             ..HubOptions::default()
         },
     );
@@ -563,6 +579,22 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
         )),
     };
     hub.shutdown();
+    if let Some(notifier) = &notifier {
+        // The phone never reached a session (not there, refused the call): no session end
+        // told it, and an unattended sync must not fail unseen.
+        if let (Err(failure), 0) = (&result, notifier.told()) {
+            notifier.tell(
+                "Sync with the phone failed".to_string(),
+                format!(
+                    "{}. Check that the phone is on, connected and not locked, then plug it \
+                     in again or run handsync sync.",
+                    failure.message
+                ),
+            );
+        }
+        // Before the process exits and takes the sending thread with it.
+        notifier.flush(Duration::from_secs(2));
+    }
     let report = result?;
     let san = match report.san {
         SanSent::V1_2 => "SAN 1.2",

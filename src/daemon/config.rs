@@ -57,6 +57,9 @@
 //! [irda]
 //! device = "/dev/ttyS1"                  # a dongle's tty, or "usb" / "usb:VID:PID"; off if unset
 //! dongle = "plain"                       # a serial dongle's kind (see `handsync sync --help`)
+//!
+//! [notify]
+//! enabled = true                         # a desktop notification when a phone's sync ends
 //! ```
 
 use std::collections::BTreeMap;
@@ -99,6 +102,17 @@ pub struct ConfigFile {
     pub irda: IrdaSection,
     #[serde(default)]
     pub limits: LimitsSection,
+    #[serde(default)]
+    pub notify: NotifySection,
+}
+
+/// Desktop notifications (org.freedesktop.Notifications on the session bus) when a sync the
+/// user did not start from a terminal ends: `serve`'s sessions, `sync --notify`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct NotifySection {
+    /// Off only when false.
+    pub enabled: Option<bool>,
 }
 
 /// An infrared dongle to stay discoverable on (off unless a device is named: a dongle does

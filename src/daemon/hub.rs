@@ -303,7 +303,8 @@ impl Worker {
                         (&self.observer, session, completed_before)
                     {
                         let counts = session_counts(&mut self.store, session);
-                        let outcome = Outcome::Completed { counts };
+                        let datastores = session.progress().iter().map(|p| p.datastore).collect();
+                        let outcome = Outcome::Completed { datastores, counts };
                         observer.ended(&end_report(&mut self.store, key, session, outcome));
                     }
                 }
@@ -382,8 +383,16 @@ fn session_counts(store: &mut Store, session: &Session) -> Vec<crate::store::Ses
 
 /// A session's end as the observer is told it: the phone by its maker and model when its
 /// DevInf is known (this session, or from an earlier one under the same SyncML name).
-fn end_report(store: &mut Store, key: SessionKey, session: &Session, outcome: Outcome) -> SessionEnd {
-    let uri = session.client_uri().unwrap_or("an unnamed phone").to_string();
+fn end_report(
+    store: &mut Store,
+    key: SessionKey,
+    session: &Session,
+    outcome: Outcome,
+) -> SessionEnd {
+    let uri = session
+        .client_uri()
+        .unwrap_or("an unnamed phone")
+        .to_string();
     let record = store.read(|tx| match session.device() {
         Some(device) => tx.device(device).map(Some),
         None => tx.device_by_uri(&uri),

@@ -2,10 +2,12 @@
 //!
 //! - [`config`]: the configuration file and defaults;
 //! - [`hub`]: the thread that owns the store and the open SyncML sessions;
-//! - [`observe`]: what the hub tells of its sessions (progress, how each ended).
+//! - [`observe`]: what the hub tells of its sessions (progress, how each ended);
+//! - [`notify`]: desktop notifications of how they ended.
 
 pub mod config;
 pub mod hub;
+pub mod notify;
 pub mod observe;
 
 use std::net::SocketAddr;

@@ -3,7 +3,7 @@
 //! hub's thread, which must return at once (it serves every session).
 
 use crate::engine::DatastoreProgress;
-use crate::store::{DeviceRecord, SessionCounts};
+use crate::store::{Datastore, DeviceRecord, SessionCounts};
 use crate::transport::sessions::SessionKey;
 
 /// After each message the hub answered.
@@ -29,7 +29,11 @@ pub struct SessionEnd {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// Anchors moved; what changed each way, per datastore (as `handsync history` shows).
-    Completed { counts: Vec<SessionCounts> },
+    Completed {
+        /// Every datastore synced, in the order the phone alerted them.
+        datastores: Vec<Datastore>,
+        counts: Vec<SessionCounts>,
+    },
     /// The engine ended it (authentication, protocol, limits): its reason.
     Failed { error: String },
     /// It stopped before completing (the link dropped, silence, shutdown): why, and whether
@@ -67,6 +71,17 @@ pub fn phone_name(device: &DeviceRecord) -> Option<String> {
     let summary = &device.summary;
     let maker = summary.manufacturer.as_deref().map(str::trim).unwrap_or("");
     let model = summary.model.as_deref().map(str::trim).unwrap_or("");
+    // Nokia's and Siemens' DevInf shout their names ("NOKIA"); people do not.
+    let shouted = maker.len() > 3 && !maker.chars().any(|c| c.is_lowercase());
+    let maker = if shouted {
+        let mut chars = maker.chars();
+        chars.next().map_or(String::new(), |first| {
+            first.to_string() + &chars.as_str().to_lowercase()
+        })
+    } else {
+        maker.to_string()
+    };
+    let maker = maker.as_str();
     let name = match (maker, model) {
         ("", "") => return None,
         (maker, "") => maker.to_string(),
@@ -77,4 +92,41 @@ pub fn phone_name(device: &DeviceRecord) -> Option<String> {
         (maker, model) => format!("{maker} {model}"),
     };
     Some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{DevInfSummary, DeviceId, Timestamp};
+
+    fn device(maker: Option<&str>, model: Option<&str>) -> DeviceRecord {
+        DeviceRecord {
+            id: DeviceId(1),
+            uri: "IMEI:350000000000000".into(),
+            devinf_raw: None,
+            devinf_encoding: None,
+            summary: DevInfSummary {
+                manufacturer: maker.map(Into::into),
+                model: model.map(Into::into),
+                ..DevInfSummary::default()
+            },
+            first_seen: Timestamp::from_unix_millis(0),
+            last_seen: Timestamp::from_unix_millis(0),
+            next_nonce: None,
+        }
+    }
+
+    #[test]
+    fn phones_are_named_as_people_know_them() {
+        let name = |maker, model| phone_name(&device(maker, model));
+        assert_eq!(name(Some("NOKIA"), Some("6230i")).unwrap(), "Nokia 6230i");
+        assert_eq!(
+            name(Some("SonyEricsson"), Some("K750i")).unwrap(),
+            "SonyEricsson K750i"
+        );
+        assert_eq!(name(Some("LG"), Some("U8180")).unwrap(), "LG U8180");
+        assert_eq!(name(Some("Nokia"), Some("Nokia E51")).unwrap(), "Nokia E51");
+        assert_eq!(name(None, Some("V3")).unwrap(), "V3");
+        assert_eq!(name(None, None), None);
+    }
 }

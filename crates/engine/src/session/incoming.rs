@@ -339,7 +339,11 @@ impl Session {
     /// item itself with its last chunk.
     fn count_from_phone(&mut self, index: usize, item: &Item) {
         let datastore = self.state.active[index].datastore;
-        let bytes = item.data.as_ref().and_then(|d| d.as_bytes()).map_or(0, <[u8]>::len);
+        let bytes = item
+            .data
+            .as_ref()
+            .and_then(|d| d.as_bytes())
+            .map_or(0, <[u8]>::len);
         let progress = self.progress_of(datastore);
         progress.from_phone_bytes += bytes as u64;
         if !item.more_data {
