@@ -8,6 +8,7 @@ mod import;
 mod listing;
 mod objects;
 mod pair;
+mod progress;
 mod rejected;
 mod restore;
 mod serve;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::{ArgGroup, Args, ValueEnum};
 
 use super::listing::counts_text;
+use super::progress::{LinkRate, SyncProgress};
 use super::serve::{load_config, resolve_db};
 use super::{support, Failure};
 use crate::daemon::config::{parse_listen, DEFAULT_IDLE_TIMEOUT};
@@ -399,11 +400,30 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
             support::describe_count(orphaned, "session")
         );
     }
+    let baud = match args.baud {
+        Some(baud) => baud,
+        None => file
+            .serial_baud()
+            .map_err(|e| Failure::bad_input(e.to_string()))?
+            .unwrap_or(DEFAULT_BAUD),
+    };
     let notifier = (args.notify && file.notify.enabled != Some(false))
         .then(|| Arc::new(DesktopNotifier::new()));
     let mut observers: Vec<Arc<dyn SessionObserver>> = Vec::new();
     if let Some(notifier) = &notifier {
         observers.push(notifier.clone());
+    }
+    // The link's speed, where it is known before the session: the estimate of the time left
+    // starts from it.
+    let link = if args.bt.is_some() {
+        LinkRate::BLUETOOTH
+    } else if args.serial.is_some() {
+        LinkRate::serial(baud)
+    } else {
+        LinkRate::Measured
+    };
+    if let Some(progress) = SyncProgress::on_terminal(link) {
+        observers.push(Arc::new(progress));
     }
     let hub = Hub::start(
         store,
@@ -538,13 +558,6 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
                 .map_err(|e| Failure::io(e.to_string()))
         }
         (Some(device), _) => {
-            let baud = match args.baud {
-                Some(baud) => baud,
-                None => file
-                    .serial_baud()
-                    .map_err(|e| Failure::bad_input(e.to_string()))?
-                    .unwrap_or(DEFAULT_BAUD),
-            };
             let path = device.to_string_lossy().into_owned();
             eprintln!("handsync: calling the phone on {path} at {baud} baud (OBEX over the cable)");
             // Without --device, the phone's answers to AT+CGMI/AT+CGMM name its profile.
