@@ -1,6 +1,7 @@
-//! Progress of a long sync on the terminal: one bar per datastore (items done of those
-//! announced, bytes moved) and an estimate of the time left from the link's rate. Drawn by
-//! indicatif on stderr, and only when stderr is a terminal: pipes and logs get nothing of it.
+//! Progress of a long sync on the terminal: one bar per datastore of each session (items done
+//! of those announced, bytes moved) and an estimate of the time left from the link's rate.
+//! Drawn by indicatif on stderr, and only when stderr is a terminal: pipes and logs get
+//! nothing of it.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -13,6 +14,7 @@ use indicatif::{HumanBytes, HumanDuration, MultiProgress, ProgressBar, ProgressD
 use crate::daemon::observe::{SessionEnd, SessionObserver, SessionProgress};
 use crate::engine::DatastoreProgress;
 use crate::store::Datastore;
+use crate::transport::sessions::SessionKey;
 
 /// What a message item costs on the wire before anything was measured (a vCard with its
 /// SyncML wrapping, in WBXML).
@@ -42,7 +44,10 @@ impl LinkRate {
 pub struct SyncProgress {
     bars: MultiProgress,
     link: LinkRate,
-    state: Mutex<State>,
+    /// Bars are cleared when their session ends (`serve`, where sessions come and go) rather
+    /// than left on the screen (`sync`, whose one session's result follows them).
+    clear_at_end: bool,
+    sessions: Mutex<HashMap<SessionKey, State>>,
 }
 
 #[derive(Debug)]
@@ -55,22 +60,24 @@ struct State {
 
 impl SyncProgress {
     /// Progress bars on stderr when it is a terminal; `None` otherwise.
-    pub fn on_terminal(link: LinkRate) -> Option<SyncProgress> {
+    pub fn on_terminal(link: LinkRate, clear_at_end: bool) -> Option<SyncProgress> {
         std::io::stderr().is_terminal().then(|| SyncProgress {
             bars: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
             link,
-            state: Mutex::new(State {
-                started: Instant::now(),
-                wire_bytes: 0,
-                datastores: HashMap::new(),
-            }),
+            clear_at_end,
+            sessions: Mutex::new(HashMap::new()),
         })
     }
 }
 
 impl SessionObserver for SyncProgress {
     fn progress(&self, progress: &SessionProgress) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let state = sessions.entry(progress.session).or_insert_with(|| State {
+            started: Instant::now(),
+            wire_bytes: 0,
+            datastores: HashMap::new(),
+        });
         state.wire_bytes += progress.message_in + progress.message_out;
         let elapsed = state.started.elapsed();
         let rate = rate(self.link, state.wire_bytes, elapsed);
@@ -93,11 +100,18 @@ impl SessionObserver for SyncProgress {
         }
     }
 
-    fn ended(&self, _end: &SessionEnd) {
-        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        // Left on the screen as they ended: the summary line follows them.
+    fn ended(&self, end: &SessionEnd) {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(state) = sessions.remove(&end.session) else {
+            return;
+        };
         for bar in state.datastores.values() {
-            bar.finish();
+            if self.clear_at_end {
+                bar.finish_and_clear();
+                self.bars.remove(bar);
+            } else {
+                bar.finish();
+            }
         }
     }
 }

@@ -2,10 +2,12 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
 
+use super::progress::{LinkRate, SyncProgress};
 use super::support;
 use super::sync::plug_call_options;
 use super::Failure;
@@ -13,7 +15,7 @@ use crate::daemon::config::{
     default_config_path, parse_listen, ConfigFile, DEFAULT_HTTP_LISTEN, DEFAULT_IDLE_TIMEOUT,
 };
 use crate::daemon::notify::DesktopNotifier;
-use crate::daemon::observe::SessionObserver;
+use crate::daemon::observe::{Observers, SessionObserver};
 use crate::daemon::IrdaListen;
 use crate::daemon::{Daemon, Settings};
 use crate::transport::bluetooth::{self, agent::AgentPolicy, BtListen};
@@ -190,7 +192,16 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
     // The phone starts these syncs, with nobody at a terminal: its user learns how they
     // ended from the desktop.
     let notifier = (!args.no_notify && file.notify.enabled != Some(false))
-        .then(|| std::sync::Arc::new(DesktopNotifier::new()));
+        .then(|| Arc::new(DesktopNotifier::new()));
+    let mut observers: Vec<Arc<dyn SessionObserver>> = Vec::new();
+    if let Some(notifier) = &notifier {
+        observers.push(notifier.clone());
+    }
+    // Run by hand on a terminal: each session's progress while it lasts (the links differ
+    // from phone to phone, so the rate is measured).
+    if let Some(progress) = SyncProgress::on_terminal(LinkRate::Measured, true) {
+        observers.push(Arc::new(progress));
+    }
     let mut daemon = Daemon::start_observed(
         store,
         Settings {
@@ -200,9 +211,7 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
             idle_timeout,
             limits,
         },
-        notifier
-            .clone()
-            .map(|n| n as std::sync::Arc<dyn SessionObserver>),
+        (!observers.is_empty()).then(|| Arc::new(Observers(observers)) as Arc<dyn SessionObserver>),
     )
     .map_err(|e| Failure::io(e.to_string()))?;
 

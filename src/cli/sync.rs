@@ -422,7 +422,7 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
     } else {
         LinkRate::Measured
     };
-    if let Some(progress) = SyncProgress::on_terminal(link) {
+    if let Some(progress) = SyncProgress::on_terminal(link, false) {
         observers.push(Arc::new(progress));
     }
     let hub = Hub::start(

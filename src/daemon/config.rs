@@ -590,6 +590,8 @@ listen = ["127.0.0.1:9000", "8000"]
 idle-timeout = 60
 [obex-tcp]
 listen = ["6500"]
+[notify]
+enabled = false
 "#,
             Path::new("test.toml"),
         )
@@ -618,6 +620,7 @@ listen = ["6500"]
             vec!["127.0.0.1:6500".parse().unwrap()]
         );
         assert_eq!(file.db.as_deref(), Some(Path::new("/tmp/x.db")));
+        assert_eq!(file.notify.enabled, Some(false));
     }
 
     #[test]
