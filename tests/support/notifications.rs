@@ -42,6 +42,18 @@ impl Drop for SessionBus {
     }
 }
 
+/// Notify's arguments (signature `susssasa{sv}i`).
+type NotifyArgs = (
+    String,
+    u32,
+    String,
+    String,
+    String,
+    Vec<String>,
+    PropMap,
+    i32,
+);
+
 /// One Notify call, as the server received it.
 #[derive(Debug, Clone)]
 pub struct Notify {
@@ -74,19 +86,7 @@ pub fn fake_notification_server(bus: &SessionBus) -> mpsc::Receiver<Notify> {
                 if message.member().as_deref() != Some("Notify") {
                     return true;
                 }
-                let args: Result<
-                    (
-                        String,
-                        u32,
-                        String,
-                        String,
-                        String,
-                        Vec<String>,
-                        PropMap,
-                        i32,
-                    ),
-                    _,
-                > = message.read_all();
+                let args: Result<NotifyArgs, _> = message.read_all();
                 let Ok((
                     app_name,
                     replaces_id,
