@@ -1,6 +1,7 @@
 //! `handsync sync` shows per-datastore progress (items of those the phone announced, bytes,
 //! time left) when stderr is a terminal, and nothing of it in a pipe. The terminal is a
-//! pseudo-terminal the test reads; the phone is the emulator, listening for OBEX on TCP.
+//! pseudo-terminal the test reads; the phone is the emulator, on an emulated data cable
+//! (whose baud rate gives the estimate from the first message on) or on OBEX over TCP.
 
 mod support;
 
@@ -37,12 +38,14 @@ fn phone_waiting(contacts: &str) -> (Child, String) {
     (phone, address)
 }
 
-fn sync_command(db: &Path, address: &str) -> Command {
+fn sync_command(db: &Path, link: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_handsync"));
     command
         .arg("--db")
         .arg(db)
-        .args(["sync", "--obex-tcp", address, "--datastore", "contacts"])
+        .arg("sync")
+        .args(link)
+        .args(["--datastore", "contacts"])
         .args(["--timeout", "30"])
         .env("XDG_CONFIG_HOME", db.parent().unwrap())
         .env_remove("DBUS_SESSION_BUS_ADDRESS");
@@ -74,9 +77,16 @@ fn pseudo_terminal() -> (File, File) {
 #[test]
 fn a_sync_on_a_terminal_shows_its_progress_per_datastore() {
     let dir = support::scratch_dir("progress-tty");
-    let (mut phone, address) = phone_waiting("600");
+    let (phone, cable) = support::emulator_announcing(
+        &["--profile", "nokia-6230i", "--generate", "600"]
+            .into_iter()
+            .chain(["--pty", "--timeout", "60"])
+            .collect::<Vec<_>>(),
+        "emulate: cable on ",
+    );
     let (mut master, slave) = pseudo_terminal();
-    let mut sync = sync_command(&dir.join("handsync.db"), &address)
+    let link = ["--serial", cable.as_str(), "--baud", "115200"];
+    let mut sync = sync_command(&dir.join("handsync.db"), &link)
         .stdout(Stdio::piped())
         .stderr(Stdio::from(slave))
         .spawn()
@@ -101,7 +111,8 @@ fn a_sync_on_a_terminal_shows_its_progress_per_datastore() {
         .unwrap();
     assert!(sync.wait().unwrap().success(), "{stdout}");
     let terminal = reader.join().unwrap();
-    assert!(phone.wait().unwrap().success());
+    let (ok, printed) = phone.finish();
+    assert!(ok, "{printed}");
     assert!(stdout.contains("completed"), "{stdout}");
     // The bar as it ended: all the items the phone announced, and the bytes they took.
     assert!(
@@ -109,7 +120,8 @@ fn a_sync_on_a_terminal_shows_its_progress_per_datastore() {
         "{terminal}"
     );
     assert!(terminal.contains("KiB"), "{terminal}");
-    // On the way there, the estimate of the time left (from the rate measured on TCP).
+    // On the way there, the estimate of the time left (from 115200 baud: 11520 bytes a
+    // second until a tenth of a second was measured).
     assert!(terminal.contains(" left"), "{terminal}");
     assert!(
         !terminal.contains("0/0"),
@@ -123,7 +135,7 @@ fn a_sync_on_a_terminal_shows_its_progress_per_datastore() {
 fn a_sync_into_a_pipe_shows_no_progress() {
     let dir = support::scratch_dir("progress-pipe");
     let (mut phone, address) = phone_waiting("300");
-    let output = sync_command(&dir.join("handsync.db"), &address)
+    let output = sync_command(&dir.join("handsync.db"), &["--obex-tcp", &address])
         .output()
         .unwrap();
     assert!(phone.wait().unwrap().success());

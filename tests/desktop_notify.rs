@@ -129,6 +129,25 @@ fn a_sync_the_phone_started_ends_in_a_notification_of_what_changed_or_what_faile
     let notify = next_notification(&calls);
     assert_eq!(notify.summary, "Sync with Nokia 6230i failed", "{notify:?}");
     assert!(notify.body.contains("password"), "{notify:?}");
+
+    // The link drops in the middle of the phone's changes (80 new contacts).
+    let cut = Command::new(env!("CARGO_BIN_EXE_handsync"))
+        .args(["emulate", "--profile", "nokia-6230i", "--generate", "80"])
+        .arg("--data")
+        .arg(dir.join("other-phone"))
+        .args(["--connect-obex-tcp", &address, "--timeout", "20"])
+        .args(["--user", "ada", "--password", "right one"])
+        .args(["--cut-after", "10000"])
+        .output()
+        .unwrap();
+    assert!(!text(&cut).contains("completed"), "{}", text(&cut));
+    let notify = next_notification(&calls);
+    assert!(notify.summary.starts_with("Sync with "), "{notify:?}");
+    assert!(notify.summary.ends_with(" failed"), "{notify:?}");
+    assert!(
+        notify.body.contains("stopped before it completed") && notify.body.contains("sync again"),
+        "{notify:?}"
+    );
     stop(daemon);
     assert!(
         calls.try_recv().is_err(),
