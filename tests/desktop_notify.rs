@@ -200,7 +200,11 @@ fn sync_notify_tells_the_end_of_a_pc_started_sync_and_of_one_that_never_began() 
         .unwrap();
     assert!(!sync.status.success(), "{}", text(&sync));
     let notify = next_notification(&calls);
-    assert_eq!(notify.summary, "Sync with the phone failed", "{notify:?}");
+    assert_eq!(
+        notify.summary,
+        format!("Sync with the phone at {nowhere} failed"),
+        "{notify:?}"
+    );
     assert!(
         notify.body.contains("cannot connect") && notify.body.contains("Check that the phone"),
         "{notify:?}"

@@ -597,7 +597,7 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
         // told it, and an unattended sync must not fail unseen.
         if let (Err(failure), 0) = (&result, notifier.told()) {
             notifier.tell(
-                "Sync with the phone failed".to_string(),
+                format!("Sync with the phone {} failed", phone_place(args)),
                 format!(
                     "{}. Check that the phone is on, connected and not locked, then plug it \
                      in again or run handsync sync.",
@@ -635,6 +635,26 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
             session.id, session.result
         ))),
         None => Err(Failure::io("the phone sent no session".to_string())),
+    }
+}
+
+/// Where the phone was called, for a notification that has no phone name to give.
+fn phone_place(args: &SyncArgs) -> String {
+    if let Some(device) = &args.irda {
+        format!("in infrared range of {device}")
+    } else if let Some(usb) = &args.usb {
+        match usb.as_str() {
+            "" => "on USB".to_string(),
+            port => format!("on USB {port}"),
+        }
+    } else if let Some(address) = args.bt {
+        format!("at {address}")
+    } else if let Some(device) = &args.serial {
+        format!("on {}", device.display())
+    } else if let Some(address) = args.obex_tcp {
+        format!("at {address}")
+    } else {
+        String::new()
     }
 }
 
