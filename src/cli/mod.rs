@@ -10,6 +10,7 @@ mod import;
 mod listing;
 pub(crate) mod objects;
 mod pair;
+mod progress;
 mod rejected;
 mod restore;
 mod serve;

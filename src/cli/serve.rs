@@ -2,16 +2,20 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
 
+use super::progress::{LinkRate, SyncProgress};
 use super::support;
 use super::sync::plug_call_options;
 use super::Failure;
 use crate::daemon::config::{
     default_config_path, parse_listen, ConfigFile, DEFAULT_HTTP_LISTEN, DEFAULT_IDLE_TIMEOUT,
 };
+use crate::daemon::notify::DesktopNotifier;
+use crate::daemon::observe::{Observers, SessionObserver};
 use crate::daemon::IrdaListen;
 use crate::daemon::{Daemon, Settings};
 use crate::transport::bluetooth::{self, agent::AgentPolicy, BtListen};
@@ -109,6 +113,10 @@ pub struct ServeArgs {
     /// Leave the desktop alone: no vdir is written or watched.
     #[arg(long)]
     no_desktop: bool,
+    /// No desktop notification when a phone's sync ends (by default one goes to the session
+    /// bus, when there is one; [notify] enabled = false in the configuration).
+    #[arg(long)]
+    no_notify: bool,
 
     /// Seconds a session may stay silent before it is cut (default 300).
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
@@ -192,7 +200,20 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
     let orphaned = support::cut_orphaned_sessions(&mut store)?;
     let server_id = server.server_id.clone();
     let plug_server = server.clone();
-    let mut daemon = Daemon::start(
+    // The phone starts these syncs, with nobody at a terminal: its user learns how they
+    // ended from the desktop.
+    let notifier = (!args.no_notify && file.notify.enabled != Some(false))
+        .then(|| Arc::new(DesktopNotifier::new()));
+    let mut observers: Vec<Arc<dyn SessionObserver>> = Vec::new();
+    if let Some(notifier) = &notifier {
+        observers.push(notifier.clone());
+    }
+    // Run by hand on a terminal: each session's progress while it lasts (the links differ
+    // from phone to phone, so the rate is measured).
+    if let Some(progress) = SyncProgress::on_terminal(LinkRate::Measured, true) {
+        observers.push(Arc::new(progress));
+    }
+    let mut daemon = Daemon::start_observed(
         store,
         Settings {
             server,
@@ -201,6 +222,7 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
             idle_timeout,
             limits,
         },
+        (!observers.is_empty()).then(|| Arc::new(Observers(observers)) as Arc<dyn SessionObserver>),
     )
     .map_err(|e| Failure::io(e.to_string()))?;
 
@@ -343,6 +365,9 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
     let waited = signals.wait();
     println!("handsync: stopping (open sessions are recorded as cut)");
     daemon.shutdown();
+    if let Some(notifier) = notifier {
+        notifier.flush(Duration::from_secs(1));
+    }
     waited.map_err(|e| Failure::io(format!("waiting for a signal: {e}")))
 }
 

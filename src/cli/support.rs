@@ -210,39 +210,44 @@ fn beside_here(path: &Path) -> std::path::PathBuf {
     }
 }
 
-/// Progress of long work on stderr, only when stderr is a terminal (never in pipes or logs).
+/// Progress of long work (export, import) on stderr through indicatif, only when stderr is a
+/// terminal (never in pipes or logs).
 pub struct Progress {
-    label: &'static str,
-    total: Option<usize>,
-    shown: bool,
-    enabled: bool,
+    bar: Option<indicatif::ProgressBar>,
 }
 
 impl Progress {
     pub fn new(label: &'static str, total: Option<usize>) -> Progress {
-        Progress {
-            label,
-            total,
-            shown: false,
-            enabled: std::io::stderr().is_terminal(),
-        }
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let (bar, template) = match total {
+                Some(total) => (
+                    indicatif::ProgressBar::new(total as u64),
+                    "{prefix} [{bar:30}] {pos}/{len}, ~{eta} left",
+                ),
+                None => (indicatif::ProgressBar::no_length(), "{prefix} {pos}"),
+            };
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(template)
+                    .expect("a valid template")
+                    .progress_chars("=> "),
+            );
+            bar.set_prefix(label);
+            bar
+        });
+        Progress { bar }
     }
 
     pub fn tick(&mut self, done: usize) {
-        if !self.enabled || done % 50 != 0 {
-            return;
-        }
-        self.shown = true;
-        match self.total {
-            Some(total) => eprint!("\r{} {done}/{total}", self.label),
-            None => eprint!("\r{} {done}", self.label),
+        if let Some(bar) = &self.bar {
+            bar.set_position(done as u64);
         }
     }
 
+    /// Clears the bar: the command's own summary line takes its place.
     pub fn finish(&mut self) {
-        if self.shown {
-            eprint!("\r\x1b[K");
-            self.shown = false;
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
         }
     }
 }

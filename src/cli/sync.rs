@@ -10,10 +10,13 @@ use std::time::Duration;
 use clap::{ArgGroup, Args, ValueEnum};
 
 use super::listing::counts_text;
+use super::progress::{LinkRate, SyncProgress};
 use super::serve::{load_config, resolve_db};
 use super::{support, Failure};
 use crate::daemon::config::{parse_listen, DEFAULT_IDLE_TIMEOUT};
 use crate::daemon::hub::{Hub, HubOptions};
+use crate::daemon::notify::DesktopNotifier;
+use crate::daemon::observe::{Observers, SessionObserver};
 use crate::engine::ServerConfig;
 use crate::entropy::random_u64;
 use crate::pim::profile::{DataKind, DeviceInfo, PhoneProfile, ProfileSet};
@@ -136,6 +139,11 @@ pub struct SyncArgs {
     /// Leave the desktop's vdir alone after the session.
     #[arg(long)]
     no_desktop: bool,
+    /// Nobody watches this sync on a terminal (udev started it through systemd): tell how it
+    /// ended with a desktop notification, unless [notify] enabled = false. The units in
+    /// systemd/ pass it; a terminal's user reads the outcome where they typed.
+    #[arg(long)]
+    notify: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -403,11 +411,38 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
     }
     let desktop = (!args.no_desktop && file.desktop.enabled != Some(false))
         .then(|| super::desktop::settings(&file, &db_path, args.vdir.clone(), &server));
+    let baud = match args.baud {
+        Some(baud) => baud,
+        None => file
+            .serial_baud()
+            .map_err(|e| Failure::bad_input(e.to_string()))?
+            .unwrap_or(DEFAULT_BAUD),
+    };
+    let notifier = (args.notify && file.notify.enabled != Some(false))
+        .then(|| Arc::new(DesktopNotifier::new()));
+    let mut observers: Vec<Arc<dyn SessionObserver>> = Vec::new();
+    if let Some(notifier) = &notifier {
+        observers.push(notifier.clone());
+    }
+    // The link's speed, where it is known before the session: the estimate of the time left
+    // starts from it.
+    let link = if args.bt.is_some() {
+        LinkRate::BLUETOOTH
+    } else if args.serial.is_some() {
+        LinkRate::serial(baud)
+    } else {
+        LinkRate::Measured
+    };
+    if let Some(progress) = SyncProgress::on_terminal(link, false) {
+        observers.push(Arc::new(progress));
+    }
     let hub = Hub::start(
         store,
         Arc::new(server),
         HubOptions {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            observer: (!observers.is_empty())
+                .then(|| Arc::new(Observers(observers)) as Arc<dyn SessionObserver>),
             ..HubOptions::default()
         },
     );
@@ -534,13 +569,6 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
                 .map_err(|e| Failure::io(e.to_string()))
         }
         (Some(device), _) => {
-            let baud = match args.baud {
-                Some(baud) => baud,
-                None => file
-                    .serial_baud()
-                    .map_err(|e| Failure::bad_input(e.to_string()))?
-                    .unwrap_or(DEFAULT_BAUD),
-            };
             let path = device.to_string_lossy().into_owned();
             eprintln!("handsync: calling the phone on {path} at {baud} baud (OBEX over the cable)");
             // Without --device, the phone's answers to AT+CGMI/AT+CGMM name its profile.
@@ -575,6 +603,22 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
         )),
     };
     hub.shutdown();
+    if let Some(notifier) = &notifier {
+        // The phone never reached a session (not there, refused the call): no session end
+        // told it, and an unattended sync must not fail unseen.
+        if let (Err(failure), 0) = (&result, notifier.told()) {
+            notifier.tell(
+                format!("Sync with the phone {} failed", phone_place(args)),
+                format!(
+                    "{}. Check that the phone is on, connected and not locked, then plug it \
+                     in again or run handsync sync.",
+                    failure.message
+                ),
+            );
+        }
+        // Before the process exits and takes the sending thread with it.
+        notifier.flush(Duration::from_secs(2));
+    }
     let report = result?;
     let san = match report.san {
         SanSent::V1_2 => "SAN 1.2",
@@ -620,6 +664,26 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
             session.id, session.result
         ))),
         None => Err(Failure::io("the phone sent no session".to_string())),
+    }
+}
+
+/// Where the phone was called, for a notification that has no phone name to give.
+fn phone_place(args: &SyncArgs) -> String {
+    if let Some(device) = &args.irda {
+        format!("in infrared range of {device}")
+    } else if let Some(usb) = &args.usb {
+        match usb.as_str() {
+            "" => "on USB".to_string(),
+            port => format!("on USB {port}"),
+        }
+    } else if let Some(address) = args.bt {
+        format!("at {address}")
+    } else if let Some(device) = &args.serial {
+        format!("on {}", device.display())
+    } else if let Some(address) = args.obex_tcp {
+        format!("at {address}")
+    } else {
+        String::new()
     }
 }
 

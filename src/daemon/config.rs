@@ -62,6 +62,9 @@
 //! [irda]
 //! device = "/dev/ttyS1"                  # a dongle's tty, or "usb" / "usb:VID:PID"; off if unset
 //! dongle = "plain"                       # a serial dongle's kind (see `handsync sync --help`)
+//!
+//! [notify]
+//! enabled = true                         # a desktop notification when a phone's sync ends
 //! ```
 
 use std::collections::BTreeMap;
@@ -106,6 +109,17 @@ pub struct ConfigFile {
     pub limits: LimitsSection,
     #[serde(default)]
     pub desktop: DesktopSection,
+    #[serde(default)]
+    pub notify: NotifySection,
+}
+
+/// Desktop notifications (org.freedesktop.Notifications on the session bus) when a sync the
+/// user did not start from a terminal ends: `serve`'s sessions, `sync --notify`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct NotifySection {
+    /// Off only when false.
+    pub enabled: Option<bool>,
 }
 
 /// The vdir `serve` keeps in step with the store both ways (on unless `enabled = false`).
@@ -595,6 +609,8 @@ listen = ["127.0.0.1:9000", "8000"]
 idle-timeout = 60
 [obex-tcp]
 listen = ["6500"]
+[notify]
+enabled = false
 "#,
             Path::new("test.toml"),
         )
@@ -623,6 +639,7 @@ listen = ["6500"]
             vec!["127.0.0.1:6500".parse().unwrap()]
         );
         assert_eq!(file.db.as_deref(), Some(Path::new("/tmp/x.db")));
+        assert_eq!(file.notify.enabled, Some(false));
     }
 
     #[test]

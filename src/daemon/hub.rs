@@ -11,6 +11,9 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use std::sync::Arc;
+
+use super::observe::{phone_name, Outcome, SessionEnd, SessionObserver, SessionProgress};
 use crate::engine::routing::{RouteError, SessionLimits, SessionTable};
 use crate::engine::{EngineError, ServerConfig, Session, SessionParams};
 use crate::entropy::random_u64;
@@ -32,6 +35,8 @@ pub struct HubOptions {
     pub large_objects: u64,
     /// Told whenever a session ends (finished or cut): the desktop sync waits on it.
     pub session_ended: Option<std::sync::Arc<tokio::sync::Notify>>,
+    /// Told of each session's progress and of its end.
+    pub observer: Option<Arc<dyn SessionObserver>>,
 }
 
 impl Default for HubOptions {
@@ -42,6 +47,7 @@ impl Default for HubOptions {
             // Sixteen 4 MiB objects at once.
             large_objects: 64 * 1024 * 1024,
             session_ended: None,
+            observer: None,
         }
     }
 }
@@ -74,6 +80,7 @@ impl Hub {
                     large_objects: options.large_objects,
                     busy_refusals: 0,
                     session_ended: options.session_ended,
+                    observer: options.observer,
                 }
                 .run(receiver)
             })
@@ -124,6 +131,7 @@ struct Worker {
     /// New sessions refused at the limits so far.
     busy_refusals: u64,
     session_ended: Option<std::sync::Arc<tokio::sync::Notify>>,
+    observer: Option<Arc<dyn SessionObserver>>,
 }
 
 impl Worker {
@@ -220,6 +228,8 @@ impl Worker {
             .sessions
             .get_mut(key)
             .expect("session just found or opened");
+        // A completed session still takes late Maps: its end is told once, when it completes.
+        let completed_before = session.is_completed();
         session.set_large_object_allowance(self.large_objects.saturating_sub(held_by_others));
         // A bug in the engine cuts its own session only: the message's transaction is rolled
         // back, the session (as it was before the message) is recorded as cut, and the hub
@@ -259,21 +269,49 @@ impl Worker {
         match outcome {
             Ok(reply) => {
                 let completed = session.is_completed();
+                let progress = self.observer.is_some().then(|| session.progress().to_vec());
                 if let Err(e) = tx.commit() {
                     tracing::error!(error = %e, "commit failed; session closed");
                     self.sessions.remove(key);
                     return Err(HubError::Commit(e));
                 }
                 self.sessions.mark_answered(key);
+                if let (Some(observer), Some(datastores)) = (&self.observer, progress) {
+                    observer.progress(&SessionProgress {
+                        session: key,
+                        transport: arrival.transport.clone(),
+                        datastores,
+                        message_in: bytes.len() as u64,
+                        message_out: reply.bytes.len() as u64,
+                    });
+                }
                 // A completed session stays routable until it idles out: some clients send
                 // their Maps, or statuses and Alert 222, after our last package, and the
                 // engine still answers them (and applies the Maps). A session that failed
                 // takes nothing more.
                 if reply.session_finished && !completed {
-                    self.sessions.remove(key);
+                    if let Some(failed) = self.sessions.remove(key) {
+                        let error = failed
+                            .failure()
+                            .unwrap_or("the session ended unfinished")
+                            .to_string();
+                        if let Some(observer) = &self.observer {
+                            let outcome = Outcome::Failed { error };
+                            observer.ended(&end_report(&mut self.store, key, &failed, outcome));
+                        }
+                    }
                 }
                 if completed {
                     self.sessions.mark_completed(key);
+                    let session = self.sessions.get_mut(key);
+                    if let (Some(observer), Some(session), false) =
+                        (&self.observer, session, completed_before)
+                    {
+                        let counts = session_counts(&mut self.store, session);
+                        let datastores = session.progress().iter().map(|p| p.datastore).collect();
+                        let outcome = Outcome::Completed { datastores, counts };
+                        observer.ended(&end_report(&mut self.store, key, session, outcome));
+                    }
                 }
                 if reply.session_finished {
                     self.tell_session_ended();
@@ -324,6 +362,13 @@ impl Worker {
                 Ok(())
             },
         ));
+        if let Some(observer) = &self.observer {
+            let outcome = Outcome::Cut {
+                why: why.to_string(),
+                logged_in: open.store_session().is_some(),
+            };
+            observer.ended(&end_report(&mut self.store, key, &open, outcome));
+        }
         match result {
             Ok(Ok(())) => tracing::info!(session = %key.to_hex(), why, "session cut"),
             Ok(Err(e)) => {
@@ -334,6 +379,51 @@ impl Worker {
                 tracing::error!(session = %key.to_hex(), why, panic = %what, "recording the cut session failed")
             }
         }
+    }
+}
+
+/// What changed in a session, from its record (as `handsync history` shows it).
+fn session_counts(store: &mut Store, session: &Session) -> Vec<crate::store::SessionCounts> {
+    let Some(id) = session.store_session() else {
+        return Vec::new();
+    };
+    match store.read(|tx| tx.session(id)) {
+        Ok(record) => record.counts,
+        Err(error) => {
+            tracing::warn!(%error, "reading the session's counts for its report");
+            Vec::new()
+        }
+    }
+}
+
+/// A session's end as the observer is told it: the phone by its maker and model when its
+/// DevInf is known (this session, or from an earlier one under the same SyncML name).
+fn end_report(
+    store: &mut Store,
+    key: SessionKey,
+    session: &Session,
+    outcome: Outcome,
+) -> SessionEnd {
+    let uri = session
+        .client_uri()
+        .unwrap_or("an unnamed phone")
+        .to_string();
+    let record = store.read(|tx| match session.device() {
+        Some(device) => tx.device(device).map(Some),
+        None => tx.device_by_uri(&uri),
+    });
+    let phone = match record {
+        Ok(Some(device)) => phone_name(&device),
+        Ok(None) => None,
+        Err(error) => {
+            tracing::warn!(%error, "reading the phone's record for its report");
+            None
+        }
+    };
+    SessionEnd {
+        session: key,
+        phone: phone.unwrap_or(uri),
+        outcome,
     }
 }
 

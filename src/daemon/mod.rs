@@ -1,10 +1,14 @@
 //! `handsync serve`: the session hub and the listeners around it, on a tokio runtime.
 //!
 //! - [`config`]: the configuration file and defaults;
-//! - [`hub`]: the thread that owns the store and the open SyncML sessions.
+//! - [`hub`]: the thread that owns the store and the open SyncML sessions;
+//! - [`observe`]: what the hub tells of its sessions (progress, how each ended);
+//! - [`notify`]: desktop notifications of how they ended.
 
 pub mod config;
 pub mod hub;
+pub mod notify;
+pub mod observe;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -124,6 +128,15 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn start(store: Store, settings: Settings) -> Result<Daemon, StartError> {
+        Daemon::start_observed(store, settings, None)
+    }
+
+    /// [`Daemon::start`], with `observer` told of every session's progress and end.
+    pub fn start_observed(
+        store: Store,
+        settings: Settings,
+        observer: Option<Arc<dyn observe::SessionObserver>>,
+    ) -> Result<Daemon, StartError> {
         // Beyond loopback, a transport without authentication lets anyone sync: refused
         // before anything listens, unless the configuration asks for it.
         let transports = [
@@ -157,6 +170,7 @@ impl Daemon {
                 queue: settings.limits.queue,
                 large_objects: settings.limits.large_objects,
                 session_ended: Some(Arc::clone(&session_ended)),
+                observer,
             },
         );
         if let Some(descriptors) = raise_descriptor_limit() {

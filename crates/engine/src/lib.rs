@@ -30,5 +30,5 @@ pub mod session;
 pub mod storage;
 
 pub use config::{AuthPolicy, ConflictPolicy, ServerConfig};
-pub use session::{EngineError, Reply, Session, SessionParams, SyncMode};
+pub use session::{DatastoreProgress, EngineError, Reply, Session, SessionParams, SyncMode};
 pub use storage::SyncStore;

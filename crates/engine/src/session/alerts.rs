@@ -348,6 +348,8 @@ impl Session {
         tracing::info!(%datastore, requested = ?request.requested, mode = ?plan.mode, phone_uri = request.phone_uri, "datastore sync begins");
 
         self.state.active.retain(|a| a.datastore != datastore);
+        // Listed from its Alert on, so that a datastore without changes is reported too.
+        self.progress_of(datastore);
         self.state.active.push(Active {
             datastore,
             phone_uri: request.phone_uri.to_string(),

@@ -250,7 +250,10 @@ impl Session {
             return Ok(());
         };
         if let Some(count) = sync.number_of_changes {
-            tracing::info!(datastore = %self.state.active[index].datastore, count, "phone announces its changes");
+            let datastore = self.state.active[index].datastore;
+            tracing::info!(%datastore, count, "phone announces its changes");
+            // Each package's Sync announces what it holds; one session has one such package.
+            self.progress_of(datastore).from_phone_announced = Some(u64::from(count));
         }
         if !no_resp && !sync.no_resp {
             self.state.outbox.statuses.push_back(status);
@@ -289,6 +292,7 @@ impl Session {
                 // Each item has its own outcome: one bad item does not cost the others.
                 let mut outcomes = Vec::with_capacity(c.items.len());
                 for item in &c.items {
+                    self.count_from_phone(index, item);
                     let format = meta(&item.meta)
                         .and_then(|m| text(&m.format))
                         .or_else(|| meta(&c.meta).and_then(|m| text(&m.format)));
@@ -304,6 +308,9 @@ impl Session {
                 if !mode.client_sends() {
                     self.push_status(command, StatusCode::CommandNotAllowed, no_resp);
                     return Ok(());
+                }
+                for item in &d.items {
+                    self.count_from_phone(index, item);
                 }
                 let outcomes = self.apply_delete(store, index, d, now)?;
                 self.push_item_statuses(command, &outcomes, no_resp);
@@ -326,6 +333,22 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// Counts an item of the phone for [`Session::progress`]: its bytes as they come, the
+    /// item itself with its last chunk.
+    fn count_from_phone(&mut self, index: usize, item: &Item) {
+        let datastore = self.state.active[index].datastore;
+        let bytes = item
+            .data
+            .as_ref()
+            .and_then(|d| d.as_bytes())
+            .map_or(0, <[u8]>::len);
+        let progress = self.progress_of(datastore);
+        progress.from_phone_bytes += bytes as u64;
+        if !item.more_data {
+            progress.from_phone += 1;
+        }
     }
 
     fn handle_atomic<S: SyncStore + ?Sized>(

@@ -16,9 +16,11 @@ mod combined;
 mod device_info;
 mod incoming;
 mod outgoing;
+mod progress;
 mod reply;
 
 pub use alerts::SyncMode;
+pub use progress::DatastoreProgress;
 
 use std::sync::Arc;
 
@@ -173,6 +175,10 @@ struct State {
     rejected: Vec<Rejection>,
     outbox: Outbox,
     suspension: Suspension,
+    /// Per datastore, how far the session got ([`Session::progress`]).
+    progress: Vec<DatastoreProgress>,
+    /// Why the engine ended the session unfinished ([`Session::failure`]).
+    failure: Option<String>,
 }
 
 /// What the phone's headers tell: fixed by its first message (protocol, encoding, the ids
@@ -243,6 +249,8 @@ impl Session {
                 rejected: Vec::new(),
                 outbox: Outbox::new(),
                 suspension: Suspension::default(),
+                progress: Vec::new(),
+                failure: None,
             },
             span,
             large_object_allowance: u64::MAX,
@@ -566,6 +574,9 @@ impl Session {
         if let (Some(session), false) = (self.state.store_session, self.state.session_ended) {
             store.end_session(session, result, error, now)?;
             self.state.session_ended = true;
+        }
+        if result == SessionResult::Failed {
+            self.state.failure = error.map(str::to_string);
         }
         self.state.phase = Phase::Finished;
         Ok(())

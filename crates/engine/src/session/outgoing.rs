@@ -234,6 +234,7 @@ impl Session {
                         continue;
                     }
                 }
+                self.progress_of(active.datastore).to_phone_queued += 1;
                 self.state
                     .outbox
                     .changes
@@ -312,6 +313,9 @@ impl Session {
                 fits = budget.fits(self, message)?;
             }
             if fits {
+                let progress = self.progress_of(change.datastore);
+                progress.to_phone += 1;
+                progress.to_phone_bytes += (change.data.len() - change.sent_bytes) as u64;
                 self.state.outbox.awaiting.insert(
                     (msg_id, next_id.to_string()),
                     Sent {
@@ -340,6 +344,7 @@ impl Session {
                         budget.resync(self, message)?;
                         *next_id += 1;
                         change.sent_bytes += length;
+                        self.progress_of(change.datastore).to_phone_bytes += length as u64;
                         self.state
                             .outbox
                             .changes
