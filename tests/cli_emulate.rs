@@ -4,9 +4,8 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
 fn handsync(db: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_handsync"))
@@ -26,18 +25,6 @@ fn text(output: &Output) -> String {
 }
 
 /// Starts a command and reads its stdout until a line starts with `prefix`; returns the rest.
-fn spawn_until(mut command: Command, prefix: &str) -> (Child, String) {
-    let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let found = loop {
-        let line = lines.next().expect("the line comes").unwrap();
-        if let Some(rest) = line.strip_prefix(prefix) {
-            break rest.trim().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (child, found)
-}
 
 #[test]
 fn an_emulated_phone_syncs_with_serve_and_the_pc_calls_it_back() {
@@ -49,7 +36,7 @@ fn an_emulated_phone_syncs_with_serve_and_the_pc_calls_it_back() {
         .arg(&db)
         .args(["serve", "--no-http", "--obex-tcp", "127.0.0.1:0"])
         .env("XDG_CONFIG_HOME", &dir);
-    let (mut daemon, address) = spawn_until(serve, "OBEX over TCP: listening on ");
+    let (mut daemon, address) = support::spawn_until(serve, "OBEX over TCP: listening on ");
 
     // The phone starts: a Sony Ericsson with 12 generated contacts, kept in a directory.
     let phone_dir = dir.join("k750i");
@@ -108,7 +95,8 @@ fn an_emulated_phone_syncs_with_serve_and_the_pc_calls_it_back() {
     listen
         .args(["emulate", "--profile", "sonyericsson-k750i"])
         .args(["--data", phone_dir_text, "--listen-obex-tcp", "127.0.0.1:0"]);
-    let (mut phone, phone_address) = spawn_until(listen, "emulate: listening for OBEX on ");
+    let (mut phone, phone_address) =
+        support::spawn_until(listen, "emulate: listening for OBEX on ");
     let sync = handsync(
         &db,
         &[

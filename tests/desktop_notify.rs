@@ -40,23 +40,13 @@ fn handsync(dir: &Path, bus: Option<&str>) -> Command {
 
 /// Starts `serve` on OBEX over TCP (loopback) and returns it with its address.
 fn serve(dir: &Path, bus: Option<&str>, extra: &[&str]) -> (Child, String) {
-    let mut child = handsync(dir, bus)
+    let mut command = handsync(dir, bus);
+    command
         .args(["serve", "--no-http", "--no-bluetooth", "--no-usb"])
         .args(["--obex-tcp", "127.0.0.1:0"])
         .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let address = loop {
-        let line = lines.next().expect("serve says where it listens").unwrap();
-        if let Some(rest) = line.strip_prefix("OBEX over TCP: listening on ") {
-            break rest.trim().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (child, address)
+        .stderr(Stdio::null());
+    support::spawn_until(command, "OBEX over TCP: listening on ")
 }
 
 fn stop(mut daemon: Child) {

@@ -46,16 +46,24 @@ fn names(db: &Path) -> Vec<String> {
     names
 }
 
+fn contact_with_uid(
+    tx: &handsync::store::Tx<'_>,
+    uid: &str,
+    deleted_too: bool,
+) -> Result<handsync::store::ItemRecord, handsync::store::StoreError> {
+    Ok(tx
+        .items(Datastore::Contacts, deleted_too)?
+        .into_iter()
+        .find(|i| i.canonical.contains(&format!("UID:{uid}")))
+        .expect("the item"))
+}
+
 /// Changes an item in the store as a phone's sync would.
 fn phone_changes(db: &Path, uid: &str, from: &str, to: &str) {
     let mut store = Store::open(db).unwrap();
     store
         .transaction(|tx| {
-            let item = tx
-                .items(Datastore::Contacts, false)?
-                .into_iter()
-                .find(|i| i.canonical.contains(&format!("UID:{uid}")))
-                .expect("the item");
+            let item = contact_with_uid(tx, uid, false)?;
             let canonical = item.canonical.replace(from, to);
             assert_ne!(canonical, item.canonical, "{from} is in the item");
             let content = ItemContent {
@@ -79,11 +87,7 @@ fn phone_deletes(db: &Path, uid: &str) {
     let mut store = Store::open(db).unwrap();
     store
         .transaction(|tx| {
-            let item = tx
-                .items(Datastore::Contacts, false)?
-                .into_iter()
-                .find(|i| i.canonical.contains(&format!("UID:{uid}")))
-                .expect("the item");
+            let item = contact_with_uid(tx, uid, false)?;
             tx.delete_item(
                 item.guid,
                 &Cause::pc(Reason::DeletedByPhone),
@@ -105,11 +109,7 @@ fn history(db: &Path, uid: &str) -> Vec<(String, String)> {
     let mut store = Store::open(db).unwrap();
     store
         .read(|tx| {
-            let item = tx
-                .items(Datastore::Contacts, true)?
-                .into_iter()
-                .find(|i| i.canonical.contains(&format!("UID:{uid}")))
-                .expect("the item");
+            let item = contact_with_uid(tx, uid, true)?;
             Ok::<_, handsync::store::StoreError>(
                 tx.item_history(item.guid)?
                     .into_iter()

@@ -133,6 +133,17 @@ pub(super) fn load_config(explicit: Option<&PathBuf>) -> Result<ConfigFile, Fail
     .map_err(|e| Failure::bad_input(e.to_string()))
 }
 
+/// The serial line speed: `--baud` over the file's serial.baud over the default.
+pub(super) fn serial_baud(flag: Option<u32>, file: &ConfigFile) -> Result<u32, Failure> {
+    match flag {
+        Some(baud) => Ok(baud),
+        None => Ok(file
+            .serial_baud()
+            .map_err(|e| Failure::bad_input(e.to_string()))?
+            .unwrap_or(DEFAULT_BAUD)),
+    }
+}
+
 /// The database: `--db` and `$HANDSYNC_DB` over the file, the file over the XDG default.
 pub(super) fn resolve_db(db: Option<PathBuf>, file: &ConfigFile) -> Result<PathBuf, Failure> {
     Ok(
@@ -185,13 +196,7 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
     } else {
         args.serial.clone()
     };
-    let baud = match args.baud {
-        Some(baud) => baud,
-        None => file
-            .serial_baud()
-            .map_err(|e| Failure::bad_input(e.to_string()))?
-            .unwrap_or(DEFAULT_BAUD),
-    };
+    let baud = serial_baud(args.baud, &file)?;
     let limits = file
         .limits()
         .map_err(|e| Failure::bad_input(e.to_string()))?;

@@ -411,13 +411,7 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
     }
     let desktop = (!args.no_desktop && file.desktop.enabled != Some(false))
         .then(|| super::desktop::settings(&file, &db_path, args.vdir.clone(), &server));
-    let baud = match args.baud {
-        Some(baud) => baud,
-        None => file
-            .serial_baud()
-            .map_err(|e| Failure::bad_input(e.to_string()))?
-            .unwrap_or(DEFAULT_BAUD),
-    };
+    let baud = super::serve::serial_baud(args.baud, &file)?;
     let notifier = (args.notify && file.notify.enabled != Some(false))
         .then(|| Arc::new(DesktopNotifier::new()));
     let mut observers: Vec<Arc<dyn SessionObserver>> = Vec::new();

@@ -204,14 +204,7 @@ impl Collection<'_, '_> {
         match self.winner(item, file) {
             Winner::Desktop => {
                 // The store's version stays in the item's history.
-                let updated = self.tx.replace_item(
-                    item.guid,
-                    content_of(new),
-                    &Cause::pc(Reason::ReplacedOnPc),
-                    self.now,
-                )?;
-                self.record(name, &updated, file.hash.clone(), false)?;
-                report.from_desktop.changed += 1;
+                self.take_in_edit(name, item, file, new, report)?;
                 report.conflicts.push(format!(
                     "{label} ({what}): changed on both sides; the desktop's version was kept, \
                      the store's is in its history (handsync restore)"
@@ -234,14 +227,7 @@ impl Collection<'_, '_> {
                 }
             }
             Winner::Both => {
-                let added = self.tx.add_item(
-                    self.datastore,
-                    content_of(new),
-                    &Cause::pc(Reason::AddedOnPc),
-                    self.now,
-                )?;
-                self.record(name, &added, file.hash.clone(), false)?;
-                report.from_desktop.added += 1;
+                self.take_in_new(name, file, new, report)?;
                 let other = self.new_name(item, taken)?;
                 taken.insert(other.clone());
                 if self.write(&other, item, None, false, report)? {
@@ -364,14 +350,7 @@ impl Collection<'_, '_> {
         };
         if item.is_deleted() {
             // Edited on the desktop, deleted in the store: the edit comes back as an item.
-            let added = self.tx.add_item(
-                self.datastore,
-                content_of(&new),
-                &Cause::pc(Reason::AddedOnPc),
-                self.now,
-            )?;
-            self.record(name, &added, file.hash.clone(), false)?;
-            report.from_desktop.added += 1;
+            let added = self.take_in_new(name, file, &new, report)?;
             report.conflicts.push(format!(
                 "{} ({}): edited on the desktop but deleted in the store; kept as a new item",
                 self.path(name).display(),
@@ -380,14 +359,7 @@ impl Collection<'_, '_> {
         } else if holds(item, &new) {
             self.record(name, item, file.hash.clone(), false)?;
         } else if !store_changed {
-            let updated = self.tx.replace_item(
-                item.guid,
-                content_of(&new),
-                &Cause::pc(Reason::ReplacedOnPc),
-                self.now,
-            )?;
-            self.record(name, &updated, file.hash.clone(), false)?;
-            report.from_desktop.changed += 1;
+            self.take_in_edit(name, item, file, &new, report)?;
         } else {
             self.settle(name, item, file, &new, taken, report)?;
         }
@@ -491,15 +463,47 @@ impl Collection<'_, '_> {
         bound: &mut HashSet<Guid>,
         report: &mut DesktopReport,
     ) -> Result<(), Failure> {
+        let added = self.take_in_new(name, file, new, report)?;
+        bound.insert(added.guid);
+        Ok(())
+    }
+
+    /// The file's item as a new item of the store, the file recorded as holding it.
+    fn take_in_new(
+        &self,
+        name: &str,
+        file: &FoundFile,
+        new: &NewItem,
+        report: &mut DesktopReport,
+    ) -> Result<ItemRecord, Failure> {
         let added = self.tx.add_item(
             self.datastore,
             content_of(new),
             &Cause::pc(Reason::AddedOnPc),
             self.now,
         )?;
-        bound.insert(added.guid);
         self.record(name, &added, file.hash.clone(), false)?;
         report.from_desktop.added += 1;
+        Ok(added)
+    }
+
+    /// The file's item over the stored one (whose version stays in its history).
+    fn take_in_edit(
+        &self,
+        name: &str,
+        item: &ItemRecord,
+        file: &FoundFile,
+        new: &NewItem,
+        report: &mut DesktopReport,
+    ) -> Result<(), Failure> {
+        let updated = self.tx.replace_item(
+            item.guid,
+            content_of(new),
+            &Cause::pc(Reason::ReplacedOnPc),
+            self.now,
+        )?;
+        self.record(name, &updated, file.hash.clone(), false)?;
+        report.from_desktop.changed += 1;
         Ok(())
     }
 

@@ -187,3 +187,26 @@ pub fn emulator_announcing(args: &[&str], announce: &str) -> (EmulatorProcess, S
     });
     (EmulatorProcess { child, rest }, device)
 }
+
+/// Starts a command (`handsync serve ...`) and waits for the stdout line starting with
+/// `prefix` ("OBEX over TCP: listening on "); returns the process and the rest of that line.
+/// Later lines are read and dropped, so the process never blocks on a full pipe.
+pub fn spawn_until(mut command: Command, prefix: &str) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the command");
+    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    let found = loop {
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("{command:?} ended before saying {prefix:?}"))
+            .expect("read its stdout");
+        if let Some(rest) = line.strip_prefix(prefix) {
+            break rest.trim().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (child, found)
+}
