@@ -35,8 +35,9 @@ pub struct Cli {
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
 
-    /// The SQLite store. Default: $HANDSYNC_DB, else the configuration's `db` (serve and
-    /// sync), else $XDG_DATA_HOME/handsync/handsync.db (~/.local/share/handsync/handsync.db).
+    /// The SQLite store. Default: $HANDSYNC_DB, else the configuration's `db` (serve, sync,
+    /// desktop, doctor), else $XDG_DATA_HOME/handsync/handsync.db
+    /// (~/.local/share/handsync/handsync.db).
     #[arg(long, global = true, value_name = "PATH")]
     db: Option<PathBuf>,
 

@@ -18,6 +18,7 @@ use crate::daemon::notify::DesktopNotifier;
 use crate::daemon::observe::{Observers, SessionObserver};
 use crate::daemon::IrdaListen;
 use crate::daemon::{Daemon, Settings};
+use crate::desktop::watch::DesktopTrigger;
 use crate::transport::bluetooth::{self, agent::AgentPolicy, BtListen};
 use crate::transport::obex::ObexServerOptions;
 use crate::transport::serial::at::SwitchOptions;
@@ -213,6 +214,15 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
     if let Some(notifier) = &notifier {
         observers.push(notifier.clone());
     }
+    let desktop = (!args.no_desktop && file.desktop.enabled != Some(false)).then(|| {
+        (
+            super::desktop::settings(&file, &db_path, args.vdir.clone(), &server),
+            Arc::new(DesktopTrigger::default()),
+        )
+    });
+    if let Some((_, trigger)) = &desktop {
+        observers.push(trigger.clone());
+    }
     // Run by hand on a terminal: each session's progress while it lasts (the links differ
     // from phone to phone, so the rate is measured).
     if let Some(progress) = SyncProgress::on_terminal(LinkRate::Measured, true) {
@@ -346,14 +356,12 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
             false
         }
     };
-    let desktop = !args.no_desktop && file.desktop.enabled != Some(false);
-    if desktop {
-        let settings = super::desktop::settings(&file, &db_path, args.vdir.clone(), &plug_server);
+    if let Some((settings, trigger)) = desktop {
         println!(
             "Desktop: keeping {} in step (khard, khal, vdirsyncer read it)",
             settings.vdir.display()
         );
-        daemon.add_desktop(settings);
+        daemon.add_desktop(settings, trigger);
     } else {
         println!("Desktop: off");
     }

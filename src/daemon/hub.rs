@@ -33,8 +33,6 @@ pub struct HubOptions {
     pub queue: usize,
     /// Bytes the large objects of all open sessions may hold together.
     pub large_objects: u64,
-    /// Told whenever a session ends (finished or cut): the desktop sync waits on it.
-    pub session_ended: Option<std::sync::Arc<tokio::sync::Notify>>,
     /// Told of each session's progress and of its end.
     pub observer: Option<Arc<dyn SessionObserver>>,
 }
@@ -46,7 +44,6 @@ impl Default for HubOptions {
             queue: 256,
             // Sixteen 4 MiB objects at once.
             large_objects: 64 * 1024 * 1024,
-            session_ended: None,
             observer: None,
         }
     }
@@ -79,7 +76,6 @@ impl Hub {
                     sessions: SessionTable::new(options.idle_timeout).with_limits(limits),
                     large_objects: options.large_objects,
                     busy_refusals: 0,
-                    session_ended: options.session_ended,
                     observer: options.observer,
                 }
                 .run(receiver)
@@ -130,7 +126,6 @@ struct Worker {
     large_objects: u64,
     /// New sessions refused at the limits so far.
     busy_refusals: u64,
-    session_ended: Option<std::sync::Arc<tokio::sync::Notify>>,
     observer: Option<Arc<dyn SessionObserver>>,
 }
 
@@ -313,9 +308,6 @@ impl Worker {
                         observer.ended(&end_report(&mut self.store, key, session, outcome));
                     }
                 }
-                if reply.session_finished {
-                    self.tell_session_ended();
-                }
                 Ok(Delivered {
                     session: key,
                     answer: Answer {
@@ -338,17 +330,11 @@ impl Worker {
 
     /// Ends an unfinished session: recorded as cut, or forgotten when its peer went away
     /// before anything was exchanged.
-    fn tell_session_ended(&self) {
-        if let Some(ended) = &self.session_ended {
-            ended.notify_one();
-        }
-    }
-
     fn cut(&mut self, key: SessionKey, mut open: Session, ending: Ending) {
         if open.is_finished() {
             return;
         }
-        self.tell_session_ended();
+
         let why = ending.why();
         let store = &mut self.store;
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::desktop::watch::DesktopTrigger;
 use crate::desktop::DesktopSettings;
 use crate::engine::{AuthPolicy, ServerConfig};
 use crate::store::Store;
@@ -123,7 +124,6 @@ pub struct Daemon {
     stopped: watch::Receiver<bool>,
     max_body: usize,
     connections: ConnectionLimits,
-    session_ended: Arc<tokio::sync::Notify>,
 }
 
 impl Daemon {
@@ -161,7 +161,6 @@ impl Daemon {
             .build()
             .map_err(StartError::Runtime)?;
         let max_body = settings.server.max_msg_size as usize + 16 * 1024;
-        let session_ended = Arc::new(tokio::sync::Notify::new());
         let hub = Hub::start(
             store,
             Arc::new(settings.server),
@@ -169,7 +168,6 @@ impl Daemon {
                 idle_timeout: settings.idle_timeout,
                 queue: settings.limits.queue,
                 large_objects: settings.limits.large_objects,
-                session_ended: Some(Arc::clone(&session_ended)),
                 observer,
             },
         );
@@ -242,14 +240,14 @@ impl Daemon {
             stopped,
             max_body,
             connections,
-            session_ended,
         })
     }
 
-    /// Keeps a vdir in step with the store both ways: at start, after every phone session,
-    /// and as the desktop edits it (see [`crate::desktop::watch`]).
-    pub fn add_desktop(&mut self, settings: DesktopSettings) {
-        let ended = Arc::clone(&self.session_ended);
+    /// Keeps a vdir in step with the store both ways: at start, after every phone session
+    /// (`trigger`, which the daemon's observer pulls), and as the desktop edits it (see
+    /// [`crate::desktop::watch`]).
+    pub fn add_desktop(&mut self, settings: DesktopSettings, trigger: Arc<DesktopTrigger>) {
+        let ended = trigger.sessions_ended();
         let stopped = self.stopped.clone();
         self.listeners.push(self.runtime.spawn(async move {
             let vdir = settings.vdir.clone();

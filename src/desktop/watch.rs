@@ -10,6 +10,24 @@ use tokio::sync::{mpsc, watch, Notify};
 
 use super::{files, DesktopSettings};
 use crate::cli::support::now;
+use crate::daemon::observe::{SessionEnd, SessionObserver};
+
+/// Pulled when a phone's session ends, so the desktop sees what it changed: the daemon's
+/// session observer.
+#[derive(Debug, Default)]
+pub struct DesktopTrigger(Arc<Notify>);
+
+impl DesktopTrigger {
+    pub fn sessions_ended(&self) -> Arc<Notify> {
+        Arc::clone(&self.0)
+    }
+}
+
+impl SessionObserver for DesktopTrigger {
+    fn ended(&self, _end: &SessionEnd) {
+        self.0.notify_one();
+    }
+}
 
 /// Quiet needed after the last edit or session before a sync runs.
 const QUIET: Duration = Duration::from_millis(500);
