@@ -431,3 +431,23 @@ fn the_configuration_names_the_vdir_and_its_conflict_policy() {
     assert!(stderr.contains("config.toml:2:1:"), "{stderr}");
     assert!(stderr.contains("vdirr"), "{stderr}");
 }
+
+#[test]
+fn a_vdir_serves_one_store_and_a_second_store_is_refused() {
+    let (dir, _db, vdir) = synced("desktop-one-store");
+    let other = dir.join("other.db");
+    let out = handsync(
+        &other,
+        &["desktop", "sync", "--vdir", vdir.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("one vdir serves one store"), "{stderr}");
+    // Nothing of the first store's vdir went into the second store.
+    let mut store = Store::open(&other).unwrap();
+    let held = store
+        .read(|tx| tx.items(Datastore::Contacts, true))
+        .unwrap();
+    assert!(held.is_empty(), "{held:?}");
+}

@@ -114,6 +114,43 @@ fn vdir_key(vdir: &Path) -> Result<String, Failure> {
         .ok_or_else(|| Failure::bad_input(format!("{} is not UTF-8", absolute.display())))
 }
 
+/// The file at the vdir's root naming the store it is kept in step with (hidden: vdirsyncer,
+/// khard and khal look into the datastore folders only).
+const OWNER_FILE: &str = ".handsync-store";
+
+/// Makes sure the vdir is this store's: two stores syncing one vdir would each take the
+/// other's files for new desktop items and duplicate them. A vdir nobody claimed yet
+/// becomes this store's.
+fn claim(vdir: &Path, db: &Path) -> Result<(), Failure> {
+    let ours = std::path::absolute(db)
+        .map_err(|e| Failure::io(format!("cannot resolve {}: {e}", db.display())))?;
+    let ours = ours.to_string_lossy().into_owned();
+    let marker = vdir.join(OWNER_FILE);
+    match std::fs::read_to_string(&marker) {
+        Ok(text) => {
+            let owner = text.trim();
+            if owner == ours {
+                Ok(())
+            } else {
+                Err(Failure::bad_input(format!(
+                    "{} is kept in step with the store {owner}, not with {ours}: one vdir serves \
+                     one store (another --vdir, or [desktop] vdir); if that store was moved \
+                     to {ours}, remove {} and sync again",
+                    vdir.display(),
+                    marker.display()
+                )))
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            crate::cli::support::write_atomically(&marker, format!("{ours}\n").as_bytes())
+        }
+        Err(e) => Err(Failure::io(format!(
+            "cannot read {}: {e}",
+            marker.display()
+        ))),
+    }
+}
+
 /// One desktop sync of every configured datastore, each in a transaction of its own.
 pub fn sync(settings: &DesktopSettings, now: Timestamp) -> Result<DesktopReport, Failure> {
     let mut store = open_store(&settings.db)?;
@@ -128,6 +165,7 @@ pub fn sync_with(
     std::fs::create_dir_all(&settings.vdir)
         .map_err(|e| Failure::io(format!("cannot create {}: {e}", settings.vdir.display())))?;
     let key = vdir_key(&settings.vdir)?;
+    claim(&settings.vdir, &settings.db)?;
     let mut report = DesktopReport::default();
     for &datastore in &settings.datastores {
         let folder = files::collection(&settings.vdir, datastore)?;
