@@ -12,6 +12,7 @@ use super::import::parse_datastore;
 use super::objects::{self, export_component};
 use super::support::{describe_count, keep_replaced, open_store, write_atomically, Progress};
 use super::Failure;
+use crate::desktop::files;
 use crate::pim::calendar::Calendar;
 use crate::pim::content::{self, Component, WriteOptions};
 use crate::pim::note::Note;
@@ -284,13 +285,7 @@ fn export_vdir(
 ) -> Result<(), Failure> {
     let mut report = VdirReport::default();
     for datastore in datastores {
-        let collection = dir.join(datastore.as_str());
-        std::fs::create_dir_all(&collection)
-            .map_err(|e| Failure::io(format!("cannot create {}: {e}", collection.display())))?;
-        let displayname = collection.join("displayname");
-        if !displayname.exists() {
-            write_atomically(&displayname, format!("handsync {datastore}\n").as_bytes())?;
-        }
+        let collection = files::collection(dir, *datastore)?;
         export_collection(tx, db, &collection, *datastore, &mut report)?;
     }
     for copy in &report.kept_copies {
@@ -319,13 +314,6 @@ fn export_vdir(
     Ok(())
 }
 
-fn extension(datastore: Datastore) -> &'static str {
-    match datastore {
-        Datastore::Contacts => "vcf",
-        _ => "ics",
-    }
-}
-
 /// What identifies a stored item in a file: its UID, else its canonical text.
 fn item_key(item: &ItemRecord) -> String {
     content::parse_object(item.canonical.as_bytes())
@@ -347,15 +335,7 @@ fn items_in_other_files(collection: &Path, names: &[String]) -> HashMap<String, 
         let Ok(parsed) = content::parse_objects(&bytes) else {
             continue;
         };
-        let pieces = parsed
-            .into_iter()
-            .map(|p| crate::pim::stored::SourceObject {
-                label: name.clone(),
-                component: p.component,
-                raw: p.original,
-            })
-            .collect();
-        let (items, _) = objects::items_of(pieces);
+        let (items, _) = objects::items_of(objects::source_objects(name, parsed).collect());
         if let [(_, item)] = items.as_slice() {
             let key = match &item.uid {
                 Some(uid) => format!("uid:{uid}"),
@@ -392,7 +372,7 @@ fn export_collection(
     datastore: Datastore,
     report: &mut VdirReport,
 ) -> Result<(), Failure> {
-    let ext = extension(datastore);
+    let ext = files::extension(datastore);
     let mut existing: BTreeSet<String> = std::fs::read_dir(collection)
         .map_err(|e| Failure::io(format!("cannot read {}: {e}", collection.display())))?
         .flatten()

@@ -62,10 +62,6 @@ struct Source {
     text_note: bool,
 }
 
-/// File extensions read from a vdir; anything else (vdirsyncer's `displayname`, `color`,
-/// editors' backups) is left alone.
-const ITEM_EXTENSIONS: [&str; 7] = ["vcf", "vcard", "ics", "ical", "vcs", "vnt", "txt"];
-
 #[derive(Default)]
 struct Summary {
     added: usize,
@@ -216,11 +212,7 @@ fn vdir_files(dir: &Path) -> Result<Vec<PathBuf>, Failure> {
                 }
                 if path.is_dir() {
                     next.push(path);
-                } else if path
-                    .extension()
-                    .and_then(|e| e.to_str())
-                    .is_some_and(|e| ITEM_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-                {
+                } else if crate::desktop::files::is_item_path(&path) {
                     files.push(path);
                 }
             }
@@ -270,17 +262,13 @@ fn collect_items(
                 rejections.push(format!("{}:{line}: {message}", source.label));
             }
             Piece::Object(object) => match content::parse_objects(object.bytes) {
-                Ok(parsed) => parsed_pieces.extend(parsed.into_iter().map(|p| {
-                    crate::pim::stored::SourceObject {
-                        label: format!("{}:{}", source.label, object.first_line),
-                        component: p.component,
-                        raw: p.original,
-                    }
-                })),
+                Ok(parsed) => {
+                    let label = format!("{}:{}", source.label, object.first_line);
+                    parsed_pieces.extend(objects::source_objects(&label, parsed));
+                }
                 Err(error) => {
                     let line = object.first_line + error.line.saturating_sub(1);
-                    let message = error.to_string();
-                    let message = message.split_once(": ").map_or(&*message, |(_, m)| m);
+                    let message = objects::parse_error_message(&error);
                     rejections.push(format!("{}:{line}: {message}", source.label));
                 }
             },

@@ -182,6 +182,28 @@ impl From<StoredItem> for NewItem {
     }
 }
 
+/// A file's parsed objects as the sources of its items, each labelled `label`.
+pub fn source_objects(
+    label: &str,
+    parsed: Vec<content::ParsedObject>,
+) -> impl Iterator<Item = SourceObject> + '_ {
+    parsed.into_iter().map(move |p| SourceObject {
+        label: label.to_string(),
+        component: p.component,
+        raw: p.original,
+    })
+}
+
+/// What a parse error says, without the position its text starts with (the caller names the
+/// file and line its own way).
+pub fn parse_error_message(error: &crate::pim::ParseError) -> String {
+    let message = error.to_string();
+    match message.split_once(": ") {
+        Some((_, rest)) => rest.to_string(),
+        None => message,
+    }
+}
+
 /// The items the parsed objects of one file hold ([`stored::items_of`]), labelled; objects
 /// that hold no item come back as errors.
 pub fn items_of(objects: Vec<SourceObject>) -> (Vec<(String, NewItem)>, Vec<String>) {

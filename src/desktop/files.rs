@@ -15,8 +15,8 @@ const NEW_SUFFIX: &str = ".handsync-new";
 use crate::cli::Failure;
 use crate::store::Datastore;
 
-/// Extensions of item files; anything else (vdirsyncer's `displayname` and `color`, editors'
-/// backups, `.swp`) is not an item.
+/// Extensions of item files, for the desktop sync and `import` alike; anything else
+/// (vdirsyncer's `displayname` and `color`, editors' backups, `.swp`) is not an item.
 const ITEM_EXTENSIONS: [&str; 7] = ["vcf", "vcard", "ics", "ical", "vcs", "vnt", "txt"];
 
 /// A larger file is no vCard or event a phone could hold; it is reported, not read.

@@ -79,19 +79,11 @@ impl Collection<'_, '_> {
             return Ok(objects::text_note(bytes));
         }
         let parsed = content::parse_objects(bytes).map_err(|e| {
-            let message = e.to_string();
-            let message = message.split_once(": ").map_or(&*message, |(_, m)| m);
+            let message = objects::parse_error_message(&e);
             format!("{label}:{}: {message}", e.line.max(1))
         })?;
-        let pieces = parsed
-            .into_iter()
-            .map(|p| crate::pim::stored::SourceObject {
-                label: label.clone(),
-                component: p.component,
-                raw: p.original,
-            })
-            .collect();
-        let (mut items, errors) = objects::items_of(pieces);
+        let (mut items, errors) =
+            objects::items_of(objects::source_objects(&label, parsed).collect());
         if let Some(error) = errors.into_iter().next() {
             return Err(error);
         }
