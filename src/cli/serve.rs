@@ -114,6 +114,7 @@ pub struct ServeArgs {
     /// Leave the desktop alone: no vdir is written or watched.
     #[arg(long)]
     no_desktop: bool,
+
     /// No desktop notification when a phone's sync ends (by default one goes to the session
     /// bus, when there is one; [notify] enabled = false in the configuration).
     #[arg(long)]

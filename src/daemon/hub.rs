@@ -7,11 +7,9 @@
 //! Which session a message belongs to is the engine's [`SessionTable`]'s decision; the hub
 //! hands it the clock and the random values.
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-use std::sync::Arc;
 
 use super::observe::{phone_name, Outcome, SessionEnd, SessionObserver, SessionProgress};
 use crate::engine::routing::{RouteError, SessionLimits, SessionTable};
@@ -334,7 +332,6 @@ impl Worker {
         if open.is_finished() {
             return;
         }
-
         let why = ending.why();
         let store = &mut self.store;
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
