@@ -3,6 +3,7 @@
 //! on it as on the engine's memory store.
 #![allow(dead_code)]
 
+pub mod fresh_postgres;
 #[path = "../../crates/engine/tests/engine_phone/mod.rs"]
 mod shared;
 
@@ -18,9 +19,17 @@ use handsync::store::Store;
 pub type Server = shared::Server<Store>;
 
 impl shared::Server<Store> {
-    /// A server on a fresh in-memory SQLite store.
+    /// A server on a fresh store: in memory on SQLite, or a new PostgreSQL database in the
+    /// binary that holds the engine's contract to PostgreSQL.
     pub fn new(config: ServerConfig) -> Server {
-        Server::with_store(Store::open_in_memory().unwrap(), config)
+        let store = if env!("CARGO_CRATE_NAME") == "engine_contract_postgres" {
+            let server = fresh_postgres::server_url()
+                .expect("the PostgreSQL contract binary checks the server first");
+            Store::open(fresh_postgres::fresh_database(&server, "contract")).unwrap()
+        } else {
+            Store::open_in_memory().unwrap()
+        };
+        Server::with_store(store, config)
     }
 }
 

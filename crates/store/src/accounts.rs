@@ -3,9 +3,9 @@
 //! Only `md5("name:password")` is stored, never the password: a leaked database does not
 //! reveal it (see `handsync_engine::credentials` for what that digest still allows).
 
+use crate::db::{params, OptionalRow};
 use handsync_engine::credentials::md5_user_password;
 use handsync_engine::storage::Timestamp;
-use rusqlite::{params, OptionalExtension};
 
 use super::error::{Context, Result, StoreError};
 use super::types::id_column;
@@ -45,7 +45,7 @@ impl Tx<'_> {
     pub fn accounts(&self) -> Result<Vec<Account>> {
         self.collect(
             "SELECT name, created_at FROM accounts ORDER BY name",
-            [],
+            crate::db::NO_PARAMS,
             |row| {
                 Ok(Account {
                     name: row.get(0)?,

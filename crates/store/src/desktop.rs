@@ -2,8 +2,8 @@
 //! state both sides agreed on when they last met (the item's revision, the file's hash).
 //! Comparing today's item and file with that state tells which side changed since.
 
+use crate::db::params;
 use handsync_engine::storage::{Datastore, Guid, Revision};
-use rusqlite::params;
 
 use super::error::{Context, Result};
 use super::types::{id_column, text_column};

@@ -1,12 +1,12 @@
 //! Devices, their datastores (anchors, map, what they hold) and the two directions of change:
 //! what a device sends us and what it has not seen yet.
 
+use crate::db::{params, DbResult, OptionalRow, Row};
 use handsync_engine::storage::{
     AnchorBase, Applied, AppliedOutcome, Cause, ChangeKind, Datastore, DevInfEncoding,
     DevInfSummary, DeviceChange, DeviceDatastore, DeviceId, DeviceItem, DeviceRecord, Guid,
     ItemContent, ItemRecord, PcChange, Reason, Revision, SessionId, Timestamp,
 };
-use rusqlite::{params, OptionalExtension, Row};
 
 use super::error::{Context, Result, StoreError};
 use super::items::item_from_row;
@@ -33,7 +33,7 @@ const DEVICE_COLUMNS: &str = "id, uri, devinf_raw, devinf_encoding, manufacturer
      firmware_version, software_version, hardware_version, devinf_devid, device_type, \
      first_seen, last_seen, next_nonce";
 
-fn device_from_row(row: &Row<'_>) -> rusqlite::Result<DeviceRecord> {
+fn device_from_row(row: &Row<'_>) -> DbResult<DeviceRecord> {
     Ok(DeviceRecord {
         id: id_column(row, 0)?,
         uri: row.get(1)?,
@@ -60,7 +60,7 @@ const DEVICE_DATASTORE_COLUMNS: &str = "device_id, datastore, device_uri, client
      last_session_id, last_sync_at, last_result, last_completed_at, previous_client_anchor, \
      previous_server_anchor, previous_completed_at";
 
-fn device_datastore_from_row(row: &Row<'_>) -> rusqlite::Result<DeviceDatastore> {
+fn device_datastore_from_row(row: &Row<'_>) -> DbResult<DeviceDatastore> {
     Ok(DeviceDatastore {
         device: id_column(row, 0)?,
         datastore: text_column(row, 1)?,
@@ -83,7 +83,7 @@ fn device_datastore_from_row(row: &Row<'_>) -> rusqlite::Result<DeviceDatastore>
 const DEVICE_ITEM_COLUMNS: &str =
     "d.item_id, d.luid, d.seen_revision, i.revision, i.deleted, d.mapped_at";
 
-fn device_item_from_row(row: &Row<'_>) -> rusqlite::Result<DeviceItem> {
+fn device_item_from_row(row: &Row<'_>) -> DbResult<DeviceItem> {
     Ok(DeviceItem {
         guid: id_column(row, 0)?,
         luid: row.get(1)?,
@@ -104,7 +104,8 @@ impl Tx<'_> {
         }
         self.query_row_cached(
             "INSERT INTO devices (uri, first_seen, last_seen) VALUES (?1, ?2, ?2) \
-                 ON CONFLICT (uri) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen) \
+                 ON CONFLICT (uri) DO UPDATE SET last_seen = CASE WHEN excluded.last_seen > devices.last_seen \
+                 THEN excluded.last_seen ELSE devices.last_seen END \
                  RETURNING id",
             params![uri, now.0],
             |row| id_column(row, 0),
@@ -114,18 +115,16 @@ impl Tx<'_> {
 
     pub fn device(&self, device: DeviceId) -> Result<DeviceRecord> {
         let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1");
-        self.conn()
-            .prepare_cached(&sql)
-            .and_then(|mut stmt| stmt.query_row([device.0], device_from_row).optional())
+        self.query_row_cached(&sql, [device.0], device_from_row)
+            .optional()
             .context(|| format!("reading device {device}"))?
             .ok_or(StoreError::DeviceNotFound(device))
     }
 
     pub fn device_by_uri(&self, uri: &str) -> Result<Option<DeviceRecord>> {
         let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE uri = ?1");
-        self.conn()
-            .prepare_cached(&sql)
-            .and_then(|mut stmt| stmt.query_row([uri], device_from_row).optional())
+        self.query_row_cached(&sql, [uri], device_from_row)
+            .optional()
             .context(|| format!("reading device {uri}"))
     }
 
@@ -211,7 +210,9 @@ impl Tx<'_> {
     /// Every device with the state of its datastores, most recently seen first.
     pub fn devices(&self) -> Result<Vec<DeviceSummary>> {
         let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices ORDER BY last_seen DESC, id");
-        let devices = self.collect(&sql, [], device_from_row, || "listing devices".into())?;
+        let devices = self.collect(&sql, crate::db::NO_PARAMS, device_from_row, || {
+            "listing devices".into()
+        })?;
         let mut summaries = Vec::with_capacity(devices.len());
         for device in devices {
             let mut datastores = Vec::new();
@@ -223,7 +224,7 @@ impl Tx<'_> {
                          JOIN items i ON i.id = d.item_id \
                          WHERE s.device_id = ?1 AND s.datastore = ?2 AND i.deleted = 0",
                         params![device.id.0, state.datastore.as_str()],
-                        |row| row.get::<_, i64>(0),
+                        |row| row.get::<i64>(0),
                     )
                     .context(|| {
                         format!("counting {} items of device {}", state.datastore, device.id)
@@ -268,16 +269,13 @@ impl Tx<'_> {
             "SELECT {DEVICE_DATASTORE_COLUMNS} FROM device_datastores \
              WHERE device_id = ?1 AND datastore = ?2"
         );
-        self.conn()
-            .prepare_cached(&sql)
-            .and_then(|mut stmt| {
-                stmt.query_row(
-                    params![device.0, datastore.as_str()],
-                    device_datastore_from_row,
-                )
-                .optional()
-            })
-            .context(|| format!("reading {datastore} of device {device}"))
+        self.query_row_cached(
+            &sql,
+            params![device.0, datastore.as_str()],
+            device_datastore_from_row,
+        )
+        .optional()
+        .context(|| format!("reading {datastore} of device {device}"))
     }
 
     pub fn device_datastores(&self, device: DeviceId) -> Result<Vec<DeviceDatastore>> {
@@ -291,16 +289,14 @@ impl Tx<'_> {
     }
 
     fn device_datastore_id(&self, device: DeviceId, datastore: Datastore) -> Result<i64> {
-        self.conn()
-            .prepare_cached(
-                "SELECT id FROM device_datastores WHERE device_id = ?1 AND datastore = ?2",
-            )
-            .and_then(|mut stmt| {
-                stmt.query_row(params![device.0, datastore.as_str()], |row| row.get(0))
-                    .optional()
-            })
-            .context(|| format!("finding {datastore} of device {device}"))?
-            .ok_or(StoreError::DeviceDatastoreNotFound { device, datastore })
+        self.query_row_cached(
+            "SELECT id FROM device_datastores WHERE device_id = ?1 AND datastore = ?2",
+            params![device.0, datastore.as_str()],
+            |row| row.get(0),
+        )
+        .optional()
+        .context(|| format!("finding {datastore} of device {device}"))?
+        .ok_or(StoreError::DeviceDatastoreNotFound { device, datastore })
     }
 
     /// A sync of this datastore starts: remembers the anchors it will move to when (and only
@@ -397,12 +393,8 @@ impl Tx<'_> {
             "SELECT {DEVICE_ITEM_COLUMNS} FROM device_items d JOIN items i ON i.id = d.item_id \
              WHERE d.device_datastore_id = ?1 AND d.luid = ?2"
         );
-        self.conn()
-            .prepare_cached(&sql)
-            .and_then(|mut stmt| {
-                stmt.query_row(params![id, luid], device_item_from_row)
-                    .optional()
-            })
+        self.query_row_cached(&sql, params![id, luid], device_item_from_row)
+            .optional()
             .context(|| format!("finding LUID {luid} of device {device} in {datastore}"))
     }
 
@@ -417,12 +409,8 @@ impl Tx<'_> {
             "SELECT {DEVICE_ITEM_COLUMNS} FROM device_items d JOIN items i ON i.id = d.item_id \
              WHERE d.device_datastore_id = ?1 AND d.item_id = ?2"
         );
-        self.conn()
-            .prepare_cached(&sql)
-            .and_then(|mut stmt| {
-                stmt.query_row(params![id, guid.0], device_item_from_row)
-                    .optional()
-            })
+        self.query_row_cached(&sql, params![id, guid.0], device_item_from_row)
+            .optional()
             .context(|| format!("finding item {guid} on device {device}"))
     }
 
@@ -483,7 +471,7 @@ impl Tx<'_> {
             "INSERT INTO device_items (device_datastore_id, item_id, luid, seen_revision, \
                  mapped_at) VALUES (?1, ?2, ?3, coalesce(?4, 0), ?5) \
                  ON CONFLICT (device_datastore_id, item_id) DO UPDATE SET luid = excluded.luid, \
-                 seen_revision = coalesce(?4, seen_revision), mapped_at = excluded.mapped_at",
+                 seen_revision = coalesce(?4, device_items.seen_revision), mapped_at = excluded.mapped_at",
             params![id, guid.0, luid, optional_id(seen_revision), now.0],
         )
         .map(|_| ())
@@ -589,7 +577,9 @@ impl Tx<'_> {
                 self.execute_cached(
                     "INSERT INTO device_items (device_datastore_id, item_id, seen_revision) \
                          VALUES (?1, ?2, ?3) ON CONFLICT (device_datastore_id, item_id) \
-                         DO UPDATE SET seen_revision = max(seen_revision, excluded.seen_revision)",
+                         DO UPDATE SET seen_revision = CASE \
+                         WHEN excluded.seen_revision > device_items.seen_revision \
+                         THEN excluded.seen_revision ELSE device_items.seen_revision END",
                     params![id, guid.0, revision.0],
                 )
                 .context(what)?;
@@ -770,7 +760,7 @@ impl Tx<'_> {
     }
 }
 
-fn change_from_row(kind: ChangeKind, row: &Row<'_>) -> rusqlite::Result<PcChange> {
+fn change_from_row(kind: ChangeKind, row: &Row<'_>) -> DbResult<PcChange> {
     Ok(PcChange {
         kind,
         item: item_from_row(row)?,

@@ -8,24 +8,27 @@ use handsync_engine::storage::{
 };
 use handsync_engine::EngineError;
 
+use crate::db::{DbError, DbResult};
+
 /// Everything that can go wrong in the store. Messages name what failed and which item,
 /// device or session it concerned.
 #[derive(Debug)]
 pub enum StoreError {
-    /// The database file could not be opened or set up.
+    /// The database (a file, or a PostgreSQL server: `what` names it without its password)
+    /// could not be opened or set up.
     Open {
-        path: PathBuf,
-        source: rusqlite::Error,
+        what: String,
+        source: DbError,
     },
     /// The database file could not be created with owner-only permissions.
     Create {
         path: PathBuf,
         source: std::io::Error,
     },
-    /// An SQLite call failed; `context` says what the store was doing.
-    Sqlite {
+    /// A database call failed; `context` says what the store was doing.
+    Database {
         context: String,
-        source: rusqlite::Error,
+        source: DbError,
     },
     /// The file was written by a newer handsync: we refuse to touch a schema we do not know.
     SchemaTooNew {
@@ -36,7 +39,7 @@ pub enum StoreError {
     Migration {
         from: i64,
         to: i64,
-        source: rusqlite::Error,
+        source: DbError,
     },
     /// A row holds a value the store cannot interpret (a corrupt or hand-edited database).
     Corrupt {
@@ -78,13 +81,11 @@ pub enum StoreError {
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            StoreError::Open { path, source } => {
-                write!(f, "cannot open store {}: {source}", path.display())
-            }
+            StoreError::Open { what, source } => write!(f, "cannot open store {what}: {source}"),
             StoreError::Create { path, source } => {
                 write!(f, "cannot create store {}: {source}", path.display())
             }
-            StoreError::Sqlite { context, source } => write!(f, "{context}: {source}"),
+            StoreError::Database { context, source } => write!(f, "{context}: {source}"),
             StoreError::SchemaTooNew { found, supported } => write!(
                 f,
                 "store schema version {found} is newer than this handsync supports ({supported}); \
@@ -127,7 +128,7 @@ impl std::error::Error for StoreError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             StoreError::Open { source, .. }
-            | StoreError::Sqlite { source, .. }
+            | StoreError::Database { source, .. }
             | StoreError::Migration { source, .. } => Some(source),
             StoreError::Create { source, .. } => Some(source),
             _ => None,
@@ -154,7 +155,7 @@ impl From<StoreError> for StorageError {
             | StoreError::InvalidInput(_) => StorageErrorKind::Invalid,
             StoreError::Open { .. }
             | StoreError::Create { .. }
-            | StoreError::Sqlite { .. }
+            | StoreError::Database { .. }
             | StoreError::SchemaTooNew { .. }
             | StoreError::Migration { .. }
             | StoreError::Corrupt { .. } => StorageErrorKind::Failed,
@@ -172,17 +173,34 @@ impl From<StoreError> for EngineError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// Attaches what the store was doing to an SQLite error.
+/// Attaches what the store was doing to a database error.
 pub(crate) trait Context<T> {
     fn context(self, what: impl FnOnce() -> String) -> Result<T>;
 }
 
-impl<T> Context<T> for rusqlite::Result<T> {
+impl<T> Context<T> for DbResult<T> {
     fn context(self, what: impl FnOnce() -> String) -> Result<T> {
-        self.map_err(|source| StoreError::Sqlite {
+        self.map_err(|source| StoreError::Database {
             context: what(),
             source,
         })
+    }
+}
+
+impl<T> Context<T> for rusqlite::Result<T> {
+    fn context(self, what: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(DbError::from).context(what)
+    }
+}
+
+impl StoreError {
+    /// Another writer held the database, or PostgreSQL gave up on a conflict: the whole
+    /// transaction is worth trying again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Database { source, .. } => source.is_transient(),
+            _ => false,
+        }
     }
 }
 

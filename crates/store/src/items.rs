@@ -1,10 +1,10 @@
 //! Items, their versions (the history) and restores.
 
+use crate::db::{params, DbResult, OptionalRow, Row};
 use handsync_engine::storage::{
     Cause, Datastore, Guid, ItemContent, ItemRecord, Reason, Revision, SessionId, Timestamp,
     Tombstone,
 };
-use rusqlite::{params, OptionalExtension, Row};
 
 use super::error::{Context, Result, StoreError};
 use super::types::{
@@ -21,7 +21,7 @@ const VERSION_COLUMNS: &str = "v.item_id, i.datastore, v.revision, v.content_typ
      v.canonical, v.identity_key, v.deleted, v.applied, v.at, v.reason, v.device_id, \
      v.session_id, v.note, v.restored_from_revision";
 
-pub(crate) fn item_from_row(row: &Row<'_>) -> rusqlite::Result<ItemRecord> {
+pub(crate) fn item_from_row(row: &Row<'_>) -> DbResult<ItemRecord> {
     let deleted: bool = row.get(9)?;
     let tombstone = if deleted {
         Some(Tombstone {
@@ -47,7 +47,7 @@ pub(crate) fn item_from_row(row: &Row<'_>) -> rusqlite::Result<ItemRecord> {
     })
 }
 
-fn version_from_row(row: &Row<'_>) -> rusqlite::Result<ItemVersion> {
+fn version_from_row(row: &Row<'_>) -> DbResult<ItemVersion> {
     Ok(ItemVersion {
         guid: id_column(row, 0)?,
         datastore: text_column(row, 1)?,
@@ -134,9 +134,8 @@ impl Tx<'_> {
     /// The item with this GUID if there is one.
     pub fn find_item(&self, guid: Guid) -> Result<Option<ItemRecord>> {
         let sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = ?1");
-        self.conn()
-            .prepare_cached(&sql)
-            .and_then(|mut stmt| stmt.query_row([guid.0], item_from_row).optional())
+        self.query_row_cached(&sql, [guid.0], item_from_row)
+            .optional()
             .context(|| format!("reading item {guid}"))
     }
 
@@ -177,7 +176,7 @@ impl Tx<'_> {
         self.query_row_cached(
             "SELECT count(*) FROM items WHERE datastore = ?1 AND deleted = 0",
             [datastore.as_str()],
-            |row| row.get::<_, i64>(0),
+            |row| row.get::<i64>(0),
         )
         .context(|| format!("counting {datastore} items"))
         .map(|n| n.max(0) as u64)
@@ -193,13 +192,12 @@ impl Tx<'_> {
     ) -> Result<ItemRecord> {
         non_empty("content type", content.content_type)?;
         let revision = self.next_revision()?;
-        self.conn()
-            .prepare_cached(
+        let guid = self
+            .query_row_cached(
                 "INSERT INTO items (datastore, content_type, raw, canonical, identity_key, \
-                 revision, created_at, modified_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
+                 revision, created_at, modified_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) \
+                 RETURNING id",
+                params![
                     datastore.as_str(),
                     content.content_type,
                     content.raw,
@@ -207,10 +205,10 @@ impl Tx<'_> {
                     content.identity_key,
                     revision.0,
                     now.0
-                ])
-            })
+                ],
+                |row| id_column(row, 0),
+            )
             .context(|| format!("adding a {datastore} item"))?;
-        let guid = Guid(self.conn().last_insert_rowid());
         self.insert_version(
             guid,
             revision,
@@ -392,12 +390,8 @@ impl Tx<'_> {
             "SELECT {VERSION_COLUMNS} FROM item_versions v JOIN items i ON i.id = v.item_id \
              WHERE v.item_id = ?1 AND v.revision = ?2"
         );
-        self.conn()
-            .prepare_cached(&sql)
-            .and_then(|mut stmt| {
-                stmt.query_row(params![guid.0, revision.0], version_from_row)
-                    .optional()
-            })
+        self.query_row_cached(&sql, params![guid.0, revision.0], version_from_row)
+            .optional()
             .context(|| format!("reading version {revision} of item {guid}"))?
             .ok_or(StoreError::VersionNotFound { guid, revision })
     }
@@ -435,12 +429,8 @@ impl Tx<'_> {
              WHERE v.item_id = ?1 AND v.applied = 1 AND v.revision <= ?2 \
              ORDER BY v.revision DESC LIMIT 1"
         );
-        self.conn()
-            .prepare_cached(&sql)
-            .and_then(|mut stmt| {
-                stmt.query_row(params![guid.0, revision.0], version_from_row)
-                    .optional()
-            })
+        self.query_row_cached(&sql, params![guid.0, revision.0], version_from_row)
+            .optional()
             .context(|| format!("reading item {guid} as of revision {revision}"))
     }
 
@@ -507,7 +497,7 @@ impl Tx<'_> {
         self.collect(
             "SELECT id, datastore, item_id, target_revision, revision_before, at, changed \
              FROM restores ORDER BY id DESC",
-            [],
+            crate::db::NO_PARAMS,
             |row| {
                 Ok(RestoreRecord {
                     id: row.get(0)?,
@@ -516,7 +506,7 @@ impl Tx<'_> {
                     target: id_column(row, 3)?,
                     undo_point: id_column(row, 4)?,
                     at: id_column(row, 5)?,
-                    changed: row.get::<_, i64>(6)?.max(0) as u64,
+                    changed: row.get::<i64>(6)?.max(0) as u64,
                 })
             },
             || "listing restores".into(),
@@ -531,20 +521,22 @@ impl Tx<'_> {
         now: Timestamp,
     ) -> Result<RestoreReport> {
         let undo_point = self.current_revision()?;
-        self.execute_cached(
-            "INSERT INTO restores (datastore, item_id, target_revision, revision_before, at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                datastore.map(Datastore::as_str),
-                optional_id(guid),
-                target.0,
-                undo_point.0,
-                now.0
-            ],
-        )
-        .context(|| format!("recording a restore to revision {target}"))?;
+        let id = self
+            .query_row_cached(
+                "INSERT INTO restores (datastore, item_id, target_revision, revision_before, at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+                params![
+                    datastore.map(Datastore::as_str),
+                    optional_id(guid),
+                    target.0,
+                    undo_point.0,
+                    now.0
+                ],
+                |row| row.get::<i64>(0),
+            )
+            .context(|| format!("recording a restore to revision {target}"))?;
         Ok(RestoreReport {
-            id: self.conn().last_insert_rowid(),
+            id,
             target,
             undo_point,
             restored: Vec::new(),
@@ -633,30 +625,27 @@ impl Tx<'_> {
         } else {
             (None, None, None, None)
         };
-        self.conn()
-            .prepare_cached(
-                "UPDATE items SET content_type = ?2, raw = ?3, canonical = ?4, identity_key = ?5, \
+        self.execute_cached(
+            "UPDATE items SET content_type = ?2, raw = ?3, canonical = ?4, identity_key = ?5, \
                  revision = ?6, modified_at = ?7, deleted = ?8, deleted_at = ?9, \
                  deleted_by_device = ?10, deleted_by_session = ?11, deleted_reason = ?12 \
                  WHERE id = ?1",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    guid.0,
-                    content.content_type,
-                    content.raw,
-                    content.canonical,
-                    content.identity_key,
-                    revision.0,
-                    now.0,
-                    new.deleted,
-                    optional_id(deleted_at),
-                    optional_id(deleted_by_device),
-                    optional_id(deleted_by_session),
-                    deleted_reason.map(Reason::as_str)
-                ])
-            })
-            .context(|| format!("writing item {guid}"))?;
+            params![
+                guid.0,
+                content.content_type,
+                content.raw,
+                content.canonical,
+                content.identity_key,
+                revision.0,
+                now.0,
+                new.deleted,
+                optional_id(deleted_at),
+                optional_id(deleted_by_device),
+                optional_id(deleted_by_session),
+                deleted_reason.map(Reason::as_str)
+            ],
+        )
+        .context(|| format!("writing item {guid}"))?;
         self.insert_version(guid, revision, &new, true, cause, now)?;
         tracing::debug!(%guid, %revision, deleted = new.deleted, reason = %cause.reason, "item changed");
         self.item(guid)
@@ -673,46 +662,41 @@ impl Tx<'_> {
         now: Timestamp,
     ) -> Result<()> {
         let content = new.content;
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO item_versions (item_id, revision, content_type, raw, canonical, \
+        self.execute_cached(
+            "INSERT INTO item_versions (item_id, revision, content_type, raw, canonical, \
                  identity_key, deleted, applied, at, reason, device_id, session_id, note, \
                  restored_from_revision, restore_id) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    guid.0,
-                    revision.0,
-                    content.content_type,
-                    content.raw,
-                    content.canonical,
-                    content.identity_key,
-                    new.deleted,
-                    applied,
-                    now.0,
-                    cause.reason.as_str(),
-                    optional_id(cause.device),
-                    optional_id(cause.session),
-                    cause.note,
-                    optional_id(new.restored_from),
-                    new.restore_id
-                ])
-            })
-            .map(|_| ())
-            .context(|| format!("recording version {revision} of item {guid}"))
+            params![
+                guid.0,
+                revision.0,
+                content.content_type,
+                content.raw,
+                content.canonical,
+                content.identity_key,
+                new.deleted,
+                applied,
+                now.0,
+                cause.reason.as_str(),
+                optional_id(cause.device),
+                optional_id(cause.session),
+                cause.note,
+                optional_id(new.restored_from),
+                new.restore_id
+            ],
+        )
+        .map(|_| ())
+        .context(|| format!("recording version {revision} of item {guid}"))
     }
 
     /// Runs a query and collects its rows, naming what failed.
-    pub(crate) fn collect<T, P: rusqlite::Params>(
+    pub(crate) fn collect<T, P: crate::db::Params>(
         &self,
         sql: &str,
         params: P,
-        map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+        map: impl FnMut(&Row<'_>) -> DbResult<T>,
         what: impl Fn() -> String,
     ) -> Result<Vec<T>> {
-        let mut stmt = self.conn().prepare_cached(sql).context(&what)?;
-        let rows = stmt.query_map(params, map).context(&what)?;
-        rows.collect::<rusqlite::Result<Vec<T>>>().context(&what)
+        self.tx.query_map(sql, params, map).context(what)
     }
 }

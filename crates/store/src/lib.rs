@@ -74,11 +74,13 @@
 //! The store never reads the clock: every write takes a [`Timestamp`] from the caller.
 
 mod accounts;
+mod db;
 mod desktop;
 mod devices;
 mod error;
 mod items;
 mod owner;
+mod pg_schema;
 mod rejected;
 mod schema;
 mod sessions;
@@ -88,9 +90,8 @@ mod types;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, TransactionBehavior};
-
 pub use accounts::Account;
+pub use db::DbError;
 pub use desktop::DesktopFile;
 pub use devices::{DeviceDatastoreSummary, DeviceSummary};
 pub use error::{Result, StoreError};
@@ -114,60 +115,144 @@ use types::id_column;
 /// How long a writer waits for another process (CLI beside the daemon) to finish its write.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// An open store: one SQLite connection.
+/// An open store: one connection, to an SQLite file (or memory) or a PostgreSQL database.
 pub struct Store {
-    conn: Connection,
+    conn: db::Connection,
     path: Option<PathBuf>,
+    /// For PostgreSQL: the server and database, without the password (messages, logs).
+    server: Option<String>,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish()
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("server", &self.server)
+            .finish()
     }
 }
 
+/// Whether `--db` names a PostgreSQL database (`postgres://` or `postgresql://` URL) rather
+/// than an SQLite file.
+pub fn is_postgres_url(location: &str) -> bool {
+    let lower = location.trim_start().to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+}
+
+/// A PostgreSQL URL as it may be shown: without its password.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(at) => rest.split_at(at),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => {
+            let user = user_info.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}@{host}{tail}")
+        }
+        None => url.to_string(),
+    }
+    .split("password=")
+    .next()
+    .unwrap_or_default()
+    .to_string()
+}
+
 impl Store {
-    /// Opens (creating if needed, owner-only) the store at `path` and migrates it to the
-    /// current schema.
+    /// Opens the store at `path` and migrates it to the current schema: an SQLite file
+    /// (created if needed, owner-only), or a PostgreSQL database when `path` is a
+    /// `postgres://` URL (see [`Store::open_postgres`]).
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
-        let path = path.as_ref().to_path_buf();
-        let open_err = |source| StoreError::Open {
-            path: path.clone(),
-            source,
+        let path = path.as_ref();
+        if let Some(url) = path.to_str().filter(|text| is_postgres_url(text)) {
+            return Store::open_postgres(url);
+        }
+        let path = path.to_path_buf();
+        let open_err = |source: rusqlite::Error| StoreError::Open {
+            what: path.display().to_string(),
+            source: source.into(),
         };
         create_private_file(&path)?;
-        let conn = Connection::open(&path).map_err(open_err)?;
+        let conn = rusqlite::Connection::open(&path).map_err(open_err)?;
         let mut store = Store {
-            conn,
+            conn: db::Connection::Sqlite(conn),
             path: Some(path.clone()),
+            server: None,
         };
         store.configure().map_err(|e| match e {
-            StoreError::Sqlite { source, .. } => open_err(source),
+            StoreError::Database { source, .. } => StoreError::Open {
+                what: path.display().to_string(),
+                source,
+            },
             other => other,
         })?;
-        schema::migrate(&mut store.conn)?;
+        store.migrate()?;
         tracing::debug!(path = %path.display(), "store opened");
+        Ok(store)
+    }
+
+    /// Connects to a PostgreSQL database (`postgres://user:password@host:port/database`,
+    /// or the key=value form) and brings its schema forward. The database must exist; the
+    /// role needs to create tables in it the first time.
+    pub fn open_postgres(url: &str) -> Result<Store> {
+        let what = redact_url(url);
+        let conn = db::pg::PgConnection::connect(url).map_err(|source| StoreError::Open {
+            what: what.clone(),
+            source,
+        })?;
+        let mut store = Store {
+            conn: db::Connection::Postgres(conn),
+            path: None,
+            server: Some(what.clone()),
+        };
+        store.migrate()?;
+        tracing::debug!(server = %what, "store opened");
         Ok(store)
     }
 
     /// A store in memory, for tests and dry runs. Everything but WAL applies.
     pub fn open_in_memory() -> Result<Store> {
-        let conn = Connection::open_in_memory().context(|| "opening an in-memory store".into())?;
-        let mut store = Store { conn, path: None };
+        let conn = rusqlite::Connection::open_in_memory()
+            .context(|| "opening an in-memory store".into())?;
+        let mut store = Store {
+            conn: db::Connection::Sqlite(conn),
+            path: None,
+            server: None,
+        };
         store.configure()?;
-        schema::migrate(&mut store.conn)?;
+        store.migrate()?;
         Ok(store)
     }
 
+    fn migrate(&mut self) -> Result<()> {
+        match &mut self.conn {
+            db::Connection::Sqlite(conn) => schema::migrate(conn),
+            db::Connection::Postgres(conn) => pg_schema::migrate(conn),
+        }
+    }
+
+    fn sqlite(&self) -> Option<&rusqlite::Connection> {
+        match &self.conn {
+            db::Connection::Sqlite(conn) => Some(conn),
+            db::Connection::Postgres(_) => None,
+        }
+    }
+
     fn configure(&mut self) -> Result<()> {
-        let conn = &self.conn;
+        let is_file = self.path.is_some();
+        let Some(conn) = self.sqlite() else {
+            return Ok(());
+        };
         conn.busy_timeout(BUSY_TIMEOUT)
             .context(|| "setting the busy timeout".into())?;
         // WAL lets the CLI read while the daemon writes; an in-memory database stays "memory".
         let mode: String = conn
             .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
             .context(|| "switching to WAL mode".into())?;
-        if self.path.is_some() && !mode.eq_ignore_ascii_case("wal") {
+        if is_file && !mode.eq_ignore_ascii_case("wal") {
             tracing::warn!(mode, "SQLite refused WAL mode");
         }
         // FULL: a phone is told its change is stored only once it is on disk.
@@ -181,31 +266,51 @@ impl Store {
         Ok(())
     }
 
-    /// The file this store lives in; `None` in memory.
+    /// The file this store lives in; `None` in memory and on PostgreSQL.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
     }
 
-    /// The SQLite journal mode in force ("wal" for a file store).
+    /// The PostgreSQL server and database (no password); `None` for SQLite.
+    pub fn server(&self) -> Option<&str> {
+        self.server.as_deref()
+    }
+
+    /// Whether this store is a PostgreSQL database.
+    pub fn is_postgres(&self) -> bool {
+        self.conn.is_postgres()
+    }
+
+    /// The SQLite journal mode in force ("wal" for a file store; "postgresql" there).
     pub fn journal_mode(&self) -> Result<String> {
-        self.conn
-            .pragma_query_value(None, "journal_mode", |row| row.get(0))
-            .context(|| "reading the journal mode".into())
+        match self.sqlite() {
+            Some(conn) => conn
+                .pragma_query_value(None, "journal_mode", |row| row.get(0))
+                .context(|| "reading the journal mode".into()),
+            None => Ok("postgresql".into()),
+        }
     }
 
     /// The schema version of the open database.
     pub fn schema_version(&self) -> Result<i64> {
-        self.conn
-            .pragma_query_value(None, "user_version", |row| row.get(0))
-            .context(|| "reading the schema version".into())
+        match &self.conn {
+            db::Connection::Sqlite(conn) => conn
+                .pragma_query_value(None, "user_version", |row| row.get(0))
+                .context(|| "reading the schema version".into()),
+            // Migrated to this build's version when opened; a newer one is refused then.
+            db::Connection::Postgres(_) => Ok(pg_schema::PG_SCHEMA_VERSION),
+        }
     }
 
     /// Runs SQLite's integrity and foreign key checks; returns the problems found (none when
-    /// the file is sound).
+    /// the file is sound). PostgreSQL keeps its own constraints: nothing to check here.
     pub fn check_integrity(&self) -> Result<Vec<String>> {
         let what = || "checking the store's integrity".to_string();
         let mut problems = Vec::new();
-        let mut stmt = self.conn.prepare("PRAGMA integrity_check").context(what)?;
+        let Some(conn) = self.sqlite() else {
+            return Ok(problems);
+        };
+        let mut stmt = conn.prepare("PRAGMA integrity_check").context(what)?;
         let rows = stmt
             .query_map([], |row| row.get::<_, String>(0))
             .context(what)?;
@@ -215,10 +320,7 @@ impl Store {
                 problems.push(line);
             }
         }
-        let mut stmt = self
-            .conn
-            .prepare("PRAGMA foreign_key_check")
-            .context(what)?;
+        let mut stmt = conn.prepare("PRAGMA foreign_key_check").context(what)?;
         let rows = stmt
             .query_map([], |row| {
                 Ok(format!(
@@ -235,14 +337,14 @@ impl Store {
         Ok(problems)
     }
 
-    /// Starts a write transaction. It takes the write lock at once (IMMEDIATE), so two
-    /// processes never deadlock upgrading a read lock. Dropping the [`Tx`] rolls it back.
+    /// Starts a write transaction. On SQLite it takes the write lock at once (IMMEDIATE), so
+    /// two processes never deadlock upgrading a read lock. Dropping the [`Tx`] rolls it back.
     pub fn begin(&mut self) -> Result<Tx<'_>> {
         let tx = self
             .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .begin(db::Begin::Write)
             .context(|| "beginning a transaction".into())?;
-        Ok(Tx { tx })
+        Ok(Tx::new(tx))
     }
 
     /// Runs `f` in one write transaction: committed if it returns `Ok`, rolled back otherwise.
@@ -263,9 +365,9 @@ impl Store {
     {
         let tx = self
             .conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)
+            .begin(db::Begin::Read)
             .context(|| "beginning a read transaction".into())?;
-        let tx = Tx { tx };
+        let tx = Tx::new(tx);
         let value = f(&tx);
         tx.rollback()?;
         value
@@ -300,7 +402,13 @@ fn check_savepoint_name(name: &str) -> Result<()> {
 
 /// An open transaction. All store operations are its methods.
 pub struct Tx<'a> {
-    tx: rusqlite::Transaction<'a>,
+    tx: db::Transaction<'a>,
+}
+
+impl<'a> Tx<'a> {
+    fn new(tx: db::Transaction<'a>) -> Tx<'a> {
+        Tx { tx }
+    }
 }
 
 impl Tx<'_> {
@@ -312,37 +420,38 @@ impl Tx<'_> {
         self.tx.rollback().context(|| "rolling back".into())
     }
 
-    fn conn(&self) -> &Connection {
-        &self.tx
+    /// Whether this transaction runs on PostgreSQL.
+    pub(crate) fn is_postgres(&self) -> bool {
+        self.tx.is_postgres()
     }
 
-    /// `execute` through the statement cache.
-    fn execute_cached<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
-        self.tx.prepare_cached(sql)?.execute(params)
+    /// Runs a statement (prepared once per connection); returns the rows it changed.
+    fn execute_cached<P: db::Params>(&self, sql: &str, params: P) -> db::DbResult<usize> {
+        self.tx.execute(sql, params)
     }
 
-    /// `query_row` through the statement cache.
-    fn query_row_cached<T, P, F>(&self, sql: &str, params: P, f: F) -> rusqlite::Result<T>
+    /// The first row of a query (prepared once per connection), mapped.
+    fn query_row_cached<T, P, F>(&self, sql: &str, params: P, f: F) -> db::DbResult<T>
     where
-        P: rusqlite::Params,
-        F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+        P: db::Params,
+        F: FnOnce(&db::Row<'_>) -> db::DbResult<T>,
     {
-        self.tx.prepare_cached(sql)?.query_row(params, f)
+        self.tx.query_row(sql, params, f)
     }
 
     /// Opens a savepoint inside the transaction (for SyncML `Atomic`): what follows can be
     /// undone alone with [`Tx::rollback_to_savepoint`]. `name` must be a plain identifier.
     pub fn savepoint(&self, name: &str) -> Result<()> {
         check_savepoint_name(name)?;
-        self.execute_cached(&format!("SAVEPOINT {name}"), [])
-            .map(drop)
+        self.tx
+            .execute_batch(&format!("SAVEPOINT {name}"))
             .context(|| format!("opening savepoint {name}"))
     }
 
     /// Undoes everything since the savepoint and closes it.
     pub fn rollback_to_savepoint(&self, name: &str) -> Result<()> {
         check_savepoint_name(name)?;
-        self.conn()
+        self.tx
             .execute_batch(&format!(
                 "ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"
             ))
@@ -352,27 +461,32 @@ impl Tx<'_> {
     /// Keeps what was done since the savepoint and closes it.
     pub fn release_savepoint(&self, name: &str) -> Result<()> {
         check_savepoint_name(name)?;
-        self.execute_cached(&format!("RELEASE SAVEPOINT {name}"), [])
-            .map(drop)
+        self.tx
+            .execute_batch(&format!("RELEASE SAVEPOINT {name}"))
             .context(|| format!("releasing savepoint {name}"))
     }
 
     /// The last revision handed out by the change counter.
     pub fn current_revision(&self) -> Result<Revision> {
-        self.query_row_cached("SELECT value FROM change_counter WHERE id = 1", [], |row| {
-            id_column(row, 0)
-        })
-        .context(|| "reading the change counter".into())
+        let sql = if self.is_postgres() {
+            // A sequence: revisions never wait for another account's transaction.
+            "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM change_counter"
+        } else {
+            "SELECT value FROM change_counter WHERE id = 1"
+        };
+        self.query_row_cached(sql, db::NO_PARAMS, |row| id_column(row, 0))
+            .context(|| "reading the change counter".into())
     }
 
     /// Takes the next revision from the change counter.
     fn next_revision(&self) -> Result<Revision> {
-        self.query_row_cached(
-            "UPDATE change_counter SET value = value + 1 WHERE id = 1 RETURNING value",
-            [],
-            |row| id_column(row, 0),
-        )
-        .context(|| "advancing the change counter".into())
+        let sql = if self.is_postgres() {
+            "SELECT nextval('change_counter')"
+        } else {
+            "UPDATE change_counter SET value = value + 1 WHERE id = 1 RETURNING value"
+        };
+        self.query_row_cached(sql, db::NO_PARAMS, |row| id_column(row, 0))
+            .context(|| "advancing the change counter".into())
     }
 }
 
@@ -384,11 +498,12 @@ mod tests {
     fn foreign_keys_are_enforced() {
         let store = Store::open_in_memory().unwrap();
         let enabled: bool = store
-            .conn
+            .sqlite()
+            .unwrap()
             .pragma_query_value(None, "foreign_keys", |row| row.get(0))
             .unwrap();
         assert!(enabled);
-        let orphan = store.conn.execute(
+        let orphan = store.sqlite().unwrap().execute(
             "INSERT INTO item_versions (item_id, revision, content_type, raw, canonical, \
              deleted, applied, at, reason) VALUES (99, 1, 't', x'', '', 0, 1, 0, 'added_on_pc')",
             [],
@@ -428,7 +543,8 @@ mod tests {
     fn the_integrity_check_reports_dangling_references() {
         let store = Store::open_in_memory().unwrap();
         store
-            .conn
+            .sqlite()
+            .unwrap()
             .execute_batch(
                 "PRAGMA foreign_keys = OFF;
                  INSERT INTO device_settings (device_id, key, value) VALUES (42, 'k', 'v');",

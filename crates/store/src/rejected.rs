@@ -1,8 +1,8 @@
 //! Items a phone sent that the engine refused: kept with their bytes, device, datastore, LUID,
 //! content type, the status the phone got and why, so the user can recover them.
 
+use crate::db::{params, DbResult, OptionalRow, Row};
 use handsync_engine::storage::{Datastore, DeviceId, NewRejectedItem, SessionId, Timestamp};
-use rusqlite::{params, OptionalExtension, Row};
 
 use super::error::{Context, Result, StoreError};
 use super::types::{id_column, optional_id, optional_id_column, optional_text_column};
@@ -28,7 +28,7 @@ pub struct RejectedItem {
 const REJECTED_COLUMNS: &str = "id, device_id, session_id, datastore, device_datastore, luid, \
      command, content_type, raw, status, reason, received_at";
 
-fn rejected_from_row(row: &Row<'_>) -> rusqlite::Result<RejectedItem> {
+fn rejected_from_row(row: &Row<'_>) -> DbResult<RejectedItem> {
     Ok(RejectedItem {
         id: row.get(0)?,
         device: id_column(row, 1)?,
@@ -87,7 +87,7 @@ impl Tx<'_> {
         limit: usize,
     ) -> Result<Vec<RejectedItem>> {
         let sql = format!(
-            "SELECT {REJECTED_COLUMNS} FROM rejected_items WHERE (?1 IS NULL OR device_id = ?1) \
+            "SELECT {REJECTED_COLUMNS} FROM rejected_items WHERE (CAST(?1 AS BIGINT) IS NULL OR device_id = ?1) \
              ORDER BY id DESC LIMIT ?2"
         );
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -104,7 +104,7 @@ impl Tx<'_> {
         self.query_row_cached(
             "SELECT count(*) FROM rejected_items WHERE session_id = ?1",
             [session.0],
-            |row| row.get::<_, i64>(0),
+            |row| row.get::<i64>(0),
         )
         .map(|n| n.max(0) as u64)
         .context(|| format!("counting the items refused in session {session}"))

@@ -261,7 +261,11 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
         }
         let from = found.max(0);
         let to = from + 1;
-        let fail = |source| StoreError::Migration { from, to, source };
+        let fail = |source: rusqlite::Error| StoreError::Migration {
+            from,
+            to,
+            source: source.into(),
+        };
         tx.execute_batch(MIGRATIONS[from as usize]).map_err(fail)?;
         tx.pragma_update(None, "user_version", to).map_err(fail)?;
         tx.commit().map_err(fail)?;

@@ -1,9 +1,9 @@
 //! Sync sessions: when, with whom, how they ended, what they changed, how to resume them.
 
+use crate::db::{params, DbResult, OptionalRow, Row};
 use handsync_engine::storage::{
     ChangeKind, Datastore, DeviceId, NewSession, Revision, SessionId, SessionResult, Timestamp,
 };
-use rusqlite::{params, OptionalExtension, Row};
 
 use super::error::{Context, Result, StoreError};
 use super::owner::{Liveness, ProcessTag};
@@ -41,7 +41,7 @@ pub struct SessionRecord {
 const SESSION_COLUMNS: &str = "id, device_id, syncml_session_id, transport, started_at, ended_at, \
      result, error, revision_at_start, revision_at_end, resume_state IS NOT NULL";
 
-fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRecord> {
+fn session_from_row(row: &Row<'_>) -> DbResult<SessionRecord> {
     Ok(SessionRecord {
         id: id_column(row, 0)?,
         device: id_column(row, 1)?,
@@ -58,8 +58,8 @@ fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRecord> {
     })
 }
 
-fn counts_from_row(row: &Row<'_>) -> rusqlite::Result<SessionCounts> {
-    let count = |i| row.get::<_, i64>(i).map(|n| n.max(0) as u64);
+fn counts_from_row(row: &Row<'_>) -> DbResult<SessionCounts> {
+    let count = |i| row.get::<i64>(i).map(|n| n.max(0) as u64);
     Ok(SessionCounts {
         datastore: text_column(row, 0)?,
         direction: row.get(1)?,
@@ -155,8 +155,8 @@ impl Tx<'_> {
                     ON di.device_datastore_id = dd.id WHERE dd.device_id = d.id) \
              ORDER BY (SELECT MAX(s.started_at) FROM sessions s WHERE s.device_id = d.id) DESC, \
                       d.id DESC \
-             LIMIT -1 OFFSET ?1",
-            [keep],
+             LIMIT ?2 OFFSET ?1",
+            [keep, i64::MAX],
             |row| row.get(0),
             || "finding devices that never exchanged anything".into(),
         )?;
@@ -192,11 +192,11 @@ impl Tx<'_> {
         };
         let running = self.collect(
             "SELECT id, owner FROM sessions WHERE result = 'running' ORDER BY id",
-            [],
+            crate::db::NO_PARAMS,
             |row| {
                 Ok((
                     id_column::<SessionId>(row, 0)?,
-                    row.get::<_, Option<String>>(1)?,
+                    row.get::<Option<String>>(1)?,
                 ))
             },
             || "listing running sessions".into(),
@@ -244,7 +244,7 @@ impl Tx<'_> {
                 Ok((
                     id_column::<SessionId>(row, 0)?,
                     text_column::<SessionResult>(row, 1)?,
-                    row.get::<_, Option<Vec<u8>>>(2)?,
+                    row.get::<Option<Vec<u8>>>(2)?,
                 ))
             },
         )
@@ -278,9 +278,8 @@ impl Tx<'_> {
     pub fn session(&self, session: SessionId) -> Result<SessionRecord> {
         let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1");
         let mut record = self
-            .conn()
-            .prepare_cached(&sql)
-            .and_then(|mut stmt| stmt.query_row([session.0], session_from_row).optional())
+            .query_row_cached(&sql, [session.0], session_from_row)
+            .optional()
             .context(|| format!("reading session {session}"))?
             .ok_or(StoreError::SessionNotFound(session))?;
         record.counts = self.session_counts(session)?;
@@ -290,7 +289,7 @@ impl Tx<'_> {
     /// Sessions, newest first, optionally of one device, at most `limit`.
     pub fn sessions(&self, device: Option<DeviceId>, limit: usize) -> Result<Vec<SessionRecord>> {
         let sql = format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE (?1 IS NULL OR device_id = ?1) \
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE (CAST(?1 AS BIGINT) IS NULL OR device_id = ?1) \
              ORDER BY id DESC LIMIT ?2"
         );
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -349,7 +348,7 @@ impl Tx<'_> {
             &format!(
                 "INSERT INTO session_counts (session_id, datastore, direction, {column}) \
                      VALUES (?1, ?2, ?3, 1) ON CONFLICT (session_id, datastore, direction) \
-                     DO UPDATE SET {column} = {column} + 1"
+                     DO UPDATE SET {column} = session_counts.{column} + 1"
             ),
             params![session.0, datastore.as_str(), direction],
         )

@@ -6,11 +6,10 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::db::{Column, DbError, DbResult, FromColumn, Row, ToValue, Value};
 use handsync_engine::storage::{
     Cause, Datastore, DeviceId, Guid, Reason, Revision, SessionId, Timestamp,
 };
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
-use rusqlite::Row;
 
 use super::error::StoreError;
 
@@ -49,15 +48,17 @@ impl FromStr for Direction {
     }
 }
 
-impl ToSql for Direction {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::from(self.as_str()))
+impl ToValue for Direction {
+    fn to_value(&self) -> Value<'_> {
+        Value::Text(self.as_str())
     }
 }
 
-impl FromSql for Direction {
-    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-        value.as_str()?.parse().map_err(FromSqlError::other)
+impl FromColumn for Direction {
+    fn from_column(column: Column<'_>) -> Result<Self, String> {
+        String::from_column(column)?
+            .parse()
+            .map_err(|e: StoreError| e.to_string())
     }
 }
 
@@ -84,31 +85,28 @@ pub struct ItemVersion {
 }
 
 /// Reads a column holding the name of a value (a datastore, a reason, a session result...).
-pub(crate) fn text_column<T>(row: &Row<'_>, index: usize) -> rusqlite::Result<T>
+pub(crate) fn text_column<T>(row: &Row<'_>, index: usize) -> DbResult<T>
 where
     T: FromStr,
     T::Err: fmt::Display,
 {
     let text: String = row.get(index)?;
-    text.parse().map_err(|e: T::Err| {
-        rusqlite::Error::FromSqlConversionFailure(
-            index,
-            rusqlite::types::Type::Text,
-            Box::new(StoreError::InvalidInput(e.to_string())),
-        )
+    text.parse().map_err(|e: T::Err| DbError::Column {
+        index,
+        detail: e.to_string(),
     })
 }
 
 /// Reads a nullable column holding the name of a value.
-pub(crate) fn optional_text_column<T>(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<T>>
+pub(crate) fn optional_text_column<T>(row: &Row<'_>, index: usize) -> DbResult<Option<T>>
 where
     T: FromStr,
     T::Err: fmt::Display,
 {
-    match row.get_ref(index)? {
-        ValueRef::Null => Ok(None),
-        _ => text_column(row, index).map(Some),
+    if row.is_null(index)? {
+        return Ok(None);
     }
+    text_column(row, index).map(Some)
 }
 
 /// An engine identifier (or time) held as an INTEGER column.
@@ -133,7 +131,7 @@ macro_rules! integer_column {
 integer_column!(DeviceId, Guid, Revision, SessionId, Timestamp);
 
 /// Reads an INTEGER column as an engine identifier or time.
-pub(crate) fn id_column<T: IntegerColumn>(row: &Row<'_>, index: usize) -> rusqlite::Result<T> {
+pub(crate) fn id_column<T: IntegerColumn>(row: &Row<'_>, index: usize) -> DbResult<T> {
     row.get(index).map(T::from_integer)
 }
 
@@ -141,8 +139,8 @@ pub(crate) fn id_column<T: IntegerColumn>(row: &Row<'_>, index: usize) -> rusqli
 pub(crate) fn optional_id_column<T: IntegerColumn>(
     row: &Row<'_>,
     index: usize,
-) -> rusqlite::Result<Option<T>> {
-    Ok(row.get::<_, Option<i64>>(index)?.map(T::from_integer))
+) -> DbResult<Option<T>> {
+    Ok(row.get::<Option<i64>>(index)?.map(T::from_integer))
 }
 
 /// The INTEGER an optional identifier is stored as (NULL for `None`).
@@ -151,7 +149,7 @@ pub(crate) fn optional_id<T: IntegerColumn>(value: Option<T>) -> Option<i64> {
 }
 
 /// Reads the cause columns of a version: reason, device, session, note.
-pub(crate) fn cause_columns(row: &Row<'_>, first: usize) -> rusqlite::Result<Cause> {
+pub(crate) fn cause_columns(row: &Row<'_>, first: usize) -> DbResult<Cause> {
     Ok(Cause {
         reason: text_column::<Reason>(row, first)?,
         device: optional_id_column(row, first + 1)?,
@@ -163,8 +161,9 @@ pub(crate) fn cause_columns(row: &Row<'_>, first: usize) -> rusqlite::Result<Cau
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::params;
+    use crate::Store;
     use handsync_engine::storage::SessionResult;
-    use rusqlite::Connection;
 
     #[test]
     fn datastore_names_round_trip_and_unknown_ones_are_refused() {
@@ -181,37 +180,43 @@ mod tests {
 
     #[test]
     fn text_columns_round_trip_through_sqlite_and_bad_text_is_an_error() {
-        let conn = Connection::open_in_memory().unwrap();
+        let mut store = Store::open_in_memory().unwrap();
+        let tx = store.begin().unwrap();
         for reason in [
             Reason::AddedByPhone,
             Reason::ConflictLoser,
             Reason::Restored,
         ] {
-            let back: Reason = conn
-                .query_row("SELECT ?1", [reason.as_str()], |row| text_column(row, 0))
+            let back: Reason = tx
+                .query_row_cached("SELECT ?1", [reason.as_str()], |row| text_column(row, 0))
                 .unwrap();
             assert_eq!(back, reason);
         }
-        let bad = conn.query_row("SELECT 'exploded'", [], |row| {
+        let bad = tx.query_row_cached("SELECT 'exploded'", crate::db::NO_PARAMS, |row| {
             text_column::<SessionResult>(row, 0)
         });
         let message = bad.unwrap_err().to_string();
         assert!(message.contains("exploded"), "{message}");
-        let not_text = conn.query_row("SELECT 7", [], |row| text_column::<Datastore>(row, 0));
+        let not_text = tx.query_row_cached("SELECT 7", crate::db::NO_PARAMS, |row| {
+            text_column::<Datastore>(row, 0)
+        });
         assert!(not_text.is_err());
-        let unknown = conn.query_row("SELECT 'diary'", [], |row| text_column::<Datastore>(row, 0));
+        let unknown = tx.query_row_cached("SELECT 'diary'", crate::db::NO_PARAMS, |row| {
+            text_column::<Datastore>(row, 0)
+        });
         assert!(unknown.unwrap_err().to_string().contains("diary"));
-        let direction: Direction = conn
-            .query_row("SELECT ?1", [Direction::ToPhone], |row| row.get(0))
+        let direction: Direction = tx
+            .query_row_cached("SELECT ?1", params![Direction::ToPhone], |row| row.get(0))
             .unwrap();
         assert_eq!(direction, Direction::ToPhone);
     }
 
     #[test]
     fn identifiers_round_trip_through_integer_columns() {
-        let conn = Connection::open_in_memory().unwrap();
-        let (guid, none): (Guid, Option<SessionId>) = conn
-            .query_row("SELECT ?1, NULL", [Guid(7).integer()], |row| {
+        let mut store = Store::open_in_memory().unwrap();
+        let tx = store.begin().unwrap();
+        let (guid, none): (Guid, Option<SessionId>) = tx
+            .query_row_cached("SELECT ?1, NULL", [Guid(7).integer()], |row| {
                 Ok((id_column(row, 0)?, optional_id_column(row, 1)?))
             })
             .unwrap();
