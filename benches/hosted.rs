@@ -251,57 +251,89 @@ fn run(plan: &Plan) {
         }
         phones
     });
-    let elapsed = started.elapsed();
-    let cpu: Duration = servers
-        .iter()
-        .zip(&cpu_before)
-        .map(|(server, before)| process_cpu(server.pid()).saturating_sub(*before))
-        .sum();
-    let peak_rss: u64 = servers.iter().map(|s| peak_rss_kib(s.pid())).sum();
-    let (size, measured) = database.size();
-    let sessions = tally.count("slow") + tally.count("two-way");
-    let latency = std::mem::take(&mut *tally.latency.lock().unwrap());
-
-    let every_phone_done = phones.iter().all(|p| p.done);
-    let problems = if every_phone_done {
+    let main_phase = MainPhase {
+        elapsed: started.elapsed(),
+        sessions: tally.count("slow") + tally.count("two-way"),
+        latency: std::mem::take(&mut *tally.latency.lock().unwrap()),
+        cpu: servers
+            .iter()
+            .zip(&cpu_before)
+            .map(|(server, before)| process_cpu(server.pid()).saturating_sub(*before))
+            .sum(),
+        peak_rss_kib: servers.iter().map(|s| peak_rss_kib(s.pid())).sum(),
+        database_size: database.size(),
+        database_size_before: size_before,
+        every_phone_done: phones.iter().all(|p| p.done),
+    };
+    let problems = if main_phase.every_phone_done {
         runtime.block_on(duplicate_check(plan, phones, proxy, tally.clone()))
     } else {
         vec!["skipped: not every phone completed its sessions".to_string()]
     };
     drop(servers);
     drop(runtime);
+    report(plan, &main_phase, &tally, &problems, &dir);
+    drop(database);
+    let _ = std::fs::remove_dir_all(&dir);
 
+    assert_eq!(
+        main_phase.sessions,
+        2 * plan.phones,
+        "every phone completes both sessions"
+    );
+    assert!(problems.is_empty(), "the duplicate check found problems");
+}
+
+/// What the timed sessions (every phone's slow and two-way sync) measured.
+struct MainPhase {
+    elapsed: Duration,
+    sessions: usize,
+    latency: Vec<Duration>,
+    /// Summed over the server processes.
+    cpu: Duration,
+    peak_rss_kib: u64,
+    /// Bytes, and how they were measured.
+    database_size: (u64, String),
+    database_size_before: u64,
+    every_phone_done: bool,
+}
+
+fn report(plan: &Plan, main_phase: &MainPhase, tally: &Tally, problems: &[String], dir: &Path) {
+    let MainPhase {
+        elapsed, sessions, ..
+    } = *main_phase;
     println!(
         "sessions: {sessions} of {} completed in {:.1} s: {:.1} sessions/s",
         2 * plan.phones,
         elapsed.as_secs_f64(),
         sessions as f64 / elapsed.as_secs_f64().max(1e-9)
     );
-    print_latency(latency);
+    print_latency(main_phase.latency.clone());
     println!("errors: {:?}", tally.errors.lock().unwrap());
     println!(
         "server: CPU {:.2} s in all, {:.1} ms per session; peak RSS {:.1} MiB summed over {} \
          process(es)",
-        cpu.as_secs_f64(),
-        cpu.as_secs_f64() * 1e3 / sessions.max(1) as f64,
-        peak_rss as f64 / 1024.0,
+        main_phase.cpu.as_secs_f64(),
+        main_phase.cpu.as_secs_f64() * 1e3 / sessions.max(1) as f64,
+        main_phase.peak_rss_kib as f64 / 1024.0,
         plan.processes
     );
     let contacts = plan.contacts_stored();
     let mib = |bytes: u64| bytes as f64 / 1048576.0;
-    let grown = size.saturating_sub(size_before);
-    if every_phone_done {
+    let (size, measured) = &main_phase.database_size;
+    let grown = size.saturating_sub(main_phase.database_size_before);
+    if main_phase.every_phone_done {
         println!(
             "database: {:.2} MiB ({measured}), {:.2} MiB more than empty, holding {contacts} \
              contacts: {:.2} MiB per 1,000 contacts",
-            mib(size),
+            mib(*size),
             mib(grown),
             mib(grown) * 1000.0 / contacts as f64
         );
     } else {
         println!(
             "database: {:.2} MiB ({measured}), not every phone's contacts in it",
-            mib(size)
+            mib(*size)
         );
     }
     if problems.is_empty() {
@@ -316,7 +348,8 @@ fn run(plan: &Plan) {
             println!("  {problem}");
         }
     }
-    for (index, log) in (0..plan.processes).map(|i| (i, dir.join(format!("serve-{i}.log")))) {
+    for index in 0..plan.processes {
+        let log = dir.join(format!("serve-{index}.log"));
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         let warnings: Vec<&str> = text.lines().filter(|l| l.contains(" WARN ")).collect();
         println!(
@@ -329,15 +362,6 @@ fn run(plan: &Plan) {
                 .unwrap_or_default()
         );
     }
-    drop(database);
-    let _ = std::fs::remove_dir_all(&dir);
-
-    assert_eq!(
-        sessions,
-        2 * plan.phones,
-        "every phone completes both sessions"
-    );
-    assert!(problems.is_empty(), "the duplicate check found problems");
 }
 
 /// The servers' configuration: phones log in as their account over HTTP; the limits made
