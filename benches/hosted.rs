@@ -200,9 +200,8 @@ fn main() {
 }
 
 fn run(plan: &Plan) {
-    let dir = std::env::temp_dir().join(format!("handsync-bench-hosted-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("handsync")).unwrap();
+    let scratch = Scratch::new();
+    let dir = scratch.0.clone();
     std::fs::write(dir.join("handsync/config.toml"), server_config(plan)).unwrap();
     let database = Database::create(plan.database, &dir);
     // An empty PostgreSQL database already takes some megabytes of catalog.
@@ -274,7 +273,6 @@ fn run(plan: &Plan) {
     drop(runtime);
     report(plan, &main_phase, &tally, &problems, &dir);
     drop(database);
-    let _ = std::fs::remove_dir_all(&dir);
 
     assert_eq!(
         main_phase.sessions,
@@ -282,6 +280,30 @@ fn run(plan: &Plan) {
         "every phone completes both sessions"
     );
     assert!(problems.is_empty(), "the duplicate check found problems");
+}
+
+/// The run's folder (configuration, SQLite file, server logs): removed afterwards, kept
+/// when the run fails so that the servers' logs can be read.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Scratch {
+        let dir =
+            std::env::temp_dir().join(format!("handsync-bench-hosted-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("handsync")).expect("a scratch folder");
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("hosted: the servers' logs are kept in {}", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 }
 
 /// What the timed sessions (every phone's slow and two-way sync) measured.
