@@ -3,7 +3,8 @@
 //! on it as on the engine's memory store.
 #![allow(dead_code)]
 
-pub mod fresh_postgres;
+#[path = "../support/postgres.rs"]
+pub mod test_postgres;
 #[path = "../../crates/engine/tests/engine_phone/mod.rs"]
 mod shared;
 
@@ -23,9 +24,23 @@ impl shared::Server<Store> {
     /// binary that holds the engine's contract to PostgreSQL.
     pub fn new(config: ServerConfig) -> Server {
         let store = if env!("CARGO_CRATE_NAME") == "engine_contract_postgres" {
-            let server = fresh_postgres::server_url()
-                .expect("the PostgreSQL contract binary checks the server first");
-            Store::open(fresh_postgres::fresh_database(&server, "contract")).unwrap()
+            thread_local! {
+                // Dropped (the database with it) when the test's thread ends, after the
+                // server and its connection.
+                static DATABASES: std::cell::RefCell<Vec<test_postgres::TestDatabase>> =
+                    const { std::cell::RefCell::new(Vec::new()) };
+            }
+            if test_postgres::server_url().is_none() {
+                panic!(
+                    "{} is not set: the engine's contract on PostgreSQL needs a server \
+                     (scripts/test-all sets one up as root)",
+                    test_postgres::SERVER_VARIABLE
+                );
+            }
+            let database = test_postgres::TestDatabase::create("contract");
+            let store = Store::open(database.url()).unwrap();
+            DATABASES.with(|databases| databases.borrow_mut().push(database));
+            store
         } else {
             Store::open_in_memory().unwrap()
         };
