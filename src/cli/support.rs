@@ -33,8 +33,12 @@ pub fn db_path(explicit: Option<PathBuf>) -> Result<PathBuf, Failure> {
     Ok(data_home.join("handsync").join("handsync.db"))
 }
 
-/// Opens the store, creating its directory (owner-only: it holds account digests).
+/// Opens the store, creating its directory (owner-only: it holds account digests); a
+/// `postgres://` URL opens that PostgreSQL database instead.
 pub fn open_store(path: &Path) -> Result<Store, Failure> {
+    if path.to_str().is_some_and(handsync_store::is_postgres_url) {
+        return Store::open(path).map_err(store_failure);
+    }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         if !dir.exists() {
             let mut builder = std::fs::DirBuilder::new();

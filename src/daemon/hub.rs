@@ -370,7 +370,10 @@ fn session_counts(store: &mut Store, session: &Session) -> Vec<crate::store::Ses
     let Some(id) = session.store_session() else {
         return Vec::new();
     };
-    match store.read(|tx| tx.session(id)) {
+    match store.read(|tx| {
+        tx.enter_account(session.account())?;
+        tx.session(id)
+    }) {
         Ok(record) => record.counts,
         Err(error) => {
             tracing::warn!(%error, "reading the session's counts for its report");
@@ -391,9 +394,12 @@ fn end_report(
         .client_uri()
         .unwrap_or("an unnamed phone")
         .to_string();
-    let record = store.read(|tx| match session.device() {
-        Some(device) => tx.device(device).map(Some),
-        None => tx.device_by_uri(&uri),
+    let record = store.read(|tx| {
+        tx.enter_account(session.account())?;
+        match session.device() {
+            Some(device) => tx.device(device).map(Some),
+            None => tx.device_by_uri(&uri),
+        }
     });
     let phone = match record {
         Ok(Some(device)) => phone_name(&device),

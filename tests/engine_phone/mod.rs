@@ -71,7 +71,9 @@ impl Backend for Store {
     }
 
     fn add_account(&mut self, name: &str, password: &str) {
-        self.transaction(|tx| tx.add_account(name, password, Timestamp(0)))
+        // The household's data on either database, as on the memory store: the contract's
+        // checks read it (tests/store_tenants.rs holds accounts with data of their own).
+        self.transaction(|tx| tx.add_account_with(name, password, false, Timestamp(0)))
             .unwrap();
     }
 

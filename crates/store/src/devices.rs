@@ -103,27 +103,27 @@ impl Tx<'_> {
             return Err(StoreError::InvalidInput("device URI is empty".into()));
         }
         self.query_row_cached(
-            "INSERT INTO devices (uri, first_seen, last_seen) VALUES (?1, ?2, ?2) \
-                 ON CONFLICT (uri) DO UPDATE SET last_seen = CASE WHEN excluded.last_seen > devices.last_seen \
+            "INSERT INTO devices (uri, first_seen, last_seen, account_id) VALUES (?1, ?2, ?2, ?3) \
+                 ON CONFLICT (account_id, uri) DO UPDATE SET last_seen = CASE WHEN excluded.last_seen > devices.last_seen \
                  THEN excluded.last_seen ELSE devices.last_seen END \
                  RETURNING id",
-            params![uri, now.0],
+            params![uri, now.0, self.tenant()],
             |row| id_column(row, 0),
         )
         .context(|| format!("recording device {uri}"))
     }
 
     pub fn device(&self, device: DeviceId) -> Result<DeviceRecord> {
-        let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1");
-        self.query_row_cached(&sql, [device.0], device_from_row)
+        let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1 AND account_id = ?2");
+        self.query_row_cached(&sql, [device.0, self.tenant()], device_from_row)
             .optional()
             .context(|| format!("reading device {device}"))?
             .ok_or(StoreError::DeviceNotFound(device))
     }
 
     pub fn device_by_uri(&self, uri: &str) -> Result<Option<DeviceRecord>> {
-        let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE uri = ?1");
-        self.query_row_cached(&sql, [uri], device_from_row)
+        let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE uri = ?1 AND account_id = ?2");
+        self.query_row_cached(&sql, params![uri, self.tenant()], device_from_row)
             .optional()
             .context(|| format!("reading device {uri}"))
     }
@@ -209,8 +209,10 @@ impl Tx<'_> {
 
     /// Every device with the state of its datastores, most recently seen first.
     pub fn devices(&self) -> Result<Vec<DeviceSummary>> {
-        let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices ORDER BY last_seen DESC, id");
-        let devices = self.collect(&sql, crate::db::NO_PARAMS, device_from_row, || {
+        let sql = format!(
+            "SELECT {DEVICE_COLUMNS} FROM devices WHERE account_id = ?1 ORDER BY last_seen DESC, id"
+        );
+        let devices = self.collect(&sql, [self.tenant()], device_from_row, || {
             "listing devices".into()
         })?;
         let mut summaries = Vec::with_capacity(devices.len());
@@ -427,11 +429,11 @@ impl Tx<'_> {
             "SELECT id, datastore, content_type, raw, canonical, identity_key, revision, \
              created_at, modified_at, deleted, deleted_at, deleted_by_device, \
              deleted_by_session, deleted_reason FROM items i \
-             WHERE i.datastore = ?2 AND i.identity_key = ?3 AND i.deleted = 0 \
-             AND NOT EXISTS (SELECT 1 FROM device_items d \
+             WHERE i.account_id = ?4 AND i.datastore = ?2 AND i.identity_key = ?3 \
+             AND i.deleted = 0 AND NOT EXISTS (SELECT 1 FROM device_items d \
                  WHERE d.device_datastore_id = ?1 AND d.item_id = i.id) \
              ORDER BY i.id",
-            params![id, datastore.as_str(), key],
+            params![id, datastore.as_str(), key, self.tenant()],
             item_from_row,
             || format!("matching {datastore} items by identity key for device {device}"),
         )
@@ -529,12 +531,13 @@ impl Tx<'_> {
         let what = || format!("finding {datastore} changes for device {device}");
         let adds = self.collect(
             &format!(
-                "SELECT {columns}, NULL FROM items i WHERE i.datastore = ?2 AND i.deleted = 0 \
+                "SELECT {columns}, NULL FROM items i WHERE i.account_id = ?3 \
+                 AND i.datastore = ?2 AND i.deleted = 0 \
                  AND NOT EXISTS (SELECT 1 FROM device_items d \
                      WHERE d.device_datastore_id = ?1 AND d.item_id = i.id) \
                  ORDER BY i.revision"
             ),
-            params![id, datastore.as_str()],
+            params![id, datastore.as_str(), self.tenant()],
             |row| change_from_row(ChangeKind::Add, row),
             what,
         )?;

@@ -133,8 +133,8 @@ impl Tx<'_> {
 
     /// The item with this GUID if there is one.
     pub fn find_item(&self, guid: Guid) -> Result<Option<ItemRecord>> {
-        let sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = ?1");
-        self.query_row_cached(&sql, [guid.0], item_from_row)
+        let sql = format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = ?1 AND account_id = ?2");
+        self.query_row_cached(&sql, [guid.0, self.tenant()], item_from_row)
             .optional()
             .context(|| format!("reading item {guid}"))
     }
@@ -142,12 +142,13 @@ impl Tx<'_> {
     /// The items of a datastore in GUID order; tombstones only when asked for.
     pub fn items(&self, datastore: Datastore, include_deleted: bool) -> Result<Vec<ItemRecord>> {
         let sql = format!(
-            "SELECT {ITEM_COLUMNS} FROM items WHERE datastore = ?1 AND (?2 OR deleted = 0) \
+            "SELECT {ITEM_COLUMNS} FROM items WHERE account_id = ?3 AND datastore = ?1 \
+             AND (?2 OR deleted = 0) \
              ORDER BY id"
         );
         self.collect(
             &sql,
-            params![datastore.as_str(), include_deleted],
+            params![datastore.as_str(), include_deleted, self.tenant()],
             item_from_row,
             || format!("listing {datastore} items"),
         )
@@ -161,11 +162,12 @@ impl Tx<'_> {
     ) -> Result<Vec<ItemRecord>> {
         let sql = format!(
             "SELECT {ITEM_COLUMNS} FROM items \
-             WHERE datastore = ?1 AND identity_key = ?2 AND deleted = 0 ORDER BY id"
+             WHERE account_id = ?3 AND datastore = ?1 AND identity_key = ?2 AND deleted = 0 \
+             ORDER BY id"
         );
         self.collect(
             &sql,
-            params![datastore.as_str(), key],
+            params![datastore.as_str(), key, self.tenant()],
             item_from_row,
             || format!("looking up {datastore} items by identity key"),
         )
@@ -174,8 +176,8 @@ impl Tx<'_> {
     /// Number of live items per datastore.
     pub fn item_count(&self, datastore: Datastore) -> Result<u64> {
         self.query_row_cached(
-            "SELECT count(*) FROM items WHERE datastore = ?1 AND deleted = 0",
-            [datastore.as_str()],
+            "SELECT count(*) FROM items WHERE account_id = ?2 AND datastore = ?1 AND deleted = 0",
+            params![datastore.as_str(), self.tenant()],
             |row| row.get::<i64>(0),
         )
         .context(|| format!("counting {datastore} items"))
@@ -195,8 +197,8 @@ impl Tx<'_> {
         let guid = self
             .query_row_cached(
                 "INSERT INTO items (datastore, content_type, raw, canonical, identity_key, \
-                 revision, created_at, modified_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) \
-                 RETURNING id",
+                 revision, created_at, modified_at, account_id) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8) RETURNING id",
                 params![
                     datastore.as_str(),
                     content.content_type,
@@ -204,7 +206,8 @@ impl Tx<'_> {
                     content.canonical,
                     content.identity_key,
                     revision.0,
-                    now.0
+                    now.0,
+                    self.tenant()
                 ],
                 |row| id_column(row, 0),
             )
@@ -402,8 +405,9 @@ impl Tx<'_> {
             PointInTime::Revision(revision) => Ok(revision),
             PointInTime::Time(at) => self
                 .query_row_cached(
-                    "SELECT coalesce(max(revision), 0) FROM item_versions WHERE at <= ?1",
-                    [at.0],
+                    "SELECT coalesce(max(v.revision), 0) FROM item_versions v \
+                     JOIN items i ON i.id = v.item_id WHERE i.account_id = ?2 AND v.at <= ?1",
+                    [at.0, self.tenant()],
                     |row| id_column(row, 0),
                 )
                 .context(|| format!("finding the last change at or before {}", at.0)),
@@ -496,8 +500,8 @@ impl Tx<'_> {
     pub fn restores(&self) -> Result<Vec<RestoreRecord>> {
         self.collect(
             "SELECT id, datastore, item_id, target_revision, revision_before, at, changed \
-             FROM restores ORDER BY id DESC",
-            crate::db::NO_PARAMS,
+             FROM restores WHERE account_id = ?1 ORDER BY id DESC",
+            [self.tenant()],
             |row| {
                 Ok(RestoreRecord {
                     id: row.get(0)?,
@@ -523,14 +527,15 @@ impl Tx<'_> {
         let undo_point = self.current_revision()?;
         let id = self
             .query_row_cached(
-                "INSERT INTO restores (datastore, item_id, target_revision, revision_before, at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+                "INSERT INTO restores (datastore, item_id, target_revision, revision_before, at, \
+                 account_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
                 params![
                     datastore.map(Datastore::as_str),
                     optional_id(guid),
                     target.0,
                     undo_point.0,
-                    now.0
+                    now.0,
+                    self.tenant()
                 ],
                 |row| row.get::<i64>(0),
             )

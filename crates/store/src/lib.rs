@@ -112,6 +112,10 @@ pub use handsync_engine::storage::{
 use error::Context;
 use types::id_column;
 
+/// PostgreSQL advisory lock keys of accounts: this plus the tenant (the schema migration's
+/// key is far from them).
+const ACCOUNT_LOCKS: i64 = 0x4853_0000_0000;
+
 /// How long a writer waits for another process (CLI beside the daemon) to finish its write.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -401,13 +405,27 @@ fn check_savepoint_name(name: &str) -> Result<()> {
 }
 
 /// An open transaction. All store operations are its methods.
+///
+/// A transaction works in one account's data (its tenant): the household's (shared by the
+/// phones that need no login and by accounts without data of their own) until
+/// [`Tx::enter_account`] names an account that has its own.
 pub struct Tx<'a> {
     tx: db::Transaction<'a>,
+    tenant: std::cell::Cell<i64>,
 }
+
+/// The household's data: what every store held before accounts could have their own.
+pub const HOUSEHOLD: i64 = 0;
+
+/// The tenant of an account name that does not exist: no row has it, so nothing is found.
+const NO_TENANT: i64 = -1;
 
 impl<'a> Tx<'a> {
     fn new(tx: db::Transaction<'a>) -> Tx<'a> {
-        Tx { tx }
+        Tx {
+            tx,
+            tenant: std::cell::Cell::new(HOUSEHOLD),
+        }
     }
 }
 
@@ -423,6 +441,33 @@ impl Tx<'_> {
     /// Whether this transaction runs on PostgreSQL.
     pub(crate) fn is_postgres(&self) -> bool {
         self.tx.is_postgres()
+    }
+
+    /// The account whose data this transaction works in (see [`Tx::enter_account`]).
+    pub(crate) fn tenant(&self) -> i64 {
+        self.tenant.get()
+    }
+
+    /// From here on works in the data of account `name` (`None`: the household's): its own
+    /// if it has, the household's otherwise; an unknown name's data is empty. On PostgreSQL
+    /// it also waits for, then holds until commit, the account's lock, so that sessions of
+    /// one account on several processes apply their messages one after the other (no lost
+    /// update, no duplicate) while other accounts go on.
+    pub fn enter_account(&self, name: Option<&str>) -> Result<()> {
+        let tenant = match name {
+            None => HOUSEHOLD,
+            Some(name) => self.account_tenant(name)?.unwrap_or(NO_TENANT),
+        };
+        self.tenant.set(tenant);
+        if self.is_postgres() && tenant != NO_TENANT {
+            self.query_row_cached(
+                "SELECT pg_advisory_xact_lock(?1)",
+                [ACCOUNT_LOCKS + tenant],
+                |_| Ok(()),
+            )
+            .context(|| format!("waiting for the lock of account {name:?}"))?;
+        }
+        Ok(())
     }
 
     /// Runs a statement (prepared once per connection); returns the rows it changed.

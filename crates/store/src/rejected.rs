@@ -87,13 +87,15 @@ impl Tx<'_> {
         limit: usize,
     ) -> Result<Vec<RejectedItem>> {
         let sql = format!(
-            "SELECT {REJECTED_COLUMNS} FROM rejected_items WHERE (CAST(?1 AS BIGINT) IS NULL OR device_id = ?1) \
+            "SELECT {REJECTED_COLUMNS} FROM rejected_items \
+             WHERE (CAST(?1 AS BIGINT) IS NULL OR device_id = ?1) \
+             AND device_id IN (SELECT id FROM devices WHERE account_id = ?3) \
              ORDER BY id DESC LIMIT ?2"
         );
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.collect(
             &sql,
-            params![optional_id(device), limit],
+            params![optional_id(device), limit, self.tenant()],
             rejected_from_row,
             || "listing refused items".into(),
         )
@@ -111,8 +113,11 @@ impl Tx<'_> {
     }
 
     pub fn rejected_item(&self, id: i64) -> Result<RejectedItem> {
-        let sql = format!("SELECT {REJECTED_COLUMNS} FROM rejected_items WHERE id = ?1");
-        self.query_row_cached(&sql, [id], rejected_from_row)
+        let sql = format!(
+            "SELECT {REJECTED_COLUMNS} FROM rejected_items WHERE id = ?1 \
+             AND device_id IN (SELECT id FROM devices WHERE account_id = ?2)"
+        );
+        self.query_row_cached(&sql, [id, self.tenant()], rejected_from_row)
             .optional()
             .context(|| format!("reading refused item {id}"))?
             .ok_or(StoreError::RejectedItemNotFound(id))

@@ -234,7 +234,52 @@ CREATE TABLE desktop_files (
 CREATE UNIQUE INDEX desktop_files_item ON desktop_files(vdir, item_id);
 "#;
 
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+/// Schema version 6: accounts as tenants. Devices, items and restores belong to an account's
+/// data (`account_id`: 0 is the household's, which everything before this version was);
+/// sessions, history, maps and refused items follow their device or item. A device's URI is
+/// unique within one account's data, so `devices` is rebuilt (SQLite cannot change a
+/// constraint in place); indexes lead with the account, so one account's queries cost the
+/// same however much the others hold.
+const V6: &str = r#"
+ALTER TABLE accounts ADD COLUMN own_data INTEGER NOT NULL DEFAULT 0 CHECK (own_data IN (0, 1));
+ALTER TABLE items ADD COLUMN account_id INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE restores ADD COLUMN account_id INTEGER NOT NULL DEFAULT 0;
+DROP INDEX items_identity;
+CREATE INDEX items_identity ON items(account_id, datastore, identity_key) WHERE deleted = 0;
+DROP INDEX items_datastore_revision;
+CREATE INDEX items_datastore_revision ON items(account_id, datastore, revision);
+CREATE INDEX restores_account ON restores(account_id, id);
+
+CREATE TABLE devices_v6 (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id       INTEGER NOT NULL DEFAULT 0,
+    uri              TEXT NOT NULL,
+    devinf_raw       BLOB,
+    devinf_encoding  TEXT CHECK (devinf_encoding IN ('xml', 'wbxml')),
+    manufacturer     TEXT,
+    model            TEXT,
+    oem              TEXT,
+    firmware_version TEXT,
+    software_version TEXT,
+    hardware_version TEXT,
+    devinf_devid     TEXT,
+    device_type      TEXT,
+    first_seen       INTEGER NOT NULL,
+    last_seen        INTEGER NOT NULL,
+    next_nonce       BLOB,
+    UNIQUE (account_id, uri)
+);
+INSERT INTO devices_v6 (id, uri, devinf_raw, devinf_encoding, manufacturer, model, oem,
+    firmware_version, software_version, hardware_version, devinf_devid, device_type,
+    first_seen, last_seen, next_nonce)
+SELECT id, uri, devinf_raw, devinf_encoding, manufacturer, model, oem, firmware_version,
+    software_version, hardware_version, devinf_devid, device_type, first_seen, last_seen,
+    next_nonce FROM devices;
+DROP TABLE devices;
+ALTER TABLE devices_v6 RENAME TO devices;
+"#;
+
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -243,6 +288,23 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// transaction takes the write lock first and reads the version under it, so two processes
 /// opening a new file at once do not both migrate it.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    // A migration that rebuilds a table drops the old one while other tables refer to it:
+    // foreign keys are off meanwhile (SQLite only lets them change outside a transaction)
+    // and checked before each migration commits.
+    let pragma = |conn: &Connection, on: bool| {
+        conn.pragma_update(None, "foreign_keys", on)
+            .context(|| "switching foreign keys".to_string())
+    };
+    let enforced: bool = conn
+        .pragma_query_value(None, "foreign_keys", |row| row.get(0))
+        .context(|| "reading the foreign key setting".to_string())?;
+    pragma(conn, false)?;
+    let result = migrate_steps(conn);
+    pragma(conn, enforced)?;
+    result
+}
+
+fn migrate_steps(conn: &mut Connection) -> Result<()> {
     loop {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -267,6 +329,20 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
             source: source.into(),
         };
         tx.execute_batch(MIGRATIONS[from as usize]).map_err(fail)?;
+        let dangling: i64 = tx
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| {
+                row.get(0)
+            })
+            .map_err(fail)?;
+        if dangling > 0 {
+            return Err(StoreError::Corrupt {
+                table: "(foreign keys)",
+                row: dangling,
+                detail: format!(
+                    "{dangling} rows refer to missing rows; the migration to {to} was undone"
+                ),
+            });
+        }
         tx.pragma_update(None, "user_version", to).map_err(fail)?;
         tx.commit().map_err(fail)?;
         tracing::info!(from, to, "store schema migrated");

@@ -144,7 +144,7 @@ impl Tx<'_> {
         let keep = i64::try_from(keep).unwrap_or(i64::MAX);
         let empty: Vec<i64> = self.collect(
             "SELECT d.id FROM devices d \
-             WHERE NOT EXISTS (SELECT 1 FROM sessions s WHERE s.device_id = d.id \
+             WHERE d.account_id = ?3 AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.device_id = d.id \
                     AND (s.result = 'running' \
                          OR EXISTS (SELECT 1 FROM session_counts c WHERE c.session_id = s.id))) \
                AND NOT EXISTS (SELECT 1 FROM item_versions v WHERE v.device_id = d.id) \
@@ -156,7 +156,7 @@ impl Tx<'_> {
              ORDER BY (SELECT MAX(s.started_at) FROM sessions s WHERE s.device_id = d.id) DESC, \
                       d.id DESC \
              LIMIT ?2 OFFSET ?1",
-            [keep, i64::MAX],
+            [keep, i64::MAX, self.tenant()],
             |row| row.get(0),
             || "finding devices that never exchanged anything".into(),
         )?;
@@ -276,9 +276,12 @@ impl Tx<'_> {
     }
 
     pub fn session(&self, session: SessionId) -> Result<SessionRecord> {
-        let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1");
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1 \
+             AND device_id IN (SELECT id FROM devices WHERE account_id = ?2)"
+        );
         let mut record = self
-            .query_row_cached(&sql, [session.0], session_from_row)
+            .query_row_cached(&sql, [session.0, self.tenant()], session_from_row)
             .optional()
             .context(|| format!("reading session {session}"))?
             .ok_or(StoreError::SessionNotFound(session))?;
@@ -289,13 +292,15 @@ impl Tx<'_> {
     /// Sessions, newest first, optionally of one device, at most `limit`.
     pub fn sessions(&self, device: Option<DeviceId>, limit: usize) -> Result<Vec<SessionRecord>> {
         let sql = format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE (CAST(?1 AS BIGINT) IS NULL OR device_id = ?1) \
+            "SELECT {SESSION_COLUMNS} FROM sessions \
+             WHERE (CAST(?1 AS BIGINT) IS NULL OR device_id = ?1) \
+             AND device_id IN (SELECT id FROM devices WHERE account_id = ?3) \
              ORDER BY id DESC LIMIT ?2"
         );
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut records = self.collect(
             &sql,
-            params![optional_id(device), limit],
+            params![optional_id(device), limit, self.tenant()],
             session_from_row,
             || "listing sessions".into(),
         )?;

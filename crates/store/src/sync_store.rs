@@ -53,6 +53,10 @@ impl SyncStore for Tx<'_> {
         Ok(Tx::account_digest(self, name)?)
     }
 
+    fn enter_account(&self, account: Option<&str>) -> StorageResult<()> {
+        Ok(Tx::enter_account(self, account)?)
+    }
+
     fn begin_session(&self, new: &NewSession<'_>) -> StorageResult<SessionId> {
         Ok(Tx::begin_session(self, new)?)
     }

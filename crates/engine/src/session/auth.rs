@@ -19,6 +19,9 @@ use super::{Result, Session};
 #[derive(Debug, Clone, Default)]
 pub(super) struct Auth {
     pub(super) authenticated: bool,
+    /// The account it authenticated as (`None`: the transport needs no login): whose data
+    /// the session works in (see [`SyncStore::enter_account`]).
+    pub(super) account: Option<String>,
     /// Refused attempts in this session; the session ends at the configured maximum.
     pub(super) failures: u32,
     /// Nonces handed out in this session (one of their inputs).
@@ -45,6 +48,7 @@ impl Session {
         let policy = self.config.auth_for(&self.params.transport);
         if policy == AuthPolicy::None {
             self.state.auth.authenticated = true;
+            store.enter_account(None)?;
             return Ok(Ok(Status::for_header("0", header, StatusCode::Ok)));
         }
         let Some(cred) = header.cred.as_deref().or(command_cred) else {
@@ -57,15 +61,25 @@ impl Session {
             .and_then(|m| text(&m.type_))
             .unwrap_or(auth::BASIC)
             .to_ascii_lowercase();
+        let mut account = None;
         let accepted = match auth_type.as_str() {
             auth::BASIC if policy == AuthPolicy::Basic => match auth::parse_basic(&cred.data) {
                 Some((name, password)) => {
-                    credentials::basic_matches(store.account_digest(&name)?, &name, &password)
+                    let matches =
+                        credentials::basic_matches(store.account_digest(&name)?, &name, &password);
+                    if matches {
+                        store.enter_account(Some(&name))?;
+                        account = Some(name);
+                    }
+                    matches
                 }
                 None => false,
             },
             auth::MD5 => {
                 let name = text(&header.source.loc_name).unwrap_or("");
+                // The device's stored nonce is in the data of the account it names.
+                store.enter_account(Some(name))?;
+                account = Some(name.to_string());
                 // The nonce the device got with its last 212, or our challenge this session.
                 let stored = match store.find_device(&self.state.peer.client_uri)? {
                     Some(device) => device.next_nonce,
@@ -91,6 +105,7 @@ impl Session {
         }
         tracing::info!(auth_type, "authenticated");
         self.state.auth.authenticated = true;
+        self.state.auth.account = account;
         self.state.auth.session_nonce = None;
         let mut status = Status::for_header("0", header, StatusCode::AuthenticationAccepted);
         if auth_type == auth::MD5 {

@@ -290,6 +290,12 @@ impl Session {
         self.state.store_session
     }
 
+    /// The account the phone logged in as; `None` before, or on a transport without login.
+    /// Its device and session records are in that account's data.
+    pub fn account(&self) -> Option<&str> {
+        self.state.auth.account.as_deref()
+    }
+
     /// The device, once the first message came.
     pub fn device(&self) -> Option<DeviceId> {
         self.state.device
@@ -349,6 +355,9 @@ impl Session {
     /// it as cut (anchors do not move).
     pub fn abort<S: SyncStore + ?Sized>(&mut self, store: &S, now: Timestamp) -> Result<()> {
         let _guard = self.span.clone().entered();
+        if self.state.auth.authenticated {
+            store.enter_account(self.state.auth.account.as_deref())?;
+        }
         if let (Some(session), false) = (self.state.store_session, self.state.session_ended) {
             store.end_session(session, SessionResult::Cut, Some("transport closed"), now)?;
             self.state.session_ended = true;
@@ -379,6 +388,9 @@ impl Session {
         let header = message.header.as_ref().ok_or(EngineError::NoHeader)?;
         if !self.state.started {
             self.start(message, header, encoding);
+        }
+        if self.state.auth.authenticated {
+            store.enter_account(self.state.auth.account.as_deref())?;
         }
         self.state.peer.msg_id = header.msg_id;
         if let Some(size) = meta(&header.meta).and_then(|m| m.max_msg_size) {

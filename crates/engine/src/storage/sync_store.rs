@@ -51,6 +51,15 @@ pub trait SyncStore {
     /// The account's `md5("name:password")`, `None` if there is no such account. The engine
     /// checks basic and md5 credentials against it ([`crate::credentials`]).
     fn account_digest(&self, name: &str) -> Result<Option<[u8; 16]>>;
+    /// From here on (until the transaction ends) works in the data of the account the
+    /// session authenticated as (`None`: a session without login), before the engine reads
+    /// or writes anything of a device or an item. A store serving several accounts keeps
+    /// each one's devices, items and history apart, and may make one account's messages wait
+    /// for one another; a store of one household's data needs to do nothing.
+    fn enter_account(&self, account: Option<&str>) -> Result<()> {
+        let _ = account;
+        Ok(())
+    }
 
     // ----- sessions -----
 
