@@ -33,6 +33,14 @@ pub struct AddArgs {
     /// Read the password from the first line of standard input.
     #[arg(long)]
     password_stdin: bool,
+    /// The account's phones sync data of its own, which no other account sees (the default
+    /// on a PostgreSQL store, which hosts many users).
+    #[arg(long, conflicts_with = "shared")]
+    own_data: bool,
+    /// The account's phones share the household's data with every phone that needs no
+    /// login (the default on an SQLite store).
+    #[arg(long)]
+    shared: bool,
 }
 
 // Written by hand so that `{:?}` of the arguments (clap, tracing) never shows the password.
@@ -42,6 +50,8 @@ impl std::fmt::Debug for AddArgs {
             .field("name", &self.name)
             .field("password", &self.password.as_ref().map(|_| "<hidden>"))
             .field("password_stdin", &self.password_stdin)
+            .field("own_data", &self.own_data)
+            .field("shared", &self.shared)
             .finish()
     }
 }
@@ -51,8 +61,18 @@ pub fn run(db: &Path, command: AccountCommand) -> Result<(), Failure> {
     match command {
         AccountCommand::Add(args) => {
             let password = password(&args)?;
-            store.transaction(|tx| tx.add_account(&args.name, &password, now()))?;
-            println!("account {} added", args.name);
+            let own_data = if args.own_data || args.shared {
+                args.own_data
+            } else {
+                store.is_postgres()
+            };
+            store.transaction(|tx| tx.add_account_with(&args.name, &password, own_data, now()))?;
+            let data = if own_data {
+                "with data of its own"
+            } else {
+                "sharing the household's data"
+            };
+            println!("account {} added, {data}", args.name);
         }
         AccountCommand::List => {
             let accounts = store.read(|tx| tx.accounts())?;
@@ -60,8 +80,13 @@ pub fn run(db: &Path, command: AccountCommand) -> Result<(), Failure> {
                 println!("no accounts (add one: handsync account add NAME --password-stdin)");
             }
             for account in accounts {
+                let data = if account.own_data {
+                    "own data"
+                } else {
+                    "household's data"
+                };
                 println!(
-                    "{}\tcreated {}",
+                    "{}\tcreated {}\t{data}",
                     account.name,
                     format_time(account.created_at)
                 );

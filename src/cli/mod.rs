@@ -35,11 +35,18 @@ pub struct Cli {
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
 
-    /// The SQLite store. Default: $HANDSYNC_DB, else the configuration's `db` (serve, sync,
-    /// desktop, doctor), else $XDG_DATA_HOME/handsync/handsync.db
-    /// (~/.local/share/handsync/handsync.db).
-    #[arg(long, global = true, value_name = "PATH")]
+    /// The store: an SQLite file, or a PostgreSQL database as
+    /// postgres://USER:PASSWORD@HOST:PORT/DATABASE (hosting many users; docs/hosting.md).
+    /// Default: $HANDSYNC_DB, else the configuration's `db` (serve, sync, desktop, doctor),
+    /// else $XDG_DATA_HOME/handsync/handsync.db (~/.local/share/handsync/handsync.db).
+    #[arg(long, global = true, value_name = "PATH|URL")]
     db: Option<PathBuf>,
+
+    /// Work in the data of this account (one with data of its own, as on a hosted store):
+    /// devices, history, export, import, restore and rejected then see only its phones and
+    /// items. Default: the household's data.
+    #[arg(long, global = true, value_name = "NAME")]
+    account: Option<String>,
 
     #[command(subcommand)]
     command: Command,
@@ -138,6 +145,7 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), Failure> {
     let db = cli.db;
+    support::set_account(cli.account);
     match cli.command {
         Command::Decode(args) => codec::decode(&args),
         Command::Encode(args) => codec::encode(&args),

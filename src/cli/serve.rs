@@ -204,18 +204,23 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::bad_input(e.to_string()))?;
     let db_path = resolve_db(db, &file)?;
     let mut store = support::open_store(&db_path)?;
+    // A PostgreSQL store hosts many users' phones on a server: no desktop of theirs to keep a
+    // vdir for or notify, unless the configuration or --vdir asks for it.
+    let hosted = store.is_postgres();
     let orphaned = support::cut_orphaned_sessions(&mut store)?;
     let server_id = server.server_id.clone();
     let plug_server = server.clone();
     // The phone starts these syncs, with nobody at a terminal: its user learns how they
     // ended from the desktop.
-    let notifier = (!args.no_notify && file.notify.enabled != Some(false))
+    let notify_default = !hosted;
+    let notifier = (!args.no_notify && file.notify.enabled.unwrap_or(notify_default))
         .then(|| Arc::new(DesktopNotifier::new()));
     let mut observers: Vec<Arc<dyn SessionObserver>> = Vec::new();
     if let Some(notifier) = &notifier {
         observers.push(notifier.clone());
     }
-    let desktop = (!args.no_desktop && file.desktop.enabled != Some(false)).then(|| {
+    let desktop_default = !hosted || args.vdir.is_some();
+    let desktop = (!args.no_desktop && file.desktop.enabled.unwrap_or(desktop_default)).then(|| {
         (
             super::desktop::settings(&file, &db_path, args.vdir.clone(), &server),
             Arc::new(DesktopTrigger::default()),
@@ -245,7 +250,7 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
     // Status lines on stdout (the journal under systemd; tests read the port from them).
     println!(
         "handsync: serving as \"{server_id}\", database {}",
-        db_path.display()
+        support::describe_db(&db_path)
     );
     if orphaned > 0 {
         println!(

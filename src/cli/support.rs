@@ -33,9 +33,36 @@ pub fn db_path(explicit: Option<PathBuf>) -> Result<PathBuf, Failure> {
     Ok(data_home.join("handsync").join("handsync.db"))
 }
 
+/// The store as messages name it: the file, or the PostgreSQL URL without its password.
+pub fn describe_db(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    if handsync_store::is_postgres_url(&text) {
+        handsync_store::redact_url(&text)
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// The account named with `--account`, whose data the command works in.
+static ACCOUNT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+/// Remembers `--account` for [`open_store`] (once, as the command line is read).
+pub fn set_account(account: Option<String>) {
+    let _ = ACCOUNT.set(account);
+}
+
 /// Opens the store, creating its directory (owner-only: it holds account digests); a
-/// `postgres://` URL opens that PostgreSQL database instead.
+/// `postgres://` URL opens that PostgreSQL database instead. With `--account`, the store
+/// works in that account's data.
 pub fn open_store(path: &Path) -> Result<Store, Failure> {
+    let mut store = open_store_file(path)?;
+    if let Some(Some(account)) = ACCOUNT.get() {
+        store.use_account(account).map_err(store_failure)?;
+    }
+    Ok(store)
+}
+
+fn open_store_file(path: &Path) -> Result<Store, Failure> {
     if path.to_str().is_some_and(handsync_store::is_postgres_url) {
         return Store::open(path).map_err(store_failure);
     }

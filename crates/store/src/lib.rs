@@ -122,6 +122,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// An open store: one connection, to an SQLite file (or memory) or a PostgreSQL database.
 pub struct Store {
     conn: db::Connection,
+    /// The account whose data every transaction begun here works in ([`Store::use_account`]);
+    /// `None`: the household's.
+    account: Option<String>,
     path: Option<PathBuf>,
     /// For PostgreSQL: the server and database, without the password (messages, logs).
     server: Option<String>,
@@ -183,6 +186,7 @@ impl Store {
         let conn = rusqlite::Connection::open(&path).map_err(open_err)?;
         let mut store = Store {
             conn: db::Connection::Sqlite(conn),
+            account: None,
             path: Some(path.clone()),
             server: None,
         };
@@ -209,6 +213,7 @@ impl Store {
         })?;
         let mut store = Store {
             conn: db::Connection::Postgres(conn),
+            account: None,
             path: None,
             server: Some(what.clone()),
         };
@@ -223,6 +228,7 @@ impl Store {
             .context(|| "opening an in-memory store".into())?;
         let mut store = Store {
             conn: db::Connection::Sqlite(conn),
+            account: None,
             path: None,
             server: None,
         };
@@ -348,7 +354,23 @@ impl Store {
             .conn
             .begin(db::Begin::Write)
             .context(|| "beginning a transaction".into())?;
-        Ok(Tx::new(tx))
+        let tx = Tx::new(tx);
+        if let Some(account) = &self.account {
+            tx.enter_account(Some(account))?;
+        }
+        Ok(tx)
+    }
+
+    /// From here on every transaction begun on this store works in the data of account
+    /// `name` (see [`Tx::enter_account`]): how the CLI looks at, exports, imports and restores
+    /// one account's data. Fails if there is no such account.
+    pub fn use_account(&mut self, name: &str) -> Result<()> {
+        let exists = self.read(|tx| tx.account_tenant(name))?.is_some();
+        if !exists {
+            return Err(StoreError::AccountNotFound(name.to_string()));
+        }
+        self.account = Some(name.to_string());
+        Ok(())
     }
 
     /// Runs `f` in one write transaction: committed if it returns `Ok`, rolled back otherwise.
@@ -372,6 +394,9 @@ impl Store {
             .begin(db::Begin::Read)
             .context(|| "beginning a read transaction".into())?;
         let tx = Tx::new(tx);
+        if let Some(account) = &self.account {
+            tx.enter_account(Some(account))?;
+        }
         let value = f(&tx);
         tx.rollback()?;
         value
