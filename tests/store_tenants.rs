@@ -6,9 +6,7 @@
 mod engine_phone;
 mod support;
 
-#[path = "support/postgres.rs"]
-mod postgres;
-
+use engine_phone::test_postgres as postgres;
 use engine_phone::{vcard, Auth, Phone};
 use handsync::engine::{AuthPolicy, ServerConfig};
 use handsync::store::{
@@ -122,15 +120,16 @@ fn accounts_never_see_each_others_data(location: &str) {
         )
     });
     assert!(matches!(tried, Err(StoreError::ItemNotFound(_))));
-    let tried = bob.transaction(|tx| tx.delete_item(alices, &Cause::pc(Reason::DeletedOnPc), Timestamp(20)));
+    let tried = bob
+        .transaction(|tx| tx.delete_item(alices, &Cause::pc(Reason::DeletedOnPc), Timestamp(20)));
     assert!(matches!(tried, Err(StoreError::ItemNotFound(_))));
-    let tried = bob.transaction(|tx| tx.restore_item(alices, PointInTime::Revision(Revision(1)), Timestamp(20)));
+    let tried = bob.transaction(|tx| {
+        tx.restore_item(alices, PointInTime::Revision(Revision(1)), Timestamp(20))
+    });
     assert!(tried.is_err());
     // A restore of the whole datastore touches only the account's own items.
-    bob.transaction(|tx| {
-        tx.delete_item(bobs, &Cause::pc(Reason::DeletedOnPc), Timestamp(30))
-    })
-    .unwrap();
+    bob.transaction(|tx| tx.delete_item(bobs, &Cause::pc(Reason::DeletedOnPc), Timestamp(30)))
+        .unwrap();
     let report = bob
         .transaction(|tx| {
             tx.restore_datastore(
@@ -180,11 +179,13 @@ fn phones_of_two_accounts_sync_apart(store: Store) {
         ..ServerConfig::default()
     };
     let mut server = engine_phone::Server::with_store(store, config);
-    server.store.transaction(|tx| {
-        tx.add_account_with("alice", "a-secret", true, Timestamp(1))?;
-        tx.add_account_with("bob", "b-secret", true, Timestamp(1))
-    })
-    .unwrap();
+    server
+        .store
+        .transaction(|tx| {
+            tx.add_account_with("alice", "a-secret", true, Timestamp(1))?;
+            tx.add_account_with("bob", "b-secret", true, Timestamp(1))
+        })
+        .unwrap();
 
     let mut alices = Phone::new(Version::V1_2, Encoding::Wbxml);
     alices.credentials = Some(("alice".into(), "a-secret".into(), Auth::Md5));
@@ -196,7 +197,11 @@ fn phones_of_two_accounts_sync_apart(store: Store) {
     for n in 2..6 {
         bobs.add(&vcard(n));
     }
-    assert!(alices.sync(&mut server, AlertCode::SlowSync, None).completed);
+    assert!(
+        alices
+            .sync(&mut server, AlertCode::SlowSync, None)
+            .completed
+    );
     assert!(bobs.sync(&mut server, AlertCode::SlowSync, None).completed);
     // A two-way sync each: nothing of the other account comes over.
     let outcome = alices.sync(&mut server, AlertCode::TwoWay, None);
@@ -210,10 +215,16 @@ fn phones_of_two_accounts_sync_apart(store: Store) {
 
     let store = &mut server.store;
     store.use_account("alice").unwrap();
-    assert_eq!(store.read(|tx| tx.item_count(Datastore::Contacts)).unwrap(), 3);
+    assert_eq!(
+        store.read(|tx| tx.item_count(Datastore::Contacts)).unwrap(),
+        3
+    );
     assert_eq!(store.read(|tx| tx.devices()).unwrap().len(), 1);
     store.use_account("bob").unwrap();
-    assert_eq!(store.read(|tx| tx.item_count(Datastore::Contacts)).unwrap(), 4);
+    assert_eq!(
+        store.read(|tx| tx.item_count(Datastore::Contacts)).unwrap(),
+        4
+    );
     let devices = store.read(|tx| tx.devices()).unwrap();
     assert_eq!(devices.len(), 1);
     assert_eq!(store.read(|tx| tx.sessions(None, 10)).unwrap().len(), 2);

@@ -220,12 +220,13 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
         observers.push(notifier.clone());
     }
     let desktop_default = !hosted || args.vdir.is_some();
-    let desktop = (!args.no_desktop && file.desktop.enabled.unwrap_or(desktop_default)).then(|| {
-        (
-            super::desktop::settings(&file, &db_path, args.vdir.clone(), &server),
-            Arc::new(DesktopTrigger::default()),
-        )
-    });
+    let desktop =
+        (!args.no_desktop && file.desktop.enabled.unwrap_or(desktop_default)).then(|| {
+            (
+                super::desktop::settings(&file, &db_path, args.vdir.clone(), &server),
+                Arc::new(DesktopTrigger::default()),
+            )
+        });
     if let Some((_, trigger)) = &desktop {
         observers.push(trigger.clone());
     }

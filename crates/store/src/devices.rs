@@ -122,7 +122,8 @@ impl Tx<'_> {
     }
 
     pub fn device_by_uri(&self, uri: &str) -> Result<Option<DeviceRecord>> {
-        let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE uri = ?1 AND account_id = ?2");
+        let sql =
+            format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE uri = ?1 AND account_id = ?2");
         self.query_row_cached(&sql, params![uri, self.tenant()], device_from_row)
             .optional()
             .context(|| format!("reading device {uri}"))

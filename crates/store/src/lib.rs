@@ -212,7 +212,7 @@ impl Store {
             source,
         })?;
         let mut store = Store {
-            conn: db::Connection::Postgres(conn),
+            conn: db::Connection::Postgres(Box::new(conn)),
             account: None,
             path: None,
             server: Some(what.clone()),
