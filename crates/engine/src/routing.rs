@@ -647,7 +647,10 @@ mod tests {
         assert_eq!(RemoteLookup::of(Route::Header(CLIENT), &first), None);
         let mut headless = later.clone();
         headless.header = None;
-        assert_eq!(RemoteLookup::of(Route::Key(SessionKey(42)), &headless), None);
+        assert_eq!(
+            RemoteLookup::of(Route::Key(SessionKey(42)), &headless),
+            None
+        );
         assert_eq!(RemoteLookup::of(Route::Header(CLIENT), &headless), None);
     }
 

@@ -195,11 +195,7 @@ impl Tx<'_> {
                  AND r.syncml_session_id = ?2 AND r.device_uri = ?3 \
                  ORDER BY r.opened_at DESC LIMIT 1"
             ),
-            params![
-                header.client.to_string(),
-                header.session_id,
-                header.device
-            ],
+            params![header.client.to_string(), header.session_id, header.device],
             route_from_row,
         )
         .optional()
