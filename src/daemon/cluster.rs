@@ -124,6 +124,16 @@ pub struct Membership {
     pub directory: NodeDirectory,
 }
 
+/// Where a message's session lives, as the routes say.
+pub(super) enum Whereabouts {
+    /// In this process (or nowhere anyone knows of).
+    Here,
+    /// Another live node holds it.
+    Elsewhere(RemoteSession),
+    /// Its node is gone; the session was recorded as cut.
+    Gone,
+}
+
 /// The hub's side of being a node: the registration, the heartbeat, the routes of the open
 /// HTTP sessions.
 pub(super) struct ClusterNode {
@@ -261,13 +271,17 @@ impl ClusterNode {
         Ok(())
     }
 
-    /// Where the session a message names lives, when another node holds it. A route left
-    /// by this node, or by a node gone silent, is ended here (recorded as cut).
-    pub(super) fn find_elsewhere(
+    /// Where the session a message names lives. `here` is the session of this process the
+    /// message would go to (by its header), if any: another node's route for the same header
+    /// opened later means the client started a new session there, which wins. A route left by
+    /// this node, or one of a node gone silent, is ended on the way (the latter recorded as
+    /// cut).
+    pub(super) fn whereabouts(
         &mut self,
         store: &mut Store,
         lookup: &RemoteLookup,
-    ) -> Result<Option<RemoteSession>, StoreError> {
+        here: Option<SessionKey>,
+    ) -> Result<Whereabouts, StoreError> {
         let route = store.read(|tx| match lookup {
             RemoteLookup::Key(key) => tx.session_route(*key),
             RemoteLookup::Header(header) => tx.session_route_by_header(header),
@@ -276,17 +290,19 @@ impl ClusterNode {
             key, node, owner, ..
         }) = route
         else {
-            return Ok(None);
+            return Ok(Whereabouts::Here);
         };
         let now = super::hub::unix_now();
         if node == self.membership.id {
-            // Not in this process's table: a route whose removal failed.
-            store.transaction(|tx| tx.remove_session_route(key))?;
-            return Ok(None);
+            if Some(key) != here && !self.routed.contains_key(&key) {
+                // Not in this process's table: a route whose removal failed.
+                store.transaction(|tx| tx.remove_session_route(key))?;
+            }
+            return Ok(Whereabouts::Here);
         }
         match owner {
             Some((address, heartbeat)) if heartbeat >= self.stale_before(now) => {
-                Ok(Some(RemoteSession { key, node, address }))
+                Ok(Whereabouts::Elsewhere(RemoteSession { key, node, address }))
             }
             _ => {
                 let why =
@@ -298,7 +314,7 @@ impl ClusterNode {
                     store_session = ?cut,
                     "a message for a session whose node is gone: the session is recorded as cut"
                 );
-                Ok(None)
+                Ok(Whereabouts::Gone)
             }
         }
     }

@@ -11,7 +11,7 @@ use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::cluster::{ClusterNode, Membership};
+use super::cluster::{ClusterNode, Membership, Whereabouts};
 use super::observe::{phone_name, Outcome, SessionEnd, SessionObserver, SessionProgress};
 use crate::engine::routing::{RemoteLookup, RouteError, SessionLimits, SessionTable};
 use crate::engine::{EngineError, ServerConfig, Session, SessionParams};
@@ -213,22 +213,62 @@ impl Worker {
     /// The answer to a message no session here took: the session another node holds, when
     /// the transport may relay there; else unknown.
     fn not_here(&mut self, arrival: &Arrival, message: &Message) -> HubError {
+        match self.whereabouts(arrival, message, None) {
+            Ok(Whereabouts::Elsewhere(remote)) => HubError::HeldElsewhere(remote),
+            Ok(Whereabouts::Here | Whereabouts::Gone) => HubError::UnknownSession,
+            Err(error) => error,
+        }
+    }
+
+    /// Where the session of a message that may be relayed lives, as the routes say; `here`
+    /// is the session of this process it would go to.
+    fn whereabouts(
+        &mut self,
+        arrival: &Arrival,
+        message: &Message,
+        here: Option<SessionKey>,
+    ) -> Result<Whereabouts, HubError> {
         let (Some(cluster), Binding::Request { relayed: false }) =
             (&mut self.cluster, arrival.binding)
         else {
-            return HubError::UnknownSession;
+            return Ok(Whereabouts::Here);
         };
         let Some(lookup) = RemoteLookup::of(arrival.route, message) else {
-            return HubError::UnknownSession;
+            return Ok(Whereabouts::Here);
         };
-        match cluster.find_elsewhere(&mut self.store, &lookup) {
-            Ok(Some(remote)) => HubError::HeldElsewhere(remote),
-            Ok(None) => HubError::UnknownSession,
-            Err(error) => {
+        cluster
+            .whereabouts(&mut self.store, &lookup, here)
+            .map_err(|error| {
                 tracing::error!(%error, "looking up which node holds a session failed");
                 HubError::Engine(error.into())
-            }
+            })
+    }
+
+    /// A message of a client that ignores RespURI, matching a session here by its header:
+    /// when the client has since started a session with the same header on another node
+    /// (nginx sent its first message there), that one is the client's. The session here is
+    /// left behind, as when a client starts anew on one node.
+    fn started_anew_elsewhere(
+        &mut self,
+        arrival: &Arrival,
+        message: &Message,
+    ) -> Result<(), HubError> {
+        let Some(RemoteLookup::Header(header)) = RemoteLookup::of(arrival.route, message) else {
+            return Ok(());
+        };
+        let Some(here) = self.sessions.by_header(&header) else {
+            return Ok(());
+        };
+        let answer = match self.whereabouts(arrival, message, Some(here))? {
+            Whereabouts::Here => return Ok(()),
+            Whereabouts::Elsewhere(remote) => HubError::HeldElsewhere(remote),
+            Whereabouts::Gone => HubError::UnknownSession,
+        };
+        if let Some(open) = self.sessions.remove(here) {
+            let why = "client started a new session on another node";
+            self.cut(here, open, Ending::Abandoned(why));
         }
+        Err(answer)
     }
 
     fn until_next_expiry(&self) -> Duration {
@@ -247,6 +287,9 @@ impl Worker {
 
     fn deliver(&mut self, arrival: Arrival, bytes: &[u8]) -> Result<Delivered, HubError> {
         let (message, encoding) = decode_message(bytes)?;
+        if self.cluster.is_some() {
+            self.started_anew_elsewhere(&arrival, &message)?;
+        }
         let config = &self.config;
         let routed = self.sessions.route(
             arrival.route,

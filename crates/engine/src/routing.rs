@@ -322,6 +322,11 @@ impl<T> SessionTable<T> {
             .map(|(key, entry)| (*key, &entry.session))
     }
 
+    /// The session a message carrying this client header goes to, if one is open.
+    pub fn by_header(&self, header: &HeaderKey) -> Option<SessionKey> {
+        self.by_header.get(header).copied()
+    }
+
     /// The client header a session was opened by (HTTP clients), which later messages that
     /// ignore RespURI carry.
     pub fn header_key(&self, key: SessionKey) -> Option<&HeaderKey> {
@@ -667,6 +672,7 @@ mod tests {
             10,
         );
         let header = table.header_key(by_header.key).expect("opened by header");
+        assert_eq!(table.by_header(header), Some(by_header.key));
         assert_eq!(
             (header.session_id.as_str(), header.device.as_str()),
             ("7", "IMEI:1")

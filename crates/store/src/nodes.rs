@@ -176,6 +176,16 @@ impl Tx<'_> {
         .context(|| format!("forgetting the route of session {}", key.to_hex()))
     }
 
+    /// Every recorded route, by key.
+    pub fn session_routes(&self) -> Result<Vec<SessionRoute>> {
+        self.collect(
+            &format!("SELECT {ROUTE_COLUMNS} ORDER BY r.session_key"),
+            [],
+            route_from_row,
+            || "listing the routes of open sessions".into(),
+        )
+    }
+
     /// The route of the session with our key `key`.
     pub fn session_route(&self, key: SessionKey) -> Result<Option<SessionRoute>> {
         self.query_row_cached(
@@ -335,6 +345,7 @@ mod tests {
                     store_session: Some(session),
                 };
                 assert_eq!(tx.session_route(SessionKey(0xabc))?, Some(expected.clone()));
+                assert_eq!(tx.session_routes()?, vec![expected.clone()]);
                 assert_eq!(tx.session_route_by_header(&phone)?, Some(expected));
                 assert_eq!(tx.session_route_by_header(&header("IMEI:2"))?, None);
                 assert_eq!(tx.session_route(SessionKey(1))?, None);
