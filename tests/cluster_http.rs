@@ -8,7 +8,6 @@
 //! HANDSYNC_REQUIRE_ORACLES is set.
 
 #[path = "support/emulator.rs"]
-#[allow(dead_code)]
 mod emulator_support;
 mod support;
 
