@@ -11,7 +11,7 @@ use super::progress::{LinkRate, SyncProgress};
 use super::support;
 use super::sync::plug_call_options;
 use super::Failure;
-use crate::daemon::cluster::NodeAddress;
+use crate::daemon::cluster::{NodeAddress, MISSED_HEARTBEATS};
 use crate::daemon::config::{
     default_config_path, parse_listen, ConfigFile, DEFAULT_HTTP_LISTEN, DEFAULT_IDLE_TIMEOUT,
 };
@@ -229,7 +229,8 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
     };
     let db_path = resolve_db(db, &file)?;
     let mut store = support::open_store(&db_path)?;
-    let orphaned = support::cut_orphaned_sessions(&mut store)?;
+    let orphaned =
+        support::cut_orphaned_sessions(&mut store, cluster.heartbeat * MISSED_HEARTBEATS)?;
     let server_id = server.server_id.clone();
     let plug_server = server.clone();
     // The phone starts these syncs, with nobody at a terminal: its user learns how they

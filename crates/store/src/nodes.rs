@@ -13,6 +13,7 @@ use handsync_engine::storage::{SessionId, SessionResult, Timestamp};
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::error::{Context, Result};
+use super::owner::{Liveness, ProcessTag};
 use super::types::{id_column, optional_id_column, text_column};
 use super::Tx;
 
@@ -90,14 +91,16 @@ const ROUTE_COLUMNS: &str = "r.session_key, r.node_id, n.address, n.heartbeat_at
      r.store_session_id FROM cluster_sessions r LEFT JOIN cluster_nodes n ON n.id = r.node_id";
 
 impl Tx<'_> {
-    /// Registers a node (or brings back one that was removed), with its heartbeat at `now`.
+    /// Registers a node run by this process (or brings back one that was removed), with
+    /// its heartbeat at `now`.
     pub fn register_node(&self, id: &str, address: &str, now: Timestamp) -> Result<()> {
+        let process = ProcessTag::current().map(ProcessTag::to_column);
         self.execute_cached(
-            "INSERT INTO cluster_nodes (id, address, started_at, heartbeat_at) \
-             VALUES (?1, ?2, ?3, ?3) \
+            "INSERT INTO cluster_nodes (id, address, process, started_at, heartbeat_at) \
+             VALUES (?1, ?2, ?3, ?4, ?4) \
              ON CONFLICT (id) DO UPDATE SET address = excluded.address, \
-             heartbeat_at = excluded.heartbeat_at",
-            params![id, address, now.0],
+             process = excluded.process, heartbeat_at = excluded.heartbeat_at",
+            params![id, address, process, now.0],
         )
         .map(drop)
         .context(|| format!("registering node {id}"))
@@ -285,6 +288,51 @@ impl Tx<'_> {
         Ok(gone)
     }
 
+    /// [`Tx::cut_orphaned_sessions`] for a database that serve processes on other hosts
+    /// share: a running session whose owner is the process of a node on another host (another
+    /// boot id, which [`Tx::cut_orphaned_sessions`] takes for a process from before a
+    /// restart) with a heartbeat at or after `stale_before` is left alone. The others are
+    /// judged as there, by /proc on this host: ended or unrecorded owners are cut.
+    pub fn cut_orphaned_sessions_sparing_nodes(
+        &self,
+        stale_before: Timestamp,
+        now: Timestamp,
+    ) -> Result<Vec<SessionId>> {
+        let Some(current) = ProcessTag::current() else {
+            return Ok(Vec::new());
+        };
+        let running = self.collect(
+            "SELECT s.id, s.owner, EXISTS (SELECT 1 FROM cluster_nodes n \
+                 WHERE n.process = s.owner AND n.heartbeat_at >= ?1) \
+             FROM sessions s WHERE s.result = 'running' ORDER BY s.id",
+            [stale_before.0],
+            |row| {
+                Ok((
+                    id_column::<SessionId>(row, 0)?,
+                    row.get::<_, Option<String>>(1)?,
+                    row.get::<_, bool>(2)?,
+                ))
+            },
+            || "listing running sessions".into(),
+        )?;
+        let mut cut = Vec::new();
+        for (session, owner, of_live_node) in running {
+            let why = match owner.as_deref().map(ProcessTag::from_column) {
+                Some(Some(owner)) if of_live_node && owner.boot_id != current.boot_id => continue,
+                Some(Some(owner)) => match owner.liveness(current) {
+                    Liveness::Alive => continue,
+                    Liveness::Ended(why) => why,
+                },
+                Some(None) => "the process serving it ended (its owner was unreadable)".into(),
+                None => "the process serving it ended (it was not recorded)".into(),
+            };
+            self.end_session(session, SessionResult::Cut, Some(&why), now)?;
+            tracing::info!(%session, owner = owner.as_deref().unwrap_or("none"), reason = %why, "session of an ended process cut");
+            cut.push(session);
+        }
+        Ok(cut)
+    }
+
     fn session_is_running(&self, session: SessionId) -> Result<bool> {
         let result: Option<SessionResult> = self
             .query_row_cached(
@@ -417,6 +465,65 @@ mod tests {
                 assert_eq!(tx.session_route(SessionKey(1))?, None);
                 assert!(tx.session_route(SessionKey(3))?.is_some());
                 assert_eq!(tx.nodes()?.len(), 1);
+                Ok::<_, crate::StoreError>(())
+            })
+            .unwrap();
+    }
+
+    /// A session of a live node on another host is no orphan; once the node is stale, its
+    /// other boot says its process ended. On this host /proc knows better than a heartbeat.
+    #[test]
+    fn sessions_of_live_nodes_on_other_hosts_are_spared() {
+        let mut store = Store::open_in_memory().unwrap();
+        let current = ProcessTag::current().expect("Linux has /proc");
+        let elsewhere = ProcessTag {
+            boot_id: "00000000-0000-0000-0000-000000000001".into(),
+            ..current.clone()
+        };
+        store
+            .transaction(|tx| {
+                tx.register_node("here", "127.0.0.1:1", Timestamp(100))?;
+                tx.register_node("there", "192.0.2.9:9180", Timestamp(100))?;
+                // As the other host's process registered itself.
+                tx.execute_cached(
+                    "UPDATE cluster_nodes SET process = ?1 WHERE id = 'there'",
+                    [elsewhere.to_column()],
+                )
+                .unwrap();
+                let session = running_session(tx, "IMEI:5");
+                tx.execute_cached(
+                    "UPDATE sessions SET owner = ?2 WHERE id = ?1",
+                    params![session.0, elsewhere.to_column()],
+                )
+                .unwrap();
+                // A dead process of this host, though its node has not gone stale yet.
+                let mut child = std::process::Command::new("true").spawn().unwrap();
+                let dead = ProcessTag {
+                    pid: child.id(),
+                    ..current.clone()
+                };
+                child.wait().unwrap();
+                tx.execute_cached(
+                    "UPDATE cluster_nodes SET process = ?1 WHERE id = 'here'",
+                    [dead.to_column()],
+                )
+                .unwrap();
+                let of_dead = running_session(tx, "IMEI:6");
+                tx.execute_cached(
+                    "UPDATE sessions SET owner = ?2 WHERE id = ?1",
+                    params![of_dead.0, dead.to_column()],
+                )
+                .unwrap();
+                assert_eq!(
+                    tx.cut_orphaned_sessions_sparing_nodes(Timestamp(90), Timestamp(110))?,
+                    vec![of_dead]
+                );
+                assert_eq!(tx.session(session)?.result, SessionResult::Running);
+                assert_eq!(
+                    tx.cut_orphaned_sessions_sparing_nodes(Timestamp(101), Timestamp(120))?,
+                    vec![session]
+                );
+                assert_eq!(tx.session(session)?.result, SessionResult::Cut);
                 Ok::<_, crate::StoreError>(())
             })
             .unwrap();

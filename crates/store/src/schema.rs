@@ -241,6 +241,8 @@ const V6: &str = r#"
 CREATE TABLE cluster_nodes (
     id           TEXT PRIMARY KEY,   -- random, per process
     address      TEXT NOT NULL,      -- HOST:PORT of its HTTP listener
+    -- The process, as sessions.owner names it: its sessions are not orphans while it beats.
+    process      TEXT,
     started_at   BIGINT NOT NULL,
     heartbeat_at BIGINT NOT NULL
 );
