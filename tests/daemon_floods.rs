@@ -42,6 +42,8 @@ fn start(name: &str, connections: ConnectionLimits) -> Running {
                 connections,
                 ..Limits::default()
             },
+            cluster: Default::default(),
+            trusted_proxies: Default::default(),
         },
     )
     .expect("the daemon starts");

@@ -42,6 +42,8 @@ impl ObexTcpWire {
                 obex_tcp_listen: vec!["127.0.0.1:0".parse().unwrap()],
                 idle_timeout: Duration::from_secs(300),
                 limits: Default::default(),
+                cluster: Default::default(),
+                trusted_proxies: Default::default(),
             },
         )
         .unwrap();

@@ -18,8 +18,8 @@ use crate::emulator::{
 };
 use crate::store::Datastore;
 use crate::transport::emulated::{
-    cable_modem_for, over_cable, over_http, pc_starts, phone_starts, CableRole, CutAction, CutLink,
-    EmulateError, LinkBytes,
+    cable_modem_for, over_cable, over_http_following, pc_starts, phone_starts, CableRole,
+    CutAction, CutLink, EmulateError, LinkBytes, RespUri,
 };
 use crate::transport::emulated_irda::{over_irda, AirSettings, IrdaRole};
 use crate::transport::emulated_irda_usb::{over_irda_usbip, BUSID as IRDA_BUSID};
@@ -182,6 +182,11 @@ pub struct EmulateArgs {
     /// Sync over HTTP with any SyncML server at this URL (http://HOST:PORT/PATH).
     #[arg(long, value_name = "URL", group = "wire")]
     http: Option<String>,
+
+    /// With --http: post every message to that URL, ignoring the server's RespURI, as some
+    /// old phones do.
+    #[arg(long, requires = "http")]
+    ignore_resp_uri: bool,
 
     /// two-way, slow, one-way-from-phone, refresh-from-phone, one-way-from-pc,
     /// refresh-from-pc (the phone starting; a PC-started session does what the PC asks).
@@ -452,7 +457,12 @@ pub fn run(args: &EmulateArgs) -> Result<(), Failure> {
             })
             .await
         } else if let Some(url) = &args.http {
-            over_http(url, phone, request, &mut |n| {
+            let resp_uri = if args.ignore_resp_uri {
+                RespUri::Ignore
+            } else {
+                RespUri::Follow
+            };
+            over_http_following(url, resp_uri, phone, request, &mut |n| {
                 show(&format!("{n} messages exchanged"))
             })
             .await

@@ -11,6 +11,7 @@ use super::progress::{LinkRate, SyncProgress};
 use super::support;
 use super::sync::plug_call_options;
 use super::Failure;
+use crate::daemon::cluster::{NodeAddress, MISSED_HEARTBEATS};
 use crate::daemon::config::{
     default_config_path, parse_listen, ConfigFile, DEFAULT_HTTP_LISTEN, DEFAULT_IDLE_TIMEOUT,
 };
@@ -20,6 +21,7 @@ use crate::daemon::IrdaListen;
 use crate::daemon::{Daemon, Settings};
 use crate::desktop::watch::DesktopTrigger;
 use crate::transport::bluetooth::{self, agent::AgentPolicy, BtListen};
+use crate::transport::http::client::{IpNet, TrustedProxies};
 use crate::transport::obex::ObexServerOptions;
 use crate::transport::serial::at::SwitchOptions;
 use crate::transport::serial::{SerialListen, DEFAULT_BAUD};
@@ -123,6 +125,18 @@ pub struct ServeArgs {
     /// Seconds a session may stay silent before it is cut (default 300).
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     idle_timeout: Option<u64>,
+
+    /// Where other serve processes on the same database reach this one's HTTP listener, to
+    /// relay the messages of sessions it holds ([cluster] node-address). Default: the HTTP
+    /// address it listens on (0.0.0.0 and :: as loopback).
+    #[arg(long, value_name = "HOST:PORT")]
+    node_address: Option<NodeAddress>,
+
+    /// A reverse proxy (address, or network as ADDR/PREFIX) whose X-Forwarded-For names the
+    /// HTTP client; repeatable ([http] trusted-proxies). None by default: the TCP peer is the
+    /// client.
+    #[arg(long = "trusted-proxy", value_name = "ADDR[/PREFIX]")]
+    trusted_proxies: Vec<IpNet>,
 }
 
 /// The configuration file `--config` names, else the XDG one when it exists.
@@ -202,12 +216,24 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
     let limits = file
         .limits()
         .map_err(|e| Failure::bad_input(e.to_string()))?;
+    let mut cluster = file
+        .cluster()
+        .map_err(|e| Failure::bad_input(e.to_string()))?;
+    if let Some(address) = &args.node_address {
+        cluster.node_address = Some(address.clone());
+    }
+    let trusted_proxies = if args.trusted_proxies.is_empty() {
+        file.trusted_proxies()
+    } else {
+        TrustedProxies(args.trusted_proxies.clone())
+    };
     let db_path = resolve_db(db, &file)?;
     let mut store = support::open_store(&db_path)?;
     // A PostgreSQL store hosts many users' phones on a server: no desktop of theirs to keep a
     // vdir for or notify, unless the configuration or --vdir asks for it.
     let hosted = store.is_postgres();
-    let orphaned = support::cut_orphaned_sessions(&mut store)?;
+    let orphaned =
+        support::cut_orphaned_sessions(&mut store, cluster.heartbeat * MISSED_HEARTBEATS)?;
     let server_id = server.server_id.clone();
     let plug_server = server.clone();
     // The phone starts these syncs, with nobody at a terminal: its user learns how they
@@ -243,6 +269,8 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
             obex_tcp_listen,
             idle_timeout,
             limits,
+            cluster,
+            trusted_proxies,
         },
         (!observers.is_empty()).then(|| Arc::new(Observers(observers)) as Arc<dyn SessionObserver>),
     )
@@ -264,6 +292,12 @@ pub fn run(db: Option<PathBuf>, args: &ServeArgs) -> Result<(), Failure> {
     }
     for address in daemon.http_addresses() {
         println!("HTTP: listening on http://{address}/");
+    }
+    if let Some((node, address)) = daemon.node() {
+        // Tests and scripts read the node from this line.
+        println!(
+            "Cluster: node {node}, reached at {address} by other serve processes on this database"
+        );
     }
     for address in daemon.obex_tcp_addresses() {
         println!("OBEX over TCP: listening on {address}");

@@ -98,10 +98,17 @@ fn open_store_file(path: &Path) -> Result<Store, Failure> {
 
 /// Ends as cut the sessions left running by processes that died (killed, crashed, the power
 /// went), before this process serves any: else they would stay "running" for ever. Sessions a
-/// live process serves (the daemon beside `handsync sync`) are left alone. Returns how many
+/// live process serves (the daemon beside `handsync sync`, a serve process on another host
+/// whose node heartbeat is less than `node_patience` old) are left alone. Returns how many
 /// were cut.
-pub fn cut_orphaned_sessions(store: &mut Store) -> Result<usize, Failure> {
-    let cut = store.transaction(|tx| tx.cut_orphaned_sessions(now()))?;
+pub fn cut_orphaned_sessions(
+    store: &mut Store,
+    node_patience: std::time::Duration,
+) -> Result<usize, Failure> {
+    let now = now();
+    let patience = i64::try_from(node_patience.as_millis()).unwrap_or(i64::MAX / 2);
+    let stale_before = Timestamp(now.0 - patience);
+    let cut = store.transaction(|tx| tx.cut_orphaned_sessions_sparing_nodes(stale_before, now))?;
     tracing::info!(
         cut = cut.len(),
         "sessions left running by ended processes recorded as cut"

@@ -402,7 +402,10 @@ pub fn run(db: Option<PathBuf>, args: &SyncArgs) -> Result<(), Failure> {
     );
 
     // Before this process's own session begins, so only sessions of ended processes are cut.
-    let orphaned = support::cut_orphaned_sessions(&mut store)?;
+    let orphaned = support::cut_orphaned_sessions(
+        &mut store,
+        crate::daemon::cluster::DEFAULT_HEARTBEAT * crate::daemon::cluster::MISSED_HEARTBEATS,
+    )?;
     if orphaned > 0 {
         eprintln!(
             "handsync: {} left running by a process that ended, recorded as cut",

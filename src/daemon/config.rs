@@ -23,6 +23,11 @@
 //! [http]
 //! listen = ["127.0.0.1:9180"]            # [] turns HTTP off
 //! idle-timeout = 300                     # seconds before a silent session is cut
+//! trusted-proxies = ["10.0.0.0/8"]       # whose X-Forwarded-For names the client; none by default
+//!
+//! [cluster]                            # several serve processes on one database
+//! node-address = "10.0.0.5:9180"         # where the others reach this one's HTTP; default: its listener
+//! heartbeat = 5                          # seconds; a node silent for 3 of them is gone
 //!
 //! [obex-tcp]
 //! listen = ["127.0.0.1:6500"]            # off unless listed
@@ -74,9 +79,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::cluster::{ClusterSettings, NodeAddress};
 use super::Limits;
 use crate::engine::{AuthPolicy, ConflictPolicy, ServerConfig};
 use crate::store::Datastore;
+use crate::transport::http::client::{IpNet, TrustedProxies};
 
 /// Where HTTP listens when neither the file nor the command line says (loopback only: a
 /// SyncML server on the network is the user's explicit choice).
@@ -111,6 +118,18 @@ pub struct ConfigFile {
     pub desktop: DesktopSection,
     #[serde(default)]
     pub notify: NotifySection,
+    #[serde(default)]
+    pub cluster: ClusterSection,
+}
+
+/// This process among others serving the same database (values checked as they are read, so
+/// a bad one is reported at its line and column).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ClusterSection {
+    pub node_address: Option<NodeAddress>,
+    /// Seconds between heartbeats.
+    pub heartbeat: Option<u64>,
 }
 
 /// Desktop notifications (org.freedesktop.Notifications on the session bus) when a sync the
@@ -231,6 +250,8 @@ pub struct HttpSection {
     pub listen: Option<Vec<String>>,
     /// Seconds.
     pub idle_timeout: Option<u64>,
+    /// Reverse proxies (addresses or networks) whose X-Forwarded-For is believed.
+    pub trusted_proxies: Option<Vec<IpNet>>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -530,6 +551,29 @@ impl ConfigFile {
         Ok(limits)
     }
 
+    /// The cluster settings: defaults, then what the file says.
+    pub fn cluster(&self) -> Result<ClusterSettings, ConfigError> {
+        let mut settings = ClusterSettings {
+            node_address: self.cluster.node_address.clone(),
+            ..ClusterSettings::default()
+        };
+        match self.cluster.heartbeat {
+            Some(0) => {
+                return Err(ConfigError(
+                    "cluster.heartbeat = 0: at least 1 second".into(),
+                ))
+            }
+            Some(seconds) => settings.heartbeat = Duration::from_secs(seconds),
+            None => {}
+        }
+        Ok(settings)
+    }
+
+    /// The reverse proxies the file trusts (none unless listed).
+    pub fn trusted_proxies(&self) -> TrustedProxies {
+        TrustedProxies(self.http.trusted_proxies.clone().unwrap_or_default())
+    }
+
     pub fn idle_timeout(&self) -> Result<Option<Duration>, ConfigError> {
         match self.http.idle_timeout {
             Some(0) => Err(ConfigError(
@@ -704,6 +748,52 @@ enabled = false
             let error = file.limits().unwrap_err().0;
             assert!(error.starts_with(&format!("limits.{bad}")), "{error}");
         }
+    }
+
+    #[test]
+    fn the_cluster_and_trusted_proxies_from_the_file() {
+        let file = ConfigFile::parse(
+            "[http]\ntrusted-proxies = [\"10.0.0.0/8\", \"192.0.2.1\"]\n\
+             [cluster]\nnode-address = \"node1.example:9180\"\nheartbeat = 2\n",
+            Path::new("c"),
+        )
+        .unwrap();
+        let cluster = file.cluster().unwrap();
+        assert_eq!(cluster.node_address.unwrap().as_str(), "node1.example:9180");
+        assert_eq!(cluster.heartbeat, Duration::from_secs(2));
+        let proxies = file.trusted_proxies();
+        assert!(proxies.trusts("10.9.8.7".parse().unwrap()));
+        assert!(proxies.trusts("192.0.2.1".parse().unwrap()));
+        assert!(!proxies.trusts("192.0.2.2".parse().unwrap()));
+        let defaults = ConfigFile::parse("", Path::new("c")).unwrap();
+        assert_eq!(defaults.cluster().unwrap(), ClusterSettings::default());
+        assert!(defaults.trusted_proxies().is_empty());
+        let file = ConfigFile::parse("[cluster]\nheartbeat = 0\n", Path::new("c")).unwrap();
+        assert!(file
+            .cluster()
+            .unwrap_err()
+            .0
+            .starts_with("cluster.heartbeat = 0"));
+    }
+
+    /// A bad node address or proxy is reported where it stands in the file.
+    #[test]
+    fn bad_cluster_values_name_their_line_and_column() {
+        let error = ConfigFile::parse(
+            "[cluster]\nnode-address = \"10.0.0.5\"\n",
+            Path::new("/etc/h.toml"),
+        )
+        .unwrap_err();
+        assert!(error.0.starts_with("/etc/h.toml:2:16: "), "{error}");
+        assert!(error.0.contains("HOST:PORT"), "{error}");
+        let error = ConfigFile::parse(
+            "[http]\ntrusted-proxies = [\"10.0.0.0/8\", \"10.0.0.0/40\"]\n",
+            Path::new("h.toml"),
+        )
+        .unwrap_err();
+        // The list is pointed at; the message names the entry.
+        assert!(error.0.starts_with("h.toml:2:19: "), "{error}");
+        assert!(error.0.contains("`10.0.0.0/40`"), "{error}");
     }
 
     #[test]

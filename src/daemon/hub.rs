@@ -11,15 +11,16 @@ use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use super::cluster::{ClusterNode, Membership, Whereabouts};
 use super::observe::{phone_name, Outcome, SessionEnd, SessionObserver, SessionProgress};
-use crate::engine::routing::{RouteError, SessionLimits, SessionTable};
+use crate::engine::routing::{RemoteLookup, RouteError, SessionLimits, SessionTable};
 use crate::engine::{EngineError, ServerConfig, Session, SessionParams};
 use crate::entropy::random_u64;
 use crate::store::{Store, Timestamp};
 use crate::syncml::{decode_document, Document, Encoding, Message};
 use crate::transport::limits::worth_logging;
 pub use crate::transport::sessions::{
-    Answer, Arrival, Delivered, HubError, HubHandle, HubRequest, Route, SessionKey,
+    Answer, Arrival, Binding, Delivered, HubError, HubHandle, HubRequest, Route, SessionKey,
 };
 
 /// Settings of the hub itself.
@@ -33,6 +34,8 @@ pub struct HubOptions {
     pub large_objects: u64,
     /// Told of each session's progress and of its end.
     pub observer: Option<Arc<dyn SessionObserver>>,
+    /// This process as a node among others serving the same database (`serve` with HTTP).
+    pub cluster: Option<Membership>,
 }
 
 impl Default for HubOptions {
@@ -43,6 +46,7 @@ impl Default for HubOptions {
             // Sixteen 4 MiB objects at once.
             large_objects: 64 * 1024 * 1024,
             observer: None,
+            cluster: None,
         }
     }
 }
@@ -57,7 +61,11 @@ pub struct Hub {
 
 impl Hub {
     /// Starts the hub's thread, which takes the store.
-    pub fn start(store: Store, config: std::sync::Arc<ServerConfig>, options: HubOptions) -> Hub {
+    pub fn start(
+        mut store: Store,
+        config: std::sync::Arc<ServerConfig>,
+        options: HubOptions,
+    ) -> Hub {
         let (requests, receiver) = mpsc::channel();
         let handle = HubHandle::new(requests.clone(), options.queue);
         let thread = std::thread::Builder::new()
@@ -68,6 +76,11 @@ impl Hub {
                     per_device: config.max_sessions_per_device,
                     per_address: config.max_sessions_per_address,
                 };
+                // Registered before the first message is taken, so every route recorded
+                // names a registered node.
+                let cluster = options
+                    .cluster
+                    .map(|membership| ClusterNode::join(&mut store, membership));
                 Worker {
                     store,
                     config,
@@ -75,6 +88,7 @@ impl Hub {
                     large_objects: options.large_objects,
                     busy_refusals: 0,
                     observer: options.observer,
+                    cluster,
                 }
                 .run(receiver)
             })
@@ -125,6 +139,7 @@ struct Worker {
     /// New sessions refused at the limits so far.
     busy_refusals: u64,
     observer: Option<Arc<dyn SessionObserver>>,
+    cluster: Option<ClusterNode>,
 }
 
 impl Worker {
@@ -145,6 +160,12 @@ impl Worker {
                         self.cut(session, open, Ending::Abandoned("transport closed"));
                     }
                 }
+                Ok(HubRequest::OwnerGone { session, done }) => {
+                    if let Some(cluster) = &mut self.cluster {
+                        cluster.owner_gone(&mut self.store, &session);
+                    }
+                    let _ = done.send(());
+                }
                 Ok(HubRequest::Shutdown) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
             }
@@ -152,15 +173,111 @@ impl Worker {
                 tracing::info!(session = %key.to_hex(), "session idle too long; cut");
                 self.cut(key, open, Ending::Abandoned("idle timeout"));
             }
+            self.heartbeat_if_due();
         }
         for (key, open) in self.sessions.drain() {
             self.cut(key, open, Ending::Cut("server shut down"));
         }
+        if let Some(cluster) = self.cluster.take() {
+            cluster.leave(&mut self.store);
+        }
+    }
+
+    /// The node's heartbeat, when its time came (checked after every request, so that a
+    /// busy hub still beats on time).
+    fn heartbeat_if_due(&mut self) {
+        let Some(cluster) = &mut self.cluster else {
+            return;
+        };
+        if Instant::now() < cluster.next_heartbeat() {
+            return;
+        }
+        for key in cluster.heartbeat(&mut self.store) {
+            self.sessions.remove(key);
+        }
+    }
+
+    /// Forgets the route of a session that ended here.
+    fn forget_route(&mut self, key: SessionKey) {
+        let Some(cluster) = &mut self.cluster else {
+            return;
+        };
+        if !cluster.holds(key) {
+            return;
+        }
+        if let Err(error) = self.store.transaction(|tx| cluster.forget_in(tx, key)) {
+            tracing::warn!(%error, session = %key.to_hex(), "forgetting the route of an ended session failed");
+        }
+    }
+
+    /// The answer to a message no session here took: the session another node holds, when
+    /// the transport may relay there; else unknown.
+    fn not_here(&mut self, arrival: &Arrival, message: &Message) -> HubError {
+        match self.whereabouts(arrival, message, None) {
+            Ok(Whereabouts::Elsewhere(remote)) => HubError::HeldElsewhere(remote),
+            Ok(Whereabouts::Here | Whereabouts::Gone) => HubError::UnknownSession,
+            Err(error) => error,
+        }
+    }
+
+    /// Where the session of a message that may be relayed lives, as the routes say; `here`
+    /// is the session of this process it would go to.
+    fn whereabouts(
+        &mut self,
+        arrival: &Arrival,
+        message: &Message,
+        here: Option<SessionKey>,
+    ) -> Result<Whereabouts, HubError> {
+        let (Some(cluster), Binding::Request { relayed: false }) =
+            (&mut self.cluster, arrival.binding)
+        else {
+            return Ok(Whereabouts::Here);
+        };
+        let Some(lookup) = RemoteLookup::of(arrival.route, message) else {
+            return Ok(Whereabouts::Here);
+        };
+        cluster
+            .whereabouts(&mut self.store, &lookup, here)
+            .map_err(|error| {
+                tracing::error!(%error, "looking up which node holds a session failed");
+                HubError::Engine(error.into())
+            })
+    }
+
+    /// A message of a client that ignores RespURI, matching a session here by its header:
+    /// when the client has since started a session with the same header on another node
+    /// (nginx sent its first message there), that one is the client's. The session here is
+    /// left behind, as when a client starts anew on one node.
+    fn started_anew_elsewhere(
+        &mut self,
+        arrival: &Arrival,
+        message: &Message,
+    ) -> Result<(), HubError> {
+        let Some(RemoteLookup::Header(header)) = RemoteLookup::of(arrival.route, message) else {
+            return Ok(());
+        };
+        let Some(here) = self.sessions.by_header(&header) else {
+            return Ok(());
+        };
+        let answer = match self.whereabouts(arrival, message, Some(here))? {
+            Whereabouts::Here => return Ok(()),
+            Whereabouts::Elsewhere(remote) => HubError::HeldElsewhere(remote),
+            Whereabouts::Gone => HubError::UnknownSession,
+        };
+        if let Some(open) = self.sessions.remove(here) {
+            let why = "client started a new session on another node";
+            self.cut(here, open, Ending::Abandoned(why));
+        }
+        Err(answer)
     }
 
     fn until_next_expiry(&self) -> Duration {
+        let heartbeat = self.cluster.as_ref().map(ClusterNode::next_heartbeat);
         self.sessions
             .next_expiry()
+            .into_iter()
+            .chain(heartbeat)
+            .min()
             .map_or(Duration::from_secs(3600), |expiry| {
                 expiry.saturating_duration_since(Instant::now())
             })
@@ -170,41 +287,43 @@ impl Worker {
 
     fn deliver(&mut self, arrival: Arrival, bytes: &[u8]) -> Result<Delivered, HubError> {
         let (message, encoding) = decode_message(bytes)?;
+        if self.cluster.is_some() {
+            self.started_anew_elsewhere(&arrival, &message)?;
+        }
         let config = &self.config;
-        let routed = self
-            .sessions
-            .route(
-                arrival.route,
-                arrival.peer,
-                &message,
-                Instant::now(),
-                random_u64,
-                |key| {
-                    let params = SessionParams {
-                        transport: arrival.transport.clone(),
-                        resp_uri: arrival
-                            .resp_uri_template
-                            .as_ref()
-                            .map(|t| t.replace("{session}", &key.to_hex())),
-                        seed: random_u64(),
-                    };
-                    Session::new(config.clone(), params)
-                },
-            )
-            .map_err(|error| match error {
-                RouteError::UnknownSession => HubError::UnknownSession,
-                RouteError::Busy => {
-                    self.busy_refusals += 1;
-                    if worth_logging(self.busy_refusals) {
-                        tracing::warn!(
-                            open = self.sessions.len(),
-                            refused = self.busy_refusals,
-                            "session limit reached: new sessions are refused for now"
-                        );
-                    }
-                    HubError::Busy
+        let routed = self.sessions.route(
+            arrival.route,
+            arrival.peer,
+            &message,
+            Instant::now(),
+            random_u64,
+            |key| {
+                let params = SessionParams {
+                    transport: arrival.transport.clone(),
+                    resp_uri: arrival
+                        .resp_uri_template
+                        .as_ref()
+                        .map(|t| t.replace("{session}", &key.to_hex())),
+                    seed: random_u64(),
+                };
+                Session::new(config.clone(), params)
+            },
+        );
+        let routed = match routed {
+            Ok(routed) => routed,
+            Err(RouteError::UnknownSession) => return Err(self.not_here(&arrival, &message)),
+            Err(RouteError::Busy) => {
+                self.busy_refusals += 1;
+                if worth_logging(self.busy_refusals) {
+                    tracing::warn!(
+                        open = self.sessions.len(),
+                        refused = self.busy_refusals,
+                        "session limit reached: new sessions are refused for now"
+                    );
                 }
-            })?;
+                return Err(HubError::Busy);
+            }
+        };
         for (old, open) in routed.replaced {
             self.cut(old, open, Ending::Abandoned("client started a new session"));
         }
@@ -217,6 +336,18 @@ impl Worker {
             .map(|(_, session)| session.large_object_reserved())
             .sum();
         let tx = self.store.begin().map_err(|e| HubError::Engine(e.into()))?;
+        if let (true, Binding::Request { .. }, Some(cluster)) =
+            (routed.opened, arrival.binding, &mut self.cluster)
+        {
+            // In the first message's transaction: the route exists exactly when the session's
+            // first answer was committed.
+            if let Err(error) = cluster.record_opened(&tx, key, self.sessions.header_key(key)) {
+                drop(tx);
+                self.sessions.remove(key);
+                self.forget_route(key);
+                return Err(HubError::Engine(error.into()));
+            }
+        }
         let session = self
             .sessions
             .get_mut(key)
@@ -263,9 +394,15 @@ impl Worker {
             Ok(reply) => {
                 let completed = session.is_completed();
                 let progress = self.observer.is_some().then(|| session.progress().to_vec());
-                if let Err(e) = tx.commit() {
+                let store_session = session.store_session();
+                let recorded = match &mut self.cluster {
+                    Some(cluster) => cluster.record_store_session(&tx, key, store_session),
+                    None => Ok(()),
+                };
+                if let Err(e) = recorded.and_then(|()| tx.commit()) {
                     tracing::error!(error = %e, "commit failed; session closed");
                     self.sessions.remove(key);
+                    self.forget_route(key);
                     return Err(HubError::Commit(e));
                 }
                 self.sessions.mark_answered(key);
@@ -283,6 +420,7 @@ impl Worker {
                 // engine still answers them (and applies the Maps). A session that failed
                 // takes nothing more.
                 if reply.session_finished && !completed {
+                    self.forget_route(key);
                     if let Some(failed) = self.sessions.remove(key) {
                         let error = failed
                             .failure()
@@ -320,6 +458,7 @@ impl Worker {
                 // A first message we could not even answer leaves nothing worth keeping.
                 if routed.opened {
                     self.sessions.remove(key);
+                    self.forget_route(key);
                 }
                 Err(HubError::Engine(error))
             }
@@ -329,6 +468,7 @@ impl Worker {
     /// Ends an unfinished session: recorded as cut, or forgotten when its peer went away
     /// before anything was exchanged.
     fn cut(&mut self, key: SessionKey, mut open: Session, ending: Ending) {
+        self.forget_route(key);
         if open.is_finished() {
             return;
         }
@@ -458,7 +598,7 @@ fn inject_fault(message: &Message) {
     }
 }
 
-fn unix_now() -> Timestamp {
+pub(super) fn unix_now() -> Timestamp {
     let millis = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);

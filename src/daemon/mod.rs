@@ -2,9 +2,11 @@
 //!
 //! - [`config`]: the configuration file and defaults;
 //! - [`hub`]: the thread that owns the store and the open SyncML sessions;
+//! - [`cluster`]: this process as a node among others serving the same database;
 //! - [`observe`]: what the hub tells of its sessions (progress, how each ended);
 //! - [`notify`]: desktop notifications of how they ended.
 
+pub mod cluster;
 pub mod config;
 pub mod hub;
 pub mod notify;
@@ -21,6 +23,8 @@ use crate::desktop::DesktopSettings;
 use crate::engine::{AuthPolicy, ServerConfig};
 use crate::store::Store;
 use crate::transport::bluetooth::{self, BtListen};
+use crate::transport::http::client::TrustedProxies;
+use crate::transport::http::relay::{ClusterView, NodeDirectory};
 use crate::transport::http::{self, HttpOptions};
 use crate::transport::irda;
 use crate::transport::limits::{raise_descriptor_limit, ConnectionGate, ConnectionLimits};
@@ -28,6 +32,7 @@ use crate::transport::obex::ObexServerOptions;
 use crate::transport::serial::{self, SerialListen};
 use crate::transport::tcp;
 use crate::transport::usb::{self, listen::UsbListen};
+use cluster::{ClusterSettings, Membership, NodeAddress};
 use hub::{Hub, HubHandle, HubOptions};
 
 /// An infrared dongle `serve` stays discoverable on.
@@ -49,6 +54,10 @@ pub struct Settings {
     pub obex_tcp_listen: Vec<SocketAddr>,
     pub idle_timeout: Duration,
     pub limits: Limits,
+    /// This process among others on the same database (with HTTP).
+    pub cluster: ClusterSettings,
+    /// Reverse proxies whose X-Forwarded-For names HTTP clients.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// What peers can make the daemon hold: connections and read timeouts per listener, the
@@ -116,6 +125,8 @@ impl std::error::Error for StartError {}
 pub struct Daemon {
     runtime: tokio::runtime::Runtime,
     hub: Hub,
+    /// This process's node id and the address peers reach it at (with HTTP).
+    node: Option<(String, NodeAddress)>,
     stop: watch::Sender<bool>,
     listeners: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
     http_addresses: Vec<SocketAddr>,
@@ -161,23 +172,9 @@ impl Daemon {
             .build()
             .map_err(StartError::Runtime)?;
         let max_body = settings.server.max_msg_size as usize + 16 * 1024;
-        let hub = Hub::start(
-            store,
-            Arc::new(settings.server),
-            HubOptions {
-                idle_timeout: settings.idle_timeout,
-                queue: settings.limits.queue,
-                large_objects: settings.limits.large_objects,
-                observer,
-            },
-        );
-        if let Some(descriptors) = raise_descriptor_limit() {
-            tracing::debug!(descriptors, "file descriptor limit");
-        }
-        let connections = settings.limits.connections.clone();
-        let (stop, stopped) = watch::channel(false);
-        let mut listeners = Vec::new();
-        let mut http_addresses = Vec::new();
+        // Every listener is bound before the hub starts: the node registers the address
+        // peers reach HTTP at, and a failed bind leaves nothing running.
+        let mut http_bound = Vec::new();
         for address in &settings.http_listen {
             let listener = runtime
                 .block_on(tokio::net::TcpListener::bind(address))
@@ -190,20 +187,9 @@ impl Daemon {
             if !bound.ip().is_loopback() {
                 tracing::warn!(%bound, "HTTP listens beyond this machine");
             }
-            http_addresses.push(bound);
-            listeners.push(runtime.spawn(http::serve(
-                listener,
-                hub.handle(),
-                HttpOptions {
-                    max_body,
-                    header_timeout: connections.header_timeout,
-                    body_timeout: connections.body_timeout,
-                },
-                ConnectionGate::new("http", &connections),
-                stopped.clone(),
-            )));
+            http_bound.push((listener, bound));
         }
-        let mut obex_tcp_addresses = Vec::new();
+        let mut obex_tcp_bound = Vec::new();
         for address in &settings.obex_tcp_listen {
             let listener = runtime
                 .block_on(tokio::net::TcpListener::bind(address))
@@ -216,6 +202,61 @@ impl Daemon {
             if !bound.ip().is_loopback() {
                 tracing::warn!(%bound, "OBEX over TCP listens beyond this machine");
             }
+            obex_tcp_bound.push((listener, bound));
+        }
+        let membership = http_bound.first().map(|(_, bound)| Membership {
+            id: format!("{:016x}", crate::entropy::random_u64()),
+            address: settings
+                .cluster
+                .node_address
+                .clone()
+                .unwrap_or_else(|| NodeAddress::of_listener(*bound)),
+            heartbeat: settings.cluster.heartbeat,
+            directory: NodeDirectory::default(),
+        });
+        let cluster_view = membership.as_ref().map(|m| ClusterView {
+            node: m.id.clone(),
+            directory: m.directory.clone(),
+        });
+        let node = membership
+            .as_ref()
+            .map(|m| (m.id.clone(), m.address.clone()));
+        let hub = Hub::start(
+            store,
+            Arc::new(settings.server),
+            HubOptions {
+                idle_timeout: settings.idle_timeout,
+                queue: settings.limits.queue,
+                large_objects: settings.limits.large_objects,
+                observer,
+                cluster: membership,
+            },
+        );
+        if let Some(descriptors) = raise_descriptor_limit() {
+            tracing::debug!(descriptors, "file descriptor limit");
+        }
+        let connections = settings.limits.connections.clone();
+        let (stop, stopped) = watch::channel(false);
+        let mut listeners = Vec::new();
+        let mut http_addresses = Vec::new();
+        for (listener, bound) in http_bound {
+            http_addresses.push(bound);
+            listeners.push(runtime.spawn(http::serve(
+                listener,
+                hub.handle(),
+                HttpOptions {
+                    max_body,
+                    header_timeout: connections.header_timeout,
+                    body_timeout: connections.body_timeout,
+                    trusted_proxies: settings.trusted_proxies.clone(),
+                    cluster: cluster_view.clone(),
+                },
+                ConnectionGate::new("http", &connections),
+                stopped.clone(),
+            )));
+        }
+        let mut obex_tcp_addresses = Vec::new();
+        for (listener, bound) in obex_tcp_bound {
             obex_tcp_addresses.push(bound);
             listeners.push(runtime.spawn(tcp::serve(
                 listener,
@@ -232,6 +273,7 @@ impl Daemon {
         Ok(Daemon {
             runtime,
             hub,
+            node,
             stop,
             listeners,
             http_addresses,
@@ -319,6 +361,14 @@ impl Daemon {
     /// Where HTTP really listens (port 0 resolved).
     pub fn http_addresses(&self) -> &[SocketAddr] {
         &self.http_addresses
+    }
+
+    /// This process's node id and the address its peers relay HTTP sessions to, when it
+    /// serves HTTP.
+    pub fn node(&self) -> Option<(&str, &NodeAddress)> {
+        self.node
+            .as_ref()
+            .map(|(id, address)| (id.as_str(), address))
     }
 
     /// Where OBEX over TCP really listens.

@@ -209,6 +209,26 @@ async fn post(url: &str, content_type: &str, body: Vec<u8>) -> Result<Vec<u8>, E
 /// RespURI when it gives one.
 pub async fn over_http(
     url: &str,
+    phone: EmulatedPhone,
+    request: SyncRequest,
+    progress: &mut dyn FnMut(usize),
+) -> (EmulatedPhone, Result<SessionReport, EmulateError>) {
+    over_http_following(url, RespUri::Follow, phone, request, progress).await
+}
+
+/// Whether a phone on HTTP posts its later messages to the server's RespURI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RespUri {
+    Follow,
+    /// Every message to the first URL, as some old phones do: the server finds the session
+    /// by the message's SessionID and device URI.
+    Ignore,
+}
+
+/// [`over_http`], following the server's RespURI or not.
+pub async fn over_http_following(
+    url: &str,
+    resp_uri: RespUri,
     mut phone: EmulatedPhone,
     request: SyncRequest,
     progress: &mut dyn FnMut(usize),
@@ -219,7 +239,11 @@ pub async fn over_http(
     };
     let mut exchanged = 0;
     loop {
-        let target = phone.response_uri().unwrap_or(url).to_string();
+        let target = match resp_uri {
+            RespUri::Follow => phone.response_uri().unwrap_or(url),
+            RespUri::Ignore => url,
+        }
+        .to_string();
         let answer = match post(&target, outgoing.content_type(), outgoing.bytes.clone()).await {
             Ok(answer) => answer,
             Err(e) => {

@@ -8,27 +8,35 @@
 //! Our first answer carries a `RespURI` naming the session (`...?sessionid=KEY`); clients that
 //! ignore it are matched by their SessionID and device URI. Sessions expire in the hub.
 //!
+//! Behind a reverse proxy the client is who the trusted proxies say it is ([`client`]); when
+//! several processes serve one database, a message for a session another one holds is relayed
+//! there ([`relay`]).
+//!
 //! hyper does the HTTP/1.1 (keep-alive, chunked bodies, pipelining, header limits): a
 //! hand-written parser would be one more place for bugs that hyper has long fixed.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{self, HeaderValue};
+use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::Instrument;
 
+pub mod client;
 mod coding;
+pub mod relay;
 
+use self::client::TrustedProxies;
 use self::coding::{answer_coding, compress, inflate, request_coding, InflateError};
+use self::relay::{ClusterView, RelayError, RequestHead, RELAYED_CLIENT, RELAYED_FROM};
 use super::limits::{http_busy_answer, ConnectionGate, GatedListener};
-use super::sessions::{Arrival, HubError, HubHandle, Route, SessionKey};
+use super::sessions::{Arrival, Binding, HubError, HubHandle, RemoteSession, Route, SessionKey};
 use crate::engine::EngineError;
 use crate::syncml::{sniff_encoding, Encoding};
 
@@ -46,6 +54,10 @@ pub struct HttpOptions {
     pub header_timeout: std::time::Duration,
     /// A request's whole body.
     pub body_timeout: std::time::Duration,
+    /// Peers whose X-Forwarded-For names the client.
+    pub trusted_proxies: TrustedProxies,
+    /// This process among others on the same database; `None`: no relaying.
+    pub cluster: Option<ClusterView>,
 }
 
 /// Accepts connections on `listener` until `shutdown` turns true. Past `gate`'s limit a
@@ -58,6 +70,13 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let header_timeout = options.header_timeout;
+    // A proxy or a peer node carries many clients' requests: it is held to the listener's
+    // cap, not to one address's share.
+    let proxies = options.trusted_proxies.clone();
+    let directory = options.cluster.as_ref().map(|c| c.directory.clone());
+    let gate = gate.exempting(Arc::new(move |peer| {
+        proxies.trusts(peer) || directory.as_ref().is_some_and(|d| d.hosts_a_node(peer))
+    }));
     let context = Arc::new(Context { hub, options });
     let mut listener = GatedListener::new(listener, gate, http_busy_answer);
     while let Some((stream, peer, permit)) = listener.next(&mut shutdown).await {
@@ -148,6 +167,15 @@ impl Context {
         }
         let route = session_in_query(request.uri().query());
         let resp_uri_template = resp_uri_template(&request, local);
+        let (client, relayed_from) = self.client_of(peer.ip(), request.headers()).await;
+        let head = RequestHead {
+            target: request
+                .uri()
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_string(),
+            headers: request.headers().clone(),
+        };
         let body = Limited::new(request.into_body(), self.options.max_body).collect();
         let Ok(body) = tokio::time::timeout(self.options.body_timeout, body).await else {
             tracing::warn!(
@@ -175,6 +203,8 @@ impl Context {
                 )
             }
         };
+        // As it came, for a relay: the owner inflates it under the same limit.
+        let raw = body.clone();
         let body = match coding {
             None => body,
             Some(coding) => match inflate(coding, &body, self.options.max_body) {
@@ -212,11 +242,17 @@ impl Context {
             );
         }
         let arrival = Arrival {
-            route: route.unwrap_or(Route::Header(peer.ip())),
-            peer: Some(peer.ip()),
+            route: route.unwrap_or(Route::Header(client)),
+            peer: Some(client),
             transport: "http".into(),
             resp_uri_template: Some(resp_uri_template),
+            binding: Binding::Request {
+                relayed: relayed_from.is_some(),
+            },
         };
+        if let Some(node) = &relayed_from {
+            tracing::debug!(from_node = %node, %client, "message relayed from another node");
+        }
         match self.hub.deliver(arrival, body.to_vec()).await {
             Ok(delivered) => {
                 let answer = delivered.answer;
@@ -249,11 +285,8 @@ impl Context {
                 StatusCode::BAD_REQUEST,
                 &format!("unreadable SyncML message: {e}\n"),
             ),
-            Err(HubError::UnknownSession) => text(
-                StatusCode::NOT_FOUND,
-                "no such SyncML session: it expired, ended, or never started; \
-                 start a new one (MsgID 1)\n",
-            ),
+            Err(HubError::UnknownSession) => unknown_session(),
+            Err(HubError::HeldElsewhere(remote)) => self.relay(remote, &head, raw, client).await,
             Err(HubError::Engine(EngineError::NoHeader)) => text(
                 StatusCode::BAD_REQUEST,
                 "a SyncML message without SyncHdr cannot be answered\n",
@@ -281,6 +314,97 @@ impl Context {
             }
         }
     }
+
+    /// The client of a request from TCP peer `peer`, and the node that relayed it, if it
+    /// says one did. A node's word on the client is taken only from that node's host; a
+    /// request that says it was relayed is never relayed again, whoever sent it.
+    async fn client_of(&self, peer: IpAddr, headers: &HeaderMap) -> (IpAddr, Option<String>) {
+        let relayed_from = headers
+            .get(RELAYED_FROM)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let by_proxies = || self.options.trusted_proxies.client(peer, headers);
+        let Some(node) = &relayed_from else {
+            return (by_proxies(), None);
+        };
+        let claimed = headers
+            .get(RELAYED_CLIENT)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok());
+        let vouched = match (&self.options.cluster, claimed) {
+            (Some(cluster), Some(claimed)) => cluster
+                .directory
+                .vouches_for(node, peer)
+                .await
+                .then_some(claimed),
+            _ => None,
+        };
+        if vouched.is_none() {
+            // Debug only: anyone can send the header, and the journal is not theirs to fill.
+            tracing::debug!(%peer, "a request says it was relayed, but not from a node's host: its client address is not believed");
+        }
+        (vouched.unwrap_or_else(by_proxies), relayed_from)
+    }
+
+    /// Relays a message to the process holding its session, and returns that process's
+    /// answer. When that process is gone, the session is recorded as cut and the client is
+    /// answered as for any session that ended.
+    async fn relay(
+        &self,
+        remote: RemoteSession,
+        head: &RequestHead,
+        body: Bytes,
+        client: IpAddr,
+    ) -> HttpResponse {
+        let Some(cluster) = &self.options.cluster else {
+            return unknown_session();
+        };
+        let session = remote.key.to_hex();
+        tracing::debug!(
+            from_node = %cluster.node,
+            to_node = %remote.node,
+            to = %remote.address,
+            %session,
+            "relaying the message to the node holding its session"
+        );
+        let answer_timeout = self.options.header_timeout + self.options.body_timeout;
+        match relay::relay(&remote, &cluster.node, head, body, client, answer_timeout).await {
+            Ok(response) => response,
+            Err(RelayError::OwnerGone(error)) => {
+                tracing::warn!(
+                    node = %remote.node,
+                    address = %remote.address,
+                    %session,
+                    %error,
+                    "the node holding the session is gone; the session is recorded as cut"
+                );
+                self.hub.owner_gone(remote).await;
+                unknown_session()
+            }
+            Err(RelayError::Failed(why)) => {
+                tracing::warn!(node = %remote.node, %session, %why, "relay failed; the session is left as it is");
+                let mut response = text(
+                    StatusCode::BAD_GATEWAY,
+                    &format!(
+                        "the server process holding this session did not answer ({why}); \
+                         send the message again\n"
+                    ),
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                response
+            }
+        }
+    }
+}
+
+/// The answer to a message for a session that ended or never was (here or anywhere).
+fn unknown_session() -> HttpResponse {
+    text(
+        StatusCode::NOT_FOUND,
+        "no such SyncML session: it expired, ended, or never started; \
+         start a new one (MsgID 1)\n",
+    )
 }
 
 /// The encoding a Content-Type names; `Ok(None)` when there is none (the body is sniffed),

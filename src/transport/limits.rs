@@ -71,6 +71,9 @@ const REFUSAL_TIME: Duration = Duration::from_secs(2);
 /// Connections being served, per network address.
 type AddressCounts = Arc<Mutex<HashMap<IpAddr, usize>>>;
 
+/// Which peers are held to the listener's cap only, not to one address's share.
+pub type Exemption = Arc<dyn Fn(IpAddr) -> bool + Send + Sync>;
+
 /// The connection cap of one listener.
 #[derive(Clone)]
 pub struct ConnectionGate {
@@ -79,6 +82,7 @@ pub struct ConnectionGate {
     refused: Arc<AtomicU64>,
     by_address: AddressCounts,
     per_address: usize,
+    exempt: Option<Exemption>,
     what: &'static str,
 }
 
@@ -121,8 +125,16 @@ impl ConnectionGate {
             refused: Arc::new(AtomicU64::new(0)),
             by_address: Arc::new(Mutex::new(HashMap::new())),
             per_address: limits.per_address.max(1),
+            exempt: None,
             what,
         }
+    }
+
+    /// The same gate, with the peers `exempt` names (a trusted reverse proxy, another node
+    /// relaying: each carries many clients) held to the listener's cap only.
+    pub fn exempting(mut self, exempt: Exemption) -> ConnectionGate {
+        self.exempt = Some(exempt);
+        self
     }
 
     /// Decides on a connection from `address` (none for Bluetooth).
@@ -145,7 +157,8 @@ impl ConnectionGate {
     }
 
     fn try_serve(&self, address: Option<IpAddr>) -> Option<Serving> {
-        let Some(address) = address else {
+        let exempt = |peer: &IpAddr| self.exempt.as_ref().is_some_and(|exempt| exempt(*peer));
+        let Some(address) = address.filter(|peer| !exempt(peer)) else {
             let permit = self.serving.clone().try_acquire_owned().ok()?;
             return Some(Serving {
                 _permit: permit,
@@ -386,6 +399,31 @@ mod tests {
         assert!(matches!(gate.admit(phone), Admission::Serve(_)));
         drop(held);
         assert!(matches!(gate.admit(flooder), Admission::Serve(_)));
+    }
+
+    #[test]
+    fn an_exempt_peer_is_held_to_the_listeners_cap_only() {
+        let limits = ConnectionLimits {
+            per_listener: 4,
+            per_address: 1,
+            ..ConnectionLimits::default()
+        };
+        let proxy = IpAddr::from([10, 0, 0, 5]);
+        let gate = ConnectionGate::new("test", &limits).exempting(Arc::new(move |p| p == proxy));
+        let held: Vec<_> = (0..4)
+            .map(|_| match gate.admit(Some(proxy)) {
+                Admission::Serve(serving) => serving,
+                _ => panic!("within the listener's cap"),
+            })
+            .collect();
+        assert!(matches!(gate.admit(Some(proxy)), Admission::Refuse(_)));
+        drop(held);
+        let phone = Some(IpAddr::from([192, 0, 2, 7]));
+        let _one = match gate.admit(phone) {
+            Admission::Serve(serving) => serving,
+            _ => panic!("its one place"),
+        };
+        assert!(matches!(gate.admit(phone), Admission::Refuse(_)));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tracing::Instrument;
 
 use super::pump::{Pump, PumpError};
-use super::sessions::{Arrival, HubError, HubHandle, Route, SessionKey};
+use super::sessions::{Arrival, Binding, HubError, HubHandle, Route, SessionKey};
 use crate::engine::EngineError;
 use crate::markup::Version;
 use crate::obex::{
@@ -180,6 +180,7 @@ async fn answer(
         peer,
         transport: transport.to_string(),
         resp_uri_template: None,
+        binding: Binding::Connection,
     };
     let span = tracing::debug_span!("obex_message", session = session.map(|k| k.to_hex()));
     match hub.deliver(arrival, message.bytes).instrument(span).await {
@@ -438,6 +439,7 @@ where
                 peer: None,
                 transport: transport.to_string(),
                 resp_uri_template: None,
+                binding: Binding::Connection,
             };
             let delivered =
                 hub.deliver(arrival, message.bytes)

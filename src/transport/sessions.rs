@@ -23,6 +23,28 @@ pub struct Arrival {
     pub transport: String,
     /// For a new session: the RespURI to announce, with `{session}` replaced by its key.
     pub resp_uri_template: Option<String>,
+    pub binding: Binding,
+}
+
+/// How a transport carries a session's messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binding {
+    /// All on one connection (OBEX): the session lives and ends with it, in this process.
+    Connection,
+    /// Each a request of its own (HTTP), which any process serving the same database may
+    /// receive: the hub records its sessions for the others, and hands back a message for a
+    /// session another process holds ([`HubError::HeldElsewhere`]) to be relayed there,
+    /// unless the message was `relayed` to us already (so that it never goes round).
+    Request { relayed: bool },
+}
+
+/// A session another process holds: where to relay its messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteSession {
+    pub key: SessionKey,
+    /// The owner's node id and the address of its HTTP listener.
+    pub node: String,
+    pub address: String,
 }
 
 /// Our answer, as the transport sends it.
@@ -63,6 +85,8 @@ pub enum HubError {
     /// A fault in our code while handling the message (logged with the message's header):
     /// its session was cut, the others go on.
     Internal(String),
+    /// The message belongs to a session another process holds: relay it there.
+    HeldElsewhere(RemoteSession),
 }
 
 impl std::fmt::Display for HubError {
@@ -83,6 +107,11 @@ impl std::fmt::Display for HubError {
                     "internal error (the session was cut; it is logged): {what}"
                 )
             }
+            HubError::HeldElsewhere(remote) => write!(
+                f,
+                "the session is held by node {} at {}",
+                remote.node, remote.address
+            ),
         }
     }
 }
@@ -98,6 +127,12 @@ pub enum HubRequest {
     },
     /// The transport is gone: an unfinished session is recorded as cut.
     Close { session: SessionKey },
+    /// The process holding a session refused the relay's connection: it is gone, and the
+    /// session is recorded as cut (told back once done).
+    OwnerGone {
+        session: RemoteSession,
+        done: oneshot::Sender<()>,
+    },
     /// From the hub's owner: cut every open session and stop.
     Shutdown,
 }
@@ -166,6 +201,19 @@ impl HubHandle {
     pub fn close(&self, session: SessionKey) {
         let _ = self.requests.send(HubRequest::Close { session });
     }
+
+    /// The process holding `session` is gone (its listener refused the relay): the session
+    /// is recorded as cut; returns once it is.
+    pub async fn owner_gone(&self, session: RemoteSession) {
+        let (done, recorded) = oneshot::channel();
+        if self
+            .requests
+            .send(HubRequest::OwnerGone { session, done })
+            .is_ok()
+        {
+            let _ = recorded.await;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -178,6 +226,7 @@ mod tests {
             peer: None,
             transport: "http".into(),
             resp_uri_template: None,
+            binding: Binding::Request { relayed: false },
         }
     }
 

@@ -133,6 +133,8 @@ impl HttpWire {
                 obex_tcp_listen: Vec::new(),
                 idle_timeout,
                 limits: Default::default(),
+                cluster: Default::default(),
+                trusted_proxies: Default::default(),
             },
         )
         .expect("the daemon starts");

@@ -44,10 +44,39 @@ pub enum Route {
 /// A client's own SessionID and its device URI, and the address it came from: what
 /// identifies a session without our key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct HeaderKey {
-    client: IpAddr,
-    session_id: String,
-    device: String,
+pub struct HeaderKey {
+    pub client: IpAddr,
+    pub session_id: String,
+    pub device: String,
+}
+
+/// How a message that no session of this table took may still name an open session, held by
+/// another process serving the same database: what that process recorded of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoteLookup {
+    /// Our key, from the RespURI the client follows.
+    Key(SessionKey),
+    /// The client's own header, for clients that ignore RespURI.
+    Header(HeaderKey),
+}
+
+impl RemoteLookup {
+    /// What to look for, for a message arriving by `route` that found no session here; `None`
+    /// when it can only be answered here: it starts a session (MsgID 1 always opens one where
+    /// it lands), names no session, or has no header.
+    pub fn of(route: Route, message: &Message) -> Option<RemoteLookup> {
+        let addressing = Addressing::of(message, route);
+        if addressing.starts_session {
+            return None;
+        }
+        match route {
+            Route::Key(key) if key != SessionKey::NONE && message.header.is_some() => {
+                Some(RemoteLookup::Key(key))
+            }
+            Route::Key(_) => None,
+            Route::Header(_) => addressing.header_key.map(RemoteLookup::Header),
+        }
+    }
 }
 
 /// What a message says about the session it belongs to.
@@ -291,6 +320,17 @@ impl<T> SessionTable<T> {
         self.sessions
             .iter()
             .map(|(key, entry)| (*key, &entry.session))
+    }
+
+    /// The session a message carrying this client header goes to, if one is open.
+    pub fn by_header(&self, header: &HeaderKey) -> Option<SessionKey> {
+        self.by_header.get(header).copied()
+    }
+
+    /// The client header a session was opened by (HTTP clients), which later messages that
+    /// ignore RespURI carry.
+    pub fn header_key(&self, key: SessionKey) -> Option<&HeaderKey> {
+        self.sessions.get(&key)?.header_key.as_ref()
     }
 
     pub fn get_mut(&mut self, key: SessionKey) -> Option<&mut T> {
@@ -587,6 +627,65 @@ mod tests {
             [obex.key]
         );
         assert_eq!(table.get_mut(http.key), Some(&mut "http"));
+    }
+
+    /// What another process is asked about a message no session here took: by key or by
+    /// header, never for a message that starts a session or names none.
+    #[test]
+    fn a_message_for_no_session_here_is_looked_up_by_its_key_or_header() {
+        let later = message(2, "7", "IMEI:1");
+        assert_eq!(
+            RemoteLookup::of(Route::Key(SessionKey(42)), &later),
+            Some(RemoteLookup::Key(SessionKey(42)))
+        );
+        assert_eq!(
+            RemoteLookup::of(Route::Header(CLIENT), &later),
+            Some(RemoteLookup::Header(HeaderKey {
+                client: CLIENT,
+                session_id: "7".into(),
+                device: "IMEI:1".into(),
+            }))
+        );
+        assert_eq!(RemoteLookup::of(Route::Key(SessionKey::NONE), &later), None);
+        let first = message(1, "7", "IMEI:1");
+        assert_eq!(RemoteLookup::of(Route::Key(SessionKey(42)), &first), None);
+        assert_eq!(RemoteLookup::of(Route::Header(CLIENT), &first), None);
+        let mut headless = later.clone();
+        headless.header = None;
+        assert_eq!(
+            RemoteLookup::of(Route::Key(SessionKey(42)), &headless),
+            None
+        );
+        assert_eq!(RemoteLookup::of(Route::Header(CLIENT), &headless), None);
+    }
+
+    #[test]
+    fn a_session_opened_by_header_keeps_it_for_the_record() {
+        let mut table = SessionTable::new(IDLE);
+        let now = Instant::now();
+        let by_header = open(
+            &mut table,
+            Route::Header(CLIENT),
+            &message(1, "7", "IMEI:1"),
+            now,
+            "a",
+            10,
+        );
+        let header = table.header_key(by_header.key).expect("opened by header");
+        assert_eq!(table.by_header(header), Some(by_header.key));
+        assert_eq!(
+            (header.session_id.as_str(), header.device.as_str()),
+            ("7", "IMEI:1")
+        );
+        let by_key = open(
+            &mut table,
+            Route::Key(SessionKey::NONE),
+            &message(1, "8", "IMEI:2"),
+            now,
+            "b",
+            20,
+        );
+        assert_eq!(table.header_key(by_key.key), None);
     }
 
     #[test]

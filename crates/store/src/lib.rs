@@ -54,7 +54,9 @@
 //! - `desktop_files`: the files of a vdir kept in step both ways, each with the item and the
 //!   item revision and file hash the two last agreed on ([`Tx::desktop_files`]);
 //! - `rejected_items`: items a phone sent that the engine refused, with their bytes and why
-//!   ([`Tx::record_rejected_item`], [`Tx::rejected_items`]).
+//!   ([`Tx::record_rejected_item`], [`Tx::rejected_items`]);
+//! - `cluster_nodes`, `cluster_sessions`: the `serve` processes sharing the database and the
+//!   open HTTP sessions each holds ([`Tx::register_node`], [`Tx::session_route`]).
 //!
 //! # A two-way sync, as the engine drives it
 //! 1. [`Tx::upsert_device`], [`Tx::set_device_info`], [`Tx::begin_session`];
@@ -79,6 +81,7 @@ mod desktop;
 mod devices;
 mod error;
 mod items;
+mod nodes;
 mod owner;
 mod pg_schema;
 mod rejected;
@@ -96,6 +99,7 @@ pub use desktop::DesktopFile;
 pub use devices::{DeviceDatastoreSummary, DeviceSummary};
 pub use error::{Result, StoreError};
 pub use items::{PointInTime, RestoreRecord, RestoreReport};
+pub use nodes::{GoneNode, NewSessionRoute, NodeRecord, SessionRoute};
 pub use rejected::RejectedItem;
 pub use schema::SCHEMA_VERSION;
 pub use sessions::{SessionCounts, SessionRecord};

@@ -9,7 +9,7 @@ use super::db::pg::PgConnection;
 use super::db::{Begin, DbError, Transaction, NO_PARAMS};
 use super::error::{Context, Result, StoreError};
 
-/// PostgreSQL schema version 1: SQLite's schema 6.
+/// PostgreSQL schema version 1: SQLite's schema 7.
 const V1: &str = r#"
 CREATE SEQUENCE change_counter AS BIGINT MINVALUE 1;
 
@@ -190,6 +190,28 @@ CREATE TABLE desktop_files (
     PRIMARY KEY (vdir, datastore, name)
 );
 CREATE UNIQUE INDEX desktop_files_item ON desktop_files(vdir, item_id);
+
+-- Several serve processes on one database (nodes.rs): each process with HTTP, and the open
+-- HTTP sessions each holds. No foreign keys: a route outlives a dead node.
+CREATE TABLE cluster_nodes (
+    id           TEXT PRIMARY KEY,
+    address      TEXT NOT NULL,
+    process      TEXT,
+    started_at   BIGINT NOT NULL,
+    heartbeat_at BIGINT NOT NULL
+);
+CREATE TABLE cluster_sessions (
+    session_key       TEXT PRIMARY KEY,
+    node_id           TEXT NOT NULL,
+    client_address    TEXT,
+    syncml_session_id TEXT,
+    device_uri        TEXT,
+    store_session_id  BIGINT,
+    opened_at         BIGINT NOT NULL
+);
+CREATE INDEX cluster_sessions_header
+    ON cluster_sessions(client_address, syncml_session_id, device_uri);
+CREATE INDEX cluster_sessions_node ON cluster_sessions(node_id);
 "#;
 
 const MIGRATIONS: &[&str] = &[V1];

@@ -279,7 +279,35 @@ DROP TABLE devices;
 ALTER TABLE devices_v6 RENAME TO devices;
 "#;
 
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+/// Schema version 7: several `serve` processes on one database (see nodes.rs). Portable SQL
+/// (SQLite and PostgreSQL): BIGINT times in ms, no foreign keys (a route outlives a dead node).
+const V7: &str = r#"
+-- A serve process with HTTP: where its peers reach it, and when it last said it lives.
+CREATE TABLE cluster_nodes (
+    id           TEXT PRIMARY KEY,   -- random, per process
+    address      TEXT NOT NULL,      -- HOST:PORT of its HTTP listener
+    -- The process, as sessions.owner names it: its sessions are not orphans while it beats.
+    process      TEXT,
+    started_at   BIGINT NOT NULL,
+    heartbeat_at BIGINT NOT NULL
+);
+-- An open HTTP session and the node holding it in memory.
+CREATE TABLE cluster_sessions (
+    session_key       TEXT PRIMARY KEY,   -- the RespURI's sessionid, 16 hex digits
+    node_id           TEXT NOT NULL,
+    -- For clients that ignore RespURI: their address, SyncML SessionID and Source LocURI.
+    client_address    TEXT,
+    syncml_session_id TEXT,
+    device_uri        TEXT,
+    store_session_id  BIGINT,             -- sessions.id, once the first message was applied
+    opened_at         BIGINT NOT NULL
+);
+CREATE INDEX cluster_sessions_header
+    ON cluster_sessions(client_address, syncml_session_id, device_uri);
+CREATE INDEX cluster_sessions_node ON cluster_sessions(node_id);
+"#;
+
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
