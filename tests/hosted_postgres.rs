@@ -1,8 +1,9 @@
 //! A hosted handsync on PostgreSQL as its operator and its users meet it: accounts made with
 //! the CLI (data of their own by default there), an address book imported into one account,
-//! `serve --http` on the database, emulated phones of two accounts logging in over HTTP with
-//! md5, and then `devices`, `history`, `export`, `restore` and `rejected` of each account
-//! showing that account's phones and items only.
+//! `serve --http` on the database with the configuration docs/hosting.md gives (read from
+//! it), emulated phones of two accounts logging in over HTTP with md5, and then `devices`,
+//! `history`, `export` and `restore` of each account showing that account's phones and items
+//! only.
 
 mod support;
 
@@ -62,6 +63,36 @@ impl Host {
     }
 }
 
+/// The configuration docs/hosting.md tells operators to write, on this test's database.
+fn documented_config(url: &str) -> String {
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/hosting.md")).unwrap();
+    let after = doc
+        .split_once("`/etc/handsync/config.toml`")
+        .expect("docs/hosting.md names the configuration file")
+        .1;
+    let block = after
+        .split_once("```toml\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .expect("a toml block after it")
+        .0;
+    assert!(
+        block.contains("md5") && block.contains("trusted-proxies"),
+        "{block}"
+    );
+    block
+        .lines()
+        .map(|line| {
+            if line.starts_with("db = ") {
+                format!("db = {url:?}")
+            } else {
+                line.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn text(output: &Output) -> String {
     format!(
         "{}{}",
@@ -118,7 +149,7 @@ fn two_accounts_sync_their_phones_over_http_on_postgres_and_see_only_their_own()
     std::fs::create_dir_all(dir.join("config/handsync")).unwrap();
     std::fs::write(
         dir.join("config/handsync/config.toml"),
-        "[server]\nauth = \"md5\"\n",
+        documented_config(database.url()),
     )
     .unwrap();
 

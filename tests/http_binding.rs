@@ -122,6 +122,39 @@ fn clients_that_ignore_resp_uri_are_matched_by_session_id_and_device() {
     assert_eq!(target_two.as_str(), "IMEI:350000000000002");
 }
 
+/// Behind a reverse proxy terminating TLS, the RespURI says https when, and only when, a
+/// trusted proxy says the phone came over HTTPS: else the phone would send the rest of its
+/// session in clear to port 80.
+#[test]
+fn resp_uri_is_https_when_a_trusted_proxy_says_the_phone_came_so() {
+    let resp_uri = |wire: &HttpWire, proto: &str| {
+        let mut phone = Phone::new(Version::V1_2, Encoding::Xml);
+        let hello = encode(&phone.first_message(AlertCode::TwoWay), Encoding::Xml);
+        let forwarded = format!("X-Forwarded-Proto: {proto}");
+        let response = request_with(
+            wire.address,
+            "POST",
+            "/sync",
+            Some("application/vnd.syncml+xml"),
+            &[&forwarded, "X-Forwarded-For: 198.51.100.7"],
+            &hello,
+        );
+        assert_eq!(response.status, 200, "{}", response.text());
+        let message = syncml::decode(&response.body).unwrap();
+        message.header.unwrap().resp_uri.unwrap()
+    };
+    let trusted =
+        handsync::transport::http::client::TrustedProxies(vec!["127.0.0.1/32".parse().unwrap()]);
+    let behind = HttpWire::start_trusting("respuri-proxy", ServerConfig::default(), IDLE, trusted);
+    let host = behind.address;
+    assert!(resp_uri(&behind, "https").starts_with(&format!("https://{host}/sync?sessionid=")));
+    assert!(resp_uri(&behind, "http").starts_with(&format!("http://{host}/sync?sessionid=")));
+    // Anybody else's header is not believed.
+    let open = HttpWire::start("respuri-no-proxy", ServerConfig::default(), IDLE);
+    let host = open.address;
+    assert!(resp_uri(&open, "https").starts_with(&format!("http://{host}/sync?sessionid=")));
+}
+
 #[test]
 fn resp_uri_names_the_session_and_keeps_the_client_host() {
     let wire = HttpWire::start("respuri", ServerConfig::default(), IDLE);

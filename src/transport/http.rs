@@ -166,7 +166,12 @@ impl Context {
             }
         }
         let route = session_in_query(request.uri().query());
-        let resp_uri_template = resp_uri_template(&request, local);
+        let scheme = if self.options.trusted_proxies.trusts(peer.ip()) {
+            forwarded_scheme(request.headers())
+        } else {
+            "http"
+        };
+        let resp_uri_template = resp_uri_template(&request, local, scheme);
         let (client, relayed_from) = self.client_of(peer.ip(), request.headers()).await;
         let head = RequestHead {
             target: request
@@ -444,9 +449,25 @@ fn session_in_query(query: Option<&str>) -> Option<Route> {
         })
 }
 
-/// `http://HOST/PATH?sessionid={session}`: the host the client used (so that it can reach
-/// it again), the path it posted to.
-fn resp_uri_template(request: &Request<Incoming>, local: SocketAddr) -> String {
+/// The scheme the client used to reach a trusted reverse proxy, from the proxy's
+/// `X-Forwarded-Proto` (its last value: the hop nearest us): "https" when it terminated TLS.
+fn forwarded_scheme(headers: &hyper::HeaderMap) -> &'static str {
+    let last = headers
+        .get_all("x-forwarded-proto")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .next_back();
+    match last {
+        Some(proto) if proto.eq_ignore_ascii_case("https") => "https",
+        _ => "http",
+    }
+}
+
+/// `SCHEME://HOST/PATH?sessionid={session}`: the host the client used (so that it can reach
+/// it again), the path it posted to, over HTTPS when a trusted proxy says the client came so.
+fn resp_uri_template(request: &Request<Incoming>, local: SocketAddr, scheme: &str) -> String {
     let host = request
         .headers()
         .get(header::HOST)
@@ -464,7 +485,7 @@ fn resp_uri_template(request: &Request<Incoming>, local: SocketAddr) -> String {
         .collect();
     let parameter = format!("{SESSION_PARAMETER}={{session}}");
     kept.push(&parameter);
-    format!("http://{host}{path}?{}", kept.join("&"))
+    format!("{scheme}://{host}{path}?{}", kept.join("&"))
 }
 
 fn text(status: StatusCode, body: &str) -> HttpResponse {

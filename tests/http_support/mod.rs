@@ -45,6 +45,18 @@ pub fn request(
     content_type: Option<&str>,
     body: &[u8],
 ) -> HttpResponse {
+    request_with(address, method, target, content_type, &[], body)
+}
+
+/// [`request`] with extra header lines (`Name: value`, as a proxy adds them).
+pub fn request_with(
+    address: SocketAddr,
+    method: &str,
+    target: &str,
+    content_type: Option<&str>,
+    extra_headers: &[&str],
+    body: &[u8],
+) -> HttpResponse {
     let mut stream = TcpStream::connect(address).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
@@ -53,6 +65,9 @@ pub fn request(
         format!("{method} {target} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
     if let Some(content_type) = content_type {
         head.push_str(&format!("Content-Type: {content_type}\r\n"));
+    }
+    for line in extra_headers {
+        head.push_str(&format!("{line}\r\n"));
     }
     head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
     stream.write_all(head.as_bytes()).unwrap();
@@ -123,6 +138,16 @@ pub struct HttpWire {
 
 impl HttpWire {
     pub fn start(name: &str, config: ServerConfig, idle_timeout: Duration) -> HttpWire {
+        HttpWire::start_trusting(name, config, idle_timeout, Default::default())
+    }
+
+    /// [`HttpWire::start`] behind reverse proxies at `trusted_proxies`.
+    pub fn start_trusting(
+        name: &str,
+        config: ServerConfig,
+        idle_timeout: Duration,
+        trusted_proxies: handsync::transport::http::client::TrustedProxies,
+    ) -> HttpWire {
         let dir = crate::support::scratch_dir(name);
         let db = dir.join("handsync.db");
         let daemon = Daemon::start(
@@ -134,7 +159,7 @@ impl HttpWire {
                 idle_timeout,
                 limits: Default::default(),
                 cluster: Default::default(),
-                trusted_proxies: Default::default(),
+                trusted_proxies,
             },
         )
         .expect("the daemon starts");
