@@ -251,6 +251,30 @@ fn two_accounts_sync_their_phones_over_http_on_postgres_and_see_only_their_own()
     let unknown = host.run(&["--account", "mallory", "history"]);
     assert!(!unknown.status.success());
     assert!(text(&unknown).contains("mallory"), "{}", text(&unknown));
+    // doctor looks at the database without changing it, and never shows the password.
+    let password = postgres::server_url()
+        .and_then(|url| {
+            let user_info = url.split_once("://")?.1.split_once('@')?.0.to_string();
+            Some(user_info.split_once(':')?.1.to_string())
+        })
+        .expect("the test server's URL has a password");
+    let doctor = text(&host.run(&["doctor"]));
+    let line = doctor
+        .lines()
+        .find(|l| l.contains("database:"))
+        .unwrap_or_else(|| panic!("{doctor}"));
+    assert!(
+        line.starts_with("ok") && line.contains("PostgreSQL") && line.contains("schema"),
+        "{line}"
+    );
+    assert!(!doctor.contains(&password), "{doctor}");
+    let wrong = Host {
+        dir: dir.clone(),
+        url: host.url.replace(&format!(":{password}@"), ":wrong@"),
+    };
+    let doctor = text(&wrong.run(&["doctor"]));
+    let line = doctor.lines().find(|l| l.contains("database:")).unwrap();
+    assert!(line.starts_with("FAIL"), "{line}");
     // The password never reaches the output.
-    assert!(!text(&host.run(&["history"])).contains("handsync-test-only"));
+    assert!(!text(&host.run(&["history"])).contains(&password));
 }

@@ -172,6 +172,46 @@ pub fn redact_url(url: &str) -> String {
     .to_string()
 }
 
+/// What a look at a PostgreSQL store finds, changing nothing (`handsync doctor`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresProbe {
+    /// The server's `server_version`.
+    pub server_version: String,
+    /// The store's schema version there (0: no tables yet) and this build's.
+    pub schema: i64,
+    pub supported: i64,
+    /// `pg_database_size` of the database, in bytes.
+    pub size: i64,
+}
+
+/// Connects to a PostgreSQL store and reads what it is, in a read-only transaction: no
+/// migration, nothing written.
+pub fn probe_postgres(url: &str) -> Result<PostgresProbe> {
+    let what = redact_url(url);
+    let mut conn = db::pg::PgConnection::connect(url).map_err(|source| StoreError::Open {
+        what: what.clone(),
+        source,
+    })?;
+    let tx = db::Transaction::Postgres(
+        conn.begin(db::Begin::Read)
+            .context(|| format!("reading {what}"))?,
+    );
+    let (server_version, size) = tx
+        .query_row(
+            "SELECT current_setting('server_version'), pg_database_size(current_database())",
+            db::NO_PARAMS,
+            |row| Ok((row.get::<String>(0)?, row.get::<i64>(1)?)),
+        )
+        .context(|| format!("reading {what}"))?;
+    let schema = pg_schema::read_version(&tx)?;
+    Ok(PostgresProbe {
+        server_version,
+        schema,
+        supported: pg_schema::PG_SCHEMA_VERSION,
+        size,
+    })
+}
+
 impl Store {
     /// Opens the store at `path` and migrates it to the current schema: an SQLite file
     /// (created if needed, owner-only), or a PostgreSQL database when `path` is a

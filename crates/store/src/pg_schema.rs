@@ -222,7 +222,7 @@ pub const PG_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// Any fixed number: the advisory lock that keeps two processes from migrating at once.
 const MIGRATION_LOCK: i64 = 0x6861_6e64_7379_6e63; // "handsync"
 
-fn read_version(tx: &Transaction<'_>) -> Result<i64> {
+pub(crate) fn read_version(tx: &Transaction<'_>) -> Result<i64> {
     let exists: bool = tx
         .query_row(
             "SELECT to_regclass('handsync_schema') IS NOT NULL",

@@ -17,6 +17,10 @@ pub fn check_database(setup: &Setup, report: &mut Report) {
             return;
         }
     };
+    if let Some(url) = path.to_str().filter(|p| handsync_store::is_postgres_url(p)) {
+        check_postgres(url, report);
+        return;
+    }
     let shown = path.display();
     let metadata = match std::fs::metadata(&path) {
         Ok(metadata) => metadata,
@@ -82,6 +86,38 @@ pub fn check_database(setup: &Setup, report: &mut Report) {
                 )),
             }
         }
+    }
+}
+
+/// A PostgreSQL store: reachable with the URL's role, its schema one this build knows.
+fn check_postgres(url: &str, report: &mut Report) {
+    let shown = handsync_store::redact_url(url);
+    match handsync_store::probe_postgres(url) {
+        Ok(probe) if probe.schema > probe.supported => report.fail(format!(
+            "database: {shown} has schema {} from a newer handsync (this one knows {}): \
+             upgrade handsync",
+            probe.schema, probe.supported
+        )),
+        Ok(probe) if probe.schema == 0 => report.ok(format!(
+            "database: {shown} (PostgreSQL {}) has no handsync tables yet: the first \
+             command that opens it creates them",
+            probe.server_version
+        )),
+        Ok(probe) => report.ok(format!(
+            "database: {shown} (PostgreSQL {}), schema {}{}, {}",
+            probe.server_version,
+            probe.schema,
+            if probe.schema < probe.supported {
+                " (brought forward at the next start)"
+            } else {
+                ""
+            },
+            human_size(probe.size.max(0) as u64)
+        )),
+        Err(e) => report.fail(format!(
+            "database: {e}: is PostgreSQL running there, and may the URL's role log in \
+             (pg_hba.conf) and use that database?"
+        )),
     }
 }
 
