@@ -29,12 +29,14 @@
 //! - `HANDSYNC_BENCH_SERVE_ARGS`: more arguments for every `serve` process (split on
 //!   whitespace).
 //!
-//! PostgreSQL URLs, `--own-data` and more than one process (a session lives in the process
-//! that opened it; the others relay its messages there) need the store and serving work of
-//! the hosting issue; until those are in, those switches fail their runs.
+//! With more than one process a session lives in the process that opened it; the others
+//! relay its messages there (docs/daemon.md).
 //!
-//! Under `cargo test` (no `--bench`) a small run, whatever the environment says: 12 phones,
-//! 3 to an account, 1 process, SQLite; it checks the harness and that every session completes.
+//! Under `cargo test` (no `--bench`) small runs, whatever the other switches say: 12 phones,
+//! 3 to an account, 1 process on SQLite; then, when `HANDSYNC_TEST_POSTGRES` names a server
+//! (scripts/test-all sets it up), 12 phones on 2 processes on PostgreSQL, each account with
+//! data of its own. They check the harness, and that every session completes and nothing is
+//! duplicated.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
@@ -191,12 +193,23 @@ impl Tally {
 
 fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");
-    let plan = if quick {
-        Plan::quick()
+    if !quick {
+        run(&Plan::from_environment());
+        return;
+    }
+    run(&Plan::quick());
+    if postgres::server_url().is_some() {
+        run(&Plan {
+            processes: 2,
+            database: DatabaseKind::Postgres,
+            own_data: true,
+            ..Plan::quick()
+        });
+    } else if std::env::var_os("HANDSYNC_REQUIRE_ORACLES").is_some() {
+        panic!("HANDSYNC_TEST_POSTGRES is not set: the hosted run on PostgreSQL cannot run");
     } else {
-        Plan::from_environment()
-    };
-    run(&plan);
+        eprintln!("hosted: no PostgreSQL server (HANDSYNC_TEST_POSTGRES): its small run skipped");
+    }
 }
 
 fn run(plan: &Plan) {
