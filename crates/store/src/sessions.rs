@@ -6,7 +6,7 @@ use handsync_engine::storage::{
 };
 
 use super::error::{Context, Result, StoreError};
-use super::owner::{Liveness, ProcessTag};
+use super::owner::ProcessTag;
 use super::types::{id_column, optional_id, optional_id_column, text_column, Direction};
 use super::Tx;
 
@@ -187,35 +187,8 @@ impl Tx<'_> {
     /// alone: the daemon and `handsync sync` may serve sessions on the same file at once.
     /// Returns the sessions cut. Where /proc cannot name this process nothing is cut.
     pub fn cut_orphaned_sessions(&self, now: Timestamp) -> Result<Vec<SessionId>> {
-        let Some(current) = ProcessTag::current() else {
-            return Ok(Vec::new());
-        };
-        let running = self.collect(
-            "SELECT id, owner FROM sessions WHERE result = 'running' ORDER BY id",
-            crate::db::NO_PARAMS,
-            |row| {
-                Ok((
-                    id_column::<SessionId>(row, 0)?,
-                    row.get::<Option<String>>(1)?,
-                ))
-            },
-            || "listing running sessions".into(),
-        )?;
-        let mut cut = Vec::new();
-        for (session, owner) in running {
-            let why = match owner.as_deref().map(ProcessTag::from_column) {
-                Some(Some(owner)) => match owner.liveness(current) {
-                    Liveness::Alive => continue,
-                    Liveness::Ended(why) => why,
-                },
-                Some(None) => "the process serving it ended (its owner was unreadable)".into(),
-                None => "the process serving it ended (it was not recorded)".into(),
-            };
-            self.end_session(session, SessionResult::Cut, Some(&why), now)?;
-            tracing::info!(%session, owner = owner.as_deref().unwrap_or("none"), reason = %why, "session of an ended process cut");
-            cut.push(session);
-        }
-        Ok(cut)
+        // No node's heartbeat is that recent: every owner is judged by /proc here.
+        self.cut_orphaned_sessions_sparing_nodes(Timestamp(i64::MAX), now)
     }
 
     /// Suspends a session, keeping what the engine needs to resume it.
