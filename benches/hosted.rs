@@ -48,10 +48,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use tokio::net::{TcpSocket, TcpStream};
-
+mod http_client;
 #[path = "../tests/support/postgres.rs"]
 mod postgres;
 mod process;
@@ -62,6 +59,7 @@ use handsync::emulator::{
     PhoneStore, Step, SyncMode, SyncRequest, UnixMillis,
 };
 use handsync::store::Datastore;
+use http_client::post_from;
 use postgres::TestDatabase;
 use process::{peak_rss_kib, process_cpu};
 
@@ -830,7 +828,8 @@ struct Answer {
     body: Vec<u8>,
 }
 
-/// One POST on its own connection from `from`, as phones on GPRS send them.
+/// One POST on its own connection from `from`, as phones on GPRS send them; a busy answer's
+/// Retry-After (at most 10 s).
 async fn post(
     from: SocketAddr,
     proxy: SocketAddr,
@@ -838,63 +837,25 @@ async fn post(
     content_type: &str,
     body: Vec<u8>,
 ) -> Result<Answer, String> {
-    let stream = connect_from(from, proxy)
-        .await
-        .map_err(|e| format!("connect: {}", e.kind()))?;
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .map_err(|e| format!("handshake: {e}"))?;
-    tokio::spawn(connection);
-    // The RespURI names whatever address the server believes it has: only its path counts,
-    // the request goes to the proxy.
-    let path = target
-        .strip_prefix("http://")
-        .and_then(|rest| rest.find('/').map(|slash| &rest[slash..]))
-        .unwrap_or(target);
-    let request = hyper::Request::post(path)
-        .header(hyper::header::HOST, proxy.to_string())
-        .header(hyper::header::CONTENT_TYPE, content_type)
-        .body(Full::new(Bytes::from(body)))
-        .map_err(|e| format!("request: {e}"))?;
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|e| format!("request: {e}"))?;
-    let status = response.status().as_u16();
-    let retry_after = (status == 503).then(|| {
-        let seconds = response
-            .headers()
+    let answer = post_from(from, proxy, target, content_type, body).await?;
+    let retry_after = (answer.status == 503).then(|| {
+        let seconds = answer
+            .headers
             .get(hyper::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
             .unwrap_or(10);
         Duration::from_secs(seconds.min(10))
     });
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| format!("body: {e}"))?
-        .to_bytes()
-        .to_vec();
     Ok(Answer {
-        status,
+        status: answer.status,
         retry_after,
-        body,
+        body: answer.body,
     })
 }
 
 /// A loopback source address of its own for client `n` of `group`.
 fn source(group: u8, n: usize) -> SocketAddr {
     SocketAddr::from(([127, group, (n / 250) as u8, (n % 250 + 1) as u8], 0))
-}
-
-async fn connect_from(from: SocketAddr, to: SocketAddr) -> std::io::Result<TcpStream> {
-    let socket = TcpSocket::new_v4()?;
-    socket.bind(from)?;
-    let stream = socket.connect(to).await?;
-    let _ = stream.set_nodelay(true);
-    Ok(stream)
 }
 
 fn now() -> UnixMillis {

@@ -29,8 +29,9 @@ use std::time::{Duration, Instant, SystemTime};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpStream;
 
+mod http_client;
 mod process;
 
 use handsync::emulator::{
@@ -40,6 +41,7 @@ use handsync::emulator::{
 use handsync::obex::ObexClientConfig;
 use handsync::store::Datastore;
 use handsync::transport::emulated::phone_starts;
+use http_client::connect_from;
 use process::{peak_rss_kib, process_cpu};
 
 #[derive(Clone, Copy)]
@@ -302,14 +304,6 @@ fn source(group: u8, n: usize) -> SocketAddr {
     SocketAddr::from(([127, group, (n / 250) as u8, (n % 250 + 1) as u8], 0))
 }
 
-async fn connect_from(from: SocketAddr, to: SocketAddr) -> std::io::Result<TcpStream> {
-    let socket = TcpSocket::new_v4()?;
-    socket.bind(from)?;
-    let stream = socket.connect(to).await?;
-    let _ = stream.set_nodelay(true);
-    Ok(stream)
-}
-
 fn now() -> UnixMillis {
     UnixMillis::from_system_time(SystemTime::now())
 }
@@ -341,36 +335,8 @@ async fn post(
     content_type: &str,
     body: Vec<u8>,
 ) -> Result<(u16, Vec<u8>), String> {
-    let stream = connect_from(from, server)
-        .await
-        .map_err(|e| format!("connect: {}", e.kind()))?;
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .map_err(|e| format!("handshake: {e}"))?;
-    tokio::spawn(connection);
-    let path = target
-        .strip_prefix("http://")
-        .and_then(|rest| rest.find('/').map(|slash| &rest[slash..]))
-        .unwrap_or(target);
-    let request = hyper::Request::post(path)
-        .header(hyper::header::HOST, server.to_string())
-        .header(hyper::header::CONTENT_TYPE, content_type)
-        .body(Full::new(Bytes::from(body)))
-        .unwrap();
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|e| format!("request: {e}"))?;
-    let status = response.status().as_u16();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| format!("body: {e}"))?
-        .to_bytes()
-        .to_vec();
-    Ok((status, body))
+    let answer = http_client::post_from(from, server, target, content_type, body).await?;
+    Ok((answer.status, answer.body))
 }
 
 /// Two sessions (slow, then two-way), each tried again after Retry-After when the server
