@@ -447,7 +447,11 @@ impl Session {
 
     /// Whether what the phone sent is a version of the item it holds without having changed
     /// it: the one it was last known to hold, or one of ours after it (sent in a session
-    /// whose Status never came). What the phone cannot hold aside.
+    /// whose Status never came). What the phone cannot hold aside. Seen revision 0 (an Add
+    /// whose Status never came, a slow sync's PC-won conflict) says only that the phone holds
+    /// some version: any of ours counts. Else a phone whose first sync was cut after our Adds
+    /// would, in its next slow sync, send them back as its own edits and undo what other
+    /// phones of the account changed meanwhile (the hosted load test found it).
     fn phone_holds_seen_version<S: SyncStore + ?Sized>(
         &mut self,
         store: &S,
@@ -455,9 +459,6 @@ impl Session {
         held: &DeviceItem,
         incoming: &Incoming,
     ) -> Result<bool> {
-        if held.seen_revision == Revision(0) {
-            return Ok(false);
-        }
         let phone = self.phone_for_datastore(datastore);
         for version in store.item_versions_from(held.guid, held.seen_revision)? {
             if version.is_deleted() {

@@ -307,3 +307,45 @@ fn of_the_devices_that_never_exchanged_anything_only_the_most_recent_stay() {
 fn session_results(server: &mut Server) -> Vec<SessionResult> {
     server.sessions().iter().map(|s| s.result).collect()
 }
+
+/// A phone's first sync is cut after our Adds reached it (their Status and Maps never came
+/// back); meanwhile the PC (or another phone of the account) edits those items. In its next
+/// slow sync the phone sends back what it got, unchanged: that is no edit of the phone's, and
+/// must not undo the newer versions.
+#[test]
+fn a_cut_first_sync_does_not_undo_edits_made_meanwhile_at_the_next_slow_sync() {
+    let fresh = || {
+        let mut server = Server::new(ServerConfig::default());
+        let guids: Vec<_> = (0..5).map(|n| server.add_contact(&vcard(n))).collect();
+        let mut phone = Phone::new(Version::V1_1, Encoding::Wbxml);
+        phone.max_msg_size = 1500;
+        phone.items_per_message = 2;
+        (server, phone, guids)
+    };
+    let (mut server, mut phone, _) = fresh();
+    let full = phone.sync(&mut server, AlertCode::SlowSync, None);
+    assert!(full.completed);
+    for cut in 1..full.messages_sent {
+        let (mut server, mut phone, guids) = fresh();
+        let outcome = phone.sync(&mut server, AlertCode::SlowSync, Some(cut));
+        assert!(!outcome.completed, "cut {cut}");
+        // A new number: the same person (identity), another version.
+        let edited = |n: usize| vcard(n).replace("+4917000", "+4918000");
+        for (n, guid) in guids.iter().enumerate() {
+            server.replace_contact(*guid, &edited(n));
+        }
+        let outcome = phone.sync(&mut server, AlertCode::SlowSync, None);
+        assert!(outcome.completed, "after cut {cut}");
+        let texts: Vec<String> = server
+            .contacts()
+            .iter()
+            .map(|item| item.canonical.clone())
+            .collect();
+        assert_eq!(texts.len(), 5, "after cut {cut}: {texts:?}");
+        assert!(
+            texts.iter().all(|text| text.contains("+4918000")),
+            "after cut {cut}, an edit was undone: {texts:?}"
+        );
+        assert_converged(&mut server, &mut phone, &format!("after cut {cut}"));
+    }
+}
