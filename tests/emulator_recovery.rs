@@ -179,3 +179,77 @@ fn a_session_cut_after_any_message_converges_at_the_next_sync() {
         }
     }
 }
+
+/// A phone's first sync is cut after our Adds reached it and before their Status and Maps
+/// came back (the phone read the reply, then the link went; it does not send the Maps
+/// again); meanwhile the PC (or another phone of the account) gives each item a title.
+/// In its next sync, a slow one, the phone sends back what it got, unchanged: that is no
+/// edit of the phone's, and must not undo the newer versions. (Found by the hosted load
+/// test, where busy answers cut first syncs of many phones while others edited.)
+#[test]
+#[ignore = "known defect, open: the emulated E51 whose first sync was cut after message 2 of 3 \
+            still undoes the PC's edits at its next sync (the hosted benchmark's variant of the \
+            scenario is fixed); run with --ignored"]
+fn a_cut_first_sync_does_not_undo_what_was_edited_meanwhile() {
+    let profile = DeviceProfile::builtin("nokia-e51").expect("the E51 profile");
+    let fresh = || {
+        let mut profile = profile.clone();
+        profile.max_msg_size = 1500;
+        let mut phone = phone_with(profile.clone(), handsync::emulator::PhoneStore::new());
+        phone.config_mut().forget_maps_after_cut = true;
+        let mut pc = Pc::new(ServerConfig {
+            max_msg_size: 2000,
+            ..ServerConfig::default()
+        });
+        let guids: Vec<_> = (0..6)
+            .map(|n| {
+                pc.add(
+                    Datastore::Contacts,
+                    &pc_vcard(&format!("Shared{n}"), &format!("+49171300000{n}")),
+                )
+            })
+            .collect();
+        (phone, pc, guids)
+    };
+    let (mut phone, mut pc, _) = fresh();
+    let request = SyncRequest::all(phone.profile(), SyncMode::TwoWay);
+    let full = run_session(&mut phone, &mut pc, &request, None);
+    assert!(full.report().completed);
+    let messages = full.sent.len();
+    let mut reproduced = 0;
+    for after in 1..messages {
+        let (mut phone, mut pc, guids) = fresh();
+        let request = SyncRequest::all(phone.profile(), SyncMode::TwoWay);
+        let cut = Cut {
+            after,
+            phone_reads_reply: true,
+        };
+        run_session(&mut phone, &mut pc, &request, Some(cut));
+        let held = phone_keys(&phone, Datastore::Contacts).len();
+        for (n, guid) in guids.iter().enumerate() {
+            let card = pc_vcard(&format!("Shared{n}"), &format!("+49171300000{n}"))
+                .replace("END:VCARD", "TITLE:edited meanwhile\r\nEND:VCARD");
+            pc.replace(*guid, Datastore::Contacts, &card);
+        }
+        sync_all(&mut phone, &mut pc, SyncMode::TwoWay);
+        let texts: Vec<String> = pc
+            .items(Datastore::Contacts)
+            .into_iter()
+            .map(|item| item.canonical)
+            .collect();
+        assert_eq!(texts.len(), 6, "cut after {after}: {texts:#?}");
+        assert!(
+            texts.iter().all(|text| text.contains("TITLE:edited meanwhile")),
+            "cut after {after}/{messages}, the phone held {held}: an edit made meanwhile was undone: {texts:#?}"
+        );
+        assert_eq!(
+            phone_keys(&phone, Datastore::Contacts),
+            pc.keys(Datastore::Contacts),
+            "cut after {after}"
+        );
+        if held > 0 {
+            reproduced += 1;
+        }
+    }
+    assert!(reproduced > 0, "no cut left the phone holding our Adds");
+}
