@@ -14,7 +14,7 @@ use handsync_engine::storage::{SessionId, SessionResult, Timestamp};
 
 use super::error::{Context, Result};
 use super::owner::{Liveness, ProcessTag};
-use super::types::{id_column, optional_id_column, text_column};
+use super::types::{id_column, optional_id_column};
 use super::Tx;
 
 /// A node as registered.
@@ -331,15 +331,7 @@ impl Tx<'_> {
     }
 
     fn session_is_running(&self, session: SessionId) -> Result<bool> {
-        let result: Option<SessionResult> = self
-            .query_row_cached(
-                "SELECT result FROM sessions WHERE id = ?1",
-                [session.0],
-                |row| text_column(row, 0),
-            )
-            .optional()
-            .context(|| format!("reading session {session}"))?;
-        Ok(result == Some(SessionResult::Running))
+        Ok(self.session_result(session)? == Some(SessionResult::Running))
     }
 }
 

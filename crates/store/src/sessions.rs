@@ -293,16 +293,19 @@ impl Tx<'_> {
         )
     }
 
+    /// How a session stands (`None`: no such session), whatever account it is of.
+    pub(crate) fn session_result(&self, session: SessionId) -> Result<Option<SessionResult>> {
+        self.query_row_cached(
+            "SELECT result FROM sessions WHERE id = ?1",
+            [session.0],
+            |row| text_column(row, 0),
+        )
+        .optional()
+        .context(|| format!("reading session {session}"))
+    }
+
     fn running_session(&self, session: SessionId) -> Result<()> {
-        let result: Option<SessionResult> = self
-            .query_row_cached(
-                "SELECT result FROM sessions WHERE id = ?1",
-                [session.0],
-                |row| text_column(row, 0),
-            )
-            .optional()
-            .context(|| format!("reading session {session}"))?;
-        match result {
+        match self.session_result(session)? {
             None => Err(StoreError::SessionNotFound(session)),
             Some(SessionResult::Running) => Ok(()),
             Some(_) => Err(StoreError::SessionEnded(session)),
