@@ -3,10 +3,10 @@
 //! on it as on the engine's memory store.
 #![allow(dead_code)]
 
-#[path = "../support/postgres.rs"]
-pub mod test_postgres;
 #[path = "../../crates/engine/tests/engine_phone/mod.rs"]
 mod shared;
+#[path = "../support/postgres.rs"]
+pub mod test_postgres;
 
 pub use shared::*;
 

@@ -5,7 +5,7 @@ use crate::db::{params, DbResult, OptionalRow, Row};
 use handsync_engine::storage::{
     AnchorBase, Applied, AppliedOutcome, Cause, ChangeKind, Datastore, DevInfEncoding,
     DevInfSummary, DeviceChange, DeviceDatastore, DeviceId, DeviceItem, DeviceRecord, Guid,
-    ItemContent, ItemRecord, PcChange, Reason, Revision, SessionId, Timestamp,
+    ItemContent, ItemRecord, PcChange, Reason, Revision, SessionId, Timestamp, UnseenChange,
 };
 
 use super::error::{Context, Result, StoreError};
@@ -80,10 +80,10 @@ fn device_datastore_from_row(row: &Row<'_>) -> DbResult<DeviceDatastore> {
     })
 }
 
-const DEVICE_ITEM_COLUMNS: &str =
+pub(crate) const DEVICE_ITEM_COLUMNS: &str =
     "d.item_id, d.luid, d.seen_revision, i.revision, i.deleted, d.mapped_at";
 
-fn device_item_from_row(row: &Row<'_>) -> DbResult<DeviceItem> {
+pub(crate) fn device_item_from_row(row: &Row<'_>) -> DbResult<DeviceItem> {
     Ok(DeviceItem {
         guid: id_column(row, 0)?,
         luid: row.get(1)?,
@@ -122,7 +122,8 @@ impl Tx<'_> {
     }
 
     pub fn device_by_uri(&self, uri: &str) -> Result<Option<DeviceRecord>> {
-        let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE uri = ?1 AND account_id = ?2");
+        let sql =
+            format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE uri = ?1 AND account_id = ?2");
         self.query_row_cached(&sql, params![uri, self.tenant()], device_from_row)
             .optional()
             .context(|| format!("reading device {uri}"))
@@ -290,7 +291,11 @@ impl Tx<'_> {
         })
     }
 
-    fn device_datastore_id(&self, device: DeviceId, datastore: Datastore) -> Result<i64> {
+    pub(crate) fn device_datastore_id(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+    ) -> Result<i64> {
         self.query_row_cached(
             "SELECT id FROM device_datastores WHERE device_id = ?1 AND datastore = ?2",
             params![device.0, datastore.as_str()],
@@ -375,13 +380,30 @@ impl Tx<'_> {
         })
     }
 
-    /// Items sent to the device whose Map has not come yet.
+    /// Items sent to the device whose Map has not come yet, in GUID order.
     pub fn pending_maps(&self, device: DeviceId, datastore: Datastore) -> Result<Vec<DeviceItem>> {
-        Ok(self
-            .device_items(device, datastore)?
-            .into_iter()
-            .filter(|held| held.luid.is_none())
-            .collect())
+        let id = self.device_datastore_id(device, datastore)?;
+        let sql = format!(
+            "SELECT {DEVICE_ITEM_COLUMNS} FROM device_items d JOIN items i ON i.id = d.item_id \
+             WHERE d.device_datastore_id = ?1 AND d.luid IS NULL ORDER BY d.item_id"
+        );
+        self.collect(&sql, [id], device_item_from_row, || {
+            format!("listing {datastore} items awaiting a Map from device {device}")
+        })
+    }
+
+    /// The live items of a datastore the device does not hold, in GUID order.
+    pub fn live_items_not_held(&self, device: DeviceId, datastore: Datastore) -> Result<Vec<Guid>> {
+        let id = self.device_datastore_id(device, datastore)?;
+        self.collect(
+            "SELECT i.id FROM items i WHERE i.account_id = ?3 AND i.datastore = ?2 \
+             AND i.deleted = 0 AND NOT EXISTS (SELECT 1 FROM device_items d \
+                 WHERE d.device_datastore_id = ?1 AND d.item_id = i.id) \
+             ORDER BY i.id",
+            params![id, datastore.as_str(), self.tenant()],
+            |row| id_column(row, 0),
+            || format!("listing {datastore} items device {device} does not hold"),
+        )
     }
 
     pub fn device_item_by_luid(
@@ -558,6 +580,53 @@ impl Tx<'_> {
         )?;
         let deletes = held(ChangeKind::Delete, "i.deleted = 1")?;
         Ok(adds.into_iter().chain(replaces).chain(deletes).collect())
+    }
+
+    /// What [`Tx::changes_for_device`] lists, in its order, without reading the items.
+    pub fn unseen_changes(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+    ) -> Result<Vec<UnseenChange>> {
+        let id = self.device_datastore_id(device, datastore)?;
+        let what = || format!("listing {datastore} changes for device {device}");
+        let unseen = |kind: ChangeKind| {
+            move |row: &Row<'_>| {
+                Ok(UnseenChange {
+                    kind,
+                    guid: id_column(row, 0)?,
+                    mapped: row.get::<Option<String>>(1)?.is_some(),
+                })
+            }
+        };
+        let mut changes = self.collect(
+            "SELECT i.id, NULL FROM items i WHERE i.account_id = ?3 \
+             AND i.datastore = ?2 AND i.deleted = 0 \
+             AND NOT EXISTS (SELECT 1 FROM device_items d \
+                 WHERE d.device_datastore_id = ?1 AND d.item_id = i.id) \
+             ORDER BY i.revision",
+            params![id, datastore.as_str(), self.tenant()],
+            unseen(ChangeKind::Add),
+            what,
+        )?;
+        for (kind, condition) in [
+            (
+                ChangeKind::Replace,
+                "i.deleted = 0 AND i.revision > d.seen_revision",
+            ),
+            (ChangeKind::Delete, "i.deleted = 1"),
+        ] {
+            changes.extend(self.collect(
+                &format!(
+                    "SELECT i.id, d.luid FROM device_items d JOIN items i ON i.id = d.item_id \
+                     WHERE d.device_datastore_id = ?1 AND {condition} ORDER BY i.revision"
+                ),
+                [id],
+                unseen(kind),
+                what,
+            )?);
+        }
+        Ok(changes)
     }
 
     /// The device acknowledged our change (Status 2xx): for an Add or Replace it now holds the
@@ -751,12 +820,21 @@ impl Tx<'_> {
     }
 
     fn check_datastore(&self, guid: Guid, expected: Datastore) -> Result<()> {
-        let item = self.item(guid)?;
-        if item.datastore != expected {
+        // The datastore alone: the item's content is not needed here.
+        let found: Datastore = self
+            .query_row_cached(
+                "SELECT datastore FROM items WHERE id = ?1 AND account_id = ?2",
+                [guid.0, self.tenant()],
+                |row| text_column(row, 0),
+            )
+            .optional()
+            .context(|| format!("reading the datastore of item {guid}"))?
+            .ok_or(StoreError::ItemNotFound(guid))?;
+        if found != expected {
             return Err(StoreError::WrongDatastore {
                 guid,
                 expected,
-                found: item.datastore,
+                found,
             });
         }
         Ok(())

@@ -79,6 +79,7 @@ mod desktop;
 mod devices;
 mod error;
 mod items;
+mod luids_sent;
 mod owner;
 mod pg_schema;
 mod rejected;
@@ -106,7 +107,7 @@ pub use handsync_engine::storage::{
     Applied, AppliedOutcome, Cause, ChangeKind, Datastore, DevInfEncoding, DevInfSummary,
     DeviceChange, DeviceDatastore, DeviceId, DeviceItem, DeviceRecord, Guid, ItemContent,
     ItemRecord, NewRejectedItem, NewSession, PcChange, Reason, Revision, SessionId, SessionResult,
-    Timestamp, Tombstone,
+    Timestamp, Tombstone, UnseenChange,
 };
 
 use error::Context;

@@ -1,8 +1,6 @@
 //! Applying one item the phone sent: large objects assembled from chunks, two-way and
 //! slow-sync matching, conflicts settled by the policy, deletes.
 
-use std::collections::HashSet;
-
 use crate::config::ConflictPolicy;
 use crate::content::{self, Incoming};
 use crate::model::{self, meta, text};
@@ -299,8 +297,10 @@ impl Session {
                 ));
             }
         };
-        self.state.active[index].seen_luids.insert(luid.clone());
         let code = if self.state.active[index].mode.sends_everything() {
+            // What a slow sync sends, the phone still holds (see `settle_full_syncs`).
+            let device = self.state.device.expect("started");
+            store.record_luid_sent(device, datastore, &luid)?;
             self.apply_slow(store, datastore, &luid, &incoming, now)?
         } else {
             self.apply_fast(store, datastore, &luid, &incoming, is_add, now)?
@@ -610,22 +610,17 @@ impl Session {
         key: &str,
     ) -> Result<Option<ItemRecord>> {
         let device = self.state.device.expect("started");
-        let seen_luids = self
-            .state
-            .active
-            .iter()
-            .find(|a| a.datastore == datastore)
-            .map(|a| &a.seen_luids);
+        let syncing = self.state.active.iter().any(|a| a.datastore == datastore);
         let mut renamed = None;
         for item in store.items_by_identity_key(datastore, key)? {
             match store.device_item(device, datastore, item.guid)? {
                 None => return Ok(Some(item)),
                 Some(held) => {
-                    let matched = match (&held.luid, seen_luids) {
-                        (Some(luid), Some(seen)) => seen.contains(luid),
+                    let matched = match &held.luid {
+                        Some(luid) if syncing => store.luid_sent(device, datastore, luid)?,
+                        Some(_) => true,
                         // Sent, its Map never came: the phone holds it under some LUID.
-                        (None, _) => false,
-                        (Some(_), None) => true,
+                        None => false,
                     };
                     if !matched && renamed.is_none() {
                         renamed = Some(item);
@@ -707,31 +702,24 @@ impl Session {
             if !active.mode.sends_everything() {
                 continue;
             }
-            let mut held = HashSet::new();
-            for item in store.device_items(device, active.datastore)? {
-                match &item.luid {
-                    Some(luid) if !active.seen_luids.contains(luid) => {
-                        if active.absent_means_deleted {
-                            // A slow sync we asked for of a phone whose anchors are ours: it
-                            // kept its memory, so what it no longer holds, it deleted.
-                            self.delete_by_luid(store, active.datastore, luid, now)?;
-                        } else {
-                            store.forget_device_item(device, active.datastore, item.guid)?;
-                        }
-                    }
-                    _ => {
-                        held.insert(item.guid);
-                    }
+            // Only what the phone held and did not send is read: the cost follows what it
+            // dropped, not what it holds.
+            for item in store.held_items_not_sent(device, active.datastore)? {
+                let Some(luid) = &item.luid else { continue };
+                if active.absent_means_deleted {
+                    // A slow sync we asked for of a phone whose anchors are ours: it kept its
+                    // memory, so what it no longer holds, it deleted.
+                    self.delete_by_luid(store, active.datastore, luid, now)?;
+                } else {
+                    store.forget_device_item(device, active.datastore, item.guid)?;
                 }
             }
             if active.mode == SyncMode::RefreshFromClient {
                 let cause = self
                     .cause(Reason::DeletedByPhone)
                     .with_note("refresh from the phone: not on the phone");
-                for item in store.items(active.datastore, false)? {
-                    if !held.contains(&item.guid) {
-                        store.delete_item(item.guid, &cause, now)?;
-                    }
+                for guid in store.live_items_not_held(device, active.datastore)? {
+                    store.delete_item(guid, &cause, now)?;
                 }
             }
         }

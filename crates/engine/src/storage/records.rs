@@ -150,6 +150,19 @@ pub struct PcChange {
     pub luid: Option<String>,
 }
 
+/// A change the device has not seen, named but not read: the engine lists them when its
+/// package begins and reads each item only when a message is about to carry it
+/// ([`SyncStore::change_for_device`](super::SyncStore::change_for_device)), so that a sync
+/// sending many items never holds them all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnseenChange {
+    pub kind: ChangeKind,
+    pub guid: Guid,
+    /// The device's LUID for the item is known (always `false` for an Add): a Replace or
+    /// Delete without one cannot be addressed until its Map comes.
+    pub mapped: bool,
+}
+
 /// What the engine knows when a session starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewSession<'a> {
