@@ -7,20 +7,26 @@
 //!    for the session, per item, and its peak RSS. Goals: per-item CPU at the largest size
 //!    within 1.2x of that at the size before it; peak RSS at the largest within 1.2x of that
 //!    at the smallest.
-//! 2. **Other accounts.** A store holding 1,000 or 1,000,000 items of other accounts
-//!    (`HANDSYNC_BENCH_OTHER_ITEMS`), each held by one of their phones, filled in bulk with
-//!    SQL; then phones of fresh accounts (data of their own, md5 login) slow-sync 500
+//! 2. **Other accounts.** A store holding 1,000 or 1,000,000 items of 1,000 other accounts
+//!    (`HANDSYNC_BENCH_OTHER_ITEMS`), each account's held by a phone of it, filled in bulk
+//!    with SQL; then phones of fresh accounts (data of their own, md5 login) slow-sync 500
 //!    contacts each (`HANDSYNC_BENCH_SESSION_ITEMS`), `HANDSYNC_BENCH_SESSIONS` of them (10),
-//!    on SQLite and, when `HANDSYNC_TEST_POSTGRES` names a server, on PostgreSQL. Per store:
-//!    the server's CPU time per session (their mean) and the median wall time of one. Goal: the same whatever the others
-//!    hold (reported as the ratio of the largest store to the smallest, within 1.2x).
+//!    on SQLite and, when `HANDSYNC_TEST_POSTGRES` names a server, on PostgreSQL; as many
+//!    more are cut inside their second message (the server records the cut and prunes the
+//!    devices that never exchanged anything). Per store: the server's CPU time per session
+//!    (their mean) and the median wall time of one (of a cut one: from the phone's start to
+//!    the cut recorded). Goal: the same whatever the others hold (the ratio of the largest
+//!    store to the smallest within 1.2x).
+//! 3. **To the phone.** The other direction of part 1: a store holding N contacts of the
+//!    phone's account (filled with SQL) and an empty phone slow-syncing them, so that the
+//!    server sends N Adds and takes N Maps; per-item CPU and peak RSS as in part 1.
 //!
 //! Each size runs `HANDSYNC_BENCH_REPEAT` times (3) and keeps its least CPU time and peak,
 //! since other processes on the machine only ever add to them.
-//! `HANDSYNC_BENCH_PARTS=sizes,others` picks the parts; `HANDSYNC_BENCH_SERVER=PATH` runs
-//! another build of `handsync` as the server (the store is made by it, in its schema). Under `cargo test` (no `--bench`) a
-//! tiny run (50 and 200 contacts; 100 and 2,000 other items, 50-contact sessions) checks the
-//! harness.
+//! `HANDSYNC_BENCH_PARTS=sizes,others,to-phone` picks the parts; `HANDSYNC_BENCH_SERVER=PATH` runs
+//! another build of `handsync` as the server (the store is made by it, in its schema), to
+//! compare two builds side by side. Under `cargo test` (no `--bench`) a tiny run (50 and 200
+//! contacts; 100 and 2,000 other items, 50-contact sessions) checks the harness.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
@@ -38,7 +44,7 @@ use handsync::emulator::{
 };
 use handsync::obex::ObexClientConfig;
 use handsync::store::Datastore;
-use handsync::transport::emulated::phone_starts;
+use handsync::transport::emulated::{phone_starts, CutLink};
 use postgres::TestDatabase;
 use process::{peak_rss_kib, process_cpu};
 
@@ -63,7 +69,7 @@ impl Plan {
             other_items: vec![100, 2_000],
             session_items: 50,
             sessions: 2,
-            parts: vec!["sizes".into(), "others".into()],
+            parts: vec!["sizes".into(), "others".into(), "to-phone".into()],
         }
     }
 
@@ -90,7 +96,7 @@ impl Plan {
             session_items: one("HANDSYNC_BENCH_SESSION_ITEMS", 500),
             sessions: one("HANDSYNC_BENCH_SESSIONS", 10),
             parts: std::env::var("HANDSYNC_BENCH_PARTS")
-                .unwrap_or_else(|_| "sizes,others".into())
+                .unwrap_or_else(|_| "sizes,others,to-phone".into())
                 .split(',')
                 .map(|p| p.trim().to_string())
                 .collect(),
@@ -115,6 +121,15 @@ fn main() {
     std::fs::create_dir_all(dir.join("handsync")).unwrap();
     if plan.parts.iter().any(|p| p == "sizes") {
         sizes(&plan, &dir);
+    }
+    // From here on phones log in as their account.
+    std::fs::write(
+        dir.join("handsync/config.toml"),
+        "[server.auth-by-transport]\nobex-tcp = \"md5\"\n",
+    )
+    .unwrap();
+    if plan.parts.iter().any(|p| p == "to-phone") {
+        to_phone(&plan, &dir);
     }
     if plan.parts.iter().any(|p| p == "others") {
         others(&plan, &dir, Backend::Sqlite);
@@ -142,6 +157,34 @@ fn sizes(plan: &Plan, dir: &Path) {
          {MAX_MSG_SIZE}) -> handsync over OBEX/TCP, empty SQLite store; best of {}",
         plan.repeat
     );
+    size_runs(plan, |count, attempt| {
+        let db = dir.join(format!("sizes-{count}-{attempt}.db"));
+        let server = Server::start(dir, &db.display().to_string());
+        let phone = phone(count, 7, "IMEI:350000000000001", None);
+        let run = measured_sync(&server, phone, count);
+        drop(server);
+        remove_sqlite(&db);
+        run
+    });
+}
+
+/// The server's figures for one session of `count` items (what the phone holds after it).
+fn measured_sync(server: &Server, phone: EmulatedPhone, count: usize) -> SizeRun {
+    let cpu_before = process_cpu(server.pid());
+    let (wall, phone) = sync(&server.address, phone);
+    let held = phone.store().datastore(Datastore::Contacts).len();
+    assert_eq!(held, count, "the phone holds every contact after the sync");
+    SizeRun {
+        count,
+        wall,
+        cpu: process_cpu(server.pid()).saturating_sub(cpu_before),
+        peak_kib: peak_rss_kib(server.pid()),
+    }
+}
+
+/// Runs `run(count, attempt)` for every size, best of `plan.repeat`, and prints the table
+/// and the ratios against the goals.
+fn size_runs(plan: &Plan, mut run: impl FnMut(usize, usize) -> SizeRun) {
     println!(
         "{:>8} {:>8} {:>12} {:>14} {:>14}",
         "N", "wall s", "server CPU s", "CPU/item us", "peak RSS MiB"
@@ -150,26 +193,14 @@ fn sizes(plan: &Plan, dir: &Path) {
     for &count in &plan.sizes {
         let mut best: Option<SizeRun> = None;
         for attempt in 0..plan.repeat {
-            let db = dir.join(format!("sizes-{count}-{attempt}.db"));
-            let server = Server::start(dir, &db.display().to_string());
-            let phone = phone(count, 7, "IMEI:350000000000001", None);
-            let cpu_before = process_cpu(server.pid());
-            let wall = sync(&server.address, phone);
-            let run = SizeRun {
-                count,
-                wall,
-                cpu: process_cpu(server.pid()).saturating_sub(cpu_before),
-                peak_kib: peak_rss_kib(server.pid()),
-            };
-            drop(server);
-            remove_sqlite(&db);
+            let latest = run(count, attempt);
             best = Some(match best {
-                None => run,
+                None => latest,
                 Some(b) => SizeRun {
                     count,
-                    wall: b.wall.min(run.wall),
-                    cpu: b.cpu.min(run.cpu),
-                    peak_kib: b.peak_kib.min(run.peak_kib),
+                    wall: b.wall.min(latest.wall),
+                    cpu: b.cpu.min(latest.cpu),
+                    peak_kib: b.peak_kib.min(latest.peak_kib),
                 },
             });
         }
@@ -219,6 +250,28 @@ fn report_ratio(what: &str, ratio: f64) {
     println!("{what}: {ratio:.2}x ({verdict} the goal of {GOAL}x)");
 }
 
+// ----- part 3: to the phone -----
+
+fn to_phone(plan: &Plan, dir: &Path) {
+    println!(
+        "slow sync of an empty phone (Nokia E51, as above) with N contacts of its account in \
+         the SQLite store: N Adds to the phone, N Maps back; best of {}",
+        plan.repeat
+    );
+    size_runs(plan, |count, attempt| {
+        let db = dir.join(format!("to-phone-{count}-{attempt}.db"));
+        let location = db.display().to_string();
+        add_account(&location, "reader");
+        fill_account(Backend::Sqlite, &location, "reader", count);
+        let server = Server::start(dir, &location);
+        let phone = phone(0, 7, "IMEI:350000000000002", Some("reader"));
+        let run = measured_sync(&server, phone, count);
+        drop(server);
+        remove_sqlite(&db);
+        run
+    });
+}
+
 // ----- part 2: other accounts' items -----
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -236,14 +289,23 @@ impl Backend {
     }
 }
 
-/// The filler accounts the other items belong to.
-const OTHER_ACCOUNTS: usize = 100;
+/// The filler accounts the other items belong to, each with a phone holding them.
+const OTHER_ACCOUNTS: usize = 1_000;
 
 struct OthersRun {
     others: usize,
     cpu: Duration,
     wall: Duration,
+    /// Sessions cut in their second message: the server's CPU per cut, and the median time
+    /// from the phone's start to the cut recorded (devices that never exchanged anything
+    /// pruned with it).
+    cut_cpu: Duration,
+    cut_wall: Duration,
 }
+
+/// Where the phone's link breaks in a cut session: past its first message (1.4 KB with its
+/// DevInf), inside its second (its first items).
+const CUT_AFTER_BYTES: usize = 4_000;
 
 fn others(plan: &Plan, dir: &Path, backend: Backend) {
     println!(
@@ -254,14 +316,9 @@ fn others(plan: &Plan, dir: &Path, backend: Backend) {
         plan.sessions
     );
     println!(
-        "{:>12} {:>10} {:>16} {:>14}",
-        "other items", "fill s", "server CPU ms", "wall ms"
+        "{:>12} {:>10} {:>16} {:>14} {:>14} {:>12}",
+        "other items", "fill s", "server CPU ms", "wall ms", "cut: CPU ms", "cut: wall ms"
     );
-    std::fs::write(
-        dir.join("handsync/config.toml"),
-        "[server.auth-by-transport]\nobex-tcp = \"md5\"\n",
-    )
-    .unwrap();
     let mut runs = Vec::new();
     for &others in &plan.other_items {
         let (location, database) = match backend {
@@ -279,6 +336,7 @@ fn others(plan: &Plan, dir: &Path, backend: Backend) {
         let started = Instant::now();
         for session in 0..plan.sessions {
             add_account(&location, &phone_account(session));
+            add_account(&location, &cut_account(session));
         }
         fill(backend, &location, others);
         let fill_time = started.elapsed();
@@ -291,9 +349,24 @@ fn others(plan: &Plan, dir: &Path, backend: Backend) {
             let account = phone_account(session);
             let device = format!("IMEI:35100{session:010}");
             let phone = phone(plan.session_items, 11, &device, Some(&account));
-            walls.push(sync(&server.address, phone));
+            walls.push(sync(&server.address, phone).0);
         }
         let cpu = process_cpu(server.pid()).saturating_sub(cpu_before);
+        let mut watch = Watch::open(backend, &location);
+        let mut cut_walls = Vec::new();
+        let cut_cpu_before = process_cpu(server.pid());
+        for session in 0..plan.sessions {
+            let account = cut_account(session);
+            let device = format!("IMEI:35200{session:010}");
+            let phone = phone(plan.session_items, 13, &device, Some(&account));
+            let recorded = watch.cut_sessions();
+            let started = Instant::now();
+            sync_cut(&server.address, phone);
+            watch.wait_for_cut_sessions(recorded + 1);
+            cut_walls.push(started.elapsed());
+        }
+        let cut_cpu = process_cpu(server.pid()).saturating_sub(cut_cpu_before);
+        drop(watch);
         drop(server);
         if backend == Backend::Sqlite {
             remove_sqlite(Path::new(&location));
@@ -303,13 +376,17 @@ fn others(plan: &Plan, dir: &Path, backend: Backend) {
             others,
             cpu: cpu / plan.sessions as u32,
             wall: median(walls),
+            cut_cpu: cut_cpu / plan.sessions as u32,
+            cut_wall: median(cut_walls),
         };
         println!(
-            "{:>12} {:>10.1} {:>16.1} {:>14.1}",
+            "{:>12} {:>10.1} {:>16.1} {:>14.1} {:>14.1} {:>12.1}",
             run.others,
             fill_time.as_secs_f64(),
             run.cpu.as_secs_f64() * 1e3,
-            run.wall.as_secs_f64() * 1e3
+            run.wall.as_secs_f64() * 1e3,
+            run.cut_cpu.as_secs_f64() * 1e3,
+            run.cut_wall.as_secs_f64() * 1e3
         );
         runs.push(run);
     }
@@ -331,12 +408,60 @@ fn others(plan: &Plan, dir: &Path, backend: Backend) {
                 &what("wall time"),
                 most.wall.as_secs_f64() / least.wall.as_secs_f64().max(1e-9),
             );
+            report_ratio(
+                &what("cut: server CPU"),
+                most.cut_cpu.as_secs_f64() / least.cut_cpu.as_secs_f64().max(1e-9),
+            );
+            report_ratio(
+                &what("cut: wall time"),
+                most.cut_wall.as_secs_f64() / least.cut_wall.as_secs_f64().max(1e-9),
+            );
         }
     }
 }
 
 fn phone_account(session: usize) -> String {
     format!("phone{session:03}")
+}
+
+fn cut_account(session: usize) -> String {
+    format!("cut{session:03}")
+}
+
+/// A reader of the store beside the server: how many sessions it recorded as cut.
+enum Watch {
+    Sqlite(rusqlite::Connection),
+    Postgres(::postgres::Client),
+}
+
+impl Watch {
+    fn open(backend: Backend, location: &str) -> Watch {
+        match backend {
+            Backend::Sqlite => Watch::Sqlite(rusqlite::Connection::open(location).unwrap()),
+            Backend::Postgres => {
+                Watch::Postgres(::postgres::Client::connect(location, ::postgres::NoTls).unwrap())
+            }
+        }
+    }
+
+    fn cut_sessions(&mut self) -> i64 {
+        let sql = "SELECT count(*) FROM sessions WHERE result = 'cut'";
+        match self {
+            Watch::Sqlite(conn) => conn.query_row(sql, [], |row| row.get(0)).unwrap(),
+            Watch::Postgres(client) => client.query_one(sql, &[]).unwrap().get(0),
+        }
+    }
+
+    fn wait_for_cut_sessions(&mut self, count: i64) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while self.cut_sessions() < count {
+            assert!(
+                Instant::now() < deadline,
+                "the server never recorded the cut"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
 }
 
 fn median(mut values: Vec<Duration>) -> Duration {
@@ -370,13 +495,11 @@ fn password(account: &str) -> String {
 /// few bulk statements (the same SQL on both databases but for making bytes and moving the
 /// change counter; only tables and columns every schema since version 6 has).
 fn fill(backend: Backend, location: &str, items: usize) {
-    let base = 1_000_000_000i64;
-    let (bytes, digest) = match backend {
-        Backend::Sqlite => ("CAST(t.card AS BLOB)", "zeroblob(16)"),
-        Backend::Postgres => (
-            "convert_to(t.card, 'UTF8')",
-            "decode('00000000000000000000000000000000', 'hex')",
-        ),
+    let base = FILL_BASE_REVISION;
+    let bytes = backend.text_as_bytes("t.card");
+    let digest = match backend {
+        Backend::Sqlite => "zeroblob(16)",
+        Backend::Postgres => "decode('00000000000000000000000000000000', 'hex')",
     };
     let sql = format!(
         "UPDATE accounts SET own_data = 1;
@@ -395,9 +518,7 @@ fn fill(backend: Backend, location: &str, items: usize) {
              revision, created_at, modified_at) \
              WITH RECURSIVE counter(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM counter \
                  WHERE i < {items}), \
-             t AS (SELECT i, 'BEGIN:VCARD' || NEWLINE || 'VERSION:3.0' || NEWLINE || 'N:Other;Person ' \
-                 || i || NEWLINE || 'FN:Person ' || i || ' Other' || NEWLINE || 'TEL;TYPE=CELL:+1555' \
-                 || i || NEWLINE || 'END:VCARD' || NEWLINE AS card FROM counter) \
+             t AS (SELECT i, {GENERATED_CARD} AS card FROM counter) \
              SELECT a.id, 'contacts', 'text/vcard', {bytes}, t.card, 'fn:person ' || t.i || ' other', \
                  {base} + t.i, 0, 0 FROM t JOIN fill_accounts a ON a.n = t.i % {OTHER_ACCOUNTS};
          INSERT INTO item_versions (item_id, revision, content_type, raw, canonical, \
@@ -410,9 +531,31 @@ fn fill(backend: Backend, location: &str, items: usize) {
              JOIN device_datastores s ON s.device_id = d.id \
              WHERE i.revision > {base};
          DROP TABLE fill_accounts;"
-    )
-    .replace("NEWLINE", "'\n'");
-    let last = base + items as i64;
+    );
+    run_fill(backend, location, &sql, items);
+}
+
+/// The revisions of the items a fill writes come after this one.
+const FILL_BASE_REVISION: i64 = 1_000_000_000;
+
+/// The vCard of item `i` of a fill, in SQL (line breaks inside the literals: the two
+/// databases name the function that makes one differently).
+const GENERATED_CARD: &str = "'BEGIN:VCARD\nVERSION:3.0\nN:Other;Person ' || i \
+     || '\nFN:Person ' || i || ' Other\nTEL;TYPE=CELL:+1555' || i || '\nEND:VCARD\n'";
+
+impl Backend {
+    /// SQL turning a text expression into bytes.
+    fn text_as_bytes(self, text: &str) -> String {
+        match self {
+            Backend::Sqlite => format!("CAST({text} AS BLOB)"),
+            Backend::Postgres => format!("convert_to({text}, 'UTF8')"),
+        }
+    }
+}
+
+/// Runs a fill's SQL in one transaction and moves the change counter past what it wrote.
+fn run_fill(backend: Backend, location: &str, sql: &str, items: usize) {
+    let last = FILL_BASE_REVISION + items as i64;
     let counter = match backend {
         Backend::Sqlite => format!("UPDATE change_counter SET value = {last} WHERE id = 1;"),
         Backend::Postgres => format!("SELECT setval('change_counter', {last});"),
@@ -421,7 +564,7 @@ fn fill(backend: Backend, location: &str, items: usize) {
         Backend::Sqlite => {
             let mut conn = rusqlite::Connection::open(location).expect("the SQLite file opens");
             let tx = conn.transaction().unwrap();
-            tx.execute_batch(&sql).expect("the fill runs");
+            tx.execute_batch(sql).expect("the fill runs");
             tx.execute_batch(&counter).expect("the counter moves");
             tx.commit().unwrap();
             conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
@@ -431,13 +574,36 @@ fn fill(backend: Backend, location: &str, items: usize) {
             let mut client =
                 ::postgres::Client::connect(location, ::postgres::NoTls).expect("PostgreSQL");
             let mut tx = client.transaction().unwrap();
-            tx.batch_execute(&sql).expect("the fill runs");
+            tx.batch_execute(sql).expect("the fill runs");
             tx.batch_execute(&counter).expect("the counter moves");
             tx.commit().unwrap();
             // As autovacuum would have by then: the planner knows the tables' sizes.
             client.batch_execute("VACUUM ANALYZE").unwrap();
         }
     }
+}
+
+/// Gives `account` data of its own holding `items` contacts no phone holds yet.
+fn fill_account(backend: Backend, location: &str, account: &str, items: usize) {
+    let sql = format!(
+        "UPDATE accounts SET own_data = 1 WHERE name = '{account}';
+         INSERT INTO items (account_id, datastore, content_type, raw, canonical, identity_key, \
+             revision, created_at, modified_at) \
+             WITH RECURSIVE counter(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM counter \
+                 WHERE i < {items}), \
+             t AS (SELECT i, {card} AS card FROM counter) \
+             SELECT a.id, 'contacts', 'text/vcard', {bytes}, t.card, \
+                 'fn:person ' || t.i || ' other', {base} + t.i, 0, 0 \
+             FROM t JOIN accounts a ON a.name = '{account}';
+         INSERT INTO item_versions (item_id, revision, content_type, raw, canonical, \
+             identity_key, deleted, applied, at, reason) \
+             SELECT id, revision, content_type, raw, canonical, identity_key, 0, 1, 0, \
+             'added_on_pc' FROM items WHERE revision > {base};",
+        card = GENERATED_CARD,
+        bytes = backend.text_as_bytes("t.card"),
+        base = FILL_BASE_REVISION,
+    );
+    run_fill(backend, location, &sql, items);
 }
 
 // ----- the server and the phone -----
@@ -505,6 +671,10 @@ fn phone(count: usize, seed: u64, device_id: &str, account: Option<&str>) -> Emu
     let mut profile = DeviceProfile::builtin("nokia-e51").expect("the E51 profile");
     profile.max_msg_size = MAX_MSG_SIZE;
     profile.device_id = device_id.to_string();
+    // Room for everything the server sends (the E51 holds 10,000 contacts).
+    for datastore in &mut profile.datastores {
+        datastore.max_items = None;
+    }
     let store: PhoneStore = generate(&profile, &DataSetSpec::contacts(count, seed));
     let config = PhoneConfig {
         credentials: account.map(|user| Credentials {
@@ -517,15 +687,15 @@ fn phone(count: usize, seed: u64, device_id: &str, account: Option<&str>) -> Emu
     EmulatedPhone::new(profile, store, config)
 }
 
-/// One slow sync of the phone's contacts; returns its wall time.
-fn sync(address: &str, phone: EmulatedPhone) -> Duration {
+/// One slow sync of the phone's contacts; returns its wall time and the phone after it.
+fn sync(address: &str, phone: EmulatedPhone) -> (Duration, EmulatedPhone) {
     let request = SyncRequest::only(Datastore::Contacts, SyncMode::Slow);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let started = Instant::now();
-    let (_, result) = runtime.block_on(async {
+    let (phone, result) = runtime.block_on(async {
         let stream = tokio::net::TcpStream::connect(address).await.unwrap();
         let _ = stream.set_nodelay(true);
         let config = ObexClientConfig {
@@ -538,7 +708,28 @@ fn sync(address: &str, phone: EmulatedPhone) -> Duration {
     let wall = started.elapsed();
     let report = result.expect("the session runs");
     assert!(report.completed, "the session completes: {report:?}");
-    wall
+    (wall, phone)
+}
+
+/// A slow sync whose link breaks after [`CUT_AFTER_BYTES`] from the phone.
+fn sync_cut(address: &str, phone: EmulatedPhone) {
+    let request = SyncRequest::only(Datastore::Contacts, SyncMode::Slow);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (_, result) = runtime.block_on(async {
+        let stream = tokio::net::TcpStream::connect(address).await.unwrap();
+        let _ = stream.set_nodelay(true);
+        let stream = CutLink::new(stream, CUT_AFTER_BYTES, None);
+        let config = ObexClientConfig {
+            max_packet_length: 0x8000,
+            max_object_size: 16 * 1024 * 1024,
+            response_timeout: Some(Duration::from_secs(600)),
+        };
+        phone_starts(stream, phone, request, config, &mut |_| {}).await
+    });
+    assert!(result.is_err(), "the link was cut: {result:?}");
 }
 
 fn remove_sqlite(db: &Path) {

@@ -296,14 +296,20 @@ impl Tx<'_> {
         device: DeviceId,
         datastore: Datastore,
     ) -> Result<i64> {
-        self.query_row_cached(
-            "SELECT id FROM device_datastores WHERE device_id = ?1 AND datastore = ?2",
-            params![device.0, datastore.as_str()],
-            |row| row.get(0),
-        )
-        .optional()
-        .context(|| format!("finding {datastore} of device {device}"))?
-        .ok_or(StoreError::DeviceDatastoreNotFound { device, datastore })
+        if let Some(id) = self.known_device_datastore_id(device, datastore) {
+            return Ok(id);
+        }
+        let id = self
+            .query_row_cached(
+                "SELECT id FROM device_datastores WHERE device_id = ?1 AND datastore = ?2",
+                params![device.0, datastore.as_str()],
+                |row| row.get(0),
+            )
+            .optional()
+            .context(|| format!("finding {datastore} of device {device}"))?
+            .ok_or(StoreError::DeviceDatastoreNotFound { device, datastore })?;
+        self.remember_device_datastore_id(device, datastore, id);
+        Ok(id)
     }
 
     /// A sync of this datastore starts: remembers the anchors it will move to when (and only

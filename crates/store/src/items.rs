@@ -676,7 +676,7 @@ impl Tx<'_> {
             revision,
             created_at: item.created_at,
             modified_at: now,
-            deleted: new.deleted.then(|| Tombstone {
+            deleted: new.deleted.then_some(Tombstone {
                 at: now,
                 device: cause.device,
                 session: cause.session,

@@ -209,7 +209,7 @@ impl Store {
             source,
         })?;
         let mut store = Store {
-            conn: db::Connection::Postgres(conn),
+            conn: db::Connection::Postgres(Box::new(conn)),
             path: None,
             server: Some(what.clone()),
         };
@@ -413,6 +413,11 @@ fn check_savepoint_name(name: &str) -> Result<()> {
 pub struct Tx<'a> {
     tx: db::Transaction<'a>,
     tenant: std::cell::Cell<i64>,
+    /// The row ids of the device datastores this transaction looked up: nearly every call
+    /// of a sync names one, and on PostgreSQL each lookup is a round trip. A row's id stays
+    /// until the row goes, which only pruning a device or a savepoint's rollback can do
+    /// inside a transaction: both empty it.
+    device_datastore_ids: std::cell::RefCell<Vec<(DeviceId, Datastore, i64)>>,
 }
 
 /// The household's data: what every store held before accounts could have their own.
@@ -426,6 +431,7 @@ impl<'a> Tx<'a> {
         Tx {
             tx,
             tenant: std::cell::Cell::new(HOUSEHOLD),
+            device_datastore_ids: std::cell::RefCell::new(Vec::new()),
         }
     }
 }
@@ -497,6 +503,8 @@ impl Tx<'_> {
     /// Undoes everything since the savepoint and closes it.
     pub fn rollback_to_savepoint(&self, name: &str) -> Result<()> {
         check_savepoint_name(name)?;
+        // A device datastore made since may be undone with it.
+        self.forget_device_datastore_ids();
         self.tx
             .execute_batch(&format!(
                 "ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"
@@ -510,6 +518,35 @@ impl Tx<'_> {
         self.tx
             .execute_batch(&format!("RELEASE SAVEPOINT {name}"))
             .context(|| format!("releasing savepoint {name}"))
+    }
+
+    /// The id of a device datastore's row this transaction looked up, if it did.
+    pub(crate) fn known_device_datastore_id(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+    ) -> Option<i64> {
+        self.device_datastore_ids
+            .borrow()
+            .iter()
+            .find(|(d, s, _)| *d == device && *s == datastore)
+            .map(|(_, _, id)| *id)
+    }
+
+    pub(crate) fn remember_device_datastore_id(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+        id: i64,
+    ) {
+        self.device_datastore_ids
+            .borrow_mut()
+            .push((device, datastore, id));
+    }
+
+    /// Rows of device datastores may have gone: look them up again.
+    pub(crate) fn forget_device_datastore_ids(&self) {
+        self.device_datastore_ids.borrow_mut().clear();
     }
 
     /// The last revision handed out by the change counter.

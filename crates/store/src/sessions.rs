@@ -162,6 +162,9 @@ impl Tx<'_> {
             |row| row.get(0),
             || "finding devices that never exchanged anything".into(),
         )?;
+        if !empty.is_empty() {
+            self.forget_device_datastore_ids();
+        }
         for device in &empty {
             for sql in [
                 "DELETE FROM device_datastores WHERE device_id = ?1",

@@ -16,6 +16,12 @@ use super::alerts::SyncMode;
 use super::incoming::{item_luid, ItemOrigin, ItemOutcome};
 use super::{Result, Session};
 
+/// The LUID an item came under, and what the phone held under it then.
+struct Named<'a> {
+    luid: &'a str,
+    held: Option<DeviceItem>,
+}
+
 /// A large object being received in chunks.
 #[derive(Debug, Clone)]
 pub(super) struct Partial {
@@ -336,8 +342,26 @@ impl Session {
         now: Timestamp,
     ) -> Result<StatusCode> {
         let device = self.state.device.expect("started");
+        let named = Named {
+            luid,
+            held: store.device_item_by_luid(device, datastore, luid)?,
+        };
+        self.apply_named(store, datastore, named, incoming, is_add, now)
+    }
+
+    /// [`Self::apply_fast`] for an item whose mapping was just looked up.
+    fn apply_named<S: SyncStore + ?Sized>(
+        &mut self,
+        store: &S,
+        datastore: Datastore,
+        named: Named<'_>,
+        incoming: &Incoming,
+        is_add: bool,
+        now: Timestamp,
+    ) -> Result<StatusCode> {
+        let device = self.state.device.expect("started");
         let session = self.state.store_session;
-        let mut held = store.device_item_by_luid(device, datastore, luid)?;
+        let Named { luid, mut held } = named;
         if let (true, Some(mapped)) = (is_add, &held) {
             if self.mapping_known_to_phone(datastore, mapped) {
                 // The phone saw the sync that mapped this LUID complete, so its Add is not a
@@ -488,8 +512,14 @@ impl Session {
         let device = self.state.device.expect("started");
         if let Some(held) = store.device_item_by_luid(device, datastore, luid)? {
             let mapped = store.item(held.guid)?;
-            match self.other_item_named(store, datastore, luid, &mapped, incoming)? {
-                None => return self.apply_fast(store, datastore, luid, incoming, false, now),
+            match self.other_item_named(store, datastore, &held, &mapped, incoming)? {
+                None => {
+                    let named = Named {
+                        luid,
+                        held: Some(held),
+                    };
+                    return self.apply_named(store, datastore, named, incoming, false, now);
+                }
                 Some(other) => {
                     tracing::info!(%datastore, luid, was = %held.guid, now_is = %other.guid, "the phone gave the LUID to another item");
                     store.forget_device_item(device, datastore, held.guid)?;
@@ -501,7 +531,9 @@ impl Session {
             None => None,
         };
         let Some(item) = candidate else {
-            return self.apply_fast(store, datastore, luid, incoming, true, now);
+            // Nothing is mapped to the LUID now (it was not, or was just forgotten).
+            let named = Named { luid, held: None };
+            return self.apply_named(store, datastore, named, incoming, true, now);
         };
         if let Some(held) = store.device_item(device, datastore, item.guid)? {
             // The phone held it under another LUID: it is the same item, renamed.
@@ -571,7 +603,7 @@ impl Session {
         &mut self,
         store: &S,
         datastore: Datastore,
-        luid: &str,
+        held: &DeviceItem,
         mapped: &ItemRecord,
         incoming: &Incoming,
     ) -> Result<Option<ItemRecord>> {
@@ -586,15 +618,12 @@ impl Session {
         if is_mapped(mapped) {
             return Ok(None);
         }
-        let device = self.state.device.expect("started");
-        if let Some(held) = store.device_item_by_luid(device, datastore, luid)? {
-            if store
-                .item_versions_from(held.guid, held.seen_revision)?
-                .iter()
-                .any(is_mapped)
-            {
-                return Ok(None);
-            }
+        if store
+            .item_versions_from(held.guid, held.seen_revision)?
+            .iter()
+            .any(is_mapped)
+        {
+            return Ok(None);
         }
         Ok(self
             .slow_match(store, datastore, key)?
