@@ -579,8 +579,14 @@ fn run_fill(backend: Backend, location: &str, sql: &str, items: usize) {
             tx.commit().unwrap();
             // As autovacuum would have by then: the planner knows the tables' sizes.
             client.batch_execute("VACUUM ANALYZE").unwrap();
+            // Written out before the sessions, not during them (a role of pg_checkpoint
+            // may; others leave it to the checkpointer).
+            let _ = client.batch_execute("CHECKPOINT");
         }
     }
+    // The fill's dirty pages go to disk now, not while the sessions' commits wait for theirs.
+    // SAFETY: sync(2) takes no arguments and cannot fail.
+    unsafe { libc::sync() };
 }
 
 /// Gives `account` data of its own holding `items` contacts no phone holds yet.

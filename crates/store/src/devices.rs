@@ -5,7 +5,7 @@ use crate::db::{params, DbResult, OptionalRow, Row};
 use handsync_engine::storage::{
     AnchorBase, Applied, AppliedOutcome, Cause, ChangeKind, Datastore, DevInfEncoding,
     DevInfSummary, DeviceChange, DeviceDatastore, DeviceId, DeviceItem, DeviceRecord, Guid,
-    ItemContent, ItemRecord, PcChange, Reason, Revision, SessionId, Timestamp, UnseenChange,
+    ItemContent, ItemRecord, PcChange, Reason, Revision, SessionId, Timestamp,
 };
 
 use super::error::{Context, Result, StoreError};
@@ -389,13 +389,17 @@ impl Tx<'_> {
     /// Items sent to the device whose Map has not come yet, in GUID order.
     pub fn pending_maps(&self, device: DeviceId, datastore: Datastore) -> Result<Vec<DeviceItem>> {
         let id = self.device_datastore_id(device, datastore)?;
+        // Sorted here, not by the query: ordered by item, SQLite would walk every mapping of
+        // the device rather than the partial index of the few pending ones.
         let sql = format!(
             "SELECT {DEVICE_ITEM_COLUMNS} FROM device_items d JOIN items i ON i.id = d.item_id \
-             WHERE d.device_datastore_id = ?1 AND d.luid IS NULL ORDER BY d.item_id"
+             WHERE d.device_datastore_id = ?1 AND d.luid IS NULL"
         );
-        self.collect(&sql, [id], device_item_from_row, || {
+        let mut pending = self.collect(&sql, [id], device_item_from_row, || {
             format!("listing {datastore} items awaiting a Map from device {device}")
-        })
+        })?;
+        pending.sort_by_key(|held| held.guid);
+        Ok(pending)
     }
 
     /// The live items of a datastore the device does not hold, in GUID order.
@@ -586,53 +590,6 @@ impl Tx<'_> {
         )?;
         let deletes = held(ChangeKind::Delete, "i.deleted = 1")?;
         Ok(adds.into_iter().chain(replaces).chain(deletes).collect())
-    }
-
-    /// What [`Tx::changes_for_device`] lists, in its order, without reading the items.
-    pub fn unseen_changes(
-        &self,
-        device: DeviceId,
-        datastore: Datastore,
-    ) -> Result<Vec<UnseenChange>> {
-        let id = self.device_datastore_id(device, datastore)?;
-        let what = || format!("listing {datastore} changes for device {device}");
-        let unseen = |kind: ChangeKind| {
-            move |row: &Row<'_>| {
-                Ok(UnseenChange {
-                    kind,
-                    guid: id_column(row, 0)?,
-                    mapped: row.get::<Option<String>>(1)?.is_some(),
-                })
-            }
-        };
-        let mut changes = self.collect(
-            "SELECT i.id, NULL FROM items i WHERE i.account_id = ?3 \
-             AND i.datastore = ?2 AND i.deleted = 0 \
-             AND NOT EXISTS (SELECT 1 FROM device_items d \
-                 WHERE d.device_datastore_id = ?1 AND d.item_id = i.id) \
-             ORDER BY i.revision",
-            params![id, datastore.as_str(), self.tenant()],
-            unseen(ChangeKind::Add),
-            what,
-        )?;
-        for (kind, condition) in [
-            (
-                ChangeKind::Replace,
-                "i.deleted = 0 AND i.revision > d.seen_revision",
-            ),
-            (ChangeKind::Delete, "i.deleted = 1"),
-        ] {
-            changes.extend(self.collect(
-                &format!(
-                    "SELECT i.id, d.luid FROM device_items d JOIN items i ON i.id = d.item_id \
-                     WHERE d.device_datastore_id = ?1 AND {condition} ORDER BY i.revision"
-                ),
-                [id],
-                unseen(kind),
-                what,
-            )?);
-        }
-        Ok(changes)
     }
 
     /// The device acknowledged our change (Status 2xx): for an Add or Replace it now holds the

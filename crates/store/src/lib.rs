@@ -48,6 +48,8 @@
 //! - `device_datastores`: a device's copy of a datastore: its URI, anchors, last result;
 //! - `device_items`: what it holds: LUID <-> GUID and the revision it has (NULL LUID: the
 //!   Map is pending);
+//! - `luids_sent`: the LUIDs a device sent of the slow sync of a datastore under way (what
+//!   it still holds), kept here so that a session's memory does not grow with them;
 //! - `sessions`, `session_counts`: sessions, their result, resume state and counts, and the
 //!   process serving each (so [`Tx::cut_orphaned_sessions`] can end those whose process died);
 //! - `accounts`: names and `md5("name:password")` digests;
@@ -63,9 +65,12 @@
 //!    a fast or slow sync).
 //! 2. The phone's changes: [`Tx::apply_from_device`] for each (slow sync:
 //!    [`Tx::forget_device_items`] first, then [`Tx::unheld_items_by_identity_key`] and
-//!    [`Tx::map_device_item`] to match what both sides have).
-//! 3. Ours: [`Tx::changes_for_device`]; on each Status 2xx [`Tx::record_delivered`]; each
-//!    Map item [`Tx::apply_map`] (in this session or a later one).
+//!    [`Tx::map_device_item`] to match what both sides have; [`Tx::record_luid_sent`] for
+//!    each LUID, and at the end [`Tx::held_items_not_sent`] for what the phone no longer
+//!    holds).
+//! 3. Ours: [`Tx::changes_for_device`] (or [`Tx::unseen_changes`], then each item as a
+//!    message takes it); on each Status 2xx [`Tx::record_delivered`]; each Map item
+//!    [`Tx::map_device_item`] (in this session or a later one).
 //! 4. [`Tx::complete_datastore_sync`] moves the anchors; [`Tx::end_session`] or
 //!    [`Tx::suspend_session`] closes the session. A session cut anywhere leaves the anchors as
 //!    they were and everything applied so far consistent: the next sync converges.
@@ -87,6 +92,7 @@ mod schema;
 mod sessions;
 mod sync_store;
 mod types;
+mod unseen;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

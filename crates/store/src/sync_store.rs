@@ -306,14 +306,23 @@ impl SyncStore for Tx<'_> {
         Ok(Tx::changes_for_device(self, device, datastore)?)
     }
 
-    /// The changes' GUIDs without their items: a sync sending thousands reads each item
-    /// only when a message carries it.
-    fn unseen_changes(
+    /// A page from the indexes where the last one stopped, without the items: a sync sending
+    /// thousands holds a page at a time and reads each item only when a message carries it.
+    fn unseen_changes_after(
         &self,
         device: DeviceId,
         datastore: Datastore,
+        after: Option<UnseenChange>,
+        limit: usize,
     ) -> StorageResult<Vec<UnseenChange>> {
-        Ok(Tx::unseen_changes(self, device, datastore)?)
+        Ok(Tx::unseen_changes_after(
+            self, device, datastore, after, limit,
+        )?)
+    }
+
+    /// One counting query rather than every change read.
+    fn count_unseen_changes(&self, device: DeviceId, datastore: Datastore) -> StorageResult<u64> {
+        Ok(Tx::count_unseen_changes(self, device, datastore)?)
     }
 
     fn record_delivered(

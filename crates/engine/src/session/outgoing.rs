@@ -63,22 +63,28 @@ impl PendingChange {
     }
 }
 
-/// One of our changes listed and not read yet, or the opening of a Sync, in the order they go
-/// (see [`Session::read_changes`]).
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Unread {
-    Open(Datastore),
-    Change(Datastore, UnseenChange),
+/// Where our changes for one datastore are listed from, page by page (see
+/// [`Session::read_changes`]): what the session keeps of them until it reads them.
+#[derive(Debug, Clone)]
+pub(super) struct ChangeSource {
+    pub(super) datastore: Datastore,
+    /// Our Sync for the phone's datastore opens before its changes (not for the Tasks half
+    /// of a calendar holding to-dos, whose changes go in the calendar's Sync).
+    opens_sync: bool,
+    /// The last change listed; the next page starts after it.
+    after: Option<UnseenChange>,
+    /// How many changes it was counted to give and has not given yet (NumberOfChanges).
+    pub(super) remaining: u64,
 }
 
-impl Unread {
-    pub(super) fn change_datastore(&self) -> Option<Datastore> {
-        match self {
-            Unread::Open(_) => None,
-            Unread::Change(datastore, _) => Some(*datastore),
-        }
+impl ChangeSource {
+    fn take_one(&mut self) {
+        self.remaining = self.remaining.saturating_sub(1);
     }
 }
+
+/// How many changes a page lists: a few messages' worth of small items.
+const CHANGES_PER_PAGE: usize = 64;
 
 /// The fewest bytes a change's command adds to a message beside its data (a Delete's
 /// elements take more): what keeps [`Session::read_changes`] from reading too few.
@@ -86,6 +92,8 @@ const LEAST_COMMAND_BYTES: usize = 8;
 
 /// How our items are written for one of the phone's datastores.
 struct OutgoingFormat {
+    /// The longest GUID the phone's datastore takes (DevInf MaxGUIDSize).
+    max_guid_size: Option<u32>,
     phone: PhoneFormat,
     /// The content type to send, when the phone prefers one.
     preferred: Option<String>,
@@ -215,9 +223,10 @@ impl Session {
         Ok(code)
     }
 
-    /// Lists our changes for every datastore we send to, once the phone's package 3 ended:
-    /// their GUIDs only, in the order they go. [`Self::read_changes`] reads the items as our
-    /// messages need them, so a sync sending 50,000 items holds a message's worth at a time.
+    /// Once the phone's package 3 ended: where our changes for every datastore we send to
+    /// will be listed from, and how many there are. [`Self::read_changes`] lists and reads
+    /// them a page at a time as our messages need them, so a sync sending 50,000 items holds
+    /// a message's worth at a time.
     pub(super) fn queue_changes<S: SyncStore + ?Sized>(&mut self, store: &S) -> Result<()> {
         let device = self.state.device.expect("started");
         for index in 0..self.state.active.len() {
@@ -226,32 +235,15 @@ impl Session {
                 continue;
             }
             let datastore = active.datastore;
-            // The Tasks half of a calendar holding to-dos goes in the calendar's Sync.
-            if !active.tasks_of_calendar {
-                self.state.outbox.push_unread(Unread::Open(datastore));
-            }
-            let (max_guid_size, _) = self.phone_datastore_facts(&active.phone_uri);
-            for change in store.unseen_changes(device, datastore)? {
-                let guid_text = change.guid.to_string();
-                if max_guid_size.is_some_and(|max| guid_text.len() > max as usize) {
-                    tracing::warn!(
-                        guid = guid_text,
-                        ?max_guid_size,
-                        "GUID longer than the phone takes; not sent"
-                    );
-                    continue;
-                }
-                if change.kind != ChangeKind::Add && !change.mapped {
-                    // The phone holds it under a LUID whose Map has not come: it cannot be
-                    // addressed until it does.
-                    tracing::debug!(guid = guid_text, "change waits for a Map");
-                    continue;
-                }
-                self.progress_of(datastore).to_phone_queued += 1;
-                self.state
-                    .outbox
-                    .push_unread(Unread::Change(datastore, change));
-            }
+            let source = ChangeSource {
+                datastore,
+                // The Tasks half of a calendar holding to-dos goes in the calendar's Sync.
+                opens_sync: !active.tasks_of_calendar,
+                after: None,
+                remaining: store.count_unseen_changes(device, datastore)?,
+            };
+            self.progress_of(datastore).to_phone_queued += source.remaining;
+            self.state.outbox.sources.push(source);
         }
         Ok(())
     }
@@ -259,35 +251,72 @@ impl Session {
     /// Reads listed changes into the queue, in the phone's format, until it holds more than
     /// one message of the phone's can carry (each change costs at least its data), or all.
     pub(super) fn read_changes<S: SyncStore + ?Sized>(&mut self, store: &S) -> Result<()> {
+        let Some(device) = self.state.device else {
+            return Ok(());
+        };
         let limit = self.limit();
         let mut least = self.state.outbox.least_bytes_of_changes();
         let mut formats: Vec<(Datastore, OutgoingFormat)> = Vec::new();
         while least <= limit {
-            let Some(unread) = self.state.outbox.pop_unread() else {
+            let Some(source) = self.state.outbox.sources.first().cloned() else {
                 break;
             };
-            let (datastore, unseen) = match unread {
-                Unread::Open(datastore) => {
-                    self.state
-                        .outbox
-                        .push_change_back(Outgoing::Open(datastore));
-                    least += LEAST_COMMAND_BYTES;
-                    continue;
+            if source.opens_sync {
+                self.state
+                    .outbox
+                    .push_change_back(Outgoing::Open(source.datastore));
+                self.state.outbox.sources[0].opens_sync = false;
+                least += LEAST_COMMAND_BYTES;
+                continue;
+            }
+            let page = store.unseen_changes_after(
+                device,
+                source.datastore,
+                source.after,
+                CHANGES_PER_PAGE,
+            )?;
+            let last_page = page.len() < CHANGES_PER_PAGE;
+            let mut stopped = false;
+            for unseen in page {
+                if least > limit {
+                    stopped = true;
+                    break;
                 }
-                Unread::Change(datastore, unseen) => (datastore, unseen),
-            };
-            match self.read_change(store, datastore, unseen, &mut formats)? {
-                Some(change) => {
-                    least += change.least_bytes();
-                    self.state.outbox.push_change_back(Outgoing::Change(change));
+                self.state.outbox.sources[0].after = Some(unseen);
+                // Replaces and Deletes the phone cannot be told of yet were never counted.
+                let counted = unseen.kind == ChangeKind::Add || unseen.mapped;
+                let change = if counted {
+                    self.read_change(store, source.datastore, unseen, &mut formats)?
+                } else {
+                    tracing::debug!(guid = %unseen.guid, "change waits for a Map");
+                    None
+                };
+                match change {
+                    Some(change) => {
+                        least += change.least_bytes();
+                        self.state.outbox.sources[0].take_one();
+                        self.state.outbox.push_change_back(Outgoing::Change(change));
+                    }
+                    None if counted => {
+                        self.state.outbox.sources[0].take_one();
+                        self.not_to_send(source.datastore, 1);
+                    }
+                    None => {}
                 }
-                None => {
-                    let progress = self.progress_of(datastore);
-                    progress.to_phone_queued = progress.to_phone_queued.saturating_sub(1);
-                }
+            }
+            if last_page && !stopped {
+                let done = self.state.outbox.sources.remove(0);
+                // Counted changes no longer there (sent by then, or gone).
+                self.not_to_send(done.datastore, done.remaining);
             }
         }
         Ok(())
+    }
+
+    /// Changes counted as queued that will not go after all.
+    fn not_to_send(&mut self, datastore: Datastore, count: u64) {
+        let progress = self.progress_of(datastore);
+        progress.to_phone_queued = progress.to_phone_queued.saturating_sub(count);
     }
 
     /// One listed change as it stands now, in the phone's format; `None` when there is
@@ -301,6 +330,25 @@ impl Session {
     ) -> Result<Option<PendingChange>> {
         let device = self.state.device.expect("started");
         let guid_text = unseen.guid.to_string();
+        let format = match formats.iter().position(|(d, _)| *d == datastore) {
+            Some(index) => &formats[index].1,
+            None => {
+                let format = self.outgoing_format(datastore);
+                formats.push((datastore, format));
+                &formats.last().expect("just pushed").1
+            }
+        };
+        if format
+            .max_guid_size
+            .is_some_and(|max| guid_text.len() > max as usize)
+        {
+            tracing::warn!(
+                guid = guid_text,
+                max_guid_size = ?format.max_guid_size,
+                "GUID longer than the phone takes; not sent"
+            );
+            return Ok(None);
+        }
         let Some(change) = store.change_for_device(device, datastore, unseen.guid)? else {
             tracing::debug!(guid = guid_text, "nothing to send for it any more");
             return Ok(None);
@@ -309,14 +357,6 @@ impl Session {
             tracing::debug!(guid = guid_text, "change waits for a Map");
             return Ok(None);
         }
-        let format = match formats.iter().find(|(d, _)| *d == datastore) {
-            Some((_, format)) => format,
-            None => {
-                let format = self.outgoing_format(datastore);
-                formats.push((datastore, format));
-                &formats.last().expect("just pushed").1
-            }
-        };
         let (content_type, mut data) = if change.kind == ChangeKind::Delete {
             (String::new(), Vec::new())
         } else {
@@ -365,7 +405,7 @@ impl Session {
             .position(|a| a.datastore == datastore)
             .expect("changes are listed for active datastores only");
         let active = &self.state.active[index];
-        let (_, rx_pref) = self.phone_datastore_facts(&active.phone_uri);
+        let (max_guid_size, rx_pref) = self.phone_datastore_facts(&active.phone_uri);
         // A client that sent SIF gets SIF, base64 when it sent base64; a client whose
         // DevInf prefers SIF gets it in base64, as Funambol clients expect.
         let (preferred, sif_in_b64) = match &active.sif_used {
@@ -380,6 +420,7 @@ impl Session {
             .iter()
             .any(|a| a.phone_uri == active.phone_uri && a.items_in_b64);
         OutgoingFormat {
+            max_guid_size,
             phone: self.phone(index),
             preferred,
             sif_in_b64,
@@ -599,7 +640,7 @@ impl Session {
             .map(|a| a.datastore)
             .collect();
         let number_of_changes = (self.state.peer.version != Version::V1_0)
-            .then(|| self.state.outbox.changes_queued(&sharing) as u32);
+            .then(|| u32::try_from(self.state.outbox.changes_queued(&sharing)).unwrap_or(u32::MAX));
         Sync {
             cmd_id: Some(cmd_id.to_string().into()),
             target: Some(Target::new(active.phone_uri.clone())),

@@ -12,7 +12,7 @@ use handsync_proto::syncml::{
 };
 use handsync_proto::wbxml::WriterOptions;
 
-use super::outgoing::{Outgoing, Sent, Unread};
+use super::outgoing::{ChangeSource, Outgoing, Sent};
 use super::{EngineError, Phase, Reply, Result, Session};
 use crate::storage::Datastore;
 
@@ -24,10 +24,11 @@ pub(super) struct Outbox {
     pub(super) commands: VecDeque<Command>,
     /// Our changes read and ready to go (through the methods below, which keep `queued`).
     changes: imbl::Vector<Outgoing>,
-    /// Our changes listed after them and not read yet (see `Session::read_changes`).
-    unread: imbl::Vector<Unread>,
-    /// How many changes of each datastore the two queues hold: a Sync's NumberOfChanges,
-    /// read for every Sync we open, without counting the queues each time.
+    /// Where the changes that follow them are listed from, one per datastore we send to, in
+    /// the order they go (see `Session::read_changes`).
+    pub(super) sources: Vec<ChangeSource>,
+    /// How many changes of each datastore `changes` holds: with the sources' counts, a
+    /// Sync's NumberOfChanges, without counting the queue for every Sync we open.
     queued: Vec<(Datastore, usize)>,
     /// Changes sent, waiting for their Status, by (MsgID, CmdID).
     pub(super) awaiting: imbl::HashMap<(u32, String), Sent>,
@@ -45,7 +46,7 @@ impl Outbox {
             statuses: VecDeque::new(),
             commands: VecDeque::new(),
             changes: imbl::Vector::new(),
-            unread: imbl::Vector::new(),
+            sources: Vec::new(),
             queued: Vec::new(),
             awaiting: imbl::HashMap::new(),
             package_complete: false,
@@ -55,20 +56,9 @@ impl Outbox {
 }
 
 impl Outbox {
-    /// Changes (or Syncs to open) are queued, read or not.
+    /// Changes (or Syncs to open) are queued, read or still to list.
     pub(super) fn has_changes(&self) -> bool {
-        !self.changes.is_empty() || !self.unread.is_empty()
-    }
-
-    pub(super) fn push_unread(&mut self, unread: Unread) {
-        self.count(unread.change_datastore(), true);
-        self.unread.push_back(unread);
-    }
-
-    pub(super) fn pop_unread(&mut self) -> Option<Unread> {
-        let unread = self.unread.pop_front()?;
-        self.count(unread.change_datastore(), false);
-        Some(unread)
+        !self.changes.is_empty() || !self.sources.is_empty()
     }
 
     pub(super) fn push_change_back(&mut self, outgoing: Outgoing) {
@@ -91,7 +81,7 @@ impl Outbox {
 
     pub(super) fn clear_changes(&mut self) {
         self.changes.clear();
-        self.unread.clear();
+        self.sources.clear();
         self.queued.clear();
     }
 
@@ -106,13 +96,21 @@ impl Outbox {
             .sum()
     }
 
-    /// Changes queued for any of these datastores.
-    pub(super) fn changes_queued(&self, datastores: &[Datastore]) -> usize {
-        self.queued
+    /// Changes queued for any of these datastores, read or still to list.
+    pub(super) fn changes_queued(&self, datastores: &[Datastore]) -> u64 {
+        let read: usize = self
+            .queued
             .iter()
             .filter(|(datastore, _)| datastores.contains(datastore))
             .map(|(_, count)| count)
-            .sum()
+            .sum();
+        let listed: u64 = self
+            .sources
+            .iter()
+            .filter(|source| datastores.contains(&source.datastore))
+            .map(|source| source.remaining)
+            .sum();
+        read as u64 + listed
     }
 
     fn count(&mut self, datastore: Option<Datastore>, added: bool) {

@@ -274,20 +274,42 @@ pub trait SyncStore {
     /// it holds at an older revision, Deletes of tombstones it holds; in that order, each by
     /// revision.
     fn changes_for_device(&self, device: DeviceId, datastore: Datastore) -> Result<Vec<PcChange>>;
-    /// What [`changes_for_device`](SyncStore::changes_for_device) lists, in its order, without
-    /// the items: the engine reads each with
+    /// A page of what [`changes_for_device`](SyncStore::changes_for_device) lists, without the
+    /// items, in the order of [`UnseenChange::position`]: at most `limit` changes after
+    /// `after` (from the first when `None`). The engine reads each item with
     /// [`change_for_device`](SyncStore::change_for_device) when a message is about to carry
-    /// it.
-    fn unseen_changes(&self, device: DeviceId, datastore: Datastore) -> Result<Vec<UnseenChange>> {
-        Ok(self
+    /// it, and the next page when it needs more.
+    fn unseen_changes_after(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+        after: Option<UnseenChange>,
+        limit: usize,
+    ) -> Result<Vec<UnseenChange>> {
+        let after = after.map(|change| change.position());
+        let mut changes: Vec<UnseenChange> = self
             .changes_for_device(device, datastore)?
             .into_iter()
             .map(|change| UnseenChange {
                 kind: change.kind,
                 guid: change.item.guid,
+                revision: change.item.revision,
                 mapped: change.luid.is_some(),
             })
-            .collect())
+            .filter(|change| after.is_none_or(|after| change.position() > after))
+            .collect();
+        changes.sort_by_key(UnseenChange::position);
+        changes.truncate(limit);
+        Ok(changes)
+    }
+    /// How many changes the device has not seen the engine can send: Adds, and Replaces and
+    /// Deletes of items whose LUID it knows (what `NumberOfChanges` announces).
+    fn count_unseen_changes(&self, device: DeviceId, datastore: Datastore) -> Result<u64> {
+        Ok(self
+            .changes_for_device(device, datastore)?
+            .iter()
+            .filter(|change| change.kind == ChangeKind::Add || change.luid.is_some())
+            .count() as u64)
     }
     /// The change of one item the device has not seen, as the item and what the device holds
     /// of it stand now (the item may have changed since it was listed): an Add of a live
