@@ -221,14 +221,16 @@ fn size_runs(plan: &Plan, mut run: impl FnMut(usize, usize) -> SizeRun) {
                 "per-item server CPU, {} against {}",
                 largest.count, before.count
             ),
-            per_item_us(largest) / per_item_us(before).max(f64::MIN_POSITIVE),
+            per_item_us(largest),
+            per_item_us(before),
         );
         report_ratio(
             &format!(
                 "peak server RSS, {} against {}",
                 largest.count, smallest.count
             ),
-            largest.peak_kib as f64 / smallest.peak_kib.max(1) as f64,
+            largest.peak_kib as f64,
+            smallest.peak_kib as f64,
         );
     } else if let [smallest, largest] = runs.as_slice() {
         report_ratio(
@@ -236,7 +238,8 @@ fn size_runs(plan: &Plan, mut run: impl FnMut(usize, usize) -> SizeRun) {
                 "per-item server CPU, {} against {}",
                 largest.count, smallest.count
             ),
-            per_item_us(largest) / per_item_us(smallest).max(f64::MIN_POSITIVE),
+            per_item_us(largest),
+            per_item_us(smallest),
         );
     }
 }
@@ -245,7 +248,14 @@ fn per_item_us(run: &SizeRun) -> f64 {
     run.cpu.as_secs_f64() * 1e6 / run.count.max(1) as f64
 }
 
-fn report_ratio(what: &str, ratio: f64) {
+/// Prints `measured / reference` against the goal; a reference of zero (under /proc's 10 ms
+/// tick) is too short to compare.
+fn report_ratio(what: &str, measured: f64, reference: f64) {
+    if reference <= 0.0 {
+        println!("{what}: too short to compare");
+        return;
+    }
+    let ratio = measured / reference;
     let verdict = if ratio <= GOAL { "within" } else { "OVER" };
     println!("{what}: {ratio:.2}x ({verdict} the goal of {GOAL}x)");
 }
@@ -400,22 +410,13 @@ fn others(plan: &Plan, dir: &Path, backend: Backend) {
                     least.others
                 )
             };
-            report_ratio(
-                &what("server CPU"),
-                most.cpu.as_secs_f64() / least.cpu.as_secs_f64().max(1e-9),
-            );
-            report_ratio(
-                &what("wall time"),
-                most.wall.as_secs_f64() / least.wall.as_secs_f64().max(1e-9),
-            );
-            report_ratio(
-                &what("cut: server CPU"),
-                most.cut_cpu.as_secs_f64() / least.cut_cpu.as_secs_f64().max(1e-9),
-            );
-            report_ratio(
-                &what("cut: wall time"),
-                most.cut_wall.as_secs_f64() / least.cut_wall.as_secs_f64().max(1e-9),
-            );
+            let compare = |measure: &str, most: Duration, least: Duration| {
+                report_ratio(&what(measure), most.as_secs_f64(), least.as_secs_f64());
+            };
+            compare("server CPU", most.cpu, least.cpu);
+            compare("wall time", most.wall, least.wall);
+            compare("cut: server CPU", most.cut_cpu, least.cut_cpu);
+            compare("cut: wall time", most.cut_wall, least.cut_wall);
         }
     }
 }
