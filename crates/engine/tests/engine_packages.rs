@@ -54,6 +54,16 @@ fn three_hundred_contacts_fit_in_1500_byte_messages() {
             .filter(|c| matches!(c, Command::Add(_)))
             .count();
         assert_eq!(adds, 300);
+        // Our changes are listed a page at a time; the first Sync still announces them all.
+        let first_sync = outcome
+            .replies
+            .iter()
+            .flat_map(|r| r.message.body.commands.iter())
+            .find_map(|c| match c {
+                Command::Sync(sync) => Some(sync.number_of_changes),
+                _ => None,
+            });
+        assert_eq!(first_sync, Some(Some(300)));
         let again = other.sync(&mut server, AlertCode::TwoWay, None);
         assert!(again.received.is_empty());
     }

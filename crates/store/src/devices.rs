@@ -80,10 +80,10 @@ fn device_datastore_from_row(row: &Row<'_>) -> DbResult<DeviceDatastore> {
     })
 }
 
-const DEVICE_ITEM_COLUMNS: &str =
+pub(crate) const DEVICE_ITEM_COLUMNS: &str =
     "d.item_id, d.luid, d.seen_revision, i.revision, i.deleted, d.mapped_at";
 
-fn device_item_from_row(row: &Row<'_>) -> DbResult<DeviceItem> {
+pub(crate) fn device_item_from_row(row: &Row<'_>) -> DbResult<DeviceItem> {
     Ok(DeviceItem {
         guid: id_column(row, 0)?,
         luid: row.get(1)?,
@@ -291,15 +291,25 @@ impl Tx<'_> {
         })
     }
 
-    fn device_datastore_id(&self, device: DeviceId, datastore: Datastore) -> Result<i64> {
-        self.query_row_cached(
-            "SELECT id FROM device_datastores WHERE device_id = ?1 AND datastore = ?2",
-            params![device.0, datastore.as_str()],
-            |row| row.get(0),
-        )
-        .optional()
-        .context(|| format!("finding {datastore} of device {device}"))?
-        .ok_or(StoreError::DeviceDatastoreNotFound { device, datastore })
+    pub(crate) fn device_datastore_id(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+    ) -> Result<i64> {
+        if let Some(id) = self.known_device_datastore_id(device, datastore) {
+            return Ok(id);
+        }
+        let id = self
+            .query_row_cached(
+                "SELECT id FROM device_datastores WHERE device_id = ?1 AND datastore = ?2",
+                params![device.0, datastore.as_str()],
+                |row| row.get(0),
+            )
+            .optional()
+            .context(|| format!("finding {datastore} of device {device}"))?
+            .ok_or(StoreError::DeviceDatastoreNotFound { device, datastore })?;
+        self.remember_device_datastore_id(device, datastore, id);
+        Ok(id)
     }
 
     /// A sync of this datastore starts: remembers the anchors it will move to when (and only
@@ -376,13 +386,34 @@ impl Tx<'_> {
         })
     }
 
-    /// Items sent to the device whose Map has not come yet.
+    /// Items sent to the device whose Map has not come yet, in GUID order.
     pub fn pending_maps(&self, device: DeviceId, datastore: Datastore) -> Result<Vec<DeviceItem>> {
-        Ok(self
-            .device_items(device, datastore)?
-            .into_iter()
-            .filter(|held| held.luid.is_none())
-            .collect())
+        let id = self.device_datastore_id(device, datastore)?;
+        // Sorted here, not by the query: ordered by item, SQLite would walk every mapping of
+        // the device rather than the partial index of the few pending ones.
+        let sql = format!(
+            "SELECT {DEVICE_ITEM_COLUMNS} FROM device_items d JOIN items i ON i.id = d.item_id \
+             WHERE d.device_datastore_id = ?1 AND d.luid IS NULL"
+        );
+        let mut pending = self.collect(&sql, [id], device_item_from_row, || {
+            format!("listing {datastore} items awaiting a Map from device {device}")
+        })?;
+        pending.sort_by_key(|held| held.guid);
+        Ok(pending)
+    }
+
+    /// The live items of a datastore the device does not hold, in GUID order.
+    pub fn live_items_not_held(&self, device: DeviceId, datastore: Datastore) -> Result<Vec<Guid>> {
+        let id = self.device_datastore_id(device, datastore)?;
+        self.collect(
+            "SELECT i.id FROM items i WHERE i.account_id = ?3 AND i.datastore = ?2 \
+             AND i.deleted = 0 AND NOT EXISTS (SELECT 1 FROM device_items d \
+                 WHERE d.device_datastore_id = ?1 AND d.item_id = i.id) \
+             ORDER BY i.id",
+            params![id, datastore.as_str(), self.tenant()],
+            |row| id_column(row, 0),
+            || format!("listing {datastore} items device {device} does not hold"),
+        )
     }
 
     pub fn device_item_by_luid(
@@ -752,12 +783,21 @@ impl Tx<'_> {
     }
 
     fn check_datastore(&self, guid: Guid, expected: Datastore) -> Result<()> {
-        let item = self.item(guid)?;
-        if item.datastore != expected {
+        // The datastore alone: the item's content is not needed here.
+        let found: Datastore = self
+            .query_row_cached(
+                "SELECT datastore FROM items WHERE id = ?1 AND account_id = ?2",
+                [guid.0, self.tenant()],
+                |row| text_column(row, 0),
+            )
+            .optional()
+            .context(|| format!("reading the datastore of item {guid}"))?
+            .ok_or(StoreError::ItemNotFound(guid))?;
+        if found != expected {
             return Err(StoreError::WrongDatastore {
                 guid,
                 expected,
-                found: item.datastore,
+                found,
             });
         }
         Ok(())

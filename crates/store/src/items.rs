@@ -226,7 +226,19 @@ impl Tx<'_> {
             now,
         )?;
         tracing::debug!(%guid, %datastore, %revision, reason = %cause.reason, "item added");
-        self.item(guid)
+        // What was just written, without reading it back.
+        Ok(ItemRecord {
+            guid,
+            datastore,
+            content_type: content.content_type.to_string(),
+            raw: content.raw.to_vec(),
+            canonical: content.canonical.to_string(),
+            identity_key: content.identity_key.map(str::to_string),
+            revision,
+            created_at: now,
+            modified_at: now,
+            deleted: None,
+        })
     }
 
     /// Replaces a live item's content; the previous content stays in its history. Replacing
@@ -653,7 +665,24 @@ impl Tx<'_> {
         .context(|| format!("writing item {guid}"))?;
         self.insert_version(guid, revision, &new, true, cause, now)?;
         tracing::debug!(%guid, %revision, deleted = new.deleted, reason = %cause.reason, "item changed");
-        self.item(guid)
+        // What was just written, without reading it back.
+        Ok(ItemRecord {
+            guid,
+            datastore: item.datastore,
+            content_type: content.content_type.to_string(),
+            raw: content.raw.to_vec(),
+            canonical: content.canonical.to_string(),
+            identity_key: content.identity_key.map(str::to_string),
+            revision,
+            created_at: item.created_at,
+            modified_at: now,
+            deleted: new.deleted.then_some(Tombstone {
+                at: now,
+                device: cause.device,
+                session: cause.session,
+                reason: cause.reason,
+            }),
+        })
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -48,6 +48,8 @@
 //! - `device_datastores`: a device's copy of a datastore: its URI, anchors, last result;
 //! - `device_items`: what it holds: LUID <-> GUID and the revision it has (NULL LUID: the
 //!   Map is pending);
+//! - `luids_sent`: the LUIDs a device sent of the slow sync of a datastore under way (what
+//!   it still holds), kept here so that a session's memory does not grow with them;
 //! - `sessions`, `session_counts`: sessions, their result, resume state and counts, and the
 //!   process serving each (so [`Tx::cut_orphaned_sessions`] can end those whose process died);
 //! - `accounts`: names and `md5("name:password")` digests;
@@ -65,9 +67,12 @@
 //!    a fast or slow sync).
 //! 2. The phone's changes: [`Tx::apply_from_device`] for each (slow sync:
 //!    [`Tx::forget_device_items`] first, then [`Tx::unheld_items_by_identity_key`] and
-//!    [`Tx::map_device_item`] to match what both sides have).
-//! 3. Ours: [`Tx::changes_for_device`]; on each Status 2xx [`Tx::record_delivered`]; each
-//!    Map item [`Tx::apply_map`] (in this session or a later one).
+//!    [`Tx::map_device_item`] to match what both sides have; [`Tx::record_luid_sent`] for
+//!    each LUID, and at the end [`Tx::held_items_not_sent`] for what the phone no longer
+//!    holds).
+//! 3. Ours: [`Tx::changes_for_device`] (or [`Tx::unseen_changes`], then each item as a
+//!    message takes it); on each Status 2xx [`Tx::record_delivered`]; each Map item
+//!    [`Tx::map_device_item`] (in this session or a later one).
 //! 4. [`Tx::complete_datastore_sync`] moves the anchors; [`Tx::end_session`] or
 //!    [`Tx::suspend_session`] closes the session. A session cut anywhere leaves the anchors as
 //!    they were and everything applied so far consistent: the next sync converges.
@@ -81,6 +86,7 @@ mod desktop;
 mod devices;
 mod error;
 mod items;
+mod luids_sent;
 mod nodes;
 mod owner;
 mod pg_schema;
@@ -89,6 +95,7 @@ mod schema;
 mod sessions;
 mod sync_store;
 mod types;
+mod unseen;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -110,7 +117,7 @@ pub use handsync_engine::storage::{
     Applied, AppliedOutcome, Cause, ChangeKind, Datastore, DevInfEncoding, DevInfSummary,
     DeviceChange, DeviceDatastore, DeviceId, DeviceItem, DeviceRecord, Guid, ItemContent,
     ItemRecord, NewRejectedItem, NewSession, PcChange, Reason, Revision, SessionId, SessionResult,
-    Timestamp, Tombstone,
+    Timestamp, Tombstone, UnseenChange,
 };
 
 use error::Context;
@@ -481,6 +488,11 @@ fn check_savepoint_name(name: &str) -> Result<()> {
 pub struct Tx<'a> {
     tx: db::Transaction<'a>,
     tenant: std::cell::Cell<i64>,
+    /// The row ids of the device datastores this transaction looked up: nearly every call
+    /// of a sync names one, and on PostgreSQL each lookup is a round trip. A row's id stays
+    /// until the row goes, which only pruning a device or a savepoint's rollback can do
+    /// inside a transaction: both empty it.
+    device_datastore_ids: std::cell::RefCell<Vec<(DeviceId, Datastore, i64)>>,
 }
 
 /// The household's data: what every store held before accounts could have their own.
@@ -494,6 +506,7 @@ impl<'a> Tx<'a> {
         Tx {
             tx,
             tenant: std::cell::Cell::new(HOUSEHOLD),
+            device_datastore_ids: std::cell::RefCell::new(Vec::new()),
         }
     }
 }
@@ -565,6 +578,8 @@ impl Tx<'_> {
     /// Undoes everything since the savepoint and closes it.
     pub fn rollback_to_savepoint(&self, name: &str) -> Result<()> {
         check_savepoint_name(name)?;
+        // A device datastore made since may be undone with it.
+        self.forget_device_datastore_ids();
         self.tx
             .execute_batch(&format!(
                 "ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"
@@ -578,6 +593,35 @@ impl Tx<'_> {
         self.tx
             .execute_batch(&format!("RELEASE SAVEPOINT {name}"))
             .context(|| format!("releasing savepoint {name}"))
+    }
+
+    /// The id of a device datastore's row this transaction looked up, if it did.
+    pub(crate) fn known_device_datastore_id(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+    ) -> Option<i64> {
+        self.device_datastore_ids
+            .borrow()
+            .iter()
+            .find(|(d, s, _)| *d == device && *s == datastore)
+            .map(|(_, _, id)| *id)
+    }
+
+    pub(crate) fn remember_device_datastore_id(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+        id: i64,
+    ) {
+        self.device_datastore_ids
+            .borrow_mut()
+            .push((device, datastore, id));
+    }
+
+    /// Rows of device datastores may have gone: look them up again.
+    pub(crate) fn forget_device_datastore_ids(&self) {
+        self.device_datastore_ids.borrow_mut().clear();
     }
 
     /// The last revision handed out by the change counter.

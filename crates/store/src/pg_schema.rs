@@ -214,7 +214,21 @@ CREATE INDEX cluster_sessions_header
 CREATE INDEX cluster_sessions_node ON cluster_sessions(node_id);
 "#;
 
-const MIGRATIONS: &[&str] = &[V1];
+/// PostgreSQL schema version 2: SQLite's schema 8 (the LUIDs a phone sent of a slow sync,
+/// partial indexes for the few rows a query looks for among every account's).
+const V2: &str = r#"
+CREATE TABLE luids_sent (
+    device_datastore_id BIGINT NOT NULL REFERENCES device_datastores(id) ON DELETE CASCADE,
+    luid                TEXT NOT NULL,
+    PRIMARY KEY (device_datastore_id, luid)
+);
+CREATE INDEX device_items_pending ON device_items(device_datastore_id) WHERE luid IS NULL;
+CREATE INDEX item_versions_device ON item_versions(device_id) WHERE device_id IS NOT NULL;
+CREATE INDEX items_deleted_by_device ON items(deleted_by_device)
+    WHERE deleted_by_device IS NOT NULL;
+"#;
+
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The PostgreSQL schema version this build writes.
 pub const PG_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

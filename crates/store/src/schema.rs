@@ -307,7 +307,27 @@ CREATE INDEX cluster_sessions_header
 CREATE INDEX cluster_sessions_node ON cluster_sessions(node_id);
 "#;
 
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+/// Schema version 8: a session's cost follows its work, not the store. The LUIDs a phone sent
+/// of a slow sync are kept here rather than in the session's memory; the few rows a query
+/// looks for among many (pending Maps, running sessions, what a device wrote or deleted) get
+/// partial indexes, so finding them no longer reads a whole table of every account's data.
+const V8: &str = r#"
+-- What a phone sent of the slow sync (or refresh from it) of a datastore under way: the LUIDs
+-- it still holds; what it held and did not send, it no longer has. Cleared when a sync of the
+-- datastore begins anew or completes; kept across a suspension for the resume.
+CREATE TABLE luids_sent (
+    device_datastore_id INTEGER NOT NULL REFERENCES device_datastores(id) ON DELETE CASCADE,
+    luid                TEXT NOT NULL,
+    PRIMARY KEY (device_datastore_id, luid)
+) WITHOUT ROWID;
+CREATE INDEX device_items_pending ON device_items(device_datastore_id) WHERE luid IS NULL;
+CREATE INDEX sessions_running ON sessions(result) WHERE result = 'running';
+CREATE INDEX item_versions_device ON item_versions(device_id) WHERE device_id IS NOT NULL;
+CREATE INDEX items_deleted_by_device ON items(deleted_by_device)
+    WHERE deleted_by_device IS NOT NULL;
+"#;
+
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -123,8 +123,10 @@ impl Tx<'_> {
         };
         let unfinished = self
             .execute_cached(
+                // Through the session's device: its few datastores, not every device's.
                 "UPDATE device_datastores SET last_result = ?2 \
-                 WHERE last_session_id = ?1 AND last_result = 'running'",
+                 WHERE device_id = (SELECT device_id FROM sessions WHERE id = ?1) \
+                 AND last_session_id = ?1 AND last_result = 'running'",
                 params![session.0, datastore_result.as_str()],
             )
             .context(|| format!("recording the result of session {session} per datastore"))?;
@@ -160,6 +162,9 @@ impl Tx<'_> {
             |row| row.get(0),
             || "finding devices that never exchanged anything".into(),
         )?;
+        if !empty.is_empty() {
+            self.forget_device_datastore_ids();
+        }
         for device in &empty {
             for sql in [
                 "DELETE FROM device_datastores WHERE device_id = ?1",

@@ -5,7 +5,7 @@ use handsync_engine::storage::{
     AnchorBase, Applied, Cause, ChangeKind, Datastore, DevInfEncoding, DevInfSummary, DeviceChange,
     DeviceDatastore, DeviceId, DeviceItem, DeviceRecord, Guid, ItemContent, ItemRecord,
     NewRejectedItem, NewSession, PcChange, Revision, SessionId, SessionResult, StorageResult,
-    SyncStore, Timestamp,
+    SyncStore, Timestamp, UnseenChange,
 };
 
 use super::Tx;
@@ -213,6 +213,49 @@ impl SyncStore for Tx<'_> {
         Ok(Tx::device_item_by_guid(self, device, datastore, guid)?)
     }
 
+    /// One query on a partial index rather than a scan of what the device holds.
+    fn pending_maps(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+    ) -> StorageResult<Vec<DeviceItem>> {
+        Ok(Tx::pending_maps(self, device, datastore)?)
+    }
+
+    /// One query rather than every item and mapping read into memory.
+    fn live_items_not_held(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+    ) -> StorageResult<Vec<Guid>> {
+        Ok(Tx::live_items_not_held(self, device, datastore)?)
+    }
+
+    fn record_luid_sent(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+        luid: &str,
+    ) -> StorageResult<()> {
+        Ok(Tx::record_luid_sent(self, device, datastore, luid)?)
+    }
+
+    fn luid_sent(&self, device: DeviceId, datastore: Datastore, luid: &str) -> StorageResult<bool> {
+        Ok(Tx::luid_sent(self, device, datastore, luid)?)
+    }
+
+    fn clear_luids_sent(&self, device: DeviceId, datastore: Datastore) -> StorageResult<()> {
+        Ok(Tx::clear_luids_sent(self, device, datastore)?)
+    }
+
+    fn held_items_not_sent(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+    ) -> StorageResult<Vec<DeviceItem>> {
+        Ok(Tx::held_items_not_sent(self, device, datastore)?)
+    }
+
     /// One indexed query rather than a scan of the datastore.
     fn items_by_identity_key(
         &self,
@@ -261,6 +304,25 @@ impl SyncStore for Tx<'_> {
         datastore: Datastore,
     ) -> StorageResult<Vec<PcChange>> {
         Ok(Tx::changes_for_device(self, device, datastore)?)
+    }
+
+    /// A page from the indexes where the last one stopped, without the items: a sync sending
+    /// thousands holds a page at a time and reads each item only when a message carries it.
+    fn unseen_changes_after(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+        after: Option<UnseenChange>,
+        limit: usize,
+    ) -> StorageResult<Vec<UnseenChange>> {
+        Ok(Tx::unseen_changes_after(
+            self, device, datastore, after, limit,
+        )?)
+    }
+
+    /// One counting query rather than every change read.
+    fn count_unseen_changes(&self, device: DeviceId, datastore: Datastore) -> StorageResult<u64> {
+        Ok(Tx::count_unseen_changes(self, device, datastore)?)
     }
 
     fn record_delivered(

@@ -24,7 +24,9 @@ pub(super) struct ResumeDatastore {
     mode: String,
     /// The phone's Next anchor of the suspended session: its resume Alert carries it again.
     client_next: String,
-    /// What the phone had sent of a slow sync.
+    /// What the phone had sent of a slow sync, as states written before the store kept it
+    /// (`SyncStore::record_luid_sent`) had it; read to resume them, never written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     seen_luids: Vec<String>,
 }
 
@@ -257,11 +259,7 @@ impl Session {
             // Maps owed from a cut session came before this Alert. An Add still without a
             // Map may be on the phone under a LUID nothing tells us (it never got it, or it
             // forgot the Map): only a slow sync finds out without giving it a second copy.
-            let unmapped = store
-                .device_items(device, datastore)?
-                .iter()
-                .filter(|held| held.luid.is_none())
-                .count();
+            let unmapped = store.pending_maps(device, datastore)?.len();
             if unmapped > 0 {
                 tracing::info!(%datastore, unmapped, "our Adds of a cut session have no Map: slow sync");
                 mode = SyncMode::Slow;
@@ -324,20 +322,26 @@ impl Session {
             &plan.server_next,
             now,
         )?;
-        // A resumed sync goes on from where it stopped: what was exchanged stays as it is.
-        let preparation = if plan.resumed.is_some() {
-            None
-        } else {
-            Some(plan.mode)
+        // A resumed sync goes on from where it stopped: what was exchanged stays as it is,
+        // the LUIDs the phone had sent of a slow sync included.
+        let preparation = match &plan.resumed {
+            Some(saved) => {
+                for luid in &saved.seen_luids {
+                    store.record_luid_sent(device, datastore, luid)?;
+                }
+                None
+            }
+            None => {
+                store.clear_luids_sent(device, datastore)?;
+                Some(plan.mode)
+            }
         };
         match preparation {
             Some(SyncMode::Slow | SyncMode::RefreshFromClient) => {
                 // Items sent but never mapped: the phone holds them under LUIDs we do not
                 // know, so they must be matchable again.
-                for held in store.device_items(device, datastore)? {
-                    if held.luid.is_none() {
-                        store.forget_device_item(device, datastore, held.guid)?;
-                    }
+                for held in store.pending_maps(device, datastore)? {
+                    store.forget_device_item(device, datastore, held.guid)?;
                 }
             }
             Some(SyncMode::RefreshFromServer) => {
@@ -358,10 +362,6 @@ impl Session {
             base: plan.base,
             confirmed_until: plan.confirmed_until,
             absent_means_deleted: plan.absent_means_deleted,
-            seen_luids: plan
-                .resumed
-                .map(|saved| saved.seen_luids.into_iter().collect())
-                .unwrap_or_default(),
             sif_used: None,
             items_in_b64: false,
             tasks_of_calendar,
@@ -411,13 +411,12 @@ impl Session {
         for active in &self.state.active {
             let state =
                 store.set_up_device_datastore(device, active.datastore, &active.phone_uri)?;
-            let mut seen_luids: Vec<String> = active.seen_luids.iter().cloned().collect();
-            seen_luids.sort();
+            // The LUIDs a slow sync has seen stay in the store for the resume.
             datastores.push(ResumeDatastore {
                 datastore: active.datastore.as_str().to_string(),
                 mode: format!("{:?}", active.mode),
                 client_next: state.pending_client_anchor.unwrap_or_default(),
-                seen_luids,
+                seen_luids: Vec::new(),
             });
         }
         let text = toml::to_string(&ResumeState { datastores })
@@ -427,7 +426,7 @@ impl Session {
             self.state.session_ended = true;
         }
         self.state.outbox.commands.clear();
-        self.state.outbox.changes.clear();
+        self.state.outbox.clear_changes();
         self.state.outbox.package_complete = true;
         self.state.phase = Phase::Finished;
         tracing::info!("session suspended");
@@ -450,6 +449,7 @@ impl Session {
                 active.base.as_ref(),
                 now,
             )?;
+            store.clear_luids_sent(device, active.datastore)?;
         }
         if !self.state.outbox.awaiting.is_empty() {
             tracing::warn!(

@@ -1,8 +1,6 @@
 //! Applying one item the phone sent: large objects assembled from chunks, two-way and
 //! slow-sync matching, conflicts settled by the policy, deletes.
 
-use std::collections::HashSet;
-
 use crate::config::ConflictPolicy;
 use crate::content::{self, Incoming};
 use crate::model::{self, meta, text};
@@ -17,6 +15,12 @@ use handsync_proto::syncml::{Alert, AlertCode, Command, Delete, Item, ItemComman
 use super::alerts::SyncMode;
 use super::incoming::{item_luid, ItemOrigin, ItemOutcome};
 use super::{Result, Session};
+
+/// The LUID an item came under, and what the phone held under it then.
+struct Named<'a> {
+    luid: &'a str,
+    held: Option<DeviceItem>,
+}
 
 /// A large object being received in chunks.
 #[derive(Debug, Clone)]
@@ -299,8 +303,10 @@ impl Session {
                 ));
             }
         };
-        self.state.active[index].seen_luids.insert(luid.clone());
         let code = if self.state.active[index].mode.sends_everything() {
+            // What a slow sync sends, the phone still holds (see `settle_full_syncs`).
+            let device = self.state.device.expect("started");
+            store.record_luid_sent(device, datastore, &luid)?;
             self.apply_slow(store, datastore, &luid, &incoming, now)?
         } else {
             self.apply_fast(store, datastore, &luid, &incoming, is_add, now)?
@@ -336,8 +342,26 @@ impl Session {
         now: Timestamp,
     ) -> Result<StatusCode> {
         let device = self.state.device.expect("started");
+        let named = Named {
+            luid,
+            held: store.device_item_by_luid(device, datastore, luid)?,
+        };
+        self.apply_named(store, datastore, named, incoming, is_add, now)
+    }
+
+    /// [`Self::apply_fast`] for an item whose mapping was just looked up.
+    fn apply_named<S: SyncStore + ?Sized>(
+        &mut self,
+        store: &S,
+        datastore: Datastore,
+        named: Named<'_>,
+        incoming: &Incoming,
+        is_add: bool,
+        now: Timestamp,
+    ) -> Result<StatusCode> {
+        let device = self.state.device.expect("started");
         let session = self.state.store_session;
-        let mut held = store.device_item_by_luid(device, datastore, luid)?;
+        let Named { luid, mut held } = named;
         if let (true, Some(mapped)) = (is_add, &held) {
             if self.mapping_known_to_phone(datastore, mapped) {
                 // The phone saw the sync that mapped this LUID complete, so its Add is not a
@@ -489,8 +513,14 @@ impl Session {
         let device = self.state.device.expect("started");
         if let Some(held) = store.device_item_by_luid(device, datastore, luid)? {
             let mapped = store.item(held.guid)?;
-            match self.other_item_named(store, datastore, luid, &mapped, incoming)? {
-                None => return self.apply_fast(store, datastore, luid, incoming, false, now),
+            match self.other_item_named(store, datastore, &held, &mapped, incoming)? {
+                None => {
+                    let named = Named {
+                        luid,
+                        held: Some(held),
+                    };
+                    return self.apply_named(store, datastore, named, incoming, false, now);
+                }
                 Some(other) => {
                     tracing::info!(%datastore, luid, was = %held.guid, now_is = %other.guid, "the phone gave the LUID to another item");
                     store.forget_device_item(device, datastore, held.guid)?;
@@ -502,7 +532,9 @@ impl Session {
             None => None,
         };
         let Some(item) = candidate else {
-            return self.apply_fast(store, datastore, luid, incoming, true, now);
+            // Nothing is mapped to the LUID now (it was not, or was just forgotten).
+            let named = Named { luid, held: None };
+            return self.apply_named(store, datastore, named, incoming, true, now);
         };
         if let Some(held) = store.device_item(device, datastore, item.guid)? {
             // The phone held it under another LUID: it is the same item, renamed.
@@ -572,7 +604,7 @@ impl Session {
         &mut self,
         store: &S,
         datastore: Datastore,
-        luid: &str,
+        held: &DeviceItem,
         mapped: &ItemRecord,
         incoming: &Incoming,
     ) -> Result<Option<ItemRecord>> {
@@ -587,15 +619,12 @@ impl Session {
         if is_mapped(mapped) {
             return Ok(None);
         }
-        let device = self.state.device.expect("started");
-        if let Some(held) = store.device_item_by_luid(device, datastore, luid)? {
-            if store
-                .item_versions_from(held.guid, held.seen_revision)?
-                .iter()
-                .any(is_mapped)
-            {
-                return Ok(None);
-            }
+        if store
+            .item_versions_from(held.guid, held.seen_revision)?
+            .iter()
+            .any(is_mapped)
+        {
+            return Ok(None);
         }
         Ok(self
             .slow_match(store, datastore, key)?
@@ -611,22 +640,17 @@ impl Session {
         key: &str,
     ) -> Result<Option<ItemRecord>> {
         let device = self.state.device.expect("started");
-        let seen_luids = self
-            .state
-            .active
-            .iter()
-            .find(|a| a.datastore == datastore)
-            .map(|a| &a.seen_luids);
+        let syncing = self.state.active.iter().any(|a| a.datastore == datastore);
         let mut renamed = None;
         for item in store.items_by_identity_key(datastore, key)? {
             match store.device_item(device, datastore, item.guid)? {
                 None => return Ok(Some(item)),
                 Some(held) => {
-                    let matched = match (&held.luid, seen_luids) {
-                        (Some(luid), Some(seen)) => seen.contains(luid),
+                    let matched = match &held.luid {
+                        Some(luid) if syncing => store.luid_sent(device, datastore, luid)?,
+                        Some(_) => true,
                         // Sent, its Map never came: the phone holds it under some LUID.
-                        (None, _) => false,
-                        (Some(_), None) => true,
+                        None => false,
                     };
                     if !matched && renamed.is_none() {
                         renamed = Some(item);
@@ -708,31 +732,24 @@ impl Session {
             if !active.mode.sends_everything() {
                 continue;
             }
-            let mut held = HashSet::new();
-            for item in store.device_items(device, active.datastore)? {
-                match &item.luid {
-                    Some(luid) if !active.seen_luids.contains(luid) => {
-                        if active.absent_means_deleted {
-                            // A slow sync we asked for of a phone whose anchors are ours: it
-                            // kept its memory, so what it no longer holds, it deleted.
-                            self.delete_by_luid(store, active.datastore, luid, now)?;
-                        } else {
-                            store.forget_device_item(device, active.datastore, item.guid)?;
-                        }
-                    }
-                    _ => {
-                        held.insert(item.guid);
-                    }
+            // Only what the phone held and did not send is read: the cost follows what it
+            // dropped, not what it holds.
+            for item in store.held_items_not_sent(device, active.datastore)? {
+                let Some(luid) = &item.luid else { continue };
+                if active.absent_means_deleted {
+                    // A slow sync we asked for of a phone whose anchors are ours: it kept its
+                    // memory, so what it no longer holds, it deleted.
+                    self.delete_by_luid(store, active.datastore, luid, now)?;
+                } else {
+                    store.forget_device_item(device, active.datastore, item.guid)?;
                 }
             }
             if active.mode == SyncMode::RefreshFromClient {
                 let cause = self
                     .cause(Reason::DeletedByPhone)
                     .with_note("refresh from the phone: not on the phone");
-                for item in store.items(active.datastore, false)? {
-                    if !held.contains(&item.guid) {
-                        store.delete_item(item.guid, &cause, now)?;
-                    }
+                for guid in store.live_items_not_held(device, active.datastore)? {
+                    store.delete_item(guid, &cause, now)?;
                 }
             }
         }

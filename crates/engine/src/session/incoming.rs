@@ -361,11 +361,9 @@ impl Session {
         now: Timestamp,
     ) -> Result<()> {
         // All or nothing: a savepoint in the message's transaction undoes the commands of a
-        // failed Atomic, and what the session learnt from them is put back.
+        // failed Atomic (the LUIDs a slow sync saw in it too), and what the session learnt
+        // from them is put back.
         let before = self.state.outbox.statuses.len();
-        let companion = self.companion_of(index);
-        let seen_before = self.state.active[index].seen_luids.clone();
-        let companion_seen_before = companion.map(|c| self.state.active[c].seen_luids.clone());
         let partial_before = self.state.partial.clone();
         store.savepoint("engine_atomic")?;
         if !no_resp && !container.no_resp {
@@ -396,10 +394,6 @@ impl Session {
         }
         store.rollback_to_savepoint("engine_atomic")?;
         tracing::info!("Atomic failed; its commands were rolled back");
-        self.state.active[index].seen_luids = seen_before;
-        if let (Some(companion), Some(seen)) = (companion, companion_seen_before) {
-            self.state.active[companion].seen_luids = seen;
-        }
         self.state.partial = partial_before;
         for status in self.state.outbox.statuses.iter_mut().skip(first_inner) {
             if status.data.is_success() {

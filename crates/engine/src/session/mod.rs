@@ -139,8 +139,6 @@ struct Active {
     /// A slow sync we asked for while the phone's anchors are ours (it kept its memory): a
     /// LUID it held and no longer sends is an item it deleted.
     absent_means_deleted: bool,
-    /// LUIDs the phone sent in this session (slow sync: what it still holds).
-    seen_luids: imbl::HashSet<String>,
     /// The SIF type the phone's items came in this session, and whether as base64 (Meta
     /// Format b64): what we send to this datastore is written the same way.
     sif_used: Option<(String, bool)>,
@@ -153,9 +151,11 @@ struct Active {
 }
 
 /// All a session learns and queues. Cloned before each message, so that a message not
-/// answered leaves the session as it was: what grows with the session (LUIDs seen, changes
-/// queued and awaiting their status, a large object's data) is held in persistent or shared
-/// collections, so the copy costs the same at the 50,000th item as at the first.
+/// answered leaves the session as it was: what grows with the session (changes queued and
+/// awaiting their status, a large object's data) is held in persistent or shared
+/// collections, so the copy costs the same at the 50,000th item as at the first; the LUIDs a
+/// slow sync has seen are kept in the store (`SyncStore::record_luid_sent`), so the session
+/// holds none of them.
 #[derive(Debug, Clone)]
 struct State {
     phase: Phase,
@@ -517,6 +517,7 @@ impl Session {
             .commands
             .iter()
             .any(|c| matches!(c, Command::Alert(a) if a.data == Some(AlertCode::NextMessage)));
+        self.read_changes(store)?;
         self.reply(header_status, message.body.final_ || asks_for_our_next)
     }
 
@@ -714,7 +715,7 @@ impl Session {
                 self.settle_full_syncs(store, now)?;
                 self.queue_changes(store)?;
                 self.state.outbox.package_complete = true;
-                if self.state.outbox.changes.is_empty() {
+                if !self.state.outbox.has_changes() {
                     // Nothing we send needs an answer: the session is complete now.
                     self.complete(store, now)?;
                 } else {

@@ -4,9 +4,12 @@
 use crate::content;
 use crate::model::{self, some_meta};
 use crate::storage::SyncStore;
-use crate::storage::{ChangeKind, Datastore, Guid, Revision, StorageErrorKind, Timestamp};
+use crate::storage::{
+    ChangeKind, Datastore, Guid, Revision, StorageErrorKind, Timestamp, UnseenChange,
+};
 use base64::Engine as _;
 use handsync_proto::markup::Version;
+use handsync_proto::pim::phone::PhoneFormat;
 use handsync_proto::pim::sif::SifKind;
 use handsync_proto::syncml::{
     Command, Data, Delete, ItemCommand, Map, Message, MetInf, Source, Status, StatusCode, Sync,
@@ -41,6 +44,63 @@ pub(super) struct PendingChange {
     data: std::sync::Arc<[u8]>,
     /// Bytes already sent in chunks (large objects).
     sent_bytes: usize,
+}
+
+impl Outgoing {
+    /// The datastore of a change (`None` for the opening of a Sync).
+    pub(super) fn change_datastore(&self) -> Option<Datastore> {
+        match self {
+            Outgoing::Open(_) => None,
+            Outgoing::Change(change) => Some(change.datastore),
+        }
+    }
+}
+
+impl PendingChange {
+    /// The least a message gives it: its data still to send and a command around it.
+    pub(super) fn least_bytes(&self) -> usize {
+        self.data.len() - self.sent_bytes + LEAST_COMMAND_BYTES
+    }
+}
+
+/// Where our changes for one datastore are listed from, page by page (see
+/// [`Session::read_changes`]): what the session keeps of them until it reads them.
+#[derive(Debug, Clone)]
+pub(super) struct ChangeSource {
+    pub(super) datastore: Datastore,
+    /// Our Sync for the phone's datastore opens before its changes (not for the Tasks half
+    /// of a calendar holding to-dos, whose changes go in the calendar's Sync).
+    opens_sync: bool,
+    /// The last change listed; the next page starts after it.
+    after: Option<UnseenChange>,
+    /// How many changes it was counted to give and has not given yet (NumberOfChanges).
+    pub(super) remaining: u64,
+}
+
+impl ChangeSource {
+    fn take_one(&mut self) {
+        self.remaining = self.remaining.saturating_sub(1);
+    }
+}
+
+/// How many changes a page lists: a few messages' worth of small items.
+const CHANGES_PER_PAGE: usize = 64;
+
+/// The fewest bytes a change's command adds to a message beside its data (a Delete's
+/// elements take more): what keeps [`Session::read_changes`] from reading too few.
+const LEAST_COMMAND_BYTES: usize = 8;
+
+/// How our items are written for one of the phone's datastores.
+struct OutgoingFormat {
+    /// The longest GUID the phone's datastore takes (DevInf MaxGUIDSize).
+    max_guid_size: Option<u32>,
+    phone: PhoneFormat,
+    /// The content type to send, when the phone prefers one.
+    preferred: Option<String>,
+    /// SIF goes in base64.
+    sif_in_b64: bool,
+    /// The phone sent items in base64 this session: ours go so too.
+    phone_sent_b64: bool,
 }
 
 /// A change we sent, waiting for its Status.
@@ -163,95 +223,209 @@ impl Session {
         Ok(code)
     }
 
+    /// Once the phone's package 3 ended: where our changes for every datastore we send to
+    /// will be listed from, and how many there are. [`Self::read_changes`] lists and reads
+    /// them a page at a time as our messages need them, so a sync sending 50,000 items holds
+    /// a message's worth at a time.
     pub(super) fn queue_changes<S: SyncStore + ?Sized>(&mut self, store: &S) -> Result<()> {
         let device = self.state.device.expect("started");
         for index in 0..self.state.active.len() {
-            let active = self.state.active[index].clone();
+            let active = &self.state.active[index];
             if !active.mode.server_sends() {
                 continue;
             }
-            // The Tasks half of a calendar holding to-dos goes in the calendar's Sync.
-            if !active.tasks_of_calendar {
-                self.state
-                    .outbox
-                    .changes
-                    .push_back(Outgoing::Open(active.datastore));
-            }
-            let (max_guid_size, rx_pref) = self.phone_datastore_facts(&active.phone_uri);
-            // A client that sent SIF gets SIF, base64 when it sent base64; a client whose
-            // DevInf prefers SIF gets it in base64, as Funambol clients expect.
-            let (preferred, sif_in_b64) = match &active.sif_used {
-                Some((content_type, b64)) => (Some(content_type.clone()), *b64),
-                None => (rx_pref, true),
+            let datastore = active.datastore;
+            let source = ChangeSource {
+                datastore,
+                // The Tasks half of a calendar holding to-dos goes in the calendar's Sync.
+                opens_sync: !active.tasks_of_calendar,
+                after: None,
+                remaining: store.count_unseen_changes(device, datastore)?,
             };
-            // A phone that sent base64 gets base64 (the halves of a calendar holding to-dos
-            // count as one datastore).
-            let phone_sent_b64 = self
-                .state
-                .active
-                .iter()
-                .any(|a| a.phone_uri == active.phone_uri && a.items_in_b64);
-            let phone = self.phone(index);
-            for change in store.changes_for_device(device, active.datastore)? {
-                let guid_text = change.item.guid.to_string();
-                if max_guid_size.is_some_and(|max| guid_text.len() > max as usize) {
-                    tracing::warn!(
-                        guid = guid_text,
-                        ?max_guid_size,
-                        "GUID longer than the phone takes; not sent"
-                    );
-                    continue;
-                }
-                if change.kind != ChangeKind::Add && change.luid.is_none() {
-                    // The phone holds it under a LUID whose Map has not come: it cannot be
-                    // addressed until it does.
-                    tracing::debug!(guid = guid_text, "change waits for a Map");
-                    continue;
-                }
-                let (content_type, mut data) = if change.kind == ChangeKind::Delete {
-                    (String::new(), Vec::new())
-                } else {
-                    content::to_phone(&phone, &change.item, preferred.as_deref())
-                };
-                let mut format = None;
-                let is_sif = SifKind::from_content_type(&content_type).is_some();
-                if change.kind != ChangeKind::Delete
-                    && ((is_sif && sif_in_b64) || (!is_sif && phone_sent_b64))
-                {
-                    data = base64::engine::general_purpose::STANDARD
-                        .encode(&data)
-                        .into_bytes();
-                    format = Some("b64");
-                }
-                if let Some(max) = self.state.peer.max_obj_size {
-                    if data.len() as u64 > max {
-                        tracing::warn!(
-                            guid = guid_text,
-                            size = data.len(),
-                            max,
-                            "item larger than the phone's MaxObjSize; not sent"
-                        );
-                        continue;
-                    }
-                }
-                self.progress_of(active.datastore).to_phone_queued += 1;
+            self.progress_of(datastore).to_phone_queued += source.remaining;
+            self.state.outbox.sources.push(source);
+        }
+        Ok(())
+    }
+
+    /// Reads listed changes into the queue, in the phone's format, until it holds more than
+    /// one message of the phone's can carry (each change costs at least its data), or all.
+    pub(super) fn read_changes<S: SyncStore + ?Sized>(&mut self, store: &S) -> Result<()> {
+        let Some(device) = self.state.device else {
+            return Ok(());
+        };
+        let limit = self.limit();
+        let mut least = self.state.outbox.least_bytes_of_changes();
+        let mut formats: Vec<(Datastore, OutgoingFormat)> = Vec::new();
+        while least <= limit {
+            let Some(source) = self.state.outbox.sources.first().cloned() else {
+                break;
+            };
+            if source.opens_sync {
                 self.state
                     .outbox
-                    .changes
-                    .push_back(Outgoing::Change(PendingChange {
-                        datastore: active.datastore,
-                        kind: change.kind,
-                        guid: change.item.guid,
-                        revision: change.item.revision,
-                        luid: change.luid,
-                        content_type,
-                        format,
-                        data: data.into(),
-                        sent_bytes: 0,
-                    }));
+                    .push_change_back(Outgoing::Open(source.datastore));
+                self.state.outbox.sources[0].opens_sync = false;
+                least += LEAST_COMMAND_BYTES;
+                continue;
+            }
+            let page = store.unseen_changes_after(
+                device,
+                source.datastore,
+                source.after,
+                CHANGES_PER_PAGE,
+            )?;
+            let last_page = page.len() < CHANGES_PER_PAGE;
+            let mut stopped = false;
+            for unseen in page {
+                if least > limit {
+                    stopped = true;
+                    break;
+                }
+                self.state.outbox.sources[0].after = Some(unseen);
+                // Replaces and Deletes the phone cannot be told of yet were never counted.
+                let counted = unseen.kind == ChangeKind::Add || unseen.mapped;
+                let change = if counted {
+                    self.read_change(store, source.datastore, unseen, &mut formats)?
+                } else {
+                    tracing::debug!(guid = %unseen.guid, "change waits for a Map");
+                    None
+                };
+                match change {
+                    Some(change) => {
+                        least += change.least_bytes();
+                        self.state.outbox.sources[0].take_one();
+                        self.state.outbox.push_change_back(Outgoing::Change(change));
+                    }
+                    None if counted => {
+                        self.state.outbox.sources[0].take_one();
+                        self.not_to_send(source.datastore, 1);
+                    }
+                    None => {}
+                }
+            }
+            if last_page && !stopped {
+                let done = self.state.outbox.sources.remove(0);
+                // Counted changes no longer there (sent by then, or gone).
+                self.not_to_send(done.datastore, done.remaining);
             }
         }
         Ok(())
+    }
+
+    /// Changes counted as queued that will not go after all.
+    fn not_to_send(&mut self, datastore: Datastore, count: u64) {
+        let progress = self.progress_of(datastore);
+        progress.to_phone_queued = progress.to_phone_queued.saturating_sub(count);
+    }
+
+    /// One listed change as it stands now, in the phone's format; `None` when there is
+    /// nothing to send for it any more, or it cannot go.
+    fn read_change<S: SyncStore + ?Sized>(
+        &mut self,
+        store: &S,
+        datastore: Datastore,
+        unseen: UnseenChange,
+        formats: &mut Vec<(Datastore, OutgoingFormat)>,
+    ) -> Result<Option<PendingChange>> {
+        let device = self.state.device.expect("started");
+        let guid_text = unseen.guid.to_string();
+        let format = match formats.iter().position(|(d, _)| *d == datastore) {
+            Some(index) => &formats[index].1,
+            None => {
+                let format = self.outgoing_format(datastore);
+                formats.push((datastore, format));
+                &formats.last().expect("just pushed").1
+            }
+        };
+        if format
+            .max_guid_size
+            .is_some_and(|max| guid_text.len() > max as usize)
+        {
+            tracing::warn!(
+                guid = guid_text,
+                max_guid_size = ?format.max_guid_size,
+                "GUID longer than the phone takes; not sent"
+            );
+            return Ok(None);
+        }
+        let Some(change) = store.change_for_device(device, datastore, unseen.guid)? else {
+            tracing::debug!(guid = guid_text, "nothing to send for it any more");
+            return Ok(None);
+        };
+        if change.kind != ChangeKind::Add && change.luid.is_none() {
+            tracing::debug!(guid = guid_text, "change waits for a Map");
+            return Ok(None);
+        }
+        let (content_type, mut data) = if change.kind == ChangeKind::Delete {
+            (String::new(), Vec::new())
+        } else {
+            content::to_phone(&format.phone, &change.item, format.preferred.as_deref())
+        };
+        let mut meta_format = None;
+        let is_sif = SifKind::from_content_type(&content_type).is_some();
+        if change.kind != ChangeKind::Delete
+            && ((is_sif && format.sif_in_b64) || (!is_sif && format.phone_sent_b64))
+        {
+            data = base64::engine::general_purpose::STANDARD
+                .encode(&data)
+                .into_bytes();
+            meta_format = Some("b64");
+        }
+        if let Some(max) = self.state.peer.max_obj_size {
+            if data.len() as u64 > max {
+                tracing::warn!(
+                    guid = guid_text,
+                    size = data.len(),
+                    max,
+                    "item larger than the phone's MaxObjSize; not sent"
+                );
+                return Ok(None);
+            }
+        }
+        Ok(Some(PendingChange {
+            datastore,
+            kind: change.kind,
+            guid: change.item.guid,
+            revision: change.item.revision,
+            luid: change.luid,
+            content_type,
+            format: meta_format,
+            data: data.into(),
+            sent_bytes: 0,
+        }))
+    }
+
+    /// How our items go to one of the phone's datastores.
+    fn outgoing_format(&mut self, datastore: Datastore) -> OutgoingFormat {
+        let index = self
+            .state
+            .active
+            .iter()
+            .position(|a| a.datastore == datastore)
+            .expect("changes are listed for active datastores only");
+        let active = &self.state.active[index];
+        let (max_guid_size, rx_pref) = self.phone_datastore_facts(&active.phone_uri);
+        // A client that sent SIF gets SIF, base64 when it sent base64; a client whose
+        // DevInf prefers SIF gets it in base64, as Funambol clients expect.
+        let (preferred, sif_in_b64) = match &active.sif_used {
+            Some((content_type, b64)) => (Some(content_type.clone()), *b64),
+            None => (rx_pref, true),
+        };
+        // A phone that sent base64 gets base64 (the halves of a calendar holding to-dos
+        // count as one datastore).
+        let phone_sent_b64 = self
+            .state
+            .active
+            .iter()
+            .any(|a| a.phone_uri == active.phone_uri && a.items_in_b64);
+        OutgoingFormat {
+            max_guid_size,
+            phone: self.phone(index),
+            preferred,
+            sif_in_b64,
+            phone_sent_b64,
+        }
     }
 
     /// Adds queued changes inside per-datastore Sync commands while they fit.
@@ -268,7 +442,7 @@ impl Session {
         // The phone datastore of the Sync at the end of the body, if the body ends with one
         // (the Calendar and Tasks of a calendar holding to-dos share one).
         let mut open: Option<String> = None;
-        while let Some(outgoing) = self.state.outbox.changes.pop_front() {
+        while let Some(outgoing) = self.state.outbox.pop_change() {
             let datastore = match &outgoing {
                 Outgoing::Open(d) => *d,
                 Outgoing::Change(c) => c.datastore,
@@ -289,7 +463,7 @@ impl Session {
                 if !budget.fits(self, message)? {
                     if message.body.commands.len() > base + 1 {
                         message.body.commands.pop();
-                        self.state.outbox.changes.push_front(outgoing);
+                        self.state.outbox.push_change_front(outgoing);
                         return Ok(());
                     }
                     budget.resync(self, message)?;
@@ -347,8 +521,7 @@ impl Session {
                         self.progress_of(change.datastore).to_phone_bytes += length as u64;
                         self.state
                             .outbox
-                            .changes
-                            .push_front(Outgoing::Change(change));
+                            .push_change_front(Outgoing::Change(change));
                         return Ok(());
                     }
                 }
@@ -369,8 +542,7 @@ impl Session {
             }
             self.state
                 .outbox
-                .changes
-                .push_front(Outgoing::Change(change));
+                .push_change_front(Outgoing::Change(change));
             return Ok(());
         }
         Ok(())
@@ -467,14 +639,8 @@ impl Session {
             .filter(|a| a.phone_uri == active.phone_uri)
             .map(|a| a.datastore)
             .collect();
-        let number_of_changes = (self.state.peer.version != Version::V1_0).then(|| {
-            self.state
-                .outbox
-                .changes
-                .iter()
-                .filter(|c| matches!(c, Outgoing::Change(c) if sharing.contains(&c.datastore)))
-                .count() as u32
-        });
+        let number_of_changes = (self.state.peer.version != Version::V1_0)
+            .then(|| u32::try_from(self.state.outbox.changes_queued(&sharing)).unwrap_or(u32::MAX));
         Sync {
             cmd_id: Some(cmd_id.to_string().into()),
             target: Some(Target::new(active.phone_uri.clone())),

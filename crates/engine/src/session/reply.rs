@@ -12,8 +12,9 @@ use handsync_proto::syncml::{
 };
 use handsync_proto::wbxml::WriterOptions;
 
-use super::outgoing::{Outgoing, Sent};
+use super::outgoing::{ChangeSource, Outgoing, Sent};
 use super::{EngineError, Phase, Reply, Result, Session};
+use crate::storage::Datastore;
 
 /// What our next messages carry.
 #[derive(Debug, Clone)]
@@ -21,7 +22,14 @@ pub(super) struct Outbox {
     next_msg_id: u32,
     pub(super) statuses: VecDeque<Status>,
     pub(super) commands: VecDeque<Command>,
-    pub(super) changes: imbl::Vector<Outgoing>,
+    /// Our changes read and ready to go (through the methods below, which keep `queued`).
+    changes: imbl::Vector<Outgoing>,
+    /// Where the changes that follow them are listed from, one per datastore we send to, in
+    /// the order they go (see `Session::read_changes`).
+    pub(super) sources: Vec<ChangeSource>,
+    /// How many changes of each datastore `changes` holds: with the sources' counts, a
+    /// Sync's NumberOfChanges, without counting the queue for every Sync we open.
+    queued: Vec<(Datastore, usize)>,
     /// Changes sent, waiting for their Status, by (MsgID, CmdID).
     pub(super) awaiting: imbl::HashMap<(u32, String), Sent>,
     /// The package we are sending is complete once the queues drain.
@@ -38,10 +46,90 @@ impl Outbox {
             statuses: VecDeque::new(),
             commands: VecDeque::new(),
             changes: imbl::Vector::new(),
+            sources: Vec::new(),
+            queued: Vec::new(),
             awaiting: imbl::HashMap::new(),
             package_complete: false,
             last_reply_final: true,
         }
+    }
+}
+
+impl Outbox {
+    /// Changes (or Syncs to open) are queued, read or still to list.
+    pub(super) fn has_changes(&self) -> bool {
+        !self.changes.is_empty() || !self.sources.is_empty()
+    }
+
+    pub(super) fn push_change_back(&mut self, outgoing: Outgoing) {
+        self.count(outgoing.change_datastore(), true);
+        self.changes.push_back(outgoing);
+    }
+
+    /// Puts back a change taken with [`Outbox::pop_change`] (it did not fit, or goes on in
+    /// chunks).
+    pub(super) fn push_change_front(&mut self, outgoing: Outgoing) {
+        self.count(outgoing.change_datastore(), true);
+        self.changes.push_front(outgoing);
+    }
+
+    pub(super) fn pop_change(&mut self) -> Option<Outgoing> {
+        let outgoing = self.changes.pop_front()?;
+        self.count(outgoing.change_datastore(), false);
+        Some(outgoing)
+    }
+
+    pub(super) fn clear_changes(&mut self) {
+        self.changes.clear();
+        self.sources.clear();
+        self.queued.clear();
+    }
+
+    /// The least bytes the changes read take in our messages (see `PendingChange`).
+    pub(super) fn least_bytes_of_changes(&self) -> usize {
+        self.changes
+            .iter()
+            .map(|outgoing| match outgoing {
+                Outgoing::Open(_) => 0,
+                Outgoing::Change(change) => change.least_bytes(),
+            })
+            .sum()
+    }
+
+    /// Changes queued for any of these datastores, read or still to list.
+    pub(super) fn changes_queued(&self, datastores: &[Datastore]) -> u64 {
+        let read: usize = self
+            .queued
+            .iter()
+            .filter(|(datastore, _)| datastores.contains(datastore))
+            .map(|(_, count)| count)
+            .sum();
+        let listed: u64 = self
+            .sources
+            .iter()
+            .filter(|source| datastores.contains(&source.datastore))
+            .map(|source| source.remaining)
+            .sum();
+        read as u64 + listed
+    }
+
+    fn count(&mut self, datastore: Option<Datastore>, added: bool) {
+        let Some(datastore) = datastore else {
+            return;
+        };
+        let index = match self.queued.iter().position(|(d, _)| *d == datastore) {
+            Some(index) => index,
+            None => {
+                self.queued.push((datastore, 0));
+                self.queued.len() - 1
+            }
+        };
+        let count = &mut self.queued[index].1;
+        *count = if added {
+            *count + 1
+        } else {
+            count.saturating_sub(1)
+        };
     }
 }
 
@@ -236,7 +324,7 @@ impl Session {
         }
         let drained = self.state.outbox.statuses.is_empty()
             && self.state.outbox.commands.is_empty()
-            && self.state.outbox.changes.is_empty();
+            && !self.state.outbox.has_changes();
         let is_final = drained && self.state.outbox.package_complete;
         if !is_final && !phone_waits_for_us && self.phase_expects_more_from_client() {
             // The phone's package goes on and we have nothing but statuses: ask for more.

@@ -19,7 +19,7 @@ pub use error::{StorageError, StorageErrorKind, StorageResult};
 pub use memory::{ChangeCounts, MemoryStore, StoredRejection, StoredSession, StoredVersion};
 pub use records::{
     AnchorBase, Applied, AppliedOutcome, DevInfSummary, DeviceChange, DeviceDatastore, DeviceItem,
-    DeviceRecord, NewRejectedItem, NewSession, PcChange,
+    DeviceRecord, NewRejectedItem, NewSession, PcChange, UnseenChange,
 };
 pub use sync_store::SyncStore;
 pub use types::{

@@ -150,6 +150,35 @@ pub struct PcChange {
     pub luid: Option<String>,
 }
 
+/// A change the device has not seen, named but not read: the engine lists them a page at a
+/// time as its messages go ([`SyncStore::unseen_changes_after`](super::SyncStore)) and reads
+/// each item only when a message is about to carry it
+/// ([`SyncStore::change_for_device`](super::SyncStore::change_for_device)), so that a sync
+/// sending many items never holds them all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnseenChange {
+    pub kind: ChangeKind,
+    pub guid: Guid,
+    /// The item's revision when listed.
+    pub revision: Revision,
+    /// The device's LUID for the item is known (always `false` for an Add): a Replace or
+    /// Delete without one cannot be addressed until its Map comes.
+    pub mapped: bool,
+}
+
+impl UnseenChange {
+    /// Its place in the order changes are listed: Adds by revision (the index of a
+    /// datastore's items), then Replaces and Deletes each by GUID (the index of what the
+    /// device holds), so that each page is read from where the last one stopped.
+    pub fn position(&self) -> (u8, i64) {
+        match self.kind {
+            ChangeKind::Add => (0, self.revision.0),
+            ChangeKind::Replace => (1, self.guid.0),
+            ChangeKind::Delete => (2, self.guid.0),
+        }
+    }
+}
+
 /// What the engine knows when a session starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewSession<'a> {

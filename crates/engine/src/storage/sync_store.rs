@@ -3,7 +3,7 @@
 use super::error::StorageResult as Result;
 use super::records::{
     AnchorBase, Applied, DevInfSummary, DeviceChange, DeviceDatastore, DeviceItem, DeviceRecord,
-    NewRejectedItem, NewSession, PcChange,
+    NewRejectedItem, NewSession, PcChange, UnseenChange,
 };
 use super::types::{
     Cause, ChangeKind, Datastore, DevInfEncoding, DeviceId, Guid, ItemContent, ItemRecord,
@@ -191,6 +191,28 @@ pub trait SyncStore {
             .into_iter()
             .find(|held| held.guid == guid))
     }
+    /// Our Adds the device took whose Map has not come (no LUID yet), in GUID order.
+    fn pending_maps(&self, device: DeviceId, datastore: Datastore) -> Result<Vec<DeviceItem>> {
+        Ok(self
+            .device_items(device, datastore)?
+            .into_iter()
+            .filter(|held| held.luid.is_none())
+            .collect())
+    }
+    /// The live items of a datastore the device does not hold, in GUID order.
+    fn live_items_not_held(&self, device: DeviceId, datastore: Datastore) -> Result<Vec<Guid>> {
+        let held: std::collections::HashSet<Guid> = self
+            .device_items(device, datastore)?
+            .into_iter()
+            .map(|held| held.guid)
+            .collect();
+        Ok(self
+            .items(datastore, false)?
+            .into_iter()
+            .map(|item| item.guid)
+            .filter(|guid| !held.contains(guid))
+            .collect())
+    }
     /// Slow-sync matching: the live items of a datastore with this identity key, in GUID
     /// order.
     fn items_by_identity_key(&self, datastore: Datastore, key: &str) -> Result<Vec<ItemRecord>> {
@@ -213,6 +235,27 @@ pub trait SyncStore {
         now: Timestamp,
     ) -> Result<()>;
 
+    // ----- what the device sent of a slow sync -----
+    //
+    // A slow sync (or refresh from the device) carries everything the device holds; what it
+    // held and did not send, it no longer has. The LUIDs it sent are kept here rather than
+    // in the session, so that a session's memory does not grow with the device's items; a
+    // suspended sync finds them again when it resumes.
+
+    /// Records that the device sent `luid` in the slow sync of this datastore under way.
+    fn record_luid_sent(&self, device: DeviceId, datastore: Datastore, luid: &str) -> Result<()>;
+    /// Whether the device sent `luid` in the slow sync of this datastore under way.
+    fn luid_sent(&self, device: DeviceId, datastore: Datastore, luid: &str) -> Result<bool>;
+    /// Forgets the LUIDs recorded as sent (a sync of the datastore begins anew, or completed).
+    fn clear_luids_sent(&self, device: DeviceId, datastore: Datastore) -> Result<()>;
+    /// What the device holds under a LUID it has not sent in the slow sync under way, in
+    /// GUID order (pending mappings, without a LUID, are not listed).
+    fn held_items_not_sent(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+    ) -> Result<Vec<DeviceItem>>;
+
     // ----- the two directions of change -----
 
     /// Applies a change the device sent, recording history, the map, what the device now
@@ -231,6 +274,70 @@ pub trait SyncStore {
     /// it holds at an older revision, Deletes of tombstones it holds; in that order, each by
     /// revision.
     fn changes_for_device(&self, device: DeviceId, datastore: Datastore) -> Result<Vec<PcChange>>;
+    /// A page of what [`changes_for_device`](SyncStore::changes_for_device) lists, without the
+    /// items, in the order of [`UnseenChange::position`]: at most `limit` changes after
+    /// `after` (from the first when `None`). The engine reads each item with
+    /// [`change_for_device`](SyncStore::change_for_device) when a message is about to carry
+    /// it, and the next page when it needs more.
+    fn unseen_changes_after(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+        after: Option<UnseenChange>,
+        limit: usize,
+    ) -> Result<Vec<UnseenChange>> {
+        let after = after.map(|change| change.position());
+        let mut changes: Vec<UnseenChange> = self
+            .changes_for_device(device, datastore)?
+            .into_iter()
+            .map(|change| UnseenChange {
+                kind: change.kind,
+                guid: change.item.guid,
+                revision: change.item.revision,
+                mapped: change.luid.is_some(),
+            })
+            .filter(|change| after.is_none_or(|after| change.position() > after))
+            .collect();
+        changes.sort_by_key(UnseenChange::position);
+        changes.truncate(limit);
+        Ok(changes)
+    }
+    /// How many changes the device has not seen the engine can send: Adds, and Replaces and
+    /// Deletes of items whose LUID it knows (what `NumberOfChanges` announces).
+    fn count_unseen_changes(&self, device: DeviceId, datastore: Datastore) -> Result<u64> {
+        Ok(self
+            .changes_for_device(device, datastore)?
+            .iter()
+            .filter(|change| change.kind == ChangeKind::Add || change.luid.is_some())
+            .count() as u64)
+    }
+    /// The change of one item the device has not seen, as the item and what the device holds
+    /// of it stand now (the item may have changed since it was listed): an Add of a live
+    /// item it does not hold, a Replace of one it holds at an older revision, a Delete of a
+    /// tombstone it holds; `None` when there is nothing to send any more.
+    fn change_for_device(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+        guid: Guid,
+    ) -> Result<Option<PcChange>> {
+        let item = match self.item(guid) {
+            Ok(item) if item.datastore == datastore => item,
+            Ok(_) => return Ok(None),
+            Err(e) if e.kind() == super::StorageErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let change = match self.device_item(device, datastore, guid)? {
+            None if !item.is_deleted() => Some((ChangeKind::Add, None)),
+            None => None,
+            Some(held) if item.is_deleted() => Some((ChangeKind::Delete, held.luid)),
+            Some(held) if item.revision > held.seen_revision => {
+                Some((ChangeKind::Replace, held.luid))
+            }
+            Some(_) => None,
+        };
+        Ok(change.map(|(kind, luid)| PcChange { kind, item, luid }))
+    }
     /// The device acknowledged our change: after an Add or Replace it holds the item at
     /// `revision` (at least; an Add's mapping stays pending until its Map); after a Delete it
     /// no longer holds it. Counted in the session's changes.

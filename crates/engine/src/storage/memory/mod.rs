@@ -424,6 +424,27 @@ impl SyncStore for MemoryStore {
         state.forget_device_items(device, datastore)
     }
 
+    fn record_luid_sent(&self, device: DeviceId, datastore: Datastore, luid: &str) -> Result<()> {
+        let mut state = self.state.borrow_mut();
+        state.record_luid_sent(device, datastore, luid)
+    }
+
+    fn luid_sent(&self, device: DeviceId, datastore: Datastore, luid: &str) -> Result<bool> {
+        self.state.borrow().luid_sent(device, datastore, luid)
+    }
+
+    fn clear_luids_sent(&self, device: DeviceId, datastore: Datastore) -> Result<()> {
+        self.state.borrow_mut().clear_luids_sent(device, datastore)
+    }
+
+    fn held_items_not_sent(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+    ) -> Result<Vec<DeviceItem>> {
+        self.state.borrow().held_items_not_sent(device, datastore)
+    }
+
     fn map_device_item(
         &self,
         device: DeviceId,

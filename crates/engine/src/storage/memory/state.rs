@@ -2,7 +2,9 @@
 //! SQLite store's: items are never removed, every change takes the next revision and leaves a
 //! version in the history, a device's mappings and anchors move as the engine reports.
 
-use std::collections::BTreeMap;
+mod luids_sent;
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::super::error::{StorageError, StorageResult as Result};
 use super::super::records::{
@@ -29,6 +31,8 @@ struct Held {
 struct DeviceCopy {
     state: DeviceDatastore,
     held: BTreeMap<Guid, Held>,
+    /// The LUIDs the device sent in the slow sync under way.
+    luids_sent: BTreeSet<String>,
 }
 
 /// Everything, cloned whole for a savepoint or a transaction.
@@ -331,6 +335,7 @@ impl State {
                     previous_completed_at: None,
                 },
                 held: BTreeMap::new(),
+                luids_sent: BTreeSet::new(),
             });
         copy.state.device_uri = device_uri.to_string();
         Ok(copy.state.clone())
