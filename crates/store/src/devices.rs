@@ -402,6 +402,26 @@ impl Tx<'_> {
         Ok(pending)
     }
 
+    /// The items sent to the device whose Map never came with an applied version under
+    /// this identity key, now or earlier, in GUID order (see the engine's trait).
+    pub fn pending_items_by_past_identity_key(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+        key: &str,
+    ) -> Result<Vec<Guid>> {
+        let id = self.device_datastore_id(device, datastore)?;
+        self.collect(
+            "SELECT DISTINCT d.item_id FROM item_versions v \
+             JOIN device_items d ON d.item_id = v.item_id AND d.device_datastore_id = ?1 \
+             WHERE v.identity_key = ?2 AND v.applied = 1 AND d.luid IS NULL \
+             ORDER BY d.item_id",
+            params![id, key],
+            |row| id_column(row, 0),
+            || format!("finding {datastore} items sent to device {device} by an earlier key"),
+        )
+    }
+
     /// The live items of a datastore the device does not hold, in GUID order.
     pub fn live_items_not_held(&self, device: DeviceId, datastore: Datastore) -> Result<Vec<Guid>> {
         let id = self.device_datastore_id(device, datastore)?;

@@ -265,6 +265,18 @@ impl SyncStore for Tx<'_> {
         Ok(Tx::items_by_identity_key(self, datastore, key)?)
     }
 
+    /// One query through the index of versions' identity keys.
+    fn pending_items_by_past_identity_key(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+        key: &str,
+    ) -> StorageResult<Vec<Guid>> {
+        Ok(Tx::pending_items_by_past_identity_key(
+            self, device, datastore, key,
+        )?)
+    }
+
     fn map_device_item(
         &self,
         device: DeviceId,

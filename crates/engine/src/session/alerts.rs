@@ -336,18 +336,12 @@ impl Session {
                 Some(plan.mode)
             }
         };
-        match preparation {
-            Some(SyncMode::Slow | SyncMode::RefreshFromClient) => {
-                // Items sent but never mapped: the phone holds them under LUIDs we do not
-                // know, so they must be matchable again.
-                for held in store.pending_maps(device, datastore)? {
-                    store.forget_device_item(device, datastore, held.guid)?;
-                }
-            }
-            Some(SyncMode::RefreshFromServer) => {
-                store.forget_device_items(device, datastore)?;
-            }
-            _ => {}
+        // Items sent but never mapped stay recorded through a slow sync: the phone may hold
+        // them under LUIDs we do not know, as versions of ours it never changed, and they
+        // are matched as such (see `apply_slow`); what it did not send is forgotten once its
+        // items are all in (see `settle_full_syncs`).
+        if preparation == Some(SyncMode::RefreshFromServer) {
+            store.forget_device_items(device, datastore)?;
         }
         tracing::info!(%datastore, requested = ?request.requested, mode = ?plan.mode, phone_uri = request.phone_uri, "datastore sync begins");
 

@@ -528,7 +528,10 @@ impl Session {
             }
         }
         let candidate = match &incoming.identity_key {
-            Some(key) => self.slow_match(store, datastore, key)?,
+            Some(key) => match self.slow_match(store, datastore, key)? {
+                Some(item) => Some(item),
+                None => self.pending_match(store, datastore, key, incoming)?,
+            },
             None => None,
         };
         let Some(item) = candidate else {
@@ -631,6 +634,31 @@ impl Session {
             .filter(|other| other.guid != mapped.guid))
     }
 
+    /// The item sent to the phone, its Map never come, whose copy a slow-sync item is by the
+    /// key the copy still has, though the PC has since given the item another (or deleted
+    /// it): the one the item is a version of, else the first with the key (the phone's copy,
+    /// edited there too: a conflict, settled as such).
+    fn pending_match<S: SyncStore + ?Sized>(
+        &mut self,
+        store: &S,
+        datastore: Datastore,
+        key: &str,
+        incoming: &Incoming,
+    ) -> Result<Option<ItemRecord>> {
+        let device = self.state.device.expect("started");
+        let mut first = None;
+        for guid in store.pending_items_by_past_identity_key(device, datastore, key)? {
+            let Some(held) = store.device_item(device, datastore, guid)? else {
+                continue;
+            };
+            if self.phone_holds_seen_version(store, datastore, &held, incoming)? {
+                return Ok(Some(store.item(guid)?));
+            }
+            first.get_or_insert(guid);
+        }
+        Ok(first.map(|guid| store.item(guid)).transpose()?)
+    }
+
     /// The live item with this identity key a slow-sync item is: one the phone does not hold
     /// first, else one held under a LUID the phone has not sent in this session.
     fn slow_match<S: SyncStore + ?Sized>(
@@ -731,6 +759,11 @@ impl Session {
         for active in self.state.active.clone() {
             if !active.mode.sends_everything() {
                 continue;
+            }
+            // Our Adds never mapped that no item of the phone's matched: it does not hold
+            // them, and they go to it again as new.
+            for held in store.pending_maps(device, active.datastore)? {
+                store.forget_device_item(device, active.datastore, held.guid)?;
             }
             // Only what the phone held and did not send is read: the cost follows what it
             // dropped, not what it holds.

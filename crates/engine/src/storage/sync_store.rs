@@ -222,6 +222,28 @@ pub trait SyncStore {
             .filter(|item| item.identity_key.as_deref() == Some(key))
             .collect())
     }
+    /// Slow-sync matching of what the device may hold as a copy of ours: the items sent to
+    /// it whose Map never came (no LUID) with an applied version, now or earlier, under this
+    /// identity key, in GUID order. An item edited on the PC since it went out is found by
+    /// the key the device's copy still has.
+    fn pending_items_by_past_identity_key(
+        &self,
+        device: DeviceId,
+        datastore: Datastore,
+        key: &str,
+    ) -> Result<Vec<Guid>> {
+        let mut found = Vec::new();
+        for held in self.pending_maps(device, datastore)? {
+            let versions = self.item_versions_from(held.guid, Revision(0))?;
+            if versions
+                .iter()
+                .any(|version| version.identity_key.as_deref() == Some(key))
+            {
+                found.push(held.guid);
+            }
+        }
+        Ok(found)
+    }
     /// Records that the device holds `guid` as `luid` (non-empty) at `seen_revision`: a Map
     /// (`None`: keep the revision recorded, 0 if none) or a slow-sync match. A LUID the
     /// device gave another item before now means this one.

@@ -158,6 +158,58 @@ fn a_map_arriving_in_the_next_session_is_applied() {
     assert_converged(&mut server, &mut phone, "map in the next session");
 }
 
+/// A first sync cut after our Adds reached the phone and before their Statuses and Maps
+/// came back, the phone not sending the Maps again; meanwhile the PC gives one contact a
+/// title, another a new number and deletes a third. In the next sync, a slow one, the phone
+/// sends back what it got, unchanged: that is no edit of its own, so each change of the PC's
+/// stands and goes to the phone, and nothing is doubled.
+#[test]
+fn a_first_sync_cut_before_its_maps_keeps_what_the_pc_changed_meanwhile() {
+    let mut server = Server::new(ServerConfig::default());
+    let guids: Vec<_> = (0..4).map(|n| server.add_contact(&vcard(n))).collect();
+    let mut phone = Phone::new(Version::V1_2, Encoding::Wbxml);
+    phone.resends_maps = false;
+    let full = {
+        let mut server = Server::new(ServerConfig::default());
+        let mut phone = Phone::new(Version::V1_2, Encoding::Wbxml);
+        for n in 0..4 {
+            server.add_contact(&vcard(n));
+        }
+        phone.sync(&mut server, AlertCode::TwoWay, None)
+    };
+    phone.reply_survives_cut = true;
+    let outcome = phone.sync(&mut server, AlertCode::TwoWay, Some(full.messages_sent - 1));
+    assert!(!outcome.completed);
+    assert_eq!(phone.items.len(), 4, "the phone holds our Adds");
+    phone.reply_survives_cut = false;
+    phone.pending_maps.clear();
+
+    let titled = vcard(0).replace("END:VCARD", "TITLE:Edited meanwhile\r\nEND:VCARD");
+    let renumbered = vcard(1).replace("+4917000", "+4917999");
+    server.replace_contact(guids[0], &titled);
+    server.replace_contact(guids[1], &renumbered);
+    server.delete_contact(guids[2]);
+
+    let outcome = phone.sync(&mut server, AlertCode::TwoWay, None);
+    assert!(outcome.completed);
+    let expected: Vec<String> = {
+        let mut keys: Vec<String> = [titled.as_str(), renumbered.as_str(), &vcard(3)]
+            .into_iter()
+            .map(identity_key)
+            .collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(server.contact_keys(), expected, "the PC's changes stand");
+    let texts: Vec<String> = server.contacts().into_iter().map(|i| i.canonical).collect();
+    assert!(
+        texts.iter().any(|t| t.contains("Edited meanwhile")),
+        "the title stands: {texts:#?}"
+    );
+    assert_converged(&mut server, &mut phone, "the cut first sync's next");
+    assert!(phone.items.values().any(|t| t.contains("Edited meanwhile")));
+}
+
 #[test]
 fn garbage_and_truncated_messages_get_a_precise_error_and_leave_the_session_intact() {
     let mut server = Server::new(ServerConfig::default());
