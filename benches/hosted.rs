@@ -27,7 +27,12 @@
 //!   with `account add NAME --own-data` (SQLite; on PostgreSQL every account has its own
 //!   data anyway);
 //! - `HANDSYNC_BENCH_SERVE_ARGS`: more arguments for every `serve` process (split on
-//!   whitespace).
+//!   whitespace);
+//! - `HANDSYNC_BENCH_SERVER_CPU=S` (unset: no limit): each `serve` process limited to S of
+//!   one core (0.3: 30 %) by a cgroup of its own (needs root). On a machine with few cores,
+//!   where the phones, the proxy and the database run beside the servers, this is how the
+//!   server tier's scaling shows: each process stands for a server machine of that size, and
+//!   the rest of the machine is left to what the servers wait on.
 //!
 //! With more than one process a session lives in the process that opened it; the others
 //! relay its messages there (docs/daemon.md).
@@ -61,7 +66,7 @@ use handsync::emulator::{
 use handsync::store::Datastore;
 use http_client::post_from;
 use postgres::TestDatabase;
-use process::{peak_rss_kib, process_cpu};
+use process::{peak_rss_kib, process_cpu, CpuLimit};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum DatabaseKind {
@@ -78,6 +83,8 @@ struct Plan {
     database: DatabaseKind,
     own_data: bool,
     serve_args: Vec<String>,
+    /// Each server's share of one core, when limited.
+    server_cpu: Option<f64>,
 }
 
 impl Plan {
@@ -90,6 +97,7 @@ impl Plan {
             database: DatabaseKind::Sqlite,
             own_data: false,
             serve_args: Vec::new(),
+            server_cpu: None,
         }
     }
 
@@ -111,6 +119,14 @@ impl Plan {
             serve_args: std::env::var("HANDSYNC_BENCH_SERVE_ARGS")
                 .map(|args| args.split_whitespace().map(String::from).collect())
                 .unwrap_or_default(),
+            server_cpu: std::env::var("HANDSYNC_BENCH_SERVER_CPU").ok().map(|text| {
+                match text.parse::<f64>() {
+                    Ok(share) if share > 0.0 && share.is_finite() => share,
+                    _ => usage(&format!(
+                        "HANDSYNC_BENCH_SERVER_CPU={text:?}: a share of one core, such as 0.3"
+                    )),
+                }
+            }),
         }
     }
 
@@ -231,6 +247,12 @@ fn run(plan: &Plan) {
         plan.processes,
         database.describe()
     );
+    if let Some(share) = plan.server_cpu {
+        println!(
+            "each serve process limited to {:.0} % of one core (a cgroup of its own)",
+            share * 100.0
+        );
+    }
     for account in 0..plan.accounts() {
         add_account(plan, &database, account);
     }
@@ -401,10 +423,12 @@ fn report(plan: &Plan, main_phase: &MainPhase, tally: &Tally, problems: &[String
 /// for one household are raised, since every phone comes through the proxy's one address.
 fn server_config(plan: &Plan) -> String {
     let many = (4 * plan.phones).max(1024);
+    // The queue holds a message of every phone at once: all start together, and a phone told
+    // 503 mid-session would, on a real handset, fail its sync (docs/hosting.md sizes it).
     format!(
         "[server]\nmax-sessions = {many}\nmax-sessions-per-address = {many}\n\n\
          [server.auth-by-transport]\nhttp = \"md5\"\n\n\
-         [limits]\nconnections = {many}\nconnections-per-address = {many}\n"
+         [limits]\nconnections = {many}\nconnections-per-address = {many}\nqueue = {many}\n"
     )
 }
 
@@ -498,6 +522,8 @@ fn add_account(plan: &Plan, database: &Database, account: usize) {
 struct Server {
     child: Child,
     address: SocketAddr,
+    /// Removed after the process was waited for (fields drop after `Drop::drop`).
+    _cpu_limit: Option<CpuLimit>,
 }
 
 impl Server {
@@ -527,7 +553,20 @@ impl Server {
             }
         };
         std::thread::spawn(move || for _ in lines {});
-        Server { child, address }
+        let pid = child.id() as i32;
+        let mut server = Server {
+            child,
+            address,
+            _cpu_limit: None,
+        };
+        if let Some(share) = plan.server_cpu {
+            let name = format!("handsync-bench-{}-{index}", std::process::id());
+            match CpuLimit::apply(pid, share, &name) {
+                Ok(limit) => server._cpu_limit = Some(limit),
+                Err(why) => panic!("HANDSYNC_BENCH_SERVER_CPU: {why}"),
+            }
+        }
+        server
     }
 
     fn pid(&self) -> i32 {

@@ -62,6 +62,7 @@ impl Session {
             .unwrap_or(auth::BASIC)
             .to_ascii_lowercase();
         let mut account = None;
+        let mut no_nonce_to_check = false;
         let accepted = match auth_type.as_str() {
             auth::BASIC if policy == AuthPolicy::Basic => match auth::parse_basic(&cred.data) {
                 Some((name, password)) => {
@@ -90,15 +91,29 @@ impl Session {
                 } else {
                     store.account_digest(name)?
                 };
-                [stored, self.state.auth.session_nonce.clone()]
+                let nonces: Vec<Vec<u8>> = [stored, self.state.auth.session_nonce.clone()]
                     .into_iter()
                     .flatten()
-                    .any(|nonce| credentials::md5_matches(digest, &cred.data, &nonce))
+                    .collect();
+                no_nonce_to_check = nonces.is_empty();
+                nonces
+                    .iter()
+                    .any(|nonce| credentials::md5_matches(digest, &cred.data, nonce))
             }
             _ => false,
         };
         if !accepted {
-            tracing::warn!(auth_type, "credentials refused");
+            if no_nonce_to_check {
+                // A device's first md5 login holds no nonce of ours (we never gave it one):
+                // it fails by the protocol's design, says nothing of the password, and our
+                // challenge follows. Refusals checked against a nonce are the ones to watch.
+                tracing::info!(
+                    auth_type,
+                    "md5 credentials before any nonce of ours; challenging"
+                );
+            } else {
+                tracing::warn!(auth_type, "credentials refused");
+            }
             let mut status = Status::for_header("0", header, StatusCode::InvalidCredentials);
             status.chal = Some(self.challenge(policy).into());
             return Ok(Err(status));
