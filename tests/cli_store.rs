@@ -116,6 +116,23 @@ fn accounts_are_added_listed_and_removed_and_the_password_is_nowhere() {
     assert_eq!(missing.status.code(), Some(2));
     let no_password = handsync(&db, &["account", "add", "carol"], None);
     assert_eq!(no_password.status.code(), Some(2));
+    // --account names whose data a listing or an import works in; to the commands that
+    // manage or serve every account it means nothing, and is refused rather than ignored.
+    for args in [
+        &["--account", "ada", "account", "list"][..],
+        &["--account", "ada", "serve", "--no-bluetooth"][..],
+        &["--account", "ada", "devices", "--usb"][..],
+    ] {
+        let refused = handsync(&db, args, None);
+        assert_eq!(refused.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&refused.stderr).contains("--account works with devices, history"),
+            "{args:?}: {}",
+            text(&refused.stderr)
+        );
+    }
+    let listed = handsync_ok(&db, &["--account", "ada", "history"]);
+    assert!(!listed.contains("--account works"), "{listed}");
     let _ = std::fs::remove_dir_all(dir);
 }
 

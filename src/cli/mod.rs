@@ -128,6 +128,20 @@ struct DevicesArgs {
     dongle: Option<handsync_proto::irda::dongle::DongleKind>,
 }
 
+/// Whether `--account` means something to the command: it looks at or changes one account's
+/// phones and items in the store.
+fn works_in_one_account(command: &Command) -> bool {
+    match command {
+        Command::Devices(args) => !args.usb && args.irda.is_none(),
+        Command::History(_)
+        | Command::Export(_)
+        | Command::Import(_)
+        | Command::Restore(_)
+        | Command::Rejected(_) => true,
+        _ => false,
+    }
+}
+
 /// Exit status for bad input or usage: what the user gave us cannot be used.
 pub const EXIT_BAD_INPUT: u8 = 2;
 
@@ -145,6 +159,12 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), Failure> {
     let db = cli.db;
+    if cli.account.is_some() && !works_in_one_account(&cli.command) {
+        return Err(Failure::bad_input(
+            "--account works with devices, history, export, import, restore and rejected: \
+             the other commands serve or manage every account (phones log in as theirs)",
+        ));
+    }
     support::set_account(cli.account);
     match cli.command {
         Command::Decode(args) => codec::decode(&args),

@@ -411,10 +411,14 @@ impl Tx<'_> {
         key: &str,
     ) -> Result<Vec<Guid>> {
         let id = self.device_datastore_id(device, datastore)?;
+        // From the device's few pending mappings (their partial index) to their versions:
+        // no index of every version's key to keep up on each write, and nothing read of
+        // other devices' or accounts' items.
         self.collect(
-            "SELECT DISTINCT d.item_id FROM item_versions v \
-             JOIN device_items d ON d.item_id = v.item_id AND d.device_datastore_id = ?1 \
-             WHERE v.identity_key = ?2 AND v.applied = 1 AND d.luid IS NULL \
+            "SELECT DISTINCT d.item_id FROM device_items d \
+             JOIN item_versions v ON v.item_id = d.item_id \
+             WHERE d.device_datastore_id = ?1 AND d.luid IS NULL \
+             AND v.identity_key = ?2 AND v.applied = 1 \
              ORDER BY d.item_id",
             params![id, key],
             |row| id_column(row, 0),

@@ -405,7 +405,7 @@ impl Store {
             .conn
             .begin(db::Begin::Write)
             .context(|| "beginning a transaction".into())?;
-        let tx = Tx::new(tx);
+        let tx = Tx::new(tx, true);
         if let Some(account) = &self.account {
             tx.enter_account(Some(account))?;
         }
@@ -444,7 +444,7 @@ impl Store {
             .conn
             .begin(db::Begin::Read)
             .context(|| "beginning a read transaction".into())?;
-        let tx = Tx::new(tx);
+        let tx = Tx::new(tx, false);
         if let Some(account) = &self.account {
             tx.enter_account(Some(account))?;
         }
@@ -488,6 +488,8 @@ fn check_savepoint_name(name: &str) -> Result<()> {
 pub struct Tx<'a> {
     tx: db::Transaction<'a>,
     tenant: std::cell::Cell<i64>,
+    /// Begun to write ([`Store::begin`]) rather than to read a snapshot ([`Store::read`]).
+    writes: bool,
     /// The row ids of the device datastores this transaction looked up: nearly every call
     /// of a sync names one, and on PostgreSQL each lookup is a round trip. A row's id stays
     /// until the row goes, which only pruning a device or a savepoint's rollback can do
@@ -502,10 +504,11 @@ pub const HOUSEHOLD: i64 = 0;
 const NO_TENANT: i64 = -1;
 
 impl<'a> Tx<'a> {
-    fn new(tx: db::Transaction<'a>) -> Tx<'a> {
+    fn new(tx: db::Transaction<'a>, writes: bool) -> Tx<'a> {
         Tx {
             tx,
             tenant: std::cell::Cell::new(HOUSEHOLD),
+            writes,
             device_datastore_ids: std::cell::RefCell::new(Vec::new()),
         }
     }
@@ -532,16 +535,17 @@ impl Tx<'_> {
 
     /// From here on works in the data of account `name` (`None`: the household's): its own
     /// if it has, the household's otherwise; an unknown name's data is empty. On PostgreSQL
-    /// it also waits for, then holds until commit, the account's lock, so that sessions of
-    /// one account on several processes apply their messages one after the other (no lost
-    /// update, no duplicate) while other accounts go on.
+    /// a write transaction also waits for, then holds until commit, the account's lock, so
+    /// that sessions of one account on several processes apply their messages one after the
+    /// other (no lost update, no duplicate) while other accounts go on. A read transaction
+    /// reads a snapshot and waits for nobody (a listing, the end-of-session report).
     pub fn enter_account(&self, name: Option<&str>) -> Result<()> {
         let tenant = match name {
             None => HOUSEHOLD,
             Some(name) => self.account_tenant(name)?.unwrap_or(NO_TENANT),
         };
         self.tenant.set(tenant);
-        if self.is_postgres() && tenant != NO_TENANT {
+        if self.writes && self.is_postgres() && tenant != NO_TENANT {
             self.query_row_cached(
                 "SELECT pg_advisory_xact_lock(?1)",
                 [ACCOUNT_LOCKS + tenant],

@@ -228,13 +228,7 @@ CREATE INDEX items_deleted_by_device ON items(deleted_by_device)
     WHERE deleted_by_device IS NOT NULL;
 "#;
 
-/// PostgreSQL schema version 3: SQLite's schema 9 (the versions' identity keys indexed).
-const V3: &str = r#"
-CREATE INDEX item_versions_identity ON item_versions(identity_key)
-    WHERE identity_key IS NOT NULL;
-"#;
-
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The PostgreSQL schema version this build writes.
 pub const PG_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

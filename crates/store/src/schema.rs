@@ -327,15 +327,7 @@ CREATE INDEX items_deleted_by_device ON items(deleted_by_device)
     WHERE deleted_by_device IS NOT NULL;
 "#;
 
-/// Schema version 9: the versions' identity keys indexed, so that a slow sync finds the
-/// copy a phone holds of an item the PC has since given another key (a new number) without
-/// reading every version.
-const V9: &str = r#"
-CREATE INDEX item_versions_identity ON item_versions(identity_key)
-    WHERE identity_key IS NOT NULL;
-"#;
-
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -265,7 +265,7 @@ impl SyncStore for Tx<'_> {
         Ok(Tx::items_by_identity_key(self, datastore, key)?)
     }
 
-    /// One query through the index of versions' identity keys.
+    /// One query, from the device's pending mappings to their versions.
     fn pending_items_by_past_identity_key(
         &self,
         device: DeviceId,

@@ -343,6 +343,8 @@ impl Session {
         if preparation == Some(SyncMode::RefreshFromServer) {
             store.forget_device_items(device, datastore)?;
         }
+        let unmapped_adds =
+            plan.mode.sends_everything() && !store.pending_maps(device, datastore)?.is_empty();
         tracing::info!(%datastore, requested = ?request.requested, mode = ?plan.mode, phone_uri = request.phone_uri, "datastore sync begins");
 
         self.state.active.retain(|a| a.datastore != datastore);
@@ -359,6 +361,7 @@ impl Session {
             sif_used: None,
             items_in_b64: false,
             tasks_of_calendar,
+            unmapped_adds,
         });
         Ok(())
     }

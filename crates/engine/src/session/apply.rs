@@ -530,7 +530,10 @@ impl Session {
         let candidate = match &incoming.identity_key {
             Some(key) => match self.slow_match(store, datastore, key)? {
                 Some(item) => Some(item),
-                None => self.pending_match(store, datastore, key, incoming)?,
+                None if self.unmapped_adds(datastore) => {
+                    self.pending_match(store, datastore, key, incoming)?
+                }
+                None => None,
             },
             None => None,
         };
@@ -632,6 +635,15 @@ impl Session {
         Ok(self
             .slow_match(store, datastore, key)?
             .filter(|other| other.guid != mapped.guid))
+    }
+
+    /// Whether our Adds whose Map never came were outstanding when the datastore's sync
+    /// began (none can be added while the phone sends its items).
+    fn unmapped_adds(&self, datastore: Datastore) -> bool {
+        self.state
+            .active
+            .iter()
+            .any(|a| a.datastore == datastore && a.unmapped_adds)
     }
 
     /// The item sent to the phone, its Map never come, whose copy a slow-sync item is by the

@@ -148,6 +148,9 @@ struct Active {
     /// The Tasks half of a phone calendar that holds to-dos (see `combined`): it shares the
     /// Calendar active's phone datastore, Sync and anchors.
     tasks_of_calendar: bool,
+    /// Our Adds whose Map never came were outstanding when this sync began: a slow sync's
+    /// items that match no live item are looked for among them (see `pending_match`).
+    unmapped_adds: bool,
 }
 
 /// All a session learns and queues. Cloned before each message, so that a message not
