@@ -49,7 +49,7 @@ use std::net::SocketAddr;
 use std::ops::Range;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -66,7 +66,7 @@ use handsync::emulator::{
 use handsync::store::Datastore;
 use http_client::post_from;
 use postgres::TestDatabase;
-use process::{peak_rss_kib, process_cpu, CpuLimit};
+use process::{peak_rss_kib, process_cpu, CpuLimit, ServeChild};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum DatabaseKind {
@@ -520,9 +520,9 @@ fn add_account(plan: &Plan, database: &Database, account: usize) {
 
 /// One `handsync serve --http` process, stopped (SIGTERM, then waited for) when dropped.
 struct Server {
-    child: Child,
+    child: ServeChild,
     address: SocketAddr,
-    /// Removed after the process was waited for (fields drop after `Drop::drop`).
+    /// Removed after the process was waited for (fields drop in order, `child` first).
     _cpu_limit: Option<CpuLimit>,
 }
 
@@ -555,7 +555,7 @@ impl Server {
         std::thread::spawn(move || for _ in lines {});
         let pid = child.id() as i32;
         let mut server = Server {
-            child,
+            child: ServeChild(child),
             address,
             _cpu_limit: None,
         };
@@ -570,17 +570,7 @@ impl Server {
     }
 
     fn pid(&self) -> i32 {
-        self.child.id() as i32
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // SAFETY: signalling our own child.
-        unsafe {
-            libc::kill(self.pid(), libc::SIGTERM);
-        }
-        let _ = self.child.wait();
+        self.child.pid()
     }
 }
 

@@ -31,7 +31,7 @@
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[path = "../tests/support/postgres.rs"]
@@ -46,7 +46,7 @@ use handsync::obex::ObexClientConfig;
 use handsync::store::Datastore;
 use handsync::transport::emulated::{phone_starts, CutLink};
 use postgres::TestDatabase;
-use process::{peak_rss_kib, process_cpu};
+use process::{peak_rss_kib, process_cpu, ServeChild};
 
 const MAX_MSG_SIZE: u64 = 10_000;
 /// The goals' tolerance: a ratio up to this is "the same cost".
@@ -625,7 +625,7 @@ fn server_binary() -> PathBuf {
 
 /// `handsync serve` on OBEX/TCP, stopped (SIGTERM, waited for) when dropped.
 struct Server {
-    child: Child,
+    child: ServeChild,
     address: String,
 }
 
@@ -655,21 +655,14 @@ impl Server {
             }
         };
         std::thread::spawn(move || for _ in lines {});
-        Server { child, address }
+        Server {
+            child: ServeChild(child),
+            address,
+        }
     }
 
     fn pid(&self) -> i32 {
-        self.child.id() as i32
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // SAFETY: signalling our own child.
-        unsafe {
-            libc::kill(self.pid(), libc::SIGTERM);
-        }
-        let _ = self.child.wait();
+        self.child.pid()
     }
 }
 

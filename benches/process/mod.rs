@@ -91,3 +91,25 @@ impl Drop for CpuLimit {
         let _ = std::fs::remove_dir(&self.dir);
     }
 }
+
+/// A `handsync serve` the benchmark started: asked to stop (SIGTERM) and waited for when
+/// dropped, so that its store is closed and its cgroup, if any, empty.
+#[allow(dead_code)] // Not every benchmark including this module starts a server.
+pub struct ServeChild(pub std::process::Child);
+
+#[allow(dead_code)]
+impl ServeChild {
+    pub fn pid(&self) -> i32 {
+        self.0.id() as i32
+    }
+}
+
+impl Drop for ServeChild {
+    fn drop(&mut self) {
+        // SAFETY: signalling our own child.
+        unsafe {
+            libc::kill(self.pid(), libc::SIGTERM);
+        }
+        let _ = self.0.wait();
+    }
+}
