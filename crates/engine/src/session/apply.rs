@@ -372,14 +372,27 @@ impl Session {
             }
         }
         if let Some(mapped) = &held {
-            if mapped.item_revision > mapped.seen_revision
-                && self.phone_holds_seen_version(store, datastore, mapped, incoming)?
-            {
-                // The phone sent again the version it was known to hold (a resend after a
-                // cut, or a slow sync): only the PC changed the item, and its version (or
-                // deletion) goes to the phone.
-                tracing::debug!(%datastore, luid, guid = %mapped.guid, "the phone's copy is the one it had: the PC's change stands");
-                return Ok(StatusCode::Ok);
+            if mapped.item_revision > mapped.seen_revision {
+                if let Some(holds) = self.version_phone_holds(store, datastore, mapped, incoming)? {
+                    // The phone sent again a version of ours it holds (a resend after a cut,
+                    // or a slow sync): only the PC changed the item, and its version (or
+                    // deletion) goes to the phone. An Add whose Status never came (seen
+                    // revision 0, its mapping made just now) is recorded at the version the
+                    // phone turned out to hold: nothing goes when that is the newest, rather
+                    // than every item of a cut first sync again.
+                    tracing::debug!(%datastore, luid, guid = %mapped.guid, revision = %holds, "the phone's copy is one of ours: the PC's change stands");
+                    if mapped.seen_revision == Revision(0) {
+                        store.map_device_item(
+                            device,
+                            datastore,
+                            mapped.guid,
+                            luid,
+                            Some(holds),
+                            now,
+                        )?;
+                    }
+                    return Ok(StatusCode::Ok);
+                }
             }
         }
         // A new version of something the PC holds keeps what the phone cannot hold.
@@ -476,24 +489,26 @@ impl Session {
     /// some version: any of ours counts. Else a phone whose first sync was cut after our Adds
     /// would, in its next slow sync, send them back as its own edits and undo what other
     /// phones of the account changed meanwhile (the hosted load test found it).
-    fn phone_holds_seen_version<S: SyncStore + ?Sized>(
+    /// Returns the newest such version's revision.
+    fn version_phone_holds<S: SyncStore + ?Sized>(
         &mut self,
         store: &S,
         datastore: Datastore,
         held: &DeviceItem,
         incoming: &Incoming,
-    ) -> Result<bool> {
+    ) -> Result<Option<Revision>> {
         let phone = self.phone_for_datastore(datastore);
+        let mut holds = None;
         for version in store.item_versions_from(held.guid, held.seen_revision)? {
             if version.is_deleted() {
                 continue;
             }
             let as_held = content::merge_into_stored(&phone, &version, incoming.clone(), true);
             if as_held.canonical == version.canonical {
-                return Ok(true);
+                holds = Some(version.revision);
             }
         }
-        Ok(false)
+        Ok(holds)
     }
 
     /// An item of a slow sync: the phone sends all it holds, so each item is matched to what
@@ -663,7 +678,10 @@ impl Session {
             let Some(held) = store.device_item(device, datastore, guid)? else {
                 continue;
             };
-            if self.phone_holds_seen_version(store, datastore, &held, incoming)? {
+            if self
+                .version_phone_holds(store, datastore, &held, incoming)?
+                .is_some()
+            {
                 return Ok(Some(store.item(guid)?));
             }
             first.get_or_insert(guid);

@@ -192,6 +192,16 @@ fn a_first_sync_cut_before_its_maps_keeps_what_the_pc_changed_meanwhile() {
 
     let outcome = phone.sync(&mut server, AlertCode::TwoWay, None);
     assert!(outcome.completed);
+    // Only what the PC changed goes to the phone: the copy it holds of the fourth contact
+    // is our newest, and is not sent again.
+    let mut received: Vec<&str> = outcome.received.iter().map(|(c, _)| c.as_str()).collect();
+    received.sort();
+    assert_eq!(
+        received,
+        ["Delete", "Replace", "Replace"],
+        "{:?}",
+        outcome.received
+    );
     let expected: Vec<String> = {
         let mut keys: Vec<String> = [titled.as_str(), renumbered.as_str(), &vcard(3)]
             .into_iter()
