@@ -66,6 +66,8 @@ struct SyncPlan {
     base: Option<AnchorBase>,
     confirmed_until: Option<Timestamp>,
     absent_means_deleted: bool,
+    /// Our Adds without a Map were outstanding when the sync was planned.
+    unmapped_adds: bool,
     server_last: Option<String>,
     server_next: String,
 }
@@ -255,11 +257,12 @@ impl Session {
             status = StatusCode::RefreshRequired;
         }
         let mut absent_means_deleted = false;
+        // Maps owed from a cut session came before this Alert.
+        let unmapped = store.pending_maps(device, datastore)?.len();
         if !resuming && matches!(mode, SyncMode::TwoWay | SyncMode::OneWayFromServer) {
-            // Maps owed from a cut session came before this Alert. An Add still without a
-            // Map may be on the phone under a LUID nothing tells us (it never got it, or it
-            // forgot the Map): only a slow sync finds out without giving it a second copy.
-            let unmapped = store.pending_maps(device, datastore)?.len();
+            // An Add still without a Map may be on the phone under a LUID nothing tells us
+            // (it never got it, or it forgot the Map): only a slow sync finds out without
+            // giving it a second copy.
             if unmapped > 0 {
                 tracing::info!(%datastore, unmapped, "our Adds of a cut session have no Map: slow sync");
                 mode = SyncMode::Slow;
@@ -295,6 +298,7 @@ impl Session {
             base,
             confirmed_until,
             absent_means_deleted,
+            unmapped_adds: unmapped > 0,
             server_last,
             server_next,
         })
@@ -343,8 +347,7 @@ impl Session {
         if preparation == Some(SyncMode::RefreshFromServer) {
             store.forget_device_items(device, datastore)?;
         }
-        let unmapped_adds =
-            plan.mode.sends_everything() && !store.pending_maps(device, datastore)?.is_empty();
+        let unmapped_adds = plan.mode.sends_everything() && plan.unmapped_adds;
         tracing::info!(%datastore, requested = ?request.requested, mode = ?plan.mode, phone_uri = request.phone_uri, "datastore sync begins");
 
         self.state.active.retain(|a| a.datastore != datastore);

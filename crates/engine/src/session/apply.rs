@@ -482,14 +482,14 @@ impl Session {
         }
     }
 
-    /// Whether what the phone sent is a version of the item it holds without having changed
-    /// it: the one it was last known to hold, or one of ours after it (sent in a session
-    /// whose Status never came). What the phone cannot hold aside. Seen revision 0 (an Add
+    /// The version of ours the phone sent back without having changed it, if it is one: the
+    /// one it was last known to hold, or one of ours after it (sent in a session whose
+    /// Status never came). What the phone cannot hold aside. Seen revision 0 (an Add
     /// whose Status never came, a slow sync's PC-won conflict) says only that the phone holds
     /// some version: any of ours counts. Else a phone whose first sync was cut after our Adds
     /// would, in its next slow sync, send them back as its own edits and undo what other
-    /// phones of the account changed meanwhile (the hosted load test found it).
-    /// Returns the newest such version's revision.
+    /// phones of the account changed meanwhile (the hosted load test found it). The newest
+    /// matching version's revision is returned.
     fn version_phone_holds<S: SyncStore + ?Sized>(
         &mut self,
         store: &S,
